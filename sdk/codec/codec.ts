@@ -1,0 +1,149 @@
+/**
+ * Encoding of arguments, results and errors. JSON plus Date, BigInt, Map, Set, typed
+ * arrays, undefined, repeated and cyclic references (devalue), errors and execution
+ * references. Anything else is refused with the path of the bad value.
+ */
+import { DevalueError, parse, stringify } from "devalue";
+import { CancelledError, ErrorCode, FloeError, NonRetriableError, RetryAfterError, TimeoutError } from "../errors.ts";
+
+/** An encoded value and the executions it references. */
+export interface Encoded {
+  readonly text: string;
+  /** Ids of the executions found in the value, each once. */
+  readonly refs: readonly string[];
+}
+
+/** How the codec recognises and revives execution references (defined by the runtime). */
+export interface ReferenceCodec {
+  /** The id of `value` when it is an execution reference, else `undefined`. */
+  idOf(value: unknown): string | undefined;
+  /** An execution reference for `id`. */
+  revive(id: string): unknown;
+}
+
+interface ErrorShape {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string;
+  cause?: unknown;
+  props?: Record<string, unknown>;
+}
+
+const standardErrorKeys = new Set(["name", "message", "stack", "code", "cause"]);
+
+/**
+ * Encodes `value`, collecting the execution references inside it.
+ *
+ * @param value - the value to encode
+ * @param path - how the value is named in errors, e.g. `args` or `result`
+ * @param references - recognises execution references
+ * @returns the text and the referenced execution ids
+ * @throws FloeError `FLOE_NOT_SERIALIZABLE`, naming the path of the bad value
+ */
+export function encode(value: unknown, path: string, references: ReferenceCodec): Encoded {
+  const refs: string[] = [];
+  try {
+    const text = stringify(value, {
+      Execution: (v: unknown) => {
+        const id = references.idOf(v);
+        if (id !== undefined) refs.push(id);
+        return id;
+      },
+      Error: (v: unknown) => v instanceof Error && errorShape(v),
+    });
+    return { text, refs };
+  } catch (error) {
+    if (error instanceof DevalueError) throw notSerializable(path + error.path, error.value);
+    throw error;
+  }
+}
+
+/**
+ * Decodes what {@link encode} produced.
+ *
+ * @param text - the encoded text
+ * @param references - turns execution ids back into references
+ */
+export function decode(text: string, references: ReferenceCodec): unknown {
+  return parse(text, {
+    Execution: (id: string) => references.revive(id),
+    Error: (shape: ErrorShape) => reviveError(shape),
+  });
+}
+
+/** Encodes anything thrown; never throws itself. */
+export function encodeError(error: unknown): string {
+  const value = error instanceof Error ? error : new Error(describeThrown(error));
+  try {
+    return stringify(value, { Error: (v: unknown) => v instanceof Error && errorShape(v) });
+  } catch {
+    // A property or cause the codec cannot keep: fall back to the essentials.
+    const { name, message, stack, code } = errorShape(value);
+    return stringify({ name, message, stack, code }, {});
+  }
+}
+
+/** Decodes what {@link encodeError} produced into an `Error`. */
+export function decodeError(text: string): Error {
+  const decoded = parse(text, { Error: (shape: ErrorShape) => reviveError(shape) });
+  return decoded instanceof Error ? decoded : reviveError(decoded as ErrorShape);
+}
+
+function errorShape(error: Error): ErrorShape {
+  const shape: ErrorShape = { name: error.name, message: error.message };
+  if (error.stack !== undefined) shape.stack = error.stack;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string") shape.code = code;
+  if (error.cause !== undefined) shape.cause = error.cause;
+  const props = Object.fromEntries(Object.entries(error).filter(([k]) => !standardErrorKeys.has(k)));
+  if (Object.keys(props).length > 0) shape.props = props;
+  return shape;
+}
+
+const floeErrorPrototypes: Record<string, object> = {
+  [ErrorCode.NonRetriable]: NonRetriableError.prototype,
+  [ErrorCode.RetryAfter]: RetryAfterError.prototype,
+  [ErrorCode.Timeout]: TimeoutError.prototype,
+  [ErrorCode.Cancelled]: CancelledError.prototype,
+};
+
+function reviveError(shape: ErrorShape): Error {
+  const error = new Error(shape.message, shape.cause === undefined ? undefined : { cause: shape.cause });
+  const proto = shape.code === undefined ? undefined : floeErrorPrototypes[shape.code];
+  if (proto !== undefined) Object.setPrototypeOf(error, proto);
+  Object.assign(error, shape.props);
+  Object.defineProperty(error, "name", { value: shape.name, enumerable: false, writable: true, configurable: true });
+  if (shape.code !== undefined) Object.assign(error, { code: shape.code });
+  if (shape.stack !== undefined) error.stack = shape.stack;
+  return error;
+}
+
+function describeThrown(value: unknown): string {
+  if (typeof value === "string") return value;
+  try {
+    return `a non-Error value was thrown: ${JSON.stringify(value)}`;
+  } catch {
+    return `a non-Error value was thrown: ${String(value)}`;
+  }
+}
+
+function notSerializable(path: string, value: unknown): FloeError {
+  return new FloeError(
+    ErrorCode.NotSerializable,
+    `${path} is ${describe(value)}, which floe cannot serialise. ` +
+      "Pass plain data instead: JSON values, Date, BigInt, Map, Set, typed arrays, undefined, errors or executions " +
+      "(for a class instance, pass its fields as a plain object).",
+  );
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "function") return `a function (${value.name || "anonymous"})`;
+  if (typeof value === "symbol") return `a symbol (${String(value)})`;
+  if (value instanceof Promise) return "a Promise (await it, or submit a task and pass its execution)";
+  if (typeof value === "object" && value !== null) {
+    const name = (Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null)?.constructor?.name;
+    return name ? `an instance of ${name}` : "an object with a null prototype";
+  }
+  return `a ${typeof value}`;
+}

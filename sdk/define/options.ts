@@ -1,0 +1,239 @@
+/** Task options, their validation and the retry policy they define. */
+import { z } from "zod";
+import { ErrorCode, FloeError, errorCode } from "../errors.ts";
+
+/** How a failed attempt is retried. */
+export interface RetryOptions {
+  /** How many retries after the first attempt, 0 to 100. */
+  readonly limit: number;
+  /**
+   * The delay before the first retry, in milliseconds.
+   * @default 1000
+   */
+  readonly delayMs?: number;
+  /**
+   * `exponential` multiplies the delay by `factor` after each retry; `fixed` keeps it.
+   * @default "exponential"
+   */
+  readonly backoff?: "exponential" | "fixed";
+  /**
+   * The multiplier of exponential backoff.
+   * @default 2
+   */
+  readonly factor?: number;
+  /**
+   * The longest delay between attempts, in milliseconds.
+   * @default 300000
+   */
+  readonly maxDelayMs?: number;
+  /**
+   * Spread each delay randomly over [delay/2, delay] so many failures do not retry in step.
+   * @default false
+   */
+  readonly jitter?: boolean;
+  /**
+   * Which errors are retried: a list of error names or codes, or a predicate.
+   * `NonRetriableError` is never retried.
+   * @default every error
+   */
+  readonly retryOn?: readonly string[] | ((error: Error) => boolean);
+}
+
+/** Which execution arguments must finish before the task starts. */
+export type WaitOption = boolean | readonly (number | string)[] | string;
+
+/** Options of `task()` and `workflow()`. */
+export interface TaskOptions {
+  /**
+   * Delay the start until the executions passed as arguments have finished: `true` for
+   * all, or a subset named by argument positions (`[0, 2]`) or by the property names of a
+   * single object argument (`["user", "product"]` or `"user,product"`).
+   * @default false
+   */
+  readonly wait?: WaitOption;
+  /**
+   * Retries after a failed attempt: a number (the limit, with the default backoff) or
+   * {@link RetryOptions}.
+   * @default 0
+   */
+  readonly retries?: number | RetryOptions;
+  /**
+   * Fail an attempt that runs longer than this many milliseconds with `FLOE_TIMEOUT`.
+   * @default no limit
+   */
+  readonly timeoutMs?: number;
+}
+
+/** Which arguments to wait for, normalised. */
+export type WaitSpec =
+  | { readonly type: "none" }
+  | { readonly type: "all" }
+  | { readonly type: "positions"; readonly positions: readonly number[] }
+  | { readonly type: "properties"; readonly names: readonly string[] };
+
+/** The normalised retry policy. */
+export interface RetryPolicy {
+  readonly limit: number;
+  readonly delayMs: number;
+  readonly backoff: "exponential" | "fixed";
+  readonly factor: number;
+  readonly maxDelayMs: number;
+  readonly jitter: boolean;
+  readonly retryOn: ((error: Error) => boolean) | undefined;
+}
+
+/** Options after validation. */
+export interface NormalizedOptions {
+  readonly wait: WaitSpec;
+  readonly retries: RetryPolicy;
+  readonly timeoutMs: number | undefined;
+}
+
+const maxTimer = 2 ** 31 - 1;
+const ms = (name: string) =>
+  z
+    .number({ error: `${name} must be a number of milliseconds` })
+    .int({ error: `${name} must be a whole number of milliseconds` })
+    .min(0, { error: `${name} must be at least 0` })
+    .max(maxTimer, { error: `${name} must be at most ${maxTimer}` });
+const limit = z
+  .number({ error: "retries must be a number" })
+  .int({ error: "retries must be a whole number" })
+  .min(0, { error: "retries must be between 0 and 100" })
+  .max(100, { error: "retries must be between 0 and 100" });
+
+const retrySchema = z.strictObject({
+  limit,
+  delayMs: ms("retries.delayMs").optional(),
+  backoff: z.enum(["exponential", "fixed"], { error: 'retries.backoff must be "exponential" or "fixed"' }).optional(),
+  factor: z.number().min(1, { error: "retries.factor must be at least 1" }).max(10, { error: "retries.factor must be at most 10" }).optional(),
+  maxDelayMs: ms("retries.maxDelayMs").optional(),
+  jitter: z.boolean({ error: "retries.jitter must be true or false" }).optional(),
+  retryOn: z
+    .union([z.array(z.string().min(1)), z.custom<(e: Error) => boolean>((v) => typeof v === "function")], {
+      error: "retries.retryOn must be a list of error names or codes, or a function of the error",
+    })
+    .optional(),
+});
+
+const waitSchema = z.union(
+  [
+    z.boolean(),
+    z.string().regex(/^\s*[A-Za-z_$][\w$]*(\s*,\s*[A-Za-z_$][\w$]*)*\s*$/),
+    z.array(z.union([z.number().int().min(0), z.string().min(1)])).min(1),
+  ],
+  {
+    error:
+      'wait must be true, argument positions such as [0, 1], or property names such as ["user", "product"] or "user,product"',
+  },
+);
+
+const optionsSchema = z.strictObject(
+  {
+    wait: waitSchema.optional(),
+    retries: z.union([limit, retrySchema]).optional(),
+    timeoutMs: z
+      .number({ error: "timeoutMs must be a number of milliseconds" })
+      .int({ error: "timeoutMs must be a whole number of milliseconds" })
+      .min(1, { error: "timeoutMs must be at least 1" })
+      .max(maxTimer, { error: `timeoutMs must be at most ${maxTimer}` })
+      .optional(),
+  },
+  { error: (issue) => (issue.code === "unrecognized_keys" ? `unknown option ${issue.keys.join(", ")}; the options are wait, retries and timeoutMs` : "options must be an object") },
+);
+
+/**
+ * Validates and normalises task options.
+ *
+ * @param name - the task's name, for messages
+ * @param options - what the user passed
+ * @throws FloeError `FLOE_INVALID_OPTION` naming each bad option, the value and the fix
+ */
+export function normalizeOptions(name: string, options: unknown): NormalizedOptions {
+  const parsed = optionsSchema.safeParse(options ?? {});
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const path = issue.path.join(".");
+      const received = path === "" ? undefined : valueAt(options, issue.path);
+      return `${issue.message}${received === undefined ? "" : `, got ${show(received)}`}`;
+    });
+    throw new FloeError(ErrorCode.InvalidOption, `invalid options for task "${name}": ${problems.join("; ")}`);
+  }
+  const { wait, retries, timeoutMs } = parsed.data;
+  return { wait: waitSpec(name, wait), retries: retryPolicy(retries), timeoutMs };
+}
+
+function waitSpec(name: string, wait: z.infer<typeof waitSchema> | undefined): WaitSpec {
+  if (wait === undefined || wait === false) return { type: "none" };
+  if (wait === true) return { type: "all" };
+  const items = typeof wait === "string" ? wait.split(",").map((s) => s.trim()) : wait;
+  if (items.every((i) => typeof i === "number")) return { type: "positions", positions: items };
+  if (items.every((i) => typeof i === "string")) return { type: "properties", names: items };
+  throw new FloeError(
+    ErrorCode.InvalidOption,
+    `invalid options for task "${name}": wait mixes positions and property names (${show(wait)}); use one kind`,
+  );
+}
+
+function retryPolicy(retries: z.infer<typeof retrySchema> | number | undefined): RetryPolicy {
+  const r = typeof retries === "number" ? { limit: retries } : (retries ?? { limit: 0 });
+  const retryOn = r.retryOn;
+  return {
+    limit: r.limit,
+    delayMs: r.delayMs ?? 1000,
+    backoff: r.backoff ?? "exponential",
+    factor: r.factor ?? 2,
+    maxDelayMs: r.maxDelayMs ?? 300_000,
+    jitter: r.jitter ?? false,
+    retryOn:
+      retryOn === undefined
+        ? undefined
+        : typeof retryOn === "function"
+          ? retryOn
+          : (e: Error) => retryOn.includes(e.name) || retryOn.includes(errorCode(e) ?? ""),
+  };
+}
+
+const neverRetried: ReadonlySet<string> = new Set([
+  ErrorCode.NonRetriable,
+  ErrorCode.NotSerializable,
+  ErrorCode.UnknownTask,
+  ErrorCode.Cancelled,
+  ErrorCode.ForeignExecution,
+  ErrorCode.InvalidOption,
+]);
+
+/**
+ * The delay before the next attempt, or `undefined` when `error` ends the execution.
+ *
+ * @param policy - the task's retry policy
+ * @param error - what the attempt threw
+ * @param attempt - the attempt that failed, 1-based
+ */
+export function retryDelay(policy: RetryPolicy, error: unknown, attempt: number): number | undefined {
+  if (attempt > policy.limit) return undefined;
+  const code = errorCode(error);
+  if (code !== undefined && neverRetried.has(code)) return undefined;
+  const asError = error instanceof Error ? error : new Error(String(error));
+  if (policy.retryOn !== undefined && code !== ErrorCode.RetryAfter && !policy.retryOn(asError)) return undefined;
+  const explicit = (error as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+  if (code === ErrorCode.RetryAfter && typeof explicit === "number") return Math.min(explicit, maxTimer);
+  const base = policy.backoff === "fixed" ? policy.delayMs : policy.delayMs * policy.factor ** (attempt - 1);
+  const capped = Math.min(base, policy.maxDelayMs);
+  return policy.jitter ? capped / 2 + Math.random() * (capped / 2) : capped;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let value = root;
+  for (const key of path) value = (value as Record<PropertyKey, unknown> | undefined)?.[key];
+  return value;
+}
+
+function show(value: unknown): string {
+  if (typeof value === "function") return "a function";
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,142 @@
+/** `task()` and `workflow()`: plain async functions that floe can run, submit and map. */
+import { ErrorCode, FloeError } from "../errors.ts";
+import { currentContext } from "../runtime/context.ts";
+import type { Execution } from "../runtime/execution.ts";
+import { currentRuntime } from "../runtime/runtime.ts";
+import { normalizeOptions, type TaskOptions } from "./options.ts";
+import { Kind, define, type TaskDefinition } from "./registry.ts";
+
+/** What an execution of a function returning `R` resolves to: a returned execution is followed. */
+export type Resolved<R> = Awaited<R> extends Execution<infer T> ? T : Awaited<R>;
+
+/** A fixed argument of `.map()`, passed as is to every call. */
+export interface Unmapped<T> {
+  readonly unmapped: T;
+}
+
+/** The arguments of `.map()`: an iterable of each argument, or a fixed value in `unmapped()`. */
+export type MapArgs<A extends unknown[]> = { [K in keyof A]: Iterable<A[K]> | Unmapped<A[K]> };
+
+/** A task or workflow: call it to run it and wait, or `submit` it to get an {@link Execution}. */
+export interface Task<A extends unknown[], R> {
+  /**
+   * Runs the task and waits for its result: exactly `submit(...args).result()`.
+   * @throws the task's error
+   */
+  (...args: A): Promise<Resolved<R>>;
+  /**
+   * Starts the task and returns its execution at once, without waiting. Inside a task the
+   * execution is a child of the running one; at top level it starts a run on the default
+   * engine.
+   * @throws FloeError `FLOE_NOT_SERIALIZABLE` naming the path of an argument floe cannot encode
+   */
+  submit(...args: A): Execution<Resolved<R>>;
+  /**
+   * Submits one execution per item: iterables are zipped, `unmapped()` values passed to
+   * every call.
+   * @example
+   * const stops = stopAtFloor.map([3, 2, 1], unmapped("fast"));
+   */
+  map(...args: MapArgs<A>): Execution<Resolved<R>>[];
+  /** The task's name. */
+  readonly name: string;
+  /** What floe runs. */
+  readonly definition: TaskDefinition;
+}
+
+type Fn<A extends unknown[], R> = (...args: A) => R;
+
+/**
+ * Defines a task.
+ *
+ * @param name - unique; 1 to 64 letters, digits, `_` or `-`
+ * @param options - `wait`, `retries`, `timeoutMs` (optional)
+ * @param fn - the code, an async function of serialisable arguments
+ * @throws FloeError `FLOE_DUPLICATE_TASK` or `FLOE_INVALID_OPTION`
+ * @example
+ * export const loadUser = task("load_user", async (id: string) => db.users.get(id));
+ * export const createOrder = task("create_order", { wait: true, retries: 3 }, async (user, product) => ...);
+ */
+export function task<A extends unknown[], R>(name: string, fn: Fn<A, R>): Task<A, R>;
+export function task<A extends unknown[], R>(name: string, options: TaskOptions, fn: Fn<A, R>): Task<A, R>;
+export function task<A extends unknown[], R>(name: string, a: TaskOptions | Fn<A, R>, b?: Fn<A, R>): Task<A, R> {
+  return make(Kind.Task, name, a, b);
+}
+
+/**
+ * Defines a workflow: a task that is the entry point of a run (and of the HTTP API).
+ *
+ * @example
+ * export const processOrder = workflow("process_order", async (userId: string, productId: string) => {
+ *   const user = loadUser.submit(userId);
+ *   const product = loadProduct.submit(productId);
+ *   return createOrder.submit(user, product);
+ * });
+ */
+export function workflow<A extends unknown[], R>(name: string, fn: Fn<A, R>): Task<A, R>;
+export function workflow<A extends unknown[], R>(name: string, options: TaskOptions, fn: Fn<A, R>): Task<A, R>;
+export function workflow<A extends unknown[], R>(name: string, a: TaskOptions | Fn<A, R>, b?: Fn<A, R>): Task<A, R> {
+  return make(Kind.Workflow, name, a, b);
+}
+
+/**
+ * Marks a `.map()` argument as fixed: every call receives it whole.
+ * @example
+ * resize.map(images, unmapped({ width: 200 }));
+ */
+export function unmapped<T>(value: T): Unmapped<T> {
+  return { unmapped: value, [unmappedBrand]: true } as Unmapped<T>;
+}
+
+const unmappedBrand = Symbol("floe.unmapped");
+
+function make<A extends unknown[], R>(kind: Kind, name: string, a: TaskOptions | Fn<A, R>, b?: Fn<A, R>): Task<A, R> {
+  const fn = typeof a === "function" ? a : b;
+  const options = typeof a === "function" ? undefined : a;
+  if (typeof fn !== "function") {
+    throw new FloeError(
+      ErrorCode.InvalidOption,
+      `${kind} "${name}" needs a function: ${kind}(name, fn) or ${kind}(name, options, fn)`,
+    );
+  }
+  if (typeof a === "function" && b !== undefined) {
+    throw new FloeError(ErrorCode.InvalidOption, `${kind} "${name}": pass options before the function, not after it`);
+  }
+  const definition: TaskDefinition = { name, kind, fn: fn as (...args: any[]) => unknown, options: normalizeOptions(name, options) };
+  define(definition);
+  const submit = (...args: A) =>
+    currentRuntime().submitWithin(currentContext(), definition, args) as Execution<Resolved<R>>;
+  const call = (...args: A) => submit(...args).result();
+  return Object.defineProperties(call, {
+    name: { value: name },
+    definition: { value: definition, enumerable: true },
+    submit: { value: submit, enumerable: true },
+    map: { value: (...args: MapArgs<A>) => mapArgs(name, args).map((row) => submit(...(row as A))), enumerable: true },
+  }) as unknown as Task<A, R>;
+}
+
+function mapArgs(name: string, args: readonly unknown[]): unknown[][] {
+  type Column = { readonly items: unknown[] } | { readonly fixed: unknown };
+  const columns = args.map((arg): Column => {
+    if (typeof arg === "object" && arg !== null && unmappedBrand in arg) return { fixed: (arg as unknown as Unmapped<unknown>).unmapped };
+    if (typeof arg === "object" && arg !== null && Symbol.iterator in arg) return { items: [...(arg as Iterable<unknown>)] };
+    return { fixed: arg };
+  });
+  const lengths = columns.flatMap((c, i) => ("items" in c ? [[i, c.items.length] as const] : []));
+  const [first] = lengths;
+  if (first === undefined) {
+    throw new FloeError(
+      ErrorCode.InvalidOption,
+      `"${name}".map() needs at least one iterable argument to map over; for a single call use submit()`,
+    );
+  }
+  const mismatch = lengths.find(([, n]) => n !== first[1]);
+  if (mismatch !== undefined) {
+    throw new FloeError(
+      ErrorCode.InvalidOption,
+      `"${name}".map() arguments have different lengths: args[${first[0]}] has ${first[1]} items, ` +
+        `args[${mismatch[0]}] has ${mismatch[1]}; give them the same length, or wrap fixed ones in unmapped()`,
+    );
+  }
+  return Array.from({ length: first[1] }, (_, row) => columns.map((c) => ("items" in c ? c.items[row] : c.fixed)));
+}

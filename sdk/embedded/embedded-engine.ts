@@ -1,0 +1,117 @@
+/** The embedded engine: the whole execution model in one process, with no AWS account. */
+import { z } from "zod";
+import type { Clock, IdSource } from "../engine/ports.ts";
+import { ErrorCode, FloeError } from "../errors.ts";
+import { Runtime } from "../runtime/runtime.ts";
+import { cryptoIds, systemClock } from "../runtime/system.ts";
+import { MemoryBlobStore } from "./memory-blob-store.ts";
+import { MemoryExecutionStore } from "./memory-execution-store.ts";
+import { MemoryTaskQueue } from "./memory-task-queue.ts";
+import { Semaphore } from "./slots.ts";
+
+/** Options of {@link createEngine}. */
+export interface EngineOptions {
+  /**
+   * How many tasks may run at once. An execution that is only waiting (on `result()`,
+   * `wait()` or `asCompleted()`) holds no slot, so nested waits never deadlock.
+   * @default 64
+   */
+  readonly concurrency?: number;
+  /**
+   * How long `result()` inside a task waits in process before the task suspends and is
+   * re-run from the start when what it awaits has finished, as it does in the cloud.
+   * `0` always suspends, which tests the cloud's re-run path on the embedded engine.
+   * @default undefined (never suspends)
+   */
+  readonly suspendAfterMs?: number;
+  /**
+   * Encoded payloads longer than this many characters go to the blob store.
+   * @default 32768
+   */
+  readonly blobThreshold?: number;
+  /**
+   * Time and timers.
+   * @default the system clock
+   */
+  readonly clock?: Clock;
+  /**
+   * Run ids and derived child ids.
+   * @default random UUIDs and SHA-256 digests
+   */
+  readonly ids?: IdSource;
+}
+
+const optionsSchema = z.strictObject({
+  concurrency: z.number().int().min(1).max(100_000).optional(),
+  suspendAfterMs: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  blobThreshold: z.number().int().min(1).optional(),
+  clock: z.custom<Clock>((v) => typeof v === "object" && v !== null).optional(),
+  ids: z.custom<IdSource>((v) => typeof v === "object" && v !== null).optional(),
+});
+
+/** The embedded engine, with its in-memory adapters exposed for tests and tools. */
+export class EmbeddedEngine extends Runtime {
+  readonly memory: { readonly store: MemoryExecutionStore; readonly queue: MemoryTaskQueue; readonly blobs: MemoryBlobStore };
+
+  /** @param options - see {@link EngineOptions} */
+  constructor(options: EngineOptions = {}) {
+    const parsed = optionsSchema.safeParse(options);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "options"}: ${i.message}`);
+      throw new FloeError(
+        ErrorCode.InvalidOption,
+        `invalid createEngine options: ${problems.join("; ")} (concurrency is a whole number from 1 to 100000)`,
+      );
+    }
+    const clock = options.clock ?? systemClock;
+    const store = new MemoryExecutionStore();
+    const queue = new MemoryTaskQueue(clock);
+    const blobs = new MemoryBlobStore();
+    let pump = (): void => undefined;
+    const slots = new Semaphore(options.concurrency ?? 64, () => pump());
+    super({
+      store,
+      queue,
+      blobs,
+      clock,
+      ids: options.ids ?? cryptoIds,
+      ...(options.blobThreshold === undefined ? {} : { blobThreshold: options.blobThreshold }),
+      ...(options.suspendAfterMs === undefined ? {} : { suspendAfterMs: options.suspendAfterMs }),
+      slots,
+      onClose: () => queue.close(),
+    });
+    this.memory = { store, queue, blobs };
+    pump = () => {
+      // Start queued work while slots are free; each message's slot is released by process().
+      while (!this.closed && queue.ready > 0 && slots.tryAcquire()) {
+        const message = queue.take();
+        if (message === undefined) throw new Error("a ready message vanished from the embedded queue");
+        this.process(message).catch((error: unknown) => this.#crashed(error));
+      }
+    };
+    queue.onReady(() => pump());
+  }
+
+  #crashed(error: unknown): void {
+    // A store failure outside any attempt: in memory this is a bug in floe, so say so loudly.
+    console.error("floe: the embedded engine failed to process a message", error);
+  }
+}
+
+/**
+ * Creates an embedded engine: the execution model in this process, with in-memory
+ * adapters. The analogue of Prefect's `ThreadPoolTaskRunner(max_workers)`.
+ *
+ * @param options - concurrency and, for tests, suspension, clock and ids
+ * @returns an engine: `submit`, `getRun`, `getExecution`, `listRuns`, `close`
+ * @throws FloeError `FLOE_INVALID_OPTION` for bad options
+ * @example
+ * const engine = createEngine({ concurrency: 3 });
+ * const run = engine.submit(elevator);
+ * await run.result();
+ * console.log(await engine.getRun(run.id));
+ * await engine.close();
+ */
+export function createEngine(options: EngineOptions = {}): EmbeddedEngine {
+  return new EmbeddedEngine(options);
+}

@@ -1,0 +1,22 @@
+/** The in-memory blob store of the embedded engine. */
+import type { BlobStore } from "../engine/ports.ts";
+
+/** Keeps large payloads in a map. */
+export class MemoryBlobStore implements BlobStore {
+  readonly #blobs = new Map<string, string>();
+
+  async put(key: string, data: string): Promise<void> {
+    this.#blobs.set(key, data);
+  }
+
+  async get(key: string): Promise<string> {
+    const data = this.#blobs.get(key);
+    if (data === undefined) throw new Error(`blob ${key} does not exist`);
+    return data;
+  }
+
+  /** How many blobs are held. */
+  get size(): number {
+    return this.#blobs.size;
+  }
+}

@@ -1,0 +1,112 @@
+/** The in-memory execution store of the embedded engine. */
+import { isTerminal, edgeKey, type Edge, type ExecutionRecord, type Transition } from "../engine/model.ts";
+import type { ExecutionStore, Expectation, Release, RunQuery } from "../engine/ports.ts";
+
+function meets(record: ExecutionRecord, expect: Expectation): boolean {
+  const { state } = expect;
+  if (state !== undefined && (typeof state === "string" ? record.state !== state : !state.includes(record.state))) {
+    return false;
+  }
+  return (
+    (expect.attempt === undefined || record.attempt === expect.attempt) &&
+    (expect.generation === undefined || record.generation === expect.generation) &&
+    (expect.guarded === undefined || record.guarded === expect.guarded) &&
+    (expect.pending === undefined || record.pending === expect.pending)
+  );
+}
+
+/**
+ * Keeps records and edges in maps. Each method runs to completion without yielding, which
+ * makes every conditional write and every release atomic, as DynamoDB's are.
+ */
+export class MemoryExecutionStore implements ExecutionStore {
+  readonly #records = new Map<string, ExecutionRecord>();
+  readonly #edges = new Map<string, Edge>();
+  readonly #edgesFrom = new Map<string, Edge[]>();
+  readonly #byRun = new Map<string, string[]>();
+  readonly #children = new Map<string, string[]>();
+  readonly #roots: string[] = [];
+
+  async create(record: ExecutionRecord): Promise<boolean> {
+    if (this.#records.has(record.id)) return false;
+    this.#records.set(record.id, record);
+    append(this.#byRun, record.runId, record.id);
+    if (record.parentId === undefined) this.#roots.push(record.id);
+    else append(this.#children, record.parentId, record.id);
+    return true;
+  }
+
+  async get(id: string): Promise<ExecutionRecord | undefined> {
+    return this.#records.get(id);
+  }
+
+  async update(
+    id: string,
+    expect: Expectation,
+    changes: Partial<ExecutionRecord>,
+    transition?: Transition,
+  ): Promise<ExecutionRecord | undefined> {
+    const record = this.#records.get(id);
+    if (record === undefined || !meets(record, expect)) return undefined;
+    Object.assign(record, changes);
+    if (transition !== undefined) record.history.push(transition);
+    return record;
+  }
+
+  async addEdges(edges: readonly Edge[]): Promise<void> {
+    for (const edge of edges) {
+      const key = edgeKey(edge);
+      if (this.#edges.has(key)) continue;
+      const stored = { ...edge };
+      this.#edges.set(key, stored);
+      append(this.#edgesFrom, edge.upstreamId, stored);
+    }
+  }
+
+  async release(edge: Edge): Promise<Release | undefined> {
+    const stored = this.#edges.get(edgeKey(edge));
+    const downstream = this.#records.get(edge.downstreamId);
+    if (stored === undefined || stored.released || downstream === undefined) return undefined;
+    stored.released = true;
+    const decremented =
+      stored.waits && stored.generation === downstream.generation && downstream.pending > 0 && !isTerminal(downstream.state);
+    if (decremented) downstream.pending -= 1;
+    return { downstream, decremented };
+  }
+
+  async edgesFrom(upstreamId: string): Promise<Edge[]> {
+    return this.#edgesFrom.get(upstreamId) ?? [];
+  }
+
+  async children(parentId: string): Promise<ExecutionRecord[]> {
+    return this.#lookup(this.#children.get(parentId));
+  }
+
+  async run(runId: string): Promise<{ executions: ExecutionRecord[]; edges: Edge[] } | undefined> {
+    const ids = this.#byRun.get(runId);
+    if (ids === undefined) return undefined;
+    const executions = this.#lookup(ids);
+    const edges = executions.flatMap((e) => this.#edgesFrom.get(e.id) ?? []);
+    return { executions, edges };
+  }
+
+  async runs(query: RunQuery): Promise<ExecutionRecord[]> {
+    const limit = query.limit ?? 50;
+    const found: ExecutionRecord[] = [];
+    for (let i = this.#roots.length - 1; i >= 0 && found.length < limit; i -= 1) {
+      const root = this.#records.get(this.#roots[i] ?? "");
+      if (root !== undefined && (query.taskName === undefined || root.taskName === query.taskName)) found.push(root);
+    }
+    return found;
+  }
+
+  #lookup(ids: readonly string[] | undefined): ExecutionRecord[] {
+    return (ids ?? []).flatMap((id) => this.#records.get(id) ?? []);
+  }
+}
+
+function append<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
+}

@@ -1,0 +1,113 @@
+/** The execution model shared by every backend: states, records, edges, messages. */
+
+/** The states of an execution. `completed`, `failed` and `cancelled` are terminal. */
+export const State = {
+  Waiting: "waiting",
+  Queued: "queued",
+  Running: "running",
+  Suspended: "suspended",
+  Completed: "completed",
+  Failed: "failed",
+  Cancelled: "cancelled",
+} as const;
+export type ExecutionState = (typeof State)[keyof typeof State];
+
+const terminal: ReadonlySet<string> = new Set([State.Completed, State.Failed, State.Cancelled]);
+
+/** True for `completed`, `failed` and `cancelled`. */
+export function isTerminal(state: ExecutionState): boolean {
+  return terminal.has(state);
+}
+
+/**
+ * An encoded value: inline text, or a pointer to the blob store when it is too large for
+ * a record (DynamoDB's 400 KB item limit, SQS's 256 KB message limit).
+ */
+export type Payload = { readonly inline: string } | { readonly blob: string; readonly bytes: number };
+
+/** One entry of an execution's history: the state it entered, when, in which attempt. */
+export interface Transition {
+  readonly state: ExecutionState;
+  readonly at: number;
+  readonly attempt: number;
+}
+
+/** How a blocked execution is released: when all its counted edges are released, or any one. */
+export const WaitMode = { All: "all", Any: "any" } as const;
+export type WaitMode = (typeof WaitMode)[keyof typeof WaitMode];
+
+/** The stored record of one execution. */
+export interface ExecutionRecord {
+  readonly id: string;
+  /** The id of the run's root execution. */
+  readonly runId: string;
+  readonly parentId?: string;
+  readonly taskName: string;
+  readonly args: Payload;
+  /** Ids of the executions referenced by the arguments. */
+  readonly refs: readonly string[];
+  state: ExecutionState;
+  /** 1-based; incremented by each retry. */
+  attempt: number;
+  /** Incremented each time the execution blocks (on submission or suspension). */
+  generation: number;
+  /** Upstreams still to be released in the current generation. */
+  pending: number;
+  /** The registration guard: set until the registering side has seen every upstream. */
+  guarded: boolean;
+  waitMode: WaitMode;
+  result?: Payload;
+  /** Set when the task returned another execution: its result is that execution's. */
+  forward?: string;
+  error?: Payload;
+  /** A retry's earliest start, epoch milliseconds. */
+  notBefore?: number;
+  readonly createdAt: number;
+  queuedAt?: number;
+  startedAt?: number;
+  finishedAt?: number;
+  history: Transition[];
+}
+
+/** Why one execution is linked to another. */
+export const EdgeKind = {
+  /** The downstream received the upstream as an argument. */
+  Argument: "argument",
+  /** The downstream suspended on the upstream's result. */
+  Await: "await",
+} as const;
+export type EdgeKind = (typeof EdgeKind)[keyof typeof EdgeKind];
+
+/** A dependency from an upstream execution to a downstream one. */
+export interface Edge {
+  readonly upstreamId: string;
+  readonly downstreamId: string;
+  readonly runId: string;
+  readonly kind: EdgeKind;
+  /** Whether the downstream's pending counter counts this edge. */
+  readonly waits: boolean;
+  /** The downstream generation the edge belongs to; a release from another one is ignored. */
+  readonly generation: number;
+  released: boolean;
+  readonly createdAt: number;
+}
+
+/** The key of an edge; one edge per pair, kind and generation. */
+export function edgeKey(edge: Pick<Edge, "upstreamId" | "downstreamId" | "kind" | "generation">): string {
+  return `${edge.upstreamId}|${edge.downstreamId}|${edge.kind}|${edge.generation}`;
+}
+
+/** What a queue carries: ids, never payloads. */
+export interface TaskMessage {
+  readonly executionId: string;
+  readonly taskName: string;
+  readonly attempt: number;
+}
+
+/** A run: its root execution, every execution under it and every edge between them. */
+export interface RunView {
+  readonly id: string;
+  readonly root: ExecutionRecord;
+  readonly executions: readonly ExecutionRecord[];
+  readonly edges: readonly Edge[];
+}

@@ -1,0 +1,91 @@
+/**
+ * The ports the engine drives. Each backend (in memory, AWS) implements them; the engine
+ * holds the logic and performs no I/O of its own.
+ */
+import type { Edge, ExecutionRecord, ExecutionState, TaskMessage, Transition } from "./model.ts";
+
+/** What a conditional update requires of the stored record. */
+export interface Expectation {
+  readonly state?: ExecutionState | readonly ExecutionState[];
+  readonly attempt?: number;
+  readonly generation?: number;
+  readonly guarded?: boolean;
+  readonly pending?: number;
+}
+
+/** The outcome of releasing an edge. */
+export interface Release {
+  /** The downstream after the release (decremented or not). */
+  readonly downstream: ExecutionRecord;
+  /** Whether this call decremented the downstream's counter. */
+  readonly decremented: boolean;
+}
+
+/** Filters for listing runs. */
+export interface RunQuery {
+  readonly taskName?: string;
+  readonly limit?: number;
+}
+
+/**
+ * Execution records and dependency edges. Every state change is conditional: it applies
+ * only when the stored record matches the expectation, so a duplicate or stale actor loses.
+ */
+export interface ExecutionStore {
+  /** Puts the record unless one with its id exists; returns whether it was created. */
+  create(record: ExecutionRecord): Promise<boolean>;
+  /** Reads one record. */
+  get(id: string): Promise<ExecutionRecord | undefined>;
+  /**
+   * Applies `changes` (and appends `transition` to the history when given) if the record
+   * meets `expect`; returns the updated record, or `undefined` when the condition failed.
+   */
+  update(
+    id: string,
+    expect: Expectation,
+    changes: Partial<ExecutionRecord>,
+    transition?: Transition,
+  ): Promise<ExecutionRecord | undefined>;
+  /** Adds edges that do not exist yet; existing ones are left as they are. */
+  addEdges(edges: readonly Edge[]): Promise<void>;
+  /**
+   * In one atomic step: marks the edge released and, if it waits, its generation is the
+   * downstream's current one and the downstream's counter is above zero, decrements the
+   * counter. Returns `undefined` when the edge was already released (or does not exist).
+   */
+  release(edge: Edge): Promise<Release | undefined>;
+  /** The edges whose upstream is `upstreamId`. */
+  edgesFrom(upstreamId: string): Promise<Edge[]>;
+  /** The executions whose parent is `parentId`. */
+  children(parentId: string): Promise<ExecutionRecord[]>;
+  /** Every execution and edge of a run. */
+  run(runId: string): Promise<{ executions: ExecutionRecord[]; edges: Edge[] } | undefined>;
+  /** Root executions, newest first. */
+  runs(query: RunQuery): Promise<ExecutionRecord[]>;
+}
+
+/** Delivers task messages at least once, optionally after a delay. */
+export interface TaskQueue {
+  send(messages: readonly TaskMessage[], delayMs?: number): Promise<void>;
+}
+
+/** Holds payloads too large for a record. */
+export interface BlobStore {
+  put(key: string, data: string): Promise<void>;
+  get(key: string): Promise<string>;
+}
+
+/** Time, injected so replays and property tests are reproducible. */
+export interface Clock {
+  now(): number;
+  /** Calls `fn` after `ms`; returns a function that cancels it. */
+  schedule(ms: number, fn: () => void): () => void;
+}
+
+/** Identifiers: fresh ones for runs, derived ones for children. */
+export interface IdSource {
+  /** A new unique id for a run's root execution. */
+  fresh(): string;
+  /** A stable id from its parts: the same parts always give the same id. */
+  derive(parts: readonly string[]): string;
+}

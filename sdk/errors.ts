@@ -1,0 +1,104 @@
+/**
+ * Errors floe throws. Each carries a string `code`; recognise errors by `code`, not
+ * `instanceof`, because `instanceof` breaks across bundles and process boundaries.
+ */
+
+/** Codes of the errors floe raises itself. */
+export const ErrorCode = {
+  InvalidOption: "FLOE_INVALID_OPTION",
+  DuplicateTask: "FLOE_DUPLICATE_TASK",
+  UnknownTask: "FLOE_UNKNOWN_TASK",
+  NotSerializable: "FLOE_NOT_SERIALIZABLE",
+  ForeignExecution: "FLOE_FOREIGN_EXECUTION",
+  EngineClosed: "FLOE_ENGINE_CLOSED",
+  UnknownExecution: "FLOE_UNKNOWN_EXECUTION",
+  Timeout: "FLOE_TIMEOUT",
+  Cancelled: "FLOE_CANCELLED",
+  NonRetriable: "FLOE_NON_RETRIABLE",
+  RetryAfter: "FLOE_RETRY_AFTER",
+  Suspended: "FLOE_SUSPENDED",
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * The base of every error floe throws.
+ *
+ * @example
+ * try { await order.result(); } catch (e) { if ((e as FloeError).code === "FLOE_TIMEOUT") retryLater(); }
+ */
+export class FloeError extends Error {
+  /** A stable, machine-readable code. */
+  readonly code: string;
+
+  /**
+   * @param code - a stable code, e.g. `FLOE_TIMEOUT`
+   * @param message - what went wrong, the value received and the fix
+   * @param options - `cause`, the underlying error
+   */
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/**
+ * Thrown by a task to fail at once, without using its remaining retries.
+ *
+ * @example
+ * if (!user) throw new NonRetriableError(`user ${id} does not exist`);
+ */
+export class NonRetriableError extends FloeError {
+  /**
+   * @param message - why retrying cannot help
+   * @param options - `cause`, the underlying error
+   */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.NonRetriable, message, options);
+  }
+}
+
+/**
+ * Thrown by a task to be retried after a given delay (a rate limit's `Retry-After`, say).
+ * The retry still counts against the task's `retries.limit`.
+ *
+ * @example
+ * if (res.status === 429) throw new RetryAfterError("rate limited", Number(res.headers.get("retry-after")) * 1000);
+ */
+export class RetryAfterError extends FloeError {
+  /** How long to wait before the next attempt, in milliseconds. */
+  readonly retryAfterMs: number;
+
+  /**
+   * @param message - what failed
+   * @param retryAfter - a delay in milliseconds, or the `Date` to retry at
+   * @param options - `cause`, the underlying error
+   */
+  constructor(message: string, retryAfter: number | Date, options?: { cause?: unknown }) {
+    super(ErrorCode.RetryAfter, message, options);
+    this.retryAfterMs = retryAfter instanceof Date ? Math.max(0, retryAfter.getTime() - Date.now()) : retryAfter;
+  }
+}
+
+/** Raised when an attempt runs past its task's `timeoutMs`. */
+export class TimeoutError extends FloeError {
+  /** @param message - which task and which limit */
+  constructor(message: string) {
+    super(ErrorCode.Timeout, message);
+  }
+}
+
+/** What `result()` throws for an execution that was cancelled. */
+export class CancelledError extends FloeError {
+  /** @param message - which execution */
+  constructor(message: string) {
+    super(ErrorCode.Cancelled, message);
+  }
+}
+
+/** Reads the `code` of anything thrown, or `undefined`. */
+export function errorCode(error: unknown): string | undefined {
+  if (typeof error !== "object" || error === null) return undefined;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" ? code : undefined;
+}

@@ -1,0 +1,551 @@
+/**
+ * The runtime: runs user code for the engine. It encodes submissions, derives child ids,
+ * carries the running execution's context, turns `result()` into an in-process wait or a
+ * suspension, and reports each attempt's outcome to the {@link ExecutionEngine}. The
+ * embedded engine and the Lambda worker both drive it through {@link Runtime.process}.
+ */
+import { decode, decodeError, encode, encodeError, type ReferenceCodec } from "../codec/codec.ts";
+import { lookup, type TaskDefinition } from "../define/registry.ts";
+import { retryDelay } from "../define/options.ts";
+import { ExecutionEngine, type Outcome } from "../engine/execution-engine.ts";
+import { State, WaitMode, isTerminal, type ExecutionRecord, type RunView, type TaskMessage } from "../engine/model.ts";
+import type { BlobStore, Clock, ExecutionStore, IdSource, RunQuery, TaskQueue } from "../engine/ports.ts";
+import type { ExecutionState } from "../engine/model.ts";
+import { CancelledError, ErrorCode, FloeError, TimeoutError } from "../errors.ts";
+import { currentContext, runInContext, type ExecutionContext, type SlotLease } from "./context.ts";
+import { Execution, isExecution, type ExecutionHost } from "./execution.ts";
+import { collectExecutionIds, isPlainObject } from "./references.ts";
+
+/** Concurrency slots: a running attempt holds one, and gives it up while it waits. */
+export interface Slots {
+  release(): void;
+  /** Resolves once a slot is taken; waiters that resume go before new work. */
+  acquire(): Promise<void>;
+}
+
+/** The dependencies and settings of a {@link Runtime}. */
+export interface RuntimeOptions {
+  readonly store: ExecutionStore;
+  readonly queue: TaskQueue;
+  readonly blobs: BlobStore;
+  readonly clock: Clock;
+  readonly ids: IdSource;
+  /**
+   * Encoded payloads longer than this many characters go to the blob store.
+   * @default 32768
+   */
+  readonly blobThreshold?: number;
+  /**
+   * How long `result()` inside a task waits in process before the task suspends (and is
+   * re-run from the start once what it awaits has finished). `undefined` never suspends.
+   * @default undefined
+   */
+  readonly suspendAfterMs?: number;
+  /** The concurrency slots, when the runtime limits concurrency itself. */
+  readonly slots?: Slots;
+  /** Called by {@link Runtime.close}. */
+  readonly onClose?: () => void;
+}
+
+/** The interface shared by the embedded engine, the local cloud and the cloud client. */
+export interface Engine {
+  /**
+   * Starts a run of a workflow or task; returns its execution at once.
+   * @param target - a task or workflow, or its name
+   * @param args - its arguments
+   */
+  submit<A extends unknown[], R>(target: Submittable<A, R> | string, ...args: A): Execution<R>;
+  /** A run's executions and edges, with the time of every transition; `undefined` if unknown. */
+  getRun(runId: string): Promise<RunView | undefined>;
+  /** One execution's record; `undefined` if unknown. */
+  getExecution(id: string): Promise<ExecutionRecord | undefined>;
+  /** Recent runs (their root executions), newest first. */
+  listRuns(query?: RunQuery): Promise<ExecutionRecord[]>;
+  /** Stops the engine: queued work is dropped, and waiting on its executions fails. */
+  close(): Promise<void>;
+}
+
+/** Anything `Engine.submit` accepts besides a name. */
+export interface Submittable<_A extends unknown[], _R> {
+  readonly definition: TaskDefinition;
+}
+
+type Waiter = { readonly ids: readonly string[]; readonly mode: WaitMode; remaining: number; done: () => void };
+
+/** Runs user code for the {@link ExecutionEngine}; see the file comment. */
+export class Runtime implements ExecutionHost, Engine {
+  readonly engine: ExecutionEngine;
+  readonly #o: RuntimeOptions;
+  readonly #refs: ReferenceCodec;
+  readonly #waiters = new Map<string, Waiter[]>();
+  readonly #running = new Map<string, ExecutionContext>();
+  #closed = false;
+
+  /** @param options - ports and settings */
+  constructor(options: RuntimeOptions) {
+    this.#o = options;
+    this.#refs = {
+      idOf: (value) => {
+        if (!isExecution(value)) return undefined;
+        if (value.host !== this) throw foreign(value.id);
+        return value.id;
+      },
+      revive: (id) => new Execution(id, this, Promise.resolve()),
+    };
+    this.engine = new ExecutionEngine({
+      store: options.store,
+      queue: options.queue,
+      blobs: options.blobs,
+      clock: options.clock,
+      blobThreshold: options.blobThreshold ?? 32_768,
+      policy: {
+        retryDelayMs: (taskName, error, attempt) => {
+          const definition = tryLookup(taskName);
+          return definition === undefined ? undefined : retryDelay(definition.options.retries, error, attempt);
+        },
+        encodeError,
+      },
+      onTerminal: (record) => this.#onTerminal(record),
+    });
+  }
+
+  submit<A extends unknown[], R>(target: Submittable<A, R> | string, ...args: A): Execution<R> {
+    const definition = typeof target === "string" ? lookup(target) : target.definition;
+    return this.submitWithin(undefined, definition, args) as Execution<R>;
+  }
+
+  /**
+   * Submits `definition(...args)` as a child of `context`'s execution, or as a new run.
+   * Validation and encoding happen now, so bad input throws here and writes nothing; the
+   * writes themselves complete before the parent's attempt ends.
+   */
+  submitWithin(context: ExecutionContext | undefined, definition: TaskDefinition, args: unknown[]): Execution<unknown> {
+    if (this.#closed) throw closed();
+    if (context?.controller.signal.aborted) {
+      throw new CancelledError(`cannot submit "${definition.name}": execution ${context.record.id} is no longer running`);
+    }
+    const encoded = encode(args, "args", this.#refs);
+    const waitOn = waitedIds(definition, args);
+    const parent = context?.record;
+    let id: string;
+    if (context === undefined || parent === undefined) {
+      id = this.#o.ids.fresh();
+    } else {
+      const key = `${definition.name}\u0000${encoded.text}`;
+      const occurrence = (context.occurrences.get(key) ?? 0) + 1;
+      context.occurrences.set(key, occurrence);
+      id = this.#o.ids.derive([parent.id, definition.name, encoded.text, String(occurrence)]);
+    }
+    const created = this.engine
+      .register({
+        id,
+        runId: parent?.runId ?? id,
+        ...(parent === undefined ? {} : { parentId: parent.id }),
+        taskName: definition.name,
+        args: encoded.text,
+        refs: encoded.refs,
+        waitOn,
+      })
+      .then(() => undefined);
+    context?.writes.push(created);
+    return new Execution(id, this, created);
+  }
+
+  /**
+   * Handles one delivered message: claims the execution, runs the attempt and records its
+   * outcome. A duplicate or stale delivery does nothing.
+   */
+  async process(message: TaskMessage): Promise<void> {
+    // The caller took a slot for this message (when slots are in use); it is ours to give back.
+    const slot = this.#o.slots === undefined ? undefined : { held: true, active: true };
+    try {
+      const record = await this.engine.claim(message);
+      if (record === undefined) return;
+      const definition = tryLookup(record.taskName);
+      if (definition === undefined) {
+        await this.engine.finish(record, { type: "failed", error: lookupError(record.taskName) });
+        return;
+      }
+      await this.engine.finish(record, await this.#attempt(record, definition, slot));
+    } finally {
+      if (slot !== undefined) {
+        slot.active = false;
+        if (slot.held) this.#o.slots?.release();
+        slot.held = false;
+      }
+    }
+  }
+
+  async #attempt(record: ExecutionRecord, definition: TaskDefinition, slot: SlotLease | undefined): Promise<Outcome> {
+    let resolveOutcome!: (outcome: Outcome) => void;
+    const settled = new Promise<Outcome>((resolve) => (resolveOutcome = resolve));
+    const context: ExecutionContext = {
+      runtime: this,
+      record,
+      occurrences: new Map(),
+      writes: [],
+      controller: new AbortController(),
+      suspend: undefined,
+      // Let calls made in the same turn (Promise.all over several results) join the request.
+      onSuspend: () => setImmediate(() => resolveOutcome({ type: "suspended", on: [], mode: WaitMode.All })),
+      slot,
+    };
+    this.#running.set(record.id, context);
+    const { timeoutMs } = definition.options;
+    const cancelTimer =
+      timeoutMs === undefined
+        ? undefined
+        : this.#o.clock.schedule(timeoutMs, () => {
+            const error = new TimeoutError(`"${definition.name}" ran past its timeoutMs of ${timeoutMs} ms`);
+            context.controller.abort(error);
+            resolveOutcome({ type: "failed", error });
+          });
+    context.controller.signal.addEventListener("abort", () => {
+      resolveOutcome({ type: "failed", error: context.controller.signal.reason });
+    });
+    try {
+      this.#run(context, definition, resolveOutcome);
+      const outcome = await settled;
+      return await this.#flush(context, outcome);
+    } finally {
+      cancelTimer?.();
+      this.#running.delete(record.id);
+    }
+  }
+
+  #run(context: ExecutionContext, definition: TaskDefinition, resolve: (outcome: Outcome) => void): void {
+    const fail = (error: unknown) => {
+      if (context.suspend === undefined) resolve({ type: "failed", error });
+    };
+    this.engine
+      .read(context.record.args)
+      .then((text) => {
+        const args = decode(text, this.#refs) as unknown[];
+        return runInContext(context, () => definition.fn(...args));
+      })
+      .then((value) => {
+        if (context.suspend === undefined) resolve(this.#encodeResult(value));
+      }, fail)
+      .catch(fail);
+  }
+
+  #encodeResult(value: unknown): Outcome {
+    try {
+      const { text } = encode(value, "result", this.#refs);
+      return isExecution(value) ? { type: "completed", result: text, forward: value.id } : { type: "completed", result: text };
+    } catch (error) {
+      return { type: "failed", error };
+    }
+  }
+
+  /** Waits for every submission of the attempt; a failed write fails the attempt. */
+  async #flush(context: ExecutionContext, outcome: Outcome): Promise<Outcome> {
+    let flushed = 0;
+    let failure: unknown;
+    while (flushed < context.writes.length) {
+      const batch = context.writes.slice(flushed);
+      flushed = context.writes.length;
+      for (const result of await Promise.allSettled(batch)) {
+        if (result.status === "rejected" && failure === undefined) failure = result.reason;
+      }
+    }
+    if (context.suspend !== undefined) {
+      return { type: "suspended", on: [...context.suspend.on], mode: context.suspend.mode };
+    }
+    if (failure !== undefined && outcome.type !== "failed") return { type: "failed", error: failure };
+    return outcome;
+  }
+
+  async result(execution: Execution<unknown>, raiseOnFailure: boolean): Promise<unknown> {
+    const context = this.#callerContext();
+    await execution.created;
+    let id = execution.id;
+    for (;;) {
+      const record = await this.#record(id);
+      if (!isTerminal(record.state)) {
+        await this.block(context, [id], WaitMode.All);
+        continue;
+      }
+      if (record.state === State.Completed && record.forward !== undefined) {
+        id = record.forward;
+        continue;
+      }
+      if (record.state === State.Completed && record.result !== undefined) {
+        return decode(await this.engine.read(record.result), this.#refs);
+      }
+      const error = record.error === undefined ? new Error(`execution ${id} ${record.state}`) : decodeError(await this.engine.read(record.error));
+      if (raiseOnFailure) throw error;
+      return error;
+    }
+  }
+
+  async state(execution: Execution<unknown>): Promise<ExecutionState> {
+    await execution.created;
+    return (await this.#record(execution.id)).state;
+  }
+
+  async cancel(execution: Execution<unknown>): Promise<void> {
+    await execution.created;
+    await this.engine.cancel(execution.id, new CancelledError(`execution ${execution.id} was cancelled`));
+  }
+
+  /**
+   * Blocks the caller until the executions finish (all, or any one): in process, giving up
+   * the caller's concurrency slot meanwhile, or by suspending the calling execution.
+   */
+  async block(context: ExecutionContext | undefined, ids: readonly string[], mode: WaitMode): Promise<void> {
+    const { suspendAfterMs } = this.#o;
+    if (context === undefined || suspendAfterMs === undefined) {
+      await this.#waitInProcess(context, ids, mode);
+      return;
+    }
+    if (suspendAfterMs > 0 && (await this.#waitInProcess(context, ids, mode, suspendAfterMs))) return;
+    if (context.suspend === undefined) {
+      context.suspend = { on: new Set(ids), mode };
+      context.onSuspend();
+    } else {
+      for (const id of ids) context.suspend.on.add(id);
+      context.suspend.mode = WaitMode.Any;
+    }
+    // The attempt ends as suspended; the code that awaits this never resumes in this run.
+    return new Promise<void>(() => undefined);
+  }
+
+  /** Resolves `true` once the executions finish, or `false` after `timeoutMs`. */
+  async #waitInProcess(
+    context: ExecutionContext | undefined,
+    ids: readonly string[],
+    mode: WaitMode,
+    timeoutMs?: number,
+  ): Promise<boolean> {
+    const slot = context?.slot;
+    const slots = this.#o.slots;
+    const gaveUp = slot?.held === true && slots !== undefined;
+    if (gaveUp) {
+      slot.held = false;
+      slots.release();
+    }
+    try {
+      return await this.#untilTerminal(ids, mode, timeoutMs);
+    } finally {
+      if (gaveUp && slot.active) {
+        await slots.acquire();
+        // The attempt may have ended (timed out, cancelled) while this waited for a slot.
+        if (slot.active) slot.held = true;
+        else slots.release();
+      }
+    }
+  }
+
+  #untilTerminal(ids: readonly string[], mode: WaitMode, timeoutMs?: number): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      let cancelTimer: (() => void) | undefined;
+      const waiter: Waiter = {
+        ids,
+        mode,
+        remaining: mode === WaitMode.All ? ids.length : 1,
+        done: () => {
+          cancelTimer?.();
+          resolve(true);
+        },
+      };
+      for (const id of ids) pushTo(this.#waiters, id, waiter);
+      if (timeoutMs !== undefined) {
+        cancelTimer = this.#o.clock.schedule(timeoutMs, () => {
+          this.#forget(waiter);
+          resolve(false);
+        });
+      }
+      // Registered first, then read: a finish between the two is seen by one of them.
+      Promise.all(ids.map((id) => this.#o.store.get(id))).then((records) => {
+        for (const record of records) if (record !== undefined && isTerminal(record.state)) this.#notify(record.id, waiter);
+      }, reject);
+    });
+  }
+
+  #onTerminal(record: ExecutionRecord): void {
+    const waiting = this.#waiters.get(record.id);
+    if (waiting !== undefined) for (const waiter of [...waiting]) this.#notify(record.id, waiter);
+    if (record.state === State.Cancelled) {
+      this.#running.get(record.id)?.controller.abort(new CancelledError(`execution ${record.id} was cancelled`));
+    }
+  }
+
+  #notify(id: string, waiter: Waiter): void {
+    const list = this.#waiters.get(id);
+    const index = list?.indexOf(waiter) ?? -1;
+    if (list === undefined || index < 0) return;
+    list.splice(index, 1);
+    if (list.length === 0) this.#waiters.delete(id);
+    waiter.remaining -= 1;
+    if (waiter.remaining <= 0) {
+      this.#forget(waiter);
+      waiter.done();
+    }
+  }
+
+  #forget(waiter: Waiter): void {
+    for (const id of waiter.ids) {
+      const list = this.#waiters.get(id);
+      const index = list?.indexOf(waiter) ?? -1;
+      if (list !== undefined && index >= 0) list.splice(index, 1);
+      if (list?.length === 0) this.#waiters.delete(id);
+    }
+  }
+
+  async #record(id: string): Promise<ExecutionRecord> {
+    const record = await this.#o.store.get(id);
+    if (record === undefined) {
+      throw new FloeError(ErrorCode.UnknownExecution, `no execution has the id "${id}" in this engine`);
+    }
+    return record;
+  }
+
+  /** The context of the calling task, checked to belong to this engine. */
+  #callerContext(): ExecutionContext | undefined {
+    if (this.#closed) throw closed();
+    const context = currentContext();
+    if (context !== undefined && context.runtime !== this) {
+      throw new FloeError(
+        ErrorCode.ForeignExecution,
+        `an execution of another engine was awaited inside "${context.record.taskName}"; ` +
+          "submit it on the engine that runs this task (call the task inside the workflow instead of passing it in)",
+      );
+    }
+    return context;
+  }
+
+  /** The context of the running task, if it belongs to this engine (for `wait` and `asCompleted`). */
+  contextOf(): ExecutionContext | undefined {
+    return this.#callerContext();
+  }
+
+  async getRun(runId: string): Promise<RunView | undefined> {
+    const run = await this.engine.run(runId);
+    return run === undefined ? undefined : structuredClone(run);
+  }
+
+  async getExecution(id: string): Promise<ExecutionRecord | undefined> {
+    const record = await this.#o.store.get(id);
+    return record === undefined ? undefined : structuredClone(record);
+  }
+
+  async listRuns(query: RunQuery = {}): Promise<ExecutionRecord[]> {
+    return structuredClone(await this.#o.store.runs(query));
+  }
+
+  /** Whether {@link Runtime.close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const context of this.#running.values()) context.controller.abort(closed());
+    this.#waiters.clear();
+    this.#o.onClose?.();
+  }
+}
+
+let defaultFactory: (() => Runtime) | undefined;
+let defaultInstance: Runtime | undefined;
+
+/** Sets how the default engine is made (the embedded one, registered by the package entry). */
+export function setDefaultRuntimeFactory(factory: () => Runtime): void {
+  defaultFactory = factory;
+}
+
+/** The engine of the running task, or the default engine outside any task. */
+export function currentRuntime(): Runtime {
+  const context = currentContext();
+  if (context !== undefined) return context.runtime as Runtime;
+  if (defaultInstance === undefined || defaultInstance.closed) {
+    if (defaultFactory === undefined) throw new Error("no default engine is registered; import floe from its package entry");
+    defaultInstance = defaultFactory();
+  }
+  return defaultInstance;
+}
+
+function waitedIds(definition: TaskDefinition, args: readonly unknown[]): string[] {
+  const spec = definition.options.wait;
+  const out = new Set<string>();
+  switch (spec.type) {
+    case "none":
+      return [];
+    case "all":
+      collectExecutionIds(args, out);
+      break;
+    case "positions":
+      for (const position of spec.positions) {
+        if (position >= args.length) {
+          throw new FloeError(
+            ErrorCode.InvalidOption,
+            `"${definition.name}" waits for argument ${position}, but it was called with ${args.length} argument(s); ` +
+              "positions start at 0: fix the wait option or pass the argument",
+          );
+        }
+        collectExecutionIds(args[position], out);
+      }
+      break;
+    case "properties": {
+      const [only] = args;
+      if (args.length !== 1 || !isPlainObject(only)) {
+        throw new FloeError(
+          ErrorCode.InvalidOption,
+          `"${definition.name}" waits for properties ${spec.names.map((n) => `"${n}"`).join(", ")} of a single object ` +
+            `argument, but it was called with ${args.length} argument(s)${args.length === 1 ? " that is not a plain object" : ""}; ` +
+            "pass one object, or name argument positions in wait",
+        );
+      }
+      for (const name of spec.names) {
+        if (!(name in only)) {
+          throw new FloeError(
+            ErrorCode.InvalidOption,
+            `"${definition.name}" waits for property "${name}", which its argument does not have ` +
+              `(it has ${Object.keys(only).map((k) => `"${k}"`).join(", ") || "no properties"}); fix the wait option`,
+          );
+        }
+        collectExecutionIds(only[name], out);
+      }
+      break;
+    }
+    default:
+      throw new Error(`unknown wait spec ${JSON.stringify(spec satisfies never)}`);
+  }
+  return [...out];
+}
+
+function tryLookup(name: string): TaskDefinition | undefined {
+  try {
+    return lookup(name);
+  } catch {
+    return undefined;
+  }
+}
+
+function lookupError(name: string): unknown {
+  try {
+    lookup(name);
+    return new Error(`task "${name}" is defined`);
+  } catch (error) {
+    return error;
+  }
+}
+
+function foreign(id: string): FloeError {
+  return new FloeError(
+    ErrorCode.ForeignExecution,
+    `execution ${id} belongs to another engine and cannot be passed here; submit its task on this engine instead`,
+  );
+}
+
+function closed(): FloeError {
+  return new FloeError(ErrorCode.EngineClosed, "this engine is closed; create a new one with createEngine()");
+}
+
+function pushTo<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
+}
