@@ -116,22 +116,21 @@ const retrySchema = z.strictObject({
     .optional(),
 });
 
+const waitMessage =
+  'wait must be true, argument positions such as [0, 1], or property names such as ["user", "product"] or "user,product"';
 const waitSchema = z.union(
   [
     z.boolean(),
     z.string().regex(/^\s*[A-Za-z_$][\w$]*(\s*,\s*[A-Za-z_$][\w$]*)*\s*$/),
     z.array(z.union([z.number().int().min(0), z.string().min(1)])).min(1),
   ],
-  {
-    error:
-      'wait must be true, argument positions such as [0, 1], or property names such as ["user", "product"] or "user,product"',
-  },
+  { error: waitMessage },
 );
 
 const optionsSchema = z.strictObject(
   {
-    wait: waitSchema.optional(),
-    retries: z.union([limit, retrySchema]).optional(),
+    wait: z.unknown().optional(),
+    retries: z.unknown().optional(),
     timeoutMs: z
       .number({ error: "timeoutMs must be a number of milliseconds" })
       .int({ error: "timeoutMs must be a whole number of milliseconds" })
@@ -139,8 +138,37 @@ const optionsSchema = z.strictObject(
       .max(maxTimer, { error: `timeoutMs must be at most ${maxTimer}` })
       .optional(),
   },
-  { error: (issue) => (issue.code === "unrecognized_keys" ? `unknown option ${issue.keys.join(", ")}; the options are wait, retries and timeoutMs` : "options must be an object") },
+  {
+    error: (issue) =>
+      issue.code === "unrecognized_keys"
+        ? `unknown option ${issue.keys.join(", ")}; the options are wait, retries and timeoutMs`
+        : "options must be an object",
+  },
 );
+
+type Issue = { readonly message: string; readonly path: readonly PropertyKey[] };
+
+/** Validates each option with the schema its shape calls for, so messages stay specific. */
+function problemsOf(options: unknown): Issue[] {
+  const top = optionsSchema.safeParse(options ?? {});
+  if (!top.success) return top.error.issues;
+  const { wait, retries } = top.data;
+  const issues: Issue[] = [];
+  const check = (schema: z.ZodType, value: unknown, prefix: string) => {
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) for (const i of parsed.error.issues) issues.push({ message: i.message, path: [prefix, ...i.path] });
+  };
+  if (wait !== undefined) {
+    const parsed = waitSchema.safeParse(wait);
+    if (!parsed.success) issues.push({ message: waitMessage, path: ["wait"] });
+  }
+  if (typeof retries === "number") check(limit, retries, "retries");
+  else if (typeof retries === "object" && retries !== null) check(retrySchema, retries, "retries");
+  else if (retries !== undefined) {
+    issues.push({ message: "retries must be a number or { limit, delayMs, backoff, ... }", path: ["retries"] });
+  }
+  return issues;
+}
 
 /**
  * Validates and normalises task options.
@@ -150,20 +178,18 @@ const optionsSchema = z.strictObject(
  * @throws FloeError `FLOE_INVALID_OPTION` naming each bad option, the value and the fix
  */
 export function normalizeOptions(name: string, options: unknown): NormalizedOptions {
-  const parsed = optionsSchema.safeParse(options ?? {});
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const path = issue.path.join(".");
-      const received = path === "" ? undefined : valueAt(options, issue.path);
-      return `${issue.message}${received === undefined ? "" : `, got ${show(received)}`}`;
-    });
+  const problems = problemsOf(options).map((issue) => {
+    const received = issue.path.length === 0 ? undefined : valueAt(options, issue.path);
+    return `${issue.message}${received === undefined ? "" : `, got ${show(received)}`}`;
+  });
+  if (problems.length > 0) {
     throw new FloeError(ErrorCode.InvalidOption, `invalid options for task "${name}": ${problems.join("; ")}`);
   }
-  const { wait, retries, timeoutMs } = parsed.data;
+  const { wait, retries, timeoutMs } = options as TaskOptions | undefined ?? {};
   return { wait: waitSpec(name, wait), retries: retryPolicy(retries), timeoutMs };
 }
 
-function waitSpec(name: string, wait: z.infer<typeof waitSchema> | undefined): WaitSpec {
+function waitSpec(name: string, wait: WaitOption | undefined): WaitSpec {
   if (wait === undefined || wait === false) return { type: "none" };
   if (wait === true) return { type: "all" };
   const items = typeof wait === "string" ? wait.split(",").map((s) => s.trim()) : wait;
@@ -175,7 +201,7 @@ function waitSpec(name: string, wait: z.infer<typeof waitSchema> | undefined): W
   );
 }
 
-function retryPolicy(retries: z.infer<typeof retrySchema> | number | undefined): RetryPolicy {
+function retryPolicy(retries: RetryOptions | number | undefined): RetryPolicy {
   const r = typeof retries === "number" ? { limit: retries } : (retries ?? { limit: 0 });
   const retryOn = r.retryOn;
   return {

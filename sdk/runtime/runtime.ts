@@ -70,7 +70,13 @@ export interface Submittable<_A extends unknown[], _R> {
   readonly definition: TaskDefinition;
 }
 
-type Waiter = { readonly ids: readonly string[]; readonly mode: WaitMode; remaining: number; done: () => void };
+type Waiter = {
+  readonly ids: readonly string[];
+  readonly mode: WaitMode;
+  remaining: number;
+  done: () => void;
+  fail: (error: unknown) => void;
+};
 
 /** Runs user code for the {@link ExecutionEngine}; see the file comment. */
 export class Runtime implements ExecutionHost, Engine {
@@ -325,10 +331,13 @@ export class Runtime implements ExecutionHost, Engine {
       slot.held = false;
       slots.release();
     }
+    let finished = false;
     try {
-      return await this.#untilTerminal(ids, mode, timeoutMs);
+      finished = await this.#untilTerminal(ids, mode, timeoutMs);
+      return finished;
     } finally {
-      if (gaveUp && slot.active) {
+      // After a timed-out wait the caller suspends, so it needs no slot back.
+      if (gaveUp && slot.active && (finished || timeoutMs === undefined)) {
         await slots.acquire();
         // The attempt may have ended (timed out, cancelled) while this waited for a slot.
         if (slot.active) slot.held = true;
@@ -348,6 +357,7 @@ export class Runtime implements ExecutionHost, Engine {
           cancelTimer?.();
           resolve(true);
         },
+        fail: reject,
       };
       for (const id of ids) pushTo(this.#waiters, id, waiter);
       if (timeoutMs !== undefined) {
@@ -443,7 +453,9 @@ export class Runtime implements ExecutionHost, Engine {
     if (this.#closed) return;
     this.#closed = true;
     for (const context of this.#running.values()) context.controller.abort(closed());
+    const waiters = new Set([...this.#waiters.values()].flat());
     this.#waiters.clear();
+    for (const waiter of waiters) waiter.fail(closed());
     this.#o.onClose?.();
   }
 }

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { decode, decodeError, encode, encodeError, type ReferenceCodec } from "../../sdk/codec/codec.ts";
+
+const noRefs: ReferenceCodec = { idOf: () => undefined, revive: (id) => ({ id }) };
+
+describe("codec", () => {
+  it("keeps repeated and cyclic references", () => {
+    const shared = { n: 1 };
+    const value: Record<string, unknown> = { a: shared, b: shared };
+    value.self = value;
+    const decoded = decode(encode(value, "args", noRefs).text, noRefs) as Record<string, unknown>;
+    expect(decoded.a).toBe(decoded.b);
+    expect(decoded.self).toBe(decoded);
+  });
+
+  it("collects each referenced execution once and revives it", () => {
+    const ref = { executionId: "e1" };
+    const refs: ReferenceCodec = {
+      idOf: (v) => (v === ref ? "e1" : undefined),
+      revive: (id) => ({ revived: id }),
+    };
+    const encoded = encode([ref, { nested: [ref] }], "args", refs);
+    expect(encoded.refs).toEqual(["e1"]);
+    expect(decode(encoded.text, refs)).toEqual([{ revived: "e1" }, { nested: [{ revived: "e1" }] }]);
+  });
+
+  it("keeps an error's name, message, stack, code, cause chain and own fields", () => {
+    const error = Object.assign(new TypeError("outer", { cause: new Error("inner") }), { code: "E_OUTER", status: 503 });
+    const decoded = decodeError(encodeError(error)) as TypeError & { code: string; status: number };
+    expect(decoded).toBeInstanceOf(Error);
+    expect(decoded.name).toBe("TypeError");
+    expect(decoded.message).toBe("outer");
+    expect(decoded.stack).toBe(error.stack);
+    expect(decoded.code).toBe("E_OUTER");
+    expect(decoded.status).toBe(503);
+    expect((decoded.cause as Error).message).toBe("inner");
+  });
+
+  it("encodes a thrown non-error value as an error", () => {
+    expect(decodeError(encodeError("plain string")).message).toBe("plain string");
+    expect(decodeError(encodeError({ reason: 1 })).message).toContain('{"reason":1}');
+  });
+
+  it("still encodes an error whose fields cannot be serialised", () => {
+    const error = Object.assign(new Error("with a socket"), { socket: { write() {} } });
+    expect(decodeError(encodeError(error)).message).toBe("with a socket");
+  });
+
+  it("names the path of a value it refuses, inside maps too", () => {
+    expect(() => encode([new Map([["k", Symbol("s")]])], "args", noRefs)).toThrow(/args\[0\]\.get\("k"\) is a symbol/);
+    expect(() => encode({ p: Promise.resolve(1) }, "result", noRefs)).toThrow(/result\.p is a Promise/);
+  });
+});
