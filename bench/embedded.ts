@@ -14,7 +14,7 @@ import { createEngine, task, workflow, type Execution, type Task } from "floe";
 
 const FAN_OUTS = [1_000, 10_000];
 const STEPS = 100;
-const HIGH = 10_000; // concurrency at which no fan-out here ever waits for a slot
+const HIGH = 100_000; // the most createEngine allows: no task here ever waits for a slot
 const LIMIT = 64;
 const REPS = 7;
 const WARMUPS = 2;
@@ -133,44 +133,56 @@ async function measureMemory(n: number): Promise<number | undefined> {
 }
 
 // ---- printing ----
-const fmt = (x: number, digits = 0) => x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
-const pad = (cells: string[], widths: number[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ");
-const slower = (floe: number, base: number, name: string) =>
+const fmt = (x: number, digits = 0) =>
+  x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const row = (cells: string[], widths: number[]) =>
+  cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ");
+/** Compares costs (time per task or per step): floe's against a baseline's. */
+const versus = (floe: number, base: number, name: string) =>
   floe >= base ? `floe is ${fmt(floe / base, 1)}x slower than ${name}` : `floe is ${fmt(base / floe, 1)}x faster than ${name}`;
 const verdict = (ok: boolean) => (ok ? "PASS" : "MISS");
+const load = () => fmt(os.loadavg()[0] ?? NaN, 2);
 
 function printFanOut(rows: FanOutRow[]): void {
   const w = [8, 14, 11, 13, 13];
-  console.log(`\nFAN-OUT of N no-op tasks + one wait:true join (tasks/s, higher is better)`);
-  console.log(pad(["N", `floe c=${fmt(HIGH)}`, `floe c=${LIMIT}`, "Promise.all", `p-limit(${LIMIT})`], w));
-  for (const r of rows) console.log(pad([fmt(r.n), fmt(r.floeHigh), fmt(r.floe64), fmt(r.promiseAll), fmt(r.pLimit)], w));
+  console.log("\nFAN-OUT of N no-op tasks joined by one wait:true task (tasks/s, higher is better)");
+  console.log(row(["N", `floe c=${fmt(HIGH)}`, `floe c=${LIMIT}`, "Promise.all", `p-limit(${LIMIT})`], w));
+  for (const r of rows) console.log(row([fmt(r.n), fmt(r.floeHigh), fmt(r.floe64), fmt(r.promiseAll), fmt(r.pLimit)], w));
   for (const r of rows) {
-    console.log(`  N=${fmt(r.n)}: ${slower(1 / r.floeHigh, 1 / r.promiseAll, "Promise.all")} (c=${fmt(HIGH)}); ` +
-      `${slower(1 / r.floe64, 1 / r.pLimit, `p-limit(${LIMIT})`)} (c=${LIMIT})`);
+    const all = versus(1 / r.floeHigh, 1 / r.promiseAll, "Promise.all");
+    const limited = versus(1 / r.floe64, 1 / r.pLimit, `p-limit(${LIMIT})`);
+    console.log(`  N=${fmt(r.n)}: ${all} (c=${fmt(HIGH)}); ${limited} (c=${LIMIT})`);
   }
 }
 
 function printChain(c: ChainRow): void {
+  const w = [46, 8];
   console.log(`\nCHAIN of ${STEPS} awaited steps (µs per step, lower is better)`);
-  const w = [44, 10];
-  console.log(pad([`floe c=${fmt(HIGH)}`, fmt(c.floe, 2)], w));
-  console.log(pad(["plain await", fmt(c.plain, 3)], w) + `  ${slower(c.floe, c.plain, "plain await")}`);
-  console.log(pad([`p-limit(${LIMIT})`, fmt(c.pLimit, 3)], w) + `  ${slower(c.floe, c.pLimit, `p-limit(${LIMIT})`)}`);
-  console.log(pad(["plain await, re-run after floe (ALS hooks on)", fmt(c.plainAfterFloe, 3)], w));
+  console.log(row([`floe c=${fmt(HIGH)}`, fmt(c.floe, 2)], w));
+  console.log(`${row(["plain await", fmt(c.plain, 3)], w)}  ${versus(c.floe, c.plain, "plain await")}`);
+  console.log(`${row([`p-limit(${LIMIT})`, fmt(c.pLimit, 3)], w)}  ${versus(c.floe, c.pLimit, `p-limit(${LIMIT})`)}`);
+  console.log(row(["plain await again, after floe ran (ALS hooks)", fmt(c.plainAfterFloe, 3)], w));
 }
 
 function printMemory(n: number, bytes: number | undefined): void {
-  console.log(`\nMEMORY after a ${fmt(n)} fan-out (history kept)`);
-  if (bytes === undefined) console.log("  skipped: run with --expose-gc (npm run bench does)");
-  else console.log(`  heap delta ${fmt(bytes / 2 ** 20, 1)} MiB = ${fmt(bytes / (n + 2))} B per execution (${fmt(n + 2)} executions)`);
+  console.log(`\nMEMORY kept after one ${fmt(n)} fan-out (the engine keeps every run's history)`);
+  if (bytes === undefined) {
+    console.log("  skipped: run with --expose-gc (npm run bench does)");
+    return;
+  }
+  const executions = n + 2; // the tasks, the join and the workflow
+  console.log(`  heap delta ${fmt(bytes / 2 ** 20, 1)} MiB = ${fmt(bytes / executions)} B per execution (${fmt(executions)})`);
 }
 
 function printTargets(fan: number, step: number): void {
+  const n = fmt(FAN_OUTS.at(-1) ?? 0);
   console.log("\nTARGETS");
-  console.log(`  ${fmt(FAN_OUTS.at(-1) ?? 0)} fan-out >= ${fmt(TARGET.tasksPerSec)} tasks/s: ${fmt(fan)} tasks/s  ${verdict(fan >= TARGET.tasksPerSec)}`);
-  console.log(`  chain step <= ${TARGET.usPerStep} µs: ${fmt(step, 1)} µs  ${verdict(step <= TARGET.usPerStep)}`);
-  console.log("\nREFERENCE, not run here (same work, measured elsewhere)");
-  for (const r of REFERENCE) console.log(pad([`  ${r.name}`, `~${fmt(r.tasksPerSec)} tasks/s`, `~${fmt(r.usPerStep / 1000, 1)} ms/step`], [42, 16, 14]));
+  console.log(`  ${n} fan-out >= ${fmt(TARGET.tasksPerSec)} tasks/s: ${fmt(fan)}  ${verdict(fan >= TARGET.tasksPerSec)}`);
+  console.log(`  chain step <= ${TARGET.usPerStep} µs: ${fmt(step, 1)}  ${verdict(step <= TARGET.usPerStep)}`);
+  console.log("\nREFERENCE, not run here (the same work, measured elsewhere)");
+  for (const r of REFERENCE) {
+    console.log(row([`  ${r.name}`, `~${fmt(r.tasksPerSec)} tasks/s`, `~${fmt(r.usPerStep / 1000, 1)} ms/step`], [42, 16, 14]));
+  }
 }
 
 // ---- main ----
@@ -183,7 +195,9 @@ function total(xs: readonly number[]): number {
 }
 
 async function main(): Promise<void> {
-  console.log(`floe embedded engine: Node ${process.version}, ${os.cpus().length} CPUs, median of ${REPS} after ${WARMUPS} warm-ups`);
+  const machine = `Node ${process.version}, ${os.cpus().length} CPUs`;
+  console.log(`floe embedded engine: ${machine}, median of ${REPS} runs after ${WARMUPS} warm-ups`);
+  console.log(`wall-clock times; load average ${load()} at start (other processes inflate them)`);
   const base = await measureBaselines();
   const rows: FanOutRow[] = [];
   for (const n of FAN_OUTS) {
@@ -192,13 +206,15 @@ async function main(): Promise<void> {
     rows.push({ n, floeHigh, floe64, promiseAll, pLimit: limited });
   }
   const floeChain = usPerStep(await medianMs(floeJob(HIGH, chain, [STEPS], STEPS), REPS * 2));
-  const plainAfter = usPerStep(await medianMs(() => timed(() => plainChains(BASELINE_CHAINS, direct), STEPS)), BASELINE_CHAINS);
+  const plainAfter = await medianMs(() => timed(() => plainChains(BASELINE_CHAINS, direct), STEPS));
   const n = FAN_OUTS.at(-1) ?? 0;
   const memory = await measureMemory(n);
   printFanOut(rows);
-  printChain({ floe: floeChain, plain: base.chain[0], pLimit: base.chain[1], plainAfterFloe: plainAfter });
+  const [plain, limited] = base.chain;
+  printChain({ floe: floeChain, plain, pLimit: limited, plainAfterFloe: usPerStep(plainAfter, BASELINE_CHAINS) });
   printMemory(n, memory);
   printTargets(rows.at(-1)?.floeHigh ?? NaN, floeChain);
+  console.log(`\nload average ${load()} at end`);
 }
 
 await main();

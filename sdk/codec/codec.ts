@@ -43,21 +43,31 @@ const standardErrorKeys = new Set(["name", "message", "stack", "code", "cause"])
  */
 export function encode(value: unknown, path: string, references: ReferenceCodec): Encoded {
   const refs: string[] = [];
+  collecting = { refs, references };
   try {
-    const text = stringify(value, {
-      Execution: (v: unknown) => {
-        const id = references.idOf(v);
-        if (id !== undefined) refs.push(id);
-        return id;
-      },
-      Error: (v: unknown) => v instanceof Error && errorShape(v),
-    });
-    return { text, refs };
+    return { text: stringify(value, reducers), refs };
   } catch (error) {
     if (error instanceof DevalueError) throw notSerializable(path + error.path, error.value);
     throw error;
+  } finally {
+    collecting = undefined;
   }
 }
+
+// One set of reducers for every call (encoding is on every task's hot path); `stringify`
+// is synchronous, so the collector of the call in progress is simply module state.
+let collecting: { refs: string[]; references: ReferenceCodec } | undefined;
+const reduceError = (v: unknown) => v instanceof Error && errorShape(v);
+const reducers = {
+  Execution: (v: unknown) => {
+    if (collecting === undefined || typeof v !== "object" || v === null) return undefined;
+    const id = collecting.references.idOf(v);
+    if (id !== undefined) collecting.refs.push(id);
+    return id;
+  },
+  Error: reduceError,
+};
+const errorReducers = { Error: reduceError };
 
 /**
  * Decodes what {@link encode} produced.
@@ -66,9 +76,11 @@ export function encode(value: unknown, path: string, references: ReferenceCodec)
  * @param references - turns execution ids back into references
  */
 export function decode(text: string, references: ReferenceCodec): unknown {
+  // Most payloads hold no reference and no error: skip building revivers for them.
+  if (!text.includes('"Execution"') && !text.includes('"Error"')) return parse(text);
   return parse(text, {
     Execution: (id: string) => references.revive(id),
-    Error: (shape: ErrorShape) => reviveError(shape),
+    Error: reviveError,
   });
 }
 
@@ -76,7 +88,7 @@ export function decode(text: string, references: ReferenceCodec): unknown {
 export function encodeError(error: unknown): string {
   const value = error instanceof Error ? error : new Error(describeThrown(error));
   try {
-    return stringify(value, { Error: (v: unknown) => v instanceof Error && errorShape(v) });
+    return stringify(value, errorReducers);
   } catch {
     // A property or cause the codec cannot keep: fall back to the essentials.
     const { name, message, stack, code } = errorShape(value);
@@ -86,9 +98,11 @@ export function encodeError(error: unknown): string {
 
 /** Decodes what {@link encodeError} produced into an `Error`. */
 export function decodeError(text: string): Error {
-  const decoded = parse(text, { Error: (shape: ErrorShape) => reviveError(shape) });
+  const decoded = parse(text, errorRevivers);
   return decoded instanceof Error ? decoded : reviveError(decoded as ErrorShape);
 }
+
+const errorRevivers = { Error: reviveError };
 
 function errorShape(error: Error): ErrorShape {
   const shape: ErrorShape = { name: error.name, message: error.message };

@@ -75,7 +75,7 @@ export class MemoryExecutionStore implements ExecutionStore {
   }
 
   async edgesFrom(upstreamId: string): Promise<Edge[]> {
-    return this.#edgesFrom.get(upstreamId) ?? [];
+    return this.#edgesFrom.get(upstreamId) ?? none;
   }
 
   async children(parentId: string): Promise<ExecutionRecord[]> {
@@ -104,6 +104,8 @@ export class MemoryExecutionStore implements ExecutionStore {
     return (ids ?? []).flatMap((id) => this.#records.get(id) ?? []);
   }
 }
+
+const none: Edge[] = [];
 
 function append<T>(map: Map<string, T[]>, key: string, value: T): void {
   const list = map.get(key);

@@ -43,7 +43,7 @@ export interface ExecutionEngineOptions {
 export interface NewExecution {
   readonly id: string;
   readonly runId: string;
-  readonly parentId?: string;
+  readonly parentId?: string | undefined;
   readonly taskName: string;
   /** The encoded arguments. */
   readonly args: string;
@@ -85,12 +85,13 @@ export class ExecutionEngine {
     const now = this.#o.clock.now();
     const waits = spec.waitOn.length > 0;
     const state = waits ? State.Waiting : State.Queued;
+    // Every field is present from the start, so all records share one shape.
     const record: ExecutionRecord = {
       id: spec.id,
       runId: spec.runId,
-      ...(spec.parentId === undefined ? {} : { parentId: spec.parentId }),
+      parentId: spec.parentId,
       taskName: spec.taskName,
-      args: await this.#payload(`${spec.id}/args`, spec.args),
+      args: this.#inline(spec.args) ?? (await this.#offload(`${spec.id}/args`, spec.args)),
       refs: spec.refs,
       state,
       attempt: 1,
@@ -98,8 +99,14 @@ export class ExecutionEngine {
       pending: spec.waitOn.length,
       guarded: waits,
       waitMode: WaitMode.All,
+      result: undefined,
+      forward: undefined,
+      error: undefined,
+      notBefore: undefined,
       createdAt: now,
-      ...(waits ? {} : { queuedAt: now }),
+      queuedAt: waits ? undefined : now,
+      startedAt: undefined,
+      finishedAt: undefined,
       history: [{ state, at: now, attempt: 1 }],
     };
     const created = await this.#o.store.create(record);
@@ -177,16 +184,16 @@ export class ExecutionEngine {
     if (queued !== undefined) await this.#send(queued);
   }
 
-  async #send(record: ExecutionRecord, delayMs?: number): Promise<void> {
+  #send(record: ExecutionRecord, delayMs?: number): Promise<void> {
     const message: TaskMessage = { executionId: record.id, taskName: record.taskName, attempt: record.attempt };
-    await this.#o.queue.send([message], delayMs);
+    return this.#o.queue.send([message], delayMs);
   }
 
   /**
    * Claims a delivered message: `queued → running` for the message's attempt. Returns
    * `undefined` for a duplicate or stale delivery, which the caller drops.
    */
-  async claim(message: TaskMessage): Promise<ExecutionRecord | undefined> {
+  claim(message: TaskMessage): Promise<ExecutionRecord | undefined> {
     const now = this.#o.clock.now();
     return this.#o.store.update(
       message.executionId,
@@ -197,7 +204,7 @@ export class ExecutionEngine {
   }
 
   /** Records how a running attempt ended. Only the current attempt can commit. */
-  async finish(record: ExecutionRecord, outcome: Outcome): Promise<void> {
+  finish(record: ExecutionRecord, outcome: Outcome): Promise<void> {
     switch (outcome.type) {
       case "completed":
         return this.#complete(record, outcome.result, outcome.forward);
@@ -211,9 +218,8 @@ export class ExecutionEngine {
   }
 
   async #complete(record: ExecutionRecord, result: string, forward?: string): Promise<void> {
-    const payload = await this.#payload(`${record.id}/result`, result);
-    const changes: Partial<ExecutionRecord> = forward === undefined ? { result: payload } : { result: payload, forward };
-    await this.#terminate(record, { state: State.Running, attempt: record.attempt }, State.Completed, changes);
+    const payload = this.#inline(result) ?? (await this.#offload(`${record.id}/result`, result));
+    await this.#terminate(record, { state: State.Running, attempt: record.attempt }, State.Completed, { result: payload, forward });
   }
 
   async #fail(record: ExecutionRecord, error: unknown): Promise<void> {
@@ -281,13 +287,14 @@ export class ExecutionEngine {
    */
   async releaseDependents(upstreamId: string): Promise<void> {
     const edges = await this.#o.store.edgesFrom(upstreamId);
-    await Promise.all(
-      edges.map(async (edge) => {
-        if (edge.released || !edge.waits) return;
-        const release = await this.#o.store.release(edge);
-        if (release?.decremented) await this.#queueIfReady(release.downstream);
-      }),
-    );
+    const open = edges.filter((edge) => edge.waits && !edge.released);
+    if (open.length === 1 && open[0] !== undefined) await this.#releaseEdge(open[0]);
+    else if (open.length > 1) await Promise.all(open.map((edge) => this.#releaseEdge(edge)));
+  }
+
+  async #releaseEdge(edge: Edge): Promise<void> {
+    const release = await this.#o.store.release(edge);
+    if (release?.decremented) await this.#queueIfReady(release.downstream);
   }
 
   /**
@@ -334,7 +341,15 @@ export class ExecutionEngine {
   }
 
   async #payload(key: string, text: string): Promise<Payload> {
-    if (text.length <= this.#o.blobThreshold) return { inline: text };
+    return this.#inline(text) ?? this.#offload(key, text);
+  }
+
+  /** The payload kept in the record, or `undefined` when `text` is too large for it. */
+  #inline(text: string): Payload | undefined {
+    return text.length <= this.#o.blobThreshold ? { inline: text } : undefined;
+  }
+
+  async #offload(key: string, text: string): Promise<Payload> {
     await this.#o.blobs.put(key, text);
     return { blob: key, bytes: text.length };
   }

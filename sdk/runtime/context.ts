@@ -1,30 +1,12 @@
 /** The context of the execution whose code is running, carried across awaits. */
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { ExecutionRecord, WaitMode } from "../engine/model.ts";
+import type { Outcome } from "../engine/execution-engine.ts";
+import { WaitMode, type ExecutionRecord } from "../engine/model.ts";
 
 /** A request, made by code that cannot go on, to suspend until executions finish. */
 export interface SuspendRequest {
   readonly on: Set<string>;
   mode: WaitMode;
-}
-
-/** What floe knows of a running attempt. */
-export interface ExecutionContext {
-  /** The engine running this attempt (a `Runtime`). */
-  readonly runtime: unknown;
-  readonly record: ExecutionRecord;
-  /** How many times each (task, arguments) pair was submitted so far in this run. */
-  readonly occurrences: Map<string, number>;
-  /** The submissions' writes, flushed before the attempt ends. */
-  readonly writes: Promise<unknown>[];
-  /** Aborted when the attempt times out or the execution is cancelled. */
-  readonly controller: AbortController;
-  /** Set once the code asked to suspend; whatever it does afterwards is ignored. */
-  suspend: SuspendRequest | undefined;
-  /** Resolves the attempt as suspended. */
-  readonly onSuspend: () => void;
-  /** The attempt's concurrency slot, when the engine limits concurrency. */
-  readonly slot: SlotLease | undefined;
 }
 
 /** A concurrency slot lent to one attempt. */
@@ -35,6 +17,80 @@ export interface SlotLease {
   active: boolean;
 }
 
+/**
+ * What floe knows of a running attempt. The first of completion, failure, suspension or
+ * abort settles it; whatever the code does afterwards is ignored. Parts most attempts never
+ * use (the abort signal) are made on first use: this object is on every task's hot path.
+ */
+export class ExecutionContext {
+  /** The engine running this attempt (a `Runtime`). */
+  readonly runtime: unknown;
+  readonly record: ExecutionRecord;
+  /** The attempt's concurrency slot, when the engine limits concurrency. */
+  readonly slot: SlotLease | undefined;
+  /** How many times each (task, arguments) pair was submitted so far in this attempt. */
+  readonly occurrences = new Map<string, number>();
+  /** The submissions' writes, flushed before the attempt ends. */
+  readonly writes: Promise<unknown>[] = [];
+  /** Set once the code asked to suspend. */
+  suspend: SuspendRequest | undefined = undefined;
+  /** Set once the attempt timed out, was cancelled or its engine closed. */
+  aborted = false;
+  /** Resolves with the attempt's outcome. */
+  readonly settled: Promise<Outcome>;
+  #resolve!: (outcome: Outcome) => void;
+  #controller: AbortController | undefined;
+  #reason: unknown;
+
+  /**
+   * @param runtime - the engine running the attempt
+   * @param record - the execution, as claimed
+   * @param slot - its concurrency slot, if any
+   */
+  constructor(runtime: unknown, record: ExecutionRecord, slot: SlotLease | undefined) {
+    this.runtime = runtime;
+    this.record = record;
+    this.slot = slot;
+    this.settled = new Promise((resolve) => (this.#resolve = resolve));
+  }
+
+  /** Aborted when the attempt times out or the execution is cancelled. */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  /** Ends the attempt as failed with `reason` and aborts its signal. */
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+    this.settle({ type: "failed", error: reason });
+  }
+
+  /** Settles the attempt; only the first call counts, and none after a suspension request. */
+  settle(outcome: Outcome): void {
+    if (this.suspend === undefined || outcome.type === "suspended") this.#resolve(outcome);
+  }
+
+  /** Adds executions to wait for; the attempt ends as suspended once this turn is over. */
+  requestSuspend(ids: readonly string[], mode: WaitMode): void {
+    if (this.suspend !== undefined) {
+      for (const id of ids) this.suspend.on.add(id);
+      this.suspend.mode = WaitMode.Any;
+      return;
+    }
+    const request: SuspendRequest = { on: new Set(ids), mode };
+    this.suspend = request;
+    // Let calls made in the same turn (Promise.all over several results) join the request.
+    setImmediate(() => this.settle({ type: "suspended", on: [...request.on], mode: request.mode }));
+  }
+}
+
 const storage = new AsyncLocalStorage<ExecutionContext>();
 
 /** The running attempt's context, or `undefined` outside any task. */
@@ -42,9 +98,9 @@ export function currentContext(): ExecutionContext | undefined {
   return storage.getStore();
 }
 
-/** Runs `fn` inside `context`. */
-export function runInContext<T>(context: ExecutionContext, fn: () => T): T {
-  return storage.run(context, fn);
+/** Calls `fn(...args)` inside `context`. */
+export function runInContext<A extends unknown[], T>(context: ExecutionContext, fn: (...args: A) => T, args: A): T {
+  return storage.run(context, fn, ...args);
 }
 
 /** What a task can learn about its own execution. */
@@ -70,5 +126,5 @@ export function taskContext(): TaskContext | undefined {
   const context = storage.getStore();
   if (context === undefined) return undefined;
   const { id, runId, attempt } = context.record;
-  return { executionId: id, runId, attempt, idempotencyKey: `${id}:${attempt}`, signal: context.controller.signal };
+  return { executionId: id, runId, attempt, idempotencyKey: `${id}:${attempt}`, signal: context.signal };
 }

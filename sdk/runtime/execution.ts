@@ -2,6 +2,7 @@
 import type { ExecutionState } from "../engine/model.ts";
 
 const brand = Symbol.for("floe.execution");
+const ignore = (): undefined => undefined;
 
 /** What an `Execution` asks of the engine that created it. */
 export interface ExecutionHost {
@@ -32,19 +33,19 @@ export class Execution<T> {
   readonly id: string;
   readonly #host: ExecutionHost;
   /** Settles when the submission's writes are done; rejects if they failed. */
-  readonly created: Promise<void>;
+  readonly created: Promise<unknown>;
 
   /**
    * @param id - the execution's id
    * @param host - the engine that created it
    * @param created - the submission's writes
    */
-  constructor(id: string, host: ExecutionHost, created: Promise<void>) {
+  constructor(id: string, host: ExecutionHost, created: Promise<unknown>) {
     this.id = id;
     this.#host = host;
     this.created = created;
     // The failure surfaces through result() and the parent's flush, not as an unhandled rejection.
-    created.catch(() => undefined);
+    created.catch(ignore);
   }
 
   /** The engine that created this execution. */

@@ -12,13 +12,15 @@ import { State, WaitMode, isTerminal, type ExecutionRecord, type RunView, type T
 import type { BlobStore, Clock, ExecutionStore, IdSource, RunQuery, TaskQueue } from "../engine/ports.ts";
 import type { ExecutionState } from "../engine/model.ts";
 import { CancelledError, ErrorCode, FloeError, TimeoutError } from "../errors.ts";
-import { currentContext, runInContext, type ExecutionContext, type SlotLease } from "./context.ts";
+import { ExecutionContext, currentContext, runInContext, type SlotLease } from "./context.ts";
 import { Execution, isExecution, type ExecutionHost } from "./execution.ts";
 import { collectExecutionIds, isPlainObject } from "./references.ts";
 
 /** Concurrency slots: a running attempt holds one, and gives it up while it waits. */
 export interface Slots {
   release(): void;
+  /** Takes a slot now if one is free. */
+  tryAcquire(): boolean;
   /** Resolves once a slot is taken; waiters that resume go before new work. */
   acquire(): Promise<void>;
 }
@@ -96,7 +98,7 @@ export class Runtime implements ExecutionHost, Engine {
         if (value.host !== this) throw foreign(value.id);
         return value.id;
       },
-      revive: (id) => new Execution(id, this, Promise.resolve()),
+      revive: (id) => new Execution(id, this, existing),
     };
     this.engine = new ExecutionEngine({
       store: options.store,
@@ -127,7 +129,7 @@ export class Runtime implements ExecutionHost, Engine {
    */
   submitWithin(context: ExecutionContext | undefined, definition: TaskDefinition, args: unknown[]): Execution<unknown> {
     if (this.#closed) throw closed();
-    if (context?.controller.signal.aborted) {
+    if (context?.aborted) {
       throw new CancelledError(`cannot submit "${definition.name}": execution ${context.record.id} is no longer running`);
     }
     const encoded = encode(args, "args", this.#refs);
@@ -142,17 +144,15 @@ export class Runtime implements ExecutionHost, Engine {
       context.occurrences.set(key, occurrence);
       id = this.#o.ids.derive([parent.id, definition.name, encoded.text, String(occurrence)]);
     }
-    const created = this.engine
-      .register({
-        id,
-        runId: parent?.runId ?? id,
-        ...(parent === undefined ? {} : { parentId: parent.id }),
-        taskName: definition.name,
-        args: encoded.text,
-        refs: encoded.refs,
-        waitOn,
-      })
-      .then(() => undefined);
+    const created = this.engine.register({
+      id,
+      runId: parent?.runId ?? id,
+      parentId: parent?.id,
+      taskName: definition.name,
+      args: encoded.text,
+      refs: encoded.refs,
+      waitOn,
+    });
     context?.writes.push(created);
     return new Execution(id, this, created);
   }
@@ -183,56 +183,43 @@ export class Runtime implements ExecutionHost, Engine {
   }
 
   async #attempt(record: ExecutionRecord, definition: TaskDefinition, slot: SlotLease | undefined): Promise<Outcome> {
-    let resolveOutcome!: (outcome: Outcome) => void;
-    const settled = new Promise<Outcome>((resolve) => (resolveOutcome = resolve));
-    const context: ExecutionContext = {
-      runtime: this,
-      record,
-      occurrences: new Map(),
-      writes: [],
-      controller: new AbortController(),
-      suspend: undefined,
-      // Let calls made in the same turn (Promise.all over several results) join the request.
-      onSuspend: () => setImmediate(() => resolveOutcome({ type: "suspended", on: [], mode: WaitMode.All })),
-      slot,
-    };
+    const context = new ExecutionContext(this, record, slot);
     this.#running.set(record.id, context);
     const { timeoutMs } = definition.options;
     const cancelTimer =
       timeoutMs === undefined
         ? undefined
-        : this.#o.clock.schedule(timeoutMs, () => {
-            const error = new TimeoutError(`"${definition.name}" ran past its timeoutMs of ${timeoutMs} ms`);
-            context.controller.abort(error);
-            resolveOutcome({ type: "failed", error });
-          });
-    context.controller.signal.addEventListener("abort", () => {
-      resolveOutcome({ type: "failed", error: context.controller.signal.reason });
-    });
+        : this.#o.clock.schedule(timeoutMs, () =>
+            context.abort(new TimeoutError(`"${definition.name}" ran past its timeoutMs of ${timeoutMs} ms`)),
+          );
     try {
-      this.#run(context, definition, resolveOutcome);
-      const outcome = await settled;
-      return await this.#flush(context, outcome);
+      const text = "inline" in record.args ? record.args.inline : await this.engine.read(record.args);
+      this.#start(context, definition, decode(text, this.#refs) as unknown[]);
+      return await this.#flush(context, await context.settled);
+    } catch (error) {
+      return { type: "failed", error };
     } finally {
       cancelTimer?.();
       this.#running.delete(record.id);
     }
   }
 
-  #run(context: ExecutionContext, definition: TaskDefinition, resolve: (outcome: Outcome) => void): void {
-    const fail = (error: unknown) => {
-      if (context.suspend === undefined) resolve({ type: "failed", error });
-    };
-    this.engine
-      .read(context.record.args)
-      .then((text) => {
-        const args = decode(text, this.#refs) as unknown[];
-        return runInContext(context, () => definition.fn(...args));
-      })
-      .then((value) => {
-        if (context.suspend === undefined) resolve(this.#encodeResult(value));
-      }, fail)
-      .catch(fail);
+  #start(context: ExecutionContext, definition: TaskDefinition, args: unknown[]): void {
+    let value: unknown;
+    try {
+      value = runInContext(context, definition.fn, args);
+    } catch (error) {
+      context.settle({ type: "failed", error });
+      return;
+    }
+    if (value instanceof Promise) {
+      value.then(
+        (resolved: unknown) => context.settle(this.#encodeResult(resolved)),
+        (error: unknown) => context.settle({ type: "failed", error }),
+      );
+    } else {
+      context.settle(this.#encodeResult(value));
+    }
   }
 
   #encodeResult(value: unknown): Outcome {
@@ -255,19 +242,17 @@ export class Runtime implements ExecutionHost, Engine {
         if (result.status === "rejected" && failure === undefined) failure = result.reason;
       }
     }
-    if (context.suspend !== undefined) {
-      return { type: "suspended", on: [...context.suspend.on], mode: context.suspend.mode };
-    }
-    if (failure !== undefined && outcome.type !== "failed") return { type: "failed", error: failure };
+    if (failure !== undefined && outcome.type === "completed") return { type: "failed", error: failure };
     return outcome;
   }
 
   async result(execution: Execution<unknown>, raiseOnFailure: boolean): Promise<unknown> {
     const context = this.#callerContext();
-    await execution.created;
+    if (execution.created !== existing) await execution.created;
     let id = execution.id;
     for (;;) {
-      const record = await this.#record(id);
+      const record = await this.#o.store.get(id);
+      if (record === undefined) throw unknownExecution(id);
       if (!isTerminal(record.state)) {
         await this.block(context, [id], WaitMode.All);
         continue;
@@ -306,13 +291,7 @@ export class Runtime implements ExecutionHost, Engine {
       return;
     }
     if (suspendAfterMs > 0 && (await this.#waitInProcess(context, ids, mode, suspendAfterMs))) return;
-    if (context.suspend === undefined) {
-      context.suspend = { on: new Set(ids), mode };
-      context.onSuspend();
-    } else {
-      for (const id of ids) context.suspend.on.add(id);
-      context.suspend.mode = WaitMode.Any;
-    }
+    context.requestSuspend(ids, mode);
     // The attempt ends as suspended; the code that awaits this never resumes in this run.
     return new Promise<void>(() => undefined);
   }
@@ -338,7 +317,7 @@ export class Runtime implements ExecutionHost, Engine {
     } finally {
       // After a timed-out wait the caller suspends, so it needs no slot back.
       if (gaveUp && slot.active && (finished || timeoutMs === undefined)) {
-        await slots.acquire();
+        if (!slots.tryAcquire()) await slots.acquire();
         // The attempt may have ended (timed out, cancelled) while this waited for a slot.
         if (slot.active) slot.held = true;
         else slots.release();
@@ -367,9 +346,10 @@ export class Runtime implements ExecutionHost, Engine {
         });
       }
       // Registered first, then read: a finish between the two is seen by one of them.
-      Promise.all(ids.map((id) => this.#o.store.get(id))).then((records) => {
-        for (const record of records) if (record !== undefined && isTerminal(record.state)) this.#notify(record.id, waiter);
-      }, reject);
+      const check = (record: ExecutionRecord | undefined) => {
+        if (record !== undefined && isTerminal(record.state)) this.#notify(record.id, waiter);
+      };
+      for (const id of ids) this.#o.store.get(id).then(check, reject);
     });
   }
 
@@ -377,7 +357,7 @@ export class Runtime implements ExecutionHost, Engine {
     const waiting = this.#waiters.get(record.id);
     if (waiting !== undefined) for (const waiter of [...waiting]) this.#notify(record.id, waiter);
     if (record.state === State.Cancelled) {
-      this.#running.get(record.id)?.controller.abort(new CancelledError(`execution ${record.id} was cancelled`));
+      this.#running.get(record.id)?.abort(new CancelledError(`execution ${record.id} was cancelled`));
     }
   }
 
@@ -405,9 +385,7 @@ export class Runtime implements ExecutionHost, Engine {
 
   async #record(id: string): Promise<ExecutionRecord> {
     const record = await this.#o.store.get(id);
-    if (record === undefined) {
-      throw new FloeError(ErrorCode.UnknownExecution, `no execution has the id "${id}" in this engine`);
-    }
+    if (record === undefined) throw unknownExecution(id);
     return record;
   }
 
@@ -452,13 +430,16 @@ export class Runtime implements ExecutionHost, Engine {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const context of this.#running.values()) context.controller.abort(closed());
+    for (const context of this.#running.values()) context.abort(closed());
     const waiters = new Set([...this.#waiters.values()].flat());
     this.#waiters.clear();
     for (const waiter of waiters) waiter.fail(closed());
     this.#o.onClose?.();
   }
 }
+
+/** The `created` of an execution that is known to exist. */
+const existing: Promise<unknown> = Promise.resolve();
 
 let defaultFactory: (() => Runtime) | undefined;
 let defaultInstance: Runtime | undefined;
@@ -550,6 +531,10 @@ function foreign(id: string): FloeError {
     ErrorCode.ForeignExecution,
     `execution ${id} belongs to another engine and cannot be passed here; submit its task on this engine instead`,
   );
+}
+
+function unknownExecution(id: string): FloeError {
+  return new FloeError(ErrorCode.UnknownExecution, `no execution has the id "${id}" in this engine`);
 }
 
 function closed(): FloeError {
