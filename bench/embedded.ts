@@ -118,15 +118,18 @@ async function measureFloeFanOut(n: number): Promise<[number, number]> {
 async function measureMemory(n: number): Promise<number | undefined> {
   const gc = globalThis.gc;
   if (gc === undefined) return undefined;
-  gc();
-  gc();
-  const before = process.memoryUsage().heapUsed;
+  const heapAfterGc = async () => {
+    // Let queued callbacks run first: they may still hold a previous engine, or this one's in-flight work.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+  const before = await heapAfterGc();
   const engine = createEngine({ concurrency: HIGH });
   try {
     await timed(() => engine.submit(fanOut, n).result(), (n * (n - 1)) / 2);
-    gc();
-    gc();
-    return process.memoryUsage().heapUsed - before;
+    return (await heapAfterGc()) - before;
   } finally {
     await engine.close();
   }

@@ -9,6 +9,8 @@ import { MemoryExecutionStore } from "./memory-execution-store.ts";
 import { MemoryTaskQueue } from "./memory-task-queue.ts";
 import { Semaphore } from "./slots.ts";
 
+const startsPerTurn = 256;
+
 /** Options of {@link createEngine}. */
 export interface EngineOptions {
   /**
@@ -81,12 +83,26 @@ export class EmbeddedEngine extends Runtime {
       onClose: () => queue.close(),
     });
     this.memory = { store, queue, blobs };
+    // Start queued work while slots are free, but at most `startsPerTurn` attempts before
+    // the event loop turns: thousands started at once all stay alive together and swamp
+    // the garbage collector.
+    let budget = startsPerTurn;
+    let refill = false;
     pump = () => {
-      // Start queued work while slots are free; each message's slot is released by process().
-      while (!this.closed && queue.ready > 0 && slots.tryAcquire()) {
+      while (!this.closed && queue.ready > 0 && budget > 0 && slots.tryAcquire()) {
         const message = queue.take();
         if (message === undefined) throw new Error("a ready message vanished from the embedded queue");
+        budget -= 1;
+        // process() releases the message's slot when it is done.
         this.process(message).catch((error: unknown) => this.#crashed(error));
+      }
+      if (budget === 0 && !refill) {
+        refill = true;
+        setImmediate(() => {
+          refill = false;
+          budget = startsPerTurn;
+          pump();
+        });
       }
     };
     queue.onReady(() => pump());

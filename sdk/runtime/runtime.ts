@@ -195,7 +195,8 @@ export class Runtime implements ExecutionHost, Engine {
     try {
       const text = "inline" in record.args ? record.args.inline : await this.engine.read(record.args);
       this.#start(context, definition, decode(text, this.#refs) as unknown[]);
-      return await this.#flush(context, await context.settled);
+      const outcome = await context.settled;
+      return context.writes.length === 0 ? outcome : await this.#flush(context, outcome);
     } catch (error) {
       return { type: "failed", error };
     } finally {
@@ -262,7 +263,8 @@ export class Runtime implements ExecutionHost, Engine {
         continue;
       }
       if (record.state === State.Completed && record.result !== undefined) {
-        return decode(await this.engine.read(record.result), this.#refs);
+        const { result } = record;
+        return decode("inline" in result ? result.inline : await this.engine.read(result), this.#refs);
       }
       const error = record.error === undefined ? new Error(`execution ${id} ${record.state}`) : decodeError(await this.engine.read(record.error));
       if (raiseOnFailure) throw error;
