@@ -42,6 +42,7 @@ const standardErrorKeys = new Set(["name", "message", "stack", "code", "cause"])
  * @throws FloeError `FLOE_NOT_SERIALIZABLE`, naming the path of the bad value
  */
 export function encode(value: unknown, path: string, references: ReferenceCodec): Encoded {
+  if (isPlainJson(value, new Set())) return { text: JSON_MARK + JSON.stringify(value), refs: noRefs };
   const refs: string[] = [];
   collecting = { refs, references };
   try {
@@ -51,6 +52,43 @@ export function encode(value: unknown, path: string, references: ReferenceCodec)
     throw error;
   } finally {
     collecting = undefined;
+  }
+}
+
+/**
+ * Most arguments and results are plain JSON (ids, numbers, small records): those are
+ * written as `J` + JSON, several times faster to encode and decode than devalue's form,
+ * which never starts with `J`. Anything JSON would not round-trip exactly (undefined,
+ * -0, NaN, sparse arrays, a repeated or cyclic reference, a null-prototype object, a class
+ * instance) takes devalue.
+ */
+const JSON_MARK = "J";
+const noRefs: readonly string[] = [];
+
+function isPlainJson(value: unknown, seen: Set<object>): boolean {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case "object": {
+      if (value === null) return true;
+      if (seen.has(value)) return false;
+      seen.add(value);
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i += 1) if (!(i in value) || !isPlainJson(value[i], seen)) return false;
+        return true;
+      }
+      const proto: unknown = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype) return false;
+      for (const key in value) {
+        if (key === "__proto__" || !isPlainJson((value as Record<string, unknown>)[key], seen)) return false;
+      }
+      return Object.getOwnPropertySymbols(value).length === 0;
+    }
+    default:
+      return false;
   }
 }
 
@@ -76,6 +114,7 @@ const errorReducers = { Error: reduceError };
  * @param references - turns execution ids back into references
  */
 export function decode(text: string, references: ReferenceCodec): unknown {
+  if (text.startsWith(JSON_MARK)) return JSON.parse(text.slice(1));
   // Most payloads hold no reference and no error: skip building revivers for them.
   if (!text.includes('"Execution"') && !text.includes('"Error"')) return parse(text);
   return parse(text, {

@@ -105,7 +105,16 @@ export class EmbeddedEngine extends Runtime {
         });
       }
     };
-    queue.onReady(() => pump());
+    // Messages are sent from inside engine steps: start their work once the step is over.
+    let pumpQueued = false;
+    queue.onReady(() => {
+      if (pumpQueued) return;
+      pumpQueued = true;
+      queueMicrotask(() => {
+        pumpQueued = false;
+        pump();
+      });
+    });
   }
 
   #crashed(error: unknown): void {

@@ -5,11 +5,11 @@ import type { BlobStore } from "../engine/ports.ts";
 export class MemoryBlobStore implements BlobStore {
   readonly #blobs = new Map<string, string>();
 
-  async put(key: string, data: string): Promise<void> {
+  put(key: string, data: string): void {
     this.#blobs.set(key, data);
   }
 
-  async get(key: string): Promise<string> {
+  get(key: string): string {
     const data = this.#blobs.get(key);
     if (data === undefined) throw new Error(`blob ${key} does not exist`);
     return data;

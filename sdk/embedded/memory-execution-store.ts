@@ -16,18 +16,20 @@ function meets(record: ExecutionRecord, expect: Expectation): boolean {
 }
 
 /**
- * Keeps records and edges in maps. Each method runs to completion without yielding, which
- * makes every conditional write and every release atomic, as DynamoDB's are.
+ * Keeps records and edges in maps. Each method answers at once and runs to completion
+ * without yielding, which makes every conditional write and every release atomic, as
+ * DynamoDB's are.
  */
 export class MemoryExecutionStore implements ExecutionStore {
   readonly #records = new Map<string, ExecutionRecord>();
   readonly #edges = new Map<string, Edge>();
+  readonly #stored = new WeakSet<Edge>();
   readonly #edgesFrom = new Map<string, Edge[]>();
   readonly #byRun = new Map<string, string[]>();
   readonly #children = new Map<string, string[]>();
   readonly #roots: string[] = [];
 
-  async create(record: ExecutionRecord): Promise<boolean> {
+  create(record: ExecutionRecord): boolean {
     if (this.#records.has(record.id)) return false;
     this.#records.set(record.id, record);
     append(this.#byRun, record.runId, record.id);
@@ -36,16 +38,16 @@ export class MemoryExecutionStore implements ExecutionStore {
     return true;
   }
 
-  async get(id: string): Promise<ExecutionRecord | undefined> {
+  get(id: string): ExecutionRecord | undefined {
     return this.#records.get(id);
   }
 
-  async update(
+  update(
     id: string,
     expect: Expectation,
     changes: Partial<ExecutionRecord>,
     transition?: Transition,
-  ): Promise<ExecutionRecord | undefined> {
+  ): ExecutionRecord | undefined {
     const record = this.#records.get(id);
     if (record === undefined || !meets(record, expect)) return undefined;
     Object.assign(record, changes);
@@ -53,18 +55,20 @@ export class MemoryExecutionStore implements ExecutionStore {
     return record;
   }
 
-  async addEdges(edges: readonly Edge[]): Promise<void> {
+  addEdges(edges: readonly Edge[]): void {
     for (const edge of edges) {
       const key = edgeKey(edge);
       if (this.#edges.has(key)) continue;
       const stored = { ...edge };
       this.#edges.set(key, stored);
+      this.#stored.add(stored);
       append(this.#edgesFrom, edge.upstreamId, stored);
     }
   }
 
-  async release(edge: Edge): Promise<Release | undefined> {
-    const stored = this.#edges.get(edgeKey(edge));
+  release(edge: Edge): Release | undefined {
+    // Edges read from this store are the stored objects themselves: skip the key lookup.
+    const stored = this.#stored.has(edge) ? edge : this.#edges.get(edgeKey(edge));
     const downstream = this.#records.get(edge.downstreamId);
     if (stored === undefined || stored.released || downstream === undefined) return undefined;
     stored.released = true;
@@ -74,15 +78,15 @@ export class MemoryExecutionStore implements ExecutionStore {
     return { downstream, decremented };
   }
 
-  async edgesFrom(upstreamId: string): Promise<Edge[]> {
+  edgesFrom(upstreamId: string): Edge[] {
     return this.#edgesFrom.get(upstreamId) ?? none;
   }
 
-  async children(parentId: string): Promise<ExecutionRecord[]> {
+  children(parentId: string): ExecutionRecord[] {
     return this.#lookup(this.#children.get(parentId));
   }
 
-  async run(runId: string): Promise<{ executions: ExecutionRecord[]; edges: Edge[] } | undefined> {
+  run(runId: string): { executions: ExecutionRecord[]; edges: Edge[] } | undefined {
     const ids = this.#byRun.get(runId);
     if (ids === undefined) return undefined;
     const executions = this.#lookup(ids);
@@ -90,7 +94,7 @@ export class MemoryExecutionStore implements ExecutionStore {
     return { executions, edges };
   }
 
-  async runs(query: RunQuery): Promise<ExecutionRecord[]> {
+  runs(query: RunQuery): ExecutionRecord[] {
     const limit = query.limit ?? 50;
     const found: ExecutionRecord[] = [];
     for (let i = this.#roots.length - 1; i >= 0 && found.length < limit; i -= 1) {

@@ -15,7 +15,7 @@ export class MemoryTaskQueue implements TaskQueue {
     this.#clock = clock;
   }
 
-  async send(messages: readonly TaskMessage[], delayMs?: number): Promise<void> {
+  send(messages: readonly TaskMessage[], delayMs?: number): void {
     if (delayMs !== undefined && delayMs > 0) {
       const cancel = this.#clock.schedule(delayMs, () => {
         this.#timers.delete(cancel);
@@ -50,7 +50,7 @@ export class MemoryTaskQueue implements TaskQueue {
     return this.#ready.length - this.#head + this.#timers.size;
   }
 
-  /** Calls `listener` whenever messages become ready. */
+  /** Calls `listener` whenever messages become ready (synchronously: it should defer its work). */
   onReady(listener: () => void): void {
     this.#listener = listener;
   }

@@ -5,6 +5,7 @@
  * See ARCHITECTURE.md beside this file.
  */
 import type { BlobStore, Clock, ExecutionStore, Expectation, TaskQueue } from "./ports.ts";
+import { all, call, drive, type MaybePromise, type Step } from "./step.ts";
 import {
   EdgeKind,
   State,
@@ -62,7 +63,11 @@ export type Outcome =
 const blocked: readonly ExecutionState[] = [State.Waiting, State.Suspended];
 const live: readonly ExecutionState[] = [State.Waiting, State.Queued, State.Running, State.Suspended];
 
-/** The state machine of executions over the store, queue and blob ports. */
+/**
+ * The state machine of executions over the store, queue and blob ports. Each public method
+ * runs an engine step (see `step.ts`): synchronously over the in-memory adapters,
+ * asynchronously over the AWS ones.
+ */
 export class ExecutionEngine {
   readonly #o: ExecutionEngineOptions;
 
@@ -81,7 +86,11 @@ export class ExecutionEngine {
    * Idempotent: registering the same id again finishes an interrupted registration or
    * returns the existing record.
    */
-  async register(spec: NewExecution): Promise<ExecutionRecord> {
+  register(spec: NewExecution): MaybePromise<ExecutionRecord> {
+    return drive(this.#register(spec));
+  }
+
+  *#register(spec: NewExecution): Step<ExecutionRecord> {
     const now = this.#o.clock.now();
     const waits = spec.waitOn.length > 0;
     const state = waits ? State.Waiting : State.Queued;
@@ -91,7 +100,7 @@ export class ExecutionEngine {
       runId: spec.runId,
       parentId: spec.parentId,
       taskName: spec.taskName,
-      args: this.#inline(spec.args) ?? (await this.#offload(`${spec.id}/args`, spec.args)),
+      args: yield* this.#payload(`${spec.id}/args`, spec.args),
       refs: spec.refs,
       state,
       attempt: 1,
@@ -109,22 +118,22 @@ export class ExecutionEngine {
       finishedAt: undefined,
       history: [{ state, at: now, attempt: 1 }],
     };
-    const created = await this.#o.store.create(record);
-    const current = created ? record : await this.#o.store.get(spec.id);
+    const created = yield* call(this.#o.store.create(record));
+    const current = created ? record : yield* call(this.#o.store.get(spec.id));
     if (current === undefined) throw new Error(`execution ${spec.id} vanished while it was being created`);
-    if (spec.refs.length > 0) await this.#addArgumentEdges(spec, now);
+    if (spec.refs.length > 0) yield* call(this.#o.store.addEdges(this.#argumentEdges(spec, now)));
     if (!current.guarded) {
-      if (created && !waits) await this.#send(record);
+      if (created && !waits) yield* this.#send(record);
       return current;
     }
     // Either this call created the record or an earlier one was interrupted before
     // removing the guard: finishing the registration is idempotent.
-    return this.#arm(current, spec.waitOn, EdgeKind.Argument);
+    return yield* this.#arm(current, spec.waitOn, EdgeKind.Argument);
   }
 
-  async #addArgumentEdges(spec: NewExecution, now: number): Promise<void> {
+  #argumentEdges(spec: NewExecution, now: number): Edge[] {
     const waitOn = new Set(spec.waitOn);
-    const edges = spec.refs.map<Edge>((upstreamId) => ({
+    return spec.refs.map<Edge>((upstreamId) => ({
       upstreamId,
       downstreamId: spec.id,
       runId: spec.runId,
@@ -134,28 +143,25 @@ export class ExecutionEngine {
       released: false,
       createdAt: now,
     }));
-    await this.#o.store.addEdges(edges);
   }
 
   /**
    * Releases the edges of upstreams that finished before the edges existed (an upstream
    * only releases the edges it can see when it finishes), then removes the guard.
    */
-  async #arm(record: ExecutionRecord, upstreamIds: readonly string[], kind: EdgeKind): Promise<ExecutionRecord> {
-    await Promise.all(
-      upstreamIds.map(async (upstreamId) => {
-        const upstream = await this.#o.store.get(upstreamId);
-        if (upstream === undefined || !isTerminal(upstream.state)) return;
-        await this.#o.store.release(this.#edge(record, upstreamId, kind));
-      }),
+  *#arm(record: ExecutionRecord, upstreamIds: readonly string[], kind: EdgeKind): Step<ExecutionRecord> {
+    yield* all(upstreamIds.map((upstreamId) => this.#releaseIfFinished(record, upstreamId, kind)));
+    const armed = yield* call(
+      this.#o.store.update(record.id, { guarded: true, generation: record.generation }, { guarded: false }),
     );
-    const armed = await this.#o.store.update(
-      record.id,
-      { guarded: true, generation: record.generation },
-      { guarded: false },
-    );
-    if (armed !== undefined) await this.#queueIfReady(armed);
+    if (armed !== undefined) yield* this.#queueIfReady(armed);
     return armed ?? record;
+  }
+
+  *#releaseIfFinished(record: ExecutionRecord, upstreamId: string, kind: EdgeKind): Step<void> {
+    const upstream = yield* call(this.#o.store.get(upstreamId));
+    if (upstream === undefined || !isTerminal(upstream.state)) return;
+    yield* call(this.#o.store.release(this.#edge(record, upstreamId, kind)));
   }
 
   #edge(record: ExecutionRecord, upstreamId: string, kind: EdgeKind): Edge {
@@ -172,28 +178,30 @@ export class ExecutionEngine {
   }
 
   /** Queues a blocked execution whose counter is at zero and whose guard is gone; one caller wins. */
-  async #queueIfReady(record: ExecutionRecord): Promise<void> {
+  *#queueIfReady(record: ExecutionRecord): Step<void> {
     if (record.pending !== 0 || record.guarded || !blocked.includes(record.state)) return;
     const now = this.#o.clock.now();
-    const queued = await this.#o.store.update(
-      record.id,
-      { state: blocked, generation: record.generation, guarded: false, pending: 0 },
-      { state: State.Queued, queuedAt: now },
-      { state: State.Queued, at: now, attempt: record.attempt },
+    const queued = yield* call(
+      this.#o.store.update(
+        record.id,
+        { state: blocked, generation: record.generation, guarded: false, pending: 0 },
+        { state: State.Queued, queuedAt: now },
+        { state: State.Queued, at: now, attempt: record.attempt },
+      ),
     );
-    if (queued !== undefined) await this.#send(queued);
+    if (queued !== undefined) yield* this.#send(queued);
   }
 
-  #send(record: ExecutionRecord, delayMs?: number): Promise<void> {
+  *#send(record: ExecutionRecord, delayMs?: number): Step<void> {
     const message: TaskMessage = { executionId: record.id, taskName: record.taskName, attempt: record.attempt };
-    return this.#o.queue.send([message], delayMs);
+    yield* call(this.#o.queue.send([message], delayMs));
   }
 
   /**
    * Claims a delivered message: `queued → running` for the message's attempt. Returns
    * `undefined` for a duplicate or stale delivery, which the caller drops.
    */
-  claim(message: TaskMessage): Promise<ExecutionRecord | undefined> {
+  claim(message: TaskMessage): MaybePromise<ExecutionRecord | undefined> {
     const now = this.#o.clock.now();
     return this.#o.store.update(
       message.executionId,
@@ -204,80 +212,85 @@ export class ExecutionEngine {
   }
 
   /** Records how a running attempt ended. Only the current attempt can commit. */
-  finish(record: ExecutionRecord, outcome: Outcome): Promise<void> {
+  finish(record: ExecutionRecord, outcome: Outcome): MaybePromise<void> {
+    return drive(this.#finish(record, outcome));
+  }
+
+  *#finish(record: ExecutionRecord, outcome: Outcome): Step<void> {
     switch (outcome.type) {
-      case "completed":
-        return this.#complete(record, outcome.result, outcome.forward);
+      case "completed": {
+        const result = yield* this.#payload(`${record.id}/result`, outcome.result);
+        const running = { state: State.Running, attempt: record.attempt };
+        yield* this.#terminate(record, running, State.Completed, { result, forward: outcome.forward });
+        return;
+      }
       case "failed":
-        return this.#fail(record, outcome.error);
+        return yield* this.#fail(record, outcome.error);
       case "suspended":
-        return this.#suspend(record, outcome.on, outcome.mode);
+        return yield* this.#suspend(record, outcome.on, outcome.mode);
       default:
         throw new Error(`unknown outcome ${JSON.stringify(outcome satisfies never)}`);
     }
   }
 
-  async #complete(record: ExecutionRecord, result: string, forward?: string): Promise<void> {
-    const payload = this.#inline(result) ?? (await this.#offload(`${record.id}/result`, result));
-    await this.#terminate(record, { state: State.Running, attempt: record.attempt }, State.Completed, { result: payload, forward });
-  }
-
-  async #fail(record: ExecutionRecord, error: unknown): Promise<void> {
-    const encoded = await this.#payload(`${record.id}/error/${record.attempt}`, this.#o.policy.encodeError(error));
+  *#fail(record: ExecutionRecord, error: unknown): Step<void> {
+    const encoded = yield* this.#payload(`${record.id}/error/${record.attempt}`, this.#o.policy.encodeError(error));
     const delayMs = this.#o.policy.retryDelayMs(record.taskName, error, record.attempt);
+    const running = { state: State.Running, attempt: record.attempt };
     if (delayMs === undefined) {
-      await this.#terminate(record, { state: State.Running, attempt: record.attempt }, State.Failed, { error: encoded });
+      yield* this.#terminate(record, running, State.Failed, { error: encoded });
       return;
     }
     const now = this.#o.clock.now();
     const attempt = record.attempt + 1;
-    const retried = await this.#o.store.update(
-      record.id,
-      { state: State.Running, attempt: record.attempt },
-      { state: State.Queued, attempt, error: encoded, notBefore: now + delayMs, queuedAt: now },
-      { state: State.Queued, at: now, attempt },
+    const retried = yield* call(
+      this.#o.store.update(
+        record.id,
+        running,
+        { state: State.Queued, attempt, error: encoded, notBefore: now + delayMs, queuedAt: now },
+        { state: State.Queued, at: now, attempt },
+      ),
     );
-    if (retried !== undefined) await this.#send(retried, delayMs);
+    if (retried !== undefined) yield* this.#send(retried, delayMs);
   }
 
   /** Marks a live execution terminal and releases its dependents. */
-  async #terminate(
+  *#terminate(
     record: ExecutionRecord,
     expect: Expectation,
     state: ExecutionState,
     changes: Partial<ExecutionRecord>,
-  ): Promise<boolean> {
+  ): Step<boolean> {
     const now = this.#o.clock.now();
-    const done = await this.#o.store.update(
-      record.id,
-      expect,
-      { ...changes, state, finishedAt: now },
-      { state, at: now, attempt: record.attempt },
+    const done = yield* call(
+      this.#o.store.update(record.id, expect, { ...changes, state, finishedAt: now }, { state, at: now, attempt: record.attempt }),
     );
     if (done === undefined) return false;
     this.#o.onTerminal?.(done);
-    await this.releaseDependents(done.id);
+    yield* this.#releaseDependents(done.id);
     return true;
   }
 
   /** Parks a running execution until `on` (all, or any one of them) have finished. */
-  async #suspend(record: ExecutionRecord, on: readonly string[], mode: WaitMode): Promise<void> {
+  *#suspend(record: ExecutionRecord, on: readonly string[], mode: WaitMode): Step<void> {
     const now = this.#o.clock.now();
-    const suspended = await this.#o.store.update(
-      record.id,
-      { state: State.Running, attempt: record.attempt },
-      {
-        state: State.Suspended,
-        generation: record.generation + 1,
-        pending: mode === WaitMode.All ? on.length : 1,
-        guarded: true,
-        waitMode: mode,
-      },
-      { state: State.Suspended, at: now, attempt: record.attempt },
+    const suspended = yield* call(
+      this.#o.store.update(
+        record.id,
+        { state: State.Running, attempt: record.attempt },
+        {
+          state: State.Suspended,
+          generation: record.generation + 1,
+          pending: mode === WaitMode.All ? on.length : 1,
+          guarded: true,
+          waitMode: mode,
+        },
+        { state: State.Suspended, at: now, attempt: record.attempt },
+      ),
     );
     if (suspended === undefined) return;
-    await this.#o.store.addEdges(on.map((id) => this.#edge(suspended, id, EdgeKind.Await)));
-    await this.#arm(suspended, on, EdgeKind.Await);
+    yield* call(this.#o.store.addEdges(on.map((id) => this.#edge(suspended, id, EdgeKind.Await))));
+    yield* this.#arm(suspended, on, EdgeKind.Await);
   }
 
   /**
@@ -285,16 +298,19 @@ export class ExecutionEngine {
    * that this brings to zero. Idempotent: the fast path after a completion and the
    * coordinator's backstop may both run it.
    */
-  async releaseDependents(upstreamId: string): Promise<void> {
-    const edges = await this.#o.store.edgesFrom(upstreamId);
-    const open = edges.filter((edge) => edge.waits && !edge.released);
-    if (open.length === 1 && open[0] !== undefined) await this.#releaseEdge(open[0]);
-    else if (open.length > 1) await Promise.all(open.map((edge) => this.#releaseEdge(edge)));
+  releaseDependents(upstreamId: string): MaybePromise<void> {
+    return drive(this.#releaseDependents(upstreamId));
   }
 
-  async #releaseEdge(edge: Edge): Promise<void> {
-    const release = await this.#o.store.release(edge);
-    if (release?.decremented) await this.#queueIfReady(release.downstream);
+  *#releaseDependents(upstreamId: string): Step<void> {
+    const edges = yield* call(this.#o.store.edgesFrom(upstreamId));
+    const open = edges.filter((edge) => edge.waits && !edge.released);
+    if (open.length > 0) yield* all(open.map((edge) => this.#releaseEdge(edge)));
+  }
+
+  *#releaseEdge(edge: Edge): Step<void> {
+    const release = yield* call(this.#o.store.release(edge));
+    if (release?.decremented) yield* this.#queueIfReady(release.downstream);
   }
 
   /**
@@ -304,27 +320,31 @@ export class ExecutionEngine {
    */
   async cancel(id: string, reason: unknown): Promise<string[]> {
     const cancelled: string[] = [];
-    const visit = async (executionId: string): Promise<void> => {
-      const record = await this.#o.store.get(executionId);
-      if (record === undefined) return;
-      if (!isTerminal(record.state)) {
-        const error = await this.#payload(`${record.id}/error/cancel`, this.#o.policy.encodeError(reason));
-        const done = await this.#terminate(record, { state: live }, State.Cancelled, { error });
-        if (done) cancelled.push(executionId);
-      }
-      const children = await this.#o.store.children(executionId);
-      await Promise.all(children.map((child) => visit(child.id)));
-    };
-    await visit(id);
+    await drive(this.#cancel(id, reason, cancelled));
     return cancelled;
   }
 
+  *#cancel(id: string, reason: unknown, cancelled: string[]): Step<void> {
+    const record = yield* call(this.#o.store.get(id));
+    if (record === undefined) return;
+    if (!isTerminal(record.state)) {
+      const error = yield* this.#payload(`${record.id}/error/cancel`, this.#o.policy.encodeError(reason));
+      if (yield* this.#terminate(record, { state: live }, State.Cancelled, { error })) cancelled.push(id);
+    }
+    const children = yield* call(this.#o.store.children(id));
+    yield* all(children.map((child) => this.#cancel(child.id, reason, cancelled)));
+  }
+
   /** Fails an execution that can never run (its task is unknown, its message poisoned). */
-  async abandon(id: string, error: unknown): Promise<void> {
-    const record = await this.#o.store.get(id);
+  abandon(id: string, error: unknown): MaybePromise<void> {
+    return drive(this.#abandon(id, error));
+  }
+
+  *#abandon(id: string, error: unknown): Step<void> {
+    const record = yield* call(this.#o.store.get(id));
     if (record === undefined || isTerminal(record.state)) return;
-    const encoded = await this.#payload(`${record.id}/error/abandon`, this.#o.policy.encodeError(error));
-    await this.#terminate(record, { state: live }, State.Failed, { error: encoded });
+    const encoded = yield* this.#payload(`${record.id}/error/abandon`, this.#o.policy.encodeError(error));
+    yield* this.#terminate(record, { state: live }, State.Failed, { error: encoded });
   }
 
   /** One run: its root and every execution and edge under it. */
@@ -336,21 +356,14 @@ export class ExecutionEngine {
   }
 
   /** Reads a payload's text, from the record or the blob store. */
-  async read(payload: Payload): Promise<string> {
+  read(payload: Payload): MaybePromise<string> {
     return "inline" in payload ? payload.inline : this.#o.blobs.get(payload.blob);
   }
 
-  async #payload(key: string, text: string): Promise<Payload> {
-    return this.#inline(text) ?? this.#offload(key, text);
-  }
-
-  /** The payload kept in the record, or `undefined` when `text` is too large for it. */
-  #inline(text: string): Payload | undefined {
-    return text.length <= this.#o.blobThreshold ? { inline: text } : undefined;
-  }
-
-  async #offload(key: string, text: string): Promise<Payload> {
-    await this.#o.blobs.put(key, text);
+  /** Keeps `text` in the record, or in the blob store when it is too large for a record. */
+  *#payload(key: string, text: string): Step<Payload> {
+    if (text.length <= this.#o.blobThreshold) return { inline: text };
+    yield* call(this.#o.blobs.put(key, text));
     return { blob: key, bytes: text.length };
   }
 }

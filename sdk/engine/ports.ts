@@ -3,6 +3,7 @@
  * holds the logic and performs no I/O of its own.
  */
 import type { Edge, ExecutionRecord, ExecutionState, TaskMessage, Transition } from "./model.ts";
+import type { MaybePromise } from "./step.ts";
 
 /** What a conditional update requires of the stored record. */
 export interface Expectation {
@@ -30,12 +31,13 @@ export interface RunQuery {
 /**
  * Execution records and dependency edges. Every state change is conditional: it applies
  * only when the stored record matches the expectation, so a duplicate or stale actor loses.
+ * Methods may answer at once (in memory) or with a promise (over the network).
  */
 export interface ExecutionStore {
   /** Puts the record unless one with its id exists; returns whether it was created. */
-  create(record: ExecutionRecord): Promise<boolean>;
+  create(record: ExecutionRecord): MaybePromise<boolean>;
   /** Reads one record. */
-  get(id: string): Promise<ExecutionRecord | undefined>;
+  get(id: string): MaybePromise<ExecutionRecord | undefined>;
   /**
    * Applies `changes` (and appends `transition` to the history when given) if the record
    * meets `expect`; returns the updated record, or `undefined` when the condition failed.
@@ -45,34 +47,34 @@ export interface ExecutionStore {
     expect: Expectation,
     changes: Partial<ExecutionRecord>,
     transition?: Transition,
-  ): Promise<ExecutionRecord | undefined>;
+  ): MaybePromise<ExecutionRecord | undefined>;
   /** Adds edges that do not exist yet; existing ones are left as they are. */
-  addEdges(edges: readonly Edge[]): Promise<void>;
+  addEdges(edges: readonly Edge[]): MaybePromise<void>;
   /**
    * In one atomic step: marks the edge released and, if it waits, its generation is the
    * downstream's current one and the downstream's counter is above zero, decrements the
    * counter. Returns `undefined` when the edge was already released (or does not exist).
    */
-  release(edge: Edge): Promise<Release | undefined>;
+  release(edge: Edge): MaybePromise<Release | undefined>;
   /** The edges whose upstream is `upstreamId`. */
-  edgesFrom(upstreamId: string): Promise<Edge[]>;
+  edgesFrom(upstreamId: string): MaybePromise<Edge[]>;
   /** The executions whose parent is `parentId`. */
-  children(parentId: string): Promise<ExecutionRecord[]>;
+  children(parentId: string): MaybePromise<ExecutionRecord[]>;
   /** Every execution and edge of a run. */
-  run(runId: string): Promise<{ executions: ExecutionRecord[]; edges: Edge[] } | undefined>;
+  run(runId: string): MaybePromise<{ executions: ExecutionRecord[]; edges: Edge[] } | undefined>;
   /** Root executions, newest first. */
-  runs(query: RunQuery): Promise<ExecutionRecord[]>;
+  runs(query: RunQuery): MaybePromise<ExecutionRecord[]>;
 }
 
 /** Delivers task messages at least once, optionally after a delay. */
 export interface TaskQueue {
-  send(messages: readonly TaskMessage[], delayMs?: number): Promise<void>;
+  send(messages: readonly TaskMessage[], delayMs?: number): MaybePromise<void>;
 }
 
 /** Holds payloads too large for a record. */
 export interface BlobStore {
-  put(key: string, data: string): Promise<void>;
-  get(key: string): Promise<string>;
+  put(key: string, data: string): MaybePromise<void>;
+  get(key: string): MaybePromise<string>;
 }
 
 /** Time, injected so replays and property tests are reproducible. */

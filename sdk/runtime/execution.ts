@@ -2,7 +2,6 @@
 import type { ExecutionState } from "../engine/model.ts";
 
 const brand = Symbol.for("floe.execution");
-const ignore = (): undefined => undefined;
 
 /** What an `Execution` asks of the engine that created it. */
 export interface ExecutionHost {
@@ -32,7 +31,10 @@ export class Execution<T> {
   /** The execution's id, stable across retries and re-runs. */
   readonly id: string;
   readonly #host: ExecutionHost;
-  /** Settles when the submission's writes are done; rejects if they failed. */
+  /**
+   * Settles when the submission's writes are done; rejects if they failed. The submitter
+   * marks a rejection handled: it surfaces through result() and the parent's flush.
+   */
   readonly created: Promise<unknown>;
 
   /**
@@ -44,8 +46,6 @@ export class Execution<T> {
     this.id = id;
     this.#host = host;
     this.created = created;
-    // The failure surfaces through result() and the parent's flush, not as an unhandled rejection.
-    created.catch(ignore);
   }
 
   /** The engine that created this execution. */

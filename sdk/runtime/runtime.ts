@@ -8,6 +8,7 @@ import { decode, decodeError, encode, encodeError, type ReferenceCodec } from ".
 import { lookup, type TaskDefinition } from "../define/registry.ts";
 import { retryDelay } from "../define/options.ts";
 import { ExecutionEngine, type Outcome } from "../engine/execution-engine.ts";
+import { isPromiseLike } from "../engine/step.ts";
 import { State, WaitMode, isTerminal, type ExecutionRecord, type RunView, type TaskMessage } from "../engine/model.ts";
 import type { BlobStore, Clock, ExecutionStore, IdSource, RunQuery, TaskQueue } from "../engine/ports.ts";
 import type { ExecutionState } from "../engine/model.ts";
@@ -153,6 +154,8 @@ export class Runtime implements ExecutionHost, Engine {
       refs: encoded.refs,
       waitOn,
     });
+    if (!isPromiseLike(created)) return new Execution(id, this, existing);
+    created.then(undefined, ignore);
     context?.writes.push(created);
     return new Execution(id, this, created);
   }
@@ -165,14 +168,17 @@ export class Runtime implements ExecutionHost, Engine {
     // The caller took a slot for this message (when slots are in use); it is ours to give back.
     const slot = this.#o.slots === undefined ? undefined : { held: true, active: true };
     try {
-      const record = await this.engine.claim(message);
+      // Await only real promises: awaiting a plain value still costs a turn, on every task.
+      const claimed = this.engine.claim(message);
+      const record = isPromiseLike(claimed) ? await claimed : claimed;
       if (record === undefined) return;
       const definition = tryLookup(record.taskName);
-      if (definition === undefined) {
-        await this.engine.finish(record, { type: "failed", error: lookupError(record.taskName) });
-        return;
-      }
-      await this.engine.finish(record, await this.#attempt(record, definition, slot));
+      const outcome: Outcome =
+        definition === undefined
+          ? { type: "failed", error: lookupError(record.taskName) }
+          : await this.#attempt(record, definition, slot);
+      const finished = this.engine.finish(record, outcome);
+      if (isPromiseLike(finished)) await finished;
     } finally {
       if (slot !== undefined) {
         slot.active = false;
@@ -252,7 +258,8 @@ export class Runtime implements ExecutionHost, Engine {
     if (execution.created !== existing) await execution.created;
     let id = execution.id;
     for (;;) {
-      const record = await this.#o.store.get(id);
+      const read = this.#o.store.get(id);
+      const record = isPromiseLike(read) ? await read : read;
       if (record === undefined) throw unknownExecution(id);
       if (!isTerminal(record.state)) {
         await this.block(context, [id], WaitMode.All);
@@ -351,7 +358,11 @@ export class Runtime implements ExecutionHost, Engine {
       const check = (record: ExecutionRecord | undefined) => {
         if (record !== undefined && isTerminal(record.state)) this.#notify(record.id, waiter);
       };
-      for (const id of ids) this.#o.store.get(id).then(check, reject);
+      for (const id of ids) {
+        const record = this.#o.store.get(id);
+        if (isPromiseLike(record)) record.then(check, reject);
+        else check(record);
+      }
     });
   }
 
@@ -439,6 +450,8 @@ export class Runtime implements ExecutionHost, Engine {
     this.#o.onClose?.();
   }
 }
+
+const ignore = (): undefined => undefined;
 
 /** The `created` of an execution that is known to exist. */
 const existing: Promise<unknown> = Promise.resolve();

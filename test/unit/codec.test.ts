@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decode, decodeError, encode, encodeError, type ReferenceCodec } from "../../sdk/codec/codec.ts";
 
@@ -49,5 +50,33 @@ describe("codec", () => {
   it("names the path of a value it refuses, inside maps too", () => {
     expect(() => encode([new Map([["k", Symbol("s")]])], "args", noRefs)).toThrow(/args\[0\]\.get\("k"\) is a symbol/);
     expect(() => encode({ p: Promise.resolve(1) }, "result", noRefs)).toThrow(/result\.p is a Promise/);
+  });
+
+  it("round-trips any value made of JSON, undefined, -0, NaN, dates, bigints, maps, sets and sparse arrays", () => {
+    const value = fc.anything({
+      withBigInt: true,
+      withDate: true,
+      withMap: true,
+      withSet: true,
+      withNullPrototype: true,
+      withSparseArray: true,
+      withTypedArray: false,
+      withBoxedValues: false,
+      withObjectString: false,
+    });
+    fc.assert(
+      fc.property(value, (v) => {
+        expect(decode(encode(v, "args", noRefs).text, noRefs)).toStrictEqual(v);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("writes plain JSON in its fast form and everything else in devalue's", () => {
+    expect(encode([1, "a", { b: [true, null] }], "args", noRefs).text).toBe('J[1,"a",{"b":[true,null]}]');
+    expect(encode([undefined], "args", noRefs).text.startsWith("J")).toBe(false);
+    expect(encode([-0], "args", noRefs).text.startsWith("J")).toBe(false);
+    const shared = { n: 1 };
+    expect(encode([shared, shared], "args", noRefs).text.startsWith("J")).toBe(false);
   });
 });
