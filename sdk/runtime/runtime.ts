@@ -416,6 +416,16 @@ export class Runtime implements ExecutionHost, Engine {
     return context;
   }
 
+  /** The current records of `executions`, once their submissions are written. */
+  async records(executions: readonly Execution<unknown>[]): Promise<(ExecutionRecord | undefined)[]> {
+    return Promise.all(
+      executions.map(async (e) => {
+        if (e.created !== existing) await e.created.catch(ignore);
+        return this.#o.store.get(e.id);
+      }),
+    );
+  }
+
   /** The context of the running task, if it belongs to this engine (for `wait` and `asCompleted`). */
   contextOf(): ExecutionContext | undefined {
     return this.#callerContext();

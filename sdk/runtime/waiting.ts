@@ -16,8 +16,7 @@ export async function wait<T extends Execution<unknown>>(executions: Iterable<T>
   const list = [...executions];
   for (const [runtime, group] of byRuntime(list)) {
     const context = runtime.contextOf();
-    await Promise.all(group.map((e) => e.created.catch(() => undefined)));
-    const records = await Promise.all(group.map((e) => runtime.engine.store.get(e.id)));
+    const records = await runtime.records(group);
     const open = group.filter((_, i) => !done(records[i]));
     if (open.length > 0) await runtime.block(context, open.map((e) => e.id), WaitMode.All);
   }
@@ -38,8 +37,7 @@ export async function* asCompleted<T extends Execution<unknown>>(executions: Ite
     const [runtime] = byRuntime(pending).keys();
     if (runtime === undefined) return;
     const context = runtime.contextOf();
-    await Promise.all(pending.map((e) => e.created.catch(() => undefined)));
-    const records = await Promise.all(pending.map((e) => runtime.engine.store.get(e.id)));
+    const records = await runtime.records(pending);
     const finished = pending
       .map((execution, i) => ({ execution, record: records[i] }))
       .filter((entry) => done(entry.record))

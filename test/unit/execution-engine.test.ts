@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ExecutionEngine, type NewExecution } from "../../sdk/engine/execution-engine.ts";
 import { State, WaitMode, type TaskMessage } from "../../sdk/engine/model.ts";
-import type { Clock, TaskQueue } from "../../sdk/engine/ports.ts";
+import type { Clock, ExecutionStore, TaskQueue } from "../../sdk/engine/ports.ts";
 import { MemoryBlobStore } from "../../sdk/embedded/memory-blob-store.ts";
 import { MemoryExecutionStore } from "../../sdk/embedded/memory-execution-store.ts";
 
@@ -19,7 +19,8 @@ class RecordingQueue implements TaskQueue {
 function setup(retryDelays: (number | undefined)[] = []) {
   let now = 1_000;
   const clock: Clock = { now: () => (now += 1), schedule: () => () => undefined };
-  const store = new MemoryExecutionStore();
+  // Typed as the port, which may answer later: the engine must work either way.
+  const store: ExecutionStore = new MemoryExecutionStore();
   const queue = new RecordingQueue();
   const blobs = new MemoryBlobStore();
   const engine = new ExecutionEngine({
