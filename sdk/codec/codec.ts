@@ -42,7 +42,13 @@ const standardErrorKeys = new Set(["name", "message", "stack", "code", "cause"])
  * @throws FloeError `FLOE_NOT_SERIALIZABLE`, naming the path of the bad value
  */
 export function encode(value: unknown, path: string, references: ReferenceCodec): Encoded {
-  if (isPlainJson(value, new Set())) return { text: JSON_MARK + JSON.stringify(value), refs: noRefs };
+  let plain: boolean;
+  try {
+    plain = isPlainJson(value, visited);
+  } finally {
+    visited.clear();
+  }
+  if (plain) return { text: JSON_MARK + JSON.stringify(value), refs: noRefs };
   const refs: string[] = [];
   collecting = { refs, references };
   try {
@@ -64,6 +70,8 @@ export function encode(value: unknown, path: string, references: ReferenceCodec)
  */
 const JSON_MARK = "J";
 const noRefs: readonly string[] = [];
+/** The objects seen by the check in progress; one set, cleared after each use. */
+const visited = new Set<object>();
 
 function isPlainJson(value: unknown, seen: Set<object>): boolean {
   switch (typeof value) {

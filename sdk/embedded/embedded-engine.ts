@@ -11,6 +11,11 @@ import { Semaphore } from "./slots.ts";
 
 const startsPerTurn = 256;
 
+function crashed(error?: unknown): void {
+  // A store failure outside any attempt: in memory this is a bug in floe, so say so loudly.
+  if (error !== undefined) console.error("floe: the embedded engine failed to process a message", error);
+}
+
 /** Options of {@link createEngine}. */
 export interface EngineOptions {
   /**
@@ -93,8 +98,8 @@ export class EmbeddedEngine extends Runtime {
         const message = queue.take();
         if (message === undefined) throw new Error("a ready message vanished from the embedded queue");
         budget -= 1;
-        // process() releases the message's slot when it is done.
-        this.process(message).catch((error: unknown) => this.#crashed(error));
+        // dispatch() releases the message's slot when it is done.
+        this.dispatch(message, crashed);
       }
       if (budget === 0 && !refill) {
         refill = true;
@@ -117,10 +122,6 @@ export class EmbeddedEngine extends Runtime {
     });
   }
 
-  #crashed(error: unknown): void {
-    // A store failure outside any attempt: in memory this is a bug in floe, so say so loudly.
-    console.error("floe: the embedded engine failed to process a message", error);
-  }
 }
 
 /**

@@ -4,8 +4,8 @@
  * so a duplicate delivery, a retried call or a stale worker changes nothing.
  * See ARCHITECTURE.md beside this file.
  */
-import type { BlobStore, Clock, ExecutionStore, Expectation, TaskQueue } from "./ports.ts";
-import { all, call, drive, type MaybePromise, type Step } from "./step.ts";
+import type { BlobStore, Clock, ExecutionStore, Expectation, Release, TaskQueue } from "./ports.ts";
+import { all, call, drive, isPromiseLike, type MaybePromise, type Step } from "./step.ts";
 import {
   EdgeKind,
   State,
@@ -94,13 +94,17 @@ export class ExecutionEngine {
     const now = this.#o.clock.now();
     const waits = spec.waitOn.length > 0;
     const state = waits ? State.Waiting : State.Queued;
+    // Port calls on this path are awaited (yielded) only when they answer with a promise:
+    // the in-memory adapters answer at once, and this runs for every submission.
+    let args = this.#payload(`${spec.id}/args`, spec.args);
+    if (isPromiseLike(args)) args = (yield args) as Payload;
     // Every field is present from the start, so all records share one shape.
     const record: ExecutionRecord = {
       id: spec.id,
       runId: spec.runId,
       parentId: spec.parentId,
       taskName: spec.taskName,
-      args: yield* this.#payload(`${spec.id}/args`, spec.args),
+      args,
       refs: spec.refs,
       state,
       attempt: 1,
@@ -118,7 +122,8 @@ export class ExecutionEngine {
       finishedAt: undefined,
       history: [{ state, at: now, attempt: 1 }],
     };
-    const created = yield* call(this.#o.store.create(record));
+    let created = this.#o.store.create(record);
+    if (isPromiseLike(created)) created = (yield created) as boolean;
     const current = created ? record : yield* call(this.#o.store.get(spec.id));
     if (current === undefined) throw new Error(`execution ${spec.id} vanished while it was being created`);
     if (spec.refs.length > 0) yield* call(this.#o.store.addEdges(this.#argumentEdges(spec, now)));
@@ -181,20 +186,20 @@ export class ExecutionEngine {
   *#queueIfReady(record: ExecutionRecord): Step<void> {
     if (record.pending !== 0 || record.guarded || !blocked.includes(record.state)) return;
     const now = this.#o.clock.now();
-    const queued = yield* call(
-      this.#o.store.update(
-        record.id,
-        { state: blocked, generation: record.generation, guarded: false, pending: 0 },
-        { state: State.Queued, queuedAt: now },
-        { state: State.Queued, at: now, attempt: record.attempt },
-      ),
+    let queued = this.#o.store.update(
+      record.id,
+      { state: blocked, generation: record.generation, guarded: false, pending: 0 },
+      { state: State.Queued, queuedAt: now },
+      { state: State.Queued, at: now, attempt: record.attempt },
     );
+    if (isPromiseLike(queued)) queued = (yield queued) as ExecutionRecord | undefined;
     if (queued !== undefined) yield* this.#send(queued);
   }
 
   *#send(record: ExecutionRecord, delayMs?: number): Step<void> {
     const message: TaskMessage = { executionId: record.id, taskName: record.taskName, attempt: record.attempt };
-    yield* call(this.#o.queue.send([message], delayMs));
+    const sent = this.#o.queue.send([message], delayMs);
+    if (isPromiseLike(sent)) yield sent;
   }
 
   /**
@@ -219,7 +224,8 @@ export class ExecutionEngine {
   *#finish(record: ExecutionRecord, outcome: Outcome): Step<void> {
     switch (outcome.type) {
       case "completed": {
-        const result = yield* this.#payload(`${record.id}/result`, outcome.result);
+        let result = this.#payload(`${record.id}/result`, outcome.result);
+        if (isPromiseLike(result)) result = (yield result) as Payload;
         const running = { state: State.Running, attempt: record.attempt };
         yield* this.#terminate(record, running, State.Completed, { result, forward: outcome.forward });
         return;
@@ -234,7 +240,7 @@ export class ExecutionEngine {
   }
 
   *#fail(record: ExecutionRecord, error: unknown): Step<void> {
-    const encoded = yield* this.#payload(`${record.id}/error/${record.attempt}`, this.#o.policy.encodeError(error));
+    const encoded = yield* call(this.#payload(`${record.id}/error/${record.attempt}`, this.#o.policy.encodeError(error)));
     const delayMs = this.#o.policy.retryDelayMs(record.taskName, error, record.attempt);
     const running = { state: State.Running, attempt: record.attempt };
     if (delayMs === undefined) {
@@ -254,7 +260,7 @@ export class ExecutionEngine {
     if (retried !== undefined) yield* this.#send(retried, delayMs);
   }
 
-  /** Marks a live execution terminal and releases its dependents. */
+  /** Marks a live execution terminal and releases its dependents; `changes` is a fresh object it completes. */
   *#terminate(
     record: ExecutionRecord,
     expect: Expectation,
@@ -262,9 +268,10 @@ export class ExecutionEngine {
     changes: Partial<ExecutionRecord>,
   ): Step<boolean> {
     const now = this.#o.clock.now();
-    const done = yield* call(
-      this.#o.store.update(record.id, expect, { ...changes, state, finishedAt: now }, { state, at: now, attempt: record.attempt }),
-    );
+    changes.state = state;
+    changes.finishedAt = now;
+    let done = this.#o.store.update(record.id, expect, changes, { state, at: now, attempt: record.attempt });
+    if (isPromiseLike(done)) done = (yield done) as ExecutionRecord | undefined;
     if (done === undefined) return false;
     this.#o.onTerminal?.(done);
     yield* this.#releaseDependents(done.id);
@@ -303,13 +310,16 @@ export class ExecutionEngine {
   }
 
   *#releaseDependents(upstreamId: string): Step<void> {
-    const edges = yield* call(this.#o.store.edgesFrom(upstreamId));
+    let edges = this.#o.store.edgesFrom(upstreamId);
+    if (isPromiseLike(edges)) edges = (yield edges) as Edge[];
     const open = edges.filter((edge) => edge.waits && !edge.released);
-    if (open.length > 0) yield* all(open.map((edge) => this.#releaseEdge(edge)));
+    if (open.length === 1 && open[0] !== undefined) yield* this.#releaseEdge(open[0]);
+    else if (open.length > 1) yield* all(open.map((edge) => this.#releaseEdge(edge)));
   }
 
   *#releaseEdge(edge: Edge): Step<void> {
-    const release = yield* call(this.#o.store.release(edge));
+    let release = this.#o.store.release(edge);
+    if (isPromiseLike(release)) release = (yield release) as Release | undefined;
     if (release?.decremented) yield* this.#queueIfReady(release.downstream);
   }
 
@@ -328,7 +338,7 @@ export class ExecutionEngine {
     const record = yield* call(this.#o.store.get(id));
     if (record === undefined) return;
     if (!isTerminal(record.state)) {
-      const error = yield* this.#payload(`${record.id}/error/cancel`, this.#o.policy.encodeError(reason));
+      const error = yield* call(this.#payload(`${record.id}/error/cancel`, this.#o.policy.encodeError(reason)));
       if (yield* this.#terminate(record, { state: live }, State.Cancelled, { error })) cancelled.push(id);
     }
     const children = yield* call(this.#o.store.children(id));
@@ -343,7 +353,7 @@ export class ExecutionEngine {
   *#abandon(id: string, error: unknown): Step<void> {
     const record = yield* call(this.#o.store.get(id));
     if (record === undefined || isTerminal(record.state)) return;
-    const encoded = yield* this.#payload(`${record.id}/error/abandon`, this.#o.policy.encodeError(error));
+    const encoded = yield* call(this.#payload(`${record.id}/error/abandon`, this.#o.policy.encodeError(error)));
     yield* this.#terminate(record, { state: live }, State.Failed, { error: encoded });
   }
 
@@ -361,9 +371,10 @@ export class ExecutionEngine {
   }
 
   /** Keeps `text` in the record, or in the blob store when it is too large for a record. */
-  *#payload(key: string, text: string): Step<Payload> {
+  #payload(key: string, text: string): MaybePromise<Payload> {
     if (text.length <= this.#o.blobThreshold) return { inline: text };
-    yield* call(this.#o.blobs.put(key, text));
-    return { blob: key, bytes: text.length };
+    const pointer: Payload = { blob: key, bytes: text.length };
+    const put = this.#o.blobs.put(key, text);
+    return isPromiseLike(put) ? Promise.resolve(put).then(() => pointer) : pointer;
   }
 }

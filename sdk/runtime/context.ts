@@ -36,9 +36,8 @@ export class ExecutionContext {
   suspend: SuspendRequest | undefined = undefined;
   /** Set once the attempt timed out, was cancelled or its engine closed. */
   aborted = false;
-  /** Resolves with the attempt's outcome. */
-  readonly settled: Promise<Outcome>;
-  #resolve!: (outcome: Outcome) => void;
+  readonly #onSettled: (outcome: Outcome) => void;
+  #settled = false;
   #controller: AbortController | undefined;
   #reason: unknown;
 
@@ -46,12 +45,13 @@ export class ExecutionContext {
    * @param runtime - the engine running the attempt
    * @param record - the execution, as claimed
    * @param slot - its concurrency slot, if any
+   * @param onSettled - told the attempt's outcome, once
    */
-  constructor(runtime: unknown, record: ExecutionRecord, slot: SlotLease | undefined) {
+  constructor(runtime: unknown, record: ExecutionRecord, slot: SlotLease | undefined, onSettled: (outcome: Outcome) => void) {
     this.runtime = runtime;
     this.record = record;
     this.slot = slot;
-    this.settled = new Promise((resolve) => (this.#resolve = resolve));
+    this.#onSettled = onSettled;
   }
 
   /** Aborted when the attempt times out or the execution is cancelled. */
@@ -74,7 +74,9 @@ export class ExecutionContext {
 
   /** Settles the attempt; only the first call counts, and none after a suspension request. */
   settle(outcome: Outcome): void {
-    if (this.suspend === undefined || outcome.type === "suspended") this.#resolve(outcome);
+    if (this.#settled || (this.suspend !== undefined && outcome.type !== "suspended")) return;
+    this.#settled = true;
+    this.#onSettled(outcome);
   }
 
   /** Adds executions to wait for; the attempt ends as suspended once this turn is over. */

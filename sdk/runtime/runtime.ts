@@ -7,24 +7,16 @@
 import { decode, decodeError, encode, encodeError, type ReferenceCodec } from "../codec/codec.ts";
 import { lookup, type TaskDefinition } from "../define/registry.ts";
 import { retryDelay } from "../define/options.ts";
-import { ExecutionEngine, type Outcome } from "../engine/execution-engine.ts";
+import { ExecutionEngine } from "../engine/execution-engine.ts";
 import { isPromiseLike } from "../engine/step.ts";
 import { State, WaitMode, isTerminal, type ExecutionRecord, type RunView, type TaskMessage } from "../engine/model.ts";
 import type { BlobStore, Clock, ExecutionStore, IdSource, RunQuery, TaskQueue } from "../engine/ports.ts";
 import type { ExecutionState } from "../engine/model.ts";
-import { CancelledError, ErrorCode, FloeError, TimeoutError } from "../errors.ts";
-import { ExecutionContext, currentContext, runInContext, type SlotLease } from "./context.ts";
+import { CancelledError, ErrorCode, FloeError } from "../errors.ts";
+import { Attempts, type Slots } from "./attempts.ts";
+import { currentContext, type ExecutionContext } from "./context.ts";
 import { Execution, isExecution, type ExecutionHost } from "./execution.ts";
 import { collectExecutionIds, isPlainObject } from "./references.ts";
-
-/** Concurrency slots: a running attempt holds one, and gives it up while it waits. */
-export interface Slots {
-  release(): void;
-  /** Takes a slot now if one is free. */
-  tryAcquire(): boolean;
-  /** Resolves once a slot is taken; waiters that resume go before new work. */
-  acquire(): Promise<void>;
-}
 
 /** The dependencies and settings of a {@link Runtime}. */
 export interface RuntimeOptions {
@@ -49,6 +41,8 @@ export interface RuntimeOptions {
   /** Called by {@link Runtime.close}. */
   readonly onClose?: () => void;
 }
+
+export type { Slots } from "./attempts.ts";
 
 /** The interface shared by the embedded engine, the local cloud and the cloud client. */
 export interface Engine {
@@ -87,7 +81,7 @@ export class Runtime implements ExecutionHost, Engine {
   readonly #o: RuntimeOptions;
   readonly #refs: ReferenceCodec;
   readonly #waiters = new Map<string, Waiter[]>();
-  readonly #running = new Map<string, ExecutionContext>();
+  readonly #attempts: Attempts;
   #closed = false;
 
   /** @param options - ports and settings */
@@ -116,6 +110,7 @@ export class Runtime implements ExecutionHost, Engine {
       },
       onTerminal: (record) => this.#onTerminal(record),
     });
+    this.#attempts = new Attempts({ runtime: this, engine: this.engine, clock: options.clock, refs: this.#refs, slots: options.slots });
   }
 
   submit<A extends unknown[], R>(target: Submittable<A, R> | string, ...args: A): Execution<R> {
@@ -162,95 +157,15 @@ export class Runtime implements ExecutionHost, Engine {
 
   /**
    * Handles one delivered message: claims the execution, runs the attempt and records its
-   * outcome. A duplicate or stale delivery does nothing.
+   * outcome. A duplicate or stale delivery does nothing. The Lambda worker's entry point.
    */
-  async process(message: TaskMessage): Promise<void> {
-    // The caller took a slot for this message (when slots are in use); it is ours to give back.
-    const slot = this.#o.slots === undefined ? undefined : { held: true, active: true };
-    try {
-      // Await only real promises: awaiting a plain value still costs a turn, on every task.
-      const claimed = this.engine.claim(message);
-      const record = isPromiseLike(claimed) ? await claimed : claimed;
-      if (record === undefined) return;
-      const definition = tryLookup(record.taskName);
-      const outcome: Outcome =
-        definition === undefined
-          ? { type: "failed", error: lookupError(record.taskName) }
-          : await this.#attempt(record, definition, slot);
-      const finished = this.engine.finish(record, outcome);
-      if (isPromiseLike(finished)) await finished;
-    } finally {
-      if (slot !== undefined) {
-        slot.active = false;
-        if (slot.held) this.#o.slots?.release();
-        slot.held = false;
-      }
-    }
+  process(message: TaskMessage): Promise<void> {
+    return this.#attempts.process(message);
   }
 
-  async #attempt(record: ExecutionRecord, definition: TaskDefinition, slot: SlotLease | undefined): Promise<Outcome> {
-    const context = new ExecutionContext(this, record, slot);
-    this.#running.set(record.id, context);
-    const { timeoutMs } = definition.options;
-    const cancelTimer =
-      timeoutMs === undefined
-        ? undefined
-        : this.#o.clock.schedule(timeoutMs, () =>
-            context.abort(new TimeoutError(`"${definition.name}" ran past its timeoutMs of ${timeoutMs} ms`)),
-          );
-    try {
-      const text = "inline" in record.args ? record.args.inline : await this.engine.read(record.args);
-      this.#start(context, definition, decode(text, this.#refs) as unknown[]);
-      const outcome = await context.settled;
-      return context.writes.length === 0 ? outcome : await this.#flush(context, outcome);
-    } catch (error) {
-      return { type: "failed", error };
-    } finally {
-      cancelTimer?.();
-      this.#running.delete(record.id);
-    }
-  }
-
-  #start(context: ExecutionContext, definition: TaskDefinition, args: unknown[]): void {
-    let value: unknown;
-    try {
-      value = runInContext(context, definition.fn, args);
-    } catch (error) {
-      context.settle({ type: "failed", error });
-      return;
-    }
-    if (value instanceof Promise) {
-      value.then(
-        (resolved: unknown) => context.settle(this.#encodeResult(resolved)),
-        (error: unknown) => context.settle({ type: "failed", error }),
-      );
-    } else {
-      context.settle(this.#encodeResult(value));
-    }
-  }
-
-  #encodeResult(value: unknown): Outcome {
-    try {
-      const { text } = encode(value, "result", this.#refs);
-      return isExecution(value) ? { type: "completed", result: text, forward: value.id } : { type: "completed", result: text };
-    } catch (error) {
-      return { type: "failed", error };
-    }
-  }
-
-  /** Waits for every submission of the attempt; a failed write fails the attempt. */
-  async #flush(context: ExecutionContext, outcome: Outcome): Promise<Outcome> {
-    let flushed = 0;
-    let failure: unknown;
-    while (flushed < context.writes.length) {
-      const batch = context.writes.slice(flushed);
-      flushed = context.writes.length;
-      for (const result of await Promise.allSettled(batch)) {
-        if (result.status === "rejected" && failure === undefined) failure = result.reason;
-      }
-    }
-    if (failure !== undefined && outcome.type === "completed") return { type: "failed", error: failure };
-    return outcome;
+  /** {@link Runtime.process} with a callback instead of a promise, for the embedded engine. */
+  dispatch(message: TaskMessage, done: (error?: unknown) => void): void {
+    this.#attempts.dispatch(message, done);
   }
 
   async result(execution: Execution<unknown>, raiseOnFailure: boolean): Promise<unknown> {
@@ -370,7 +285,7 @@ export class Runtime implements ExecutionHost, Engine {
     const waiting = this.#waiters.get(record.id);
     if (waiting !== undefined) for (const waiter of [...waiting]) this.#notify(record.id, waiter);
     if (record.state === State.Cancelled) {
-      this.#running.get(record.id)?.abort(new CancelledError(`execution ${record.id} was cancelled`));
+      this.#attempts.running.get(record.id)?.abort(new CancelledError(`execution ${record.id} was cancelled`));
     }
   }
 
@@ -453,7 +368,7 @@ export class Runtime implements ExecutionHost, Engine {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const context of this.#running.values()) context.abort(closed());
+    for (const context of this.#attempts.running.values()) context.abort(closed());
     const waiters = new Set([...this.#waiters.values()].flat());
     this.#waiters.clear();
     for (const waiter of waiters) waiter.fail(closed());
@@ -539,15 +454,6 @@ function tryLookup(name: string): TaskDefinition | undefined {
     return lookup(name);
   } catch {
     return undefined;
-  }
-}
-
-function lookupError(name: string): unknown {
-  try {
-    lookup(name);
-    return new Error(`task "${name}" is defined`);
-  } catch (error) {
-    return error;
   }
 }
 

@@ -1,0 +1,169 @@
+/**
+ * Running attempts: claim a delivered message, run the task's code in its context, and
+ * record the outcome. Written with callbacks rather than async functions because it runs
+ * once per task: over the in-memory adapters the only promises left are the user code's
+ * own.
+ */
+import { decode, encode, type ReferenceCodec } from "../codec/codec.ts";
+import { lookup, type TaskDefinition } from "../define/registry.ts";
+import type { ExecutionEngine, Outcome } from "../engine/execution-engine.ts";
+import type { ExecutionRecord, TaskMessage } from "../engine/model.ts";
+import type { Clock } from "../engine/ports.ts";
+import { isPromiseLike } from "../engine/step.ts";
+import { TimeoutError } from "../errors.ts";
+import { ExecutionContext, runInContext, type SlotLease } from "./context.ts";
+import { isExecution } from "./execution.ts";
+
+/** Concurrency slots: a running attempt holds one, and gives it up while it waits. */
+export interface Slots {
+  release(): void;
+  /** Takes a slot now if one is free. */
+  tryAcquire(): boolean;
+  /** Resolves once a slot is taken; waiters that resume go before new work. */
+  acquire(): Promise<void>;
+}
+
+/** What attempts need from the runtime that owns them. */
+export interface AttemptsOptions {
+  /** The runtime, recorded in each context. */
+  readonly runtime: unknown;
+  readonly engine: ExecutionEngine;
+  readonly clock: Clock;
+  readonly refs: ReferenceCodec;
+  readonly slots: Slots | undefined;
+}
+
+/** Runs attempts and keeps track of those in progress. */
+export class Attempts {
+  readonly #o: AttemptsOptions;
+  /** The contexts of the attempts running in this process, by execution id. */
+  readonly running = new Map<string, ExecutionContext>();
+
+  /** @param options - see {@link AttemptsOptions} */
+  constructor(options: AttemptsOptions) {
+    this.#o = options;
+  }
+
+  /** Handles one delivered message; resolves once its outcome is recorded. */
+  process(message: TaskMessage): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.dispatch(message, (error) => {
+        if (error === undefined) resolve();
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on whatever the store threw
+        else reject(error);
+      });
+    });
+  }
+
+  /**
+   * Handles one delivered message and calls `done` once its outcome is recorded (with an
+   * error if the store failed). A duplicate or stale delivery does nothing. The caller took
+   * a slot for the message when slots are in use; it is given back before `done`.
+   */
+  dispatch(message: TaskMessage, done: (error?: unknown) => void): void {
+    const slot: SlotLease | undefined = this.#o.slots === undefined ? undefined : { held: true, active: true };
+    const end = (error?: unknown) => {
+      if (slot !== undefined) {
+        slot.active = false;
+        if (slot.held) this.#o.slots?.release();
+        slot.held = false;
+      }
+      done(error);
+    };
+    try {
+      const claimed = this.#o.engine.claim(message);
+      if (isPromiseLike(claimed)) claimed.then((record) => this.#claimed(record, slot, end), end);
+      else this.#claimed(claimed, slot, end);
+    } catch (error) {
+      end(error);
+    }
+  }
+
+  #claimed(record: ExecutionRecord | undefined, slot: SlotLease | undefined, end: (error?: unknown) => void): void {
+    if (record === undefined) return end();
+    const commit = (outcome: Outcome) => {
+      try {
+        const finished = this.#o.engine.finish(record, outcome);
+        if (isPromiseLike(finished)) finished.then(() => end(), end);
+        else end();
+      } catch (error) {
+        end(error);
+      }
+    };
+    let definition: TaskDefinition;
+    try {
+      definition = lookup(record.taskName);
+    } catch (error) {
+      return commit({ type: "failed", error });
+    }
+    this.#attempt(record, definition, slot, commit);
+  }
+
+  #attempt(record: ExecutionRecord, definition: TaskDefinition, slot: SlotLease | undefined, commit: (o: Outcome) => void): void {
+    const { timeoutMs } = definition.options;
+    let cancelTimer: (() => void) | undefined;
+    const context = new ExecutionContext(this.#o.runtime, record, slot, (outcome) => {
+      cancelTimer?.();
+      this.running.delete(record.id);
+      if (context.writes.length === 0) commit(outcome);
+      else void flush(context, outcome).then(commit);
+    });
+    this.running.set(record.id, context);
+    if (timeoutMs !== undefined) {
+      cancelTimer = this.#o.clock.schedule(timeoutMs, () =>
+        context.abort(new TimeoutError(`"${definition.name}" ran past its timeoutMs of ${timeoutMs} ms`)),
+      );
+    }
+    const args = "inline" in record.args ? record.args.inline : this.#o.engine.read(record.args);
+    if (isPromiseLike(args)) {
+      args.then(
+        (text) => this.#start(context, definition, text),
+        (error: unknown) => context.settle({ type: "failed", error }),
+      );
+    } else {
+      this.#start(context, definition, args);
+    }
+  }
+
+  #start(context: ExecutionContext, definition: TaskDefinition, text: string): void {
+    let value: unknown;
+    try {
+      value = runInContext(context, definition.fn, decode(text, this.#o.refs) as unknown[]);
+    } catch (error) {
+      context.settle({ type: "failed", error });
+      return;
+    }
+    if (isPromiseLike(value)) {
+      value.then(
+        (resolved: unknown) => context.settle(this.#encodeResult(resolved)),
+        (error: unknown) => context.settle({ type: "failed", error }),
+      );
+    } else {
+      context.settle(this.#encodeResult(value));
+    }
+  }
+
+  #encodeResult(value: unknown): Outcome {
+    try {
+      const { text } = encode(value, "result", this.#o.refs);
+      return isExecution(value) ? { type: "completed", result: text, forward: value.id } : { type: "completed", result: text };
+    } catch (error) {
+      return { type: "failed", error };
+    }
+  }
+}
+
+/** Waits for every submission of the attempt; a failed write fails a completed attempt. */
+async function flush(context: ExecutionContext, outcome: Outcome): Promise<Outcome> {
+  let flushed = 0;
+  let failure: unknown;
+  while (flushed < context.writes.length) {
+    const batch = context.writes.slice(flushed);
+    flushed = context.writes.length;
+    for (const result of await Promise.allSettled(batch)) {
+      if (result.status === "rejected" && failure === undefined) failure = result.reason;
+    }
+  }
+  if (failure !== undefined && outcome.type === "completed") return { type: "failed", error: failure };
+  return outcome;
+}
