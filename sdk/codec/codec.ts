@@ -43,12 +43,14 @@ const standardErrorKeys = new Set(["name", "message", "stack", "code", "cause"])
  */
 export function encode(value: unknown, path: string, references: ReferenceCodec): Encoded {
   let plain: boolean;
+  const found: string[] = [];
   try {
-    plain = isPlainJson(value, visited);
+    plain = isPlainJson(value, visited, found, references);
   } finally {
     visited.clear();
   }
-  if (plain) return { text: JSON_MARK + JSON.stringify(value), refs: noRefs };
+  if (plain && found.length === 0) return { text: JSON_MARK + JSON.stringify(value), refs: noRefs };
+  if (plain) return { text: REFS_MARK + JSON.stringify(value), refs: found };
   const refs: string[] = [];
   collecting = { refs, references };
   try {
@@ -62,18 +64,23 @@ export function encode(value: unknown, path: string, references: ReferenceCodec)
 }
 
 /**
- * Most arguments and results are plain JSON (ids, numbers, small records): those are
- * written as `J` + JSON, several times faster to encode and decode than devalue's form,
- * which never starts with `J`. Anything JSON would not round-trip exactly (undefined,
- * -0, NaN, sparse arrays, a repeated or cyclic reference, a null-prototype object, a class
- * instance) takes devalue.
+ * Most arguments and results are plain JSON (ids, numbers, small records), sometimes with
+ * executions in them: those are written as `J` + JSON, or `R` + JSON with each execution
+ * as `{"$floe:execution": id}`, several times faster to encode and decode than devalue's
+ * form, which never starts with either letter. Anything JSON would not round-trip exactly
+ * (undefined, -0, NaN, sparse arrays, a repeated or cyclic reference, a null-prototype
+ * object, a class instance, an object using the reference key) takes devalue.
  */
 const JSON_MARK = "J";
+const REFS_MARK = "R";
+/** The key under which an execution reference is written in the JSON forms. */
+export const REFERENCE_KEY = "$floe:execution";
 const noRefs: readonly string[] = [];
 /** The objects seen by the check in progress; one set, cleared after each use. */
 const visited = new Set<object>();
 
-function isPlainJson(value: unknown, seen: Set<object>): boolean {
+/** Whether `value` round-trips through JSON; executions inside are collected in `refs`. */
+function isPlainJson(value: unknown, seen: Set<object>, refs: string[], references: ReferenceCodec): boolean {
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -85,13 +92,22 @@ function isPlainJson(value: unknown, seen: Set<object>): boolean {
       if (seen.has(value)) return false;
       seen.add(value);
       if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i += 1) if (!(i in value) || !isPlainJson(value[i], seen)) return false;
+        for (let i = 0; i < value.length; i += 1) {
+          if (!(i in value) || !isPlainJson(value[i], seen, refs, references)) return false;
+        }
         return true;
       }
       const proto: unknown = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype) return false;
+      if (proto !== Object.prototype) {
+        const id = references.idOf(value);
+        // An execution is written by its own toJSON(), as the reference key and its id.
+        if (id === undefined || typeof (value as { toJSON?: unknown }).toJSON !== "function") return false;
+        refs.push(id);
+        return true;
+      }
       for (const key in value) {
-        if (key === "__proto__" || !isPlainJson((value as Record<string, unknown>)[key], seen)) return false;
+        if (key === "__proto__" || key === REFERENCE_KEY) return false;
+        if (!isPlainJson((value as Record<string, unknown>)[key], seen, refs, references)) return false;
       }
       return Object.getOwnPropertySymbols(value).length === 0;
     }
@@ -123,6 +139,11 @@ const errorReducers = { Error: reduceError };
  */
 export function decode(text: string, references: ReferenceCodec): unknown {
   if (text.startsWith(JSON_MARK)) return JSON.parse(text.slice(1));
+  if (text.startsWith(REFS_MARK)) {
+    return JSON.parse(text.slice(1), (_key, v: unknown) =>
+      typeof v === "object" && v !== null && REFERENCE_KEY in v ? references.revive((v as Record<string, string>)[REFERENCE_KEY] ?? "") : v,
+    );
+  }
   // Most payloads hold no reference and no error: skip building revivers for them.
   if (!text.includes('"Execution"') && !text.includes('"Error"')) return parse(text);
   return parse(text, {

@@ -23,7 +23,7 @@ function meets(record: ExecutionRecord, expect: Expectation): boolean {
 export class MemoryExecutionStore implements ExecutionStore {
   readonly #records = new Map<string, ExecutionRecord>();
   readonly #edges = new Map<string, Edge>();
-  readonly #stored = new WeakSet<Edge>();
+  readonly #stored = new Set<Edge>();
   readonly #edgesFrom = new Map<string, Edge[]>();
   readonly #byRun = new Map<string, string[]>();
   readonly #children = new Map<string, string[]>();
@@ -59,10 +59,10 @@ export class MemoryExecutionStore implements ExecutionStore {
     for (const edge of edges) {
       const key = edgeKey(edge);
       if (this.#edges.has(key)) continue;
-      const stored = { ...edge };
-      this.#edges.set(key, stored);
-      this.#stored.add(stored);
-      append(this.#edgesFrom, edge.upstreamId, stored);
+      // The engine hands over fresh edge objects: keep them rather than copies.
+      this.#edges.set(key, edge);
+      this.#stored.add(edge);
+      append(this.#edgesFrom, edge.upstreamId, edge);
     }
   }
 

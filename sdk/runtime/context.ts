@@ -28,10 +28,10 @@ export class ExecutionContext {
   readonly record: ExecutionRecord;
   /** The attempt's concurrency slot, when the engine limits concurrency. */
   readonly slot: SlotLease | undefined;
-  /** How many times each (task, arguments) pair was submitted so far in this attempt. */
-  readonly occurrences = new Map<string, number>();
-  /** The submissions' writes, flushed before the attempt ends. */
+  /** The submissions' writes still in flight, flushed before the attempt ends. */
   readonly writes: Promise<unknown>[] = [];
+  /** How many times each (task, arguments) pair was submitted so far in this attempt. */
+  #occurrences: Map<string, number> | undefined;
   /** Set once the code asked to suspend. */
   suspend: SuspendRequest | undefined = undefined;
   /** Set once the attempt timed out, was cancelled or its engine closed. */
@@ -52,6 +52,14 @@ export class ExecutionContext {
     this.record = record;
     this.slot = slot;
     this.#onSettled = onSettled;
+  }
+
+  /** Counts one more submission of `key` (a task and its encoded arguments); returns its occurrence. */
+  occurrence(key: string): number {
+    this.#occurrences ??= new Map();
+    const n = (this.#occurrences.get(key) ?? 0) + 1;
+    this.#occurrences.set(key, n);
+    return n;
   }
 
   /** Aborted when the attempt times out or the execution is cancelled. */

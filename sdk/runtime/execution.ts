@@ -1,4 +1,5 @@
 /** The `Execution` handle: a reference to one execution's eventual result. */
+import { REFERENCE_KEY } from "../codec/codec.ts";
 import type { ExecutionState } from "../engine/model.ts";
 
 const brand = Symbol.for("floe.execution");
@@ -86,6 +87,11 @@ export class Execution<T> {
    */
   cancel(): Promise<void> {
     return this.#host.cancel(this);
+  }
+
+  /** The execution as JSON: a reference by id, as floe's codec writes it. */
+  toJSON(): { readonly [REFERENCE_KEY]: string } {
+    return { [REFERENCE_KEY]: this.id };
   }
 
   /** @internal brands executions across copies of this module. */

@@ -129,15 +129,13 @@ export class Runtime implements ExecutionHost, Engine {
       throw new CancelledError(`cannot submit "${definition.name}": execution ${context.record.id} is no longer running`);
     }
     const encoded = encode(args, "args", this.#refs);
-    const waitOn = waitedIds(definition, args);
+    const waitOn = waitedIds(definition, args, encoded.refs);
     const parent = context?.record;
     let id: string;
     if (context === undefined || parent === undefined) {
       id = this.#o.ids.fresh();
     } else {
-      const key = `${definition.name}\u0000${encoded.text}`;
-      const occurrence = (context.occurrences.get(key) ?? 0) + 1;
-      context.occurrences.set(key, occurrence);
+      const occurrence = context.occurrence(`${definition.name}\u0000${encoded.text}`);
       id = this.#o.ids.derive([parent.id, definition.name, encoded.text, String(occurrence)]);
     }
     const created = this.engine.register({
@@ -377,6 +375,7 @@ export class Runtime implements ExecutionHost, Engine {
 }
 
 const ignore = (): undefined => undefined;
+const noIds: readonly string[] = [];
 
 /** The `created` of an execution that is known to exist. */
 const existing: Promise<unknown> = Promise.resolve();
@@ -400,15 +399,15 @@ export function currentRuntime(): Runtime {
   return defaultInstance;
 }
 
-function waitedIds(definition: TaskDefinition, args: readonly unknown[]): string[] {
+/** The ids among `refs` (every execution in `args`) that the task's `wait` option names. */
+function waitedIds(definition: TaskDefinition, args: readonly unknown[], refs: readonly string[]): readonly string[] {
   const spec = definition.options.wait;
   const out = new Set<string>();
   switch (spec.type) {
     case "none":
-      return [];
+      return noIds;
     case "all":
-      collectExecutionIds(args, out);
-      break;
+      return refs;
     case "positions":
       for (const position of spec.positions) {
         if (position >= args.length) {

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decode, decodeError, encode, encodeError, type ReferenceCodec } from "../../sdk/codec/codec.ts";
+import { REFERENCE_KEY, decode, decodeError, encode, encodeError, type ReferenceCodec } from "../../sdk/codec/codec.ts";
 
 const noRefs: ReferenceCodec = { idOf: () => undefined, revive: (id) => ({ id }) };
 
@@ -78,5 +78,29 @@ describe("codec", () => {
     expect(encode([-0], "args", noRefs).text.startsWith("J")).toBe(false);
     const shared = { n: 1 };
     expect(encode([shared, shared], "args", noRefs).text.startsWith("J")).toBe(false);
+  });
+
+  it("writes executions inside plain JSON as references and revives them", () => {
+    class Ref {
+      constructor(readonly id: string) {}
+      toJSON() {
+        return { [REFERENCE_KEY]: this.id };
+      }
+    }
+    const refs: ReferenceCodec = {
+      idOf: (v) => (v instanceof Ref ? v.id : undefined),
+      revive: (id) => new Ref(id),
+    };
+    const encoded = encode([new Ref("a"), { list: [new Ref("b")] }], "args", refs);
+    expect(encoded.text.startsWith("R")).toBe(true);
+    expect(encoded.refs).toEqual(["a", "b"]);
+    expect(decode(encoded.text, refs)).toEqual([new Ref("a"), { list: [new Ref("b")] }]);
+  });
+
+  it("keeps a user object that uses the reference key as data", () => {
+    const value = [{ [REFERENCE_KEY]: "not an execution" }];
+    const encoded = encode(value, "args", noRefs);
+    expect(encoded.refs).toEqual([]);
+    expect(decode(encoded.text, noRefs)).toEqual(value);
   });
 });
