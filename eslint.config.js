@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "cdk.out/", "dist/", "coverage/", "scratch/", "test/fixtures/"] },
+  { ignores: ["node_modules/", "cdk.out/", "dist/", "coverage/", "scratch/", "test/fixtures/", ".bench/"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -6,7 +6,9 @@
  * p-limit(64) is the floor; the heap delta after a 10,000 fan-out prices the history the
  * engine keeps. Baselines run first: once floe has used AsyncLocalStorage, Node 20 runs
  * promise hooks on every promise in the process, which would slow the baselines too.
- * Run with `npm run bench` (it passes --expose-gc for the memory figure).
+ * Run with `npm run bench`: it bundles this file with esbuild, as floe's Lambda handlers
+ * are bundled (a loader such as tsx wraps every closure to keep its name, which costs a
+ * fifth of the time here), and runs it with --expose-gc for the memory figure.
  */
 import os from "node:os";
 import pLimit from "p-limit";

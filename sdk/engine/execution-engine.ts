@@ -345,18 +345,6 @@ export class ExecutionEngine {
     yield* all(children.map((child) => this.#cancel(child.id, reason, cancelled)));
   }
 
-  /** Fails an execution that can never run (its task is unknown, its message poisoned). */
-  abandon(id: string, error: unknown): MaybePromise<void> {
-    return drive(this.#abandon(id, error));
-  }
-
-  *#abandon(id: string, error: unknown): Step<void> {
-    const record = yield* call(this.#o.store.get(id));
-    if (record === undefined || isTerminal(record.state)) return;
-    const encoded = yield* call(this.#payload(`${record.id}/error/abandon`, this.#o.policy.encodeError(error)));
-    yield* this.#terminate(record, { state: live }, State.Failed, { error: encoded });
-  }
-
   /** One run: its root and every execution and edge under it. */
   async run(runId: string): Promise<RunView | undefined> {
     const found = await this.#o.store.run(runId);

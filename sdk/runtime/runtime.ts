@@ -14,6 +14,7 @@ import type { BlobStore, Clock, ExecutionStore, IdSource, RunQuery, TaskQueue } 
 import type { ExecutionState } from "../engine/model.ts";
 import { CancelledError, ErrorCode, FloeError } from "../errors.ts";
 import { Attempts, type Slots } from "./attempts.ts";
+import { Waiters } from "./waiters.ts";
 import { currentContext, type ExecutionContext } from "./context.ts";
 import { Execution, isExecution, type ExecutionHost } from "./execution.ts";
 import { collectExecutionIds, isPlainObject } from "./references.ts";
@@ -67,20 +68,13 @@ export interface Submittable<_A extends unknown[], _R> {
   readonly definition: TaskDefinition;
 }
 
-type Waiter = {
-  readonly ids: readonly string[];
-  readonly mode: WaitMode;
-  remaining: number;
-  done: () => void;
-  fail: (error: unknown) => void;
-};
 
 /** Runs user code for the {@link ExecutionEngine}; see the file comment. */
 export class Runtime implements ExecutionHost, Engine {
   readonly engine: ExecutionEngine;
   readonly #o: RuntimeOptions;
   readonly #refs: ReferenceCodec;
-  readonly #waiters = new Map<string, Waiter[]>();
+  readonly #waiters: Waiters;
   readonly #attempts: Attempts;
   #closed = false;
 
@@ -110,6 +104,7 @@ export class Runtime implements ExecutionHost, Engine {
       },
       onTerminal: (record) => this.#onTerminal(record),
     });
+    this.#waiters = new Waiters(options.store, options.clock);
     this.#attempts = new Attempts({ runtime: this, engine: this.engine, clock: options.clock, refs: this.#refs, slots: options.slots });
   }
 
@@ -234,7 +229,7 @@ export class Runtime implements ExecutionHost, Engine {
     }
     let finished = false;
     try {
-      finished = await this.#untilTerminal(ids, mode, timeoutMs);
+      finished = await this.#waiters.until(ids, mode, timeoutMs);
       return finished;
     } finally {
       // After a timed-out wait the caller suspends, so it needs no slot back.
@@ -247,65 +242,10 @@ export class Runtime implements ExecutionHost, Engine {
     }
   }
 
-  #untilTerminal(ids: readonly string[], mode: WaitMode, timeoutMs?: number): Promise<boolean> {
-    return new Promise<boolean>((resolve, reject) => {
-      let cancelTimer: (() => void) | undefined;
-      const waiter: Waiter = {
-        ids,
-        mode,
-        remaining: mode === WaitMode.All ? ids.length : 1,
-        done: () => {
-          cancelTimer?.();
-          resolve(true);
-        },
-        fail: reject,
-      };
-      for (const id of ids) pushTo(this.#waiters, id, waiter);
-      if (timeoutMs !== undefined) {
-        cancelTimer = this.#o.clock.schedule(timeoutMs, () => {
-          this.#forget(waiter);
-          resolve(false);
-        });
-      }
-      // Registered first, then read: a finish between the two is seen by one of them.
-      const check = (record: ExecutionRecord | undefined) => {
-        if (record !== undefined && isTerminal(record.state)) this.#notify(record.id, waiter);
-      };
-      for (const id of ids) {
-        const record = this.#o.store.get(id);
-        if (isPromiseLike(record)) record.then(check, reject);
-        else check(record);
-      }
-    });
-  }
-
   #onTerminal(record: ExecutionRecord): void {
-    const waiting = this.#waiters.get(record.id);
-    if (waiting !== undefined) for (const waiter of [...waiting]) this.#notify(record.id, waiter);
+    this.#waiters.finished(record);
     if (record.state === State.Cancelled) {
       this.#attempts.running.get(record.id)?.abort(new CancelledError(`execution ${record.id} was cancelled`));
-    }
-  }
-
-  #notify(id: string, waiter: Waiter): void {
-    const list = this.#waiters.get(id);
-    const index = list?.indexOf(waiter) ?? -1;
-    if (list === undefined || index < 0) return;
-    list.splice(index, 1);
-    if (list.length === 0) this.#waiters.delete(id);
-    waiter.remaining -= 1;
-    if (waiter.remaining <= 0) {
-      this.#forget(waiter);
-      waiter.done();
-    }
-  }
-
-  #forget(waiter: Waiter): void {
-    for (const id of waiter.ids) {
-      const list = this.#waiters.get(id);
-      const index = list?.indexOf(waiter) ?? -1;
-      if (list !== undefined && index >= 0) list.splice(index, 1);
-      if (list?.length === 0) this.#waiters.delete(id);
     }
   }
 
@@ -367,9 +307,7 @@ export class Runtime implements ExecutionHost, Engine {
     if (this.#closed) return;
     this.#closed = true;
     for (const context of this.#attempts.running.values()) context.abort(closed());
-    const waiters = new Set([...this.#waiters.values()].flat());
-    this.#waiters.clear();
-    for (const waiter of waiters) waiter.fail(closed());
+    this.#waiters.failAll(closed());
     this.#o.onClose?.();
   }
 }
@@ -469,10 +407,4 @@ function unknownExecution(id: string): FloeError {
 
 function closed(): FloeError {
   return new FloeError(ErrorCode.EngineClosed, "this engine is closed; create a new one with createEngine()");
-}
-
-function pushTo<T>(map: Map<string, T[]>, key: string, value: T): void {
-  const list = map.get(key);
-  if (list === undefined) map.set(key, [value]);
-  else list.push(value);
 }

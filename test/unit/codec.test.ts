@@ -4,6 +4,14 @@ import { REFERENCE_KEY, decode, decodeError, encode, encodeError, type Reference
 
 const noRefs: ReferenceCodec = { idOf: () => undefined, revive: (id) => ({ id }) };
 
+function hasInvalidDate(value: unknown, seen = new Set<unknown>()): boolean {
+  if (value instanceof Date) return Number.isNaN(value.getTime());
+  if (typeof value !== "object" || value === null || seen.has(value)) return false;
+  seen.add(value);
+  const items = value instanceof Map ? [...value.keys(), ...value.values()] : value instanceof Set ? [...value] : Object.values(value);
+  return items.some((item) => hasInvalidDate(item, seen));
+}
+
 describe("codec", () => {
   it("keeps repeated and cyclic references", () => {
     const shared = { n: 1 };
@@ -54,6 +62,8 @@ describe("codec", () => {
 
   it("round-trips any value made of JSON, undefined, -0, NaN, dates, bigints, maps, sets and sparse arrays", () => {
     const value = fc.anything({
+      // An own "__proto__" key is outside what devalue supports; floe refuses it at submit.
+      key: fc.string().filter((k) => k !== "__proto__"),
       withBigInt: true,
       withDate: true,
       withMap: true,
@@ -66,9 +76,14 @@ describe("codec", () => {
     });
     fc.assert(
       fc.property(value, (v) => {
-        expect(decode(encode(v, "args", noRefs).text, noRefs)).toStrictEqual(v);
+        const { text } = encode(v, "args", noRefs);
+        const decoded = decode(text, noRefs);
+        // Encoding what was decoded gives the same text: nothing the codec sees is lost.
+        expect(encode(decoded, "args", noRefs).text).toBe(text);
+        // An invalid Date inside a Set defeats deep equality itself, not the codec.
+        if (!hasInvalidDate(v)) expect(decoded).toStrictEqual(v);
       }),
-      { numRuns: 500 },
+      { numRuns: 2000 },
     );
   });
 
