@@ -14,8 +14,7 @@
  * █ running   · waiting, queued or suspended
  * ```
  */
-import { parse } from "devalue";
-import { State, type ExecutionRecord, type ExecutionState, type RunView } from "floe";
+import { State, decodeValue, type ExecutionRecord, type ExecutionState, type RunView } from "floe";
 
 /** Options of {@link renderTimeline}. */
 export interface TimelineOptions {
@@ -214,8 +213,7 @@ function defaultLabel(record: ExecutionRecord): string {
 function argumentsPreview(record: ExecutionRecord): string {
   if (!("inline" in record.args)) return "…";
   try {
-    // Arguments are encoded with devalue; any value of a custom type (an execution) fails here.
-    const args = parse(record.args.inline) as unknown;
+    const args = decodeValue(record.args.inline);
     if (!Array.isArray(args)) return "…";
     const parts = args.map((a: unknown) =>
       typeof a === "string" ? JSON.stringify(a) : typeof a === "number" || typeof a === "boolean" || a === null ? String(a) : undefined,

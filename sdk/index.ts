@@ -14,6 +14,7 @@ export { wait, asCompleted } from "./runtime/waiting.ts";
 export { taskContext, type TaskContext } from "./runtime/context.ts";
 export { createEngine, EmbeddedEngine, type EngineOptions } from "./embedded/embedded-engine.ts";
 export type { Engine } from "./runtime/runtime.ts";
+export { decodeValue } from "./codec/codec.ts";
 export { State, type ExecutionState, type ExecutionRecord, type Edge, type RunView, type Transition } from "./engine/model.ts";
 export {
   FloeError,

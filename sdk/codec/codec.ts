@@ -152,6 +152,20 @@ export function decode(text: string, references: ReferenceCodec): unknown {
   });
 }
 
+const displayReferences: ReferenceCodec = { idOf: () => undefined, revive: (id) => ({ execution: id }) };
+
+/**
+ * Decodes a stored payload's text for display (timelines, dashboards, the HTTP API):
+ * execution references become `{ execution: id }`.
+ *
+ * @param text - a payload's text, as `ExecutionRecord.args.inline` holds it
+ * @example
+ * const args = decodeValue(record.args.inline) as unknown[];
+ */
+export function decodeValue(text: string): unknown {
+  return decode(text, displayReferences);
+}
+
 /** Encodes anything thrown; never throws itself. */
 export function encodeError(error: unknown): string {
   const value = error instanceof Error ? error : new Error(describeThrown(error));

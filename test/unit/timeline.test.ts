@@ -1,6 +1,6 @@
 /** renderTimeline over hand-built runs: rows, bars, states and the wall-versus-task-time footer. */
-import { stringify } from "devalue";
 import { describe, expect, it } from "vitest";
+import { encode } from "../../sdk/codec/codec.ts";
 import type { ExecutionRecord, ExecutionState, RunView } from "floe";
 import { Glyph, renderTimeline } from "../../examples/timeline.ts";
 
@@ -25,7 +25,8 @@ function record(
     runId: "root",
     ...(parentId === undefined ? {} : { parentId }),
     taskName,
-    args: { inline: stringify(args) },
+    // Encoded as floe encodes arguments, so the labels read what the engine stores.
+    args: { inline: encode(args, "args", { idOf: () => undefined, revive: (id) => id }).text },
     refs,
     state: last.state,
     attempt: last.attempt,
