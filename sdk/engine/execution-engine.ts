@@ -128,7 +128,8 @@ export class ExecutionEngine {
     if (current === undefined) throw new Error(`execution ${spec.id} vanished while it was being created`);
     if (spec.refs.length > 0) yield* call(this.#o.store.addEdges(this.#argumentEdges(spec, now)));
     if (!current.guarded) {
-      if (created && !waits) yield* this.#send(record);
+      const sent = created && !waits ? this.#send(record) : undefined;
+      if (isPromiseLike(sent)) yield sent;
       return current;
     }
     // Either this call created the record or an earlier one was interrupted before
@@ -193,13 +194,13 @@ export class ExecutionEngine {
       { state: State.Queued, at: now, attempt: record.attempt },
     );
     if (isPromiseLike(queued)) queued = (yield queued) as ExecutionRecord | undefined;
-    if (queued !== undefined) yield* this.#send(queued);
+    const sent = queued === undefined ? undefined : this.#send(queued);
+    if (isPromiseLike(sent)) yield sent;
   }
 
-  *#send(record: ExecutionRecord, delayMs?: number): Step<void> {
+  #send(record: ExecutionRecord, delayMs?: number): MaybePromise<void> {
     const message: TaskMessage = { executionId: record.id, taskName: record.taskName, attempt: record.attempt };
-    const sent = this.#o.queue.send([message], delayMs);
-    if (isPromiseLike(sent)) yield sent;
+    return this.#o.queue.send([message], delayMs);
   }
 
   /**
@@ -257,7 +258,7 @@ export class ExecutionEngine {
         { state: State.Queued, at: now, attempt },
       ),
     );
-    if (retried !== undefined) yield* this.#send(retried, delayMs);
+    if (retried !== undefined) yield* call(this.#send(retried, delayMs));
   }
 
   /** Marks a live execution terminal and releases its dependents; `changes` is a fresh object it completes. */
@@ -274,7 +275,9 @@ export class ExecutionEngine {
     if (isPromiseLike(done)) done = (yield done) as ExecutionRecord | undefined;
     if (done === undefined) return false;
     this.#o.onTerminal?.(done);
-    yield* this.#releaseDependents(done.id);
+    let edges = this.#o.store.edgesFrom(done.id);
+    if (isPromiseLike(edges)) edges = (yield edges) as Edge[];
+    if (edges.length > 0) yield* this.#release(edges);
     return true;
   }
 
@@ -312,6 +315,10 @@ export class ExecutionEngine {
   *#releaseDependents(upstreamId: string): Step<void> {
     let edges = this.#o.store.edgesFrom(upstreamId);
     if (isPromiseLike(edges)) edges = (yield edges) as Edge[];
+    yield* this.#release(edges);
+  }
+
+  *#release(edges: readonly Edge[]): Step<void> {
     const open = edges.filter((edge) => edge.waits && !edge.released);
     if (open.length === 1 && open[0] !== undefined) yield* this.#releaseEdge(open[0]);
     else if (open.length > 1) yield* all(open.map((edge) => this.#releaseEdge(edge)));
