@@ -9,9 +9,16 @@ import { lookup, type TaskDefinition } from "../define/registry.ts";
 import { retryDelay } from "../define/options.ts";
 import { ExecutionEngine } from "../engine/execution-engine.ts";
 import { isPromiseLike } from "../engine/step.ts";
-import { State, WaitMode, isTerminal, type ExecutionRecord, type RunView, type TaskMessage } from "../engine/model.ts";
+import {
+  State,
+  WaitMode,
+  isTerminal,
+  type ExecutionRecord,
+  type ExecutionState,
+  type RunView,
+  type TaskMessage,
+} from "../engine/model.ts";
 import type { BlobStore, Clock, ExecutionStore, IdSource, RunQuery, TaskQueue } from "../engine/ports.ts";
-import type { ExecutionState } from "../engine/model.ts";
 import { CancelledError, ErrorCode, FloeError } from "../errors.ts";
 import { Attempts, type Slots } from "./attempts.ts";
 import { Waiters } from "./waiters.ts";
@@ -67,7 +74,6 @@ export interface Engine {
 export interface Submittable<_A extends unknown[], _R> {
   readonly definition: TaskDefinition;
 }
-
 
 /** Runs user code for the {@link ExecutionEngine}; see the file comment. */
 export class Runtime implements ExecutionHost, Engine {
@@ -127,11 +133,11 @@ export class Runtime implements ExecutionHost, Engine {
     const waitOn = waitedIds(definition, args, encoded.refs);
     const parent = context?.record;
     let id: string;
-    if (context === undefined || parent === undefined) {
+    if (context === undefined) {
       id = this.#o.ids.fresh();
     } else {
       const occurrence = context.occurrence(`${definition.name}\u0000${encoded.text}`);
-      id = this.#o.ids.derive([parent.id, definition.name, encoded.text, String(occurrence)]);
+      id = this.#o.ids.derive([context.record.id, definition.name, encoded.text, String(occurrence)]);
     }
     const created = this.engine.register({
       id,
