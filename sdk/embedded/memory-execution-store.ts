@@ -42,6 +42,10 @@ export class MemoryExecutionStore implements ExecutionStore {
     return this.#records.get(id);
   }
 
+  getMany(ids: readonly string[]): (ExecutionRecord | undefined)[] {
+    return ids.map((id) => this.#records.get(id));
+  }
+
   update(
     id: string,
     expect: Expectation,

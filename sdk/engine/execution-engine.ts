@@ -156,18 +156,15 @@ export class ExecutionEngine {
    * only releases the edges it can see when it finishes), then removes the guard.
    */
   *#arm(record: ExecutionRecord, upstreamIds: readonly string[], kind: EdgeKind): Step<ExecutionRecord> {
-    yield* all(upstreamIds.map((upstreamId) => this.#releaseIfFinished(record, upstreamId, kind)));
+    let upstreams = this.#o.store.getMany(upstreamIds);
+    if (isPromiseLike(upstreams)) upstreams = (yield upstreams) as (ExecutionRecord | undefined)[];
+    const finished = upstreams.filter((u): u is ExecutionRecord => u !== undefined && isTerminal(u.state));
+    if (finished.length > 0) yield* all(finished.map((u) => call(this.#o.store.release(this.#edge(record, u.id, kind)))));
     const armed = yield* call(
       this.#o.store.update(record.id, { guarded: true, generation: record.generation }, { guarded: false }),
     );
     if (armed !== undefined) yield* this.#queueIfReady(armed);
     return armed ?? record;
-  }
-
-  *#releaseIfFinished(record: ExecutionRecord, upstreamId: string, kind: EdgeKind): Step<void> {
-    const upstream = yield* call(this.#o.store.get(upstreamId));
-    if (upstream === undefined || !isTerminal(upstream.state)) return;
-    yield* call(this.#o.store.release(this.#edge(record, upstreamId, kind)));
   }
 
   #edge(record: ExecutionRecord, upstreamId: string, kind: EdgeKind): Edge {

@@ -38,6 +38,8 @@ export interface ExecutionStore {
   create(record: ExecutionRecord): MaybePromise<boolean>;
   /** Reads one record. */
   get(id: string): MaybePromise<ExecutionRecord | undefined>;
+  /** Reads several records at once (a batch read where the backend has one); in order. */
+  getMany(ids: readonly string[]): MaybePromise<(ExecutionRecord | undefined)[]>;
   /**
    * Applies `changes` (and appends `transition` to the history when given) if the record
    * meets `expect`; returns the updated record, or `undefined` when the condition failed.
