@@ -1,0 +1,361 @@
+/**
+ * The execution store on one DynamoDB table.
+ *
+ * Item layout (`pk`, `sk` are the table's keys):
+ *
+ * | item | pk | sk | indexed as |
+ * | --- | --- | --- | --- |
+ * | execution record | `X#<id>` | `X` | `byRun` (`run`, `rsk` = `X#<id>`), `byParent` (`parent`, `id`), `byWorkflow` for roots (`rootTask`, `createdAt`) |
+ * | dependency edge | `X#<upstreamId>` | `D#<downstreamId>#<kind>#<generation>` | `byRun` (`run`, `rsk` = `D#<upstreamId>#…`) |
+ *
+ * An edge lives in its upstream's partition, so "the edges out of a finished execution" is
+ * one query. Every state change is a conditional update; a release marks the edge and
+ * decrements the downstream's counter in one transaction.
+ */
+import {
+  DynamoDBDocumentClient,
+  BatchGetCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type BatchGetCommandOutput,
+  type QueryCommandInput,
+} from "@aws-sdk/lib-dynamodb";
+import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
+import { EdgeKind, State, edgeKey, type Edge, type ExecutionRecord, type Transition } from "../engine/model.ts";
+import type { ExecutionStore, Expectation, Release, RunQuery } from "../engine/ports.ts";
+
+/** The dependencies of a {@link DynamoDbExecutionStore}. */
+export interface DynamoDbExecutionStoreOptions {
+  /** A document client; create it with `removeUndefinedValues: true`. */
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string;
+}
+
+const recordKey = (id: string) => ({ pk: `X#${id}`, sk: "X" });
+const edgeItemKey = (edge: Pick<Edge, "upstreamId" | "downstreamId" | "kind" | "generation">) => ({
+  pk: `X#${edge.upstreamId}`,
+  sk: `D#${edge.downstreamId}#${edge.kind}#${edge.generation}`,
+});
+const storageKeys = new Set(["pk", "sk", "run", "rsk", "parent", "rootTask", "type"]);
+
+/** The table floe needs: its keys, indexes and stream. The CDK construct creates the same. */
+export function executionTableDefinition(tableName: string): CreateTableCommandInput {
+  const index = (name: string, pk: string, sk: string) => ({
+    IndexName: name,
+    KeySchema: [
+      { AttributeName: pk, KeyType: "HASH" as const },
+      { AttributeName: sk, KeyType: "RANGE" as const },
+    ],
+    Projection: { ProjectionType: "ALL" as const },
+  });
+  return {
+    TableName: tableName,
+    BillingMode: "PAY_PER_REQUEST",
+    AttributeDefinitions: [
+      { AttributeName: "pk", AttributeType: "S" },
+      { AttributeName: "sk", AttributeType: "S" },
+      { AttributeName: "run", AttributeType: "S" },
+      { AttributeName: "rsk", AttributeType: "S" },
+      { AttributeName: "parent", AttributeType: "S" },
+      { AttributeName: "id", AttributeType: "S" },
+      { AttributeName: "rootTask", AttributeType: "S" },
+      { AttributeName: "createdAt", AttributeType: "N" },
+    ],
+    KeySchema: [
+      { AttributeName: "pk", KeyType: "HASH" },
+      { AttributeName: "sk", KeyType: "RANGE" },
+    ],
+    GlobalSecondaryIndexes: [
+      index("byRun", "run", "rsk"),
+      index("byParent", "parent", "id"),
+      index("byWorkflow", "rootTask", "createdAt"),
+    ],
+    StreamSpecification: { StreamEnabled: true, StreamViewType: "NEW_AND_OLD_IMAGES" },
+  };
+}
+
+/** An {@link ExecutionStore} on DynamoDB. */
+export class DynamoDbExecutionStore implements ExecutionStore {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #table: string;
+
+  /** @param options - the document client and the table's name */
+  constructor(options: DynamoDbExecutionStoreOptions) {
+    this.#client = options.client;
+    this.#table = options.tableName;
+  }
+
+  async create(record: ExecutionRecord): Promise<boolean> {
+    const item = {
+      ...record,
+      ...recordKey(record.id),
+      type: "execution",
+      run: record.runId,
+      rsk: `X#${record.id}`,
+      ...(record.parentId === undefined ? { rootTask: record.taskName } : { parent: record.parentId }),
+    };
+    try {
+      await this.#client.send(
+        new PutCommand({ TableName: this.#table, Item: item, ConditionExpression: "attribute_not_exists(pk)" }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async get(id: string): Promise<ExecutionRecord | undefined> {
+    const { Item } = await this.#client.send(new GetCommand({ TableName: this.#table, Key: recordKey(id), ConsistentRead: true }));
+    return Item === undefined ? undefined : toRecord(Item);
+  }
+
+  async getMany(ids: readonly string[]): Promise<(ExecutionRecord | undefined)[]> {
+    const found = new Map<string, ExecutionRecord>();
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += 100) {
+      let keys: Record<string, unknown>[] | undefined = unique.slice(i, i + 100).map(recordKey);
+      // BatchGetItem may return part of the keys as unprocessed under load: ask again.
+      while (keys !== undefined && keys.length > 0) {
+        const out: BatchGetCommandOutput = await this.#client.send(
+          new BatchGetCommand({ RequestItems: { [this.#table]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        for (const item of out.Responses?.[this.#table] ?? []) {
+          const record = toRecord(item);
+          found.set(record.id, record);
+        }
+        keys = out.UnprocessedKeys?.[this.#table]?.Keys;
+      }
+    }
+    return ids.map((id) => found.get(id));
+  }
+
+  async update(
+    id: string,
+    expect: Expectation,
+    changes: Partial<ExecutionRecord>,
+    transition?: Transition,
+  ): Promise<ExecutionRecord | undefined> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets: string[] = [];
+    const removes: string[] = [];
+    Object.entries(changes).forEach(([key, value], i) => {
+      names[`#c${i}`] = key;
+      if (value === undefined) removes.push(`#c${i}`);
+      else {
+        values[`:c${i}`] = value;
+        sets.push(`#c${i} = :c${i}`);
+      }
+    });
+    if (transition !== undefined) {
+      names["#history"] = "history";
+      values[":transition"] = [transition];
+      sets.push("#history = list_append(#history, :transition)");
+    }
+    const condition = conditionOf(expect, names, values);
+    const expression = [sets.length > 0 ? `SET ${sets.join(", ")}` : "", removes.length > 0 ? `REMOVE ${removes.join(", ")}` : ""]
+      .filter(Boolean)
+      .join(" ");
+    try {
+      const { Attributes } = await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: recordKey(id),
+          UpdateExpression: expression,
+          ConditionExpression: `attribute_exists(pk)${condition === "" ? "" : ` AND ${condition}`}`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: Object.keys(values).length > 0 ? values : undefined,
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return Attributes === undefined ? undefined : toRecord(Attributes);
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async addEdges(edges: readonly Edge[]): Promise<void> {
+    // One conditional put per edge, in parallel: an existing edge (a retried registration)
+    // is left as it is, released or not.
+    await Promise.all(
+      edges.map(async (edge) => {
+        const item = { ...edge, ...edgeItemKey(edge), type: "edge", run: edge.runId, rsk: `D#${edgeKey(edge)}` };
+        try {
+          await this.#client.send(
+            new PutCommand({ TableName: this.#table, Item: item, ConditionExpression: "attribute_not_exists(pk)" }),
+          );
+        } catch (error) {
+          if (!isConditionFailure(error)) throw error;
+        }
+      }),
+    );
+  }
+
+  async release(edge: Edge): Promise<Release | undefined> {
+    const markEdge = {
+      TableName: this.#table,
+      Key: edgeItemKey(edge),
+      UpdateExpression: "SET released = :true",
+      ConditionExpression: "released = :false",
+      ExpressionAttributeValues: { ":true": true, ":false": false },
+    };
+    try {
+      await this.#client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Update: markEdge },
+            {
+              Update: {
+                TableName: this.#table,
+                Key: recordKey(edge.downstreamId),
+                UpdateExpression: "SET pending = pending - :one",
+                ConditionExpression: "generation = :generation AND pending > :zero AND #state IN (:waiting, :suspended)",
+                ExpressionAttributeNames: { "#state": "state" },
+                ExpressionAttributeValues: {
+                  ":one": 1,
+                  ":zero": 0,
+                  ":generation": edge.generation,
+                  ":waiting": State.Waiting,
+                  ":suspended": State.Suspended,
+                },
+              },
+            },
+          ],
+        }),
+      );
+      return this.#released(edge.downstreamId, true);
+    } catch (error) {
+      const reasons = cancellationCodes(error);
+      if (reasons === undefined) throw error;
+      // The edge was released already: nothing to do.
+      if (reasons[0] === "ConditionalCheckFailed") return undefined;
+      if (reasons[1] !== "ConditionalCheckFailed") throw error;
+    }
+    // The downstream no longer counts this edge (another generation, or finished): only mark it.
+    try {
+      await this.#client.send(new UpdateCommand(markEdge));
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+    return this.#released(edge.downstreamId, false);
+  }
+
+  async #released(downstreamId: string, decremented: boolean): Promise<Release | undefined> {
+    const downstream = await this.get(downstreamId);
+    return downstream === undefined ? undefined : { downstream, decremented };
+  }
+
+  async edgesFrom(upstreamId: string): Promise<Edge[]> {
+    const items = await this.#query({
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :edges)",
+      ExpressionAttributeValues: { ":pk": `X#${upstreamId}`, ":edges": "D#" },
+      ConsistentRead: true,
+    });
+    return items.map(toEdge);
+  }
+
+  async children(parentId: string): Promise<ExecutionRecord[]> {
+    const items = await this.#query({
+      IndexName: "byParent",
+      KeyConditionExpression: "parent = :parent",
+      ExpressionAttributeValues: { ":parent": parentId },
+    });
+    return items.map(toRecord);
+  }
+
+  async run(runId: string): Promise<{ executions: ExecutionRecord[]; edges: Edge[] } | undefined> {
+    const items = await this.#query({
+      IndexName: "byRun",
+      KeyConditionExpression: "run = :run",
+      ExpressionAttributeValues: { ":run": runId },
+    });
+    if (items.length === 0) return undefined;
+    return {
+      executions: items.filter((i) => i.type === "execution").map(toRecord),
+      edges: items.filter((i) => i.type === "edge").map(toEdge),
+    };
+  }
+
+  async runs(query: RunQuery): Promise<ExecutionRecord[]> {
+    if (query.taskName === undefined) {
+      throw new Error("listing runs across every workflow is not supported by the DynamoDB store yet; pass taskName");
+    }
+    const items = await this.#query(
+      {
+        IndexName: "byWorkflow",
+        KeyConditionExpression: "rootTask = :task",
+        ExpressionAttributeValues: { ":task": query.taskName },
+        ScanIndexForward: false,
+      },
+      query.limit ?? 50,
+    );
+    return items.map(toRecord);
+  }
+
+  async #query(input: Omit<QueryCommandInput, "TableName">, limit = Infinity): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.#client.send(new QueryCommand({ ...input, TableName: this.#table, ExclusiveStartKey: start }));
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start !== undefined && items.length < limit);
+    return items.slice(0, limit);
+  }
+}
+
+function conditionOf(expect: Expectation, names: Record<string, string>, values: Record<string, unknown>): string {
+  const parts: string[] = [];
+  const equal = (attribute: string, value: unknown) => {
+    names[`#e_${attribute}`] = attribute;
+    values[`:e_${attribute}`] = value;
+    parts.push(`#e_${attribute} = :e_${attribute}`);
+  };
+  if (typeof expect.state === "string") equal("state", expect.state);
+  else if (expect.state !== undefined) {
+    names["#e_state"] = "state";
+    const options = expect.state.map((state, i) => {
+      values[`:e_state${i}`] = state;
+      return `:e_state${i}`;
+    });
+    parts.push(`#e_state IN (${options.join(", ")})`);
+  }
+  if (expect.attempt !== undefined) equal("attempt", expect.attempt);
+  if (expect.generation !== undefined) equal("generation", expect.generation);
+  if (expect.guarded !== undefined) equal("guarded", expect.guarded);
+  if (expect.pending !== undefined) equal("pending", expect.pending);
+  return parts.join(" AND ");
+}
+
+function toRecord(item: Record<string, unknown>): ExecutionRecord {
+  return Object.fromEntries(Object.entries(item).filter(([key]) => !storageKeys.has(key))) as unknown as ExecutionRecord;
+}
+
+function toEdge(item: Record<string, unknown>): Edge {
+  return {
+    upstreamId: item.upstreamId as string,
+    downstreamId: item.downstreamId as string,
+    runId: item.runId as string,
+    kind: item.kind === EdgeKind.Await ? EdgeKind.Await : EdgeKind.Argument,
+    waits: item.waits === true,
+    generation: item.generation as number,
+    released: item.released === true,
+    createdAt: item.createdAt as number,
+  };
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return (error as { name?: unknown } | undefined)?.name === "ConditionalCheckFailedException";
+}
+
+function cancellationCodes(error: unknown): (string | undefined)[] | undefined {
+  if ((error as { name?: unknown } | undefined)?.name !== "TransactionCanceledException") return undefined;
+  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
+  return reasons?.map((r) => r.Code);
+}

@@ -1,0 +1,214 @@
+/** The engine's scenarios, written once and run over each execution store. */
+import { describe, expect, it } from "vitest";
+import { ExecutionEngine, type NewExecution } from "../sdk/engine/execution-engine.ts";
+import { State, WaitMode, type TaskMessage } from "../sdk/engine/model.ts";
+import type { Clock, ExecutionStore, TaskQueue } from "../sdk/engine/ports.ts";
+import { MemoryBlobStore } from "../sdk/embedded/memory-blob-store.ts";
+
+/** A queue that only records what was sent, so each test drives deliveries itself. */
+class RecordingQueue implements TaskQueue {
+  readonly sent: { message: TaskMessage; delayMs: number | undefined }[] = [];
+  async send(messages: readonly TaskMessage[], delayMs?: number): Promise<void> {
+    for (const message of messages) this.sent.push({ message, delayMs });
+  }
+  ids(): string[] {
+    return this.sent.map((s) => s.message.executionId);
+  }
+}
+
+/** Makes a fresh, empty store for one scenario. */
+export type StoreFactory = () => ExecutionStore | Promise<ExecutionStore>;
+
+async function setupWith(makeStore: StoreFactory, retryDelays: (number | undefined)[] = []) {
+  let now = 1_000;
+  const clock: Clock = { now: () => (now += 1), schedule: () => () => undefined };
+  // Typed as the port, which may answer later: the engine must work either way.
+  const store: ExecutionStore = await makeStore();
+  const queue = new RecordingQueue();
+  const blobs = new MemoryBlobStore();
+  const engine = new ExecutionEngine({
+    store,
+    queue,
+    blobs,
+    clock,
+    blobThreshold: 100,
+    policy: { retryDelayMs: (_name, _error, attempt) => retryDelays[attempt - 1], encodeError: (e) => String(e) },
+  });
+  return { engine, store, queue, blobs };
+}
+
+const spec = (id: string, waitOn: string[] = [], refs: string[] = waitOn): NewExecution => ({
+  id,
+  runId: "run",
+  taskName: "t",
+  args: "[]",
+  refs,
+  waitOn,
+});
+
+async function runToCompletion(engine: ExecutionEngine, queue: RecordingQueue, id: string): Promise<void> {
+  const sent = queue.sent.find((s) => s.message.executionId === id);
+  if (sent === undefined) throw new Error(`${id} was never queued`);
+  const claimed = await engine.claim(sent.message);
+  if (claimed === undefined) throw new Error(`${id} could not be claimed`);
+  await engine.finish(claimed, { type: "completed", result: "[1]" });
+}
+
+/**
+ * The engine's scenarios over a store: run on the in-memory store here and on DynamoDB
+ * Local by the adapter tests.
+ */
+export function engineScenarios(name: string, makeStore: StoreFactory): void {
+  const setup = (retryDelays?: (number | undefined)[]) => setupWith(makeStore, retryDelays);
+  describe(`ExecutionEngine over ${name}`, () => {
+    it("queues an execution without upstreams at once", async () => {
+      const { engine, queue, store } = await setup();
+      await engine.register(spec("a"));
+      expect(queue.ids()).toEqual(["a"]);
+      expect((await store.get("a"))?.state).toBe(State.Queued);
+    });
+
+    it("keeps a downstream waiting until every upstream has finished, then queues it once", async () => {
+      const { engine, queue, store } = await setup();
+      await engine.register(spec("u1"));
+      await engine.register(spec("u2"));
+      await engine.register(spec("d", ["u1", "u2"]));
+      expect((await store.get("d"))).toMatchObject({ state: State.Waiting, pending: 2, guarded: false });
+      await runToCompletion(engine, queue, "u1");
+      expect(queue.ids()).not.toContain("d");
+      await runToCompletion(engine, queue, "u2");
+      await engine.releaseDependents("u2");
+      await engine.releaseDependents("u1");
+      expect(queue.ids().filter((id) => id === "d")).toHaveLength(1);
+      expect((await store.get("d"))?.pending).toBe(0);
+    });
+
+    it("releases a downstream whose upstream finished before its edges were registered (T17)", async () => {
+      const { engine, queue, store } = await setup();
+      await engine.register(spec("u"));
+      await runToCompletion(engine, queue, "u");
+      await engine.register(spec("d", ["u"]));
+      expect((await store.get("d"))?.state).toBe(State.Queued);
+      expect(queue.ids().filter((id) => id === "d")).toHaveLength(1);
+    });
+
+    it("holds the registration guard so a fast upstream cannot queue the downstream early", async () => {
+      const { engine, queue, store } = await setup();
+      await engine.register(spec("u1"));
+      await engine.register(spec("u2"));
+      // Simulate a registration interrupted after the record and its edges, before arming.
+      const record = { ...(await store.get("u1"))!, id: "d", state: State.Waiting, pending: 2, guarded: true, history: [] };
+      await store.create(record);
+      await store.addEdges(
+        ["u1", "u2"].map((up) => ({ upstreamId: up, downstreamId: "d", runId: "run", kind: "argument" as const, waits: true, generation: 1, released: false, createdAt: 0 })),
+      );
+      await runToCompletion(engine, queue, "u1");
+      await runToCompletion(engine, queue, "u2");
+      expect(queue.ids()).not.toContain("d");
+      expect((await store.get("d"))?.pending).toBe(0);
+      // Registering again finishes the interrupted registration: the guard goes, d is queued.
+      await engine.register(spec("d", ["u1", "u2"]));
+      expect(queue.ids().filter((id) => id === "d")).toHaveLength(1);
+    });
+
+    it("counts each edge once however often it is released", async () => {
+      const { engine, queue, store } = await setup();
+      await engine.register(spec("u"));
+      await engine.register(spec("d", ["u"]));
+      await runToCompletion(engine, queue, "u");
+      await Promise.all([engine.releaseDependents("u"), engine.releaseDependents("u"), engine.releaseDependents("u")]);
+      expect((await store.get("d"))?.pending).toBe(0);
+      expect(queue.ids().filter((id) => id === "d")).toHaveLength(1);
+    });
+
+    it("drops a duplicate delivery: only one claim of an attempt succeeds", async () => {
+      const { engine, queue } = await setup();
+      await engine.register(spec("a"));
+      const message = queue.sent[0]!.message;
+      const claims = await Promise.all([engine.claim(message), engine.claim(message), engine.claim(message)]);
+      expect(claims.filter((c) => c !== undefined)).toHaveLength(1);
+    });
+
+    it("lets only the current attempt commit", async () => {
+      const { engine, queue, store } = await setup([5]);
+      await engine.register(spec("a"));
+      const first = (await engine.claim(queue.sent[0]!.message))!;
+      const stale = { ...first };
+      await engine.finish(first, { type: "failed", error: new Error("boom") });
+      expect(queue.sent[1]).toMatchObject({ message: { executionId: "a", attempt: 2 }, delayMs: 5 });
+      await engine.finish(stale, { type: "completed", result: "[1]" });
+      expect(await store.get("a")).toMatchObject({ state: State.Queued, attempt: 2 });
+    });
+
+    it("resumes a suspended execution once all it awaits have finished", async () => {
+      const { engine, queue, store } = await setup();
+      await engine.register(spec("u1"));
+      await engine.register(spec("u2"));
+      await engine.register(spec("p"));
+      const running = (await engine.claim(queue.sent[2]!.message))!;
+      await engine.finish(running, { type: "suspended", on: ["u1", "u2"], mode: WaitMode.All });
+      expect(await store.get("p")).toMatchObject({ state: State.Suspended, pending: 2, generation: 2 });
+      await runToCompletion(engine, queue, "u1");
+      expect((await store.get("p"))?.state).toBe(State.Suspended);
+      await runToCompletion(engine, queue, "u2");
+      expect((await store.get("p"))?.state).toBe(State.Queued);
+      expect(queue.ids().filter((id) => id === "p")).toHaveLength(2);
+    });
+
+    it("resumes on the first of several when waiting for any, and ignores later releases of that generation", async () => {
+      const { engine, queue, store } = await setup();
+      for (const id of ["u1", "u2", "p"]) await engine.register(spec(id));
+      const running = (await engine.claim(queue.sent[2]!.message))!;
+      await engine.finish(running, { type: "suspended", on: ["u1", "u2"], mode: WaitMode.Any });
+      await runToCompletion(engine, queue, "u1");
+      expect(await store.get("p")).toMatchObject({ state: State.Queued, pending: 0 });
+      const resumed = (await engine.claim(queue.sent.at(-1)!.message))!;
+      await engine.finish(resumed, { type: "suspended", on: ["u2"], mode: WaitMode.All });
+      expect(await store.get("p")).toMatchObject({ state: State.Suspended, pending: 1, generation: 3 });
+      // u2 releases both its generation-2 edge (stale, ignored) and its generation-3 edge.
+      await runToCompletion(engine, queue, "u2");
+      expect(await store.get("p")).toMatchObject({ state: State.Queued, pending: 0 });
+    });
+
+    it("does not suspend on an upstream that finished before the suspension was registered", async () => {
+      const { engine, queue, store } = await setup();
+      await engine.register(spec("u"));
+      await engine.register(spec("p"));
+      await runToCompletion(engine, queue, "u");
+      const running = (await engine.claim(queue.sent[1]!.message))!;
+      await engine.finish(running, { type: "suspended", on: ["u"], mode: WaitMode.All });
+      expect((await store.get("p"))?.state).toBe(State.Queued);
+    });
+
+    it("fails an execution once its retries are used up", async () => {
+      const { engine, queue, store } = await setup([1]);
+      await engine.register(spec("a"));
+      await engine.finish((await engine.claim(queue.sent[0]!.message))!, { type: "failed", error: new Error("one") });
+      await engine.finish((await engine.claim(queue.sent[1]!.message))!, { type: "failed", error: new Error("two") });
+      const record = await store.get("a");
+      expect(record).toMatchObject({ state: State.Failed, attempt: 2 });
+      expect(record?.history.map((h) => h.state)).toEqual([State.Queued, State.Running, State.Queued, State.Running, State.Failed]);
+    });
+
+    it("stores payloads above the threshold in the blob store", async () => {
+      const { engine, queue, store, blobs } = await setup();
+      await engine.register({ ...spec("a"), args: JSON.stringify(["y".repeat(500)]) });
+      await engine.finish((await engine.claim(queue.sent[0]!.message))!, { type: "completed", result: JSON.stringify("x".repeat(500)) });
+      const record = await store.get("a");
+      expect(record?.args).toMatchObject({ bytes: 504 });
+      expect(await engine.read(record!.result!)).toBe(JSON.stringify("x".repeat(500)));
+      expect(blobs.size).toBe(2);
+    });
+
+    it("cancels recursively and releases the dependents of what it cancelled", async () => {
+      const { engine, queue, store } = await setup();
+      await engine.register(spec("root"));
+      await engine.register({ ...spec("child"), parentId: "root" });
+      await engine.register({ ...spec("grandchild"), parentId: "child" });
+      await engine.register(spec("d", ["grandchild"]));
+      expect(await engine.cancel("root", new Error("stop"))).toEqual(["root", "child", "grandchild"]);
+      expect((await store.get("d"))?.state).toBe(State.Queued);
+      expect(await engine.claim(queue.sent[0]!.message)).toBeUndefined();
+    });
+  });
+}
