@@ -1,0 +1,103 @@
+/**
+ * The task queue on SQS: one queue (with its dead-letter queue) per task. A message
+ * carries ids, never payloads; messages leaving together go in `SendMessageBatch` calls of
+ * up to ten per queue.
+ */
+import { SendMessageBatchCommand, type SQSClient, type SendMessageBatchRequestEntry } from "@aws-sdk/client-sqs";
+import { z } from "zod";
+import type { TaskMessage } from "../engine/model.ts";
+import type { TaskQueue } from "../engine/ports.ts";
+
+/** The dependencies of an {@link SqsTaskQueue}. */
+export interface SqsTaskQueueOptions {
+  readonly client: SQSClient;
+  /** The URL of the queue that feeds a task's worker. */
+  readonly queueUrl: (taskName: string) => string;
+  /**
+   * How many times entries the service refused are sent again before `send` fails.
+   * @default 3
+   */
+  readonly maxResends?: number;
+}
+
+/** SQS's longest per-message delay, in seconds. */
+export const MAX_DELAY_SECONDS = 900;
+
+const messageSchema = z.strictObject({
+  executionId: z.string().min(1),
+  taskName: z.string().min(1),
+  attempt: z.number().int().min(1),
+});
+
+/** The body of a task message. */
+export function encodeMessage(message: TaskMessage): string {
+  return JSON.stringify({ executionId: message.executionId, taskName: message.taskName, attempt: message.attempt });
+}
+
+/**
+ * Reads a task message's body.
+ * @throws Error naming what is wrong with the body
+ */
+export function decodeMessage(body: string): TaskMessage {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    throw new Error(`a task message must be JSON, got ${JSON.stringify(body.slice(0, 80))}`);
+  }
+  const parsed = messageSchema.safeParse(value);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`);
+    throw new Error(`a task message needs executionId, taskName and attempt: ${problems.join("; ")}`);
+  }
+  return parsed.data;
+}
+
+/** A {@link TaskQueue} on SQS. */
+export class SqsTaskQueue implements TaskQueue {
+  readonly #o: SqsTaskQueueOptions;
+
+  /** @param options - the client and where each task's queue is */
+  constructor(options: SqsTaskQueueOptions) {
+    this.#o = options;
+  }
+
+  async send(messages: readonly TaskMessage[], delayMs?: number): Promise<void> {
+    // A longer delay is served in steps: the worker sends the message again until notBefore.
+    const delaySeconds = delayMs === undefined ? undefined : Math.min(MAX_DELAY_SECONDS, Math.ceil(delayMs / 1000));
+    const byQueue = new Map<string, TaskMessage[]>();
+    for (const message of messages) {
+      const url = this.#o.queueUrl(message.taskName);
+      const list = byQueue.get(url);
+      if (list === undefined) byQueue.set(url, [message]);
+      else list.push(message);
+    }
+    const batches: Promise<void>[] = [];
+    for (const [url, list] of byQueue) {
+      for (let i = 0; i < list.length; i += 10) {
+        const entries = list.slice(i, i + 10).map<SendMessageBatchRequestEntry>((message, n) => ({
+          Id: String(n),
+          MessageBody: encodeMessage(message),
+          DelaySeconds: delaySeconds,
+        }));
+        batches.push(this.#sendBatch(url, entries));
+      }
+    }
+    await Promise.all(batches);
+  }
+
+  async #sendBatch(queueUrl: string, entries: SendMessageBatchRequestEntry[]): Promise<void> {
+    let pending = entries;
+    for (let round = 0; ; round += 1) {
+      const out = await this.#o.client.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending }));
+      const failed = new Set((out.Failed ?? []).map((f) => f.Id));
+      if (failed.size === 0) return;
+      if (round >= (this.#o.maxResends ?? 3)) {
+        const reasons = (out.Failed ?? []).map((f) => `${f.Code ?? "?"}: ${f.Message ?? ""}`).join("; ");
+        throw new Error(`SQS refused ${failed.size} message(s) for ${queueUrl} after ${round + 1} tries: ${reasons}`);
+      }
+      pending = pending.filter((entry) => failed.has(entry.Id));
+      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** round));
+    }
+  }
+}
