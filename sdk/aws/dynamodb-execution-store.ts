@@ -5,7 +5,7 @@
  *
  * | item | pk | sk | indexed as |
  * | --- | --- | --- | --- |
- * | execution record | `X#<id>` | `X` | `byRun` (`run`, `rsk` = `X#<id>`), `byParent` (`parent`, `id`), `byWorkflow` for roots (`rootTask`, `createdAt`) |
+ * | execution record | `X#<id>` | `X` | `byRun` (`run`, `rsk` = `X#<id>`), `byParent` (`parent`, `id`); roots also `byWorkflow` (`rootTask`, `createdAt`) and `byStart` (`root` = `run`, `createdAt`) |
  * | dependency edge | `X#<upstreamId>` | `D#<downstreamId>#<kind>#<generation>` | `byRun` (`run`, `rsk` = `D#<upstreamId>#…`) |
  *
  * An edge lives in its upstream's partition, so "the edges out of a finished execution" is
@@ -39,7 +39,7 @@ const edgeItemKey = (edge: Pick<Edge, "upstreamId" | "downstreamId" | "kind" | "
   pk: `X#${edge.upstreamId}`,
   sk: `D#${edge.downstreamId}#${edge.kind}#${edge.generation}`,
 });
-const storageKeys = new Set(["pk", "sk", "run", "rsk", "parent", "rootTask", "type"]);
+const storageKeys = new Set(["pk", "sk", "run", "rsk", "parent", "rootTask", "root", "type"]);
 
 /** The table floe needs: its keys, indexes and stream. The CDK construct creates the same. */
 export function executionTableDefinition(tableName: string): CreateTableCommandInput {
@@ -62,6 +62,7 @@ export function executionTableDefinition(tableName: string): CreateTableCommandI
       { AttributeName: "parent", AttributeType: "S" },
       { AttributeName: "id", AttributeType: "S" },
       { AttributeName: "rootTask", AttributeType: "S" },
+      { AttributeName: "root", AttributeType: "S" },
       { AttributeName: "createdAt", AttributeType: "N" },
     ],
     KeySchema: [
@@ -72,6 +73,8 @@ export function executionTableDefinition(tableName: string): CreateTableCommandI
       index("byRun", "run", "rsk"),
       index("byParent", "parent", "id"),
       index("byWorkflow", "rootTask", "createdAt"),
+      // Every run newest first. One partition: only roots are written to it.
+      index("byStart", "root", "createdAt"),
     ],
     StreamSpecification: { StreamEnabled: true, StreamViewType: "NEW_AND_OLD_IMAGES" },
   };
@@ -95,7 +98,7 @@ export class DynamoDbExecutionStore implements ExecutionStore {
       type: "execution",
       run: record.runId,
       rsk: `X#${record.id}`,
-      ...(record.parentId === undefined ? { rootTask: record.taskName } : { parent: record.parentId }),
+      ...(record.parentId === undefined ? { rootTask: record.taskName, root: "run" } : { parent: record.parentId }),
     };
     try {
       await this.#client.send(
@@ -283,14 +286,12 @@ export class DynamoDbExecutionStore implements ExecutionStore {
   }
 
   async runs(query: RunQuery): Promise<ExecutionRecord[]> {
-    if (query.taskName === undefined) {
-      throw new Error("listing runs across every workflow is not supported by the DynamoDB store yet; pass taskName");
-    }
+    const byTask = query.taskName !== undefined;
     const items = await this.#query(
       {
-        IndexName: "byWorkflow",
-        KeyConditionExpression: "rootTask = :task",
-        ExpressionAttributeValues: { ":task": query.taskName },
+        IndexName: byTask ? "byWorkflow" : "byStart",
+        KeyConditionExpression: byTask ? "rootTask = :key" : "root = :key",
+        ExpressionAttributeValues: { ":key": query.taskName ?? "run" },
         ScanIndexForward: false,
       },
       query.limit ?? 50,

@@ -3,7 +3,12 @@
  * carries ids, never payloads; messages leaving together go in `SendMessageBatch` calls of
  * up to ten per queue.
  */
-import { SendMessageBatchCommand, type SQSClient, type SendMessageBatchRequestEntry } from "@aws-sdk/client-sqs";
+import {
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  type SQSClient,
+  type SendMessageBatchRequestEntry,
+} from "@aws-sdk/client-sqs";
 import { z } from "zod";
 import type { TaskMessage } from "../engine/model.ts";
 import type { TaskQueue } from "../engine/ports.ts";
@@ -87,6 +92,14 @@ export class SqsTaskQueue implements TaskQueue {
   }
 
   async #sendBatch(queueUrl: string, entries: SendMessageBatchRequestEntry[]): Promise<void> {
+    const [only] = entries;
+    if (entries.length === 1 && only !== undefined) {
+      // One message: a plain send costs the same request and wakes long polls at once.
+      await this.#o.client.send(
+        new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: only.MessageBody, DelaySeconds: only.DelaySeconds }),
+      );
+      return;
+    }
     let pending = entries;
     for (let round = 0; ; round += 1) {
       const out = await this.#o.client.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending }));

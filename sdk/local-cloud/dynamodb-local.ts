@@ -54,6 +54,10 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     ["-Djava.library.path=./DynamoDBLocal_lib", "-jar", "DynamoDBLocal.jar", "-inMemory", "-disableTelemetry", "-port", String(port)],
     { cwd: dir, stdio: ["ignore", "ignore", "pipe"] },
   );
+  // The emulator must not outlive this process, however it ends.
+  const kill = () => child.kill("SIGKILL");
+  process.once("exit", kill);
+  child.once("exit", () => process.removeListener("exit", kill));
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const endpoint = `http://127.0.0.1:${port}`;

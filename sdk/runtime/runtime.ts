@@ -46,8 +46,8 @@ export interface RuntimeOptions {
   readonly suspendAfterMs?: number;
   /** The concurrency slots, when the runtime limits concurrency itself. */
   readonly slots?: Slots;
-  /** Called by {@link Runtime.close}. */
-  readonly onClose?: () => void;
+  /** Called, and awaited, by {@link Runtime.close}. */
+  readonly onClose?: () => unknown;
 }
 
 export type { Slots } from "./attempts.ts";
@@ -314,7 +314,7 @@ export class Runtime implements ExecutionHost, Engine {
     this.#closed = true;
     for (const context of this.#attempts.running.values()) context.abort(closed());
     this.#waiters.failAll(closed());
-    this.#o.onClose?.();
+    await this.#o.onClose?.();
   }
 }
 

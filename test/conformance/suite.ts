@@ -30,6 +30,17 @@ export async function settledRun(engine: Engine, runId: string, timeoutMs = 10_0
   }
 }
 
+/** Polls a run until its execution of `taskName` has completed. */
+async function untilCompleted(engine: Engine, runId: string, taskName: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const run = await engine.getRun(runId);
+    if (run?.executions.some((e) => e.taskName === taskName && e.state === State.Completed)) return;
+    if (Date.now() > deadline) throw new Error(`${taskName} did not complete in run ${runId}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 function byTask(run: RunView, name: string): ExecutionRecord[] {
   return run.executions.filter((e) => e.taskName === name);
 }
@@ -151,13 +162,19 @@ export function conformance(backend: Backend): void {
     });
 
     describe("waiting", () => {
+      const downstreamOf: Record<string, string | undefined> = {
+        none: "c_no_wait",
+        second: "c_wait_second",
+        product: "c_wait_product",
+      };
       const startStates = async (variant: string, open: "a" | "b") => {
         const e = await engine();
         const [gateA, gateB] = [unique("a"), unique("b")];
         const run = e.submit(t.waitingWorkflow, variant, gateA, gateB);
         openLatch(open === "a" ? gateA : gateB);
-        // The other gate opens only once the downstream has had every chance to start.
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        // A downstream that need not wait for the other gate must finish while it is shut.
+        const downstream = downstreamOf[variant];
+        if (downstream !== undefined) await untilCompleted(e, run.id, downstream);
         openLatch(open === "a" ? gateB : gateA);
         const states = (await run.result()) as string[];
         return { states, view: await settledRun(e, run.id) };
