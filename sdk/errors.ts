@@ -16,7 +16,7 @@ export const ErrorCode = {
   Cancelled: "FLOE_CANCELLED",
   NonRetriable: "FLOE_NON_RETRIABLE",
   RetryAfter: "FLOE_RETRY_AFTER",
-  Suspended: "FLOE_SUSPENDED",
+  DeadLettered: "FLOE_DEAD_LETTERED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

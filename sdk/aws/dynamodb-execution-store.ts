@@ -331,6 +331,11 @@ function conditionOf(expect: Expectation, names: Record<string, string>, values:
   if (expect.generation !== undefined) equal("generation", expect.generation);
   if (expect.guarded !== undefined) equal("guarded", expect.guarded);
   if (expect.pending !== undefined) equal("pending", expect.pending);
+  if (expect.startedBefore !== undefined) {
+    names["#e_startedAt"] = "startedAt";
+    values[":e_startedBefore"] = expect.startedBefore;
+    parts.push("#e_startedAt <= :e_startedBefore");
+  }
   return parts.join(" AND ");
 }
 

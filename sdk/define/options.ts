@@ -227,6 +227,7 @@ const neverRetried: ReadonlySet<string> = new Set([
   ErrorCode.Cancelled,
   ErrorCode.ForeignExecution,
   ErrorCode.InvalidOption,
+  ErrorCode.DeadLettered,
 ]);
 
 /**

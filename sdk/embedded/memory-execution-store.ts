@@ -11,7 +11,8 @@ function meets(record: ExecutionRecord, expect: Expectation): boolean {
     (expect.attempt === undefined || record.attempt === expect.attempt) &&
     (expect.generation === undefined || record.generation === expect.generation) &&
     (expect.guarded === undefined || record.guarded === expect.guarded) &&
-    (expect.pending === undefined || record.pending === expect.pending)
+    (expect.pending === undefined || record.pending === expect.pending) &&
+    (expect.startedBefore === undefined || (record.startedAt !== undefined && record.startedAt <= expect.startedBefore))
   );
 }
 

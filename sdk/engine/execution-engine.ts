@@ -204,13 +204,31 @@ export class ExecutionEngine {
    * Claims a delivered message: `queued → running` for the message's attempt. Returns
    * `undefined` for a duplicate or stale delivery, which the caller drops.
    */
-  claim(message: TaskMessage): MaybePromise<ExecutionRecord | undefined> {
+  claim(message: TaskMessage, takeOverAfterMs?: number): MaybePromise<ExecutionRecord | undefined> {
     const now = this.#o.clock.now();
-    return this.#o.store.update(
+    const claimed = this.#o.store.update(
       message.executionId,
       { state: State.Queued, attempt: message.attempt },
       { state: State.Running, startedAt: now },
       { state: State.Running, at: now, attempt: message.attempt },
+    );
+    if (takeOverAfterMs === undefined) return claimed;
+    if (isPromiseLike(claimed)) return claimed.then((record) => record ?? this.#takeOver(message, now, takeOverAfterMs));
+    return claimed ?? this.#takeOver(message, now, takeOverAfterMs);
+  }
+
+  /**
+   * Starts a new attempt of an execution whose running attempt started at least
+   * `afterMs` ago: its worker died, or outlived its visibility timeout. The old attempt can
+   * no longer commit, since every commit expects the current attempt.
+   */
+  #takeOver(message: TaskMessage, now: number, afterMs: number): MaybePromise<ExecutionRecord | undefined> {
+    const attempt = message.attempt + 1;
+    return this.#o.store.update(
+      message.executionId,
+      { state: State.Running, attempt: message.attempt, startedBefore: now - afterMs },
+      { attempt, startedAt: now },
+      { state: State.Running, at: now, attempt },
     );
   }
 
@@ -319,6 +337,14 @@ export class ExecutionEngine {
     const open = edges.filter((edge) => edge.waits && !edge.released);
     if (open.length === 1 && open[0] !== undefined) yield* this.#releaseEdge(open[0]);
     else if (open.length > 1) yield* all(open.map((edge) => this.#releaseEdge(edge)));
+    // An edge released before may have left its downstream at zero but not queued (the
+    // releaser died between the two writes, or lost the response): queue such ones now.
+    const settled = [...new Set(edges.filter((edge) => edge.waits && edge.released).map((edge) => edge.downstreamId))];
+    if (settled.length === 0) return;
+    let downstreams = this.#o.store.getMany(settled);
+    if (isPromiseLike(downstreams)) downstreams = (yield downstreams) as (ExecutionRecord | undefined)[];
+    const ready = downstreams.filter((d): d is ExecutionRecord => d !== undefined && d.pending === 0 && !d.guarded);
+    if (ready.length > 0) yield* all(ready.map((downstream) => this.#queueIfReady(downstream)));
   }
 
   *#releaseEdge(edge: Edge): Step<void> {
@@ -347,6 +373,21 @@ export class ExecutionEngine {
     }
     const children = yield* call(this.#o.store.children(id));
     yield* all(children.map((child) => this.#cancel(child.id, reason, cancelled)));
+  }
+
+  /**
+   * Fails an execution that can never run (its message reached the dead-letter queue) and
+   * releases its dependents, who see `error`. Does nothing to a finished execution.
+   */
+  abandon(id: string, error: unknown): MaybePromise<void> {
+    return drive(this.#abandon(id, error));
+  }
+
+  *#abandon(id: string, error: unknown): Step<void> {
+    const record = yield* call(this.#o.store.get(id));
+    if (record === undefined || isTerminal(record.state)) return;
+    const encoded = yield* call(this.#payload(`${record.id}/error/abandon`, this.#o.policy.encodeError(error)));
+    yield* this.#terminate(record, { state: live }, State.Failed, { error: encoded });
   }
 
   /** One run: its root and every execution and edge under it. */

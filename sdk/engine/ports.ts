@@ -12,6 +12,8 @@ export interface Expectation {
   readonly generation?: number;
   readonly guarded?: boolean;
   readonly pending?: number;
+  /** The record's `startedAt` is at or before this time. */
+  readonly startedBefore?: number;
 }
 
 /** The outcome of releasing an edge. */

@@ -173,6 +173,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       clock: systemClock,
       ids: cryptoIds,
       suspendAfterMs: options.suspendAfterMs ?? 100,
+      takeOverAfterMs: (options.visibilityTimeoutSeconds ?? 30) * 1000,
       onClose: async () => {
         await stopPollers();
         destroyClients();

@@ -31,6 +31,8 @@ export interface AttemptsOptions {
   readonly clock: Clock;
   readonly refs: ReferenceCodec;
   readonly slots: Slots | undefined;
+  /** Take over a running attempt that started this long ago (see `RuntimeOptions`). */
+  readonly takeOverAfterMs: number | undefined;
 }
 
 /** Runs attempts and keeps track of those in progress. */
@@ -71,7 +73,7 @@ export class Attempts {
       done(error);
     };
     try {
-      const claimed = this.#o.engine.claim(message);
+      const claimed = this.#o.engine.claim(message, this.#o.takeOverAfterMs);
       if (isPromiseLike(claimed)) claimed.then((record) => this.#claimed(record, slot, end), end);
       else this.#claimed(claimed, slot, end);
     } catch (error) {
@@ -79,8 +81,11 @@ export class Attempts {
     }
   }
 
-  #claimed(record: ExecutionRecord | undefined, slot: SlotLease | undefined, end: (error?: unknown) => void): void {
-    if (record === undefined) return end();
+  #claimed(claimed: ExecutionRecord | undefined, slot: SlotLease | undefined, end: (error?: unknown) => void): void {
+    if (claimed === undefined) return end();
+    // This attempt's own view: a store may hand out its live record, which a later
+    // take-over would change under this attempt's feet (and let a stale attempt commit).
+    const record = { ...claimed };
     const commit = (outcome: Outcome) => {
       try {
         const finished = this.#o.engine.finish(record, outcome);

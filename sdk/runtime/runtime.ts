@@ -46,6 +46,14 @@ export interface RuntimeOptions {
   readonly suspendAfterMs?: number;
   /** The concurrency slots, when the runtime limits concurrency itself. */
   readonly slots?: Slots;
+  /**
+   * A delivery of a message whose execution has been running this long starts a new
+   * attempt: the worker of the old one died or outlived its visibility timeout (set it to
+   * the visibility timeout). `undefined` never takes over: a delivery for a running
+   * execution is a duplicate.
+   * @default undefined
+   */
+  readonly takeOverAfterMs?: number;
   /** Called, and awaited, by {@link Runtime.close}. */
   readonly onClose?: () => unknown;
 }
@@ -111,7 +119,7 @@ export class Runtime implements ExecutionHost, Engine {
       onTerminal: (record) => this.#onTerminal(record),
     });
     this.#waiters = new Waiters(options.store, options.clock);
-    this.#attempts = new Attempts({ runtime: this, engine: this.engine, clock: options.clock, refs: this.#refs, slots: options.slots });
+    this.#attempts = new Attempts({ runtime: this, engine: this.engine, clock: options.clock, refs: this.#refs, slots: options.slots, takeOverAfterMs: options.takeOverAfterMs });
   }
 
   submit<A extends unknown[], R>(target: Submittable<A, R> | string, ...args: A): Execution<R> {

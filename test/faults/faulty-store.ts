@@ -1,0 +1,98 @@
+/**
+ * An execution store that fails on command, wrapping a real one: throw before a write
+ * (nothing applied), or apply the write and then throw (a lost response).
+ */
+import type { Edge, ExecutionRecord, Transition } from "../../sdk/engine/model.ts";
+import type { ExecutionStore, Expectation, Release, RunQuery } from "../../sdk/engine/ports.ts";
+import type { MaybePromise } from "../../sdk/engine/step.ts";
+
+/** Where a fault strikes. */
+export type FaultMode = "before" | "after";
+
+/** A fault: which call, on which execution, how, how many times. */
+export interface Fault {
+  readonly method: "create" | "update" | "release" | "addEdges";
+  /** The execution concerned: the record's id, or the edge's downstream. */
+  readonly id?: string;
+  readonly mode: FaultMode;
+  /** Only updates that move the record into this state. */
+  readonly toState?: string;
+  /** How many matching calls fail; then the fault is spent. */
+  times: number;
+}
+
+/** Thrown by an injected fault. */
+export class InjectedFault extends Error {
+  override name = "InjectedFault";
+}
+
+/** Wraps `inner`, failing the calls that match a fault. */
+export class FaultyStore implements ExecutionStore {
+  readonly faults: Fault[] = [];
+  readonly #inner: ExecutionStore;
+
+  /** @param inner - the real store */
+  constructor(inner: ExecutionStore) {
+    this.#inner = inner;
+  }
+
+  /** Adds a fault. */
+  inject(fault: Fault): void {
+    this.faults.push(fault);
+  }
+
+  async #call<T>(method: Fault["method"], id: string | undefined, run: () => MaybePromise<T>, toState?: string): Promise<T> {
+    const fault = this.faults.find(
+      (f) =>
+        f.method === method &&
+        f.times > 0 &&
+        (f.id === undefined || f.id === id) &&
+        (f.toState === undefined || f.toState === toState),
+    );
+    if (fault === undefined) return run();
+    fault.times -= 1;
+    if (fault.mode === "before") throw new InjectedFault(`${method} of ${id ?? "?"} failed before writing`);
+    await run();
+    throw new InjectedFault(`${method} of ${id ?? "?"} was written, but its response was lost`);
+  }
+
+  create(record: ExecutionRecord): Promise<boolean> {
+    return this.#call("create", record.id, () => this.#inner.create(record));
+  }
+
+  get(id: string): MaybePromise<ExecutionRecord | undefined> {
+    return this.#inner.get(id);
+  }
+
+  getMany(ids: readonly string[]): MaybePromise<(ExecutionRecord | undefined)[]> {
+    return this.#inner.getMany(ids);
+  }
+
+  update(id: string, expect: Expectation, changes: Partial<ExecutionRecord>, transition?: Transition): Promise<ExecutionRecord | undefined> {
+    return this.#call("update", id, () => this.#inner.update(id, expect, changes, transition), changes.state);
+  }
+
+  addEdges(edges: readonly Edge[]): Promise<void> {
+    return this.#call("addEdges", edges[0]?.downstreamId, () => this.#inner.addEdges(edges));
+  }
+
+  release(edge: Edge): Promise<Release | undefined> {
+    return this.#call("release", edge.downstreamId, () => this.#inner.release(edge));
+  }
+
+  edgesFrom(upstreamId: string): MaybePromise<Edge[]> {
+    return this.#inner.edgesFrom(upstreamId);
+  }
+
+  children(parentId: string): MaybePromise<ExecutionRecord[]> {
+    return this.#inner.children(parentId);
+  }
+
+  run(runId: string): MaybePromise<{ executions: ExecutionRecord[]; edges: Edge[] } | undefined> {
+    return this.#inner.run(runId);
+  }
+
+  runs(query: RunQuery): MaybePromise<ExecutionRecord[]> {
+    return this.#inner.runs(query);
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * The Lambda handlers over a real runtime on the in-memory adapters, with faults injected
+ * into the store: partial batch failures (T9), malformed and dead-lettered messages (T10),
+ * crashes around the completion write (T2, T3, T5) and duplicate or replayed stream
+ * records (T18).
+ */
+import type { DynamoDBRecord, SQSEvent, SQSRecord } from "aws-lambda";
+import { describe, expect, it } from "vitest";
+import { createCoordinatorHandler } from "../../functions/coordinator.ts";
+import { createDeadLetterHandler } from "../../functions/dead-letter.ts";
+import { createWorkerHandler } from "../../functions/worker.ts";
+import { task, type Execution } from "floe";
+import { encodeMessage } from "../../sdk/aws/sqs-task-queue.ts";
+import { MemoryBlobStore } from "../../sdk/embedded/memory-blob-store.ts";
+import { MemoryExecutionStore } from "../../sdk/embedded/memory-execution-store.ts";
+import { MemoryTaskQueue } from "../../sdk/embedded/memory-task-queue.ts";
+import { State, type TaskMessage } from "../../sdk/engine/model.ts";
+import { Runtime } from "../../sdk/runtime/runtime.ts";
+import { cryptoIds, systemClock } from "../../sdk/runtime/system.ts";
+import { FaultyStore } from "./faulty-store.ts";
+
+let bodyRuns = 0;
+const work = task("h_work", async (n: number) => {
+  bodyRuns += 1;
+  return n * 10;
+});
+const after = task("h_after", { wait: true }, async (upstream: Execution<number>) =>
+  upstream.result({ raiseOnFailure: false }).then((r) => (r instanceof Error ? `saw ${(r as Error & { code?: string }).code}` : r)),
+);
+
+/** A runtime whose queue is drained by hand, as the event source would, into SQS events. */
+function harness(takeOverAfterMs?: number) {
+  const store = new FaultyStore(new MemoryExecutionStore());
+  const queue = new MemoryTaskQueue(systemClock);
+  const runtime = new Runtime({ store, queue, blobs: new MemoryBlobStore(), clock: systemClock, ids: cryptoIds, takeOverAfterMs });
+  const logs: string[] = [];
+  const worker = createWorkerHandler({ runtime, log: (m) => logs.push(m) });
+  // The faulty store answers with promises, so submissions land a turn later.
+  const take = async (): Promise<TaskMessage[]> => {
+    await settle();
+    const taken: TaskMessage[] = [];
+    for (let m = queue.take(); m !== undefined; m = queue.take()) taken.push(m);
+    return taken;
+  };
+  return { store, runtime, worker, take, logs };
+}
+
+function sqsRecord(body: string, messageId: string, receiveCount = 1): SQSRecord {
+  return {
+    messageId,
+    receiptHandle: `rh-${messageId}`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: String(receiveCount),
+      SentTimestamp: "0",
+      SenderId: "test",
+      ApproximateFirstReceiveTimestamp: "0",
+    },
+    messageAttributes: {},
+    md5OfBody: "",
+    eventSource: "aws:sqs",
+    eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:floe-h_work",
+    awsRegion: "us-east-1",
+  };
+}
+
+function eventOf(messages: readonly TaskMessage[], receiveCount = 1): SQSEvent {
+  return { Records: messages.map((m) => sqsRecord(encodeMessage(m), `msg-${m.executionId}`, receiveCount)) };
+}
+
+async function settle(): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+describe("worker handler", () => {
+  it("reports exactly the messages whose processing failed as batch item failures (T9)", async () => {
+    const { store, runtime, worker, take } = harness();
+    const executions = Array.from({ length: 10 }, (_, i) => runtime.submit(work, i));
+    const messages = (await take());
+    const failing = [1, 4, 7].map((i) => executions[i]!.id);
+    for (const id of failing) store.inject({ method: "update", id, mode: "before", times: 1 });
+    const response = await worker(eventOf(messages));
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(failing.map((id) => `msg-${id}`).sort());
+    // The event source delivers the three again: they complete.
+    const again = messages.filter((m) => failing.includes(m.executionId));
+    expect((await worker(eventOf(again, 2))).batchItemFailures).toEqual([]);
+    expect(await Promise.all(executions.map((e) => e.result()))).toEqual(Array.from({ length: 10 }, (_, i) => i * 10));
+  });
+
+  it("acknowledges malformed bodies and schema violations without blocking the batch (T10)", async () => {
+    const { runtime, worker, take, logs } = harness();
+    const execution = runtime.submit(work, 5);
+    const [message] = (await take());
+    const event: SQSEvent = {
+      Records: [
+        sqsRecord("{not json", "bad-json"),
+        sqsRecord(JSON.stringify({ executionId: 42 }), "bad-schema"),
+        sqsRecord(encodeMessage(message!), "good"),
+      ],
+    };
+    expect((await worker(event)).batchItemFailures).toEqual([]);
+    expect(await execution.result()).toBe(50);
+    expect(logs.join("\n")).toMatch(/bad-json.*must be JSON/);
+    expect(logs.join("\n")).toMatch(/bad-schema.*executionId/);
+  });
+
+  it("runs the body again after a crash before the completion write; the result is recorded once (T2)", async () => {
+    // The redelivery comes after the visibility timeout, here 0 ms.
+    const { store, runtime, worker, take } = harness(0);
+    const upstream = runtime.submit(work, 3);
+    const downstream = runtime.submit(after, upstream);
+    const [message] = (await take());
+    bodyRuns = 0;
+    // The completion write fails: the message is reported and comes back.
+    store.inject({ method: "update", id: upstream.id, toState: State.Completed, mode: "before", times: 1 });
+    expect((await worker(eventOf([message!]))).batchItemFailures).toHaveLength(1);
+    expect(await upstream.state()).toBe(State.Running);
+    // The record still says running: the redelivery takes over with a new attempt.
+    expect((await worker(eventOf([message!], 2))).batchItemFailures).toEqual([]);
+    expect(await upstream.result()).toBe(30);
+    expect(bodyRuns).toBe(2);
+    expect((await runtime.getExecution(upstream.id))?.history.map((h) => `${h.state}:${h.attempt}`)).toEqual([
+      "queued:1",
+      "running:1",
+      "running:2",
+      "completed:2",
+    ]);
+    const [next] = (await take());
+    expect(next?.executionId).toBe(downstream.id);
+    expect((await take())).toEqual([]);
+  });
+
+  it("lets only the current attempt commit when a task outlives its visibility timeout (T11)", async () => {
+    const { runtime, take } = harness(0);
+    const execution = runtime.submit(work, 4);
+    const [message] = await take();
+    const first = { ...(await runtime.engine.claim(message!, 0))! };
+    // The first worker is still busy when the message comes back: a second attempt starts.
+    const second = await runtime.engine.claim(message!, 0);
+    expect(second?.attempt).toBe(2);
+    await runtime.engine.finish(first, { type: "completed", result: "J1" });
+    expect(await execution.state()).toBe(State.Running);
+    await runtime.engine.finish(second!, { type: "completed", result: "J2" });
+    expect(await execution.result()).toBe(2);
+  });
+
+  it("drops a duplicate delivery while the attempt is still within its visibility timeout", async () => {
+    const { runtime, take } = harness(60_000);
+    runtime.submit(work, 4);
+    const [message] = await take();
+    expect(await runtime.engine.claim(message!, 60_000)).toBeDefined();
+    expect(await runtime.engine.claim(message!, 60_000)).toBeUndefined();
+  });
+
+  it("treats the redelivery of a message whose completion committed as a no-op (T3)", async () => {
+    const { runtime, worker, take } = harness();
+    const execution = runtime.submit(work, 2);
+    const [message] = (await take());
+    await worker(eventOf([message!]));
+    bodyRuns = 0;
+    expect((await worker(eventOf([message!], 2))).batchItemFailures).toEqual([]);
+    expect(bodyRuns).toBe(0);
+    expect(await execution.result()).toBe(20);
+  });
+
+  it("still starts the downstream, once, after a crash between the decrement to zero and the enqueue (T4)", async () => {
+    const { store, runtime, worker, take } = harness();
+    const upstream = runtime.submit(work, 1);
+    const downstream = runtime.submit(after, upstream);
+    const [message] = await take();
+    store.inject({ method: "update", id: downstream.id, toState: State.Queued, mode: "before", times: 1 });
+    expect((await worker(eventOf([message!]))).batchItemFailures).toHaveLength(1);
+    expect(await runtime.getExecution(downstream.id)).toMatchObject({ state: State.Waiting, pending: 0 });
+    // The coordinator's backstop, run twice (a replayed stream record): queued exactly once.
+    const coordinator = createCoordinatorHandler({ engine: runtime.engine });
+    const record: DynamoDBRecord = {
+      eventName: "MODIFY",
+      dynamodb: {
+        SequenceNumber: "1",
+        OldImage: { id: { S: upstream.id }, type: { S: "execution" }, state: { S: "running" } },
+        NewImage: { id: { S: upstream.id }, type: { S: "execution" }, state: { S: "completed" } },
+      },
+    };
+    await coordinator({ Records: [record, record] });
+    expect((await take()).map((m) => m.executionId)).toEqual([downstream.id]);
+    expect(await downstream.state()).toBe(State.Queued);
+  });
+
+  it("counts an edge once when a release is applied but its response is lost and it is retried (T5)", async () => {
+    const { store, runtime, worker, take } = harness();
+    const upstream = runtime.submit(work, 1);
+    const downstream = runtime.submit(after, upstream);
+    const [message] = (await take());
+    store.inject({ method: "release", id: downstream.id, mode: "after", times: 1 });
+    // The release lands, its response is lost: the worker reports the message.
+    expect((await worker(eventOf([message!]))).batchItemFailures).toHaveLength(1);
+    // The coordinator's backstop releases again: the edge is already marked, nothing changes.
+    await runtime.engine.releaseDependents(upstream.id);
+    const record = await runtime.getExecution(downstream.id);
+    expect(record?.pending).toBe(0);
+    expect(record?.state).toBe(State.Queued);
+    expect((await take()).map((m) => m.executionId)).toEqual([downstream.id]);
+  });
+});
+
+describe("coordinator handler", () => {
+  function streamRecord(id: string, before: string | undefined, after: string, sequence: string): DynamoDBRecord {
+    const image = (state: string) => ({ id: { S: id }, type: { S: "execution" }, state: { S: state } });
+    return {
+      eventName: "MODIFY",
+      dynamodb: {
+        SequenceNumber: sequence,
+        NewImage: image(after),
+        ...(before === undefined ? {} : { OldImage: image(before) }),
+      },
+    };
+  }
+
+  it("releases dependents once however often a terminal transition is delivered or replayed (T18)", async () => {
+    const { runtime, take } = harness();
+    const upstream = runtime.submit(work, 1);
+    const downstream = runtime.submit(after, upstream);
+    const [message] = (await take());
+    const claimed = await runtime.engine.claim(message!);
+    // Complete without the inline release, as a worker that died right after its write.
+    await runtime.engine.store.update(upstream.id, { state: State.Running }, { state: State.Completed, result: { inline: "J10" } });
+    expect(claimed).toBeDefined();
+    const coordinator = createCoordinatorHandler({ engine: runtime.engine });
+    const records = [
+      streamRecord(upstream.id, "running", "completed", "1"),
+      streamRecord(upstream.id, "running", "completed", "1"),
+      streamRecord(upstream.id, "completed", "completed", "2"),
+    ];
+    expect((await coordinator({ Records: records })).batchItemFailures).toEqual([]);
+    expect((await coordinator({ Records: records })).batchItemFailures).toEqual([]);
+    expect((await take()).map((m) => m.executionId)).toEqual([downstream.id]);
+    expect((await runtime.getExecution(downstream.id))?.pending).toBe(0);
+  });
+
+  it("reports a record it cannot process and goes on with the rest of the batch (T18)", async () => {
+    const logs: string[] = [];
+    const released: string[] = [];
+    const coordinator = createCoordinatorHandler({
+      engine: {
+        releaseDependents: async (id) => {
+          if (id === "poison") throw new Error("the table is unreachable");
+          released.push(id);
+        },
+      },
+      log: (m) => logs.push(m),
+    });
+    const records = [streamRecord("a", "running", "completed", "1"), streamRecord("poison", "running", "failed", "2"), streamRecord("b", "running", "cancelled", "3")];
+    const response = await coordinator({ Records: records });
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: "2" }]);
+    expect(released.sort()).toEqual(["a", "b"]);
+    expect(logs[0]).toContain("poison");
+  });
+
+  it("ignores records that are not terminal transitions of executions", async () => {
+    const released: string[] = [];
+    const coordinator = createCoordinatorHandler({ engine: { releaseDependents: (id) => void released.push(id) } });
+    await coordinator({
+      Records: [
+        streamRecord("queued", "waiting", "queued", "1"),
+        { eventName: "INSERT", dynamodb: { SequenceNumber: "2", NewImage: { type: { S: "edge" } } } },
+        { eventName: "REMOVE", dynamodb: { SequenceNumber: "3" } },
+      ],
+    });
+    expect(released).toEqual([]);
+  });
+});
+
+describe("dead-letter handler", () => {
+  it("marks the execution failed and releases its dependents, who see the error (T10)", async () => {
+    const { runtime, take } = harness();
+    const upstream = runtime.submit(work, 1);
+    const downstream = runtime.submit(after, upstream);
+    const [message] = (await take());
+    const handler = createDeadLetterHandler({ engine: runtime.engine });
+    expect((await handler(eventOf([message!], 5))).batchItemFailures).toEqual([]);
+    const error = (await upstream.result({ raiseOnFailure: false })) as Error & { code: string };
+    expect(error.code).toBe("FLOE_DEAD_LETTERED");
+    expect(error.message).toContain("delivered 5 times");
+    expect((await take()).map((m) => m.executionId)).toEqual([downstream.id]);
+    await settle();
+  });
+});
