@@ -19,6 +19,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { createSqsServer } from "local-aws-sqs";
 import S3rver from "s3rver";
 import { createCoordinatorHandler } from "../../functions/coordinator.ts";
+import { createDeadLetterHandler } from "../../functions/dead-letter.ts";
 import { createWorkerHandler } from "../../functions/worker.ts";
 import { DynamoDbExecutionStore, executionTableDefinition } from "../aws/dynamodb-execution-store.ts";
 import { S3BlobStore } from "../aws/s3-blob-store.ts";
@@ -71,6 +72,11 @@ export interface LocalCloudOptions {
    * @default 5
    */
   readonly maxReceiveCount?: number;
+  /**
+   * Called with the AWS clients before they are used: add middleware to them, to count
+   * requests or inject faults.
+   */
+  readonly instrument?: (clients: { readonly dynamodb: DynamoDBClient; readonly sqs: SQSClient; readonly s3: S3Client }) => void;
 }
 
 /** The local cloud: an engine on the AWS code path. `close()` stops everything it started. */
@@ -150,6 +156,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const s3 = new S3Client({ endpoint: endpoints.s3, region, credentials: s3Credentials, forcePathStyle: true });
   const streams = new DynamoDBStreamsClient({ endpoint: endpoints.dynamodb, region, credentials });
   const destroyClients = () => [dynamodb, sqs, s3, streams].forEach((client) => client.destroy());
+  options.instrument?.({ dynamodb, sqs, s3 });
   try {
     await dynamodb.send(new CreateTableCommand(executionTableDefinition(tableName)));
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -186,6 +193,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       worker: createWorkerHandler({ runtime }),
       concurrency: options.concurrency ?? 64,
     });
+    const deadLetters = new QueuePoller({
+      sqs,
+      queues: queues.deadLetters,
+      worker: createDeadLetterHandler({ engine: runtime.engine }),
+      concurrency: 4,
+    });
     const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
     const stream = new StreamPoller({
       streams,
@@ -193,9 +206,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       coordinator: createCoordinatorHandler({ engine: runtime.engine }),
     });
     stopPollers = async () => {
-      await Promise.all([poller.stop(), stream.stop()]);
+      await Promise.all([poller.stop(), deadLetters.stop(), stream.stop()]);
     };
     poller.start();
+    deadLetters.start();
     stream.start();
     return runtime;
   } catch (error) {

@@ -16,16 +16,41 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { TaskMessage } from "../engine/model.ts";
 import type { TaskQueue } from "../engine/ports.ts";
 
-/** The queues of the local cloud, created on first use. */
-export interface QueueSet {
-  /** The URL of a task's queue; the queue must have been ensured. */
-  url(taskName: string): string;
-  /** Creates the task's queue and dead-letter queue if they do not exist; resolves to its URL. */
-  ensure(taskName: string): Promise<string>;
+/** Queues to poll: those that exist, and each one as it is created. */
+export interface QueueSource {
   /** The queues created so far. */
   ready(): string[];
   /** Told of each queue as it is created. */
   onCreated(listener: (url: string) => void): void;
+}
+
+/** The queues of the local cloud, created on first use. */
+export interface QueueSet extends QueueSource {
+  /** The URL of a task's queue; the queue must have been ensured. */
+  url(taskName: string): string;
+  /** Creates the task's queue and dead-letter queue if they do not exist; resolves to its URL. */
+  ensure(taskName: string): Promise<string>;
+  /** The dead-letter queues. */
+  readonly deadLetters: QueueSource;
+}
+
+/** A list of queue URLs that tells listeners of each one added. */
+class Urls implements QueueSource {
+  readonly #urls: string[] = [];
+  readonly #listeners: ((url: string) => void)[] = [];
+
+  add(url: string): void {
+    this.#urls.push(url);
+    for (const listener of this.#listeners) listener(url);
+  }
+
+  ready(): string[] {
+    return [...this.#urls];
+  }
+
+  onCreated(listener: (url: string) => void): void {
+    this.#listeners.push(listener);
+  }
 }
 
 /** Queue settings, as the CDK construct sets them. */
@@ -42,7 +67,8 @@ export class QueueSetOnSqs implements QueueSet {
   readonly #settings: QueueSettings;
   readonly #creating = new Map<string, Promise<string>>();
   readonly #urls = new Map<string, string>();
-  readonly #listeners: ((url: string) => void)[] = [];
+  readonly #queues = new Urls();
+  readonly deadLetters = new Urls();
 
   /**
    * @param sqs - the client
@@ -69,11 +95,11 @@ export class QueueSetOnSqs implements QueueSet {
   }
 
   ready(): string[] {
-    return [...this.#urls.values()];
+    return this.#queues.ready();
   }
 
   onCreated(listener: (url: string) => void): void {
-    this.#listeners.push(listener);
+    this.#queues.onCreated(listener);
   }
 
   async #create(taskName: string): Promise<string> {
@@ -96,7 +122,8 @@ export class QueueSetOnSqs implements QueueSet {
     );
     if (QueueUrl === undefined) throw new Error(`SQS returned no URL for the queue of "${taskName}"`);
     this.#urls.set(taskName, QueueUrl);
-    for (const listener of this.#listeners) listener(QueueUrl);
+    if (dlq.QueueUrl !== undefined) this.deadLetters.add(dlq.QueueUrl);
+    this.#queues.add(QueueUrl);
     return QueueUrl;
   }
 }
@@ -134,7 +161,8 @@ const idlePollMs = 250;
 /** The dependencies of a {@link QueuePoller}. */
 export interface QueuePollerOptions {
   readonly sqs: SQSClient;
-  readonly queues: QueueSet;
+  readonly queues: QueueSource;
+  /** The handler the queues feed (the worker, or the dead-letter handler). */
   readonly worker: (event: SQSEvent) => Promise<SQSBatchResponse>;
   /** How many messages may be in process at once, across every queue. */
   readonly concurrency: number;

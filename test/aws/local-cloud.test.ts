@@ -1,0 +1,81 @@
+/**
+ * The local cloud end to end, beyond the conformance suite: dead-lettering (T10) and
+ * large values going to S3 (T16), on the real emulators and handlers.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { task, type Engine } from "floe";
+import { startEmulators, startLocalCloud, type Emulators } from "floe/local-cloud";
+
+let emulators: Emulators;
+let cloud: Engine | undefined;
+let clouds = 0;
+
+beforeAll(async () => {
+  emulators = await startEmulators();
+}, 120_000);
+
+afterEach(async () => {
+  await cloud?.close();
+  cloud = undefined;
+});
+
+afterAll(async () => {
+  await emulators?.stop();
+});
+
+const echo = task("lc_echo", async (value: unknown) => value);
+const big = task("lc_big", async (size: number) => "r".repeat(size));
+
+describe("local cloud", () => {
+  it("dead-letters a message whose processing keeps failing; its execution fails and waiters see why (T10)", async () => {
+    let poisoned = "";
+    clouds += 1;
+    cloud = await startLocalCloud({
+      endpoints: emulators.endpoints,
+      prefix: `lc${clouds}`,
+      visibilityTimeoutSeconds: 1,
+      maxReceiveCount: 2,
+      // Every claim of the poisoned execution fails, as if its worker crashed each time.
+      instrument: ({ dynamodb }) =>
+        dynamodb.middlewareStack.add(
+          (next) => async (args) => {
+            // The document client's input: keys not yet marshalled.
+            const input = args.input as { Key?: { pk?: string }; ExpressionAttributeNames?: Record<string, string> };
+            const claim = Object.values(input.ExpressionAttributeNames ?? {}).includes("startedAt");
+            if (poisoned !== "" && input.Key?.pk === `X#${poisoned}` && claim) {
+              throw new Error("injected: the worker crashed");
+            }
+            return next(args);
+          },
+          { step: "initialize", name: "poison" },
+        ),
+    });
+    const execution = cloud.submit(echo, "never runs");
+    poisoned = execution.id;
+    const error = (await execution.result({ raiseOnFailure: false })) as Error & { code?: string };
+    expect(error.code).toBe("FLOE_DEAD_LETTERED");
+    expect(error.message).toMatch(/delivered \d+ times/);
+  }, 30_000);
+
+  it("keeps large arguments and results in S3, and every record well under DynamoDB's 400 KB (T16)", async () => {
+    clouds += 1;
+    const requests: { command: string; bytes: number }[] = [];
+    cloud = await startLocalCloud({
+      endpoints: emulators.endpoints,
+      prefix: `lc${clouds}`,
+      instrument: ({ dynamodb }) =>
+        dynamodb.middlewareStack.add(
+          (next, context) => async (args) => {
+            requests.push({ command: context.commandName ?? "", bytes: JSON.stringify(args.input).length });
+            return next(args);
+          },
+          { step: "initialize", name: "sizes" },
+        ),
+    });
+    for (const size of [100_000, 390_000, 1_500_000]) expect(await cloud.submit(big, size).result()).toHaveLength(size);
+    for (const size of [300_000, 1_100_000]) expect(await cloud.submit(echo, "a".repeat(size)).result()).toHaveLength(size);
+    const writes = requests.filter((r) => /Put|Update/.test(r.command));
+    expect(writes.length).toBeGreaterThan(10);
+    expect(Math.max(...writes.map((r) => r.bytes))).toBeLessThan(100_000);
+  }, 60_000);
+});
