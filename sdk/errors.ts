@@ -17,6 +17,8 @@ export const ErrorCode = {
   NonRetriable: "FLOE_NON_RETRIABLE",
   RetryAfter: "FLOE_RETRY_AFTER",
   DeadLettered: "FLOE_DEAD_LETTERED",
+  IdempotencyConflict: "FLOE_IDEMPOTENCY_CONFLICT",
+  PayloadTooLarge: "FLOE_PAYLOAD_TOO_LARGE",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

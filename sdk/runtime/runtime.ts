@@ -54,6 +54,12 @@ export interface RuntimeOptions {
    * @default undefined
    */
   readonly takeOverAfterMs?: number;
+  /**
+   * The largest encoded arguments or result accepted, in characters; larger ones are
+   * refused at `submit` (and fail the attempt that returns them).
+   * @default 10485760 (10 MiB)
+   */
+  readonly maxPayloadBytes?: number;
   /** Called, and awaited, by {@link Runtime.close}. */
   readonly onClose?: () => unknown;
 }
@@ -137,7 +143,7 @@ export class Runtime implements ExecutionHost, Engine {
     if (context?.aborted) {
       throw new CancelledError(`cannot submit "${definition.name}": execution ${context.record.id} is no longer running`);
     }
-    const encoded = encode(args, "args", this.#refs);
+    const encoded = this.#encodeArgs(definition, args);
     const waitOn = waitedIds(definition, args, encoded.refs);
     const parent = context?.record;
     let id: string;
@@ -160,6 +166,48 @@ export class Runtime implements ExecutionHost, Engine {
     created.then(undefined, ignore);
     context?.writes.push(created);
     return new Execution(id, this, created);
+  }
+
+  /**
+   * Starts a run identified by an idempotency key: the same key and arguments always give
+   * the same execution, however often and however concurrently they are submitted.
+   *
+   * @throws FloeError `FLOE_IDEMPOTENCY_CONFLICT` when the key was used with other arguments
+   */
+  async submitKeyed(definition: TaskDefinition, args: unknown[], key: string): Promise<Execution<unknown>> {
+    if (this.#closed) throw closed();
+    const encoded = this.#encodeArgs(definition, args);
+    const id = this.#o.ids.derive(["idempotency-key", definition.name, key]);
+    const spec = { id, runId: id, taskName: definition.name, args: encoded.text, refs: encoded.refs };
+    // The key decides the id, so creation is a conditional put: one request creates it.
+    const record = await this.engine.register({ ...spec, waitOn: waitedIds(definition, args, encoded.refs) });
+    const stored = "inline" in record.args ? record.args.inline : await this.engine.read(record.args);
+    if (stored !== encoded.text) {
+      throw new FloeError(
+        ErrorCode.IdempotencyConflict,
+        `the idempotency key "${key}" was already used for "${definition.name}" with other arguments; ` +
+          "use a new key for a new request",
+      );
+    }
+    return new Execution(id, this, existing);
+  }
+
+  /** A handle on an existing execution, by id (for the HTTP API and tools). */
+  reference(id: string): Execution<unknown> {
+    return new Execution(id, this, existing);
+  }
+
+  #encodeArgs(definition: TaskDefinition, args: unknown[]): ReturnType<typeof encode> {
+    const encoded = encode(args, "args", this.#refs);
+    const max = this.#o.maxPayloadBytes ?? defaultMaxPayload;
+    if (encoded.text.length > max) {
+      throw new FloeError(
+        ErrorCode.PayloadTooLarge,
+        `the arguments of "${definition.name}" encode to ${encoded.text.length} characters, over the limit of ${max}; ` +
+          "pass a reference to the data (an S3 key, say) instead of the data",
+      );
+    }
+    return encoded;
   }
 
   /**
@@ -327,6 +375,7 @@ export class Runtime implements ExecutionHost, Engine {
 }
 
 const ignore = (): undefined => undefined;
+const defaultMaxPayload = 10 * 1024 * 1024;
 const noIds: readonly string[] = [];
 
 /** The `created` of an execution that is known to exist. */

@@ -1,0 +1,230 @@
+/**
+ * The HTTP API of DESIGN section 4, independent of the server that carries it: the API
+ * Lambda (API Gateway) and `floe dev` both hand requests to {@link handleRequest}. Input is
+ * validated before anything is written, so a rejected request changes nothing.
+ */
+import { z } from "zod";
+import { decodeError, decodeValue } from "../codec/codec.ts";
+import { lookup } from "../define/registry.ts";
+import { Kind } from "../define/registry.ts";
+import { isTerminal, type ExecutionRecord, type Payload } from "../engine/model.ts";
+import { ErrorCode, errorCode } from "../errors.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+
+/** A request, as any server sees it. */
+export interface HttpRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: Readonly<Record<string, string | undefined>>;
+  /** Header names in lower case. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body: string | undefined;
+}
+
+/** A JSON response. */
+export interface HttpResponse {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+/** Settings of {@link handleRequest}. */
+export interface RoutesOptions {
+  /**
+   * The largest request body accepted, in bytes.
+   * @default 1048576
+   */
+  readonly maxBodyBytes?: number;
+  /** Waits before a long poll checks the execution again. */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+const startSchema = z.strictObject({
+  args: z.array(z.unknown(), { error: "args must be an array of the workflow's arguments" }).default([]),
+});
+const idempotencyKey = z
+  .string()
+  .min(1)
+  .max(256, { error: "the Idempotency-Key header must be at most 256 characters" })
+  .regex(/^[\x21-\x7e]+$/, { error: "the Idempotency-Key header must be printable ASCII without spaces" });
+const waitSeconds = z.coerce
+  .number({ error: "waitSeconds must be a number" })
+  .int({ error: "waitSeconds must be a whole number of seconds" })
+  .min(0, { error: "waitSeconds must be between 0 and 25" })
+  .max(25, { error: "waitSeconds must be between 0 and 25" });
+const limit = z.coerce
+  .number({ error: "limit must be a number" })
+  .int({ error: "limit must be a whole number" })
+  .min(1, { error: "limit must be between 1 and 100" })
+  .max(100, { error: "limit must be between 1 and 100" });
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly fields?: Record<string, string>,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Answers one request against `runtime`.
+ *
+ * @example
+ * const response = await handleRequest(engine, { method: "POST", path: "/workflows/process_order/executions",
+ *   query: {}, headers: {}, body: '{"args":["u1","p1"]}' });
+ */
+export async function handleRequest(runtime: Runtime, request: HttpRequest, options: RoutesOptions = {}): Promise<HttpResponse> {
+  try {
+    return await route(runtime, request, options);
+  } catch (error) {
+    if (error instanceof HttpError) {
+      return { status: error.status, body: { error: { code: error.code, message: error.message, fields: error.fields } } };
+    }
+    throw error;
+  }
+}
+
+async function route(runtime: Runtime, request: HttpRequest, options: RoutesOptions): Promise<HttpResponse> {
+  const parts = request.path.split("/").filter(Boolean).map(decodeURIComponent);
+  const { method } = request;
+  if (method === "POST" && parts.length === 3 && parts[0] === "workflows" && parts[2] === "executions") {
+    return start(runtime, parts[1] ?? "", request, options);
+  }
+  if (method === "GET" && parts.length === 2 && parts[0] === "executions") return { status: 200, body: await view(runtime, parts[1] ?? "") };
+  if (method === "GET" && parts.length === 3 && parts[0] === "executions" && parts[2] === "result") {
+    return result(runtime, parts[1] ?? "", request, options);
+  }
+  if (method === "POST" && parts.length === 3 && parts[0] === "executions" && parts[2] === "cancel") {
+    await known(runtime, parts[1] ?? "");
+    await runtime.cancel(runtime.reference(parts[1] ?? ""));
+    return { status: 202, body: await view(runtime, parts[1] ?? "") };
+  }
+  if (method === "GET" && parts.length === 1 && parts[0] === "runs") return runs(runtime, request);
+  if (method === "GET" && parts.length === 2 && parts[0] === "runs") {
+    const run = await runtime.getRun(parts[1] ?? "");
+    if (run === undefined) throw new HttpError(404, "FLOE_UNKNOWN_RUN", `no run has the id "${parts[1] ?? ""}"`);
+    return { status: 200, body: { id: run.id, executions: await Promise.all(run.executions.map((e) => describe(runtime, e))), edges: run.edges } };
+  }
+  throw new HttpError(404, "FLOE_NOT_FOUND", `no route for ${method} ${request.path}`);
+}
+
+async function start(runtime: Runtime, name: string, request: HttpRequest, options: RoutesOptions): Promise<HttpResponse> {
+  const max = options.maxBodyBytes ?? 1024 * 1024;
+  const size = Buffer.byteLength(request.body ?? "");
+  if (size > max) throw new HttpError(413, ErrorCode.PayloadTooLarge, `the request body is ${size} bytes, over the limit of ${max}`);
+  let definition;
+  try {
+    definition = lookup(name);
+  } catch {
+    throw new HttpError(404, ErrorCode.UnknownTask, `no workflow is named "${name}"`);
+  }
+  if (definition.kind !== Kind.Workflow) throw new HttpError(404, ErrorCode.UnknownTask, `"${name}" is a task, not a workflow`);
+  let json: unknown;
+  try {
+    json = request.body === undefined || request.body === "" ? {} : JSON.parse(request.body);
+  } catch (error) {
+    throw new HttpError(400, "FLOE_BAD_JSON", `the request body is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = startSchema.safeParse(json);
+  if (!parsed.success) throw invalid(parsed.error);
+  const key = request.headers["idempotency-key"];
+  const keyCheck = key === undefined ? undefined : idempotencyKey.safeParse(key);
+  if (keyCheck !== undefined && !keyCheck.success) throw invalid(keyCheck.error, "Idempotency-Key");
+  try {
+    const execution =
+      key === undefined ? runtime.submit(definition.name, ...parsed.data.args) : await runtime.submitKeyed(definition, parsed.data.args, key);
+    await execution.created;
+    return { status: 202, body: { id: execution.id, statusUrl: `/executions/${encodeURIComponent(execution.id)}` } };
+  } catch (error) {
+    const code = errorCode(error);
+    const message = (error as Error).message;
+    if (code === ErrorCode.IdempotencyConflict) throw new HttpError(422, code, message);
+    if (code === ErrorCode.PayloadTooLarge) throw new HttpError(413, code, message);
+    if (code === ErrorCode.NotSerializable || code === ErrorCode.InvalidOption) throw new HttpError(400, code, message, { args: message });
+    throw error;
+  }
+}
+
+async function result(runtime: Runtime, id: string, request: HttpRequest, options: RoutesOptions): Promise<HttpResponse> {
+  const wait = waitSeconds.safeParse(request.query.waitSeconds ?? "0");
+  if (!wait.success) throw invalid(wait.error, "waitSeconds");
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const deadline = Date.now() + wait.data * 1000;
+  for (;;) {
+    const record = await known(runtime, id);
+    // A forwarded result is the result of the execution it names.
+    if (isTerminal(record.state) && record.forward !== undefined) return result(runtime, record.forward, request, options);
+    if (isTerminal(record.state) || Date.now() >= deadline) return { status: 200, body: await describe(runtime, record) };
+    await sleep(Math.min(250, Math.max(0, deadline - Date.now())));
+  }
+}
+
+async function runs(runtime: Runtime, request: HttpRequest): Promise<HttpResponse> {
+  const count = limit.safeParse(request.query.limit ?? "20");
+  if (!count.success) throw invalid(count.error, "limit");
+  const workflow = request.query.workflow;
+  const roots = await runtime.listRuns({ ...(workflow === undefined ? {} : { taskName: workflow }), limit: count.data });
+  return { status: 200, body: { runs: roots.map(summary) } };
+}
+
+async function known(runtime: Runtime, id: string): Promise<ExecutionRecord> {
+  const record = await runtime.getExecution(id);
+  if (record === undefined) throw new HttpError(404, ErrorCode.UnknownExecution, `no execution has the id "${id}"`);
+  return record;
+}
+
+async function view(runtime: Runtime, id: string): Promise<unknown> {
+  return describe(runtime, await known(runtime, id));
+}
+
+function summary(record: ExecutionRecord) {
+  return {
+    id: record.id,
+    runId: record.runId,
+    parentId: record.parentId,
+    task: record.taskName,
+    state: record.state,
+    attempt: record.attempt,
+    createdAt: record.createdAt,
+    queuedAt: record.queuedAt,
+    startedAt: record.startedAt,
+    finishedAt: record.finishedAt,
+  };
+}
+
+async function describe(runtime: Runtime, record: ExecutionRecord): Promise<unknown> {
+  const text = (payload: Payload) => ("inline" in payload ? payload.inline : runtime.engine.read(payload));
+  const body: Record<string, unknown> = { ...summary(record), history: record.history, forward: record.forward };
+  body.args = toJson(decodeValue(await text(record.args)));
+  if (record.result !== undefined && record.state === "completed") body.result = toJson(decodeValue(await text(record.result)));
+  if (record.error !== undefined && record.state !== "completed") {
+    const error = decodeError(await text(record.error)) as Error & { code?: string };
+    body.error = { name: error.name, message: error.message, code: error.code, stack: error.stack };
+  }
+  return body;
+}
+
+/** A decoded value as plain JSON: dates as ISO strings, BigInts as strings, maps as entries. */
+function toJson(value: unknown): unknown {
+  return JSON.parse(
+    JSON.stringify(value, (_key, v: unknown) => {
+      if (typeof v === "bigint") return v.toString();
+      if (v instanceof Map) return [...v.entries()];
+      if (v instanceof Set) return [...v.values()];
+      if (v instanceof Uint8Array) return Buffer.from(v).toString("base64");
+      if (v instanceof Error) return { name: v.name, message: v.message };
+      return v;
+    }) ?? "null",
+  );
+}
+
+function invalid(error: z.ZodError, field?: string): HttpError {
+  const fields: Record<string, string> = {};
+  for (const issue of error.issues) fields[field ?? (issue.path.join(".") || "body")] = issue.message;
+  const summaryText = Object.entries(fields)
+    .map(([name, message]) => `${name}: ${message}`)
+    .join("; ");
+  return new HttpError(400, "FLOE_BAD_REQUEST", `invalid request: ${summaryText}`, fields);
+}

@@ -1,0 +1,141 @@
+/**
+ * The HTTP API through the API Lambda's handler, over the embedded engine: starting,
+ * reading, long-polling and cancelling executions, listing runs, idempotency (T15) and bad
+ * input, which writes nothing (T14).
+ */
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createApiHandler } from "../../functions/api.ts";
+import { createEngine, task, workflow, type EmbeddedEngine } from "floe";
+
+// Exported only to show they are defined for the API to find by name.
+export const greet = workflow("api_greet", async (name: string, at: Date) => ({ hello: name, year: at.getFullYear?.() ?? null }));
+export const add = workflow("api_add", async (a: number, b: number) => a + b);
+export const helper = task("api_helper", async () => 1);
+let release!: () => void;
+export const blocked = workflow("api_blocked", async () => {
+  await new Promise<void>((resolve) => (release = resolve));
+  return "released";
+});
+export const failing = workflow("api_failing", async () => {
+  throw Object.assign(new Error("the card was declined"), { code: "E_DECLINED" });
+});
+
+let engine: EmbeddedEngine;
+beforeEach(() => {
+  engine = createEngine();
+});
+afterEach(async () => {
+  await engine.close();
+});
+
+function event(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, query?: Record<string, string>): APIGatewayProxyEventV2 {
+  return {
+    version: "2.0",
+    routeKey: "$default",
+    rawPath: path,
+    rawQueryString: "",
+    headers,
+    queryStringParameters: query,
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    isBase64Encoded: false,
+    requestContext: { http: { method, path } } as APIGatewayProxyEventV2["requestContext"],
+  };
+}
+
+async function call(...args: Parameters<typeof event>): Promise<{ status: number; body: any }> {
+  const handler = createApiHandler({ runtime: engine, routes: { maxBodyBytes: 10_000, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 10))) } });
+  const response = await handler(event(...args));
+  return { status: response.statusCode ?? 0, body: JSON.parse(response.body ?? "null") };
+}
+
+async function nothingWritten(): Promise<void> {
+  expect(await engine.listRuns()).toEqual([]);
+  expect(engine.memory.queue.size).toBe(0);
+}
+
+describe("HTTP API", () => {
+  it("starts a workflow and returns 202 with its id and status URL", async () => {
+    const started = await call("POST", "/workflows/api_add/executions", { args: [2, 3] });
+    expect(started.status).toBe(202);
+    expect(started.body.statusUrl).toBe(`/executions/${started.body.id}`);
+    const done = await call("GET", `/executions/${started.body.id}/result`, undefined, {}, { waitSeconds: "5" });
+    expect(done.body).toMatchObject({ state: "completed", result: 5, task: "api_add", attempt: 1 });
+    expect(done.body.history.map((h: { state: string }) => h.state)).toEqual(["queued", "running", "completed"]);
+  });
+
+  it("reads an execution's state, timestamps and error", async () => {
+    const { body } = await call("POST", "/workflows/api_failing/executions", {});
+    const done = await call("GET", `/executions/${body.id}/result`, undefined, {}, { waitSeconds: "5" });
+    expect(done.body).toMatchObject({ state: "failed", error: { name: "Error", message: "the card was declined", code: "E_DECLINED" } });
+    expect(done.body.finishedAt).toBeGreaterThanOrEqual(done.body.createdAt);
+  });
+
+  it("long-polls up to waitSeconds and answers with the state so far", async () => {
+    const { body } = await call("POST", "/workflows/api_blocked/executions", {});
+    const early = await call("GET", `/executions/${body.id}/result`, undefined, {}, { waitSeconds: "0" });
+    expect(early.body.state).toBe("running");
+    release();
+    const later = await call("GET", `/executions/${body.id}/result`, undefined, {}, { waitSeconds: "5" });
+    expect(later.body).toMatchObject({ state: "completed", result: "released" });
+  });
+
+  it("cancels an execution", async () => {
+    const { body } = await call("POST", "/workflows/api_blocked/executions", {});
+    const cancelled = await call("POST", `/executions/${body.id}/cancel`);
+    expect(cancelled.status).toBe(202);
+    expect(cancelled.body.state).toBe("cancelled");
+    release();
+  });
+
+  it("lists runs by workflow and returns one run with its executions and edges", async () => {
+    const a = await call("POST", "/workflows/api_add/executions", { args: [1, 1] });
+    await call("POST", "/workflows/api_greet/executions", { args: ["ada", "2026-01-01"] });
+    await call("GET", `/executions/${a.body.id}/result`, undefined, {}, { waitSeconds: "5" });
+    const list = await call("GET", "/runs", undefined, {}, { workflow: "api_add", limit: "10" });
+    expect(list.body.runs.map((r: { id: string }) => r.id)).toEqual([a.body.id]);
+    const run = await call("GET", `/runs/${a.body.id}`);
+    expect(run.body.executions).toHaveLength(1);
+    expect(run.body.edges).toEqual([]);
+  });
+
+  it("gives the same execution for the same Idempotency-Key and body, even 20 times at once (T15)", async () => {
+    const headers = { "Idempotency-Key": "order-7" };
+    const responses = await Promise.all(Array.from({ length: 20 }, () => call("POST", "/workflows/api_add/executions", { args: [4, 5] }, headers)));
+    expect(new Set(responses.map((r) => r.status))).toEqual(new Set([202]));
+    expect(new Set(responses.map((r) => r.body.id)).size).toBe(1);
+    expect(await engine.listRuns()).toHaveLength(1);
+    const conflict = await call("POST", "/workflows/api_add/executions", { args: [4, 6] }, headers);
+    expect(conflict.status).toBe(422);
+    expect(conflict.body.error.message).toContain('"order-7" was already used');
+    expect(await engine.listRuns()).toHaveLength(1);
+  });
+
+  it.each([
+    ["bad JSON", "/workflows/api_add/executions", "{nope", 400, "FLOE_BAD_JSON"],
+    ["args not an array", "/workflows/api_add/executions", { args: "2,3" }, 400, "FLOE_BAD_REQUEST"],
+    ["an unknown field", "/workflows/api_add/executions", { args: [], extra: 1 }, 400, "FLOE_BAD_REQUEST"],
+    ["an unknown workflow", "/workflows/nope/executions", { args: [] }, 404, "FLOE_UNKNOWN_TASK"],
+    ["a task that is not a workflow", "/workflows/api_helper/executions", { args: [] }, 404, "FLOE_UNKNOWN_TASK"],
+    ["a body over the limit", "/workflows/api_add/executions", { args: ["x".repeat(20_000)] }, 413, "FLOE_PAYLOAD_TOO_LARGE"],
+  ])("refuses %s with a clear error and writes nothing (T14)", async (_name, path, body, status, code) => {
+    const response = await call("POST", path, body);
+    expect(response.status).toBe(status);
+    expect(response.body.error.code).toBe(code);
+    expect(response.body.error.message.length).toBeGreaterThan(10);
+    await nothingWritten();
+  });
+
+  it("names the field at fault in a bad request", async () => {
+    const response = await call("POST", "/workflows/api_add/executions", { args: "2,3" });
+    expect(response.body.error.fields).toEqual({ args: "args must be an array of the workflow's arguments" });
+    const badWait = await call("GET", "/executions/x/result", undefined, {}, { waitSeconds: "99" });
+    expect(badWait.body.error.fields).toEqual({ waitSeconds: "waitSeconds must be between 0 and 25" });
+  });
+
+  it("answers 404 for an unknown execution or route", async () => {
+    expect((await call("GET", "/executions/nope")).status).toBe(404);
+    expect((await call("GET", "/runs/nope")).status).toBe(404);
+    expect((await call("DELETE", "/workflows")).status).toBe(404);
+  });
+});
