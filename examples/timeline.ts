@@ -118,7 +118,7 @@ export function renderTimeline(run: RunView, width = 60, options: TimelineOption
 /** Executions depth first: each parent before its children, siblings in creation order. */
 function ordered(run: RunView): { record: ExecutionRecord; depth: number }[] {
   const ids = new Set(run.executions.map((e) => e.id));
-  const byCreation = creationOrder(run.executions);
+  const byCreation = creationOrder(run.executions, run.edges);
   const children = new Map<string | undefined, ExecutionRecord[]>();
   for (const record of byCreation) {
     const parent = record.parentId !== undefined && ids.has(record.parentId) ? record.parentId : undefined;
@@ -144,7 +144,12 @@ function ordered(run: RunView): { record: ExecutionRecord; depth: number }[] {
  * Executions by `createdAt`; within the same millisecond an execution comes after those its
  * arguments reference (it cannot have been created before them), then in the given order.
  */
-function creationOrder(executions: readonly ExecutionRecord[]): ExecutionRecord[] {
+function creationOrder(executions: readonly ExecutionRecord[], edges: RunView["edges"]): ExecutionRecord[] {
+  const upstreams = new Map<string, string[]>();
+  for (const edge of edges) {
+    if (edge.kind !== "argument") continue;
+    upstreams.set(edge.downstreamId, [...(upstreams.get(edge.downstreamId) ?? []), edge.upstreamId]);
+  }
   const left = [...executions].sort((a, b) => a.createdAt - b.createdAt);
   const ids = new Set(left.map((e) => e.id));
   const placed = new Set<string>();
@@ -153,7 +158,7 @@ function creationOrder(executions: readonly ExecutionRecord[]): ExecutionRecord[
     const first = left[0];
     if (first === undefined) break;
     // The earliest execution whose referenced executions are all placed; any, if refs form a cycle.
-    const ready = left.findIndex((e) => e.createdAt === first.createdAt && e.refs.every((r) => !ids.has(r) || placed.has(r)));
+    const ready = left.findIndex((e) => e.createdAt === first.createdAt && (upstreams.get(e.id) ?? []).every((r) => !ids.has(r) || placed.has(r)));
     const [next] = left.splice(Math.max(ready, 0), 1);
     if (next === undefined) break;
     placed.add(next.id);

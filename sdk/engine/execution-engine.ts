@@ -105,7 +105,6 @@ export class ExecutionEngine {
       parentId: spec.parentId,
       taskName: spec.taskName,
       args,
-      refs: spec.refs,
       state,
       attempt: 1,
       generation: 1,

@@ -44,8 +44,6 @@ export interface ExecutionRecord {
   readonly parentId?: string;
   readonly taskName: string;
   readonly args: Payload;
-  /** Ids of the executions referenced by the arguments. */
-  readonly refs: readonly string[];
   state: ExecutionState;
   /** 1-based; incremented by each retry. */
   attempt: number;

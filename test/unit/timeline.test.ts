@@ -14,7 +14,7 @@ function record(
   parentId?: string,
   args: unknown[] = [],
   refs: string[] = [],
-): ExecutionRecord {
+): ExecutionRecord & { refs: string[] } {
   const history = steps.map(([state, at, attempt = 1]) => ({ state, at, attempt }));
   const last = history[history.length - 1];
   const first = history[0];
@@ -40,10 +40,23 @@ function record(
   };
 }
 
-function runOf(...executions: ExecutionRecord[]): RunView {
+/** A run of the records; each record's `refs` become argument edges into it. */
+function runOf(...executions: (ExecutionRecord & { refs: string[] })[]): RunView {
   const root = executions.find((e) => e.id === "root");
   if (root === undefined) throw new Error("a run needs a root");
-  return { id: "root", root, executions, edges: [] };
+  const edges = executions.flatMap((e) =>
+    e.refs.map((upstreamId) => ({
+      upstreamId,
+      downstreamId: e.id,
+      runId: "root",
+      kind: "argument" as const,
+      waits: true,
+      generation: 1,
+      released: true,
+      createdAt: e.createdAt,
+    })),
+  );
+  return { id: "root", root, executions, edges };
 }
 
 /** The label, bar and tail of the row whose label starts with `name` (after indentation). */
