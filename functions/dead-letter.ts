@@ -8,6 +8,7 @@ import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { decodeMessage } from "../sdk/aws/sqs-task-queue.ts";
 import type { MaybePromise } from "../sdk/engine/step.ts";
 import { ErrorCode, FloeError } from "../sdk/errors.ts";
+import { runtimeFromEnvironment } from "./environment.ts";
 
 /** What the dead-letter handler needs: something that fails an execution for good. */
 export interface DeadLetterDeps {
@@ -49,4 +50,12 @@ export function createDeadLetterHandler(deps: DeadLetterDeps): (event: SQSEvent)
     );
     return { batchItemFailures: failures.filter((id) => id !== undefined).map((itemIdentifier) => ({ itemIdentifier })) };
   };
+}
+
+let deadLetter: Promise<(event: SQSEvent) => Promise<SQSBatchResponse>> | undefined;
+
+/** The Lambda entry point: the dead-letter handler over the runtime the environment describes. */
+export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
+  deadLetter ??= runtimeFromEnvironment().then((runtime) => createDeadLetterHandler({ engine: runtime.engine }));
+  return (await deadLetter)(event);
 }

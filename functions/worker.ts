@@ -8,6 +8,7 @@
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { decodeMessage } from "../sdk/aws/sqs-task-queue.ts";
 import type { TaskMessage } from "../sdk/engine/model.ts";
+import { runtimeFromEnvironment } from "./environment.ts";
 
 /** What the worker needs: something that processes one task message. */
 export interface WorkerDeps {
@@ -43,4 +44,12 @@ export function createWorkerHandler(deps: WorkerDeps): (event: SQSEvent) => Prom
     );
     return { batchItemFailures: outcomes.filter((id) => id !== undefined).map((itemIdentifier) => ({ itemIdentifier })) };
   };
+}
+
+let worker: Promise<(event: SQSEvent) => Promise<SQSBatchResponse>> | undefined;
+
+/** The Lambda entry point: the worker over the runtime the environment describes. */
+export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
+  worker ??= runtimeFromEnvironment().then((runtime) => createWorkerHandler({ runtime }));
+  return (await worker)(event);
 }

@@ -1,0 +1,70 @@
+/**
+ * What the Lambda handlers read from their environment, once per cold start: the table,
+ * bucket and queues the CDK construct created, and the module that defines the tasks.
+ * Endpoints come from the AWS SDK's own configuration (`AWS_ENDPOINT_URL` and the
+ * per-service variables), so the same handlers run against AWS, LocalStack or emulators.
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { z } from "zod";
+import { DynamoDbExecutionStore } from "../sdk/aws/dynamodb-execution-store.ts";
+import { S3BlobStore } from "../sdk/aws/s3-blob-store.ts";
+import { SqsTaskQueue } from "../sdk/aws/sqs-task-queue.ts";
+import { Runtime } from "../sdk/runtime/runtime.ts";
+import { cryptoIds, systemClock } from "../sdk/runtime/system.ts";
+
+const environmentSchema = z.object({
+  FLOE_TABLE_NAME: z.string().min(1, { error: "FLOE_TABLE_NAME must name the executions table" }),
+  FLOE_BUCKET_NAME: z.string().min(1, { error: "FLOE_BUCKET_NAME must name the payload bucket" }),
+  FLOE_QUEUE_URL_PREFIX: z
+    .string()
+    .url({ error: "FLOE_QUEUE_URL_PREFIX must be a URL: a task's queue URL is this prefix followed by the task's name" }),
+  FLOE_TASKS_MODULE: z.string().min(1).optional(),
+  FLOE_SUSPEND_AFTER_MS: z.coerce.number().int().min(0).default(100),
+  FLOE_VISIBILITY_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(900),
+  AWS_ENDPOINT_URL: z.string().optional(),
+  AWS_ENDPOINT_URL_S3: z.string().optional(),
+});
+
+/** The handlers' settings, validated. */
+export type Environment = z.infer<typeof environmentSchema> & { readonly pathStyle: boolean };
+
+/**
+ * Reads and validates the environment.
+ * @throws Error naming every missing or malformed variable
+ */
+export function readEnvironment(env: Record<string, string | undefined> = process.env): Environment {
+  const parsed = environmentSchema.safeParse(env);
+  if (parsed.success) {
+    const pathStyle = parsed.data.AWS_ENDPOINT_URL_S3 !== undefined || parsed.data.AWS_ENDPOINT_URL !== undefined;
+    return { ...parsed.data, pathStyle };
+  }
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+  throw new Error(`floe handler misconfigured: ${problems.join("; ")} (the Orchestrator construct sets these)`);
+}
+
+let runtime: Promise<Runtime> | undefined;
+
+/** The runtime of this Lambda, made on first use and kept for the container's life. */
+export function runtimeFromEnvironment(): Promise<Runtime> {
+  runtime ??= create(readEnvironment());
+  return runtime;
+}
+
+async function create(env: Environment): Promise<Runtime> {
+  // Tasks register themselves when their module is imported.
+  if (env.FLOE_TASKS_MODULE !== undefined) await import(env.FLOE_TASKS_MODULE);
+  const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+  return new Runtime({
+    store: new DynamoDbExecutionStore({ client: dynamodb, tableName: env.FLOE_TABLE_NAME }),
+    queue: new SqsTaskQueue({ client: new SQSClient({}), queueUrl: (task) => `${env.FLOE_QUEUE_URL_PREFIX}${task}` }),
+    // Emulators serve buckets by path; AWS by host name.
+    blobs: new S3BlobStore({ client: new S3Client({ forcePathStyle: env.pathStyle }), bucket: env.FLOE_BUCKET_NAME }),
+    clock: systemClock,
+    ids: cryptoIds,
+    suspendAfterMs: env.FLOE_SUSPEND_AFTER_MS,
+    takeOverAfterMs: env.FLOE_VISIBILITY_TIMEOUT_SECONDS * 1000,
+  });
+}

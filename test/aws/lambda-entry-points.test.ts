@@ -1,0 +1,102 @@
+/**
+ * The Lambda entry points as Lambda calls them: configured only by environment variables,
+ * clients pointed at the emulators by the AWS SDK's own endpoint variables.
+ */
+import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { APIGatewayProxyEventV2, SQSEvent } from "aws-lambda";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { handler as api } from "../../functions/api.ts";
+import { readEnvironment } from "../../functions/environment.ts";
+import { handler as worker } from "../../functions/worker.ts";
+import { workflow } from "floe";
+import { executionTableDefinition } from "../../sdk/aws/dynamodb-execution-store.ts";
+import { startEmulators, type Emulators } from "floe/local-cloud";
+
+export const double = workflow("env_double", async (n: number) => n * 2);
+
+let emulators: Emulators;
+let sqs: SQSClient;
+let queueUrl = "";
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  emulators = await startEmulators();
+  const { dynamodb, sqs: sqsEndpoint, s3 } = emulators.endpoints;
+  Object.assign(process.env, {
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "S3RVER",
+    AWS_SECRET_ACCESS_KEY: "S3RVER",
+    AWS_ENDPOINT_URL_DYNAMODB: dynamodb,
+    AWS_ENDPOINT_URL_SQS: sqsEndpoint,
+    AWS_ENDPOINT_URL_S3: s3,
+    FLOE_TABLE_NAME: "env-executions",
+    FLOE_BUCKET_NAME: "env-blobs",
+  });
+  const credentials = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
+  const ddb = new DynamoDBClient({ endpoint: dynamodb, region: "us-east-1", credentials });
+  await ddb.send(new CreateTableCommand(executionTableDefinition("env-executions")));
+  ddb.destroy();
+  const s3Client = new S3Client({ endpoint: s3, region: "us-east-1", credentials, forcePathStyle: true });
+  await s3Client.send(new CreateBucketCommand({ Bucket: "env-blobs" }));
+  s3Client.destroy();
+  sqs = new SQSClient({ endpoint: sqsEndpoint, region: "us-east-1", credentials });
+  queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: "env-env_double" }))).QueueUrl ?? "";
+  process.env.FLOE_QUEUE_URL_PREFIX = queueUrl.slice(0, queueUrl.length - "env_double".length);
+}, 120_000);
+
+afterAll(async () => {
+  sqs?.destroy();
+  await emulators?.stop();
+  process.env = saved;
+});
+
+function apiEvent(method: string, path: string, body?: unknown, query?: Record<string, string>): APIGatewayProxyEventV2 {
+  return {
+    version: "2.0",
+    routeKey: "$default",
+    rawPath: path,
+    rawQueryString: "",
+    headers: {},
+    queryStringParameters: query,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    isBase64Encoded: false,
+    requestContext: { http: { method, path } } as APIGatewayProxyEventV2["requestContext"],
+  };
+}
+
+describe("Lambda entry points", () => {
+  it("start a workflow through the API, run it in the worker, and read its result back", async () => {
+    const started = await api(apiEvent("POST", "/workflows/env_double/executions", { args: [21] }));
+    expect(started.statusCode).toBe(202);
+    const { id } = JSON.parse(started.body ?? "{}") as { id: string };
+    const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 2 }));
+    const [message] = received.Messages ?? [];
+    const event: SQSEvent = {
+      Records: [
+        {
+          messageId: message?.MessageId ?? "",
+          receiptHandle: message?.ReceiptHandle ?? "",
+          body: message?.Body ?? "",
+          attributes: { ApproximateReceiveCount: "1", SentTimestamp: "0", SenderId: "t", ApproximateFirstReceiveTimestamp: "0" },
+          messageAttributes: {},
+          md5OfBody: "",
+          eventSource: "aws:sqs",
+          eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:env-env_double",
+          awsRegion: "us-east-1",
+        },
+      ],
+    };
+    expect((await worker(event)).batchItemFailures).toEqual([]);
+    await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message?.ReceiptHandle }));
+    const result = await api(apiEvent("GET", `/executions/${id}/result`, undefined, { waitSeconds: "2" }));
+    expect(JSON.parse(result.body ?? "{}")).toMatchObject({ state: "completed", result: 42 });
+  }, 30_000);
+
+  it("names every missing or malformed variable", () => {
+    expect(() => readEnvironment({ FLOE_QUEUE_URL_PREFIX: "not a url" })).toThrow(
+      /FLOE_TABLE_NAME.*FLOE_BUCKET_NAME.*FLOE_QUEUE_URL_PREFIX: FLOE_QUEUE_URL_PREFIX must be a URL/s,
+    );
+  });
+});
