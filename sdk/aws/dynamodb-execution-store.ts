@@ -5,11 +5,13 @@
  *
  * | item | pk | sk | indexed as |
  * | --- | --- | --- | --- |
- * | execution record | `X#<id>` | `X` | `byRun` (`run`, `rsk` = `X#<id>`), `byParent` (`parent`, `id`); roots also `byWorkflow` (`rootTask`, `createdAt`) and `byStart` (`root` = `run`, `createdAt`) |
+ * | execution record | `X#<id>` | `X` | `byRun` (`run`, `rsk` = `X#<id>`); roots also `byWorkflow` (`rootTask`, `createdAt`) and `byStart` (`root` = `run`, `createdAt`) |
  * | dependency edge | `X#<upstreamId>` | `D#<downstreamId>#<kind>#<generation>` | `byRun` (`run`, `rsk` = `D#<upstreamId>#…`) |
  *
  * An edge lives in its upstream's partition, so "the edges out of a finished execution" is
- * one query. Every state change is a conditional update; a release marks the edge and
+ * one query. The indexes project keys only: an update that changes no index key then
+ * writes the table alone (one write unit for a small item), not every index as well; the
+ * rare reads through an index fetch the items by key afterwards. Every state change is a conditional update; a release marks the edge and
  * decrements the downstream's counter in one transaction.
  */
 import {
@@ -39,7 +41,7 @@ const edgeItemKey = (edge: Pick<Edge, "upstreamId" | "downstreamId" | "kind" | "
   pk: `X#${edge.upstreamId}`,
   sk: `D#${edge.downstreamId}#${edge.kind}#${edge.generation}`,
 });
-const storageKeys = new Set(["pk", "sk", "run", "rsk", "parent", "rootTask", "root", "type"]);
+const storageKeys = new Set(["pk", "sk", "run", "rsk", "rootTask", "root", "type"]);
 
 /** The table floe needs: its keys, indexes and stream. The CDK construct creates the same. */
 export function executionTableDefinition(tableName: string): CreateTableCommandInput {
@@ -49,7 +51,7 @@ export function executionTableDefinition(tableName: string): CreateTableCommandI
       { AttributeName: pk, KeyType: "HASH" as const },
       { AttributeName: sk, KeyType: "RANGE" as const },
     ],
-    Projection: { ProjectionType: "ALL" as const },
+    Projection: { ProjectionType: "KEYS_ONLY" as const },
   });
   return {
     TableName: tableName,
@@ -59,8 +61,6 @@ export function executionTableDefinition(tableName: string): CreateTableCommandI
       { AttributeName: "sk", AttributeType: "S" },
       { AttributeName: "run", AttributeType: "S" },
       { AttributeName: "rsk", AttributeType: "S" },
-      { AttributeName: "parent", AttributeType: "S" },
-      { AttributeName: "id", AttributeType: "S" },
       { AttributeName: "rootTask", AttributeType: "S" },
       { AttributeName: "root", AttributeType: "S" },
       { AttributeName: "createdAt", AttributeType: "N" },
@@ -71,7 +71,6 @@ export function executionTableDefinition(tableName: string): CreateTableCommandI
     ],
     GlobalSecondaryIndexes: [
       index("byRun", "run", "rsk"),
-      index("byParent", "parent", "id"),
       index("byWorkflow", "rootTask", "createdAt"),
       // Every run newest first. One partition: only roots are written to it.
       index("byStart", "root", "createdAt"),
@@ -98,7 +97,7 @@ export class DynamoDbExecutionStore implements ExecutionStore {
       type: "execution",
       run: record.runId,
       rsk: `X#${record.id}`,
-      ...(record.parentId === undefined ? { rootTask: record.taskName, root: "run" } : { parent: record.parentId }),
+      ...(record.parentId === undefined ? { rootTask: record.taskName, root: "run" } : {}),
     };
     try {
       await this.#client.send(
@@ -264,21 +263,21 @@ export class DynamoDbExecutionStore implements ExecutionStore {
   }
 
   async children(parentId: string): Promise<ExecutionRecord[]> {
-    const items = await this.#query({
-      IndexName: "byParent",
-      KeyConditionExpression: "parent = :parent",
-      ExpressionAttributeValues: { ":parent": parentId },
-    });
-    return items.map(toRecord);
+    // Rare (cancellation): read the parent's run and keep its children.
+    const parent = await this.get(parentId);
+    if (parent === undefined) return [];
+    const run = await this.run(parent.runId);
+    return (run?.executions ?? []).filter((e) => e.parentId === parentId);
   }
 
   async run(runId: string): Promise<{ executions: ExecutionRecord[]; edges: Edge[] } | undefined> {
-    const items = await this.#query({
+    const keys = await this.#query({
       IndexName: "byRun",
       KeyConditionExpression: "run = :run",
       ExpressionAttributeValues: { ":run": runId },
     });
-    if (items.length === 0) return undefined;
+    if (keys.length === 0) return undefined;
+    const items = await this.#items(keys);
     return {
       executions: items.filter((i) => i.type === "execution").map(toRecord),
       edges: items.filter((i) => i.type === "edge").map(toEdge),
@@ -287,7 +286,7 @@ export class DynamoDbExecutionStore implements ExecutionStore {
 
   async runs(query: RunQuery): Promise<ExecutionRecord[]> {
     const byTask = query.taskName !== undefined;
-    const items = await this.#query(
+    const keys = await this.#query(
       {
         IndexName: byTask ? "byWorkflow" : "byStart",
         KeyConditionExpression: byTask ? "rootTask = :key" : "root = :key",
@@ -296,7 +295,24 @@ export class DynamoDbExecutionStore implements ExecutionStore {
       },
       query.limit ?? 50,
     );
-    return items.map(toRecord);
+    return (await this.#items(keys)).map(toRecord);
+  }
+
+  /** The items with these keys (as an index returns them), in the same order. */
+  async #items(keys: readonly Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
+    const found = new Map<string, Record<string, unknown>>();
+    const id = (item: Record<string, unknown>) => `${String(item.pk)}|${String(item.sk)}`;
+    for (let i = 0; i < keys.length; i += 100) {
+      let batch: Record<string, unknown>[] | undefined = keys.slice(i, i + 100).map((k) => ({ pk: k.pk, sk: k.sk }));
+      while (batch !== undefined && batch.length > 0) {
+        const out: BatchGetCommandOutput = await this.#client.send(
+          new BatchGetCommand({ RequestItems: { [this.#table]: { Keys: batch, ConsistentRead: true } } }),
+        );
+        for (const item of out.Responses?.[this.#table] ?? []) found.set(id(item), item);
+        batch = out.UnprocessedKeys?.[this.#table]?.Keys;
+      }
+    }
+    return keys.map((k) => found.get(id(k))).filter((item): item is Record<string, unknown> => item !== undefined);
   }
 
   async #query(input: Omit<QueryCommandInput, "TableName">, limit = Infinity): Promise<Record<string, unknown>[]> {
