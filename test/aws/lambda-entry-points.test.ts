@@ -13,6 +13,7 @@ import { handler as worker } from "../../functions/worker.ts";
 import { workflow } from "floe";
 import { executionTableDefinition } from "../../sdk/aws/dynamodb-execution-store.ts";
 import { startEmulators, type Emulators } from "floe/local-cloud";
+import { sqsRecord } from "../support/sqs-event.ts";
 
 export const double = workflow("env_double", async (n: number) => n * 2);
 
@@ -73,21 +74,7 @@ describe("Lambda entry points", () => {
     const { id } = JSON.parse(started.body ?? "{}") as { id: string };
     const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 2 }));
     const [message] = received.Messages ?? [];
-    const event: SQSEvent = {
-      Records: [
-        {
-          messageId: message?.MessageId ?? "",
-          receiptHandle: message?.ReceiptHandle ?? "",
-          body: message?.Body ?? "",
-          attributes: { ApproximateReceiveCount: "1", SentTimestamp: "0", SenderId: "t", ApproximateFirstReceiveTimestamp: "0" },
-          messageAttributes: {},
-          md5OfBody: "",
-          eventSource: "aws:sqs",
-          eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:env-env_double",
-          awsRegion: "us-east-1",
-        },
-      ],
-    };
+    const event: SQSEvent = { Records: [sqsRecord(message?.Body ?? "", message?.MessageId ?? "")] };
     expect((await worker(event)).batchItemFailures).toEqual([]);
     await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message?.ReceiptHandle }));
     const result = await api(apiEvent("GET", `/executions/${id}/result`, undefined, { waitSeconds: "2" }));

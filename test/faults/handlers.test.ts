@@ -4,13 +4,14 @@
  * crashes around the completion write (T2, T3, T5) and duplicate or replayed stream
  * records (T18).
  */
-import type { DynamoDBRecord, SQSEvent, SQSRecord } from "aws-lambda";
+import type { DynamoDBRecord, SQSEvent } from "aws-lambda";
 import { describe, expect, it } from "vitest";
 import { createCoordinatorHandler } from "../../functions/coordinator.ts";
 import { createDeadLetterHandler } from "../../functions/dead-letter.ts";
 import { createWorkerHandler } from "../../functions/worker.ts";
 import { task, type Execution } from "floe";
 import { encodeMessage } from "../../sdk/aws/sqs-task-queue.ts";
+import { sqsEvent, sqsRecord } from "../support/sqs-event.ts";
 import { MemoryBlobStore } from "../../sdk/embedded/memory-blob-store.ts";
 import { MemoryExecutionStore } from "../../sdk/embedded/memory-execution-store.ts";
 import { MemoryTaskQueue } from "../../sdk/embedded/memory-task-queue.ts";
@@ -45,29 +46,6 @@ function harness(takeOverAfterMs?: number) {
   return { store, runtime, worker, take, logs };
 }
 
-function sqsRecord(body: string, messageId: string, receiveCount = 1): SQSRecord {
-  return {
-    messageId,
-    receiptHandle: `rh-${messageId}`,
-    body,
-    attributes: {
-      ApproximateReceiveCount: String(receiveCount),
-      SentTimestamp: "0",
-      SenderId: "test",
-      ApproximateFirstReceiveTimestamp: "0",
-    },
-    messageAttributes: {},
-    md5OfBody: "",
-    eventSource: "aws:sqs",
-    eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:floe-h_work",
-    awsRegion: "us-east-1",
-  };
-}
-
-function eventOf(messages: readonly TaskMessage[], receiveCount = 1): SQSEvent {
-  return { Records: messages.map((m) => sqsRecord(encodeMessage(m), `msg-${m.executionId}`, receiveCount)) };
-}
-
 async function settle(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 10));
 }
@@ -79,11 +57,11 @@ describe("worker handler", () => {
     const messages = (await take());
     const failing = [1, 4, 7].map((i) => executions[i]!.id);
     for (const id of failing) store.inject({ method: "update", id, mode: "before", times: 1 });
-    const response = await worker(eventOf(messages));
+    const response = await worker(sqsEvent(messages));
     expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(failing.map((id) => `msg-${id}`).sort());
     // The event source delivers the three again: they complete.
     const again = messages.filter((m) => failing.includes(m.executionId));
-    expect((await worker(eventOf(again, 2))).batchItemFailures).toEqual([]);
+    expect((await worker(sqsEvent(again, 2))).batchItemFailures).toEqual([]);
     expect(await Promise.all(executions.map((e) => e.result()))).toEqual(Array.from({ length: 10 }, (_, i) => i * 10));
   });
 
@@ -113,10 +91,10 @@ describe("worker handler", () => {
     bodyRuns = 0;
     // The completion write fails: the message is reported and comes back.
     store.inject({ method: "update", id: upstream.id, toState: State.Completed, mode: "before", times: 1 });
-    expect((await worker(eventOf([message!]))).batchItemFailures).toHaveLength(1);
+    expect((await worker(sqsEvent([message!]))).batchItemFailures).toHaveLength(1);
     expect(await upstream.state()).toBe(State.Running);
     // The record still says running: the redelivery takes over with a new attempt.
-    expect((await worker(eventOf([message!], 2))).batchItemFailures).toEqual([]);
+    expect((await worker(sqsEvent([message!], 2))).batchItemFailures).toEqual([]);
     expect(await upstream.result()).toBe(30);
     expect(bodyRuns).toBe(2);
     expect((await runtime.getExecution(upstream.id))?.history.map((h) => `${h.state}:${h.attempt}`)).toEqual([
@@ -156,9 +134,9 @@ describe("worker handler", () => {
     const { runtime, worker, take } = harness();
     const execution = runtime.submit(work, 2);
     const [message] = (await take());
-    await worker(eventOf([message!]));
+    await worker(sqsEvent([message!]));
     bodyRuns = 0;
-    expect((await worker(eventOf([message!], 2))).batchItemFailures).toEqual([]);
+    expect((await worker(sqsEvent([message!], 2))).batchItemFailures).toEqual([]);
     expect(bodyRuns).toBe(0);
     expect(await execution.result()).toBe(20);
   });
@@ -169,7 +147,7 @@ describe("worker handler", () => {
     const downstream = runtime.submit(after, upstream);
     const [message] = await take();
     store.inject({ method: "update", id: downstream.id, toState: State.Queued, mode: "before", times: 1 });
-    expect((await worker(eventOf([message!]))).batchItemFailures).toHaveLength(1);
+    expect((await worker(sqsEvent([message!]))).batchItemFailures).toHaveLength(1);
     expect(await runtime.getExecution(downstream.id)).toMatchObject({ state: State.Waiting, pending: 0 });
     // The coordinator's backstop, run twice (a replayed stream record): queued exactly once.
     const coordinator = createCoordinatorHandler({ engine: runtime.engine });
@@ -193,7 +171,7 @@ describe("worker handler", () => {
     const [message] = (await take());
     store.inject({ method: "release", id: downstream.id, mode: "after", times: 1 });
     // The release lands, its response is lost: the worker reports the message.
-    expect((await worker(eventOf([message!]))).batchItemFailures).toHaveLength(1);
+    expect((await worker(sqsEvent([message!]))).batchItemFailures).toHaveLength(1);
     // The coordinator's backstop releases again: the edge is already marked, nothing changes.
     await runtime.engine.releaseDependents(upstream.id);
     const record = await runtime.getExecution(downstream.id);
@@ -277,7 +255,7 @@ describe("dead-letter handler", () => {
     const downstream = runtime.submit(after, upstream);
     const [message] = (await take());
     const handler = createDeadLetterHandler({ engine: runtime.engine });
-    expect((await handler(eventOf([message!], 5))).batchItemFailures).toEqual([]);
+    expect((await handler(sqsEvent([message!], 5))).batchItemFailures).toEqual([]);
     const error = (await upstream.result({ raiseOnFailure: false })) as Error & { code: string };
     expect(error.code).toBe("FLOE_DEAD_LETTERED");
     expect(error.message).toContain("delivered 5 times");

@@ -7,12 +7,12 @@
  * quiet, and then every execution must be completed with the value the model computes.
  */
 import fc from "fast-check";
-import type { SQSEvent } from "aws-lambda";
 import { expect } from "vitest";
 import { createCoordinatorHandler } from "../../functions/coordinator.ts";
 import { createWorkerHandler } from "../../functions/worker.ts";
 import { task, type Execution } from "floe";
 import { encodeMessage } from "../../sdk/aws/sqs-task-queue.ts";
+import { sqsRecord } from "../support/sqs-event.ts";
 import { MemoryBlobStore } from "../../sdk/embedded/memory-blob-store.ts";
 import { MemoryExecutionStore } from "../../sdk/embedded/memory-execution-store.ts";
 import { State, isTerminal, type ExecutionRecord, type TaskMessage } from "../../sdk/engine/model.ts";
@@ -56,24 +56,6 @@ class Pool implements TaskQueue {
   }
 }
 
-function event(message: TaskMessage, id: string): SQSEvent {
-  return {
-    Records: [
-      {
-        messageId: id,
-        receiptHandle: id,
-        body: encodeMessage(message),
-        attributes: { ApproximateReceiveCount: "1", SentTimestamp: "0", SenderId: "t", ApproximateFirstReceiveTimestamp: "0" },
-        messageAttributes: {},
-        md5OfBody: "",
-        eventSource: "aws:sqs",
-        eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:m",
-        awsRegion: "us-east-1",
-      },
-    ],
-  };
-}
-
 /** Safety, checked after every step. */
 function checkSafety(records: readonly ExecutionRecord[], upstreamsOf: Map<string, string[]>, byId: Map<string, ExecutionRecord>): void {
   for (const record of records) {
@@ -111,7 +93,7 @@ export async function runScenario(
   let delivery = 0;
   const deliver = async (message: TaskMessage) => {
     delivery += 1;
-    const response = await worker(event(message, `d${delivery}`));
+    const response = await worker({ Records: [sqsRecord(encodeMessage(message), `d${delivery}`)] });
     // A reported failure comes back, as after the visibility timeout.
     if (response.batchItemFailures.length > 0) pool.messages.push(message);
   };

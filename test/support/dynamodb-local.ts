@@ -1,0 +1,36 @@
+/** DynamoDB Local for a test file: started once, a fresh table for each store asked for. */
+import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { afterAll, beforeAll } from "vitest";
+import { DynamoDbExecutionStore, executionTableDefinition } from "../../sdk/aws/dynamodb-execution-store.ts";
+import { startDynamoDbLocal, type DynamoDbLocal } from "../../sdk/local-cloud/dynamodb-local.ts";
+
+/**
+ * Starts DynamoDB Local before the file's tests and stops it after them.
+ * @returns a factory of stores, each on a new table of its own
+ */
+export function useDynamoDbLocal(): () => Promise<DynamoDbExecutionStore> {
+  let emulator: DynamoDbLocal | undefined;
+  let client: DynamoDBClient | undefined;
+  let tables = 0;
+  beforeAll(async () => {
+    emulator = await startDynamoDbLocal();
+    client = new DynamoDBClient({
+      endpoint: emulator.endpoint,
+      region: "us-east-1",
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    });
+  }, 120_000);
+  afterAll(async () => {
+    client?.destroy();
+    await emulator?.stop();
+  });
+  return async () => {
+    if (client === undefined) throw new Error("DynamoDB Local is not running: call useDynamoDbLocal() at the top of the file");
+    tables += 1;
+    const tableName = `floe-${tables}`;
+    await client.send(new CreateTableCommand(executionTableDefinition(tableName)));
+    const document = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    return new DynamoDbExecutionStore({ client: document, tableName });
+  };
+}
