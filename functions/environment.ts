@@ -56,7 +56,11 @@ export function runtimeFromEnvironment(): Promise<Runtime> {
 async function create(env: Environment): Promise<Runtime> {
   // Tasks register themselves when their module is imported.
   if (env.FLOE_TASKS_MODULE !== undefined) await import(env.FLOE_TASKS_MODULE);
-  const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+  // Every write floe makes is conditional or idempotent, so retrying more than the SDK's
+  // default three attempts is safe, and rides out bursts of throttling.
+  const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 6 }), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
   return new Runtime({
     store: new DynamoDbExecutionStore({ client: dynamodb, tableName: env.FLOE_TABLE_NAME }),
     queue: new SqsTaskQueue({ client: new SQSClient({}), queueUrl: (task) => `${env.FLOE_QUEUE_URL_PREFIX}${task}` }),

@@ -83,6 +83,7 @@ export interface LocalCloudOptions {
 export type LocalCloud = Runtime;
 
 const region = "us-east-1";
+const maxAttempts = 6;
 const credentials = { accessKeyId: "local", secretAccessKey: "local" };
 
 /** Emulators started by {@link startEmulators}. */
@@ -149,7 +150,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const prefix = options.prefix ?? "floe";
   const tableName = `${prefix}-executions`;
   const bucket = `${prefix}-blobs`.toLowerCase();
-  const dynamodb = new DynamoDBClient({ endpoint: endpoints.dynamodb, region, credentials });
+  // Every write floe makes is conditional or idempotent, so retrying more than the SDK's
+  // default three attempts is safe, and rides out bursts of throttling.
+  const dynamodb = new DynamoDBClient({ endpoint: endpoints.dynamodb, region, credentials, maxAttempts });
   const sqs = new SQSClient({ endpoint: endpoints.sqs, region, credentials });
   // s3rver accepts only its own fixed key; other emulators accept any.
   const s3Credentials = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };

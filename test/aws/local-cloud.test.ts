@@ -1,10 +1,12 @@
 /**
- * The local cloud end to end, beyond the conformance suite: dead-lettering (T10) and
- * large values going to S3 (T16), on the real emulators and handlers.
+ * The local cloud end to end, beyond the conformance suite: dead-lettering (T10), large
+ * values going to S3 (T16) and injected throttling and transaction conflicts (T8), on the
+ * real emulators and handlers.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { task, type Engine } from "floe";
+import { task, workflow, type Engine, type Execution } from "floe";
 import { startEmulators, startLocalCloud, type Emulators } from "floe/local-cloud";
+import { injectDynamoDbFaults, type InjectedCounts } from "../support/aws-faults.ts";
 
 let emulators: Emulators;
 let cloud: Engine | undefined;
@@ -14,10 +16,11 @@ beforeAll(async () => {
   emulators = await startEmulators();
 }, 120_000);
 
+// Closing waits for the batches in process, which may be in the SDK's retry backoff.
 afterEach(async () => {
   await cloud?.close();
   cloud = undefined;
-});
+}, 60_000);
 
 afterAll(async () => {
   await emulators?.stop();
@@ -78,4 +81,33 @@ describe("local cloud", () => {
     expect(writes.length).toBeGreaterThan(10);
     expect(Math.max(...writes.map((r) => r.bytes))).toBeLessThan(100_000);
   }, 60_000);
+});
+
+const leaf = task("lc_leaf", async (i: number) => i * 2);
+const join = task("lc_join", { wait: true }, async (xs: Execution<number>[]) => {
+  let total = 0;
+  for (const x of xs) total += await x.result();
+  return total;
+});
+const fanIn = workflow("lc_fan_in", async (n: number) => join.submit(Array.from({ length: n }, (_, i) => leaf.submit(i))));
+
+describe("local cloud under throttling and transaction conflicts", () => {
+  it("reaches the same results as without faults (T8)", async () => {
+    clouds += 1;
+    let injected: InjectedCounts | undefined;
+    let seed = 7;
+    // A fixed pseudo-random sequence, so a failure can be replayed.
+    const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+    cloud = await startLocalCloud({
+      endpoints: emulators.endpoints,
+      prefix: `lc${clouds}`,
+      visibilityTimeoutSeconds: 1,
+      instrument: ({ dynamodb }) => {
+        injected = injectDynamoDbFaults(dynamodb, { throttling: 0.1, transactionConflict: 0.2 }, random);
+      },
+    });
+    const results = await Promise.all([cloud.submit(fanIn, 20).result(), cloud.submit(fanIn, 5).result()]);
+    expect(results).toEqual([380, 20]);
+    expect((injected?.throttled ?? 0) + (injected?.conflicts ?? 0)).toBeGreaterThan(5);
+  }, 90_000);
 });
