@@ -127,7 +127,12 @@ export class ExecutionEngine {
     if (current === undefined) throw new Error(`execution ${spec.id} vanished while it was being created`);
     if (spec.refs.length > 0) yield* call(this.#o.store.addEdges(this.#argumentEdges(spec, now)));
     if (!current.guarded) {
-      const sent = created && !waits ? this.#send(record) : undefined;
+      // A record found queued and never started may have lost its message: whoever created
+      // it died between the put and the send. Sending again is safe (a duplicate is dropped
+      // at claim), and the retry of that registration (a parent's retry, a client repeating
+      // its request with the same idempotency key) is what sends it.
+      const lost = !created && current.state === State.Queued && current.startedAt === undefined;
+      const sent = (created && !waits) || lost ? this.#send(current) : undefined;
       if (isPromiseLike(sent)) yield sent;
       return current;
     }

@@ -263,3 +263,51 @@ describe("dead-letter handler", () => {
     await settle();
   });
 });
+
+describe("a message lost between the record's creation and its send", () => {
+  /** A queue that fails the first send of a task, as a process dying before SQS answered. */
+  class LosingQueue extends MemoryTaskQueue {
+    lost = 0;
+    constructor(private readonly task: string) {
+      super(systemClock);
+    }
+    override send(messages: readonly TaskMessage[], delayMs?: number): void {
+      if (this.lost === 0 && messages.some((m) => m.taskName === this.task)) {
+        this.lost += 1;
+        throw new Error("the process died before SQS answered");
+      }
+      super.send(messages, delayMs);
+    }
+  }
+
+  it("is sent again when the parent's retry registers the child again", async () => {
+    const child = task("h_lost_child", async () => "child ran");
+    const parent = task("h_lost_parent", { retries: { limit: 1, delayMs: 0 } }, async () => child.submit().result());
+    const queue = new LosingQueue("h_lost_child");
+    // The parent suspends while it waits, as in the cloud, so each delivery round finishes.
+    const runtime = new Runtime({
+      store: new MemoryExecutionStore(),
+      queue,
+      blobs: new MemoryBlobStore(),
+      clock: systemClock,
+      ids: cryptoIds,
+      suspendAfterMs: 0,
+    });
+    const worker = createWorkerHandler({ runtime, log: () => undefined });
+    const execution = runtime.submit(parent);
+    // The event source, by hand: deliver whatever is queued until the parent has finished.
+    for (let round = 0; round < 20 && !isTerminalState(await execution.state()); round += 1) {
+      await settle();
+      const messages: TaskMessage[] = [];
+      for (let m = queue.take(); m !== undefined; m = queue.take()) messages.push(m);
+      await Promise.all(messages.map((m) => worker(sqsEvent([m]))));
+    }
+    expect(queue.lost).toBe(1);
+    expect(await execution.state()).toBe(State.Completed);
+    expect(await execution.result()).toBe("child ran");
+  });
+});
+
+function isTerminalState(state: string): boolean {
+  return ["completed", "failed", "cancelled"].includes(state);
+}
