@@ -64,7 +64,11 @@ export class Attempts {
    */
   dispatch(message: TaskMessage, done: (error?: unknown) => void): void {
     const slot: SlotLease | undefined = this.#o.slots === undefined ? undefined : { held: true, active: true };
+    let ended = false;
     const end = (error?: unknown) => {
+      // Once only, whatever path (a store error thrown after a partial commit) calls it again.
+      if (ended) return;
+      ended = true;
       if (slot !== undefined) {
         slot.active = false;
         if (slot.held) this.#o.slots?.release();
