@@ -228,6 +228,7 @@ const neverRetried: ReadonlySet<string> = new Set([
   ErrorCode.ForeignExecution,
   ErrorCode.InvalidOption,
   ErrorCode.DeadLettered,
+  ErrorCode.PayloadTooLarge,
 ]);
 
 /**

@@ -37,6 +37,12 @@ export interface EngineOptions {
    */
   readonly blobThreshold?: number;
   /**
+   * The largest encoded arguments or result accepted, in characters: larger arguments are
+   * refused at `submit`, a larger result fails its execution.
+   * @default 10485760 (10 MiB)
+   */
+  readonly maxPayloadBytes?: number;
+  /**
    * Time and timers.
    * @default the system clock
    */
@@ -52,6 +58,7 @@ const optionsSchema = z.strictObject({
   concurrency: z.number().int().min(1).max(100_000).optional(),
   suspendAfterMs: z.number().int().min(0).max(2 ** 31 - 1).optional(),
   blobThreshold: z.number().int().min(1).optional(),
+  maxPayloadBytes: z.number().int().min(1).optional(),
   clock: z.custom<Clock>((v) => typeof v === "object" && v !== null).optional(),
   ids: z.custom<IdSource>((v) => typeof v === "object" && v !== null).optional(),
 });
@@ -84,6 +91,7 @@ export class EmbeddedEngine extends Runtime {
       ids: options.ids ?? cryptoIds,
       ...(options.blobThreshold === undefined ? {} : { blobThreshold: options.blobThreshold }),
       ...(options.suspendAfterMs === undefined ? {} : { suspendAfterMs: options.suspendAfterMs }),
+      ...(options.maxPayloadBytes === undefined ? {} : { maxPayloadBytes: options.maxPayloadBytes }),
       slots,
       onClose: () => queue.close(),
     });

@@ -10,7 +10,7 @@ import type { ExecutionEngine, Outcome } from "../engine/execution-engine.ts";
 import type { ExecutionRecord, TaskMessage } from "../engine/model.ts";
 import type { Clock } from "../engine/ports.ts";
 import { isPromiseLike } from "../engine/step.ts";
-import { TimeoutError } from "../errors.ts";
+import { ErrorCode, FloeError, TimeoutError } from "../errors.ts";
 import { ExecutionContext, runInContext, type SlotLease } from "./context.ts";
 import { isExecution } from "./execution.ts";
 
@@ -33,6 +33,8 @@ export interface AttemptsOptions {
   readonly slots: Slots | undefined;
   /** Take over a running attempt that started this long ago (see `RuntimeOptions`). */
   readonly takeOverAfterMs: number | undefined;
+  /** The largest encoded result accepted, in characters. */
+  readonly maxPayloadBytes: number;
 }
 
 /** Runs attempts and keeps track of those in progress. */
@@ -155,6 +157,14 @@ export class Attempts {
   #encodeResult(value: unknown): Outcome {
     try {
       const { text } = encode(value, "result", this.#o.refs);
+      if (text.length > this.#o.maxPayloadBytes) {
+        const error = new FloeError(
+          ErrorCode.PayloadTooLarge,
+          `the result encodes to ${text.length} characters, over the limit of ${this.#o.maxPayloadBytes}; ` +
+            "return a reference to the data (an S3 key, say) instead of the data",
+        );
+        return { type: "failed", error };
+      }
       return isExecution(value) ? { type: "completed", result: text, forward: value.id } : { type: "completed", result: text };
     } catch (error) {
       return { type: "failed", error };

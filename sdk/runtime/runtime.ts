@@ -55,8 +55,8 @@ export interface RuntimeOptions {
    */
   readonly takeOverAfterMs?: number;
   /**
-   * The largest encoded arguments or result accepted, in characters; larger ones are
-   * refused at `submit` (and fail the attempt that returns them).
+   * The largest encoded arguments or result accepted, in characters: larger arguments are
+   * refused at `submit`, a larger result fails its execution (without retries).
    * @default 10485760 (10 MiB)
    */
   readonly maxPayloadBytes?: number;
@@ -125,7 +125,7 @@ export class Runtime implements ExecutionHost, Engine {
       onTerminal: (record) => this.#onTerminal(record),
     });
     this.#waiters = new Waiters(options.store, options.clock);
-    this.#attempts = new Attempts({ runtime: this, engine: this.engine, clock: options.clock, refs: this.#refs, slots: options.slots, takeOverAfterMs: options.takeOverAfterMs });
+    this.#attempts = new Attempts({ runtime: this, engine: this.engine, clock: options.clock, refs: this.#refs, slots: options.slots, takeOverAfterMs: options.takeOverAfterMs, maxPayloadBytes: options.maxPayloadBytes ?? defaultMaxPayload });
   }
 
   submit<A extends unknown[], R>(target: Submittable<A, R> | string, ...args: A): Execution<R> {

@@ -30,12 +30,13 @@ export async function settledRun(engine: Engine, runId: string, timeoutMs = 10_0
   }
 }
 
-/** Polls a run until its execution of `taskName` has completed. */
-async function untilCompleted(engine: Engine, runId: string, taskName: string, timeoutMs = 10_000): Promise<void> {
+/** Polls a run until `count` of its executions of `taskName` have completed. */
+async function untilCompleted(engine: Engine, runId: string, taskName: string, timeoutMs = 10_000, count = 1): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const run = await engine.getRun(runId);
-    if (run?.executions.some((e) => e.taskName === taskName && e.state === State.Completed)) return;
+    const done = run?.executions.filter((e) => e.taskName === taskName && e.state === State.Completed).length ?? 0;
+    if (done >= count) return;
     if (Date.now() > deadline) throw new Error(`${taskName} did not complete in run ${runId}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
@@ -222,7 +223,16 @@ export function conformance(backend: Backend): void {
 
       it("asCompleted() yields executions in the order they finish", async () => {
         const e = await engine();
-        expect(await e.submit(t.completionOrder, [120, 10, 60]).result()).toEqual([10, 60, 120]);
+        const gates = [unique("g0"), unique("g1"), unique("g2")];
+        const run = e.submit(t.completionOrder, gates);
+        // Finish them in the order 1, 2, 0, each once the one before has completed and in a
+        // later millisecond (finish times are what the order is read from).
+        for (const [n, index] of [1, 2, 0].entries()) {
+          openLatch(gates[index]!);
+          await untilCompleted(e, run.id, "c_gated", 10_000, n + 1);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        expect(await run.result()).toEqual([1, 2, 0]);
       });
 
       it("maps over iterables with unmapped() arguments passed to every call", async () => {

@@ -181,14 +181,10 @@ export const waitHelper = workflow("c_wait_helper", async (gate: string) => {
   return Promise.all(executions.map((e) => e.state()));
 });
 
-export const sleepy = task("c_sleepy", async (ms: number) => {
-  await sleep(ms);
-  return ms;
-});
-
-export const completionOrder = workflow("c_completion_order", async (delays: number[]) => {
-  const order: number[] = [];
-  for await (const execution of asCompleted(delays.map((ms) => sleepy.submit(ms)))) order.push(await execution.result());
+/** Collects the values of gated executions in the order asCompleted yields them. */
+export const completionOrder = workflow("c_completion_order", async (gates: string[]) => {
+  const order: unknown[] = [];
+  for await (const execution of asCompleted(gates.map((gate, i) => gated.submit(gate, i)))) order.push(await execution.result());
   return order;
 });
 

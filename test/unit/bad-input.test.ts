@@ -171,4 +171,27 @@ describe("bad input", () => {
     expect(error.message).toContain("args[0] has 2 items, args[1] has 1");
     expect(thrown(() => echo.map(unmapped(1))).message).toContain("needs at least one iterable argument");
   });
+
+  it("refuses arguments over the payload limit at submit, naming the limit, and writes nothing", async () => {
+    const e = createEngine({ maxPayloadBytes: 100 });
+    engines.push(e);
+    const error = thrown(() => e.submit(echo, "x".repeat(200)));
+    expect(error.code).toBe("FLOE_PAYLOAD_TOO_LARGE");
+    expect(error.message).toContain("over the limit of 100");
+    await untouched(e);
+  });
+
+  it("fails an execution whose result is over the payload limit, without retrying", async () => {
+    const e = createEngine({ maxPayloadBytes: 100 });
+    engines.push(e);
+    let runs = 0;
+    const huge = task("b_huge", { retries: 3 }, async () => {
+      runs += 1;
+      return "y".repeat(500);
+    });
+    const error = (await e.submit(huge).result({ raiseOnFailure: false })) as Error & { code: string };
+    expect(error.code).toBe("FLOE_PAYLOAD_TOO_LARGE");
+    expect(error.message).toContain("over the limit of 100");
+    expect(runs).toBe(1);
+  });
 });
