@@ -6,7 +6,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { handleRequest, type RoutesOptions } from "../sdk/http/routes.ts";
 import type { Runtime } from "../sdk/runtime/runtime.ts";
-import { runtimeFromEnvironment } from "./environment.ts";
+import { entryPoint } from "./environment.ts";
 
 /** What the API needs: the runtime it starts and reads executions with. */
 export interface ApiDeps {
@@ -28,10 +28,5 @@ export function createApiHandler(deps: ApiDeps): (event: APIGatewayProxyEventV2)
   };
 }
 
-let api: Promise<(event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>> | undefined;
-
 /** The Lambda entry point: the API over the runtime the environment describes. */
-export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-  api ??= runtimeFromEnvironment().then((runtime) => createApiHandler({ runtime }));
-  return (await api)(event);
-}
+export const handler = entryPoint((runtime) => createApiHandler({ runtime }));

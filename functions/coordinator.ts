@@ -8,7 +8,7 @@
 import type { AttributeValue, DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
 import { isTerminal, type ExecutionState } from "../sdk/engine/model.ts";
 import type { MaybePromise } from "../sdk/engine/step.ts";
-import { runtimeFromEnvironment } from "./environment.ts";
+import { entryPoint } from "./environment.ts";
 
 /** What the coordinator needs: something that releases an execution's dependents. */
 export interface CoordinatorDeps {
@@ -54,10 +54,5 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (event: DynamoD
   };
 }
 
-let coordinator: Promise<(event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>> | undefined;
-
 /** The Lambda entry point: the coordinator over the runtime the environment describes. */
-export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
-  coordinator ??= runtimeFromEnvironment().then((runtime) => createCoordinatorHandler({ engine: runtime.engine }));
-  return (await coordinator)(event);
-}
+export const handler = entryPoint((runtime) => createCoordinatorHandler({ engine: runtime.engine }));

@@ -72,3 +72,15 @@ async function create(env: Environment): Promise<Runtime> {
     takeOverAfterMs: env.FLOE_VISIBILITY_TIMEOUT_SECONDS * 1000,
   });
 }
+
+/**
+ * A Lambda entry point: the handler `make` builds over the environment's runtime, built
+ * on the first event and kept for the container's life.
+ */
+export function entryPoint<E, R>(make: (runtime: Runtime) => (event: E) => Promise<R>): (event: E) => Promise<R> {
+  let built: Promise<(event: E) => Promise<R>> | undefined;
+  return async (event) => {
+    built ??= runtimeFromEnvironment().then(make);
+    return (await built)(event);
+  };
+}

@@ -6,9 +6,9 @@
  * (and logged), since no retry can mend them.
  */
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { decodeMessage } from "../sdk/aws/sqs-task-queue.ts";
 import type { TaskMessage } from "../sdk/engine/model.ts";
-import { runtimeFromEnvironment } from "./environment.ts";
+import { entryPoint } from "./environment.ts";
+import { sqsBatchHandler } from "./sqs-batch.ts";
 
 /** What the worker needs: something that processes one task message. */
 export interface WorkerDeps {
@@ -22,34 +22,10 @@ export interface WorkerDeps {
 
 /** Creates the worker's handler over `deps` (tests pass their own). */
 export function createWorkerHandler(deps: WorkerDeps): (event: SQSEvent) => Promise<SQSBatchResponse> {
-  const log = deps.log ?? ((message: string) => console.error(message));
-  return async (event) => {
-    const outcomes = await Promise.all(
-      event.Records.map(async (record) => {
-        let message: TaskMessage;
-        try {
-          message = decodeMessage(record.body);
-        } catch (error) {
-          log(`floe worker: dropped malformed message ${record.messageId}: ${(error as Error).message}`);
-          return undefined;
-        }
-        try {
-          await deps.runtime.process(message);
-          return undefined;
-        } catch (error) {
-          log(`floe worker: message ${record.messageId} for ${message.executionId} failed: ${(error as Error).message}`);
-          return record.messageId;
-        }
-      }),
-    );
-    return { batchItemFailures: outcomes.filter((id) => id !== undefined).map((itemIdentifier) => ({ itemIdentifier })) };
-  };
+  return sqsBatchHandler("worker", deps.log ?? ((message: string) => console.error(message)), (message) =>
+    deps.runtime.process(message),
+  );
 }
-
-let worker: Promise<(event: SQSEvent) => Promise<SQSBatchResponse>> | undefined;
 
 /** The Lambda entry point: the worker over the runtime the environment describes. */
-export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
-  worker ??= runtimeFromEnvironment().then((runtime) => createWorkerHandler({ runtime }));
-  return (await worker)(event);
-}
+export const handler = entryPoint((runtime) => createWorkerHandler({ runtime }));
