@@ -15,6 +15,13 @@ import { SqsTaskQueue } from "../sdk/aws/sqs-task-queue.ts";
 import { Runtime } from "../sdk/runtime/runtime.ts";
 import { cryptoIds, systemClock } from "../sdk/runtime/system.ts";
 
+/**
+ * The widest fan-in a worker releases itself after a completion, for latency; the edges
+ * into a wider join are released by the coordinator, grouped per stream batch, so a join
+ * of 10,000 is about a hundred writes to its item instead of 10,000.
+ */
+export const INLINE_FAN_IN = 8;
+
 const environmentSchema = z.object({
   FLOE_TABLE_NAME: z.string().min(1, { error: "FLOE_TABLE_NAME must name the executions table" }),
   FLOE_BUCKET_NAME: z.string().min(1, { error: "FLOE_BUCKET_NAME must name the payload bucket" }),
@@ -24,6 +31,7 @@ const environmentSchema = z.object({
   FLOE_TASKS_MODULE: z.string().min(1).optional(),
   FLOE_SUSPEND_AFTER_MS: z.coerce.number().int().min(0).default(100),
   FLOE_VISIBILITY_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(900),
+  FLOE_INLINE_FAN_IN: z.coerce.number().int().min(0).default(INLINE_FAN_IN),
   AWS_ENDPOINT_URL: z.string().optional(),
   AWS_ENDPOINT_URL_S3: z.string().optional(),
 });
@@ -70,6 +78,7 @@ async function create(env: Environment): Promise<Runtime> {
     ids: cryptoIds,
     suspendAfterMs: env.FLOE_SUSPEND_AFTER_MS,
     takeOverAfterMs: env.FLOE_VISIBILITY_TIMEOUT_SECONDS * 1000,
+    inlineFanIn: env.FLOE_INLINE_FAN_IN,
   });
 }
 

@@ -19,7 +19,7 @@ class RecordingQueue implements TaskQueue {
 /** Makes a fresh, empty store for one scenario. */
 export type StoreFactory = () => ExecutionStore | Promise<ExecutionStore>;
 
-async function setupWith(makeStore: StoreFactory, retryDelays: (number | undefined)[] = []) {
+async function setupWith(makeStore: StoreFactory, retryDelays: (number | undefined)[] = [], inlineFanIn?: number) {
   let now = 1_000;
   const clock: Clock = { now: () => (now += 1), schedule: () => () => undefined };
   // Typed as the port, which may answer later: the engine must work either way.
@@ -33,6 +33,7 @@ async function setupWith(makeStore: StoreFactory, retryDelays: (number | undefin
     clock,
     blobThreshold: 100,
     policy: { retryDelayMs: (_name, _error, attempt) => retryDelays[attempt - 1], encodeError: (e) => String(e) },
+    inlineFanIn,
   });
   return { engine, store, queue, blobs };
 }
@@ -59,7 +60,7 @@ async function runToCompletion(engine: ExecutionEngine, queue: RecordingQueue, i
  * Local by the adapter tests.
  */
 export function engineScenarios(name: string, makeStore: StoreFactory): void {
-  const setup = (retryDelays?: (number | undefined)[]) => setupWith(makeStore, retryDelays);
+  const setup = (retryDelays?: (number | undefined)[], inlineFanIn?: number) => setupWith(makeStore, retryDelays, inlineFanIn);
   describe(`ExecutionEngine over ${name}`, () => {
     it("queues an execution without upstreams at once", async () => {
       const { engine, queue, store } = await setup();
@@ -119,6 +120,30 @@ export function engineScenarios(name: string, makeStore: StoreFactory): void {
       await Promise.all([engine.releaseDependents("u"), engine.releaseDependents("u"), engine.releaseDependents("u")]);
       expect((await store.get("d"))?.pending).toBe(0);
       expect(queue.ids().filter((id) => id === "d")).toHaveLength(1);
+    });
+
+    it("releases the edges of many upstreams into one downstream in grouped writes, each edge counted once", async () => {
+      const { engine, queue, store } = await setup(undefined, 2);
+      const upstreams = Array.from({ length: 120 }, (_, i) => `u${i}`);
+      await Promise.all(upstreams.map(async (id) => engine.register(spec(id))));
+      await engine.register(spec("d", upstreams));
+      // Wider than the engine releases inline: finishing leaves the edges to releaseDependents.
+      await Promise.all(upstreams.map((id) => runToCompletion(engine, queue, id)));
+      expect((await store.get("d"))?.pending).toBe(120);
+      const groups: number[] = [];
+      const release = store.release.bind(store);
+      store.release = (edges) => {
+        groups.push(edges.length);
+        return release(edges);
+      };
+      // Overlapping batches at once, as two coordinators replaying each other's records.
+      await Promise.all([upstreams.slice(0, 70), upstreams.slice(50)].map(async (batch) => engine.releaseDependents(batch)));
+      expect(groups.every((n) => n <= 99)).toBe(true);
+      expect(groups.length).toBeLessThanOrEqual(4);
+      expect((await store.get("d"))).toMatchObject({ pending: 0, state: State.Queued });
+      expect(queue.ids().filter((id) => id === "d")).toHaveLength(1);
+      const run = await store.run("run");
+      expect(run?.edges.filter((e) => e.downstreamId === "d" && e.released)).toHaveLength(120);
     });
 
     it("drops a duplicate delivery: only one claim of an attempt succeeds", async () => {

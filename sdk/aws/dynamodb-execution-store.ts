@@ -11,8 +11,9 @@
  * An edge lives in its upstream's partition, so "the edges out of a finished execution" is
  * one query. The indexes project keys only: an update that changes no index key then
  * writes the table alone (one write unit for a small item), not every index as well; the
- * rare reads through an index fetch the items by key afterwards. Every state change is a conditional update; a release marks the edge and
- * decrements the downstream's counter in one transaction.
+ * rare reads through an index fetch the items by key afterwards. Every state change is a
+ * conditional update; a release marks its edges (up to 99 into one downstream) and
+ * decrements the downstream's counter by their number in one transaction.
  */
 import {
   DynamoDBDocumentClient,
@@ -24,6 +25,7 @@ import {
   UpdateCommand,
   type BatchGetCommandOutput,
   type QueryCommandInput,
+  type TransactWriteCommandInput,
 } from "@aws-sdk/lib-dynamodb";
 import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
 import { EdgeKind, State, edgeKey, type Edge, type ExecutionRecord, type Transition } from "../engine/model.ts";
@@ -41,6 +43,10 @@ const edgeItemKey = (edge: Pick<Edge, "upstreamId" | "downstreamId" | "kind" | "
   pk: `X#${edge.upstreamId}`,
   sk: `D#${edge.downstreamId}#${edge.kind}#${edge.generation}`,
 });
+type TransactItems = NonNullable<TransactWriteCommandInput["TransactItems"]>;
+
+/** How many times a release meeting another transaction on its downstream tries again. */
+const MAX_CONFLICT_RETRIES = 8;
 const storageKeys = new Set(["pk", "sk", "run", "rsk", "rootTask", "root", "type"]);
 
 /** The table floe needs: its keys, indexes and stream. The CDK construct creates the same. */
@@ -198,54 +204,60 @@ export class DynamoDbExecutionStore implements ExecutionStore {
     );
   }
 
-  async release(edge: Edge): Promise<Release | undefined> {
-    const markEdge = {
+  async release(edges: readonly Edge[]): Promise<Release | undefined> {
+    const first = edges[0];
+    if (first === undefined) return undefined;
+    const markEdge = (edge: Edge) => ({
       TableName: this.#table,
       Key: edgeItemKey(edge),
       UpdateExpression: "SET released = :true",
       ConditionExpression: "released = :false",
       ExpressionAttributeValues: { ":true": true, ":false": false },
+    });
+    let open = [...edges];
+    // Whether the downstream still counts these edges; once it is found not to, the edges
+    // are only marked.
+    let counts = true;
+    let conflicts = 0;
+    while (open.length > 0) {
+      const counted = open.filter((edge) => edge.waits).length;
+      const decrement = counts && counted > 0;
+      const items: TransactItems = open.map((edge) => ({ Update: markEdge(edge) }));
+      if (decrement) items.push({ Update: this.#decrement(first, counted) });
+      try {
+        await this.#client.send(new TransactWriteCommand({ TransactItems: items }));
+        return await this.#released(first.downstreamId, decrement);
+      } catch (error) {
+        const reasons = cancellationCodes(error);
+        if (reasons === undefined) throw error;
+        // Edges released already (a replay, the other of worker and coordinator) drop out.
+        const released = new Set(open.filter((_, i) => reasons[i] === "ConditionalCheckFailed"));
+        if (released.size > 0) open = open.filter((edge) => !released.has(edge));
+        else if (decrement && reasons[open.length] === "ConditionalCheckFailed") counts = false;
+        else if (reasons.includes("TransactionConflict") && conflicts < MAX_CONFLICT_RETRIES) {
+          // Another release into the same downstream holds the item: try again shortly.
+          conflicts += 1;
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * conflicts));
+        } else throw error;
+      }
+    }
+    return undefined;
+  }
+
+  #decrement(edge: Edge, count: number) {
+    return {
+      TableName: this.#table,
+      Key: recordKey(edge.downstreamId),
+      UpdateExpression: "SET pending = pending - :count",
+      ConditionExpression: "generation = :generation AND pending >= :count AND #state IN (:waiting, :suspended)",
+      ExpressionAttributeNames: { "#state": "state" },
+      ExpressionAttributeValues: {
+        ":count": count,
+        ":generation": edge.generation,
+        ":waiting": State.Waiting,
+        ":suspended": State.Suspended,
+      },
     };
-    try {
-      await this.#client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Update: markEdge },
-            {
-              Update: {
-                TableName: this.#table,
-                Key: recordKey(edge.downstreamId),
-                UpdateExpression: "SET pending = pending - :one",
-                ConditionExpression: "generation = :generation AND pending > :zero AND #state IN (:waiting, :suspended)",
-                ExpressionAttributeNames: { "#state": "state" },
-                ExpressionAttributeValues: {
-                  ":one": 1,
-                  ":zero": 0,
-                  ":generation": edge.generation,
-                  ":waiting": State.Waiting,
-                  ":suspended": State.Suspended,
-                },
-              },
-            },
-          ],
-        }),
-      );
-      return this.#released(edge.downstreamId, true);
-    } catch (error) {
-      const reasons = cancellationCodes(error);
-      if (reasons === undefined) throw error;
-      // The edge was released already: nothing to do.
-      if (reasons[0] === "ConditionalCheckFailed") return undefined;
-      if (reasons[1] !== "ConditionalCheckFailed") throw error;
-    }
-    // The downstream no longer counts this edge (another generation, or finished): only mark it.
-    try {
-      await this.#client.send(new UpdateCommand(markEdge));
-    } catch (error) {
-      if (isConditionFailure(error)) return undefined;
-      throw error;
-    }
-    return this.#released(edge.downstreamId, false);
   }
 
   async #released(downstreamId: string, decremented: boolean): Promise<Release | undefined> {
@@ -367,6 +379,7 @@ function toEdge(item: Record<string, unknown>): Edge {
     kind: item.kind === EdgeKind.Await ? EdgeKind.Await : EdgeKind.Argument,
     waits: item.waits === true,
     generation: item.generation as number,
+    ...(typeof item.fanIn === "number" ? { fanIn: item.fanIn } : {}),
     released: item.released === true,
     createdAt: item.createdAt as number,
   };

@@ -58,9 +58,25 @@ export function decodeMessage(body: string): TaskMessage {
   return parsed.data;
 }
 
-/** A {@link TaskQueue} on SQS. */
+/** Messages waiting for a batch to one queue, with the callers to tell. */
+interface Lane {
+  readonly url: string;
+  readonly waiting: { entry: SendMessageBatchRequestEntry; done: (error?: Error) => void }[];
+  inFlight: number;
+}
+
+/** Requests in flight per queue before further messages wait to share a batch. */
+const MAX_IN_FLIGHT = 4;
+
+/**
+ * A {@link TaskQueue} on SQS. Sends to one queue coalesce: while {@link MAX_IN_FLIGHT}
+ * requests are out, new messages wait and leave together, ten to a `SendMessageBatch`. An
+ * idle queue sends at once, so batching costs no latency; a fan-out of a thousand children
+ * is about a hundred requests instead of a thousand.
+ */
 export class SqsTaskQueue implements TaskQueue {
   readonly #o: SqsTaskQueueOptions;
+  readonly #lanes = new Map<string, Lane>();
 
   /** @param options - the client and where each task's queue is */
   constructor(options: SqsTaskQueueOptions) {
@@ -70,25 +86,38 @@ export class SqsTaskQueue implements TaskQueue {
   async send(messages: readonly TaskMessage[], delayMs?: number): Promise<void> {
     // A longer delay is served in steps: the worker sends the message again until notBefore.
     const delaySeconds = delayMs === undefined ? undefined : Math.min(MAX_DELAY_SECONDS, Math.ceil(delayMs / 1000));
-    const byQueue = new Map<string, TaskMessage[]>();
-    for (const message of messages) {
+    const sent = messages.map((message) => {
       const url = this.#o.queueUrl(message.taskName);
-      const list = byQueue.get(url);
-      if (list === undefined) byQueue.set(url, [message]);
-      else list.push(message);
-    }
-    const batches: Promise<void>[] = [];
-    for (const [url, list] of byQueue) {
-      for (let i = 0; i < list.length; i += 10) {
-        const entries = list.slice(i, i + 10).map<SendMessageBatchRequestEntry>((message, n) => ({
-          Id: String(n),
-          MessageBody: encodeMessage(message),
-          DelaySeconds: delaySeconds,
-        }));
-        batches.push(this.#sendBatch(url, entries));
+      const key = `${delaySeconds ?? 0} ${url}`;
+      let lane = this.#lanes.get(key);
+      if (lane === undefined) {
+        lane = { url, waiting: [], inFlight: 0 };
+        this.#lanes.set(key, lane);
       }
+      const entry: SendMessageBatchRequestEntry = { Id: "", MessageBody: encodeMessage(message), DelaySeconds: delaySeconds };
+      const target = lane;
+      return new Promise<void>((resolve, reject) => {
+        target.waiting.push({ entry, done: (error) => (error === undefined ? resolve() : reject(error)) });
+        // After this turn's other sends have joined the lane.
+        queueMicrotask(() => this.#pump(target));
+      });
+    });
+    await Promise.all(sent);
+  }
+
+  #pump(lane: Lane): void {
+    while (lane.inFlight < MAX_IN_FLIGHT && lane.waiting.length > 0) {
+      const batch = lane.waiting.splice(0, 10);
+      lane.inFlight += 1;
+      const entries = batch.map(({ entry }, n) => ({ ...entry, Id: String(n) }));
+      void this.#sendBatch(lane.url, entries).then(
+        () => batch.forEach(({ done }) => done()),
+        (error: unknown) => batch.forEach(({ done }) => done(error instanceof Error ? error : new Error(String(error)))),
+      ).finally(() => {
+        lane.inFlight -= 1;
+        this.#pump(lane);
+      });
     }
-    await Promise.all(batches);
   }
 
   async #sendBatch(queueUrl: string, entries: SendMessageBatchRequestEntry[]): Promise<void> {

@@ -71,15 +71,24 @@ export class MemoryExecutionStore implements ExecutionStore {
     }
   }
 
-  release(edge: Edge): Release | undefined {
-    // Edges read from this store are the stored objects themselves: skip the key lookup.
-    const stored = this.#stored.has(edge) ? edge : this.#edges.get(edgeKey(edge));
-    const downstream = this.#records.get(edge.downstreamId);
-    if (stored === undefined || stored.released || downstream === undefined) return undefined;
-    stored.released = true;
+  release(edges: readonly Edge[]): Release | undefined {
+    const first = edges[0];
+    const downstream = first === undefined ? undefined : this.#records.get(first.downstreamId);
+    if (first === undefined || downstream === undefined) return undefined;
+    let marked = 0;
+    let counted = 0;
+    for (const edge of edges) {
+      // Edges read from this store are the stored objects themselves: skip the key lookup.
+      const stored = this.#stored.has(edge) ? edge : this.#edges.get(edgeKey(edge));
+      if (stored === undefined || stored.released) continue;
+      stored.released = true;
+      marked += 1;
+      if (stored.waits) counted += 1;
+    }
+    if (marked === 0) return undefined;
     const decremented =
-      stored.waits && stored.generation === downstream.generation && downstream.pending > 0 && !isTerminal(downstream.state);
-    if (decremented) downstream.pending -= 1;
+      counted > 0 && first.generation === downstream.generation && downstream.pending >= counted && !isTerminal(downstream.state);
+    if (decremented) downstream.pending -= counted;
     return { downstream, decremented };
   }
 

@@ -38,7 +38,21 @@ export interface ExecutionEngineOptions {
   readonly blobThreshold: number;
   /** Told of every terminal transition this engine writes (for in-process waiters). */
   readonly onTerminal?: (record: ExecutionRecord) => void;
+  /**
+   * The widest fan-in whose edges a finishing execution releases itself. The edges of a
+   * wider one are left to {@link ExecutionEngine.releaseDependents} (the coordinator on
+   * AWS), which groups the releases of many upstreams into one write per downstream, so a
+   * join of thousands is not thousands of writes to one item.
+   * @default Infinity (the embedded engine has no coordinator)
+   */
+  readonly inlineFanIn?: number;
 }
+
+/**
+ * The most edges released in one write: a DynamoDB transaction holds 100 items, and the
+ * downstream is one of them.
+ */
+export const RELEASE_GROUP = 99;
 
 /** A new execution, as the runtime describes it. */
 export interface NewExecution {
@@ -70,10 +84,12 @@ const live: readonly ExecutionState[] = [State.Waiting, State.Queued, State.Runn
  */
 export class ExecutionEngine {
   readonly #o: ExecutionEngineOptions;
+  readonly #inlineFanIn: number;
 
   /** @param options - the ports and the task policy */
   constructor(options: ExecutionEngineOptions) {
     this.#o = options;
+    this.#inlineFanIn = options.inlineFanIn ?? Infinity;
   }
 
   /** The store this engine writes to. */
@@ -150,6 +166,7 @@ export class ExecutionEngine {
       kind: EdgeKind.Argument,
       waits: waitOn.has(upstreamId),
       generation: 1,
+      fanIn: spec.waitOn.length,
       released: false,
       createdAt: now,
     }));
@@ -163,7 +180,11 @@ export class ExecutionEngine {
     let upstreams = this.#o.store.getMany(upstreamIds);
     if (isPromiseLike(upstreams)) upstreams = (yield upstreams) as (ExecutionRecord | undefined)[];
     const finished = upstreams.filter((u): u is ExecutionRecord => u !== undefined && isTerminal(u.state));
-    if (finished.length > 0) yield* all(finished.map((u) => call(this.#o.store.release(this.#edge(record, u.id, kind)))));
+    if (finished.length > 0) {
+      const fanIn = record.waitMode === WaitMode.Any ? 1 : upstreamIds.length;
+      const edges = finished.map((u) => this.#edge(record, u.id, kind, fanIn));
+      yield* all(groupByDownstream(edges).map((group) => call(this.#o.store.release(group))));
+    }
     const armed = yield* call(
       this.#o.store.update(record.id, { guarded: true, generation: record.generation }, { guarded: false }),
     );
@@ -171,7 +192,7 @@ export class ExecutionEngine {
     return armed ?? record;
   }
 
-  #edge(record: ExecutionRecord, upstreamId: string, kind: EdgeKind): Edge {
+  #edge(record: ExecutionRecord, upstreamId: string, kind: EdgeKind, fanIn: number): Edge {
     return {
       upstreamId,
       downstreamId: record.id,
@@ -179,6 +200,7 @@ export class ExecutionEngine {
       kind,
       waits: true,
       generation: record.generation,
+      fanIn,
       released: false,
       createdAt: this.#o.clock.now(),
     };
@@ -296,6 +318,8 @@ export class ExecutionEngine {
     this.#o.onTerminal?.(done);
     let edges = this.#o.store.edgesFrom(done.id);
     if (isPromiseLike(edges)) edges = (yield edges) as Edge[];
+    const inline = this.#inlineFanIn;
+    if (inline !== Infinity) edges = edges.filter((edge) => (edge.fanIn ?? 1) <= inline);
     if (edges.length > 0) yield* this.#release(edges);
     return true;
   }
@@ -318,29 +342,29 @@ export class ExecutionEngine {
       ),
     );
     if (suspended === undefined) return;
-    yield* call(this.#o.store.addEdges(on.map((id) => this.#edge(suspended, id, EdgeKind.Await))));
+    yield* call(this.#o.store.addEdges(on.map((id) => this.#edge(suspended, id, EdgeKind.Await, mode === WaitMode.All ? on.length : 1))));
     yield* this.#arm(suspended, on, EdgeKind.Await);
   }
 
   /**
-   * Releases every unreleased edge out of a finished execution and queues each downstream
-   * that this brings to zero. Idempotent: the fast path after a completion and the
-   * coordinator's backstop may both run it.
+   * Releases every unreleased edge out of finished executions and queues each downstream
+   * that this brings to zero. The edges into one downstream are released together, up to
+   * {@link RELEASE_GROUP} in one write. Idempotent: the fast path after a completion and
+   * the coordinator's backstop may both run it.
    */
-  releaseDependents(upstreamId: string): MaybePromise<void> {
-    return drive(this.#releaseDependents(upstreamId));
+  releaseDependents(upstreamIds: string | readonly string[]): MaybePromise<void> {
+    return drive(this.#releaseDependents(typeof upstreamIds === "string" ? [upstreamIds] : upstreamIds));
   }
 
-  *#releaseDependents(upstreamId: string): Step<void> {
-    let edges = this.#o.store.edgesFrom(upstreamId);
-    if (isPromiseLike(edges)) edges = (yield edges) as Edge[];
-    yield* this.#release(edges);
+  *#releaseDependents(upstreamIds: readonly string[]): Step<void> {
+    const found = yield* all(upstreamIds.map((id) => call(this.#o.store.edgesFrom(id))));
+    yield* this.#release(found.length === 1 ? (found[0] ?? []) : found.flat());
   }
 
   *#release(edges: readonly Edge[]): Step<void> {
     const open = edges.filter((edge) => edge.waits && !edge.released);
-    if (open.length === 1 && open[0] !== undefined) yield* this.#releaseEdge(open[0]);
-    else if (open.length > 1) yield* all(open.map((edge) => this.#releaseEdge(edge)));
+    if (open.length === 1 && open[0] !== undefined) yield* this.#releaseGroup([open[0]]);
+    else if (open.length > 1) yield* all(groupByDownstream(open).map((group) => this.#releaseGroup(group)));
     // An edge released before may have left its downstream at zero but not queued (the
     // releaser died between the two writes, or lost the response): queue such ones now.
     const settled = [...new Set(edges.filter((edge) => edge.waits && edge.released).map((edge) => edge.downstreamId))];
@@ -351,8 +375,8 @@ export class ExecutionEngine {
     if (ready.length > 0) yield* all(ready.map((downstream) => this.#queueIfReady(downstream)));
   }
 
-  *#releaseEdge(edge: Edge): Step<void> {
-    let release = this.#o.store.release(edge);
+  *#releaseGroup(edges: readonly Edge[]): Step<void> {
+    let release = this.#o.store.release(edges);
     if (isPromiseLike(release)) release = (yield release) as Release | undefined;
     if (release?.decremented) yield* this.#queueIfReady(release.downstream);
   }
@@ -414,4 +438,27 @@ export class ExecutionEngine {
     const put = this.#o.blobs.put(key, text);
     return isPromiseLike(put) ? Promise.resolve(put).then(() => pointer) : pointer;
   }
+}
+
+/**
+ * The edges into each downstream and generation, in groups of at most
+ * {@link RELEASE_GROUP}. A downstream released by any one upstream (fan-in 1) takes its
+ * edges one at a time: the first decrements its counter, the rest are only marked.
+ */
+function groupByDownstream(edges: readonly Edge[]): Edge[][] {
+  const groups = new Map<string, Edge[]>();
+  for (const edge of edges) {
+    const key = `${edge.downstreamId}|${edge.generation}`;
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [edge]);
+    else group.push(edge);
+  }
+  return [...groups.values()].flatMap((group) => chunks(group, Math.min(RELEASE_GROUP, Math.max(1, group[0]?.fanIn ?? 1))));
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  if (items.length <= size) return [items.slice()];
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }

@@ -86,6 +86,12 @@ export interface Edge {
   readonly waits: boolean;
   /** The downstream generation the edge belongs to; a release from another one is ignored. */
   readonly generation: number;
+  /**
+   * How many of its edges the downstream waits for in this generation (1 when any one
+   * releases it). A worker leaves a wide fan-in's edges to the coordinator, which groups
+   * them into few writes.
+   */
+  readonly fanIn?: number;
   released: boolean;
   readonly createdAt: number;
 }

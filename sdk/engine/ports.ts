@@ -55,11 +55,13 @@ export interface ExecutionStore {
   /** Adds edges that do not exist yet; existing ones are left as they are. */
   addEdges(edges: readonly Edge[]): MaybePromise<void>;
   /**
-   * In one atomic step: marks the edge released and, if it waits, its generation is the
-   * downstream's current one and the downstream's counter is above zero, decrements the
-   * counter. Returns `undefined` when the edge was already released (or does not exist).
+   * Releases edges into one downstream, all of one generation (at most 99 of them, the
+   * size of a DynamoDB transaction less the downstream). In one atomic step it marks every
+   * edge not yet released and, if their generation is the downstream's current one and the
+   * downstream is blocked, decrements its counter by how many it marked. Returns
+   * `undefined` when every edge was released already (or none exists).
    */
-  release(edge: Edge): MaybePromise<Release | undefined>;
+  release(edges: readonly Edge[]): MaybePromise<Release | undefined>;
   /** The edges whose upstream is `upstreamId`. */
   edgesFrom(upstreamId: string): MaybePromise<Edge[]>;
   /** The executions whose parent is `parentId`. */

@@ -18,9 +18,10 @@ import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { createSqsServer } from "local-aws-sqs";
 import S3rver from "s3rver";
-import { createCoordinatorHandler } from "../../functions/coordinator.ts";
+import { COORDINATOR_EVENTS, createCoordinatorHandler, finishedIn } from "../../functions/coordinator.ts";
 import { createDeadLetterHandler } from "../../functions/dead-letter.ts";
 import { createWorkerHandler } from "../../functions/worker.ts";
+import { INLINE_FAN_IN } from "../../functions/environment.ts";
 import { DynamoDbExecutionStore, executionTableDefinition } from "../aws/dynamodb-execution-store.ts";
 import { S3BlobStore } from "../aws/s3-blob-store.ts";
 import { SqsTaskQueue } from "../aws/sqs-task-queue.ts";
@@ -72,6 +73,12 @@ export interface LocalCloudOptions {
    * @default 5
    */
   readonly maxReceiveCount?: number;
+  /**
+   * The widest fan-in a worker releases itself; the coordinator releases wider ones,
+   * grouped per stream batch, as in Lambda.
+   * @default 8
+   */
+  readonly inlineFanIn?: number;
   /**
    * Called with the AWS clients before they are used: add middleware to them, to count
    * requests or inject faults.
@@ -184,6 +191,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       ids: cryptoIds,
       suspendAfterMs: options.suspendAfterMs ?? 100,
       takeOverAfterMs: (options.visibilityTimeoutSeconds ?? 30) * 1000,
+      inlineFanIn: options.inlineFanIn ?? INLINE_FAN_IN,
       onClose: async () => {
         await stopPollers();
         destroyClients();
@@ -207,6 +215,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       streams,
       streamArn: Table?.LatestStreamArn ?? "",
       coordinator: createCoordinatorHandler({ engine: runtime.engine }),
+      filter: (record) => finishedIn(record) !== undefined,
+      batchSize: COORDINATOR_EVENTS.batchSize,
+      batchingWindowMs: COORDINATOR_EVENTS.batchingWindowSeconds * 1000,
     });
     stopPollers = async () => {
       await Promise.all([poller.stop(), deadLetters.stop(), stream.stop()]);

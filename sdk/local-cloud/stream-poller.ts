@@ -2,6 +2,8 @@
  * Lambda's DynamoDB stream event source, emulated: every shard of the table's stream is
  * read from its start and its records handed to the coordinator as a real
  * `DynamoDBStreamEvent`. New shards (the stream rolls them over) are found as they appear.
+ * As an event source mapping does, it drops the records its filter rejects and gathers
+ * the rest into batches of up to `batchSize`, waiting up to the batching window to fill one.
  */
 import {
   DescribeStreamCommand,
@@ -22,6 +24,18 @@ export interface StreamPollerOptions {
    * @default 100
    */
   readonly idleMs?: number;
+  /** The records the coordinator is given (the mapping's filter criteria); others are dropped. */
+  readonly filter?: (record: DynamoDBRecord) => boolean;
+  /**
+   * The most records in one event.
+   * @default 100
+   */
+  readonly batchSize?: number;
+  /**
+   * How long records wait for a batch to fill, in milliseconds.
+   * @default 0
+   */
+  readonly batchingWindowMs?: number;
 }
 
 /** Reads the table's stream and feeds the coordinator. */
@@ -79,13 +93,21 @@ export class StreamPoller {
       if (!this.#stopped) console.error(`floe local cloud: opening shard ${shardId} failed`, error);
       return;
     }
+    const batchSize = this.#o.batchSize ?? 100;
+    const windowMs = this.#o.batchingWindowMs ?? 0;
+    const gathered: DynamoDBRecord[] = [];
+    let since = 0;
     while (!this.#stopped && iterator !== undefined) {
       try {
-        const out = await this.#o.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 100 }));
+        const out = await this.#o.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1_000 }));
         iterator = out.NextShardIterator;
-        const records = (out.Records ?? []).map(toRecord);
-        if (records.length > 0) await this.#deliver(records);
-        else await this.#pause(this.#o.idleMs ?? 100);
+        const read = out.Records ?? [];
+        const kept = read.map(toRecord).filter((record) => this.#o.filter?.(record) ?? true);
+        if (gathered.length === 0) since = Date.now();
+        gathered.push(...kept);
+        while (gathered.length >= batchSize) await this.#deliver(gathered.splice(0, batchSize));
+        if (gathered.length > 0 && Date.now() - since >= windowMs) await this.#deliver(gathered.splice(0));
+        if (read.length === 0) await this.#pause(Math.min(this.#o.idleMs ?? 100, gathered.length > 0 ? windowMs : Infinity));
       } catch (error) {
         if (this.#stopped) return;
         console.error(`floe local cloud: reading shard ${shardId} failed`, error);

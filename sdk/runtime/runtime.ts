@@ -60,6 +60,12 @@ export interface RuntimeOptions {
    * @default 10485760 (10 MiB)
    */
   readonly maxPayloadBytes?: number;
+  /**
+   * The widest fan-in a finishing execution releases itself; wider ones are left to the
+   * coordinator, which groups them (see `ExecutionEngineOptions.inlineFanIn`).
+   * @default Infinity
+   */
+  readonly inlineFanIn?: number;
   /** Called, and awaited, by {@link Runtime.close}. */
   readonly onClose?: () => unknown;
 }
@@ -123,6 +129,7 @@ export class Runtime implements ExecutionHost, Engine {
         encodeError,
       },
       onTerminal: (record) => this.#onTerminal(record),
+      inlineFanIn: options.inlineFanIn,
     });
     this.#waiters = new Waiters(options.store, options.clock);
     this.#attempts = new Attempts({ runtime: this, engine: this.engine, clock: options.clock, refs: this.#refs, slots: options.slots, takeOverAfterMs: options.takeOverAfterMs, maxPayloadBytes: options.maxPayloadBytes ?? defaultMaxPayload });

@@ -5,15 +5,18 @@ import { createSqsServer } from "local-aws-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SqsTaskQueue, decodeMessage, encodeMessage } from "../../sdk/aws/sqs-task-queue.ts";
 import type { TaskMessage } from "../../sdk/engine/model.ts";
+import { countRequests, newRequestCounts } from "../../sdk/aws/request-counter.ts";
 
 let server: Server;
 let client: SQSClient;
+let endpoint: string;
 const urls = new Map<string, string>();
 
 beforeAll(async () => {
   server = await createSqsServer({ port: 0, hostname: "127.0.0.1" });
   const { port } = server.address() as AddressInfo;
-  client = new SQSClient({ endpoint: `http://127.0.0.1:${port}`, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+  endpoint = `http://127.0.0.1:${port}`;
+  client = new SQSClient({ endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
   for (const task of ["load_user", "load_product"]) {
     const { QueueUrl } = await client.send(new CreateQueueCommand({ QueueName: `floe-${task}` }));
     urls.set(task, QueueUrl ?? "");
@@ -51,6 +54,26 @@ describe("SqsTaskQueue", () => {
     expect(users.map((m) => m.executionId).sort()).toEqual(messages.filter((m) => m.taskName === "load_user").map((m) => m.executionId).sort());
     expect(products).toHaveLength(11);
     expect(Object.keys(users[0] ?? {})).toEqual(["executionId", "taskName", "attempt"]);
+  });
+
+  it("sends separate submissions of one turn together, ten to a request", async () => {
+    const counts = newRequestCounts();
+    const counted = new SQSClient({ endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+    countRequests({ sqs: counted }, counts);
+    const q = new SqsTaskQueue({ client: counted, queueUrl: (task) => urls.get(task) ?? "" });
+    const ids = Array.from({ length: 100 }, (_, i) => `one-by-one-${i}`);
+    await Promise.all(ids.map((executionId) => q.send([{ executionId, taskName: "load_user", attempt: 1 }])));
+    expect((await drain("load_user")).map((m) => m.executionId).sort()).toEqual([...ids].sort());
+    expect(counts.requests.get("SQS:SendMessageBatch")).toBe(10);
+    expect(counts.requests.get("SQS:SendMessage")).toBeUndefined();
+    counted.destroy();
+  });
+
+  it("fails the sends of a batch SQS refuses, naming the queue", async () => {
+    const q = new SqsTaskQueue({ client, queueUrl: () => `${urls.get("load_user") ?? ""}-missing` });
+    await expect(
+      Promise.all([q.send([{ executionId: "a", taskName: "t", attempt: 1 }]), q.send([{ executionId: "b", taskName: "t", attempt: 1 }])]),
+    ).rejects.toThrow();
   });
 
   it("delays a message by the delay it is sent with", async () => {

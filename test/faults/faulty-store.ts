@@ -76,8 +76,8 @@ export class FaultyStore implements ExecutionStore {
     return this.#call("addEdges", edges[0]?.downstreamId, () => this.#inner.addEdges(edges));
   }
 
-  release(edge: Edge): Promise<Release | undefined> {
-    return this.#call("release", edge.downstreamId, () => this.#inner.release(edge));
+  release(edges: readonly Edge[]): Promise<Release | undefined> {
+    return this.#call("release", edges[0]?.downstreamId, () => this.#inner.release(edges));
   }
 
   edgesFrom(upstreamId: string): MaybePromise<Edge[]> {
