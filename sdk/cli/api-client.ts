@@ -1,10 +1,8 @@
 /**
  * The HTTP API of DESIGN section 4 as the `floe` command calls it: over the network
- * (`floe dev`, a deployed stack) or in process over an engine, so every command reads
- * runs the same way whichever engine runs them.
+ * (`floe dev`, a deployed stack) or in process over an engine (`in-process-api.ts`), so
+ * every command reads runs the same way whichever engine runs them.
  */
-import { handleRequest } from "../http/routes.ts";
-import type { Runtime } from "../runtime/runtime.ts";
 import type { ApiErrorJson, ExecutionJson, RunJson, RunListJson } from "./api-types.ts";
 import { CliError, ExitCode } from "./cli-error.ts";
 
@@ -116,21 +114,4 @@ export function httpApi(base: string): ApiClient {
     }
   };
   return new ApiClient(transport, `the floe API at ${root}`);
-}
-
-/** A client that calls the routes in process over `runtime` (the embedded engine, the local cloud). */
-export function inProcessApi(runtime: Runtime, where: string): ApiClient {
-  const transport: ApiTransport = async (method, path, body) => {
-    const [pathname = "", search = ""] = path.split("?");
-    const response = await handleRequest(runtime, {
-      method,
-      path: pathname,
-      query: Object.fromEntries(new URLSearchParams(search)),
-      headers: {},
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    // The same JSON a server would send, so nothing differs from the network path.
-    return { status: response.status, body: JSON.parse(JSON.stringify(response.body)) };
-  };
-  return new ApiClient(transport, where);
 }

@@ -59,14 +59,3 @@ export function parseArgs(raw: readonly string[]): unknown[] {
     }
   });
 }
-
-/** A whole number option, checked. */
-export function positiveInt(name: string, max: number): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0 || n > max) {
-      throw new CliError(ExitCode.BadInput, `${name} must be a whole number from 0 to ${max}, got "${value}"`);
-    }
-    return n;
-  };
-}

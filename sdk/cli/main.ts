@@ -6,10 +6,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { CliError, ExitCode } from "./cli-error.ts";
-import { dashboardCommand, devCommand } from "./commands/dev.ts";
-import { inspectCommand, runsCommand } from "./commands/inspect.ts";
-import { runCommand } from "./commands/run.ts";
-import { positiveInt } from "./engines.ts";
+import { intOption } from "./int-option.ts";
 
 const defaultApi = "http://127.0.0.1:3700";
 
@@ -72,11 +69,13 @@ function build(setCode: (code: number) => void): Command {
       .argument("[rest...]", "the workflow's name, then its arguments")
       .option("--local-cloud", "run on the local cloud (DynamoDB Local, SQS and S3 servers; needs Java 17)")
       .option("--api <url>", "start the run on the floe API at <url> (a `floe dev` server or a deployed stack)")
-      .option("--concurrency <n>", "how many tasks may run at once", positiveInt("--concurrency", 100_000))
-      .option("--width <n>", "the timeline's width in characters", positiveInt("--width", 1000), 60)
+      .option("--concurrency <n>", "how many tasks may run at once", intOption("--concurrency", 100_000))
+      .option("--width <n>", "the timeline's width in characters", intOption("--width", 1000), 60)
       .option("--no-progress", "do not show live progress on stderr")
       .option("--json", "print the run as JSON (state, result or error, executions, edges)")
       .action(async (first: string, rest: string[], options: Record<string, unknown>) => {
+        // Commands are imported when run, so `--help` and usage errors answer at once.
+        const { runCommand } = await import("./commands/run.ts");
         setCode(await runCommand(first, rest, { ...options, verbose: program.opts().verbose === true }));
       }),
   );
@@ -89,10 +88,11 @@ function build(setCode: (code: number) => void): Command {
       .argument("<module>", "the .ts or .js file that defines your workflows")
       .option("--local-cloud", "serve the local cloud instead of the embedded engine (needs Java 17)")
       .option("--host <host>", "the address to listen on", "127.0.0.1")
-      .option("-p, --port <port>", "the port to listen on (0 picks a free one)", positiveInt("--port", 65_535), 3700)
-      .option("--concurrency <n>", "how many tasks may run at once", positiveInt("--concurrency", 100_000))
+      .option("-p, --port <port>", "the port to listen on (0 picks a free one)", intOption("--port", 65_535), 3700)
+      .option("--concurrency <n>", "how many tasks may run at once", intOption("--concurrency", 100_000))
       .option("--no-watch", "do not reload the module when it changes")
       .action(async (module: string, options: { host: string; port: number }) => {
+        const { devCommand } = await import("./commands/dev.ts");
         await devCommand(module, options);
       }),
   );
@@ -104,8 +104,9 @@ function build(setCode: (code: number) => void): Command {
       .description("Serve the dashboard on localhost for the floe API at --api, forwarding its requests there.")
       .addOption(new Option("--api <url>", "the floe API").env("FLOE_API").makeOptionMandatory())
       .option("--host <host>", "the address to listen on", "127.0.0.1")
-      .option("-p, --port <port>", "the port to listen on (0 picks a free one)", positiveInt("--port", 65_535), 3701)
+      .option("-p, --port <port>", "the port to listen on (0 picks a free one)", intOption("--port", 65_535), 3701)
       .action(async (options: { api: string; host: string; port: number }) => {
+        const { dashboardCommand } = await import("./commands/dev.ts");
         await dashboardCommand(options.api, options);
       }),
   );
@@ -118,9 +119,10 @@ function build(setCode: (code: number) => void): Command {
       .addOption(apiOption())
       .option("-w, --workflow <name>", "only runs of this workflow")
       .option("-s, --state <state>", "only runs in this state (completed, failed, running, ...)")
-      .option("-n, --limit <n>", "how many runs to read (1 to 100)", positiveInt("--limit", 100), 20)
+      .option("-n, --limit <n>", "how many runs to read (1 to 100)", intOption("--limit", 100), 20)
       .option("--json", "print the runs as JSON")
       .action(async (options: { api: string }) => {
+        const { runsCommand } = await import("./commands/inspect.ts");
         setCode(await runsCommand(options));
       }),
   );
@@ -132,9 +134,10 @@ function build(setCode: (code: number) => void): Command {
       .description("Show a run (given its id or the id of any of its executions) as a tree of executions with states, attempts, durations and errors, then its timeline.")
       .argument("<id>", "a run id or an execution id")
       .addOption(apiOption())
-      .option("--width <n>", "the timeline's width in characters", positiveInt("--width", 1000), 60)
+      .option("--width <n>", "the timeline's width in characters", intOption("--width", 1000), 60)
       .option("--json", "print the run as JSON")
       .action(async (id: string, options: { api: string }) => {
+        const { inspectCommand } = await import("./commands/inspect.ts");
         setCode(await inspectCommand(id, options));
       }),
   );

@@ -2,8 +2,8 @@
 import { definitionsList } from "../../define/registry.ts";
 import { isTerminal } from "../../engine/model.ts";
 import type { Runtime } from "../../runtime/runtime.ts";
-import type { ApiClient } from "../api-client.ts";
-import { httpApi, inProcessApi } from "../api-client.ts";
+import { httpApi, type ApiClient } from "../api-client.ts";
+import { inProcessApi } from "../in-process-api.ts";
 import type { ExecutionJson, RunJson } from "../api-types.ts";
 import { CliError, ExitCode } from "../cli-error.ts";
 import { engineName, openEngine, parseArgs } from "../engines.ts";
