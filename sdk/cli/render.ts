@@ -87,22 +87,28 @@ export function tree(run: RunJson, highlight?: string, now = Date.now()): string
   const names = new Map(run.executions.map((e) => [e.id, e.task]));
   const upstreams = new Map<string, string[]>();
   for (const edge of run.edges) upstreams.set(edge.downstreamId, [...(upstreams.get(edge.downstreamId) ?? []), names.get(edge.upstreamId) ?? edge.upstreamId]);
-  const lines: string[] = [];
+  // Each row is [tree and label, the rest]; error lines have no second part.
+  const rows: [string, string?][] = [];
   const visit = (e: ExecutionJson, prefix: string, branch: string, last: boolean): void => {
     const { waited, ran, total } = durations(e, now);
     const state = isTerminal(e.state) ? e.state : `${e.state}…`;
     const attempts = e.attempt > 1 ? `, ${e.attempt} attempts` : "";
     const after = upstreams.get(e.id);
-    lines.push(
-      `${prefix}${branch}${label(e)}  ${state}  ${formatMs(total)} (waited ${formatMs(waited)}, ran ${formatMs(ran)}${attempts})` +
+    rows.push([
+      `${prefix}${branch}${label(e)}`,
+      `${state.padEnd(10)} ${formatMs(total)} (waited ${formatMs(waited)}, ran ${formatMs(ran)}${attempts})` +
         `${after === undefined ? "" : `  after ${[...new Set(after)].join(", ")}`}  ${e.id}${e.id === highlight ? "  ◀" : ""}`,
-    );
+    ]);
     const inner = prefix + (branch === "" ? "" : last ? "   " : "│  ");
-    if (e.error !== undefined) lines.push(`${inner}${(children.get(e.id) ?? []).length > 0 ? "│" : " "}  ✗ ${e.error.name}${e.error.code === undefined ? "" : ` [${e.error.code}]`}: ${e.error.message}`);
     const kids = children.get(e.id) ?? [];
+    if (e.error !== undefined) {
+      rows.push([`${inner}${kids.length > 0 ? "│" : " "}  ✗ ${e.error.name}${e.error.code === undefined ? "" : ` [${e.error.code}]`}: ${e.error.message}`]);
+    }
     kids.forEach((child, i) => visit(child, inner, i === kids.length - 1 ? "└─ " : "├─ ", i === kids.length - 1));
   };
   for (const top of children.get(undefined) ?? []) visit(top, "", "", true);
+  const width = Math.max(...rows.filter((r) => r[1] !== undefined).map(([left]) => left.length));
+  const lines = rows.map(([left, rest]) => (rest === undefined ? left : `${left.padEnd(width)}  ${rest}`));
   return lines.join("\n");
 }
 
