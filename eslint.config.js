@@ -3,12 +3,12 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "cdk.out/", "dist/", "coverage/", "scratch/", "test/fixtures/", ".bench/"] },
+  { ignores: ["node_modules/", "cdk.out/", "dist/", "coverage/", "scratch/", "test-artifacts/", "test/fixtures/", ".bench/"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ["*.js"] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: { allowDefaultProject: ["*.js", "sdk/cli/*.mjs"] }, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       // A write launched without await is frozen or lost when a Lambda returns.
@@ -25,4 +25,6 @@ export default tseslint.config(
     },
   },
   { files: ["*.js"], ...tseslint.configs.disableTypeChecked },
+  // The command's entry point and loader hooks are plain JavaScript outside the TS project.
+  { files: ["sdk/cli/*.mjs"], ...tseslint.configs.disableTypeChecked, languageOptions: { globals: { process: "readonly", URL: "readonly" } } },
 );

@@ -15,6 +15,7 @@ export interface TaskDefinition {
 }
 
 const definitions = new Map<string, TaskDefinition>();
+let redefinable = false;
 const namePattern = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
 /**
@@ -31,13 +32,30 @@ export function define(definition: TaskDefinition): void {
     );
   }
   const existing = definitions.get(name);
-  if (existing !== undefined) {
+  if (existing !== undefined && !redefinable) {
     throw new FloeError(
       ErrorCode.DuplicateTask,
       `a ${existing.kind} named "${name}" is already defined; task and workflow names must be unique, so rename one of them`,
     );
   }
   definitions.set(name, definition);
+}
+
+/**
+ * Runs `load` with redefinition allowed: a definition whose name is taken replaces the
+ * earlier one instead of throwing. For `floe dev`, which imports a changed module again:
+ * attempts started later run the new code, attempts already running keep the old.
+ *
+ * @param load - imports the module again
+ * @returns what `load` returns
+ */
+export async function redefining<T>(load: () => Promise<T>): Promise<T> {
+  redefinable = true;
+  try {
+    return await load();
+  } finally {
+    redefinable = false;
+  }
 }
 
 /**

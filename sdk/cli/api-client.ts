@@ -1,0 +1,117 @@
+/**
+ * The HTTP API of DESIGN section 4 as the `floe` command calls it: over the network
+ * (`floe dev`, a deployed stack) or in process over an engine (`in-process-api.ts`), so
+ * every command reads runs the same way whichever engine runs them.
+ */
+import type { ApiErrorJson, ExecutionJson, RunJson, RunListJson } from "./api-types.ts";
+import { CliError, ExitCode } from "./cli-error.ts";
+
+/** An answer of the API. */
+export interface ApiResponse {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+/** Sends one request to the API. */
+export type ApiTransport = (method: string, path: string, body?: unknown) => Promise<ApiResponse>;
+
+/** The routes the command uses, with the API's errors turned into {@link CliError}s. */
+export class ApiClient {
+  /**
+   * @param transport - how requests reach the API
+   * @param where - names the API in error messages (its URL, or "the embedded engine")
+   */
+  constructor(
+    readonly transport: ApiTransport,
+    readonly where: string,
+  ) {}
+
+  /** Starts a run of `workflow`; returns its id. */
+  async start(workflow: string, args: readonly unknown[]): Promise<string> {
+    const body = await this.#ok<{ id: string }>("POST", `/workflows/${encodeURIComponent(workflow)}/executions`, { args });
+    return body.id;
+  }
+
+  /** A run with all its executions and edges, or `undefined` when no run has the id. */
+  async run(id: string): Promise<RunJson | undefined> {
+    return this.#found<RunJson>(`/runs/${encodeURIComponent(id)}`);
+  }
+
+  /** One execution, or `undefined` when no execution has the id. */
+  async execution(id: string): Promise<ExecutionJson | undefined> {
+    return this.#found<ExecutionJson>(`/executions/${encodeURIComponent(id)}`);
+  }
+
+  /** The execution whose result `id` ends with, forwards followed (`waitSeconds=0`: no waiting). */
+  async result(id: string): Promise<ExecutionJson> {
+    return this.#ok<ExecutionJson>("GET", `/executions/${encodeURIComponent(id)}/result?waitSeconds=0`);
+  }
+
+  /** Recent runs, newest first. */
+  async runs(query: { workflow?: string; limit?: number }): Promise<RunListJson> {
+    const params = new URLSearchParams();
+    if (query.workflow !== undefined) params.set("workflow", query.workflow);
+    if (query.limit !== undefined) params.set("limit", String(query.limit));
+    return this.#ok<RunListJson>("GET", `/runs?${params.toString()}`);
+  }
+
+  async #found<T>(path: string): Promise<T | undefined> {
+    const response = await this.transport("GET", path);
+    if (response.status === 404) return undefined;
+    return this.#check<T>(response, "GET", path);
+  }
+
+  async #ok<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.#check<T>(await this.transport(method, path, body), method, path);
+  }
+
+  #check<T>(response: ApiResponse, method: string, path: string): T {
+    if (response.status < 400) return response.body as T;
+    const error = (response.body as Partial<ApiErrorJson> | undefined)?.error;
+    if (error === undefined || response.status >= 500) {
+      throw new CliError(
+        ExitCode.Unreachable,
+        `${this.where} answered ${method} ${path} with ${response.status}${error === undefined ? "" : `: ${error.message}`}; ` +
+          "check that --api points at a floe API",
+      );
+    }
+    throw new CliError(ExitCode.BadInput, error.message);
+  }
+}
+
+/** A client of the API served over the network at `base` (e.g. `http://127.0.0.1:3700`). */
+export function httpApi(base: string): ApiClient {
+  let url: URL;
+  try {
+    url = new URL(base);
+  } catch {
+    throw new CliError(ExitCode.BadInput, `--api must be a URL such as http://127.0.0.1:3700, got "${base}"`);
+  }
+  const root = url.href.replace(/\/+$/, "");
+  const transport: ApiTransport = async (method, path, body) => {
+    let response: Response;
+    try {
+      response = await fetch(`${root}${path}`, {
+        method,
+        headers: body === undefined ? {} : { "content-type": "application/json" },
+        body: body === undefined ? null : JSON.stringify(body),
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      const reason = cause?.code ?? cause?.message ?? (error as Error).message;
+      throw new CliError(
+        ExitCode.Unreachable,
+        `cannot reach the floe API at ${root} (${reason}); start one with \`floe dev <module>\`, or pass --api <url> (or set FLOE_API)`,
+        { cause: error },
+      );
+    }
+    const text = await response.text();
+    try {
+      return { status: response.status, body: text === "" ? undefined : JSON.parse(text) };
+    } catch {
+      throw new CliError(ExitCode.Unreachable, `${root}${path} answered ${response.status} with something that is not JSON; check that --api points at a floe API`);
+    }
+  };
+  return new ApiClient(transport, `the floe API at ${root}`);
+}

@@ -1,0 +1,53 @@
+/**
+ * The JSON the HTTP API (`sdk/http/routes.ts`) answers with, as the `floe` command and the
+ * dashboard read it.
+ */
+import type { Edge, ExecutionState, Transition } from "../engine/model.ts";
+
+/** `GET /executions/{id}`, and each execution of `GET /runs/{id}`. */
+export interface ExecutionJson {
+  readonly id: string;
+  readonly runId: string;
+  readonly parentId?: string;
+  readonly task: string;
+  readonly state: ExecutionState;
+  readonly attempt: number;
+  readonly createdAt: number;
+  readonly queuedAt?: number;
+  readonly startedAt?: number;
+  readonly finishedAt?: number;
+  readonly history: readonly Transition[];
+  /** The execution whose result this one returned. */
+  readonly forward?: string;
+  readonly args?: unknown;
+  readonly result?: unknown;
+  readonly error?: ErrorJson;
+}
+
+/** A failed execution's error. */
+export interface ErrorJson {
+  readonly name: string;
+  readonly message: string;
+  readonly code?: string;
+  readonly stack?: string;
+}
+
+/** `GET /runs/{id}`: every execution of a run and the dependency edges between them. */
+export interface RunJson {
+  readonly id: string;
+  readonly executions: readonly ExecutionJson[];
+  readonly edges: readonly Edge[];
+}
+
+/** One run of `GET /runs`: its root execution, without arguments or result. */
+export type RunSummaryJson = Omit<ExecutionJson, "history" | "args" | "result" | "error" | "forward">;
+
+/** `GET /runs`. */
+export interface RunListJson {
+  readonly runs: readonly RunSummaryJson[];
+}
+
+/** An error answer of the API. */
+export interface ApiErrorJson {
+  readonly error: { readonly code: string; readonly message: string; readonly fields?: Record<string, string> };
+}

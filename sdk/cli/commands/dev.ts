@@ -1,0 +1,71 @@
+/**
+ * `floe dev <module>`: the HTTP API and the dashboard on localhost over the embedded engine
+ * (or the local cloud), the module loaded again whenever one of its files changes. Runs
+ * stay in the engine across reloads; attempts that start after a reload run the new code.
+ */
+import type { Runtime } from "../../runtime/runtime.ts";
+import { CliError } from "../cli-error.ts";
+import { engineName, openEngine } from "../engines.ts";
+import { loadModule, watchModule } from "../module-loader.ts";
+import { localApi, remoteApi, startServer, type Server } from "../server.ts";
+
+/** Options of `floe dev`. */
+export interface DevOptions {
+  readonly localCloud?: boolean;
+  readonly concurrency?: number;
+  readonly host: string;
+  readonly port: number;
+  readonly watch?: boolean;
+}
+
+/** Serves until SIGINT or SIGTERM. */
+export async function devCommand(module: string, options: DevOptions): Promise<void> {
+  const workflows = await loadModule(module);
+  const runtime: Runtime = await openEngine(options);
+  let server: Server;
+  try {
+    server = await startServer(localApi(() => runtime), options);
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  }
+  log(`serving the API and the dashboard at ${server.url}/ on ${engineName(options)}`);
+  log(`workflows: ${workflows.join(", ") || "none (define one with workflow(name, fn))"}`);
+  const stopWatching =
+    options.watch === false
+      ? () => undefined
+      : watchModule(() => {
+          loadModule(module).then(
+            (names) => log(`reloaded ${module}; workflows: ${names.join(", ")}`),
+            (error: unknown) => log(`${error instanceof CliError ? error.message : String(error)}; still serving the previous version`),
+          );
+        });
+  await untilSignal();
+  stopWatching();
+  await server.close();
+  await runtime.close();
+}
+
+/** `floe dashboard --api <url>`: the dashboard for a deployed API, which it forwards to. */
+export async function dashboardCommand(api: string, options: { host: string; port: number }): Promise<void> {
+  const server = await startServer(remoteApi(api), options);
+  log(`serving the dashboard at ${server.url}/ for the floe API at ${api}`);
+  await untilSignal();
+  await server.close();
+}
+
+function log(line: string): void {
+  process.stdout.write(`floe dev: ${line}\n`);
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = (): void => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}

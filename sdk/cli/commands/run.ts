@@ -1,0 +1,124 @@
+/** `floe run`: runs a workflow, shows its progress live, prints its result and timeline. */
+import { definitionsList } from "../../define/registry.ts";
+import { isTerminal } from "../../engine/model.ts";
+import type { Runtime } from "../../runtime/runtime.ts";
+import { httpApi, type ApiClient } from "../api-client.ts";
+import { inProcessApi } from "../in-process-api.ts";
+import type { ExecutionJson, RunJson } from "../api-types.ts";
+import { CliError, ExitCode } from "../cli-error.ts";
+import { engineName, openEngine, parseArgs } from "../engines.ts";
+import { loadModule } from "../module-loader.ts";
+import { formatMs, timeline } from "../render.ts";
+
+/** Options of `floe run`. */
+export interface RunOptions {
+  readonly localCloud?: boolean;
+  readonly api?: string;
+  readonly concurrency?: number;
+  readonly json?: boolean;
+  readonly progress?: boolean;
+  readonly width?: number;
+  readonly verbose?: boolean;
+}
+
+/**
+ * `floe run <module> <workflow> [args...]`, or `floe run --api <url> <workflow> [args...]`.
+ * @returns `Ok` when the run completed, `RunFailed` when it failed or was cancelled
+ */
+export async function runCommand(first: string, rest: readonly string[], options: RunOptions): Promise<ExitCode> {
+  if (options.api !== undefined && options.localCloud === true) {
+    throw new CliError(ExitCode.BadInput, "--api and --local-cloud exclude each other: --api runs on a deployed stack or a `floe dev` server");
+  }
+  if (options.api !== undefined) return follow(httpApi(options.api), first, parseArgs(rest), options);
+  const [workflow, ...args] = rest;
+  if (workflow === undefined) {
+    throw new CliError(ExitCode.BadInput, `name the workflow to run: floe run ${first} <workflow> [args...]`);
+  }
+  const parsed = parseArgs(args);
+  const defined = await loadModule(first);
+  if (!defined.includes(workflow)) {
+    const isTask = definitionsList().some((d) => d.name === workflow);
+    const known = isTask
+      ? `"${workflow}" is a task; run one of its workflows: ${defined.join(", ")}`
+      : defined.length === 0 ? "it defines no workflow (define one with workflow(name, fn))" : `its workflows are ${defined.join(", ")}`;
+    throw new CliError(ExitCode.BadInput, isTask ? `${known}` : `no workflow is named "${workflow}" in ${first}; ${known}`);
+  }
+  let runtime: Runtime | undefined;
+  try {
+    runtime = await openEngine(options);
+    return await follow(inProcessApi(runtime, engineName(options)), workflow, parsed, options);
+  } finally {
+    await runtime?.close();
+  }
+}
+
+async function follow(api: ApiClient, workflow: string, args: unknown[], options: RunOptions): Promise<ExitCode> {
+  const id = await api.start(workflow, args);
+  const progress = options.json === true || options.progress === false ? undefined : new Progress();
+  let run: RunJson | undefined;
+  for (;;) {
+    run = await api.run(id);
+    if (run === undefined) throw new CliError(ExitCode.Unreachable, `${api.where} lost run ${id}`);
+    progress?.show(run);
+    // Done when everything has finished, fire-and-forget work included.
+    if (run.executions.every((e) => isTerminal(e.state))) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  progress?.end();
+  const outcome = await api.result(id);
+  if (options.json === true) {
+    process.stdout.write(`${JSON.stringify(summary(run, workflow, outcome), null, 2)}\n`);
+  } else {
+    process.stdout.write(`${report(run, workflow, outcome, options)}\n`);
+  }
+  return outcome.state === "completed" ? ExitCode.Ok : ExitCode.RunFailed;
+}
+
+function summary(run: RunJson, workflow: string, outcome: ExecutionJson) {
+  return {
+    id: run.id,
+    workflow,
+    state: outcome.state,
+    ...(outcome.state === "completed" ? { result: outcome.result } : { error: outcome.error }),
+    executions: run.executions,
+    edges: run.edges,
+  };
+}
+
+function report(run: RunJson, workflow: string, outcome: ExecutionJson, options: RunOptions): string {
+  const root = run.executions.find((e) => e.id === run.id);
+  const end = Math.max(...run.executions.map((e) => e.finishedAt ?? 0));
+  const lines = [`run ${run.id}: ${workflow} ${outcome.state} in ${formatMs(end - (root?.createdAt ?? end))}`];
+  if (outcome.state === "completed") {
+    lines.push(`result: ${JSON.stringify(outcome.result)}`);
+  } else if (outcome.error !== undefined) {
+    const { name, code, message, stack } = outcome.error;
+    lines.push(`error: ${name}${code === undefined ? "" : ` [${code}]`}: ${message}`);
+    if (options.verbose === true && stack !== undefined) lines.push(stack);
+  }
+  lines.push("", timeline(run, options.width ?? 60));
+  return lines.join("\n");
+}
+
+/** Live counts on stderr: one line rewritten on a terminal, a line per change otherwise. */
+class Progress {
+  readonly #tty = process.stderr.isTTY;
+  readonly #began = Date.now();
+  #last = "";
+
+  show(run: RunJson): void {
+    const count = (...states: string[]) => run.executions.filter((e) => states.includes(e.state)).length;
+    const line =
+      `${run.executions.length} execution${run.executions.length === 1 ? "" : "s"}: ` +
+      `${count("waiting", "queued", "suspended")} queued, ${count("running")} running, ` +
+      `${count("completed")} done, ${count("failed", "cancelled")} failed`;
+    if (line === this.#last) return;
+    this.#last = line;
+    if (this.#tty) process.stderr.write(`\r\x1b[2K${line}  ${formatMs(Date.now() - this.#began)}`);
+    else process.stderr.write(`${line}\n`);
+  }
+
+  end(): void {
+    if (this.#tty && this.#last !== "") process.stderr.write("\n");
+  }
+}

@@ -1,0 +1,61 @@
+/** The engines the `floe` command runs workflows on, and how it parses workflow arguments. */
+import { createEngine } from "../embedded/embedded-engine.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+import { CliError, ExitCode } from "./cli-error.ts";
+
+/** Which engine to open. */
+export interface EngineChoice {
+  /** The AWS code path on local emulators instead of the embedded engine. */
+  readonly localCloud?: boolean;
+  readonly concurrency?: number;
+}
+
+/**
+ * Opens the embedded engine, or the local cloud (DynamoDB Local, SQS and S3 servers, the
+ * real handlers). The local cloud is imported only when asked for: it pulls in the AWS SDK.
+ *
+ * @throws CliError `Unreachable` when the local cloud cannot start (no Java 17, say)
+ */
+export async function openEngine(choice: EngineChoice): Promise<Runtime> {
+  const concurrency = choice.concurrency === undefined ? {} : { concurrency: choice.concurrency };
+  if (choice.localCloud !== true) return createEngine(concurrency);
+  const { startLocalCloud } = await import("../local-cloud/index.ts");
+  try {
+    return await startLocalCloud(concurrency);
+  } catch (error) {
+    throw new CliError(
+      ExitCode.Unreachable,
+      `cannot start the local cloud: ${(error as Error).message}; it needs Java 17 for DynamoDB Local (apt-get install openjdk-17-jre-headless)`,
+      { cause: error },
+    );
+  }
+}
+
+/** What an engine is called in messages. */
+export function engineName(choice: EngineChoice): string {
+  return choice.localCloud === true ? "the local cloud" : "the embedded engine";
+}
+
+/**
+ * Workflow arguments from the command line: each is JSON where it parses as JSON (`42`,
+ * `true`, `{"a":1}`, `"u1"`), else the text itself (`u1`).
+ *
+ * @throws CliError `BadInput` for an argument that starts like a JSON object, array or
+ *   string but does not parse: a typo there should not silently become a string
+ */
+export function parseArgs(raw: readonly string[]): unknown[] {
+  return raw.map((text, i) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (error) {
+      if (/^\s*[[{"]/.test(text)) {
+        throw new CliError(
+          ExitCode.BadInput,
+          `argument ${i + 1} (${text}) looks like JSON but does not parse: ${(error as Error).message}; ` +
+            `fix the JSON, or pass a plain string as '"…"' with its quotes escaped`,
+        );
+      }
+      return text;
+    }
+  });
+}

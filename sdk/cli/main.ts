@@ -1,0 +1,162 @@
+/**
+ * The `floe` command: `run`, `dev`, `dashboard`, `runs`, `inspect`. Each failure the user
+ * can fix is one line on stderr with the fix and an {@link ExitCode} that says which kind
+ * it was; stacks only with `--verbose`.
+ */
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, Option } from "commander";
+import { CliError, ExitCode } from "./cli-error.ts";
+import { intOption } from "./int-option.ts";
+
+const defaultApi = "http://127.0.0.1:3700";
+
+const exitCodes = `
+Exit codes:
+  0  done (for run: the run completed)
+  1  the run failed or was cancelled
+  2  bad input: usage, an unknown module, workflow or id, arguments that do not parse
+  3  the API cannot be reached (or the local cloud cannot start)
+  4  an unexpected error in floe (--verbose prints its stack)`;
+
+/**
+ * Runs the command line `argv` (as `process.argv`: node, script, arguments...).
+ * @returns the exit code; `dev` and `dashboard` return only once stopped by a signal
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  let code: number = ExitCode.Ok;
+  const program = build((c) => (code = c));
+  try {
+    await program.parseAsync([...argv]);
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.Ok : ExitCode.BadInput;
+    const verbose = program.opts<{ verbose?: boolean }>().verbose === true || argv.includes("--verbose");
+    return report(error, verbose);
+  }
+}
+
+function report(error: unknown, verbose: boolean): number {
+  const known = error instanceof CliError;
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(known ? `floe: ${message}\n` : `floe: unexpected error: ${message} (run again with --verbose for its stack)\n`);
+  if (verbose) {
+    const cause = error instanceof Error ? error.cause : undefined;
+    process.stderr.write(`${(known && cause instanceof Error ? cause : (error as Error)).stack ?? ""}\n`);
+  }
+  return known ? error.exitCode : ExitCode.Internal;
+}
+
+function build(setCode: (code: number) => void): Command {
+  const program = new Command("floe")
+    .description("Run, serve and inspect floe workflows.")
+    .version(version(), "-V, --version")
+    .option("--verbose", "print the stack of an error")
+    .addHelpText("after", exitCodes)
+    .showSuggestionAfterError()
+    .exitOverride();
+  configure(program);
+
+  configure(
+    program
+      .command("run")
+      .summary("run a workflow and print its timeline")
+      .description(
+        "Run a workflow on the embedded engine (or the local cloud, or a deployed API), show its progress live and print its " +
+          "result and timeline. Arguments are parsed as JSON where they are JSON (42, true, {\"a\":1}), else taken as text.",
+      )
+      .usage("[options] <module> <workflow> [args...]\n       floe run [options] --api <url> <workflow> [args...]")
+      .argument("<module>", "the .ts or .js file that defines the workflow (with --api: the workflow)")
+      .argument("[rest...]", "the workflow's name, then its arguments")
+      .option("--local-cloud", "run on the local cloud (DynamoDB Local, SQS and S3 servers; needs Java 17)")
+      .option("--api <url>", "start the run on the floe API at <url> (a `floe dev` server or a deployed stack)")
+      .option("--concurrency <n>", "how many tasks may run at once", intOption("--concurrency", 100_000))
+      .option("--width <n>", "the timeline's width in characters", intOption("--width", 1000), 60)
+      .option("--no-progress", "do not show live progress on stderr")
+      .option("--json", "print the run as JSON (state, result or error, executions, edges)")
+      .action(async (first: string, rest: string[], options: Record<string, unknown>) => {
+        // Commands are imported when run, so `--help` and usage errors answer at once.
+        const { runCommand } = await import("./commands/run.ts");
+        setCode(await runCommand(first, rest, { ...options, verbose: program.opts().verbose === true }));
+      }),
+  );
+
+  configure(
+    program
+      .command("dev")
+      .summary("serve the API and the dashboard over a module, reloading it on change")
+      .description("Serve the HTTP API and the dashboard on localhost over the embedded engine (or the local cloud); load the module again when one of its files changes.")
+      .argument("<module>", "the .ts or .js file that defines your workflows")
+      .option("--local-cloud", "serve the local cloud instead of the embedded engine (needs Java 17)")
+      .option("--host <host>", "the address to listen on", "127.0.0.1")
+      .option("-p, --port <port>", "the port to listen on (0 picks a free one)", intOption("--port", 65_535), 3700)
+      .option("--concurrency <n>", "how many tasks may run at once", intOption("--concurrency", 100_000))
+      .option("--no-watch", "do not reload the module when it changes")
+      .action(async (module: string, options: { host: string; port: number }) => {
+        const { devCommand } = await import("./commands/dev.ts");
+        await devCommand(module, options);
+      }),
+  );
+
+  configure(
+    program
+      .command("dashboard")
+      .summary("serve the dashboard for a deployed API")
+      .description("Serve the dashboard on localhost for the floe API at --api, forwarding its requests there.")
+      .addOption(new Option("--api <url>", "the floe API").env("FLOE_API").makeOptionMandatory())
+      .option("--host <host>", "the address to listen on", "127.0.0.1")
+      .option("-p, --port <port>", "the port to listen on (0 picks a free one)", intOption("--port", 65_535), 3701)
+      .action(async (options: { api: string; host: string; port: number }) => {
+        const { dashboardCommand } = await import("./commands/dev.ts");
+        await dashboardCommand(options.api, options);
+      }),
+  );
+
+  configure(
+    program
+      .command("runs")
+      .summary("list recent runs")
+      .description("List recent runs, newest first, from a `floe dev` server or a deployed API.")
+      .addOption(apiOption())
+      .option("-w, --workflow <name>", "only runs of this workflow")
+      .option("-s, --state <state>", "only runs in this state (completed, failed, running, ...)")
+      .option("-n, --limit <n>", "how many runs to read (1 to 100)", intOption("--limit", 100), 20)
+      .option("--json", "print the runs as JSON")
+      .action(async (options: { api: string }) => {
+        const { runsCommand } = await import("./commands/inspect.ts");
+        setCode(await runsCommand(options));
+      }),
+  );
+
+  configure(
+    program
+      .command("inspect")
+      .summary("show one run as a tree and a timeline")
+      .description("Show a run (given its id or the id of any of its executions) as a tree of executions with states, attempts, durations and errors, then its timeline.")
+      .argument("<id>", "a run id or an execution id")
+      .addOption(apiOption())
+      .option("--width <n>", "the timeline's width in characters", intOption("--width", 1000), 60)
+      .option("--json", "print the run as JSON")
+      .action(async (id: string, options: { api: string }) => {
+        const { inspectCommand } = await import("./commands/inspect.ts");
+        setCode(await inspectCommand(id, options));
+      }),
+  );
+  return program;
+}
+
+function apiOption(): Option {
+  return new Option("--api <url>", "the floe API (a `floe dev` server or a deployed stack)").env("FLOE_API").default(defaultApi);
+}
+
+/** One line per usage error, naming the help that shows the fix. */
+function configure(command: Command): Command {
+  const name = command.parent === null ? "floe" : `floe ${command.name()}`;
+  return command.exitOverride().configureOutput({
+    outputError: (text, write) => write(`floe: ${text.replace(/^error: /, "").trim().replace(/\n+/g, " ")} (see \`${name} --help\`)\n`),
+  });
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}

@@ -1,0 +1,89 @@
+/**
+ * One execution: its arguments, its result or error with the stack, each attempt with its
+ * timings, and links to its parent, upstreams, downstreams and children.
+ */
+import type { ExecutionJson, RunJson } from "../cli/api-types.ts";
+import { formatMs, h, runLink } from "./dom.ts";
+import { label, segments } from "./model.ts";
+
+function links(run: RunJson, ids: readonly string[]): HTMLElement | string {
+  if (ids.length === 0) return "none";
+  const byId = new Map(run.executions.map((e) => [e.id, e]));
+  return h("span", { class: "links" }, ...[...new Set(ids)].map((id) => h("a", { href: runLink(run.id, id), "data-link": id }, label(byId.get(id) ?? { task: id, args: undefined }))));
+}
+
+function json(value: unknown): HTMLElement {
+  return h("pre", { class: "json" }, JSON.stringify(value, null, 2) ?? "undefined");
+}
+
+function time(run: RunJson, at: number | undefined): string {
+  const start = Math.min(...run.executions.map((e) => e.createdAt));
+  return at === undefined ? "—" : `${new Date(at).toISOString().slice(11, 23)}Z (+${formatMs(at - start)})`;
+}
+
+/** The attempts table: when each was queued, started and ended, and how. */
+function attempts(e: ExecutionJson, now: number): HTMLElement {
+  const body = h("tbody");
+  const all = segments(e, now);
+  const numbers = [...new Set(all.map((x) => x.attempt))].sort((a, b) => a - b);
+  for (const attempt of numbers) {
+    const mine = all.filter((x) => x.attempt === attempt);
+    const waited = mine.filter((x) => x.kind !== "running").reduce((t, x) => t + (x.to - x.from), 0);
+    const ran = mine.filter((x) => x.kind === "running");
+    const outcome = ran.at(-1)?.outcome ?? e.state;
+    body.append(
+      h(
+        "tr",
+        { class: `attempt outcome-${outcome}` },
+        h("td", {}, String(attempt)),
+        h("td", {}, formatMs(waited)),
+        h("td", {}, formatMs(ran.reduce((t, x) => t + (x.to - x.from), 0))),
+        h("td", {}, outcome),
+      ),
+    );
+  }
+  return h("table", { class: "attempts" }, h("thead", {}, h("tr", {}, h("th", {}, "attempt"), h("th", {}, "waited or queued"), h("th", {}, "ran"), h("th", {}, "outcome"))), body);
+}
+
+/** The panel of one execution of `run`. */
+export function executionView(run: RunJson, e: ExecutionJson, now: number): HTMLElement {
+  const upstreams = run.edges.filter((edge) => edge.downstreamId === e.id).map((edge) => edge.upstreamId);
+  const downstreams = run.edges.filter((edge) => edge.upstreamId === e.id).map((edge) => edge.downstreamId);
+  const children = run.executions.filter((x) => x.parentId === e.id).sort((a, b) => a.createdAt - b.createdAt).map((x) => x.id);
+  const facts: [string, Node | string][] = [
+    ["id", h("code", {}, e.id)],
+    ["state", h("span", { class: `badge state-${e.state}` }, e.state)],
+    ["attempts", String(e.attempt)],
+    ["created", time(run, e.createdAt)],
+    ["queued", time(run, e.queuedAt)],
+    ["started", time(run, e.startedAt)],
+    ["finished", time(run, e.finishedAt)],
+    ["took", formatMs((e.finishedAt ?? now) - e.createdAt)],
+    ["parent", e.parentId === undefined ? "none (the run's root)" : links(run, [e.parentId])],
+    ["upstreams", links(run, upstreams)],
+    ["downstreams", links(run, downstreams)],
+    ["children", links(run, children)],
+  ];
+  if (e.forward !== undefined) facts.push(["result from", links(run, [e.forward])]);
+  const panel = h(
+    "section",
+    { class: "execution", "data-execution-id": e.id },
+    h("h2", {}, label(e)),
+    h("dl", {}, ...facts.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)])),
+    h("h3", {}, "Attempts"),
+    attempts(e, now),
+    h("h3", {}, "Arguments"),
+    json(e.args),
+  );
+  if (e.error !== undefined) {
+    const { name, code, message, stack } = e.error;
+    panel.append(
+      h("h3", {}, "Error"),
+      h("p", { class: "error" }, `${name}${code === undefined ? "" : ` [${code}]`}: ${message}`),
+      stack === undefined ? "" : h("pre", { class: "stack" }, stack),
+    );
+  } else if (e.state === "completed") {
+    panel.append(h("h3", {}, "Result"), e.forward === undefined ? json(e.result) : h("p", {}, "forwarded: the result of ", links(run, [e.forward])));
+  }
+  return panel;
+}

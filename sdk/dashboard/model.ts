@@ -1,0 +1,113 @@
+/**
+ * What the views draw, read from a run as `GET /runs/{id}` gives it: rows in tree order,
+ * each execution's time split into segments, and the graph's two kinds of edges.
+ */
+import type { ExecutionJson, RunJson } from "../cli/api-types.ts";
+
+/** What an execution was doing during a segment of its time. */
+export type SegmentKind = "waiting" | "queued" | "running" | "suspended";
+
+/** How a running segment ended: the attempt's outcome, or `running` while it goes on. */
+export type Outcome = "completed" | "failed" | "retried" | "cancelled" | "suspended" | "running";
+
+/** A stretch of an execution's time, from one transition to the next. */
+export interface Segment {
+  readonly kind: SegmentKind;
+  readonly from: number;
+  readonly to: number;
+  readonly attempt: number;
+  /** Set on running segments. */
+  readonly outcome?: Outcome;
+}
+
+const terminal = new Set(["completed", "failed", "cancelled"]);
+
+/** Whether the state is final. */
+export function isTerminal(state: string): boolean {
+  return terminal.has(state);
+}
+
+/** Whether every execution of the run has finished (fire-and-forget work included). */
+export function settled(run: RunJson): boolean {
+  return run.executions.every((e) => isTerminal(e.state));
+}
+
+/** Executions depth first under their parents, siblings in creation order. */
+export function rows(run: RunJson): { execution: ExecutionJson; depth: number }[] {
+  const ids = new Set(run.executions.map((e) => e.id));
+  const children = new Map<string | undefined, ExecutionJson[]>();
+  for (const e of [...run.executions].sort((a, b) => a.createdAt - b.createdAt)) {
+    const parent = e.parentId !== undefined && ids.has(e.parentId) ? e.parentId : undefined;
+    children.set(parent, [...(children.get(parent) ?? []), e]);
+  }
+  const out: { execution: ExecutionJson; depth: number }[] = [];
+  const seen = new Set<string>();
+  const visit = (e: ExecutionJson, depth: number): void => {
+    if (seen.has(e.id)) return;
+    seen.add(e.id);
+    out.push({ execution: e, depth });
+    for (const child of children.get(e.id) ?? []) visit(child, depth + 1);
+  };
+  for (const top of children.get(undefined) ?? []) visit(top, 0);
+  for (const e of run.executions) visit(e, 0);
+  return out;
+}
+
+/** The execution's time as segments, read from its history; the last open one ends at `now`. */
+export function segments(e: ExecutionJson, now: number): Segment[] {
+  const history = [...e.history].sort((a, b) => a.at - b.at);
+  const out: Segment[] = [];
+  history.forEach((t, i) => {
+    if (isTerminal(t.state)) return;
+    const next = history[i + 1];
+    const to = next?.at ?? e.finishedAt ?? now;
+    const kind = t.state as SegmentKind;
+    if (kind !== "running") {
+      out.push({ kind, from: t.at, to, attempt: t.attempt });
+      return;
+    }
+    const outcome: Outcome =
+      next === undefined ? "running" : next.state === "queued" || next.state === "waiting" ? "retried" : (next.state);
+    out.push({ kind, from: t.at, to, attempt: t.attempt, outcome });
+  });
+  return out;
+}
+
+/** The run's time span: first creation to last finish (or `now` while it runs). */
+export function span(run: RunJson, now: number): { start: number; end: number } {
+  const start = Math.min(...run.executions.map((e) => e.createdAt));
+  const times = run.executions.flatMap((e) => [e.finishedAt ?? 0, ...e.history.map((h) => h.at)]);
+  const end = settled(run) ? Math.max(...times) : Math.max(now, ...times);
+  return { start, end: Math.max(end, start + 1) };
+}
+
+/** An edge of the graph: a dependency (solid) or a parent–child link (dashed). */
+export interface GraphEdge {
+  readonly from: string;
+  readonly to: string;
+  readonly kind: "dependency" | "child";
+}
+
+/** The graph's edges: one per upstream–downstream pair, and one per parent and child. */
+export function graphEdges(run: RunJson): GraphEdge[] {
+  const ids = new Set(run.executions.map((e) => e.id));
+  const dependencies = new Map<string, GraphEdge>();
+  for (const edge of run.edges) {
+    if (!ids.has(edge.upstreamId) || !ids.has(edge.downstreamId)) continue;
+    dependencies.set(`${edge.upstreamId}|${edge.downstreamId}`, { from: edge.upstreamId, to: edge.downstreamId, kind: "dependency" });
+  }
+  const children = run.executions
+    .filter((e) => e.parentId !== undefined && ids.has(e.parentId))
+    .map((e): GraphEdge => ({ from: e.parentId ?? "", to: e.id, kind: "child" }));
+  return [...children, ...dependencies.values()];
+}
+
+/** `load_user("u1")`: the task name, with its arguments when they are short plain values. */
+export function label(e: Pick<ExecutionJson, "task" | "args">): string {
+  const args = Array.isArray(e.args) ? (e.args as unknown[]) : undefined;
+  const parts = args?.map((a) =>
+    typeof a === "string" ? JSON.stringify(a) : typeof a === "number" || typeof a === "boolean" || a === null ? String(a) : undefined,
+  );
+  const preview = parts !== undefined && parts.every((p) => p !== undefined) ? parts.join(", ") : "…";
+  return `${e.task}(${preview.length > 28 ? "…" : preview})`;
+}

@@ -1,0 +1,174 @@
+/**
+ * The dashboard in a real browser (Debian's Chromium driven by playwright-core): the
+ * timeline and graph of the demo's process_order, the execution view, the runs list's
+ * filters and live updates. Screenshots go to test-artifacts/ (the timeline and
+ * the graph also to docs/ with FLOE_UPDATE_DOCS=1, for the README).
+ */
+import { copyFile, mkdir } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { createEngine, task, workflow, type EmbeddedEngine } from "floe";
+import { processOrder } from "../../examples/process-order.ts";
+import { declined } from "../cli/fixtures/workflows.ts";
+import { localApi, startServer, type Server } from "../../sdk/cli/server.ts";
+
+const executablePath = process.env.FLOE_CHROMIUM ?? "/usr/bin/chromium";
+// CI installs Chromium (.ci/run), so there a missing browser fails instead of skipping.
+const missing = !existsSync(executablePath) && process.env.CI !== "true";
+const artifacts = new URL("../../test-artifacts/", import.meta.url);
+
+let release: () => void = () => undefined;
+const gate = new Promise<void>((resolve) => (release = resolve));
+const gatedStep = task("gated_step", async () => {
+  await gate;
+  return "released";
+});
+const gated = workflow("gated", async () => gatedStep());
+
+interface Box {
+  readonly x: number;
+  readonly width: number;
+}
+
+describe.skipIf(missing)("the dashboard", () => {
+  let engine: EmbeddedEngine;
+  let server: Server;
+  let browser: Browser;
+  let page: Page;
+  let orderRun: string;
+
+  beforeAll(async () => {
+    await mkdir(artifacts, { recursive: true });
+    engine = createEngine();
+    server = await startServer(localApi(() => engine), { host: "127.0.0.1", port: 0 });
+    browser = await chromium.launch({ executablePath, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const order = engine.submit(processOrder, "u1", "p1");
+    await order.result();
+    orderRun = order.id;
+    await settle(engine, orderRun);
+  }, 60_000);
+
+  afterAll(async () => {
+    release();
+    await browser?.close();
+    await server?.close();
+    await engine?.close();
+  });
+
+  /** Screenshots an element; the README's pictures are refreshed with FLOE_UPDATE_DOCS=1. */
+  async function shoot(selector: string, name: string, forDocs = false): Promise<void> {
+    const path = new URL(name, artifacts);
+    await page.locator(selector).screenshot({ path: path.pathname });
+    if (forDocs && process.env.FLOE_UPDATE_DOCS === "1") await copyFile(path, new URL(`../../docs/${name}`, import.meta.url));
+  }
+
+  async function runningBar(task: string): Promise<Box> {
+    const box = await page.locator(`svg.timeline g.row[data-task="${task}"] rect[data-kind="running"]`).first().boundingBox();
+    if (box === null) throw new Error(`no running bar for ${task}`);
+    return box;
+  }
+
+  it("draws process_order's timeline with the two loads overlapping and create_order after them", async () => {
+    await page.goto(`${server.url}/#/runs/${orderRun}`);
+    await page.waitForSelector("body[data-settled=true]");
+
+    const user = await runningBar("load_user");
+    const product = await runningBar("load_product");
+    const order = await runningBar("create_order");
+    const overlap = Math.min(user.x + user.width, product.x + product.width) - Math.max(user.x, product.x);
+    expect(overlap).toBeGreaterThan(0.8 * Math.min(user.width, product.width));
+    expect(order.x).toBeGreaterThanOrEqual(Math.max(user.x + user.width, product.x + product.width) - 1);
+    // create_order existed while the loads ran: its waiting time is drawn before its bar.
+    const waiting = await page.locator('svg.timeline g.row[data-task="create_order"] rect[data-kind="waiting"]').first().boundingBox();
+    expect(waiting?.x ?? Infinity).toBeLessThan(user.x + user.width);
+    await shoot("#timeline", "timeline.png", true);
+    await page.screenshot({ path: new URL("run.png", artifacts).pathname, fullPage: true });
+  });
+
+  it("draws process_order's graph: two solid dependency edges, three dashed parent–child edges", async () => {
+    const taskOf = new Map<string, string>();
+    for (const node of await page.locator("svg.graph g.node").all()) {
+      taskOf.set((await node.getAttribute("data-execution-id")) ?? "", (await node.getAttribute("data-task")) ?? "");
+    }
+    const edges = async (kind: string): Promise<string[]> => {
+      const out: string[] = [];
+      for (const edge of await page.locator(`svg.graph path.edge-${kind}`).all()) {
+        out.push(`${taskOf.get((await edge.getAttribute("data-from")) ?? "")} -> ${taskOf.get((await edge.getAttribute("data-to")) ?? "")}`);
+        expect(await edge.getAttribute("d")).toMatch(/^M [\d.]+ [\d.]+ L/);
+      }
+      return out.sort();
+    };
+    expect(await edges("dependency")).toEqual(["load_product -> create_order", "load_user -> create_order"]);
+    expect(await edges("child")).toEqual(["process_order -> create_order", "process_order -> load_product", "process_order -> load_user"]);
+    const dash = (kind: string) => page.locator(`svg.graph path.edge-${kind}`).first().evaluate((e): string => (globalThis as any).getComputedStyle(e).strokeDasharray);
+    expect(await dash("dependency")).toBe("none");
+    expect(await dash("child")).not.toBe("none");
+    await shoot("#graph", "graph.png", true);
+  });
+
+  it("shows an execution's arguments, result, attempts and links to its upstreams and parent", async () => {
+    await page.locator('svg.graph g.node[data-task="create_order"]').click();
+    const panel = page.locator("section.execution");
+    await expect.poll(() => panel.locator("h2").textContent()).toBe("create_order(…)");
+    const links = await panel.locator("a[data-link]").allTextContents();
+    expect(links).toEqual(expect.arrayContaining(['process_order("u1", "p1")', 'load_user("u1")', 'load_product("p1")']));
+    expect(await panel.locator("pre.json").last().textContent()).toContain('"totalCents": 4999');
+    expect(await panel.locator("table.attempts tbody tr").count()).toBe(1);
+    await panel.locator('a:has-text("load_user")').first().click();
+    await expect.poll(() => panel.locator("h2").textContent()).toBe('load_user("u1")');
+    await shoot("#execution", "execution.png");
+  });
+
+  it("shows a failed execution's error with its stack", async () => {
+    const run = engine.submit(declined, 5);
+    await run.result({ raiseOnFailure: false });
+    await settle(engine, run.id);
+    const charge = (await engine.getRun(run.id))?.executions.find((e) => e.taskName === "charge");
+    await page.goto(`${server.url}/#/runs/${run.id}/${charge?.id ?? ""}`);
+    await page.waitForSelector("body[data-settled=true]");
+    expect(await page.locator("section.execution p.error").textContent()).toBe("NonRetriableError [FLOE_NON_RETRIABLE]: card declined for 5 cents");
+    expect(await page.locator("section.execution pre.stack").textContent()).toMatch(/at .*workflows\.ts/);
+    expect(await page.locator('svg.timeline g.row[data-task="charge"] rect.outcome-failed').count()).toBe(1);
+  });
+
+  it("lists runs, filtered by workflow and by state", async () => {
+    await page.goto(`${server.url}/#/`);
+    await page.waitForSelector("section.runs tr.run");
+    const workflows = () => page.locator("section.runs tr.run td:first-child").allTextContents();
+    await expect.poll(workflows).toEqual(expect.arrayContaining(["process_order", "declined"]));
+    await page.selectOption("select[name=state]", "failed");
+    await expect.poll(workflows).toEqual(["declined"]);
+    await page.selectOption("select[name=state]", "");
+    await page.selectOption("select[name=workflow]", "process_order");
+    await expect.poll(workflows).toEqual(["process_order"]);
+    expect(page.url()).toContain("workflow=process_order");
+    await page.selectOption("select[name=workflow]", "");
+    await expect.poll(workflows).toHaveLength(2);
+    await shoot("section.runs", "runs.png");
+  });
+
+  it("updates a run's view live while it runs", async () => {
+    const run = engine.submit(gated);
+    await page.goto(`${server.url}/#/runs/${run.id}`);
+    const step = page.locator('svg.timeline g.row[data-task="gated_step"]');
+    await expect.poll(() => step.getAttribute("data-state")).toBe("running");
+    expect(await page.locator("body").getAttribute("data-settled")).toBe("false");
+    expect(await page.locator("#live").isVisible()).toBe(true);
+    release();
+    await expect.poll(() => step.getAttribute("data-state")).toBe("completed");
+    await page.waitForSelector("body[data-settled=true]");
+    expect(await step.locator("rect.outcome-completed").count()).toBe(1);
+  });
+});
+
+/** Waits until every execution of the run has finished. */
+async function settle(engine: EmbeddedEngine, runId: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const run = await engine.getRun(runId);
+    if (run?.executions.every((e) => ["completed", "failed", "cancelled"].includes(e.state)) === true) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`run ${runId} did not finish in 10 s`);
+}

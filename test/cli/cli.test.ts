@@ -1,0 +1,253 @@
+/**
+ * The `floe` command: output, exit codes, `--json`, and one clear line for each kind of
+ * bad input. Commands that load a module run as a user runs them (the bin under Node with
+ * tsx's loader, in a process of its own); the others call `main` in this process, which
+ * is the same code without the second or so each process costs.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { main } from "../../sdk/cli/main.ts";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const bin = fileURLToPath(new URL("../../sdk/cli/floe.mjs", import.meta.url));
+const fixtures = "test/cli/fixtures/workflows.ts";
+
+interface Outcome {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function floe(...args: string[]): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, FLOE_API: "" }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Runs `floe args...` in this process, capturing what it writes. */
+async function cli(...args: string[]): Promise<Outcome> {
+  let stdout = "";
+  let stderr = "";
+  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
+  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+  try {
+    const code = await main(["node", "floe", ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+/** One line on stderr that names the problem, and no stack. */
+function expectOneLine(outcome: Outcome, code: number, text: RegExp): void {
+  expect(outcome.code).toBe(code);
+  expect(outcome.stderr.trimEnd().split("\n")).toHaveLength(1);
+  expect(outcome.stderr).toMatch(/^floe: /);
+  expect(outcome.stderr).toMatch(text);
+  expect(outcome.stderr).not.toMatch(/\n\s+at /);
+}
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe("floe run", () => {
+  it("runs process_order on the embedded engine and prints its result and timeline", async () => {
+    const { code, stdout, stderr } = await floe("run", "examples/process-order.ts", "process_order", "u1", "p1");
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^run \S+: process_order completed in \d+ ms/);
+    expect(stdout).toContain('result: {"user":{"id":"u1","name":"User u1"},"product":{"id":"p1","priceCents":4999},"totalCents":4999}');
+    for (const row of ['process_order("u1", "p1") │', '  load_user("u1")         │', '  load_product("p1")      │', "  create_order(…)         │"]) {
+      expect(stdout).toContain(row);
+    }
+    expect(stdout).toMatch(/task time .* 1\.\d\d× the wall time/);
+    // Progress goes to stderr (a line per change when it is not a terminal), ending all done.
+    expect(stderr.trimEnd().split("\n").at(-1)).toBe("4 executions: 0 queued, 0 running, 4 done, 0 failed");
+  });
+
+  it("prints the run as JSON with --json, and nothing else", async () => {
+    const { code, stdout, stderr } = await floe("run", "examples/process-order.ts", "process_order", "u1", "p1", "--json");
+    expect(code).toBe(0);
+    expect(stderr).toBe("");
+    const run = JSON.parse(stdout) as { state: string; result: { totalCents: number }; executions: { task: string; state: string }[]; edges: unknown[] };
+    expect(run.state).toBe("completed");
+    expect(run.result.totalCents).toBe(4999);
+    expect(run.executions.map((e) => e.task).sort()).toEqual(["create_order", "load_product", "load_user", "process_order"]);
+    expect(run.edges).toHaveLength(2);
+  });
+
+  it("parses arguments as JSON where they are JSON, and as text otherwise", async () => {
+    const { code, stdout } = await floe("run", fixtures, "echo", "42", '{"a":[1,2]}', "u1", "true", "null", '"7"', "--json");
+    expect(code).toBe(0);
+    expect((JSON.parse(stdout) as { result: unknown }).result).toEqual([42, { a: [1, 2] }, "u1", true, null, "7"]);
+  });
+
+  it("exits 1 when the run fails, with its error", async () => {
+    const { code, stdout } = await floe("run", fixtures, "declined", "5", "--no-progress");
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/^run \S+: declined failed/);
+    expect(stdout).toContain("error: NonRetriableError [FLOE_NON_RETRIABLE]: card declined for 5 cents");
+    expect(stdout).not.toMatch(/\n\s+at /);
+  });
+
+  it("refuses an unknown module with exit code 2 and the path it looked at", async () => {
+    expectOneLine(await floe("run", "nowhere/tasks.ts", "process_order"), 2, /cannot find the module "nowhere\/tasks\.ts" \(looked for .*\/nowhere\/tasks\.ts\)/);
+  });
+
+  it("refuses a module that does not load, naming the module and the error", async () => {
+    expectOneLine(await floe("run", "test/cli/fixtures/throws.ts", "process_order"), 2, /cannot load the module "test\/cli\/fixtures\/throws\.ts": DATABASE_URL is not set$/m);
+  });
+
+  it("refuses an unknown workflow, listing the module's workflows", async () => {
+    expectOneLine(await floe("run", fixtures, "refund"), 2, /no workflow is named "refund" in .*; its workflows are declined, echo$/m);
+    expectOneLine(await floe("run", fixtures, "charge"), 2, /"charge" is a task; run one of its workflows: declined, echo/);
+  });
+
+  it("refuses an argument that looks like JSON but does not parse", async () => {
+    expectOneLine(await floe("run", fixtures, "echo", '{"a":'), 2, /argument 1 \(\{"a":\) looks like JSON but does not parse/);
+  });
+
+  it("refuses bad usage with exit code 2 and the help to read", async () => {
+    expectOneLine(await floe("run"), 2, /missing required argument 'module' \(see `floe run --help`\)/);
+    expectOneLine(await cli("run", fixtures), 2, /name the workflow to run/);
+    expectOneLine(await cli("run", fixtures, "echo", "--frobnicate"), 2, /unknown option '--frobnicate'/);
+    expectOneLine(await cli("launch"), 2, /unknown command 'launch'/);
+    expectOneLine(await cli("run", fixtures, "echo", "--concurrency", "lots"), 2, /--concurrency must be a whole number/);
+  });
+
+  it("has help for every command", async () => {
+    expect((await floe("--help")).code).toBe(0);
+    for (const command of [[], ["run"], ["dev"], ["dashboard"], ["runs"], ["inspect"]]) {
+      const { code, stdout } = await cli(...command, "--help");
+      expect(code).toBe(0);
+      expect(stdout).toMatch(/^Usage: floe/);
+    }
+  });
+});
+
+describe("floe dev, runs and inspect", () => {
+  let dev: ChildProcess;
+  let url = "";
+  let log = "";
+  const module = "test-artifacts/cli/dev-module.ts";
+  const source = (version: string) =>
+    `import { workflow } from "floe";\nexport * from "../../test/cli/fixtures/workflows.ts";\n` +
+    `export const version = workflow("version", async () => "${version}");\n`;
+
+  beforeAll(async () => {
+    await mkdir(new URL("../../test-artifacts/cli/", import.meta.url), { recursive: true });
+    await writeFile(new URL(`../../${module}`, import.meta.url), source("one"));
+    dev = spawn(process.execPath, [bin, "dev", module, "--port", "0"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    dev.stdout?.on("data", (chunk: Buffer) => (log += chunk.toString()));
+    dev.stderr?.on("data", (chunk: Buffer) => (log += chunk.toString()));
+    for (let waited = 0; url === "" && waited < 15_000; waited += 50) {
+      url = /at (http:\/\/\S+)\//.exec(log)?.[1] ?? "";
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    if (url === "") throw new Error(`floe dev did not start: ${log}`);
+  }, 30_000);
+
+  afterAll(() => {
+    dev?.kill("SIGTERM");
+  });
+
+  it("serves the dashboard and the API", async () => {
+    expect(log).toContain("workflows: declined, echo, version");
+    const page = await fetch(`${url}/`);
+    expect(page.headers.get("content-type")).toMatch(/text\/html/);
+    expect(await page.text()).toContain('<script type="module" src="/dashboard/app.js">');
+    const script = await fetch(`${url}/dashboard/app.js`);
+    expect(script.status).toBe(200);
+    expect((await script.text()).length).toBeGreaterThan(10_000);
+    expect((await fetch(`${url}/runs`)).status).toBe(200);
+  });
+
+  it("runs a workflow through the API with run --api", async () => {
+    const { code, stdout } = await cli("run", "--api", url, "echo", "1", "two", "--no-progress");
+    expect(code).toBe(0);
+    expect(stdout).toContain('result: [1,"two"]');
+    expect((await cli("run", "--api", url, "declined", "9", "--no-progress")).code).toBe(1);
+    expectOneLine(await cli("run", "--api", url, "refund"), 2, /no workflow is named "refund"/);
+  });
+
+  it("lists recent runs, filtered by workflow and state, as a table or JSON", async () => {
+    await cli("run", "--api", url, "declined", "1", "--no-progress");
+    const table = await cli("runs", "--api", url);
+    expect(table.code).toBe(0);
+    expect(table.stdout.split("\n")[0]).toMatch(/^RUN\s+WORKFLOW\s+STATE\s+STARTED\s+DURATION$/);
+    expect(table.stdout).toMatch(/declined\s+failed/);
+    const failed = JSON.parse((await cli("runs", "--api", url, "--state", "failed", "--json")).stdout) as { runs: { task: string; state: string }[] };
+    expect(failed.runs.length).toBeGreaterThan(0);
+    expect(failed.runs.every((r) => r.task === "declined" && r.state === "failed")).toBe(true);
+    const echoes = JSON.parse((await cli("runs", "--api", url, "--workflow", "echo", "--json")).stdout) as { runs: { task: string }[] };
+    expect(echoes.runs.every((r) => r.task === "echo")).toBe(true);
+    expectOneLine(await cli("runs", "--api", url, "--state", "done"), 2, /--state must be one of/);
+  });
+
+  it("inspects a run as a tree with states, attempts, durations and errors", async () => {
+    const run = JSON.parse((await cli("run", "--api", url, "declined", "3", "--json")).stdout) as { id: string; executions: { id: string; task: string }[] };
+    const { code, stdout } = await cli("inspect", run.id, "--api", url);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^declined\(3\) +failed +\d+ ms \(waited \d+ ms, ran \d+ ms\)/);
+    expect(stdout).toMatch(/└─ charge\(3\) +failed/);
+    expect(stdout).toContain("✗ NonRetriableError [FLOE_NON_RETRIABLE]: card declined for 3 cents");
+    expect(stdout).toContain("wall time");
+    const charge = run.executions.find((e) => e.task === "charge")?.id ?? "";
+    const byExecution = await cli("inspect", charge, "--api", url);
+    expect(byExecution.stdout).toMatch(new RegExp(`charge\\(3\\).*${charge}  ◀`));
+    const json = JSON.parse((await cli("inspect", run.id, "--api", url, "--json")).stdout) as { id: string; executions: unknown[] };
+    expect(json.id).toBe(run.id);
+    expect(json.executions).toHaveLength(2);
+  });
+
+  it("refuses an unknown run or execution id with exit code 2", async () => {
+    expectOneLine(await cli("inspect", "no-such-run", "--api", url), 2, /no run or execution has the id "no-such-run" .*; list recent runs with `floe runs`/);
+  });
+
+  it("reloads the module when it changes, keeping the runs it has", async () => {
+    const before = await cli("run", "--api", url, "version", "--json");
+    expect((JSON.parse(before.stdout) as { result: string }).result).toBe("one");
+    await writeFile(new URL(`../../${module}`, import.meta.url), source("two"));
+    for (let waited = 0; !log.includes("reloaded") && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    const after = await cli("run", "--api", url, "version", "--json");
+    expect((JSON.parse(after.stdout) as { result: string }).result).toBe("two");
+    const { runs } = JSON.parse((await cli("runs", "--api", url, "--workflow", "version", "--json")).stdout) as { runs: unknown[] };
+    expect(runs).toHaveLength(2);
+  });
+
+  it("refuses a taken port and an unknown module with exit code 2", async () => {
+    const port = new URL(url).port;
+    expectOneLine(await floe("dev", fixtures, "--port", port), 2, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is taken; pass another with --port`));
+    expectOneLine(await floe("dev", "missing.ts"), 2, /cannot find the module "missing\.ts"/);
+  });
+});
+
+describe("an unreachable API", () => {
+  it("is one line with the fix and exit code 3, and its stack with --verbose", async () => {
+    const api = `http://127.0.0.1:${await closedPort()}`;
+    expectOneLine(await cli("runs", "--api", api), 3, /cannot reach the floe API at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\); start one with `floe dev <module>`/);
+    expectOneLine(await cli("inspect", "abc", "--api", api), 3, /cannot reach the floe API/);
+    expectOneLine(await cli("run", "--api", api, "echo"), 3, /cannot reach the floe API/);
+    const verbose = await floe("runs", "--api", api, "--verbose");
+    expect(verbose.code).toBe(3);
+    expect(verbose.stderr).toMatch(/\n\s+at /);
+  });
+
+  it("refuses an --api that is not a URL", async () => {
+    expectOneLine(await cli("runs", "--api", "localhost-ish"), 2, /--api must be a URL such as http:\/\/127\.0\.0\.1:3700, got "localhost-ish"/);
+  });
+});
