@@ -8,7 +8,7 @@ import { elevator } from "./elevator.ts";
 import { checkout } from "./flaky-payment.ts";
 import { placeOrder } from "./notification.ts";
 import { processOrder } from "./process-order.ts";
-import { renderTimeline } from "./timeline.ts";
+import { renderTimeline } from "../sdk/cli/timeline.ts";
 
 const terminal: ReadonlySet<string> = new Set([State.Completed, State.Failed, State.Cancelled]);
 

@@ -4,7 +4,7 @@
  */
 import type { ExecutionRecord, RunView } from "../engine/model.ts";
 import { isTerminal } from "../engine/model.ts";
-import { renderTimeline } from "../../examples/timeline.ts";
+import { renderTimeline } from "./timeline.ts";
 import type { ExecutionJson, RunJson, RunSummaryJson } from "./api-types.ts";
 
 /** `load_user("u1")`: the task name, with its arguments when they are short plain values. */

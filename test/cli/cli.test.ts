@@ -90,6 +90,16 @@ describe("floe run", () => {
     expect(run.edges).toHaveLength(2);
   });
 
+  it("runs process_order on the local cloud (the AWS code path) with --local-cloud", { timeout: 90_000 }, async () => {
+    const { code, stdout } = await floe("run", "--local-cloud", "examples/process-order.ts", "process_order", "u1", "p1", "--json");
+    expect(code).toBe(0);
+    const run = JSON.parse(stdout) as { state: string; result: { totalCents: number }; executions: { task: string; state: string }[]; edges: unknown[] };
+    expect(run.state).toBe("completed");
+    expect(run.result.totalCents).toBe(4999);
+    expect(run.executions.map((e) => e.state)).toEqual(["completed", "completed", "completed", "completed"]);
+    expect(run.edges).toHaveLength(2);
+  });
+
   it("parses arguments as JSON where they are JSON, and as text otherwise", async () => {
     const { code, stdout } = await floe("run", fixtures, "echo", "42", '{"a":[1,2]}', "u1", "true", "null", '"7"', "--json");
     expect(code).toBe(0);

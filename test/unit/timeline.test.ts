@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { encode } from "../../sdk/codec/codec.ts";
 import type { ExecutionRecord, ExecutionState, RunView } from "floe";
-import { Glyph, renderTimeline } from "../../examples/timeline.ts";
+import { Glyph, renderTimeline } from "../../sdk/cli/timeline.ts";
 
 type Step = readonly [state: ExecutionState, at: number, attempt?: number];
 

@@ -14,7 +14,8 @@
  * █ running   · waiting, queued or suspended
  * ```
  */
-import { State, decodeValue, type ExecutionRecord, type ExecutionState, type RunView } from "floe";
+import { decodeValue } from "../codec/codec.ts";
+import { State, type ExecutionRecord, type ExecutionState, type RunView } from "../engine/model.ts";
 
 /** Options of {@link renderTimeline}. */
 export interface TimelineOptions {
