@@ -35,7 +35,7 @@ const reasons = {
 };
 
 function acknowledge(scope: IConstruct, pack: "AwsSolutions" | "Serverless", rule: string, reason: string): void {
-  Validations.of(scope).acknowledge({ id: `${pack}::${pack}-${rule}`, reason });
+  Validations.of(scope).acknowledge({ id: `${pack}-${rule}`, reason });
 }
 
 /**
