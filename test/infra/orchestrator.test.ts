@@ -265,3 +265,16 @@ describe("Orchestrator, bundles", () => {
     expect(readFileSync(join(assetDir(stack.orchestrator.coordinator), "index.mjs"), "utf8")).not.toContain('"stop_at_floor"');
   });
 });
+
+describe("the example stack", () => {
+  it("matches its snapshot, asset hashes and CDK metadata left out", () => {
+    const { Resources, ...rest } = template.toJSON() as { Resources: Record<string, Record<string, unknown>> };
+    const resources = Object.fromEntries(
+      Object.entries(Resources)
+        .filter(([, r]) => r.Type !== "AWS::CDK::Metadata")
+        .map(([id, { Metadata: _metadata, ...r }]) => [id, r]),
+    );
+    const stable = JSON.parse(JSON.stringify({ ...rest, Resources: resources }).replace(/\b[0-9a-f]{64}\b/g, "<asset hash>"));
+    expect(stable).toMatchSnapshot();
+  });
+});
