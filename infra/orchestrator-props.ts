@@ -98,8 +98,9 @@ export interface OrchestratorProps {
    */
   readonly apiBurstLimit?: number;
   /**
-   * Days after which execution records expire (the table's `expiresAt` TTL attribute) and
-   * large payloads are deleted from the bucket.
+   * Days after which large payloads are deleted from the bucket, passed to the functions as
+   * `FLOE_RETENTION_DAYS`. Records expire by the table's `expiresAt` TTL attribute, which
+   * the store does not write yet: until it does, records are kept.
    * @default records and payloads are kept
    */
   readonly executionRetentionDays?: number;
