@@ -22,16 +22,13 @@ export interface CoordinatorDeps {
 }
 
 /**
- * The event source mapping's settings, shared by the CDK construct and the local cloud:
- * only transitions into a terminal state reach the coordinator (Lambda's filter criteria),
- * in batches gathered for up to a second. A batch holds at most 99 records, so the
+ * The stream event source's batching, shared by the CDK construct and the local cloud
+ * (both also filter the stream to transitions into a terminal state, as {@link finishedIn}
+ * tells them apart): batches are gathered for up to a second. A batch holds at most 99 records, so the
  * releases it makes into one join fit one transaction (100 items, the join included): a
  * join of 10,000 takes about a hundred writes.
  */
 export const COORDINATOR_EVENTS = {
-  filterPattern: {
-    dynamodb: { NewImage: { type: { S: ["execution"] }, state: { S: ["completed", "failed", "cancelled"] } } },
-  },
   batchSize: 99,
   batchingWindowSeconds: 1,
 } as const;

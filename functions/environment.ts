@@ -31,6 +31,7 @@ const environmentSchema = z.object({
   FLOE_TASKS_MODULE: z.string().min(1).optional(),
   FLOE_SUSPEND_AFTER_MS: z.coerce.number().int().min(0).default(100),
   FLOE_VISIBILITY_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(900),
+  FLOE_RETENTION_DAYS: z.coerce.number().int().min(1).optional(),
   FLOE_INLINE_FAN_IN: z.coerce.number().int().min(0).default(INLINE_FAN_IN),
   AWS_ENDPOINT_URL: z.string().optional(),
   AWS_ENDPOINT_URL_S3: z.string().optional(),
@@ -70,7 +71,7 @@ async function create(env: Environment): Promise<Runtime> {
     marshallOptions: { removeUndefinedValues: true },
   });
   return new Runtime({
-    store: new DynamoDbExecutionStore({ client: dynamodb, tableName: env.FLOE_TABLE_NAME }),
+    store: new DynamoDbExecutionStore({ client: dynamodb, tableName: env.FLOE_TABLE_NAME, retentionDays: env.FLOE_RETENTION_DAYS }),
     queue: new SqsTaskQueue({ client: new SQSClient({}), queueUrl: (task) => `${env.FLOE_QUEUE_URL_PREFIX}${task}` }),
     // Emulators serve buckets by path; AWS by host name.
     blobs: new S3BlobStore({ client: new S3Client({ forcePathStyle: env.pathStyle }), bucket: env.FLOE_BUCKET_NAME }),

@@ -36,6 +36,13 @@ export interface DynamoDbExecutionStoreOptions {
   /** A document client; create it with `removeUndefinedValues: true`. */
   readonly client: DynamoDBDocumentClient;
   readonly tableName: string;
+  /**
+   * Days after its creation an execution record or edge expires: it is written with an
+   * `expiresAt` time (epoch seconds), the table's TTL attribute, and DynamoDB deletes it
+   * some time after. `undefined` keeps everything.
+   * @default undefined
+   */
+  readonly retentionDays?: number;
 }
 
 const recordKey = (id: string) => ({ pk: `X#${id}`, sk: "X" });
@@ -47,7 +54,7 @@ type TransactItems = NonNullable<TransactWriteCommandInput["TransactItems"]>;
 
 /** How many times a release meeting another transaction on its downstream tries again. */
 const MAX_CONFLICT_RETRIES = 8;
-const storageKeys = new Set(["pk", "sk", "run", "rsk", "rootTask", "root", "type"]);
+const storageKeys = new Set(["pk", "sk", "run", "rsk", "rootTask", "root", "type", "expiresAt"]);
 
 /** The table floe needs: its keys, indexes and stream. The CDK construct creates the same. */
 export function executionTableDefinition(tableName: string): CreateTableCommandInput {
@@ -89,11 +96,17 @@ export function executionTableDefinition(tableName: string): CreateTableCommandI
 export class DynamoDbExecutionStore implements ExecutionStore {
   readonly #client: DynamoDBDocumentClient;
   readonly #table: string;
+  readonly #retentionSeconds: number | undefined;
 
   /** @param options - the document client and the table's name */
   constructor(options: DynamoDbExecutionStoreOptions) {
     this.#client = options.client;
     this.#table = options.tableName;
+    this.#retentionSeconds = options.retentionDays === undefined ? undefined : options.retentionDays * 86_400;
+  }
+
+  #expiry(createdAt: number): { expiresAt?: number } {
+    return this.#retentionSeconds === undefined ? {} : { expiresAt: Math.floor(createdAt / 1000) + this.#retentionSeconds };
   }
 
   async create(record: ExecutionRecord): Promise<boolean> {
@@ -103,6 +116,7 @@ export class DynamoDbExecutionStore implements ExecutionStore {
       type: "execution",
       run: record.runId,
       rsk: `X#${record.id}`,
+      ...this.#expiry(record.createdAt),
       ...(record.parentId === undefined ? { rootTask: record.taskName, root: "run" } : {}),
     };
     try {
@@ -192,7 +206,7 @@ export class DynamoDbExecutionStore implements ExecutionStore {
     // is left as it is, released or not.
     await Promise.all(
       edges.map(async (edge) => {
-        const item = { ...edge, ...edgeItemKey(edge), type: "edge", run: edge.runId, rsk: `D#${edgeKey(edge)}` };
+        const item = { ...edge, ...edgeItemKey(edge), type: "edge", run: edge.runId, rsk: `D#${edgeKey(edge)}`, ...this.#expiry(edge.createdAt) };
         try {
           await this.#client.send(
             new PutCommand({ TableName: this.#table, Item: item, ConditionExpression: "attribute_not_exists(pk)" }),

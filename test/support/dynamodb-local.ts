@@ -1,6 +1,6 @@
 /** DynamoDB Local for a test file: started once, a fresh table for each store asked for. */
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll } from "vitest";
 import { DynamoDbExecutionStore, executionTableDefinition } from "../../sdk/aws/dynamodb-execution-store.ts";
 import { startDynamoDbLocal, type DynamoDbLocal } from "../../sdk/local-cloud/dynamodb-local.ts";
@@ -9,7 +9,7 @@ import { startDynamoDbLocal, type DynamoDbLocal } from "../../sdk/local-cloud/dy
  * Starts DynamoDB Local before the file's tests and stops it after them.
  * @returns a factory of stores, each on a new table of its own
  */
-export function useDynamoDbLocal(): () => Promise<DynamoDbExecutionStore> {
+export function useDynamoDbLocal(): LocalStores {
   let emulator: DynamoDbLocal | undefined;
   let client: DynamoDBClient | undefined;
   let tables = 0;
@@ -25,12 +25,25 @@ export function useDynamoDbLocal(): () => Promise<DynamoDbExecutionStore> {
     client?.destroy();
     await emulator?.stop();
   });
-  return async () => {
+  const make = async (options: { retentionDays?: number } = {}) => {
     if (client === undefined) throw new Error("DynamoDB Local is not running: call useDynamoDbLocal() at the top of the file");
     tables += 1;
     const tableName = `floe-${tables}`;
     await client.send(new CreateTableCommand(executionTableDefinition(tableName)));
     const document = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-    return new DynamoDbExecutionStore({ client: document, tableName });
+    return new DynamoDbExecutionStore({ client: document, tableName, ...options });
   };
+  return Object.assign(make, {
+    item: async (key: { pk: string; sk: string }) => {
+      if (client === undefined) throw new Error("DynamoDB Local is not running");
+      const document = DynamoDBDocumentClient.from(client);
+      return (await document.send(new GetCommand({ TableName: `floe-${tables}`, Key: key }))).Item;
+    },
+  });
+}
+
+/** Makes stores on fresh tables; `item` reads an item of the newest table as stored. */
+export interface LocalStores {
+  (options?: { retentionDays?: number }): Promise<DynamoDbExecutionStore>;
+  item(key: { pk: string; sk: string }): Promise<Record<string, unknown> | undefined>;
 }

@@ -1,0 +1,65 @@
+/**
+ * The findings of cdk-nag's AwsSolutions and Serverless packs that floe's design answers
+ * otherwise, acknowledged on the resources they concern, each with its reason. They are
+ * recorded with CDK's own `Validations` API (what cdk-nag 3 reads), so the construct does
+ * not depend on cdk-nag and an app that runs the packs sees only its own findings.
+ */
+import { Stack, Validations, type CfnResource } from "aws-cdk-lib";
+import type { IConstruct } from "constructs";
+import type { Orchestrator } from "./orchestrator.ts";
+
+const reasons = {
+  runtime:
+    "floe targets, bundles for and is tested on Node.js 22 (nodejs22.x, supported by Lambda until 2027); " +
+    "moving to a newer runtime is a tested change, not an automatic one",
+  asyncDlq:
+    "never invoked asynchronously: SQS and DynamoDB event source mappings and API Gateway invoke it synchronously; " +
+    "failed task messages go to the queue's own dead-letter queue and failed stream records to the on-failure queue",
+  sqsMappingDestination:
+    "an SQS event source mapping cannot have an on-failure destination; the source queue's redrive policy " +
+    "(or, for a dead-letter queue, its 14-day retention and the depth alarm) plays that part",
+  payloadObjects:
+    "payload object keys are derived from execution ids unknown at deploy time; the grant is s3:GetObject and " +
+    "s3:PutObject only, on the payloads/ prefix of this construct's bucket",
+  listStreams:
+    "dynamodb:ListStreams cannot be scoped to a resource (IAM supports only *); it is added by the stream " +
+    "event source and reads no data; the data actions are scoped to this table's stream",
+  tracing:
+    "X-Ray tracing is left off to keep per-request costs down; turn it on with Tracing.ACTIVE on the exposed functions",
+  bucketAccessLogs:
+    "the bucket holds only payloads written and read by floe's own functions with their roles; object access " +
+    "can be audited with CloudTrail data events without a second bucket to manage",
+  endOfLine:
+    "this queue is the last stop (a dead-letter queue or the coordinator's on-failure destination): it keeps " +
+    "messages 14 days for inspection and an alarm fires when it is not empty",
+};
+
+function acknowledge(scope: IConstruct, pack: "AwsSolutions" | "Serverless", rule: string, reason: string): void {
+  Validations.of(scope).acknowledge({ id: `${pack}-${rule}`, reason });
+}
+
+/**
+ * Acknowledges the findings floe's design answers otherwise on `orchestrator`'s resources.
+ * @param orchestrator - the construct whose resources are concerned
+ */
+export function acknowledgeDesignFindings(orchestrator: Orchestrator): void {
+  const stack = Stack.of(orchestrator);
+  const bucketId = stack.resolve((orchestrator.bucket.node.defaultChild as CfnResource).logicalId) as string;
+  const functions = [...[...orchestrator.tasks.values()].map((t) => t.function), orchestrator.coordinator, orchestrator.deadLetterHandler, orchestrator.apiHandler];
+  for (const fn of functions) {
+    acknowledge(fn, "AwsSolutions", "L1", reasons.runtime);
+    acknowledge(fn, "Serverless", "LambdaLatestVersion", reasons.runtime);
+    acknowledge(fn, "Serverless", "LambdaDLQ", reasons.asyncDlq);
+    acknowledge(fn, "Serverless", "LambdaTracing", reasons.tracing);
+    acknowledge(fn.role!, "AwsSolutions", `IAM5[Resource::<${bucketId}.Arn>/payloads/*]`, reasons.payloadObjects);
+  }
+  for (const fn of [...[...orchestrator.tasks.values()].map((t) => t.function), orchestrator.deadLetterHandler]) {
+    acknowledge(fn, "Serverless", "LambdaEventSourceMappingDestination", reasons.sqsMappingDestination);
+  }
+  acknowledge(orchestrator.coordinator.role!, "AwsSolutions", "IAM5[Resource::*]", reasons.listStreams);
+  acknowledge(orchestrator.bucket, "AwsSolutions", "S1", reasons.bucketAccessLogs);
+  for (const queue of [...[...orchestrator.tasks.values()].map((t) => t.deadLetterQueue), orchestrator.coordinatorFailures]) {
+    acknowledge(queue, "Serverless", "SQSRedrivePolicy", reasons.endOfLine);
+  }
+  acknowledge(orchestrator.coordinatorFailures, "AwsSolutions", "SQS3", reasons.endOfLine);
+}

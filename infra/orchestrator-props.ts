@@ -1,0 +1,123 @@
+/** The props of the {@link Orchestrator} construct and of each task's function. */
+import type { RemovalPolicy } from "aws-cdk-lib";
+import type { RetentionDays } from "aws-cdk-lib/aws-logs";
+
+/** Settings of one task's worker function and its queue; each overrides the orchestrator's default. */
+export interface TaskFunctionProps {
+  /**
+   * The function's memory, 128 to 10,240 MB.
+   * @default the orchestrator's `memorySizeMb`
+   */
+  readonly memorySizeMb?: number;
+  /**
+   * The function's timeout, 1 to 900 seconds; the queue's visibility timeout is six times this.
+   * Must exceed the task's own `timeoutMs`.
+   * @default the orchestrator's `timeoutSeconds`, or the task's `timeoutMs` plus 30 s when longer
+   */
+  readonly timeoutSeconds?: number;
+  /**
+   * Messages per invocation, 1 to 10; they run concurrently in one invocation.
+   * @default the orchestrator's `batchSize`
+   */
+  readonly batchSize?: number;
+  /**
+   * How many concurrent invocations the queue's event source may start, 2 to 1,000.
+   * @default the orchestrator's `maxConcurrency`
+   */
+  readonly maxConcurrency?: number;
+  /**
+   * Concurrency reserved for (and limiting) this function; at least `maxConcurrency` when both are set.
+   * @default none reserved
+   */
+  readonly reservedConcurrency?: number;
+}
+
+/** The props of an {@link Orchestrator}. */
+export interface OrchestratorProps {
+  /**
+   * Absolute path of the module that defines the tasks and workflows (importing it registers
+   * them). It is imported at synth time to list them, and bundled into each worker and the API.
+   */
+  readonly tasksModule: string;
+  /**
+   * Per-task settings, by task name; every name must be a task the module defines.
+   * @default none: every task gets the defaults below
+   */
+  readonly taskOverrides?: Readonly<Record<string, TaskFunctionProps>>;
+  /**
+   * Memory of each worker function, in MB.
+   * @default 512
+   */
+  readonly memorySizeMb?: number;
+  /**
+   * Timeout of each worker function, in seconds.
+   * @default 60
+   */
+  readonly timeoutSeconds?: number;
+  /**
+   * Messages per worker invocation.
+   * @default 10
+   */
+  readonly batchSize?: number;
+  /**
+   * Concurrent invocations each task queue's event source may start.
+   * @default 50
+   */
+  readonly maxConcurrency?: number;
+  /**
+   * Deliveries of a task message before it moves to the task's dead-letter queue (at least 5:
+   * fewer would dead-letter messages that a throttled batch merely returned).
+   * @default 5
+   */
+  readonly maxReceiveCount?: number;
+  /**
+   * Prefix of the task queues' names: a task's queue is `<namePrefix>-<task>`. At most 15
+   * characters, so that every valid task name fits SQS's 80.
+   * @default a name unique to this construct's path, derived from it
+   */
+  readonly namePrefix?: string;
+  /**
+   * Issuer URL of a JWT authorizer for the HTTP API (Cognito, Auth0, …). Without it the API
+   * uses IAM authorisation: callers sign requests with SigV4.
+   * @default IAM authorisation
+   */
+  readonly jwtIssuer?: string;
+  /**
+   * Audiences the JWT authorizer accepts; required with `jwtIssuer`.
+   * @default none
+   */
+  readonly jwtAudience?: readonly string[];
+  /**
+   * Steady request rate the HTTP API allows, per second.
+   * @default 100
+   */
+  readonly apiRateLimitPerSecond?: number;
+  /**
+   * Burst of requests the HTTP API allows.
+   * @default 200
+   */
+  readonly apiBurstLimit?: number;
+  /**
+   * Days after which executions are deleted: their records and edges by the table's
+   * `expiresAt` TTL attribute (the functions get it as `FLOE_RETENTION_DAYS` and write it on
+   * every new item), their large payloads by the bucket's lifecycle rule.
+   * @default records and payloads are kept
+   */
+  readonly executionRetentionDays?: number;
+  /**
+   * Retention of every log group the construct creates.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * What happens to the table, the bucket and the log groups when they leave the stack.
+   * `DESTROY` also empties the bucket.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Folder the functions are bundled from: it holds the lock file and `node_modules`.
+   * @default the nearest folder above `tasksModule` with a lock file
+   */
+  readonly projectRoot?: string;
+}

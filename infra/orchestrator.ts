@@ -1,0 +1,298 @@
+/**
+ * The Orchestrator: floe in AWS as one construct. It reads the tasks the tasks module
+ * defines (at synth time) and creates, per task, a queue, a dead-letter queue and a worker
+ * function; and once, the executions table with its stream and the coordinator on it, the
+ * dead-letter handler on every dead-letter queue, the payload bucket, the HTTP API and
+ * alarms. Names and variables match what the handlers in `functions/` read.
+ */
+import { Duration, Fn, Lazy, Names, RemovalPolicy } from "aws-cdk-lib";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import { DynamoEventSource, SqsDlq, SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
+import * as logs from "aws-cdk-lib/aws-logs";
+import * as s3 from "aws-cdk-lib/aws-s3";
+import * as sqs from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import { resolve } from "node:path";
+import { COORDINATOR_EVENTS } from "../functions/coordinator.ts";
+import { Handler, findProjectRoot } from "./bundling.ts";
+import { FloeFunction } from "./floe-function.ts";
+import { OrchestratorApi } from "./orchestrator-api.ts";
+import type { OrchestratorProps } from "./orchestrator-props.ts";
+import { executionsTable } from "./executions-table.ts";
+import { acknowledgeDesignFindings } from "./nag-acknowledgements.ts";
+import { readTaskDefinitions, type TaskSummary } from "./task-definitions.ts";
+import { TaskWorker } from "./task-worker.ts";
+import { resolveProps } from "./validate-props.ts";
+
+/** Where payloads go in the bucket (the blob store's default prefix). */
+const payloadPrefix = "payloads/";
+/** The coordinator's and the dead-letter handler's timeout, in seconds. */
+const backgroundTimeoutSeconds = 60;
+
+/**
+ * floe's serverless orchestrator: one queue and worker function per task, the executions
+ * table and its coordinator, the dead-letter handler, the payload bucket and the HTTP API.
+ *
+ * @example
+ * const floe = new Orchestrator(this, "Floe", {
+ *   tasksModule: fileURLToPath(new URL("../src/tasks.ts", import.meta.url)),
+ *   taskOverrides: { resize_image: { memorySizeMb: 2048, timeoutSeconds: 120 } },
+ * });
+ * floe.grantStart(otherFunction);
+ */
+export class Orchestrator extends Construct {
+  /** The tasks and workflows the tasks module defines, as read at synth time. */
+  public readonly definitions: readonly TaskSummary[];
+  /** Each task's queue, dead-letter queue and worker function, by task name. */
+  public readonly tasks: ReadonlyMap<string, TaskWorker>;
+  /** Execution records and dependency edges; its stream feeds the coordinator. */
+  public readonly table: dynamodb.Table;
+  /** Arguments, results and errors too large for the table. */
+  public readonly bucket: s3.Bucket;
+  /** Releases the dependents of finished executions, from the table's stream. */
+  public readonly coordinator: NodejsFunction;
+  /** Stream records the coordinator gave up on, for inspection and replay. */
+  public readonly coordinatorFailures: sqs.Queue;
+  /** Marks executions whose messages were dead-lettered as failed. */
+  public readonly deadLetterHandler: NodejsFunction;
+  /** Serves the HTTP API. */
+  public readonly apiHandler: NodejsFunction;
+  /** The HTTP API, its stage and access logs. */
+  public readonly api: OrchestratorApi;
+  /** The prefix of the task queues' names, `<namePrefix>-<task>`. */
+  public readonly namePrefix: string;
+  /** A task's queue URL is this followed by the task's name (`FLOE_QUEUE_URL_PREFIX`). */
+  public readonly queueUrlPrefix: string;
+  /** The alarms: one per dead-letter queue, and two on the coordinator. */
+  public readonly alarms: readonly cloudwatch.Alarm[];
+
+  /**
+   * @param scope - the parent
+   * @param id - the construct id
+   * @param props - the tasks module and the settings
+   * @throws Error listing every conflicting or out-of-range prop, each by name
+   */
+  constructor(scope: Construct, id: string, props: OrchestratorProps) {
+    super(scope, id);
+    const tasksModule = resolve(props.tasksModule);
+    this.definitions = readTaskDefinitions(tasksModule);
+    const resolved = resolveProps(props, this.definitions);
+    const projectRoot = props.projectRoot ?? findProjectRoot(resolve(tasksModule, ".."));
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const common = { tasksModule, projectRoot, logRetention, removalPolicy };
+    // floe-<the 8-character hash of this construct's path>: unique in the account and region
+    // for each construct path, and short enough for any task name.
+    this.namePrefix = props.namePrefix ?? `floe-${Names.uniqueId(this).slice(-8)}`;
+
+    this.table = executionsTable(this, "Table", removalPolicy);
+    this.bucket = new s3.Bucket(this, "Payloads", {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy,
+      autoDeleteObjects: removalPolicy === RemovalPolicy.DESTROY,
+      lifecycleRules: [
+        {
+          id: "payloads",
+          prefix: payloadPrefix,
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+          expiration: props.executionRetentionDays === undefined ? undefined : Duration.days(props.executionRetentionDays),
+        },
+      ],
+    });
+
+    const tasks = new Map<string, TaskWorker>();
+    const taskScope = new Construct(this, "Tasks");
+    const environment: Readonly<Record<string, string>> = {
+      FLOE_TABLE_NAME: this.table.tableName,
+      FLOE_BUCKET_NAME: this.bucket.bucketName,
+      FLOE_QUEUE_URL_PREFIX: Lazy.string({ produce: () => this.queueUrlPrefix }),
+      ...(props.executionRetentionDays === undefined ? {} : { FLOE_RETENTION_DAYS: String(props.executionRetentionDays) }),
+    };
+    for (const [name, settings] of resolved.tasks) {
+      tasks.set(
+        name,
+        new TaskWorker(taskScope, name, {
+          ...common,
+          taskName: name,
+          queueName: `${this.namePrefix}-${name}`,
+          settings,
+          maxReceiveCount: resolved.maxReceiveCount,
+          deadLetterTimeoutSeconds: backgroundTimeoutSeconds,
+          environment,
+        }),
+      );
+    }
+    this.tasks = tasks;
+    // Queue URLs are <sqs endpoint>/<account>/<name>: take the endpoint and account from a
+    // queue's real URL, so the prefix is right in any partition and on LocalStack.
+    const [firstName, firstWorker] = [...tasks.entries()][0]!;
+    const base = Fn.select(0, Fn.split(`/${this.namePrefix}-${firstName}`, firstWorker.queue.queueUrl));
+    this.queueUrlPrefix = Fn.join("", [base, `/${this.namePrefix}-`]);
+
+    const background = { ...common, memorySizeMb: 512, timeoutSeconds: backgroundTimeoutSeconds, environment };
+    this.coordinator = new FloeFunction(this, "Coordinator", {
+      ...background,
+      handler: Handler.Coordinator,
+      description: "floe coordinator: releases the dependents of finished executions",
+    }).function;
+    this.coordinatorFailures = new sqs.Queue(this, "CoordinatorFailures", {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.coordinator.addEventSource(this.#streamSource());
+
+    this.deadLetterHandler = new FloeFunction(this, "DeadLetterHandler", {
+      ...background,
+      handler: Handler.DeadLetter,
+      description: "floe dead-letter handler: fails executions whose messages were dead-lettered",
+    }).function;
+    for (const worker of tasks.values()) {
+      this.deadLetterHandler.addEventSource(new SqsEventSource(worker.deadLetterQueue, { batchSize: 10, reportBatchItemFailures: true }));
+    }
+
+    // API Gateway waits at most 30 s; a long poll lasts at most 25.
+    this.apiHandler = new FloeFunction(this, "ApiHandler", {
+      ...common,
+      handler: Handler.Api,
+      description: "floe HTTP API",
+      memorySizeMb: 512,
+      timeoutSeconds: 29,
+      environment,
+    }).function;
+    this.api = new OrchestratorApi(this, "Api", {
+      handler: this.apiHandler,
+      jwtIssuer: props.jwtIssuer,
+      jwtAudience: props.jwtAudience,
+      rateLimitPerSecond: props.apiRateLimitPerSecond ?? 100,
+      burstLimit: props.apiBurstLimit ?? 200,
+      logRetention,
+      removalPolicy,
+    });
+
+    for (const fn of [...[...tasks.values()].map((t) => t.function), this.coordinator, this.deadLetterHandler, this.apiHandler]) {
+      this.grantDataAccess(fn);
+    }
+    this.alarms = [...[...tasks.values()].map((t) => t.deadLetterAlarm), ...this.#coordinatorAlarms()];
+    acknowledgeDesignFindings(this);
+  }
+
+  /**
+   * Lets `grantee` run floe's engine on this orchestrator's resources, as floe's own
+   * functions do: read and write the executions table and its indexes, send to every task
+   * queue, read and write payloads. For code that submits or reads executions in process.
+   *
+   * @param grantee - the principal to grant to
+   * @returns the grant
+   */
+  grantDataAccess(grantee: iam.IGrantable): iam.Grant {
+    const table = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"],
+      resourceArns: [this.table.tableArn, ...["byRun", "byWorkflow", "byStart"].map((index) => `${this.table.tableArn}/index/${index}`)],
+    });
+    const queues = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ["sqs:SendMessage"],
+      resourceArns: [...this.tasks.values()].map((t) => t.queue.queueArn),
+    });
+    const payloads = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ["s3:GetObject", "s3:PutObject"],
+      resourceArns: [this.bucket.arnForObjects(`${payloadPrefix}*`)],
+    });
+    return table.combine(queues).combine(payloads);
+  }
+
+  /**
+   * Lets `grantee` start workflows through the HTTP API (`POST /workflows/{name}/executions`).
+   * @param grantee - the principal to grant to
+   * @returns the grant
+   * @throws Error when the API uses a JWT authorizer, where IAM grants do not apply
+   */
+  grantStart(grantee: iam.IGrantable): iam.Grant {
+    return this.#grantInvoke(grantee, "grantStart", [["POST", "/workflows/*/executions"]]);
+  }
+
+  /**
+   * Lets `grantee` read executions and runs through the HTTP API (the `GET` routes).
+   * @param grantee - the principal to grant to
+   * @returns the grant
+   * @throws Error when the API uses a JWT authorizer, where IAM grants do not apply
+   */
+  grantRead(grantee: iam.IGrantable): iam.Grant {
+    return this.#grantInvoke(grantee, "grantRead", [["GET", "/executions/*"], ["GET", "/runs"], ["GET", "/runs/*"]]);
+  }
+
+  /**
+   * Lets `grantee` cancel executions through the HTTP API (`POST /executions/{id}/cancel`).
+   * @param grantee - the principal to grant to
+   * @returns the grant
+   * @throws Error when the API uses a JWT authorizer, where IAM grants do not apply
+   */
+  grantCancel(grantee: iam.IGrantable): iam.Grant {
+    return this.#grantInvoke(grantee, "grantCancel", [["POST", "/executions/*/cancel"]]);
+  }
+
+  #grantInvoke(grantee: iam.IGrantable, method: string, routes: readonly (readonly [string, string])[]): iam.Grant {
+    if (!this.api.iamAuthorized) {
+      throw new Error(`${method}: the HTTP API of ${this.node.path} uses a JWT authorizer, so IAM grants do not let anyone in; issue tokens instead`);
+    }
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ["execute-api:Invoke"],
+      resourceArns: routes.map(([verb, path]) => this.api.httpApi.arnForExecuteApi(verb, path, "$default")),
+    });
+  }
+
+  /** The coordinator's stream source: only transitions into a terminal state reach it. */
+  #streamSource(): DynamoEventSource {
+    const terminal = ["completed", "failed", "cancelled"];
+    const newImage = { type: { S: ["execution"] }, state: { S: terminal } };
+    return new DynamoEventSource(this.table, {
+      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+      batchSize: COORDINATOR_EVENTS.batchSize,
+      maxBatchingWindow: Duration.seconds(COORDINATOR_EVENTS.batchingWindowSeconds),
+      bisectBatchOnError: true,
+      retryAttempts: 10,
+      maxRecordAge: Duration.days(1),
+      reportBatchItemFailures: true,
+      onFailure: new SqsDlq(this.coordinatorFailures),
+      filters: [
+        lambda.FilterCriteria.filter({ eventName: ["INSERT"], dynamodb: { NewImage: newImage } }),
+        lambda.FilterCriteria.filter({
+          eventName: ["MODIFY"],
+          dynamodb: { NewImage: newImage, OldImage: { state: { S: [{ "anything-but": terminal }] } } },
+        }),
+      ],
+    });
+  }
+
+  #coordinatorAlarms(): cloudwatch.Alarm[] {
+    const atLeastOne = {
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    };
+    return [
+      this.coordinator.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }).createAlarm(this, "CoordinatorErrors", {
+        ...atLeastOne,
+        alarmDescription: "The floe coordinator failed: releases are retried, but see its logs",
+      }),
+      this.coordinatorFailures
+        .metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM })
+        .createAlarm(this, "CoordinatorGaveUp", {
+          ...atLeastOne,
+          alarmDescription: "The floe coordinator gave up on stream records: their dependents may wait until released by hand",
+        }),
+    ];
+  }
+}

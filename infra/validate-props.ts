@@ -1,0 +1,132 @@
+/**
+ * The Orchestrator's props, checked and resolved per task. Every problem is collected and
+ * reported in one error at synth time, each naming its prop, so a user fixes them in one go.
+ */
+import { Token } from "aws-cdk-lib";
+import type { OrchestratorProps, TaskFunctionProps } from "./orchestrator-props.ts";
+import type { TaskSummary } from "./task-definitions.ts";
+
+/** A task's worker settings, resolved. */
+export interface TaskSettings {
+  readonly memorySizeMb: number;
+  readonly timeoutSeconds: number;
+  readonly batchSize: number;
+  readonly maxConcurrency: number;
+  readonly reservedConcurrency: number | undefined;
+  /** Six times the timeout: a message is not redelivered while an invocation may still run it. */
+  readonly visibilityTimeoutSeconds: number;
+}
+
+/** The props, resolved. */
+export interface ResolvedProps {
+  readonly tasks: ReadonlyMap<string, TaskSettings>;
+  readonly maxReceiveCount: number;
+}
+
+/** Prefixes allowed in SQS queue names, short enough for any valid task name. */
+export const namePrefixPattern = /^[A-Za-z0-9_-]{1,15}$/;
+const maxTimeoutSeconds = 900;
+/** Headroom between a task's own timeout and its function's. */
+const timeoutHeadroomSeconds = 30;
+
+class Problems {
+  readonly list: string[] = [];
+
+  /** Checks that `value`, when set, is a whole number in [min, max]. */
+  range(prop: string, value: number | undefined, min: number, max: number, why = ""): void {
+    if (value === undefined || Token.isUnresolved(value)) return;
+    if (!Number.isInteger(value) || value < min || value > max) {
+      this.list.push(`${prop} must be a whole number from ${min} to ${max}${why}, got ${value}`);
+    }
+  }
+
+  add(message: string): void {
+    this.list.push(message);
+  }
+}
+
+/**
+ * Checks `props` against the tasks the module defines and resolves each task's settings.
+ *
+ * @param props - the construct's props
+ * @param tasks - what the tasks module defines
+ * @returns each task's settings, by name
+ * @throws Error listing every problem found, each naming its prop
+ */
+export function resolveProps(props: OrchestratorProps, tasks: readonly TaskSummary[]): ResolvedProps {
+  const problems = new Problems();
+  if (tasks.length === 0) problems.add(`tasksModule: ${props.tasksModule} defines no task or workflow; import the modules that define them`);
+  const known = new Set(tasks.map((t) => t.name));
+  for (const name of Object.keys(props.taskOverrides ?? {})) {
+    if (!known.has(name)) {
+      problems.add(
+        `taskOverrides.${name}: ${props.tasksModule} defines no task named "${name}"; ` +
+          `the defined ones are ${[...known].sort().map((k) => `"${k}"`).join(", ") || "none"}`,
+      );
+    }
+  }
+  checkDefaults(props, problems);
+  const resolved = new Map<string, TaskSettings>();
+  for (const task of tasks) resolved.set(task.name, resolveTask(task, props, props.taskOverrides?.[task.name] ?? {}, problems));
+  if (problems.list.length > 0) {
+    const count = problems.list.length === 1 ? "1 problem" : `${problems.list.length} problems`;
+    throw new Error(`floe Orchestrator props: ${count}:\n${problems.list.map((p) => `  - ${p}`).join("\n")}`);
+  }
+  return { tasks: resolved, maxReceiveCount: props.maxReceiveCount ?? 5 };
+}
+
+function checkDefaults(props: OrchestratorProps, problems: Problems): void {
+  problems.range("memorySizeMb", props.memorySizeMb, 128, 10_240);
+  problems.range("timeoutSeconds", props.timeoutSeconds, 1, maxTimeoutSeconds, " (Lambda's limit is 15 minutes)");
+  problems.range("batchSize", props.batchSize, 1, 10, " (an SQS event source without a batching window takes at most 10)");
+  problems.range("maxConcurrency", props.maxConcurrency, 2, 1000, " (the SQS event source's limits)");
+  problems.range("maxReceiveCount", props.maxReceiveCount, 5, 1000, " (fewer dead-letters messages a throttled batch only returned)");
+  problems.range("apiRateLimitPerSecond", props.apiRateLimitPerSecond, 1, 10_000);
+  problems.range("apiBurstLimit", props.apiBurstLimit, 1, 5000);
+  problems.range("executionRetentionDays", props.executionRetentionDays, 1, 36_500);
+  if (props.namePrefix !== undefined && !Token.isUnresolved(props.namePrefix) && !namePrefixPattern.test(props.namePrefix)) {
+    problems.add(`namePrefix must be 1 to 15 letters, digits, "_" or "-" (it starts every queue name), got ${JSON.stringify(props.namePrefix)}`);
+  }
+  if (props.jwtAudience !== undefined && props.jwtIssuer === undefined) {
+    problems.add("jwtAudience is set without jwtIssuer: set both for a JWT authorizer, or neither for IAM authorisation");
+  }
+  if (props.jwtIssuer !== undefined && !Token.isUnresolved(props.jwtIssuer)) {
+    if (!/^https:\/\/\S+$/.test(props.jwtIssuer)) problems.add(`jwtIssuer must be an https URL, got ${JSON.stringify(props.jwtIssuer)}`);
+    if ((props.jwtAudience ?? []).length === 0) problems.add("jwtIssuer is set without jwtAudience: name at least one audience the tokens must carry");
+  }
+}
+
+function resolveTask(task: TaskSummary, props: OrchestratorProps, own: TaskFunctionProps, problems: Problems): TaskSettings {
+  const at = (prop: string) => `taskOverrides.${task.name}.${prop}`;
+  problems.range(at("memorySizeMb"), own.memorySizeMb, 128, 10_240);
+  problems.range(at("timeoutSeconds"), own.timeoutSeconds, 1, maxTimeoutSeconds, " (Lambda's limit is 15 minutes)");
+  problems.range(at("batchSize"), own.batchSize, 1, 10, " (an SQS event source without a batching window takes at most 10)");
+  problems.range(at("maxConcurrency"), own.maxConcurrency, 2, 1000, " (the SQS event source's limits)");
+  problems.range(at("reservedConcurrency"), own.reservedConcurrency, 1, 10_000);
+  const taskSeconds = task.timeoutMs === undefined ? undefined : Math.ceil(task.timeoutMs / 1000);
+  const explicit = own.timeoutSeconds ?? props.timeoutSeconds;
+  const timeoutSeconds = explicit ?? Math.min(maxTimeoutSeconds, Math.max(60, (taskSeconds ?? 0) + timeoutHeadroomSeconds));
+  if (taskSeconds !== undefined && !Token.isUnresolved(timeoutSeconds) && taskSeconds >= timeoutSeconds) {
+    const prop = own.timeoutSeconds !== undefined ? at("timeoutSeconds") : "timeoutSeconds";
+    problems.add(
+      `${prop} (${timeoutSeconds} s) must exceed task "${task.name}"'s timeoutMs (${task.timeoutMs} ms), or the function ` +
+        "is stopped before the task's own timeout can fail the attempt cleanly",
+    );
+  }
+  const maxConcurrency = own.maxConcurrency ?? props.maxConcurrency ?? 50;
+  const reserved = own.reservedConcurrency;
+  if (reserved !== undefined && !Token.isUnresolved(reserved) && !Token.isUnresolved(maxConcurrency) && reserved < maxConcurrency) {
+    problems.add(
+      `${at("reservedConcurrency")} (${reserved}) is below the event source's maxConcurrency (${maxConcurrency}): ` +
+        "the queue would start invocations Lambda throttles; raise it or lower maxConcurrency",
+    );
+  }
+  return {
+    memorySizeMb: own.memorySizeMb ?? props.memorySizeMb ?? 512,
+    timeoutSeconds,
+    batchSize: own.batchSize ?? props.batchSize ?? 10,
+    maxConcurrency,
+    reservedConcurrency: reserved,
+    visibilityTimeoutSeconds: 6 * timeoutSeconds,
+  };
+}

@@ -1,0 +1,45 @@
+/**
+ * The example stack, synthesized once per test file (bundling takes seconds), and helpers
+ * to read its template.
+ */
+import { App } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import { FloeExamplesStack } from "../../infra/app.ts";
+
+/** The example stack and its template, bundled for real. */
+export function synthExampleStack(): { stack: FloeExamplesStack; template: Template } {
+  // As the CLI does: each function's metadata names its asset's folder.
+  const app = new App({ context: { "aws:cdk:enable-asset-metadata": true } });
+  const stack = new FloeExamplesStack(app, "FloeExamples");
+  return { stack, template: Template.fromStack(stack) };
+}
+
+/** A template's resources of one type, by logical id. */
+export function resourcesOf(template: Template, type: string): Record<string, { Properties: Record<string, any>; Metadata?: Record<string, any> }> {
+  return template.findResources(type) as Record<string, { Properties: Record<string, any> }>;
+}
+
+/**
+ * Evaluates the intrinsics floe's templates use (`Ref`, `Fn::GetAtt`, `Fn::Join`,
+ * `Fn::Select`, `Fn::Split`) given the value of each reference.
+ */
+export function evaluate(value: unknown, refs: (logicalId: string) => string): unknown {
+  if (Array.isArray(value)) return value.map((v) => evaluate(v, refs));
+  if (value === null || typeof value !== "object") return value;
+  const object = value as Record<string, unknown>;
+  if ("Ref" in object) return refs(object.Ref as string);
+  if ("Fn::GetAtt" in object) return refs((object["Fn::GetAtt"] as string[]).join("."));
+  if ("Fn::Join" in object) {
+    const [separator, parts] = object["Fn::Join"] as [string, unknown[]];
+    return (evaluate(parts, refs) as string[]).join(separator);
+  }
+  if ("Fn::Select" in object) {
+    const [index, list] = object["Fn::Select"] as [number, unknown];
+    return (evaluate(list, refs) as unknown[])[index];
+  }
+  if ("Fn::Split" in object) {
+    const [separator, source] = object["Fn::Split"] as [string, unknown];
+    return (evaluate(source, refs) as string).split(separator);
+  }
+  return Object.fromEntries(Object.entries(object).map(([k, v]) => [k, evaluate(v, refs)]));
+}

@@ -1,0 +1,111 @@
+/**
+ * The Orchestrator's props: conflicts reported together at synth time, each by name, and
+ * the settings that change the template (JWT authorisation, grants, retention, removal).
+ * Bundling is skipped here: these tests read the template only.
+ */
+import { App, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import * as iam from "aws-cdk-lib/aws-iam";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { Orchestrator, type OrchestratorProps } from "../../infra/index.ts";
+
+const tasksModule = fileURLToPath(new URL("./tasks.ts", import.meta.url));
+
+function orchestrator(props: Partial<OrchestratorProps> = {}): { stack: Stack; floe: Orchestrator } {
+  const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+  const stack = new Stack(app, "Props");
+  return { stack, floe: new Orchestrator(stack, "Floe", { tasksModule, ...props }) };
+}
+
+function problems(props: Partial<OrchestratorProps>): string {
+  try {
+    orchestrator(props);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error("the props were accepted");
+}
+
+describe("Orchestrator props", () => {
+  it("reports every conflicting prop in one error, each by name", () => {
+    const message = problems({
+      taskOverrides: {
+        resise: { memorySizeMb: 512 },
+        resize: { timeoutSeconds: 60, batchSize: 11 },
+        publish: { timeoutSeconds: 901, maxConcurrency: 20, reservedConcurrency: 5 },
+      },
+      maxReceiveCount: 3,
+      namePrefix: "much-too-long-prefix",
+      jwtAudience: ["floe"],
+    });
+    expect(message).toMatch(/^floe Orchestrator props: 8 problems:/);
+    for (const expected of [
+      'taskOverrides.resise: .* defines no task named "resise"; the defined ones are "publish", "resize"',
+      "taskOverrides.resize.batchSize must be a whole number from 1 to 10 .* got 11",
+      'taskOverrides.resize.timeoutSeconds \\(60 s\\) must exceed task "resize"\'s timeoutMs \\(120000 ms\\)',
+      "taskOverrides.publish.timeoutSeconds must be a whole number from 1 to 900 \\(Lambda's limit is 15 minutes\\), got 901",
+      "taskOverrides.publish.reservedConcurrency \\(5\\) is below the event source's maxConcurrency \\(20\\)",
+      "maxReceiveCount must be a whole number from 5 to 1000 .* got 3",
+      'namePrefix must be 1 to 15 letters, digits, "_" or "-" .* got "much-too-long-prefix"',
+      "jwtAudience is set without jwtIssuer",
+    ]) {
+      expect(message).toMatch(new RegExp(expected));
+    }
+  });
+
+  it("refuses a tasks module that defines nothing, naming it", () => {
+    const empty = fileURLToPath(new URL("./no-tasks.ts", import.meta.url));
+    expect(problems({ tasksModule: empty })).toContain(`tasksModule: ${empty} defines no task or workflow`);
+  });
+
+  it("refuses a tasks module that fails to load, with its error", () => {
+    expect(problems({ tasksModule: "/nonexistent/tasks.ts" })).toContain("floe could not bundle the tasks module /nonexistent/tasks.ts");
+  });
+
+  it("gives a task with its own timeout a function that outlives it", () => {
+    const { stack } = orchestrator();
+    Template.fromStack(stack).hasResourceProperties("AWS::Lambda::Function", { Description: "floe worker of task resize", Timeout: 150 });
+  });
+});
+
+describe("Orchestrator options", () => {
+  it("authorises every route with a JWT authorizer when given an issuer", () => {
+    const { stack, floe } = orchestrator({ jwtIssuer: "https://issuer.example.com/", jwtAudience: ["floe-api"] });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties("AWS::ApiGatewayV2::Authorizer", {
+      AuthorizerType: "JWT",
+      JwtConfiguration: { Issuer: "https://issuer.example.com/", Audience: ["floe-api"] },
+    });
+    const routes = Object.values(template.findResources("AWS::ApiGatewayV2::Route"));
+    expect(routes).toHaveLength(6);
+    for (const route of routes) expect(route.Properties).toMatchObject({ AuthorizationType: "JWT", AuthorizerId: expect.anything() });
+    expect(() => floe.grantStart(new iam.User(stack, "Caller"))).toThrow(/uses a JWT authorizer/);
+  });
+
+  it("grants starting and reading through the API on its routes only", () => {
+    const { stack, floe } = orchestrator();
+    const caller = new iam.Role(stack, "Caller", { assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com") });
+    floe.grantStart(caller);
+    floe.grantRead(caller);
+    const statements = Object.values(Template.fromStack(stack).findResources("AWS::IAM::Policy"))
+      .filter((p) => JSON.stringify(p.Properties.Roles).includes("Caller"))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string; Resource: unknown }[]);
+    expect(statements.map((s) => s.Action)).toEqual(["execute-api:Invoke", "execute-api:Invoke"]);
+    const resources = JSON.stringify(statements.map((s) => s.Resource));
+    for (const route of ["/$default/POST/workflows/*/executions", "/$default/GET/executions/*", "/$default/GET/runs", "/$default/GET/runs/*"]) {
+      expect(resources).toContain(route);
+    }
+  });
+
+  it("expires records and payloads after the retention, and destroys what it made when told to", () => {
+    const { stack } = orchestrator({ executionRetentionDays: 7, removalPolicy: RemovalPolicy.DESTROY });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties("AWS::S3::Bucket", {
+      LifecycleConfiguration: { Rules: [Match.objectLike({ Prefix: "payloads/", ExpirationInDays: 7 })] },
+    });
+    template.hasResourceProperties("AWS::Lambda::Function", { Environment: { Variables: Match.objectLike({ FLOE_RETENTION_DAYS: "7" }) } });
+    template.hasResource("AWS::DynamoDB::Table", { DeletionPolicy: "Delete" });
+    template.hasResource("AWS::S3::Bucket", { DeletionPolicy: "Delete" });
+  });
+});
