@@ -4,6 +4,7 @@
  * every command reads runs the same way whichever engine runs them.
  */
 import type { ApiErrorJson, ExecutionJson, RunJson, RunListJson } from "./api-types.ts";
+import { authorizer, type ApiAuth } from "./api-auth.ts";
 import { CliError, ExitCode } from "./cli-error.ts";
 
 /** An answer of the API. */
@@ -80,7 +81,7 @@ export class ApiClient {
 }
 
 /** A client of the API served over the network at `base` (e.g. `http://127.0.0.1:3700`). */
-export function httpApi(base: string): ApiClient {
+export function httpApi(base: string, auth?: ApiAuth): ApiClient {
   let url: URL;
   try {
     url = new URL(base);
@@ -88,15 +89,14 @@ export function httpApi(base: string): ApiClient {
     throw new CliError(ExitCode.BadInput, `--api must be a URL such as http://127.0.0.1:3700, got "${base}"`);
   }
   const root = url.href.replace(/\/+$/, "");
+  const authorize = authorizer(url, auth);
   const transport: ApiTransport = async (method, path, body) => {
     let response: Response;
+    const target = new URL(`${root}${path}`);
+    const text = body === undefined ? null : JSON.stringify(body);
+    const headers = await authorize({ method, url: target, headers: text === null ? {} : { "content-type": "application/json" }, body: text });
     try {
-      response = await fetch(`${root}${path}`, {
-        method,
-        headers: body === undefined ? {} : { "content-type": "application/json" },
-        body: body === undefined ? null : JSON.stringify(body),
-        signal: AbortSignal.timeout(30_000),
-      });
+      response = await fetch(target, { method, headers: withoutHost(headers), body: text, signal: AbortSignal.timeout(30_000) });
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
       const reason = cause?.code ?? cause?.message ?? (error as Error).message;
@@ -106,12 +106,25 @@ export function httpApi(base: string): ApiClient {
         { cause: error },
       );
     }
-    const text = await response.text();
+    const answer = await response.text();
+    if (response.status === 401 || response.status === 403) {
+      throw new CliError(
+        ExitCode.Unreachable,
+        `the floe API at ${root} refused the request (${response.status}): with IAM authorisation, check your AWS credentials ` +
+          "and that they may invoke the API (Orchestrator.grantStart/grantRead), or pass --iam for a custom domain; with a JWT authorizer, pass --token",
+      );
+    }
     try {
-      return { status: response.status, body: text === "" ? undefined : JSON.parse(text) };
+      return { status: response.status, body: answer === "" ? undefined : JSON.parse(answer) };
     } catch {
       throw new CliError(ExitCode.Unreachable, `${root}${path} answered ${response.status} with something that is not JSON; check that --api points at a floe API`);
     }
   };
   return new ApiClient(transport, `the floe API at ${root}`);
+}
+
+/** `fetch` sets the host itself (to the value signed). */
+export function withoutHost(headers: Record<string, string>): Record<string, string> {
+  const { host: _host, ...rest } = headers;
+  return rest;
 }

@@ -69,6 +69,8 @@ function build(setCode: (code: number) => void): Command {
       .argument("[rest...]", "the workflow's name, then its arguments")
       .option("--local-cloud", "run on the local cloud (DynamoDB Local, SQS and S3 servers; needs Java 17)")
       .option("--api <url>", "start the run on the floe API at <url> (a `floe dev` server or a deployed stack)")
+      .addOption(tokenOption())
+      .addOption(iamOption())
       .option("--concurrency <n>", "how many tasks may run at once", intOption("--concurrency", 100_000))
       .option("--width <n>", "the timeline's width in characters", intOption("--width", 1000), 60)
       .option("--no-progress", "do not show live progress on stderr")
@@ -103,9 +105,11 @@ function build(setCode: (code: number) => void): Command {
       .summary("serve the dashboard for a deployed API")
       .description("Serve the dashboard on localhost for the floe API at --api, forwarding its requests there.")
       .addOption(new Option("--api <url>", "the floe API").env("FLOE_API").makeOptionMandatory())
+      .addOption(tokenOption())
+      .addOption(iamOption())
       .option("--host <host>", "the address to listen on", "127.0.0.1")
       .option("-p, --port <port>", "the port to listen on (0 picks a free one)", intOption("--port", 65_535), 3701)
-      .action(async (options: { api: string; host: string; port: number }) => {
+      .action(async (options: { api: string; host: string; port: number; token?: string; iam?: boolean }) => {
         const { dashboardCommand } = await import("./commands/dev.ts");
         await dashboardCommand(options.api, options);
       }),
@@ -117,6 +121,8 @@ function build(setCode: (code: number) => void): Command {
       .summary("list recent runs")
       .description("List recent runs, newest first, from a `floe dev` server or a deployed API.")
       .addOption(apiOption())
+      .addOption(tokenOption())
+      .addOption(iamOption())
       .option("-w, --workflow <name>", "only runs of this workflow")
       .option("-s, --state <state>", "only runs in this state (completed, failed, running, ...)")
       .option("-n, --limit <n>", "how many runs to read (1 to 100)", intOption("--limit", 100), 20)
@@ -134,6 +140,8 @@ function build(setCode: (code: number) => void): Command {
       .description("Show a run (given its id or the id of any of its executions) as a tree of executions with states, attempts, durations and errors, then its timeline.")
       .argument("<id>", "a run id or an execution id")
       .addOption(apiOption())
+      .addOption(tokenOption())
+      .addOption(iamOption())
       .option("--width <n>", "the timeline's width in characters", intOption("--width", 1000), 60)
       .option("--json", "print the run as JSON")
       .action(async (id: string, options: { api: string }) => {
@@ -142,6 +150,17 @@ function build(setCode: (code: number) => void): Command {
       }),
   );
   return program;
+}
+
+function tokenOption(): Option {
+  return new Option("--token <jwt>", "a bearer token for an API with a JWT authorizer").env("FLOE_API_TOKEN");
+}
+
+function iamOption(): Option {
+  return new Option(
+    "--iam",
+    "sign requests with SigV4 and your AWS credentials (the Orchestrator's default authorisation; automatic for *.execute-api.<region>.amazonaws.com)",
+  );
 }
 
 function apiOption(): Option {

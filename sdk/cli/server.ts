@@ -6,6 +6,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { handleRequest, type HttpResponse } from "../http/routes.ts";
 import type { Runtime } from "../runtime/runtime.ts";
+import { authorizer, type ApiAuth } from "./api-auth.ts";
+import { withoutHost } from "./api-client.ts";
 import { CliError, ExitCode } from "./cli-error.ts";
 import { dashboardAsset } from "./dashboard-assets.ts";
 
@@ -32,19 +34,18 @@ export function localApi(runtime: () => Runtime): ApiHandler {
 }
 
 /** The API of a deployed stack, forwarded: the dashboard then needs no CORS from it. */
-export function remoteApi(base: string): ApiHandler {
+export function remoteApi(base: string, auth?: ApiAuth): ApiHandler {
   const root = base.replace(/\/+$/, "");
+  const authorize = authorizer(new URL(root), auth);
   return async (request) => {
-    const headers: Record<string, string> = { "content-type": "application/json" };
+    const unsigned: Record<string, string> = { "content-type": "application/json" };
     const key = request.headers["idempotency-key"];
-    if (key !== undefined) headers["idempotency-key"] = key;
+    if (key !== undefined) unsigned["idempotency-key"] = key;
+    const url = new URL(`${root}${request.path}${request.search}`);
+    const body = request.method === "GET" || request.body === "" ? null : request.body;
     try {
-      const response = await fetch(`${root}${request.path}${request.search}`, {
-        method: request.method,
-        headers,
-        body: request.method === "GET" || request.body === "" ? null : request.body,
-        signal: AbortSignal.timeout(30_000),
-      });
+      const headers = await authorize({ method: request.method, url, headers: unsigned, body });
+      const response = await fetch(url, { method: request.method, headers: withoutHost(headers), body, signal: AbortSignal.timeout(30_000) });
       const text = await response.text();
       return { status: response.status, body: text === "" ? null : JSON.parse(text) };
     } catch (error) {

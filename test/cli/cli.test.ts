@@ -6,7 +6,10 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
+import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { createServer } from "node:net";
+import { Hash } from "@smithy/hash-node";
+import { SignatureV4 } from "@smithy/signature-v4";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { main } from "../../sdk/cli/main.ts";
@@ -259,5 +262,78 @@ describe("an unreachable API", () => {
 
   it("refuses an --api that is not a URL", async () => {
     expectOneLine(await cli("runs", "--api", "localhost-ish"), 2, /--api must be a URL such as http:\/\/127\.0\.0\.1:3700, got "localhost-ish"/);
+  });
+});
+
+describe("a deployed API's authorisation", () => {
+  const credentials = { accessKeyId: "AKIDFLOETEST", secretAccessKey: "floe-test-secret" };
+  const seen: { method: string; url: string; headers: Record<string, string | string[] | undefined>; valid: boolean }[] = [];
+  let status = 200;
+  let server: HttpServer;
+  let api: string;
+
+  beforeAll(async () => {
+    // An API that checks SigV4 signatures the way API Gateway does: signed again here with
+    // the same key and time, the signature must match.
+    const verifier = new SignatureV4({ service: "execute-api", region: "eu-west-1", credentials, sha256: Hash.bind(null, "sha256") });
+    server = createHttpServer((req, res) => {
+      void (async () => {
+        const url = new URL(req.url ?? "/", `http://${req.headers.host ?? ""}`);
+        const authorization = String(req.headers.authorization ?? "");
+        let valid = false;
+        const date = String(req.headers["x-amz-date"] ?? "");
+        if (authorization.startsWith("AWS4-HMAC-SHA256")) {
+          const signedHeaders = /SignedHeaders=([^,]+)/.exec(authorization)?.[1]?.split(";") ?? [];
+          const headers = Object.fromEntries(signedHeaders.map((h) => [h, String(req.headers[h] ?? "")]));
+          const query: Record<string, string> = {};
+          url.searchParams.forEach((v, k) => (query[k] = v));
+          const again = await verifier.sign(
+            { method: req.method ?? "GET", protocol: "http:", hostname: url.hostname, port: Number(url.port), path: url.pathname, query, headers },
+            { signingDate: new Date(date.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, "$1-$2-$3T$4:$5:$6Z")) },
+          );
+          valid = again.headers.authorization === authorization;
+        }
+        seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, valid });
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(status === 200 ? JSON.stringify({ runs: [] }) : JSON.stringify({ message: "Forbidden" }));
+      })();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    api = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it("signs requests with SigV4 and the AWS credentials with --iam", async () => {
+    vi.stubEnv("AWS_ACCESS_KEY_ID", credentials.accessKeyId);
+    vi.stubEnv("AWS_SECRET_ACCESS_KEY", credentials.secretAccessKey);
+    vi.stubEnv("AWS_REGION", "eu-west-1");
+    try {
+      seen.length = 0;
+      const { code } = await cli("runs", "--api", api, "--iam", "--json");
+      expect(code).toBe(0);
+      expect(seen).toHaveLength(1);
+      expect(String(seen[0]?.headers.authorization)).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDFLOETEST\/\d{8}\/eu-west-1\/execute-api\/aws4_request/);
+      expect(seen[0]?.valid).toBe(true);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it("sends a bearer token with --token, and nothing without either", async () => {
+    seen.length = 0;
+    expect((await cli("runs", "--api", api, "--token", "eyJ.test.token", "--json")).code).toBe(0);
+    expect((await cli("runs", "--api", api, "--json")).code).toBe(0);
+    expect(seen.map((s) => s.headers.authorization)).toEqual(["Bearer eyJ.test.token", undefined]);
+  });
+
+  it("says what to check when the API refuses the request", async () => {
+    status = 403;
+    try {
+      expectOneLine(await cli("runs", "--api", api), 3, /refused the request \(403\).*AWS credentials.*--token/);
+    } finally {
+      status = 200;
+    }
   });
 });

@@ -3,6 +3,7 @@
  * (or the local cloud), the module loaded again whenever one of its files changes. Runs
  * stay in the engine across reloads; attempts that start after a reload run the new code.
  */
+import type { ApiAuth } from "../api-auth.ts";
 import type { Runtime } from "../../runtime/runtime.ts";
 import { CliError } from "../cli-error.ts";
 import { engineName, openEngine } from "../engines.ts";
@@ -47,8 +48,8 @@ export async function devCommand(module: string, options: DevOptions): Promise<v
 }
 
 /** `floe dashboard --api <url>`: the dashboard for a deployed API, which it forwards to. */
-export async function dashboardCommand(api: string, options: { host: string; port: number }): Promise<void> {
-  const server = await startServer(remoteApi(api), options);
+export async function dashboardCommand(api: string, options: { host: string; port: number } & ApiAuth): Promise<void> {
+  const server = await startServer(remoteApi(api, options), options);
   log(`serving the dashboard at ${server.url}/ for the floe API at ${api}`);
   await untilSignal();
   await server.close();

@@ -1,11 +1,12 @@
 /** `floe runs` and `floe inspect`: recent runs, and one run as a tree, from an API. */
+import type { ApiAuth } from "../api-auth.ts";
 import { isTerminal } from "../../engine/model.ts";
 import { httpApi } from "../api-client.ts";
 import { CliError, ExitCode } from "../cli-error.ts";
 import { runsTable, timeline, tree } from "../render.ts";
 
 /** Options of `floe runs`. */
-export interface RunsOptions {
+export interface RunsOptions extends ApiAuth {
   readonly api: string;
   readonly workflow?: string;
   readonly state?: string;
@@ -20,7 +21,7 @@ export async function runsCommand(options: RunsOptions): Promise<ExitCode> {
   if (options.state !== undefined && !states.includes(options.state)) {
     throw new CliError(ExitCode.BadInput, `--state must be one of ${states.join(", ")}, got "${options.state}"`);
   }
-  const api = httpApi(options.api);
+  const api = httpApi(options.api, options);
   const { runs } = await api.runs({
     ...(options.workflow === undefined ? {} : { workflow: options.workflow }),
     ...(options.limit === undefined ? {} : { limit: options.limit }),
@@ -31,8 +32,8 @@ export async function runsCommand(options: RunsOptions): Promise<ExitCode> {
 }
 
 /** Prints a run (given its id or the id of any execution in it) as a tree and a timeline. */
-export async function inspectCommand(id: string, options: { api: string; json?: boolean; width?: number }): Promise<ExitCode> {
-  const api = httpApi(options.api);
+export async function inspectCommand(id: string, options: { api: string; json?: boolean; width?: number } & ApiAuth): Promise<ExitCode> {
+  const api = httpApi(options.api, options);
   let run = await api.run(id);
   if (run === undefined) {
     const execution = await api.execution(id);

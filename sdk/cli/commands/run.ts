@@ -1,4 +1,5 @@
 /** `floe run`: runs a workflow, shows its progress live, prints its result and timeline. */
+import type { ApiAuth } from "../api-auth.ts";
 import { definitionsList } from "../../define/registry.ts";
 import { isTerminal } from "../../engine/model.ts";
 import type { Runtime } from "../../runtime/runtime.ts";
@@ -11,7 +12,7 @@ import { loadModule } from "../module-loader.ts";
 import { formatMs, timeline } from "../render.ts";
 
 /** Options of `floe run`. */
-export interface RunOptions {
+export interface RunOptions extends ApiAuth {
   readonly localCloud?: boolean;
   readonly api?: string;
   readonly concurrency?: number;
@@ -29,7 +30,7 @@ export async function runCommand(first: string, rest: readonly string[], options
   if (options.api !== undefined && options.localCloud === true) {
     throw new CliError(ExitCode.BadInput, "--api and --local-cloud exclude each other: --api runs on a deployed stack or a `floe dev` server");
   }
-  if (options.api !== undefined) return follow(httpApi(options.api), first, parseArgs(rest), options);
+  if (options.api !== undefined) return follow(httpApi(options.api, options), first, parseArgs(rest), options);
   const [workflow, ...args] = rest;
   if (workflow === undefined) {
     throw new CliError(ExitCode.BadInput, `name the workflow to run: floe run ${first} <workflow> [args...]`);
