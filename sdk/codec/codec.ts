@@ -139,17 +139,32 @@ const errorReducers = { Error: reduceError };
  */
 export function decode(text: string, references: ReferenceCodec): unknown {
   if (text.startsWith(JSON_MARK)) return JSON.parse(text.slice(1));
-  if (text.startsWith(REFS_MARK)) {
-    return JSON.parse(text.slice(1), (_key, v: unknown) =>
-      typeof v === "object" && v !== null && REFERENCE_KEY in v ? references.revive((v as Record<string, string>)[REFERENCE_KEY] ?? "") : v,
-    );
-  }
+  if (text.startsWith(REFS_MARK)) return reviveReferences(JSON.parse(text.slice(1)), references);
   // Most payloads hold no reference and no error: skip building revivers for them.
   if (!text.includes('"Execution"') && !text.includes('"Error"')) return parse(text);
   return parse(text, {
     Execution: (id: string) => references.revive(id),
     Error: reviveError,
   });
+}
+
+/**
+ * Replaces each `{ "$floe:execution": id }` of a parsed "R" payload by its reference, in
+ * place. A walk after parsing is several times faster than a `JSON.parse` reviver, which is
+ * called for every value. `encode` keeps the fast path for values without `__proto__` or
+ * reference-shaped keys of their own, so every such object here is a reference.
+ */
+function reviveReferences(value: unknown, references: ReferenceCodec): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i += 1) value[i] = reviveReferences(value[i], references);
+    return value;
+  }
+  const object = value as Record<string, unknown>;
+  const id = object[REFERENCE_KEY];
+  if (typeof id === "string") return references.revive(id);
+  for (const key in object) object[key] = reviveReferences(object[key], references);
+  return object;
 }
 
 const displayReferences: ReferenceCodec = { idOf: () => undefined, revive: (id) => ({ execution: id }) };

@@ -91,7 +91,8 @@ export class Attempts {
     if (claimed === undefined) return end();
     // This attempt's own view: a store may hand out its live record, which a later
     // take-over would change under this attempt's feet (and let a stale attempt commit).
-    const record = { ...claimed };
+    // Without take-overs nothing but this attempt changes it while it runs.
+    const record = this.#o.takeOverAfterMs === undefined ? claimed : { ...claimed };
     const commit = (outcome: Outcome) => {
       try {
         const finished = this.#o.engine.finish(record, outcome);
