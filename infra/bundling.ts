@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { LogLevel, OutputFormat, type BundlingOptions } from "aws-cdk-lib/aws-lambda-nodejs";
 
 /** floe's handlers, by file name in `functions/`. */
-export const Handler = { Worker: "worker", Api: "api", Coordinator: "coordinator", DeadLetter: "dead-letter" } as const;
+export const Handler = { Worker: "worker", Api: "api", Coordinator: "coordinator", DeadLetter: "dead-letter", Reconciler: "reconciler" } as const;
 export type Handler = (typeof Handler)[keyof typeof Handler];
 
 const functionsDir = join(dirname(fileURLToPath(import.meta.url)), "..", "functions");
@@ -51,7 +51,7 @@ export const bundlingOptions: BundlingOptions = {
  */
 export function entryFor(handler: Handler, tasksModule: string, projectRoot: string): string {
   const source = join(functionsDir, `${handler}.ts`);
-  if (handler === Handler.Coordinator || handler === Handler.DeadLetter) return source;
+  if (handler === Handler.Coordinator || handler === Handler.DeadLetter || handler === Handler.Reconciler) return source;
   const folder = join(projectRoot, "node_modules", ".cache", "floe", "entries");
   const importPath = (to: string) => {
     const path = relative(folder, to).split(sep).join("/");

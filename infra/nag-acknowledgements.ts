@@ -12,6 +12,9 @@ const reasons = {
   runtime:
     "floe targets, bundles for and is tested on Node.js 22 (nodejs22.x, supported by Lambda until 2027); " +
     "moving to a newer runtime is a tested change, not an automatic one",
+  scheduled:
+    "invoked by a schedule: EventBridge retries a failed invocation twice, and the next invocation looks back an hour " +
+    "at runs, so a lost one leaves nothing behind",
   asyncDlq:
     "never invoked asynchronously: SQS and DynamoDB event source mappings and API Gateway invoke it synchronously; " +
     "failed task messages go to the queue's own dead-letter queue and failed stream records to the on-failure queue",
@@ -45,11 +48,17 @@ function acknowledge(scope: IConstruct, pack: "AwsSolutions" | "Serverless", rul
 export function acknowledgeDesignFindings(orchestrator: Orchestrator): void {
   const stack = Stack.of(orchestrator);
   const bucketId = stack.resolve((orchestrator.bucket.node.defaultChild as CfnResource).logicalId) as string;
-  const functions = [...[...orchestrator.tasks.values()].map((t) => t.function), orchestrator.coordinator, orchestrator.deadLetterHandler, orchestrator.apiHandler];
+  const functions = [
+    ...[...orchestrator.tasks.values()].map((t) => t.function),
+    orchestrator.coordinator,
+    orchestrator.deadLetterHandler,
+    orchestrator.apiHandler,
+    orchestrator.reconciler,
+  ];
   for (const fn of functions) {
     acknowledge(fn, "AwsSolutions", "L1", reasons.runtime);
     acknowledge(fn, "Serverless", "LambdaLatestVersion", reasons.runtime);
-    acknowledge(fn, "Serverless", "LambdaDLQ", reasons.asyncDlq);
+    acknowledge(fn, "Serverless", "LambdaDLQ", fn === orchestrator.reconciler ? reasons.scheduled : reasons.asyncDlq);
     acknowledge(fn, "Serverless", "LambdaTracing", reasons.tracing);
     acknowledge(fn.role!, "AwsSolutions", `IAM5[Resource::<${bucketId}.Arn>/payloads/*]`, reasons.payloadObjects);
   }
@@ -57,6 +66,7 @@ export function acknowledgeDesignFindings(orchestrator: Orchestrator): void {
     acknowledge(fn, "Serverless", "LambdaEventSourceMappingDestination", reasons.sqsMappingDestination);
   }
   acknowledge(orchestrator.coordinator.role!, "AwsSolutions", "IAM5[Resource::*]", reasons.listStreams);
+  acknowledge(orchestrator.reconcileSchedule, "Serverless", "EventBusDLQ", reasons.scheduled);
   acknowledge(orchestrator.bucket, "AwsSolutions", "S1", reasons.bucketAccessLogs);
   for (const queue of [...[...orchestrator.tasks.values()].map((t) => t.deadLetterQueue), orchestrator.coordinatorFailures]) {
     acknowledge(queue, "Serverless", "SQSRedrivePolicy", reasons.endOfLine);

@@ -8,6 +8,8 @@
 import { Duration, Fn, Lazy, Names, RemovalPolicy } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as events from "aws-cdk-lib/aws-events";
+import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { DynamoEventSource, SqsDlq, SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
@@ -18,6 +20,7 @@ import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { resolve } from "node:path";
 import { COORDINATOR_EVENTS } from "../functions/coordinator.ts";
+import { RECONCILE_EVERY_MINUTES } from "../functions/reconciler.ts";
 import { Handler, findProjectRoot } from "./bundling.ts";
 import { FloeFunction } from "./floe-function.ts";
 import { OrchestratorApi } from "./orchestrator-api.ts";
@@ -61,6 +64,10 @@ export class Orchestrator extends Construct {
   public readonly deadLetterHandler: NodejsFunction;
   /** Serves the HTTP API. */
   public readonly apiHandler: NodejsFunction;
+  /** Sends again, on a schedule, the first message of a run that never left. */
+  public readonly reconciler: NodejsFunction;
+  /** The reconciler's schedule. */
+  public readonly reconcileSchedule: events.Rule;
   /** The HTTP API, its stage and access logs. */
   public readonly api: OrchestratorApi;
   /** The prefix of the task queues' names, `<namePrefix>-<task>`. */
@@ -158,6 +165,17 @@ export class Orchestrator extends Construct {
       this.deadLetterHandler.addEventSource(new SqsEventSource(worker.deadLetterQueue, { batchSize: 10, reportBatchItemFailures: true }));
     }
 
+    this.reconciler = new FloeFunction(this, "Reconciler", {
+      ...background,
+      handler: Handler.Reconciler,
+      description: "floe reconciler: starts runs whose first message was lost",
+    }).function;
+    this.reconcileSchedule = new events.Rule(this, "ReconcileSchedule", {
+      description: "Runs the floe reconciler",
+      schedule: events.Schedule.rate(Duration.minutes(RECONCILE_EVERY_MINUTES)),
+      targets: [new targets.LambdaFunction(this.reconciler, { retryAttempts: 2 })],
+    });
+
     // API Gateway waits at most 30 s; a long poll lasts at most 25.
     this.apiHandler = new FloeFunction(this, "ApiHandler", {
       ...common,
@@ -177,7 +195,7 @@ export class Orchestrator extends Construct {
       removalPolicy,
     });
 
-    for (const fn of [...[...tasks.values()].map((t) => t.function), this.coordinator, this.deadLetterHandler, this.apiHandler]) {
+    for (const fn of [...[...tasks.values()].map((t) => t.function), this.coordinator, this.deadLetterHandler, this.apiHandler, this.reconciler]) {
       this.grantDataAccess(fn);
     }
     this.alarms = [...[...tasks.values()].map((t) => t.deadLetterAlarm), ...this.#coordinatorAlarms()];

@@ -146,6 +146,18 @@ export function engineScenarios(name: string, makeStore: StoreFactory): void {
       expect(run?.edges.filter((e) => e.downstreamId === "d" && e.released)).toHaveLength(120);
     });
 
+    it("sends again the first message of a run still queued and never started, and of no other", async () => {
+      const { engine, queue } = await setup();
+      await engine.register(spec("lost"));
+      await engine.register(spec("started"));
+      const started = queue.sent.find((s) => s.message.executionId === "started");
+      await engine.claim(started!.message);
+      queue.sent.length = 0;
+      expect(await engine.resendLost({ olderThanMs: 1_000_000, lookbackMs: 2_000_000 })).toEqual([]);
+      expect(await engine.resendLost({ olderThanMs: 0, lookbackMs: 1_000_000 })).toEqual(["lost"]);
+      expect(queue.ids()).toEqual(["lost"]);
+    });
+
     it("drops a duplicate delivery: only one claim of an attempt succeeds", async () => {
       const { engine, queue } = await setup();
       await engine.register(spec("a"));

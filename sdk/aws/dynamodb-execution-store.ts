@@ -312,11 +312,13 @@ export class DynamoDbExecutionStore implements ExecutionStore {
 
   async runs(query: RunQuery): Promise<ExecutionRecord[]> {
     const byTask = query.taskName !== undefined;
+    const after = query.createdAfter ?? 0;
+    const before = query.createdBefore ?? Number.MAX_SAFE_INTEGER;
     const keys = await this.#query(
       {
         IndexName: byTask ? "byWorkflow" : "byStart",
-        KeyConditionExpression: byTask ? "rootTask = :key" : "root = :key",
-        ExpressionAttributeValues: { ":key": query.taskName ?? "run" },
+        KeyConditionExpression: `${byTask ? "rootTask" : "root"} = :key AND createdAt BETWEEN :after AND :before`,
+        ExpressionAttributeValues: { ":key": query.taskName ?? "run", ":after": after, ":before": before },
         ScanIndexForward: false,
       },
       query.limit ?? 50,

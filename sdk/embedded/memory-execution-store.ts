@@ -113,7 +113,10 @@ export class MemoryExecutionStore implements ExecutionStore {
     const found: ExecutionRecord[] = [];
     for (let i = this.#roots.length - 1; i >= 0 && found.length < limit; i -= 1) {
       const root = this.#records.get(this.#roots[i] ?? "");
-      if (root !== undefined && (query.taskName === undefined || root.taskName === query.taskName)) found.push(root);
+      if (root === undefined || (query.taskName !== undefined && root.taskName !== query.taskName)) continue;
+      if (query.createdBefore !== undefined && root.createdAt > query.createdBefore) continue;
+      if (query.createdAfter !== undefined && root.createdAt < query.createdAfter) break;
+      found.push(root);
     }
     return found;
   }

@@ -418,6 +418,27 @@ export class ExecutionEngine {
     yield* this.#terminate(record, { state: live }, State.Failed, { error: encoded });
   }
 
+  /**
+   * Sends again the message of every run created between `lookbackMs` and `olderThanMs`
+   * ago that is still queued and never started: the process that created it died between
+   * the record's creation and the send, and no client repeated the request (a repeat, or a
+   * parent's retry for a child, resends it at registration). A message that was only slow
+   * is delivered twice, and the second delivery is dropped at claim. Returns the ids sent.
+   */
+  async resendLost(options: { readonly olderThanMs: number; readonly lookbackMs: number; readonly limit?: number }): Promise<string[]> {
+    const now = this.#o.clock.now();
+    const roots = await this.#o.store.runs({
+      createdAfter: now - options.lookbackMs,
+      createdBefore: now - options.olderThanMs,
+      limit: options.limit ?? 1_000,
+    });
+    const lost = roots.filter((root) => root.state === State.Queued && root.startedAt === undefined);
+    if (lost.length > 0) {
+      await this.#o.queue.send(lost.map((root) => ({ executionId: root.id, taskName: root.taskName, attempt: root.attempt })));
+    }
+    return lost.map((root) => root.id);
+  }
+
   /** One run: its root and every execution and edge under it. */
   async run(runId: string): Promise<RunView | undefined> {
     const found = await this.#o.store.run(runId);

@@ -28,6 +28,10 @@ export interface Release {
 export interface RunQuery {
   readonly taskName?: string;
   readonly limit?: number;
+  /** Only runs created at or after this time (epoch milliseconds). */
+  readonly createdAfter?: number;
+  /** Only runs created at or before this time (epoch milliseconds). */
+  readonly createdBefore?: number;
 }
 
 /**

@@ -22,6 +22,7 @@ import { COORDINATOR_EVENTS, createCoordinatorHandler, finishedIn } from "../../
 import { createDeadLetterHandler } from "../../functions/dead-letter.ts";
 import { createWorkerHandler } from "../../functions/worker.ts";
 import { INLINE_FAN_IN } from "../../functions/environment.ts";
+import { RECONCILE_EVERY_MINUTES, createReconcilerHandler } from "../../functions/reconciler.ts";
 import { DynamoDbExecutionStore, executionTableDefinition } from "../aws/dynamodb-execution-store.ts";
 import { S3BlobStore } from "../aws/s3-blob-store.ts";
 import { SqsTaskQueue } from "../aws/sqs-task-queue.ts";
@@ -219,7 +220,14 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       batchSize: COORDINATOR_EVENTS.batchSize,
       batchingWindowMs: COORDINATOR_EVENTS.batchingWindowSeconds * 1000,
     });
+    // The schedule that runs the reconciler in AWS.
+    const reconcile = createReconcilerHandler({ engine: runtime.engine });
+    const reconciling = setInterval(() => {
+      reconcile().catch((error: unknown) => console.error("floe local cloud: the reconciler failed", error));
+    }, RECONCILE_EVERY_MINUTES * 60_000);
+    reconciling.unref();
     stopPollers = async () => {
+      clearInterval(reconciling);
       await Promise.all([poller.stop(), deadLetters.stop(), stream.stop()]);
     };
     poller.start();

@@ -5,11 +5,12 @@
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import type { APIGatewayProxyEventV2, SQSEvent } from "aws-lambda";
+import type { APIGatewayProxyEventV2, SQSEvent, ScheduledEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handler as api } from "../../functions/api.ts";
 import { readEnvironment } from "../../functions/environment.ts";
 import { handler as worker } from "../../functions/worker.ts";
+import { handler as reconciler } from "../../functions/reconciler.ts";
 import { workflow } from "floe";
 import { executionTableDefinition } from "../../sdk/aws/dynamodb-execution-store.ts";
 import { startEmulators, type Emulators } from "floe/local-cloud";
@@ -79,6 +80,8 @@ describe("Lambda entry points", () => {
     await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message?.ReceiptHandle }));
     const result = await api(apiEvent("GET", `/executions/${id}/result`, undefined, { waitSeconds: "2" }));
     expect(JSON.parse(result.body ?? "{}")).toMatchObject({ state: "completed", result: 42 });
+    // Started, and recent: the scheduled reconciler has nothing to send again.
+    expect(await reconciler({ source: "aws.events", "detail-type": "Scheduled Event" } as ScheduledEvent)).toEqual({ resent: [] });
   }, 30_000);
 
   it("names every missing or malformed variable", () => {

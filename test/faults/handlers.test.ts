@@ -9,6 +9,8 @@ import { describe, expect, it } from "vitest";
 import { createCoordinatorHandler } from "../../functions/coordinator.ts";
 import { createDeadLetterHandler } from "../../functions/dead-letter.ts";
 import { createWorkerHandler } from "../../functions/worker.ts";
+import { createReconcilerHandler } from "../../functions/reconciler.ts";
+import type { TaskQueue } from "../../sdk/engine/ports.ts";
 import { task, type Execution } from "floe";
 import { encodeMessage } from "../../sdk/aws/sqs-task-queue.ts";
 import { sqsEvent, sqsRecord } from "../support/sqs-event.ts";
@@ -347,6 +349,37 @@ describe("a message lost between the record's creation and its send", () => {
     expect(queue.lost).toBe(1);
     expect(await execution.state()).toBe(State.Completed);
     expect(await execution.result()).toBe("child ran");
+  });
+});
+
+describe("reconciler", () => {
+  it("starts a run whose first message was lost and that nobody submitted again", async () => {
+    const root = task("h_lost_root", async () => "root ran");
+    const store = new MemoryExecutionStore();
+    const queue = new MemoryTaskQueue(systemClock);
+    let failSend = true;
+    const losing: TaskQueue = {
+      send: (messages, delayMs) => {
+        if (failSend) throw new Error("the API's Lambda died before SQS answered");
+        queue.send(messages, delayMs);
+      },
+    };
+    const runtime = new Runtime({ store, queue: losing, blobs: new MemoryBlobStore(), clock: systemClock, ids: cryptoIds });
+    expect(() => runtime.submit(root)).toThrow(/died before SQS answered/);
+    failSend = false;
+    const [run] = await runtime.listRuns();
+    expect(run?.state).toBe(State.Queued);
+    const logs: string[] = [];
+    const reconciler = createReconcilerHandler({ engine: runtime.engine, olderThanMs: 0, log: (m) => logs.push(m) });
+    expect((await reconciler()).resent).toEqual([run!.id]);
+    expect(logs[0]).toContain(run!.id);
+    const worker = createWorkerHandler({ runtime, log: () => undefined });
+    const message = queue.take();
+    expect(message?.executionId).toBe(run!.id);
+    expect((await worker(sqsEvent([message!]))).batchItemFailures).toEqual([]);
+    expect(await runtime.reference(run!.id).result()).toBe("root ran");
+    // Started now: the next round leaves it alone.
+    expect((await reconciler()).resent).toEqual([]);
   });
 });
 

@@ -131,6 +131,15 @@ describe("Orchestrator, shared resources", () => {
     template.hasResource("AWS::DynamoDB::Table", { DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" });
   });
 
+  it("runs the reconciler every 10 minutes, with the table and the task queues it needs", () => {
+    template.hasResourceProperties("AWS::Events::Rule", {
+      ScheduleExpression: "rate(10 minutes)",
+      Targets: [Match.objectLike({ Arn: { "Fn::GetAtt": [logicalId(stack.orchestrator.reconciler), "Arn"] }, RetryPolicy: { MaximumRetryAttempts: 2 } })],
+    });
+    const environment = (resourcesOf(template, "AWS::Lambda::Function")[logicalId(stack.orchestrator.reconciler)]?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(Object.keys(environment)).toEqual(expect.arrayContaining(["FLOE_TABLE_NAME", "FLOE_QUEUE_URL_PREFIX"]));
+  });
+
   it("runs the coordinator on the stream, filtered to terminal transitions, with bisection, bounded retries and an on-failure queue", () => {
     template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       EventSourceArn: { "Fn::GetAtt": [logicalId(stack.orchestrator.table), "StreamArn"] },
