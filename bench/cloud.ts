@@ -9,7 +9,9 @@ import { startLocalCloud } from "floe/local-cloud";
 import { task, workflow, type Execution } from "floe";
 import { countRequests, newRequestCounts, type RequestCounts } from "../sdk/aws/request-counter.ts";
 
-const FAN_OUT = 1_000;
+// `npm run bench:cloud -- 10000` measures a wider fan-out (and so the fan-in target) directly.
+const FAN_OUT = Number(process.argv[2] ?? 1_000);
+if (!Number.isInteger(FAN_OUT) || FAN_OUT < 1) throw new Error(`the fan-out must be a positive integer, got "${process.argv[2] ?? ""}"`);
 const STEPS = 100;
 const PRICE = { sqs: 0.4, write: 0.625, read: 0.125, lambda: 0.2, stepFunctions: 25, durable: 8 }; // $ per million
 const TARGET_PER_MILLION = 2.5;
@@ -128,9 +130,10 @@ async function main(): Promise<void> {
         ` (${fan.downstreamReleases} grouped releases, ${fan.downstreamWrites - fan.downstreamReleases} other writes)`,
     );
     // The releases grow with the fan-in; the join's other writes (creation, start, finish) do not.
-    const projected = fan.downstreamWrites - fan.downstreamReleases + Math.round((fan.downstreamReleases * 10_000) / FAN_OUT);
+    const projected =
+      FAN_OUT === 10_000 ? fan.downstreamWrites : fan.downstreamWrites - fan.downstreamReleases + Math.round((fan.downstreamReleases * 10_000) / FAN_OUT);
     console.log(
-      `  projected for 10,000 → 1: ${projected} writes (target ≤ ${TARGET_FAN_IN_WRITES}) ${projected <= TARGET_FAN_IN_WRITES ? "PASS" : "MISS"}`,
+      `  ${FAN_OUT === 10_000 ? "measured" : "projected"} for 10,000 → 1: ${projected} writes (target ≤ ${TARGET_FAN_IN_WRITES}) ${projected <= TARGET_FAN_IN_WRITES ? "PASS" : "MISS"}`,
     );
   } finally {
     await cloud.close();

@@ -82,6 +82,23 @@ describe("floe run", () => {
     expect(stderr.trimEnd().split("\n").at(-1)).toBe("4 executions: 0 queued, 0 running, 4 done, 0 failed");
   });
 
+  it("redraws one progress line in place on a terminal", { timeout: 30_000 }, async () => {
+    // `script` gives the command a pseudo-terminal, as a user's shell does.
+    const command = `"${process.execPath}" "${bin}" run examples/process-order.ts process_order u1 p1`;
+    const output = await new Promise<string>((resolve, reject) => {
+      const child = spawn("script", ["-qec", command, "/dev/null"], { cwd: root, env: { ...process.env, FLOE_API: "" }, stdio: ["ignore", "pipe", "inherit"] });
+      let text = "";
+      child.stdout.on("data", (chunk: Buffer) => (text += chunk.toString()));
+      child.on("error", reject);
+      child.on("close", () => resolve(text));
+    });
+    // Each update clears the line and writes it again; the last one says all four are done.
+    const updates = output.split("\r\x1b[2K").slice(1);
+    expect(updates.length).toBeGreaterThanOrEqual(1);
+    expect(updates.at(-1)).toMatch(/^4 executions: 0 queued, 0 running, 4 done, 0 failed {2}\d+ ms\r?\n/);
+    expect(output).toMatch(/process_order completed in \d+ ms/);
+  });
+
   it("prints the run as JSON with --json, and nothing else", async () => {
     const { code, stdout, stderr } = await floe("run", "examples/process-order.ts", "process_order", "u1", "p1", "--json");
     expect(code).toBe(0);
