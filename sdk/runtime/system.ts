@@ -14,5 +14,9 @@ export const systemClock: Clock = {
 /** Random ids for runs; SHA-256 digests for derived ids. */
 export const cryptoIds: IdSource = {
   fresh: () => randomUUID(),
-  derive: (parts) => hash("sha256", parts.join("\u0000"), "base64url").slice(0, 22),
+  derive: (parts) => {
+    const id = hash("sha256", parts.join("\u0000"), "base64url").slice(0, 22);
+    // An id is typed on command lines (`floe inspect <id>`), where a leading "-" reads as an option.
+    return id.startsWith("-") ? `A${id.slice(1)}` : id;
+  },
 };
