@@ -1,5 +1,5 @@
 /** The in-memory execution store of the embedded engine. */
-import { isTerminal, edgeKey, type Edge, type ExecutionRecord, type Transition } from "../engine/model.ts";
+import { isTerminal, type Edge, type ExecutionRecord, type Transition } from "../engine/model.ts";
 import type { ExecutionStore, Expectation, Release, RunQuery } from "../engine/ports.ts";
 
 function meets(record: ExecutionRecord, expect: Expectation): boolean {
@@ -23,8 +23,11 @@ function meets(record: ExecutionRecord, expect: Expectation): boolean {
  */
 export class MemoryExecutionStore implements ExecutionStore {
   readonly #records = new Map<string, ExecutionRecord>();
-  readonly #edges = new Map<string, Edge>();
-  readonly #stored = new Set<Edge>();
+  /**
+   * The edges into each downstream, by kind and generation, then by upstream id: one key
+   * string per group rather than one per edge, which matters for a join of thousands.
+   */
+  readonly #edgesInto = new Map<string, Map<string, Edge>>();
   readonly #edgesFrom = new Map<string, Edge[]>();
   readonly #byRun = new Map<string, string[]>();
   readonly #children = new Map<string, string[]>();
@@ -61,12 +64,18 @@ export class MemoryExecutionStore implements ExecutionStore {
   }
 
   addEdges(edges: readonly Edge[]): void {
+    let last: Edge | undefined;
+    let group: Map<string, Edge> | undefined;
     for (const edge of edges) {
-      const key = edgeKey(edge);
-      if (this.#edges.has(key)) continue;
+      if (last === undefined || !sameGroup(edge, last)) {
+        const key = groupKey(edge);
+        group = this.#edgesInto.get(key);
+        if (group === undefined) this.#edgesInto.set(key, (group = new Map()));
+      }
+      last = edge;
+      if (group === undefined || group.has(edge.upstreamId)) continue;
       // The engine hands over fresh edge objects: keep them rather than copies.
-      this.#edges.set(key, edge);
-      this.#stored.add(edge);
+      group.set(edge.upstreamId, edge);
       append(this.#edgesFrom, edge.upstreamId, edge);
     }
   }
@@ -77,9 +86,12 @@ export class MemoryExecutionStore implements ExecutionStore {
     if (first === undefined || downstream === undefined) return undefined;
     let marked = 0;
     let counted = 0;
+    let last: Edge | undefined;
+    let group: Map<string, Edge> | undefined;
     for (const edge of edges) {
-      // Edges read from this store are the stored objects themselves: skip the key lookup.
-      const stored = this.#stored.has(edge) ? edge : this.#edges.get(edgeKey(edge));
+      if (last === undefined || !sameGroup(edge, last)) group = this.#edgesInto.get(groupKey(edge));
+      last = edge;
+      const stored = group?.get(edge.upstreamId);
       if (stored === undefined || stored.released) continue;
       stored.released = true;
       marked += 1;
@@ -127,6 +139,14 @@ export class MemoryExecutionStore implements ExecutionStore {
 }
 
 const none: Edge[] = [];
+
+function groupKey(edge: Edge): string {
+  return `${edge.downstreamId}|${edge.kind}|${edge.generation}`;
+}
+
+function sameGroup(a: Edge, b: Edge): boolean {
+  return a.downstreamId === b.downstreamId && a.kind === b.kind && a.generation === b.generation;
+}
 
 function append<T>(map: Map<string, T[]>, key: string, value: T): void {
   const list = map.get(key);
