@@ -1,7 +1,8 @@
 /**
  * The Lambda handlers over a real runtime on the in-memory adapters, with faults injected
  * into the store: partial batch failures (T9), malformed and dead-lettered messages (T10),
- * crashes around the completion write (T2, T3, T5) and duplicate or replayed stream
+ * crashes around the completion write (T2, T3, T5), a Lambda timeout (T12), fan-out and
+ * fan-in of 10,000 (T7, T6) and duplicate or replayed stream
  * records (T18).
  */
 import type { DynamoDBRecord, SQSEvent } from "aws-lambda";
@@ -33,6 +34,19 @@ const join = task("h_join", { wait: true }, async (xs: Execution<number>[]) =>
 const after = task("h_after", { wait: true }, async (upstream: Execution<number>) =>
   upstream.result({ raiseOnFailure: false }).then((r) => (r instanceof Error ? `saw ${(r as Error & { code?: string }).code}` : r)),
 );
+
+const fanOutAndJoin = task("h_fan_out_join", async (n: number) => join.submit(Array.from({ length: n }, (_, i) => identity.submit(i))));
+const identity = task("h_identity", async (i: number) => i);
+
+let releaseFirst: () => void = () => undefined;
+let hangCalls = 0;
+/** Its first attempt hangs (until released), as a Lambda that reaches its timeout. */
+const hangsFirst = task("h_hangs_first", async (name: string) => {
+  hangCalls += 1;
+  const call = hangCalls;
+  if (call === 1) await new Promise<void>((resolve) => (releaseFirst = resolve));
+  return `attempt ${call} of ${name}`;
+});
 
 /** A runtime whose queue is drained by hand, as the event source would, into SQS events. */
 function harness(takeOverAfterMs?: number, inlineFanIn?: number) {
@@ -125,6 +139,24 @@ describe("worker handler", () => {
     expect(await execution.state()).toBe(State.Running);
     await runtime.engine.finish(second!, { type: "completed", result: "J2" });
     expect(await execution.result()).toBe(2);
+  });
+
+  it("takes over from an invocation that hit the Lambda timeout, and the dead attempt can never commit (T12)", async () => {
+    const { runtime, worker, take } = harness(0);
+    const execution = runtime.submit(hangsFirst, "x");
+    const [message] = await take();
+    // The first invocation never returns: Lambda ends it at its timeout, and the message
+    // comes back after the visibility timeout.
+    void worker(sqsEvent([message!]));
+    await settle();
+    expect(await execution.state()).toBe(State.Running);
+    expect((await worker(sqsEvent([message!], 2))).batchItemFailures).toEqual([]);
+    expect(await execution.result()).toBe("attempt 2 of x");
+    expect((await runtime.getExecution(execution.id))?.attempt).toBe(2);
+    // Had the first process lived on, its late result could not overwrite the second's.
+    releaseFirst();
+    await settle();
+    expect(await execution.result()).toBe("attempt 2 of x");
   });
 
   it("drops a duplicate delivery while the attempt is still within its visibility timeout", async () => {
@@ -249,6 +281,21 @@ describe("coordinator handler", () => {
     expect(writesToJoin.length).toBeLessThanOrEqual(200);
     expect((await take()).map((m) => m.executionId)).toEqual([downstream.id]);
     expect((await runtime.getExecution(downstream.id))?.pending).toBe(0);
+  });
+
+  it("dispatches each of a 1 → 10,000 fan-out's children once, then the join once (T7)", async () => {
+    const { runtime, worker, take } = harness();
+    const execution = runtime.submit(fanOutAndJoin, 10_000);
+    const delivered = new Map<string, number>();
+    // The event source, by hand: deliver in batches of ten until nothing is left to deliver.
+    for (let messages = await take(); messages.length > 0; messages = await take()) {
+      for (const m of messages) delivered.set(m.executionId, (delivered.get(m.executionId) ?? 0) + 1);
+      for (let i = 0; i < messages.length; i += 10) expect((await worker(sqsEvent(messages.slice(i, i + 10)))).batchItemFailures).toEqual([]);
+    }
+    expect(await execution.result()).toBe((10_000 * 9_999) / 2);
+    // The parent, 10,000 children and the join: every message sent once, none again.
+    expect(delivered.size).toBe(10_002);
+    expect([...delivered.values()].every((n) => n === 1)).toBe(true);
   });
 
   it("leaves a narrow join to the worker, which releases it inline", async () => {
