@@ -8,7 +8,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { z } from "zod";
+import * as z from "../sdk/zod.ts";
 import { DynamoDbExecutionStore } from "../sdk/aws/dynamodb-execution-store.ts";
 import { S3BlobStore } from "../sdk/aws/s3-blob-store.ts";
 import { SqsTaskQueue } from "../sdk/aws/sqs-task-queue.ts";
@@ -23,18 +23,20 @@ import { cryptoIds, systemClock } from "../sdk/runtime/system.ts";
 export const INLINE_FAN_IN = 8;
 
 const environmentSchema = z.object({
-  FLOE_TABLE_NAME: z.string().min(1, { error: "FLOE_TABLE_NAME must name the executions table" }),
-  FLOE_BUCKET_NAME: z.string().min(1, { error: "FLOE_BUCKET_NAME must name the payload bucket" }),
+  FLOE_TABLE_NAME: z.string().check(z.minLength(1, { error: "FLOE_TABLE_NAME must name the executions table" })),
+  FLOE_BUCKET_NAME: z.string().check(z.minLength(1, { error: "FLOE_BUCKET_NAME must name the payload bucket" })),
+  // The URL format as a check on a string, not z.url() alone: a missing variable keeps
+  // zod's "expected string" message instead of claiming the value is a malformed URL.
   FLOE_QUEUE_URL_PREFIX: z
     .string()
-    .url({ error: "FLOE_QUEUE_URL_PREFIX must be a URL: a task's queue URL is this prefix followed by the task's name" }),
-  FLOE_TASKS_MODULE: z.string().min(1).optional(),
-  FLOE_SUSPEND_AFTER_MS: z.coerce.number().int().min(0).default(100),
-  FLOE_VISIBILITY_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(900),
-  FLOE_RETENTION_DAYS: z.coerce.number().int().min(1).optional(),
-  FLOE_INLINE_FAN_IN: z.coerce.number().int().min(0).default(INLINE_FAN_IN),
-  AWS_ENDPOINT_URL: z.string().optional(),
-  AWS_ENDPOINT_URL_S3: z.string().optional(),
+    .check(z.url({ error: "FLOE_QUEUE_URL_PREFIX must be a URL: a task's queue URL is this prefix followed by the task's name" })),
+  FLOE_TASKS_MODULE: z.optional(z.string().check(z.minLength(1))),
+  FLOE_SUSPEND_AFTER_MS: z._default(z.coerce.number().check(z.int(), z.minimum(0)), 100),
+  FLOE_VISIBILITY_TIMEOUT_SECONDS: z._default(z.coerce.number().check(z.int(), z.minimum(1)), 900),
+  FLOE_RETENTION_DAYS: z.optional(z.coerce.number().check(z.int(), z.minimum(1))),
+  FLOE_INLINE_FAN_IN: z._default(z.coerce.number().check(z.int(), z.minimum(0)), INLINE_FAN_IN),
+  AWS_ENDPOINT_URL: z.optional(z.string()),
+  AWS_ENDPOINT_URL_S3: z.optional(z.string()),
 });
 
 /** The handlers' settings, validated. */

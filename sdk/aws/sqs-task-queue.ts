@@ -9,7 +9,7 @@ import {
   type SQSClient,
   type SendMessageBatchRequestEntry,
 } from "@aws-sdk/client-sqs";
-import { z } from "zod";
+import * as z from "../zod.ts";
 import type { TaskMessage } from "../engine/model.ts";
 import type { TaskQueue } from "../engine/ports.ts";
 
@@ -29,9 +29,9 @@ export interface SqsTaskQueueOptions {
 export const MAX_DELAY_SECONDS = 900;
 
 const messageSchema = z.strictObject({
-  executionId: z.string().min(1),
-  taskName: z.string().min(1),
-  attempt: z.number().int().min(1),
+  executionId: z.string().check(z.minLength(1)),
+  taskName: z.string().check(z.minLength(1)),
+  attempt: z.number().check(z.int(), z.minimum(1)),
 });
 
 /** The body of a task message. */

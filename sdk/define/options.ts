@@ -1,5 +1,5 @@
 /** Task options, their validation and the retry policy they define. */
-import { z } from "zod";
+import * as z from "../zod.ts";
 import { ErrorCode, FloeError, errorCode } from "../errors.ts";
 
 /** How a failed attempt is retried. */
@@ -93,27 +93,33 @@ const maxTimer = 2 ** 31 - 1;
 const ms = (name: string) =>
   z
     .number({ error: `${name} must be a number of milliseconds` })
-    .int({ error: `${name} must be a whole number of milliseconds` })
-    .min(0, { error: `${name} must be at least 0` })
-    .max(maxTimer, { error: `${name} must be at most ${maxTimer}` });
+    .check(
+      z.int({ error: `${name} must be a whole number of milliseconds` }),
+      z.minimum(0, { error: `${name} must be at least 0` }),
+      z.maximum(maxTimer, { error: `${name} must be at most ${maxTimer}` }),
+    );
 const limit = z
   .number({ error: "retries must be a number" })
-  .int({ error: "retries must be a whole number" })
-  .min(0, { error: "retries must be between 0 and 100" })
-  .max(100, { error: "retries must be between 0 and 100" });
+  .check(
+    z.int({ error: "retries must be a whole number" }),
+    z.minimum(0, { error: "retries must be between 0 and 100" }),
+    z.maximum(100, { error: "retries must be between 0 and 100" }),
+  );
 
 const retrySchema = z.strictObject({
   limit,
-  delayMs: ms("retries.delayMs").optional(),
-  backoff: z.enum(["exponential", "fixed"], { error: 'retries.backoff must be "exponential" or "fixed"' }).optional(),
-  factor: z.number().min(1, { error: "retries.factor must be at least 1" }).max(10, { error: "retries.factor must be at most 10" }).optional(),
-  maxDelayMs: ms("retries.maxDelayMs").optional(),
-  jitter: z.boolean({ error: "retries.jitter must be true or false" }).optional(),
-  retryOn: z
-    .union([z.array(z.string().min(1)), z.custom<(e: Error) => boolean>((v) => typeof v === "function")], {
+  delayMs: z.optional(ms("retries.delayMs")),
+  backoff: z.optional(z.enum(["exponential", "fixed"], { error: 'retries.backoff must be "exponential" or "fixed"' })),
+  factor: z.optional(
+    z.number().check(z.minimum(1, { error: "retries.factor must be at least 1" }), z.maximum(10, { error: "retries.factor must be at most 10" })),
+  ),
+  maxDelayMs: z.optional(ms("retries.maxDelayMs")),
+  jitter: z.optional(z.boolean({ error: "retries.jitter must be true or false" })),
+  retryOn: z.optional(
+    z.union([z.array(z.string().check(z.minLength(1))), z.custom<(e: Error) => boolean>((v) => typeof v === "function")], {
       error: "retries.retryOn must be a list of error names or codes, or a function of the error",
-    })
-    .optional(),
+    }),
+  ),
 });
 
 const waitMessage =
@@ -121,22 +127,25 @@ const waitMessage =
 const waitSchema = z.union(
   [
     z.boolean(),
-    z.string().regex(/^\s*[A-Za-z_$][\w$]*(\s*,\s*[A-Za-z_$][\w$]*)*\s*$/),
-    z.array(z.union([z.number().int().min(0), z.string().min(1)])).min(1),
+    z.string().check(z.regex(/^\s*[A-Za-z_$][\w$]*(\s*,\s*[A-Za-z_$][\w$]*)*\s*$/)),
+    z.array(z.union([z.number().check(z.int(), z.minimum(0)), z.string().check(z.minLength(1))])).check(z.minLength(1)),
   ],
   { error: waitMessage },
 );
 
 const optionsSchema = z.strictObject(
   {
-    wait: z.unknown().optional(),
-    retries: z.unknown().optional(),
-    timeoutMs: z
-      .number({ error: "timeoutMs must be a number of milliseconds" })
-      .int({ error: "timeoutMs must be a whole number of milliseconds" })
-      .min(1, { error: "timeoutMs must be at least 1" })
-      .max(maxTimer, { error: `timeoutMs must be at most ${maxTimer}` })
-      .optional(),
+    wait: z.optional(z.unknown()),
+    retries: z.optional(z.unknown()),
+    timeoutMs: z.optional(
+      z
+        .number({ error: "timeoutMs must be a number of milliseconds" })
+        .check(
+          z.int({ error: "timeoutMs must be a whole number of milliseconds" }),
+          z.minimum(1, { error: "timeoutMs must be at least 1" }),
+          z.maximum(maxTimer, { error: `timeoutMs must be at most ${maxTimer}` }),
+        ),
+    ),
   },
   {
     error: (issue) =>
@@ -154,7 +163,7 @@ function problemsOf(options: unknown): Issue[] {
   if (!top.success) return top.error.issues;
   const { wait, retries } = top.data;
   const issues: Issue[] = [];
-  const check = (schema: z.ZodType, value: unknown, prefix: string) => {
+  const check = (schema: z.ZodMiniType, value: unknown, prefix: string) => {
     const parsed = schema.safeParse(value);
     if (!parsed.success) for (const i of parsed.error.issues) issues.push({ message: i.message, path: [prefix, ...i.path] });
   };

@@ -1,5 +1,5 @@
 /** The embedded engine: the whole execution model in one process, with no AWS account. */
-import { z } from "zod";
+import * as z from "../zod.ts";
 import type { Clock, IdSource } from "../engine/ports.ts";
 import { ErrorCode, FloeError } from "../errors.ts";
 import { Runtime } from "../runtime/runtime.ts";
@@ -55,12 +55,12 @@ export interface EngineOptions {
 }
 
 const optionsSchema = z.strictObject({
-  concurrency: z.number().int().min(1).max(100_000).optional(),
-  suspendAfterMs: z.number().int().min(0).max(2 ** 31 - 1).optional(),
-  blobThreshold: z.number().int().min(1).optional(),
-  maxPayloadBytes: z.number().int().min(1).optional(),
-  clock: z.custom<Clock>((v) => typeof v === "object" && v !== null).optional(),
-  ids: z.custom<IdSource>((v) => typeof v === "object" && v !== null).optional(),
+  concurrency: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(100_000))),
+  suspendAfterMs: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(2 ** 31 - 1))),
+  blobThreshold: z.optional(z.number().check(z.int(), z.minimum(1))),
+  maxPayloadBytes: z.optional(z.number().check(z.int(), z.minimum(1))),
+  clock: z.optional(z.custom<Clock>((v) => typeof v === "object" && v !== null)),
+  ids: z.optional(z.custom<IdSource>((v) => typeof v === "object" && v !== null)),
 });
 
 /** The embedded engine, with its in-memory adapters exposed for tests and tools. */

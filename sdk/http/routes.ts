@@ -3,7 +3,7 @@
  * Lambda (API Gateway) and `floe dev` both hand requests to {@link handleRequest}. Input is
  * validated before anything is written, so a rejected request changes nothing.
  */
-import { z } from "zod";
+import * as z from "../zod.ts";
 import { decodeError, decodeValue } from "../codec/codec.ts";
 import { lookup } from "../define/registry.ts";
 import { Kind } from "../define/registry.ts";
@@ -39,23 +39,29 @@ export interface RoutesOptions {
 }
 
 const startSchema = z.strictObject({
-  args: z.array(z.unknown(), { error: "args must be an array of the workflow's arguments" }).default([]),
+  args: z._default(z.array(z.unknown(), { error: "args must be an array of the workflow's arguments" }), []),
 });
 const idempotencyKey = z
   .string()
-  .min(1)
-  .max(256, { error: "the Idempotency-Key header must be at most 256 characters" })
-  .regex(/^[\x21-\x7e]+$/, { error: "the Idempotency-Key header must be printable ASCII without spaces" });
+  .check(
+    z.minLength(1),
+    z.maxLength(256, { error: "the Idempotency-Key header must be at most 256 characters" }),
+    z.regex(/^[\x21-\x7e]+$/, { error: "the Idempotency-Key header must be printable ASCII without spaces" }),
+  );
 const waitSeconds = z.coerce
   .number({ error: "waitSeconds must be a number" })
-  .int({ error: "waitSeconds must be a whole number of seconds" })
-  .min(0, { error: "waitSeconds must be between 0 and 25" })
-  .max(25, { error: "waitSeconds must be between 0 and 25" });
+  .check(
+    z.int({ error: "waitSeconds must be a whole number of seconds" }),
+    z.minimum(0, { error: "waitSeconds must be between 0 and 25" }),
+    z.maximum(25, { error: "waitSeconds must be between 0 and 25" }),
+  );
 const limit = z.coerce
   .number({ error: "limit must be a number" })
-  .int({ error: "limit must be a whole number" })
-  .min(1, { error: "limit must be between 1 and 100" })
-  .max(100, { error: "limit must be between 1 and 100" });
+  .check(
+    z.int({ error: "limit must be a whole number" }),
+    z.minimum(1, { error: "limit must be between 1 and 100" }),
+    z.maximum(100, { error: "limit must be between 1 and 100" }),
+  );
 
 class HttpError extends Error {
   constructor(
@@ -220,7 +226,7 @@ function toJson(value: unknown): unknown {
   );
 }
 
-function invalid(error: z.ZodError, field?: string): HttpError {
+function invalid(error: z.core.$ZodError, field?: string): HttpError {
   const fields: Record<string, string> = {};
   for (const issue of error.issues) fields[field ?? (issue.path.join(".") || "body")] = issue.message;
   const summaryText = Object.entries(fields)
