@@ -143,12 +143,10 @@ export class Orchestrator extends Construct {
     const base = Fn.select(0, Fn.split(`/${this.namePrefix}-${firstName}`, firstWorker.queue.queueUrl));
     this.queueUrlPrefix = Fn.join("", [base, `/${this.namePrefix}-`]);
 
-    const background = { ...common, memorySizeMb: 512, timeoutSeconds: backgroundTimeoutSeconds, environment };
-    this.coordinator = new FloeFunction(this, "Coordinator", {
-      ...background,
-      handler: Handler.Coordinator,
-      description: "floe coordinator: releases the dependents of finished executions",
-    }).function;
+    const background = (id: string, handler: Handler, description: string) =>
+      new FloeFunction(this, id, { ...common, memorySizeMb: 512, timeoutSeconds: backgroundTimeoutSeconds, environment, handler, description })
+        .function;
+    this.coordinator = background("Coordinator", Handler.Coordinator, "floe coordinator: releases the dependents of finished executions");
     this.coordinatorFailures = new sqs.Queue(this, "CoordinatorFailures", {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -156,20 +154,16 @@ export class Orchestrator extends Construct {
     });
     this.coordinator.addEventSource(this.#streamSource());
 
-    this.deadLetterHandler = new FloeFunction(this, "DeadLetterHandler", {
-      ...background,
-      handler: Handler.DeadLetter,
-      description: "floe dead-letter handler: fails executions whose messages were dead-lettered",
-    }).function;
+    this.deadLetterHandler = background(
+      "DeadLetterHandler",
+      Handler.DeadLetter,
+      "floe dead-letter handler: fails executions whose messages were dead-lettered",
+    );
     for (const worker of tasks.values()) {
       this.deadLetterHandler.addEventSource(new SqsEventSource(worker.deadLetterQueue, { batchSize: 10, reportBatchItemFailures: true }));
     }
 
-    this.reconciler = new FloeFunction(this, "Reconciler", {
-      ...background,
-      handler: Handler.Reconciler,
-      description: "floe reconciler: starts runs whose first message was lost",
-    }).function;
+    this.reconciler = background("Reconciler", Handler.Reconciler, "floe reconciler: starts runs whose first message was lost");
     this.reconcileSchedule = new events.Rule(this, "ReconcileSchedule", {
       description: "Runs the floe reconciler",
       schedule: events.Schedule.rate(Duration.minutes(RECONCILE_EVERY_MINUTES)),
