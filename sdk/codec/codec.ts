@@ -42,6 +42,11 @@ const standardErrorKeys = new Set(["name", "message", "stack", "code", "cause"])
  * @throws FloeError `FLOE_NOT_SERIALIZABLE`, naming the path of the bad value
  */
 export function encode(value: unknown, path: string, references: ReferenceCodec): Encoded {
+  // A scalar, the most common result, needs no walk.
+  const type = typeof value;
+  if (type === "string" || type === "boolean" || (type === "number" && Number.isFinite(value) && !Object.is(value, -0))) {
+    return { text: JSON_MARK + JSON.stringify(value), refs: noRefs };
+  }
   let plain: boolean;
   const found: string[] = [];
   try {

@@ -29,6 +29,7 @@ export class MemoryExecutionStore implements ExecutionStore {
    */
   readonly #edgesInto = new Map<string, Map<string, Edge>>();
   readonly #edgesFrom = new Map<string, Edge[]>();
+  readonly #stored = new Set<Edge>();
   readonly #byRun = new Map<string, string[]>();
   readonly #children = new Map<string, string[]>();
   readonly #roots: string[] = [];
@@ -59,7 +60,9 @@ export class MemoryExecutionStore implements ExecutionStore {
     const record = this.#records.get(id);
     if (record === undefined || !meets(record, expect)) return undefined;
     Object.assign(record, changes);
-    if (transition !== undefined) record.history.push(transition);
+    // A copy of exactly the new length: push() would grow the array to 17 slots, and
+    // thousands of histories are kept.
+    if (transition !== undefined) record.history = record.history.concat(transition);
     return record;
   }
 
@@ -76,6 +79,7 @@ export class MemoryExecutionStore implements ExecutionStore {
       if (group === undefined || group.has(edge.upstreamId)) continue;
       // The engine hands over fresh edge objects: keep them rather than copies.
       group.set(edge.upstreamId, edge);
+      this.#stored.add(edge);
       append(this.#edgesFrom, edge.upstreamId, edge);
     }
   }
@@ -89,9 +93,16 @@ export class MemoryExecutionStore implements ExecutionStore {
     let last: Edge | undefined;
     let group: Map<string, Edge> | undefined;
     for (const edge of edges) {
-      if (last === undefined || !sameGroup(edge, last)) group = this.#edgesInto.get(groupKey(edge));
-      last = edge;
-      const stored = group?.get(edge.upstreamId);
+      // The engine mostly hands back the very edges edgesFrom() gave it: find those without
+      // building their group's key.
+      let stored: Edge | undefined;
+      if (this.#stored.has(edge)) {
+        stored = edge;
+      } else {
+        if (last === undefined || !sameGroup(edge, last)) group = this.#edgesInto.get(groupKey(edge));
+        last = edge;
+        stored = group?.get(edge.upstreamId);
+      }
       if (stored === undefined || stored.released) continue;
       stored.released = true;
       marked += 1;

@@ -362,13 +362,21 @@ export class ExecutionEngine {
   }
 
   *#release(edges: readonly Edge[]): Step<void> {
-    const open = edges.filter((edge) => edge.waits && !edge.released);
-    if (open.length === 1 && open[0] !== undefined) yield* this.#releaseGroup([open[0]]);
-    else if (open.length > 1) yield* all(groupByDownstream(open).map((group) => this.#releaseGroup(group)));
+    // One pass, allocating nothing for the common case of one open edge: this runs after
+    // every completion.
+    let open: Edge[] | undefined;
+    let settledIds: Set<string> | undefined;
+    for (const edge of edges) {
+      if (!edge.waits) continue;
+      if (!edge.released) (open ??= []).push(edge);
+      else (settledIds ??= new Set()).add(edge.downstreamId);
+    }
+    if (open?.length === 1) yield* this.#releaseGroup(open);
+    else if (open !== undefined) yield* all(groupByDownstream(open).map((group) => this.#releaseGroup(group)));
     // An edge released before may have left its downstream at zero but not queued (the
     // releaser died between the two writes, or lost the response): queue such ones now.
-    const settled = [...new Set(edges.filter((edge) => edge.waits && edge.released).map((edge) => edge.downstreamId))];
-    if (settled.length === 0) return;
+    if (settledIds === undefined) return;
+    const settled = [...settledIds];
     let downstreams = this.#o.store.getMany(settled);
     if (isPromiseLike(downstreams)) downstreams = (yield downstreams) as (ExecutionRecord | undefined)[];
     const ready = downstreams.filter((d): d is ExecutionRecord => d !== undefined && d.pending === 0 && !d.guarded);

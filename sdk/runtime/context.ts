@@ -29,8 +29,8 @@ export class ExecutionContext {
   /** The attempt's concurrency slot, when the engine limits concurrency. */
   readonly slot: SlotLease | undefined;
   /** The submissions' writes still in flight, flushed before the attempt ends. */
-  readonly writes: Promise<unknown>[] = [];
-  /** How many times each (task, arguments) pair was submitted so far in this attempt. */
+  writes: readonly Promise<unknown>[] = noWrites;
+  /** How many times each call (by the digest of its task and arguments) was made so far in this attempt. */
   #occurrences: Map<string, number> | undefined;
   /** Set once the code asked to suspend. */
   suspend: SuspendRequest | undefined = undefined;
@@ -54,7 +54,14 @@ export class ExecutionContext {
     this.#onSettled = onSettled;
   }
 
-  /** Counts one more submission of `key` (a task and its encoded arguments); returns its occurrence. */
+  /** Adds a submission's writes to those flushed before the attempt ends. */
+  addWrite(write: Promise<unknown>): void {
+    // Most attempts submit nothing, or only over the in-memory store, which writes at once.
+    if (this.writes === noWrites) this.writes = [write];
+    else (this.writes as Promise<unknown>[]).push(write);
+  }
+
+  /** Counts one more submission of `key` (the digest of a call); returns its occurrence, from 1. */
   occurrence(key: string): number {
     this.#occurrences ??= new Map();
     const n = (this.#occurrences.get(key) ?? 0) + 1;
@@ -101,6 +108,7 @@ export class ExecutionContext {
   }
 }
 
+const noWrites: readonly Promise<unknown>[] = [];
 const storage = new AsyncLocalStorage<ExecutionContext>();
 
 /** The running attempt's context, or `undefined` outside any task. */

@@ -157,8 +157,12 @@ export class Runtime implements ExecutionHost, Engine {
     if (context === undefined) {
       id = this.#o.ids.fresh();
     } else {
-      const occurrence = context.occurrence(`${definition.name}\u0000${encoded.text}`);
-      id = this.#o.ids.derive([context.record.id, definition.name, encoded.text, String(occurrence)]);
+      // One digest names the call; a repeat of the same call within the attempt gets the
+      // digest and its occurrence. Counting by digest keeps the map's keys short, however
+      // large the arguments.
+      const digest = this.#o.ids.derive([context.record.id, definition.name, encoded.text]);
+      const occurrence = context.occurrence(digest);
+      id = occurrence === 1 ? digest : `${digest}.${occurrence}`;
     }
     const created = this.engine.register({
       id,
@@ -171,7 +175,7 @@ export class Runtime implements ExecutionHost, Engine {
     });
     if (!isPromiseLike(created)) return new Execution(id, this, existing);
     created.then(undefined, ignore);
-    context?.writes.push(created);
+    context?.addWrite(created);
     return new Execution(id, this, created);
   }
 
@@ -230,7 +234,25 @@ export class Runtime implements ExecutionHost, Engine {
     this.#attempts.dispatch(message, done);
   }
 
-  async result(execution: Execution<unknown>, raiseOnFailure: boolean): Promise<unknown> {
+  result(execution: Execution<unknown>, raiseOnFailure: boolean): Promise<unknown> {
+    // A join reads thousands of finished results at once: one that is already in memory,
+    // inline and not forwarded is answered without an async frame.
+    if (execution.created === existing) {
+      const record = this.#o.store.get(execution.id);
+      if (!isPromiseLike(record) && record?.state === State.Completed && record.forward === undefined && record.result !== undefined && "inline" in record.result) {
+        try {
+          this.#callerContext();
+          return Promise.resolve(decode(record.result.inline, this.#refs));
+        } catch (error) {
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on what the codec or the context check threw
+          return Promise.reject(error);
+        }
+      }
+    }
+    return this.#result(execution, raiseOnFailure);
+  }
+
+  async #result(execution: Execution<unknown>, raiseOnFailure: boolean): Promise<unknown> {
     const context = this.#callerContext();
     if (execution.created !== existing) await execution.created;
     let id = execution.id;
