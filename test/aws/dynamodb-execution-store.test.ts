@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { EdgeKind, State, WaitMode } from "../../sdk/engine/model.ts";
 import { engineScenarios } from "../engine-scenarios.ts";
+import { newRequestCounts } from "../../sdk/aws/request-counter.ts";
 import { useDynamoDbLocal } from "../support/dynamodb-local.ts";
 
 // A fresh table per scenario, on the real emulator: no SDK call is mocked.
@@ -30,5 +31,49 @@ describe("DynamoDbExecutionStore retention", () => {
       pending: 0, guarded: false, waitMode: WaitMode.All, createdAt: 1, history: [],
     });
     expect(await stores.item({ pk: "X#k", sk: "X" })).not.toHaveProperty("expiresAt");
+  });
+});
+
+describe("request counting on DynamoDB Local", () => {
+  it("counts capacity as billed: index writes included once, a failed condition one unit, a transaction double, an empty read its minimum", async () => {
+    const counts = newRequestCounts();
+    const store = await stores({ counts });
+    const record = {
+      id: "c", runId: "c", taskName: "t", args: { inline: "J[]" }, state: State.Queued, attempt: 1, generation: 1,
+      pending: 0, guarded: false, waitMode: WaitMode.All, createdAt: 1, history: [],
+    };
+    // A root: the table, and the byRun, byWorkflow and byStart indexes.
+    expect(await store.create(record)).toBe(true);
+    expect([counts.writeUnits, counts.indexWriteUnits]).toEqual([4, 3]);
+    // Its index keys do not change, and the indexes project keys only: the table alone.
+    await store.update("c", { state: State.Queued }, { state: State.Running, startedAt: 2 });
+    expect([counts.writeUnits, counts.indexWriteUnits]).toEqual([5, 3]);
+    // The condition fails: no capacity is reported, but DynamoDB bills one unit.
+    expect(await store.create(record)).toBe(false);
+    expect([counts.writeUnits, counts.failedConditions]).toEqual([6, 1]);
+    expect(counts.units.get("DynamoDB:PutItem")).toBe(5);
+    expect(counts.requests.get("DynamoDB:PutItem")).toBe(2);
+    // A release marks the edge and decrements the downstream in one transaction: two
+    // items, each written twice over.
+    await store.create({ ...record, id: "d", parentId: "c", state: State.Waiting, pending: 1 });
+    const edge = { upstreamId: "c", downstreamId: "d", runId: "c", kind: EdgeKind.Argument, waits: true, generation: 1, released: false, createdAt: 1 };
+    await store.addEdges([edge]);
+    const before = counts.writeUnits;
+    expect((await store.release([edge]))?.decremented).toBe(true);
+    expect(counts.units.get("DynamoDB:TransactWriteItems")).toBe(4);
+    expect(counts.writeUnits - before).toBe(4);
+    // Five edges into one downstream: six items, twelve units.
+    const upstreams = ["u1", "u2", "u3", "u4", "u5"];
+    await store.create({ ...record, id: "w", parentId: "c", state: State.Waiting, pending: 5 });
+    const into = upstreams.map((upstreamId) => ({ ...edge, upstreamId, downstreamId: "w", fanIn: 5 }));
+    await store.addEdges(into);
+    const units = counts.writeUnits;
+    expect((await store.release(into))?.decremented).toBe(true);
+    expect(counts.writeUnits - units).toBe(12);
+    // A strongly consistent read of nothing still costs one read unit.
+    const reads = counts.readUnits;
+    expect(await store.get("absent")).toBeUndefined();
+    expect(await store.edgesFrom("absent")).toEqual([]);
+    expect(counts.readUnits - reads).toBe(2);
   });
 });

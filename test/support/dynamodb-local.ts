@@ -3,6 +3,7 @@ import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll } from "vitest";
 import { DynamoDbExecutionStore, executionTableDefinition } from "../../sdk/aws/dynamodb-execution-store.ts";
+import { countRequests, type RequestCounts } from "../../sdk/aws/request-counter.ts";
 import { startDynamoDbLocal, type DynamoDbLocal } from "../../sdk/local-cloud/dynamodb-local.ts";
 
 /**
@@ -25,12 +26,18 @@ export function useDynamoDbLocal(): LocalStores {
     client?.destroy();
     await emulator?.stop();
   });
-  const make = async (options: { retentionDays?: number } = {}) => {
-    if (client === undefined) throw new Error("DynamoDB Local is not running: call useDynamoDbLocal() at the top of the file");
+  const make = async ({ counts, ...options }: StoreOptions = {}) => {
+    if (client === undefined || emulator === undefined) throw new Error("DynamoDB Local is not running: call useDynamoDbLocal() at the top of the file");
     tables += 1;
     const tableName = `floe-${tables}`;
     await client.send(new CreateTableCommand(executionTableDefinition(tableName)));
-    const document = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    let base = client;
+    if (counts !== undefined) {
+      // A client of its own, so that only this store's requests are counted.
+      base = new DynamoDBClient({ endpoint: emulator.endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+      countRequests({ dynamodb: base }, counts);
+    }
+    const document = DynamoDBDocumentClient.from(base, { marshallOptions: { removeUndefinedValues: true } });
     return new DynamoDbExecutionStore({ client: document, tableName, ...options });
   };
   return Object.assign(make, {
@@ -42,8 +49,15 @@ export function useDynamoDbLocal(): LocalStores {
   });
 }
 
+/** Options of a store made by {@link LocalStores}. */
+export interface StoreOptions {
+  readonly retentionDays?: number;
+  /** Counts the store's requests and capacity units here. */
+  readonly counts?: RequestCounts;
+}
+
 /** Makes stores on fresh tables; `item` reads an item of the newest table as stored. */
 export interface LocalStores {
-  (options?: { retentionDays?: number }): Promise<DynamoDbExecutionStore>;
+  (options?: StoreOptions): Promise<DynamoDbExecutionStore>;
   item(key: { pk: string; sk: string }): Promise<Record<string, unknown> | undefined>;
 }
