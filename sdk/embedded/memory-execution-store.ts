@@ -60,9 +60,7 @@ export class MemoryExecutionStore implements ExecutionStore {
     const record = this.#records.get(id);
     if (record === undefined || !meets(record, expect)) return undefined;
     Object.assign(record, changes);
-    // A copy of exactly the new length: push() would grow the array to 17 slots, and
-    // thousands of histories are kept.
-    if (transition !== undefined) record.history = record.history.concat(transition);
+    if (transition !== undefined) record.history.push(transition);
     return record;
   }
 

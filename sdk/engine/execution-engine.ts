@@ -112,7 +112,7 @@ export class ExecutionEngine {
     const state = waits ? State.Waiting : State.Queued;
     // Port calls on this path are awaited (yielded) only when they answer with a promise:
     // the in-memory adapters answer at once, and this runs for every submission.
-    let args = this.#payload(`${spec.id}/args`, spec.args);
+    let args = this.#payload(spec.id, "args", spec.args);
     if (isPromiseLike(args)) args = (yield args) as Payload;
     // Every field is present from the start, so all records share one shape.
     const record: ExecutionRecord = {
@@ -260,29 +260,29 @@ export class ExecutionEngine {
 
   /** Records how a running attempt ended. Only the current attempt can commit. */
   finish(record: ExecutionRecord, outcome: Outcome): MaybePromise<void> {
-    return drive(this.#finish(record, outcome));
-  }
-
-  *#finish(record: ExecutionRecord, outcome: Outcome): Step<void> {
     switch (outcome.type) {
       case "completed": {
-        let result = this.#payload(`${record.id}/result`, outcome.result);
-        if (isPromiseLike(result)) result = (yield result) as Payload;
+        // Driven without a step of its own when the result stays inline: this is every
+        // task's last write.
+        const { forward } = outcome;
         const running = { state: State.Running, attempt: record.attempt };
-        yield* this.#terminate(record, running, State.Completed, { result, forward: outcome.forward });
-        return;
+        const result = this.#payload(record.id, "result", outcome.result);
+        const done = isPromiseLike(result)
+          ? result.then((payload) => drive(this.#terminate(record, running, State.Completed, { result: payload, forward })))
+          : drive(this.#terminate(record, running, State.Completed, { result, forward }));
+        return isPromiseLike(done) ? done.then(ignore) : undefined;
       }
       case "failed":
-        return yield* this.#fail(record, outcome.error);
+        return drive(this.#fail(record, outcome.error));
       case "suspended":
-        return yield* this.#suspend(record, outcome.on, outcome.mode);
+        return drive(this.#suspend(record, outcome.on, outcome.mode));
       default:
         throw new Error(`unknown outcome ${JSON.stringify(outcome satisfies never)}`);
     }
   }
 
   *#fail(record: ExecutionRecord, error: unknown): Step<void> {
-    const encoded = yield* call(this.#payload(`${record.id}/error/${record.attempt}`, this.#o.policy.encodeError(error)));
+    const encoded = yield* call(this.#payload(record.id, `error/${record.attempt}`, this.#o.policy.encodeError(error)));
     const delayMs = this.#o.policy.retryDelayMs(record.taskName, error, record.attempt);
     const running = { state: State.Running, attempt: record.attempt };
     if (delayMs === undefined) {
@@ -371,8 +371,15 @@ export class ExecutionEngine {
       if (!edge.released) (open ??= []).push(edge);
       else (settledIds ??= new Set()).add(edge.downstreamId);
     }
-    if (open?.length === 1) yield* this.#releaseGroup(open);
-    else if (open !== undefined) yield* all(groupByDownstream(open).map((group) => this.#releaseGroup(group)));
+    if (open?.length === 1) {
+      // One edge, the usual case after a completion: released here rather than in a step
+      // of its own.
+      let release = this.#o.store.release(open);
+      if (isPromiseLike(release)) release = (yield release) as Release | undefined;
+      if (release?.decremented) yield* this.#queueIfReady(release.downstream);
+    } else if (open !== undefined) {
+      yield* all(groupByDownstream(open).map((group) => this.#releaseGroup(group)));
+    }
     // An edge released before may have left its downstream at zero but not queued (the
     // releaser died between the two writes, or lost the response): queue such ones now.
     if (settledIds === undefined) return;
@@ -404,7 +411,7 @@ export class ExecutionEngine {
     const record = yield* call(this.#o.store.get(id));
     if (record === undefined) return;
     if (!isTerminal(record.state)) {
-      const error = yield* call(this.#payload(`${record.id}/error/cancel`, this.#o.policy.encodeError(reason)));
+      const error = yield* call(this.#payload(record.id, "error/cancel", this.#o.policy.encodeError(reason)));
       if (yield* this.#terminate(record, { state: live }, State.Cancelled, { error })) cancelled.push(id);
     }
     const children = yield* call(this.#o.store.children(id));
@@ -422,7 +429,7 @@ export class ExecutionEngine {
   *#abandon(id: string, error: unknown): Step<void> {
     const record = yield* call(this.#o.store.get(id));
     if (record === undefined || isTerminal(record.state)) return;
-    const encoded = yield* call(this.#payload(`${record.id}/error/abandon`, this.#o.policy.encodeError(error)));
+    const encoded = yield* call(this.#payload(record.id, "error/abandon", this.#o.policy.encodeError(error)));
     yield* this.#terminate(record, { state: live }, State.Failed, { error: encoded });
   }
 
@@ -460,14 +467,20 @@ export class ExecutionEngine {
     return "inline" in payload ? payload.inline : this.#o.blobs.get(payload.blob);
   }
 
-  /** Keeps `text` in the record, or in the blob store when it is too large for a record. */
-  #payload(key: string, text: string): MaybePromise<Payload> {
+  /**
+   * Keeps `text` in the record, or in the blob store when it is too large for a record,
+   * under `<id>/<name>`.
+   */
+  #payload(id: string, name: string, text: string): MaybePromise<Payload> {
     if (text.length <= this.#o.blobThreshold) return { inline: text };
+    const key = `${id}/${name}`;
     const pointer: Payload = { blob: key, bytes: text.length };
     const put = this.#o.blobs.put(key, text);
     return isPromiseLike(put) ? Promise.resolve(put).then(() => pointer) : pointer;
   }
 }
+
+const ignore = (): undefined => undefined;
 
 /**
  * The edges into each downstream and generation, in groups of at most

@@ -102,5 +102,6 @@ export class Execution<T> {
 
 /** True when `value` is an {@link Execution}. */
 export function isExecution(value: unknown): value is Execution<unknown> {
-  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+  // instanceof answers at once for this copy of the module; the brand, for any other.
+  return value instanceof Execution || (typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[brand] === true);
 }
