@@ -48,14 +48,19 @@ export function encode(value: unknown, path: string, references: ReferenceCodec)
     return { text: JSON_MARK + JSON.stringify(value), refs: noRefs };
   }
   let plain: boolean;
-  const found: string[] = [];
+  let found: string[] | undefined;
   try {
-    plain = isPlainJson(value, visited, found, references);
+    walking = references;
+    plain = isPlainJson(value);
+    found = foundRefs;
   } finally {
-    visited.clear();
+    walking = undefined;
+    firstObject = undefined;
+    foundRefs = undefined;
+    if (visited.size > 0) visited.clear();
   }
-  if (plain && found.length === 0) return { text: JSON_MARK + JSON.stringify(value), refs: noRefs };
-  if (plain) return { text: REFS_MARK + JSON.stringify(value), refs: found };
+  if (plain && found === undefined) return { text: JSON_MARK + JSON.stringify(value), refs: noRefs };
+  if (plain) return { text: REFS_MARK + JSON.stringify(value), refs: found ?? noRefs };
   const refs: string[] = [];
   collecting = { refs, references };
   try {
@@ -81,11 +86,27 @@ const REFS_MARK = "R";
 /** The key under which an execution reference is written in the JSON forms. */
 export const REFERENCE_KEY = "$floe:execution";
 const noRefs: readonly string[] = [];
-/** The objects seen by the check in progress; one set, cleared after each use. */
+// The state of the check in progress (`isPlainJson` is synchronous): the codec it
+// recognises executions with, the executions found, and the objects met. Most values hold
+// one object (an argument list of scalars), so the set is filled only from the second.
+let walking: ReferenceCodec | undefined;
+let foundRefs: string[] | undefined;
+let firstObject: object | undefined;
 const visited = new Set<object>();
 
-/** Whether `value` round-trips through JSON; executions inside are collected in `refs`. */
-function isPlainJson(value: unknown, seen: Set<object>, refs: string[], references: ReferenceCodec): boolean {
+/** False when `value` was met before in this check (a repeated or cyclic reference). */
+function firstVisit(value: object): boolean {
+  if (firstObject === undefined) {
+    firstObject = value;
+    return true;
+  }
+  if (value === firstObject || visited.has(value)) return false;
+  visited.add(value);
+  return true;
+}
+
+/** Whether `value` round-trips through JSON; executions inside are collected in `foundRefs`. */
+function isPlainJson(value: unknown): boolean {
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -94,25 +115,24 @@ function isPlainJson(value: unknown, seen: Set<object>, refs: string[], referenc
       return Number.isFinite(value) && !Object.is(value, -0);
     case "object": {
       if (value === null) return true;
-      if (seen.has(value)) return false;
-      seen.add(value);
+      if (!firstVisit(value)) return false;
       if (Array.isArray(value)) {
         for (let i = 0; i < value.length; i += 1) {
-          if (!(i in value) || !isPlainJson(value[i], seen, refs, references)) return false;
+          if (!(i in value) || !isPlainJson(value[i])) return false;
         }
         return true;
       }
       const proto: unknown = Object.getPrototypeOf(value);
       if (proto !== Object.prototype) {
-        const id = references.idOf(value);
+        const id = walking?.idOf(value);
         // An execution is written by its own toJSON(), as the reference key and its id.
         if (id === undefined || typeof (value as { toJSON?: unknown }).toJSON !== "function") return false;
-        refs.push(id);
+        (foundRefs ??= []).push(id);
         return true;
       }
       for (const key in value) {
         if (key === "__proto__" || key === REFERENCE_KEY) return false;
-        if (!isPlainJson((value as Record<string, unknown>)[key], seen, refs, references)) return false;
+        if (!isPlainJson((value as Record<string, unknown>)[key])) return false;
       }
       return Object.getOwnPropertySymbols(value).length === 0;
     }
