@@ -60,7 +60,14 @@ export class MemoryExecutionStore implements ExecutionStore {
     const record = this.#records.get(id);
     if (record === undefined || !meets(record, expect)) return undefined;
     Object.assign(record, changes);
-    if (transition !== undefined) record.history.push(transition);
+    if (transition !== undefined) {
+      // Short histories (most are three entries) are copied at their exact length: push()
+      // would give the array room for 17, and thousands of histories are kept.
+      const { history } = record;
+      if (history.length === 1) record.history = [history[0] as Transition, transition];
+      else if (history.length === 2) record.history = [history[0] as Transition, history[1] as Transition, transition];
+      else history.push(transition);
+    }
     return record;
   }
 

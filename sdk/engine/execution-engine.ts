@@ -208,7 +208,7 @@ export class ExecutionEngine {
 
   /** Queues a blocked execution whose counter is at zero and whose guard is gone; one caller wins. */
   *#queueIfReady(record: ExecutionRecord): Step<void> {
-    if (record.pending !== 0 || record.guarded || !blocked.includes(record.state)) return;
+    if (!isReady(record)) return;
     const now = this.#o.clock.now();
     let queued = this.#o.store.update(
       record.id,
@@ -320,7 +320,15 @@ export class ExecutionEngine {
     if (isPromiseLike(edges)) edges = (yield edges) as Edge[];
     const inline = this.#inlineFanIn;
     if (inline !== Infinity) edges = edges.filter((edge) => (edge.fanIn ?? 1) <= inline);
-    if (edges.length > 0) yield* this.#release(edges);
+    const only = edges.length === 1 ? edges[0] : undefined;
+    if (only?.waits === true && !only.released) {
+      // One open edge, the usual case: released here, without a step of its own.
+      let release = this.#o.store.release(edges);
+      if (isPromiseLike(release)) release = (yield release) as Release | undefined;
+      if (release?.decremented && isReady(release.downstream)) yield* this.#queueIfReady(release.downstream);
+    } else if (edges.length > 0) {
+      yield* this.#release(edges);
+    }
     return true;
   }
 
@@ -362,24 +370,17 @@ export class ExecutionEngine {
   }
 
   *#release(edges: readonly Edge[]): Step<void> {
-    // One pass, allocating nothing for the common case of one open edge: this runs after
-    // every completion.
+    // One pass: this runs after every completion with several edges.
     let open: Edge[] | undefined;
     let settledIds: Set<string> | undefined;
     for (const edge of edges) {
       if (!edge.waits) continue;
-      if (!edge.released) (open ??= []).push(edge);
-      else (settledIds ??= new Set()).add(edge.downstreamId);
+      if (edge.released) (settledIds ??= new Set()).add(edge.downstreamId);
+      else if (open === undefined) open = [edge];
+      else open.push(edge);
     }
-    if (open?.length === 1) {
-      // One edge, the usual case after a completion: released here rather than in a step
-      // of its own.
-      let release = this.#o.store.release(open);
-      if (isPromiseLike(release)) release = (yield release) as Release | undefined;
-      if (release?.decremented) yield* this.#queueIfReady(release.downstream);
-    } else if (open !== undefined) {
-      yield* all(groupByDownstream(open).map((group) => this.#releaseGroup(group)));
-    }
+    if (open?.length === 1) yield* this.#releaseGroup(open);
+    else if (open !== undefined) yield* all(groupByDownstream(open).map((group) => this.#releaseGroup(group)));
     // An edge released before may have left its downstream at zero but not queued (the
     // releaser died between the two writes, or lost the response): queue such ones now.
     if (settledIds === undefined) return;
@@ -393,7 +394,7 @@ export class ExecutionEngine {
   *#releaseGroup(edges: readonly Edge[]): Step<void> {
     let release = this.#o.store.release(edges);
     if (isPromiseLike(release)) release = (yield release) as Release | undefined;
-    if (release?.decremented) yield* this.#queueIfReady(release.downstream);
+    if (release?.decremented && isReady(release.downstream)) yield* this.#queueIfReady(release.downstream);
   }
 
   /**
@@ -481,6 +482,11 @@ export class ExecutionEngine {
 }
 
 const ignore = (): undefined => undefined;
+
+/** Whether a record, as read, is blocked with its counter at zero and its guard gone. */
+function isReady(record: ExecutionRecord): boolean {
+  return record.pending === 0 && !record.guarded && blocked.includes(record.state);
+}
 
 /**
  * The edges into each downstream and generation, in groups of at most

@@ -432,12 +432,23 @@ export function currentRuntime(): Runtime {
 /** The ids among `refs` (every execution in `args`) that the task's `wait` option names. */
 function waitedIds(definition: TaskDefinition, args: readonly unknown[], refs: readonly string[]): readonly string[] {
   const spec = definition.options.wait;
-  const out = new Set<string>();
   switch (spec.type) {
     case "none":
       return noIds;
     case "all":
       return refs;
+    default:
+      return namedIds(definition, spec, args);
+  }
+}
+
+function namedIds(
+  definition: TaskDefinition,
+  spec: Exclude<TaskDefinition["options"]["wait"], { type: "none" } | { type: "all" }>,
+  args: readonly unknown[],
+): readonly string[] {
+  const out = new Set<string>();
+  switch (spec.type) {
     case "positions":
       for (const position of spec.positions) {
         if (position >= args.length) {
