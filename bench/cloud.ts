@@ -39,7 +39,8 @@ interface Measured {
 }
 
 async function main(): Promise<void> {
-  let counts = newRequestCounts();
+  // One tally the middleware writes to, emptied before each measurement.
+  const counts = newRequestCounts();
   let emptyReceives = 0;
   let invocations = 0;
   const writesTo = new Map<string, number>();
@@ -48,38 +49,7 @@ async function main(): Promise<void> {
     concurrency: 64,
     suspendAfterMs: 100,
     instrument: (clients) => {
-      countRequests(clients, {
-        get requests() {
-          return counts.requests;
-        },
-        get writeUnits() {
-          return counts.writeUnits;
-        },
-        set writeUnits(v: number) {
-          counts.writeUnits = v;
-        },
-        get readUnits() {
-          return counts.readUnits;
-        },
-        set readUnits(v: number) {
-          counts.readUnits = v;
-        },
-        get units() {
-          return counts.units;
-        },
-        get indexWriteUnits() {
-          return counts.indexWriteUnits;
-        },
-        set indexWriteUnits(v: number) {
-          counts.indexWriteUnits = v;
-        },
-        get failedConditions() {
-          return counts.failedConditions;
-        },
-        set failedConditions(v: number) {
-          counts.failedConditions = v;
-        },
-      });
+      countRequests(clients, counts);
       // Lambda's event source turns each non-empty receive into one invocation; an empty
       // short poll is an artefact of the emulation (Lambda long-polls), not a cost per task.
       clients.sqs.middlewareStack.add(
@@ -113,7 +83,7 @@ async function main(): Promise<void> {
     },
   });
   const measure = async (run: () => Promise<unknown>): Promise<Measured> => {
-    counts = newRequestCounts();
+    Object.assign(counts, newRequestCounts());
     emptyReceives = 0;
     invocations = 0;
     writesTo.clear();
@@ -122,7 +92,7 @@ async function main(): Promise<void> {
     // Let the coordinator's backstop and the last deletes land.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const [hottest, downstreamWrites] = [...writesTo.entries()].reduce((a, b) => (b[1] > a[1] ? b : a), ["", 0]);
-    return { counts, emptyReceives, invocations, downstreamWrites, downstreamReleases: releasesTo.get(hottest) ?? 0 };
+    return { counts: { ...counts }, emptyReceives, invocations, downstreamWrites, downstreamReleases: releasesTo.get(hottest) ?? 0 };
   };
   try {
     await cloud.submit(chain, 3).result();
