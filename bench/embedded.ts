@@ -19,6 +19,13 @@ const STEPS = 100;
 const HIGH = 100_000; // the most createEngine allows: no task here ever waits for a slot
 const LIMIT = 64;
 const REPS = 7;
+/**
+ * Each measurement first runs its job for at least this long (and at least twice), so that
+ * what is timed is the optimised code of a long-lived process, not V8 compiling it: a
+ * 100-step chain takes about a millisecond, and two warm-up runs of it left the timed runs
+ * of floe's chain still being compiled (4x slower than after 0.5 s of warm-up).
+ */
+const WARMUP_MS = 500;
 const WARMUPS = 2;
 const BASELINE_CHAINS = 1_000; // plain chains are too fast to time one at a time
 const TARGET = { tasksPerSec: 100_000, usPerStep: 20 };
@@ -84,7 +91,8 @@ function floeJob<A extends unknown[]>(concurrency: number, target: Task<A, unkno
 }
 
 async function medianMs(job: Job, reps = REPS): Promise<number> {
-  for (let i = 0; i < WARMUPS; i++) await job();
+  const warmUntil = performance.now() + WARMUP_MS;
+  for (let i = 0; i < WARMUPS || performance.now() < warmUntil; i++) await job();
   const times: number[] = [];
   for (let i = 0; i < reps; i++) times.push(await job());
   return times.sort((a, b) => a - b)[Math.floor(times.length / 2)] ?? NaN;
@@ -201,7 +209,7 @@ function total(xs: readonly number[]): number {
 
 async function main(): Promise<void> {
   const machine = `Node ${process.version}, ${os.cpus().length} CPUs`;
-  console.log(`floe embedded engine: ${machine}, median of ${REPS} runs after ${WARMUPS} warm-ups`);
+  console.log(`floe embedded engine: ${machine}, median of ${REPS} runs after at least ${WARMUP_MS} ms of warm-up`);
   console.log(`wall-clock times; load average ${load()} at start (other processes inflate them)`);
   const base = await measureBaselines();
   const rows: FanOutRow[] = [];
