@@ -28,8 +28,11 @@ export class MemoryExecutionStore implements ExecutionStore {
    * string per group rather than one per edge, which matters for a join of thousands.
    */
   readonly #edgesInto = new Map<string, Map<string, Edge>>();
-  readonly #edgesFrom = new Map<string, Edge[]>();
-  readonly #stored = new Set<Edge>();
+  /**
+   * The edges out of each upstream: the edge itself when there is one (most upstreams feed
+   * one downstream, and thousands of them are kept), an array when there are more.
+   */
+  readonly #edgesFrom = new Map<string, Edge | Edge[]>();
   readonly #byRun = new Map<string, string[]>();
   readonly #children = new Map<string, string[]>();
   readonly #roots: string[] = [];
@@ -84,8 +87,10 @@ export class MemoryExecutionStore implements ExecutionStore {
       if (group === undefined || group.has(edge.upstreamId)) continue;
       // The engine hands over fresh edge objects: keep them rather than copies.
       group.set(edge.upstreamId, edge);
-      this.#stored.add(edge);
-      append(this.#edgesFrom, edge.upstreamId, edge);
+      const from = this.#edgesFrom.get(edge.upstreamId);
+      if (from === undefined) this.#edgesFrom.set(edge.upstreamId, edge);
+      else if (Array.isArray(from)) from.push(edge);
+      else this.#edgesFrom.set(edge.upstreamId, [from, edge]);
     }
   }
 
@@ -101,7 +106,7 @@ export class MemoryExecutionStore implements ExecutionStore {
       // The engine mostly hands back the very edges edgesFrom() gave it: find those without
       // building their group's key.
       let stored: Edge | undefined;
-      if (this.#stored.has(edge)) {
+      if (this.#isStored(edge)) {
         stored = edge;
       } else {
         if (last === undefined || !sameGroup(edge, last)) group = this.#edgesInto.get(groupKey(edge));
@@ -121,7 +126,15 @@ export class MemoryExecutionStore implements ExecutionStore {
   }
 
   edgesFrom(upstreamId: string): Edge[] {
-    return this.#edgesFrom.get(upstreamId) ?? none;
+    const from = this.#edgesFrom.get(upstreamId);
+    if (from === undefined) return none;
+    return Array.isArray(from) ? from : [from];
+  }
+
+  /** Whether `edge` is the very object kept for its upstream (found without building its group's key). */
+  #isStored(edge: Edge): boolean {
+    const from = this.#edgesFrom.get(edge.upstreamId);
+    return from === edge || (Array.isArray(from) && from.length <= 8 && from.includes(edge));
   }
 
   children(parentId: string): ExecutionRecord[] {
@@ -132,7 +145,7 @@ export class MemoryExecutionStore implements ExecutionStore {
     const ids = this.#byRun.get(runId);
     if (ids === undefined) return undefined;
     const executions = this.#lookup(ids);
-    const edges = executions.flatMap((e) => this.#edgesFrom.get(e.id) ?? []);
+    const edges = executions.flatMap((e) => this.#edgesFrom.get(e.id) ?? none);
     return { executions, edges };
   }
 

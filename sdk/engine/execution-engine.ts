@@ -103,19 +103,41 @@ export class ExecutionEngine {
    * returns the existing record.
    */
   register(spec: NewExecution): MaybePromise<ExecutionRecord> {
+    // Every submission comes here. One with no references, inline arguments and a store
+    // that creates it at once is written without a step (the step's generator and results
+    // were a fifth of the allocations of an embedded task); anything else takes the step.
+    if (spec.refs.length === 0 && spec.args.length <= this.#o.blobThreshold) {
+      const record = this.#newRecord(spec, { inline: spec.args });
+      const created = this.#o.store.create(record);
+      if (created === true) {
+        const sent = this.#send(record);
+        return isPromiseLike(sent) ? sent.then(() => record) : record;
+      }
+      return isPromiseLike(created)
+        ? created.then((answer) => drive(this.#registered(spec, record, answer)))
+        : drive(this.#registered(spec, record, created));
+    }
     return drive(this.#register(spec));
   }
 
   *#register(spec: NewExecution): Step<ExecutionRecord> {
+    // Port calls on this path are awaited (yielded) only when they answer with a promise:
+    // the in-memory adapters answer at once.
+    let args = this.#payload(spec.id, "args", spec.args);
+    if (isPromiseLike(args)) args = (yield args) as Payload;
+    const record = this.#newRecord(spec, args);
+    let created = this.#o.store.create(record);
+    if (isPromiseLike(created)) created = (yield created) as boolean;
+    return yield* this.#registered(spec, record, created);
+  }
+
+  /** A new record for `spec`, waiting if it waits for anything and queued otherwise. */
+  #newRecord(spec: NewExecution, args: Payload): ExecutionRecord {
     const now = this.#o.clock.now();
     const waits = spec.waitOn.length > 0;
     const state = waits ? State.Waiting : State.Queued;
-    // Port calls on this path are awaited (yielded) only when they answer with a promise:
-    // the in-memory adapters answer at once, and this runs for every submission.
-    let args = this.#payload(spec.id, "args", spec.args);
-    if (isPromiseLike(args)) args = (yield args) as Payload;
     // Every field is present from the start, so all records share one shape.
-    const record: ExecutionRecord = {
+    return {
       id: spec.id,
       runId: spec.runId,
       parentId: spec.parentId,
@@ -137,18 +159,20 @@ export class ExecutionEngine {
       finishedAt: undefined,
       history: [{ state, at: now, attempt: 1 }],
     };
-    let created = this.#o.store.create(record);
-    if (isPromiseLike(created)) created = (yield created) as boolean;
+  }
+
+  /** Finishes a registration once the conditional create of `record` answered `created`. */
+  *#registered(spec: NewExecution, record: ExecutionRecord, created: boolean): Step<ExecutionRecord> {
     const current = created ? record : yield* call(this.#o.store.get(spec.id));
     if (current === undefined) throw new Error(`execution ${spec.id} vanished while it was being created`);
-    if (spec.refs.length > 0) yield* call(this.#o.store.addEdges(this.#argumentEdges(spec, now)));
+    if (spec.refs.length > 0) yield* call(this.#o.store.addEdges(this.#argumentEdges(spec, record.createdAt)));
     if (!current.guarded) {
       // A record found queued and never started may have lost its message: whoever created
       // it died between the put and the send. Sending again is safe (a duplicate is dropped
       // at claim), and the retry of that registration (a parent's retry, a client repeating
       // its request with the same idempotency key) is what sends it.
       const lost = !created && current.state === State.Queued && current.startedAt === undefined;
-      const sent = (created && !waits) || lost ? this.#send(current) : undefined;
+      const sent = (created && spec.waitOn.length === 0) || lost ? this.#send(current) : undefined;
       if (isPromiseLike(sent)) yield sent;
       return current;
     }
@@ -158,13 +182,16 @@ export class ExecutionEngine {
   }
 
   #argumentEdges(spec: NewExecution, now: number): Edge[] {
-    const waitOn = new Set(spec.waitOn);
+    // A join waits for all its references or none: no set of thousands to ask.
+    const every = spec.waitOn === spec.refs || spec.waitOn.length === spec.refs.length;
+    const waitOn = every || spec.waitOn.length === 0 ? undefined : new Set(spec.waitOn);
+    const waitsAll = every && spec.refs.length > 0;
     return spec.refs.map<Edge>((upstreamId) => ({
       upstreamId,
       downstreamId: spec.id,
       runId: spec.runId,
       kind: EdgeKind.Argument,
-      waits: waitOn.has(upstreamId),
+      waits: waitOn === undefined ? waitsAll : waitOn.has(upstreamId),
       generation: 1,
       fanIn: spec.waitOn.length,
       released: false,
@@ -262,14 +289,13 @@ export class ExecutionEngine {
   finish(record: ExecutionRecord, outcome: Outcome): MaybePromise<void> {
     switch (outcome.type) {
       case "completed": {
-        // Driven without a step of its own when the result stays inline: this is every
-        // task's last write.
+        // No promise unless a port answers with one: this is every task's last write.
         const { forward } = outcome;
         const running = { state: State.Running, attempt: record.attempt };
         const result = this.#payload(record.id, "result", outcome.result);
         const done = isPromiseLike(result)
-          ? result.then((payload) => drive(this.#terminate(record, running, State.Completed, { result: payload, forward })))
-          : drive(this.#terminate(record, running, State.Completed, { result, forward }));
+          ? result.then((payload) => this.#terminate(record, running, State.Completed, { result: payload, forward }))
+          : this.#terminate(record, running, State.Completed, { result, forward });
         return isPromiseLike(done) ? done.then(ignore) : undefined;
       }
       case "failed":
@@ -286,7 +312,7 @@ export class ExecutionEngine {
     const delayMs = this.#o.policy.retryDelayMs(record.taskName, error, record.attempt);
     const running = { state: State.Running, attempt: record.attempt };
     if (delayMs === undefined) {
-      yield* this.#terminate(record, running, State.Failed, { error: encoded });
+      yield* call(this.#terminate(record, running, State.Failed, { error: encoded }));
       return;
     }
     const now = this.#o.clock.now();
@@ -302,34 +328,47 @@ export class ExecutionEngine {
     if (retried !== undefined) yield* call(this.#send(retried, delayMs));
   }
 
-  /** Marks a live execution terminal and releases its dependents; `changes` is a fresh object it completes. */
-  *#terminate(
+  /**
+   * Marks a live execution terminal and releases its dependents; `changes` is a fresh object
+   * it completes. Written without a step, as every task's last write: continuations run at
+   * once for ports that answer at once.
+   */
+  #terminate(
     record: ExecutionRecord,
     expect: Expectation,
     state: ExecutionState,
     changes: Partial<ExecutionRecord>,
-  ): Step<boolean> {
+  ): MaybePromise<boolean> {
     const now = this.#o.clock.now();
     changes.state = state;
     changes.finishedAt = now;
-    let done = this.#o.store.update(record.id, expect, changes, { state, at: now, attempt: record.attempt });
-    if (isPromiseLike(done)) done = (yield done) as ExecutionRecord | undefined;
+    const done = this.#o.store.update(record.id, expect, changes, { state, at: now, attempt: record.attempt });
+    return isPromiseLike(done) ? done.then((d) => this.#terminated(d)) : this.#terminated(done);
+  }
+
+  #terminated(done: ExecutionRecord | undefined): MaybePromise<boolean> {
     if (done === undefined) return false;
     this.#o.onTerminal?.(done);
-    let edges = this.#o.store.edgesFrom(done.id);
-    if (isPromiseLike(edges)) edges = (yield edges) as Edge[];
+    const edges = this.#o.store.edgesFrom(done.id);
+    const released = isPromiseLike(edges) ? edges.then((e) => this.#releaseFrom(e)) : this.#releaseFrom(edges);
+    return isPromiseLike(released) ? released.then(() => true) : true;
+  }
+
+  /** Releases the edges out of an execution that has just finished. */
+  #releaseFrom(all: readonly Edge[]): MaybePromise<void> {
     const inline = this.#inlineFanIn;
-    if (inline !== Infinity) edges = edges.filter((edge) => (edge.fanIn ?? 1) <= inline);
+    const edges = inline === Infinity ? all : all.filter((edge) => (edge.fanIn ?? 1) <= inline);
     const only = edges.length === 1 ? edges[0] : undefined;
     if (only?.waits === true && !only.released) {
       // One open edge, the usual case: released here, without a step of its own.
-      let release = this.#o.store.release(edges);
-      if (isPromiseLike(release)) release = (yield release) as Release | undefined;
-      if (release?.decremented && isReady(release.downstream)) yield* this.#queueIfReady(release.downstream);
-    } else if (edges.length > 0) {
-      yield* this.#release(edges);
+      const release = this.#o.store.release(edges);
+      return isPromiseLike(release) ? release.then((r) => this.#queueReleased(r)) : this.#queueReleased(release);
     }
-    return true;
+    return edges.length > 0 ? drive(this.#release(edges)) : undefined;
+  }
+
+  #queueReleased(release: Release | undefined): MaybePromise<void> {
+    return release?.decremented === true && isReady(release.downstream) ? drive(this.#queueIfReady(release.downstream)) : undefined;
   }
 
   /** Parks a running execution until `on` (all, or any one of them) have finished. */
@@ -413,7 +452,7 @@ export class ExecutionEngine {
     if (record === undefined) return;
     if (!isTerminal(record.state)) {
       const error = yield* call(this.#payload(record.id, "error/cancel", this.#o.policy.encodeError(reason)));
-      if (yield* this.#terminate(record, { state: live }, State.Cancelled, { error })) cancelled.push(id);
+      if (yield* call(this.#terminate(record, { state: live }, State.Cancelled, { error }))) cancelled.push(id);
     }
     const children = yield* call(this.#o.store.children(id));
     yield* all(children.map((child) => this.#cancel(child.id, reason, cancelled)));
@@ -431,7 +470,7 @@ export class ExecutionEngine {
     const record = yield* call(this.#o.store.get(id));
     if (record === undefined || isTerminal(record.state)) return;
     const encoded = yield* call(this.#payload(record.id, "error/abandon", this.#o.policy.encodeError(error)));
-    yield* this.#terminate(record, { state: live }, State.Failed, { error: encoded });
+    yield* call(this.#terminate(record, { state: live }, State.Failed, { error: encoded }));
   }
 
   /**

@@ -9,9 +9,9 @@ import { lookup, type TaskDefinition } from "../define/registry.ts";
 import type { ExecutionEngine, Outcome } from "../engine/execution-engine.ts";
 import type { ExecutionRecord, TaskMessage } from "../engine/model.ts";
 import type { Clock } from "../engine/ports.ts";
-import { isPromiseLike } from "../engine/step.ts";
+import { isPromiseLike, type MaybePromise } from "../engine/step.ts";
 import { ErrorCode, FloeError, TimeoutError } from "../errors.ts";
-import { ExecutionContext, runInContext, type SlotLease } from "./context.ts";
+import { ExecutionContext, runInContext } from "./context.ts";
 import { isExecution } from "./execution.ts";
 
 /** Concurrency slots: a running attempt holds one, and gives it up while it waits. */
@@ -65,75 +65,58 @@ export class Attempts {
    * a slot for the message when slots are in use; it is given back before `done`.
    */
   dispatch(message: TaskMessage, done: (error?: unknown) => void): void {
-    const slot: SlotLease | undefined = this.#o.slots === undefined ? undefined : { held: true, active: true };
-    let ended = false;
-    const end = (error?: unknown) => {
-      // Once only, whatever path (a store error thrown after a partial commit) calls it again.
-      if (ended) return;
-      ended = true;
-      if (slot !== undefined) {
-        slot.active = false;
-        if (slot.held) this.#o.slots?.release();
-        slot.held = false;
-      }
-      done(error);
-    };
+    let claimed: MaybePromise<ExecutionRecord | undefined>;
     try {
-      const claimed = this.#o.engine.claim(message, this.#o.takeOverAfterMs);
-      if (isPromiseLike(claimed)) claimed.then((record) => this.#claimed(record, slot, end), end);
-      else this.#claimed(claimed, slot, end);
+      claimed = this.#o.engine.claim(message, this.#o.takeOverAfterMs);
     } catch (error) {
-      end(error);
+      this.#unclaimed(done, error);
+      return;
+    }
+    if (isPromiseLike(claimed)) {
+      claimed.then(
+        (record) => this.#claimed(record, done),
+        (error: unknown) => this.#unclaimed(done, error),
+      );
+    } else {
+      this.#claimed(claimed, done);
     }
   }
 
-  #claimed(claimed: ExecutionRecord | undefined, slot: SlotLease | undefined, end: (error?: unknown) => void): void {
-    if (claimed === undefined) return end();
+  /** Gives back the slot of a message that started no attempt. */
+  #unclaimed(done: (error?: unknown) => void, error?: unknown): void {
+    this.#o.slots?.release();
+    done(error);
+  }
+
+  #claimed(claimed: ExecutionRecord | undefined, done: (error?: unknown) => void): void {
+    if (claimed === undefined) return this.#unclaimed(done);
     // This attempt's own view: a store may hand out its live record, which a later
     // take-over would change under this attempt's feet (and let a stale attempt commit).
     // Without take-overs nothing but this attempt changes it while it runs.
     const record = this.#o.takeOverAfterMs === undefined ? claimed : { ...claimed };
-    const commit = (outcome: Outcome) => {
-      try {
-        const finished = this.#o.engine.finish(record, outcome);
-        if (isPromiseLike(finished)) finished.then(() => end(), end);
-        else end();
-      } catch (error) {
-        end(error);
-      }
-    };
+    const attempt = new Attempt(this.#o, this.running, record, done);
     let definition: TaskDefinition;
     try {
       definition = lookup(record.taskName);
     } catch (error) {
-      return commit({ type: "failed", error });
+      attempt.settle({ type: "failed", error });
+      return;
     }
-    this.#attempt(record, definition, slot, commit);
-  }
-
-  #attempt(record: ExecutionRecord, definition: TaskDefinition, slot: SlotLease | undefined, commit: (o: Outcome) => void): void {
+    this.running.set(record.id, attempt);
     const { timeoutMs } = definition.options;
-    let cancelTimer: (() => void) | undefined;
-    const context = new ExecutionContext(this.#o.runtime, record, slot, (outcome) => {
-      cancelTimer?.();
-      this.running.delete(record.id);
-      if (context.writes.length === 0) commit(outcome);
-      else void flush(context, outcome).then(commit);
-    });
-    this.running.set(record.id, context);
     if (timeoutMs !== undefined) {
-      cancelTimer = this.#o.clock.schedule(timeoutMs, () =>
-        context.abort(new TimeoutError(`"${definition.name}" ran past its timeoutMs of ${timeoutMs} ms`)),
+      attempt.cancelTimer = this.#o.clock.schedule(timeoutMs, () =>
+        attempt.abort(new TimeoutError(`"${definition.name}" ran past its timeoutMs of ${timeoutMs} ms`)),
       );
     }
     const args = "inline" in record.args ? record.args.inline : this.#o.engine.read(record.args);
     if (isPromiseLike(args)) {
       args.then(
-        (text) => this.#start(context, definition, text),
-        (error: unknown) => context.settle({ type: "failed", error }),
+        (text) => this.#start(attempt, definition, text),
+        (error: unknown) => attempt.settle({ type: "failed", error }),
       );
     } else {
-      this.#start(context, definition, args);
+      this.#start(attempt, definition, args);
     }
   }
 
@@ -170,6 +153,60 @@ export class Attempts {
     } catch (error) {
       return { type: "failed", error };
     }
+  }
+}
+
+/**
+ * One attempt: its context, its slot, and the recording of its outcome, in one object
+ * rather than a closure for each.
+ */
+class Attempt extends ExecutionContext {
+  readonly #o: AttemptsOptions;
+  readonly #running: Map<string, ExecutionContext>;
+  readonly #done: (error?: unknown) => void;
+  cancelTimer: (() => void) | undefined = undefined;
+  #ended = false;
+
+  constructor(options: AttemptsOptions, running: Map<string, ExecutionContext>, record: ExecutionRecord, done: (error?: unknown) => void) {
+    super(options.runtime, record, options.slots !== undefined);
+    this.#o = options;
+    this.#running = running;
+    this.#done = done;
+  }
+
+  protected settled(outcome: Outcome): void {
+    this.cancelTimer?.();
+    this.#running.delete(this.record.id);
+    if (this.writes.length === 0) this.#commit(outcome);
+    else void flush(this, outcome).then((flushed) => this.#commit(flushed));
+  }
+
+  #commit(outcome: Outcome): void {
+    try {
+      const finished = this.#o.engine.finish(this.record, outcome);
+      if (isPromiseLike(finished)) {
+        finished.then(
+          () => this.#end(),
+          (error: unknown) => this.#end(error),
+        );
+      } else {
+        this.#end();
+      }
+    } catch (error) {
+      this.#end(error);
+    }
+  }
+
+  #end(error?: unknown): void {
+    // Once only, whatever path (a store error thrown after a partial commit) calls it again.
+    if (this.#ended) return;
+    this.#ended = true;
+    this.active = false;
+    if (this.held) {
+      this.held = false;
+      this.#o.slots?.release();
+    }
+    this.#done(error);
   }
 }
 

@@ -19,15 +19,19 @@ export interface SlotLease {
 
 /**
  * What floe knows of a running attempt. The first of completion, failure, suspension or
- * abort settles it; whatever the code does afterwards is ignored. Parts most attempts never
- * use (the abort signal) are made on first use: this object is on every task's hot path.
+ * abort settles it; whatever the code does afterwards is ignored. It is also the attempt's
+ * lease on a concurrency slot, and the runtime extends it with how the outcome is
+ * recorded: one object per attempt, since this is on every task's hot path. Parts most
+ * attempts never use (the abort signal) are made on first use.
  */
-export class ExecutionContext {
+export abstract class ExecutionContext implements SlotLease {
   /** The engine running this attempt (a `Runtime`). */
   readonly runtime: unknown;
   readonly record: ExecutionRecord;
-  /** The attempt's concurrency slot, when the engine limits concurrency. */
-  readonly slot: SlotLease | undefined;
+  /** Whether the engine limits concurrency, so that this attempt holds a slot. */
+  readonly #limited: boolean;
+  held: boolean;
+  active = true;
   /** The submissions' writes still in flight, flushed before the attempt ends. */
   writes: readonly Promise<unknown>[] = noWrites;
   /** How many times each call (by the digest of its task and arguments) was made so far in this attempt. */
@@ -36,7 +40,6 @@ export class ExecutionContext {
   suspend: SuspendRequest | undefined = undefined;
   /** Set once the attempt timed out, was cancelled or its engine closed. */
   aborted = false;
-  readonly #onSettled: (outcome: Outcome) => void;
   #settled = false;
   #controller: AbortController | undefined;
   #reason: unknown;
@@ -44,15 +47,22 @@ export class ExecutionContext {
   /**
    * @param runtime - the engine running the attempt
    * @param record - the execution, as claimed
-   * @param slot - its concurrency slot, if any
-   * @param onSettled - told the attempt's outcome, once
+   * @param limited - whether the attempt took a concurrency slot
    */
-  constructor(runtime: unknown, record: ExecutionRecord, slot: SlotLease | undefined, onSettled: (outcome: Outcome) => void) {
+  constructor(runtime: unknown, record: ExecutionRecord, limited: boolean) {
     this.runtime = runtime;
     this.record = record;
-    this.slot = slot;
-    this.#onSettled = onSettled;
+    this.#limited = limited;
+    this.held = limited;
   }
+
+  /** The attempt's concurrency slot, when the engine limits concurrency. */
+  get slot(): SlotLease | undefined {
+    return this.#limited ? this : undefined;
+  }
+
+  /** Told the attempt's outcome, once. */
+  protected abstract settled(outcome: Outcome): void;
 
   /** Adds a submission's writes to those flushed before the attempt ends. */
   addWrite(write: Promise<unknown>): void {
@@ -91,7 +101,7 @@ export class ExecutionContext {
   settle(outcome: Outcome): void {
     if (this.#settled || (this.suspend !== undefined && outcome.type !== "suspended")) return;
     this.#settled = true;
-    this.#onSettled(outcome);
+    this.settled(outcome);
   }
 
   /** Adds executions to wait for; the attempt ends as suspended once this turn is over. */
