@@ -42,9 +42,9 @@ const standardErrorKeys = new Set(["name", "message", "stack", "code", "cause"])
  * @throws FloeError `FLOE_NOT_SERIALIZABLE`, naming the path of the bad value
  */
 export function encode(value: unknown, path: string, references: ReferenceCodec): Encoded {
-  // A scalar, the most common result, needs no walk.
-  const type = typeof value;
-  if (type === "string" || type === "boolean" || (type === "number" && Number.isFinite(value) && !Object.is(value, -0))) {
+  // A scalar, the most common result, and a list of scalars, the most common arguments,
+  // need no walk.
+  if (isScalar(value) || (Array.isArray(value) && value.length <= 8 && isScalarList(value))) {
     return { text: JSON_MARK + JSON.stringify(value), refs: noRefs };
   }
   let plain: boolean;
@@ -93,6 +93,27 @@ let walking: ReferenceCodec | undefined;
 let foundRefs: string[] | undefined;
 let firstObject: object | undefined;
 const visited = new Set<object>();
+
+/** A value JSON writes as itself (null, a string, a boolean or a finite number other than -0). */
+function isScalar(value: unknown): boolean {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value) && !Object.is(value, -0);
+    default:
+      return value === null;
+  }
+}
+
+/** Whether every element of a dense array is a scalar. */
+function isScalarList(list: readonly unknown[]): boolean {
+  for (let i = 0; i < list.length; i += 1) {
+    if (!(i in list) || !isScalar(list[i])) return false;
+  }
+  return Object.getPrototypeOf(list) === Array.prototype;
+}
 
 /** False when `value` was met before in this check (a repeated or cyclic reference). */
 function firstVisit(value: object): boolean {

@@ -1,8 +1,7 @@
 /** `task()` and `workflow()`: plain async functions that floe can run, submit and map. */
 import { ErrorCode, FloeError } from "../errors.ts";
-import { currentContext } from "../runtime/context.ts";
 import type { Execution } from "../runtime/execution.ts";
-import { currentRuntime } from "../runtime/runtime.ts";
+import { submitHere } from "../runtime/runtime.ts";
 import { normalizeOptions, type TaskOptions } from "./options.ts";
 import { Kind, define, type TaskDefinition } from "./registry.ts";
 
@@ -104,8 +103,7 @@ function make<A extends unknown[], R>(kind: Kind, name: string, a: TaskOptions |
   }
   const definition: TaskDefinition = { name, kind, fn: fn as (...args: any[]) => unknown, options: normalizeOptions(name, options) };
   define(definition);
-  const submit = (...args: A) =>
-    currentRuntime().submitWithin(currentContext(), definition, args) as Execution<Resolved<R>>;
+  const submit = (...args: A) => submitHere(definition, args) as Execution<Resolved<R>>;
   const call = (...args: A) => submit(...args).result();
   return Object.defineProperties(call, {
     name: { value: name },

@@ -418,9 +418,18 @@ export function setDefaultRuntimeFactory(factory: () => Runtime): void {
   defaultFactory = factory;
 }
 
-/** The engine of the running task, or the default engine outside any task. */
-export function currentRuntime(): Runtime {
+/**
+ * Submits `definition(...args)` from wherever the caller is: as a child of the running
+ * task, on its engine, or as a new run on the default engine.
+ */
+export function submitHere(definition: TaskDefinition, args: unknown[]): Execution<unknown> {
+  // One lookup of the context for both questions: it is a walk of async hooks' state.
   const context = currentContext();
+  return runtimeOf(context).submitWithin(context, definition, args);
+}
+
+/** The engine of the running task, or the default engine outside any task. */
+function runtimeOf(context: ExecutionContext | undefined): Runtime {
   if (context !== undefined) return context.runtime as Runtime;
   if (defaultInstance === undefined || defaultInstance.closed) {
     if (defaultFactory === undefined) throw new Error("no default engine is registered; import floe from its package entry");
