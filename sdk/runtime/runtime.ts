@@ -292,12 +292,14 @@ export class Runtime implements ExecutionHost, Engine {
    * Blocks the caller until the executions finish (all, or any one): in process, giving up
    * the caller's concurrency slot meanwhile, or by suspending the calling execution.
    */
-  async block(context: ExecutionContext | undefined, ids: readonly string[], mode: WaitMode): Promise<void> {
+  block(context: ExecutionContext | undefined, ids: readonly string[], mode: WaitMode): Promise<unknown> {
     const { suspendAfterMs } = this.#o;
-    if (context === undefined || suspendAfterMs === undefined) {
-      await this.#waitInProcess(context, ids, mode);
-      return;
-    }
+    // Without suspension this is every awaited call of a chain: no async frame of its own.
+    if (context === undefined || suspendAfterMs === undefined) return this.#waitInProcess(context, ids, mode);
+    return this.#blockOrSuspend(context, ids, mode, suspendAfterMs);
+  }
+
+  async #blockOrSuspend(context: ExecutionContext, ids: readonly string[], mode: WaitMode, suspendAfterMs: number): Promise<void> {
     if (suspendAfterMs > 0 && (await this.#waitInProcess(context, ids, mode, suspendAfterMs))) return;
     context.requestSuspend(ids, mode);
     // The attempt ends as suspended; the code that awaits this never resumes in this run.
@@ -305,32 +307,39 @@ export class Runtime implements ExecutionHost, Engine {
   }
 
   /** Resolves `true` once the executions finish, or `false` after `timeoutMs`. */
-  async #waitInProcess(
-    context: ExecutionContext | undefined,
-    ids: readonly string[],
-    mode: WaitMode,
-    timeoutMs?: number,
-  ): Promise<boolean> {
+  #waitInProcess(context: ExecutionContext | undefined, ids: readonly string[], mode: WaitMode, timeoutMs?: number): Promise<boolean> {
     const slot = context?.slot;
     const slots = this.#o.slots;
-    const gaveUp = slot?.held === true && slots !== undefined;
-    if (gaveUp) {
-      slot.held = false;
-      slots.release();
-    }
-    let finished = false;
-    try {
-      finished = await this.#waiters.until(ids, mode, timeoutMs);
-      return finished;
-    } finally {
-      // After a timed-out wait the caller suspends, so it needs no slot back.
-      if (gaveUp && slot.active && (finished || timeoutMs === undefined)) {
-        if (!slots.tryAcquire()) await slots.acquire();
+    if (slot?.held !== true || slots === undefined) return this.#waiters.until(ids, mode, timeoutMs);
+    slot.held = false;
+    slots.release();
+    // The slot is taken back at once when one is free, the usual case, without a promise.
+    const takeBack = (): Promise<void> | undefined => {
+      if (!slot.active) return undefined;
+      if (slots.tryAcquire()) {
+        slot.held = true;
+        return undefined;
+      }
+      return slots.acquire().then(() => {
         // The attempt may have ended (timed out, cancelled) while this waited for a slot.
         if (slot.active) slot.held = true;
         else slots.release();
-      }
-    }
+      });
+    };
+    // After a timed-out wait the caller suspends, so it needs no slot back.
+    return this.#waiters.until(ids, mode, timeoutMs).then(
+      (finished) => {
+        const back = finished || timeoutMs === undefined ? takeBack() : undefined;
+        return back === undefined ? finished : back.then(() => finished);
+      },
+      (error: unknown) => {
+        const back = timeoutMs === undefined ? takeBack() : undefined;
+        if (back === undefined) throw error;
+        return back.then(() => {
+          throw error;
+        });
+      },
+    );
   }
 
   #onTerminal(record: ExecutionRecord): void {

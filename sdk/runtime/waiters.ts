@@ -3,16 +3,49 @@ import { WaitMode, isTerminal, type ExecutionRecord } from "../engine/model.ts";
 import type { Clock, ExecutionStore } from "../engine/ports.ts";
 import { isPromiseLike } from "../engine/step.ts";
 
-interface Waiter {
+/** One wait: for all of `ids`, or any one of them. Its callbacks are cleared once it settles. */
+class Waiter {
   readonly ids: readonly string[];
   remaining: number;
-  done: () => void;
-  fail: (error: unknown) => void;
+  resolve: ((finished: boolean) => void) | undefined;
+  reject: ((error: unknown) => void) | undefined;
+  cancelTimer: (() => void) | undefined = undefined;
+
+  constructor(ids: readonly string[], remaining: number, resolve: (finished: boolean) => void, reject: (error: unknown) => void) {
+    this.ids = ids;
+    this.remaining = remaining;
+    this.resolve = resolve;
+    this.reject = reject;
+  }
+
+  settle(finished: boolean): void {
+    const resolve = this.resolve;
+    this.resolve = undefined;
+    this.reject = undefined;
+    this.cancelTimer?.();
+    resolve?.(finished);
+  }
+
+  fail(error: unknown): void {
+    const reject = this.reject;
+    this.resolve = undefined;
+    this.reject = undefined;
+    this.cancelTimer?.();
+    reject?.(error);
+  }
+
+  get settled(): boolean {
+    return this.resolve === undefined;
+  }
 }
 
-/** Who waits for which execution. */
+/**
+ * Who waits for which execution. Most waits are one `result()` on one execution, and most
+ * executions have one waiter: an execution's waiters are kept as the waiter itself until a
+ * second one comes.
+ */
 export class Waiters {
-  readonly #byId = new Map<string, Waiter[]>();
+  readonly #byId = new Map<string, Waiter | Waiter[]>();
   readonly #store: ExecutionStore;
   readonly #clock: Clock;
 
@@ -28,35 +61,29 @@ export class Waiters {
   /** Resolves `true` once the executions finish (all, or any one), or `false` after `timeoutMs`. */
   until(ids: readonly string[], mode: WaitMode, timeoutMs?: number): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
-      let cancelTimer: (() => void) | undefined;
-      const waiter: Waiter = {
-        ids,
-        remaining: mode === WaitMode.All ? ids.length : 1,
-        done: () => {
-          cancelTimer?.();
-          resolve(true);
-        },
-        fail: reject,
-      };
-      for (const id of ids) {
-        const list = this.#byId.get(id);
-        if (list === undefined) this.#byId.set(id, [waiter]);
-        else list.push(waiter);
-      }
+      const waiter = new Waiter(ids, mode === WaitMode.All ? ids.length : 1, resolve, reject);
+      for (const id of ids) this.#add(id, waiter);
       if (timeoutMs !== undefined) {
-        cancelTimer = this.#clock.schedule(timeoutMs, () => {
+        waiter.cancelTimer = this.#clock.schedule(timeoutMs, () => {
           this.#forget(waiter);
-          resolve(false);
+          waiter.settle(false);
         });
       }
       // Registered first, then read: a finish between the two is seen by one of them.
-      const check = (record: ExecutionRecord | undefined) => {
-        if (record !== undefined && isTerminal(record.state)) this.#notify(record.id, waiter);
-      };
       for (const id of ids) {
         const record = this.#store.get(id);
-        if (isPromiseLike(record)) record.then(check, reject);
-        else check(record);
+        if (isPromiseLike(record)) {
+          record.then(
+            (found) => this.#check(found, waiter),
+            (error: unknown) => {
+              this.#forget(waiter);
+              waiter.fail(error);
+            },
+          );
+        } else {
+          this.#check(record, waiter);
+        }
+        if (waiter.settled) return;
       }
     });
   }
@@ -64,7 +91,10 @@ export class Waiters {
   /** Wakes whoever waits for `record`, which has just reached a terminal state. */
   finished(record: ExecutionRecord): void {
     const waiting = this.#byId.get(record.id);
-    if (waiting !== undefined) for (const waiter of [...waiting]) this.#notify(record.id, waiter);
+    if (waiting === undefined) return;
+    this.#byId.delete(record.id);
+    if (Array.isArray(waiting)) for (const waiter of waiting) this.#count(waiter);
+    else this.#count(waiting);
   }
 
   /** Fails every wait in progress with `error`. */
@@ -74,25 +104,43 @@ export class Waiters {
     for (const waiter of waiters) waiter.fail(error);
   }
 
-  #notify(id: string, waiter: Waiter): void {
-    const list = this.#byId.get(id);
-    const index = list?.indexOf(waiter) ?? -1;
-    if (list === undefined || index < 0) return;
-    list.splice(index, 1);
-    if (list.length === 0) this.#byId.delete(id);
+  #check(record: ExecutionRecord | undefined, waiter: Waiter): void {
+    if (record === undefined || !isTerminal(record.state) || !this.#remove(record.id, waiter)) return;
+    this.#count(waiter);
+  }
+
+  /** Counts one finished execution of `waiter`, already removed from that execution's waiters. */
+  #count(waiter: Waiter): void {
+    if (waiter.settled) return;
     waiter.remaining -= 1;
-    if (waiter.remaining <= 0) {
-      this.#forget(waiter);
-      waiter.done();
+    if (waiter.remaining > 0) return;
+    if (waiter.ids.length > 1) this.#forget(waiter);
+    waiter.settle(true);
+  }
+
+  #add(id: string, waiter: Waiter): void {
+    const waiting = this.#byId.get(id);
+    if (waiting === undefined) this.#byId.set(id, waiter);
+    else if (Array.isArray(waiting)) waiting.push(waiter);
+    else this.#byId.set(id, [waiting, waiter]);
+  }
+
+  /** Removes `waiter` from the waiters of `id`; false if it was not there. */
+  #remove(id: string, waiter: Waiter): boolean {
+    const waiting = this.#byId.get(id);
+    if (waiting === waiter) {
+      this.#byId.delete(id);
+      return true;
     }
+    if (!Array.isArray(waiting)) return false;
+    const index = waiting.indexOf(waiter);
+    if (index < 0) return false;
+    waiting.splice(index, 1);
+    if (waiting.length === 0) this.#byId.delete(id);
+    return true;
   }
 
   #forget(waiter: Waiter): void {
-    for (const id of waiter.ids) {
-      const list = this.#byId.get(id);
-      const index = list?.indexOf(waiter) ?? -1;
-      if (list !== undefined && index >= 0) list.splice(index, 1);
-      if (list?.length === 0) this.#byId.delete(id);
-    }
+    for (const id of waiter.ids) this.#remove(id, waiter);
   }
 }
