@@ -184,7 +184,18 @@ const errorReducers = { Error: reduceError };
  * @param references - turns execution ids back into references
  */
 export function decode(text: string, references: ReferenceCodec): unknown {
-  if (text.startsWith(JSON_MARK)) return JSON.parse(text.slice(1));
+  if (text.startsWith(JSON_MARK)) {
+    // A whole number, or a list of one, is the commonest payload of all: read without a parse.
+    const last = text.length - 1;
+    if (text.charCodeAt(1) === LEFT_BRACKET && text.charCodeAt(last) === RIGHT_BRACKET) {
+      const only = wholeNumber(text, 2, last);
+      if (only !== undefined) return [only];
+    } else {
+      const only = wholeNumber(text, 1, text.length);
+      if (only !== undefined) return only;
+    }
+    return JSON.parse(text.slice(1));
+  }
   if (text.startsWith(REFS_MARK)) return reviveReferences(JSON.parse(text.slice(1)), references);
   // Most payloads hold no reference and no error: skip building revivers for them.
   if (!text.includes('"Execution"') && !text.includes('"Error"')) return parse(text);
@@ -192,6 +203,31 @@ export function decode(text: string, references: ReferenceCodec): unknown {
     Execution: (id: string) => references.revive(id),
     Error: reviveError,
   });
+}
+
+const LEFT_BRACKET = 0x5b;
+const RIGHT_BRACKET = 0x5d;
+const ZERO = 0x30;
+const MINUS = 0x2d;
+
+/**
+ * The whole number JSON writes as `text` from `start` to `end`, if that is one of at most
+ * 15 digits (so that it is exact); `undefined` for anything else, which is left to
+ * `JSON.parse`.
+ */
+function wholeNumber(text: string, start: number, end: number): number | undefined {
+  const negative = text.charCodeAt(start) === MINUS;
+  const first = negative ? start + 1 : start;
+  if (end - first < 1 || end - first > 15) return undefined;
+  // JSON writes no leading zero, and "-0" never reaches the plain-JSON form.
+  if (text.charCodeAt(first) === ZERO && end - first > 1) return undefined;
+  let value = 0;
+  for (let i = first; i < end; i += 1) {
+    const digit = text.charCodeAt(i) - ZERO;
+    if (digit < 0 || digit > 9) return undefined;
+    value = value * 10 + digit;
+  }
+  return negative ? -value : value;
 }
 
 /**

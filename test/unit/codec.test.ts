@@ -95,6 +95,20 @@ describe("codec", () => {
     expect(encode([shared, shared], "args", noRefs).text.startsWith("J")).toBe(false);
   });
 
+  it("reads numbers and one-number lists exactly as JSON does, including ones read without a parse", () => {
+    const numbers = fc.oneof(fc.integer(), fc.maxSafeInteger(), fc.double({ noNaN: true, noDefaultInfinity: true }));
+    fc.assert(
+      fc.property(numbers, (n) => {
+        expect(decode(encode(n, "result", noRefs).text, noRefs)).toStrictEqual(n);
+        expect(decode(encode([n], "args", noRefs).text, noRefs)).toStrictEqual([n]);
+      }),
+      { numRuns: 5000 },
+    );
+    for (const text of ["J01", "J-", "J[-]", "J[01]", "J[", "J]", "J1-2", "J[1]2]"]) {
+      expect(() => decode(text, noRefs), text).toThrow(SyntaxError);
+    }
+  });
+
   it("writes executions inside plain JSON as references and revives them", () => {
     class Ref {
       constructor(readonly id: string) {}
