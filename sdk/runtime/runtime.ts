@@ -21,7 +21,7 @@ import {
 import type { BlobStore, Clock, ExecutionStore, IdSource, RunQuery, TaskQueue } from "../engine/ports.ts";
 import { CancelledError, ErrorCode, FloeError } from "../errors.ts";
 import { Attempts, type Slots } from "./attempts.ts";
-import { Waiters } from "./waiters.ts";
+import { Waiters, type WaitCallback } from "./waiters.ts";
 import { currentContext, type ExecutionContext } from "./context.ts";
 import { Execution, isExecution, type ExecutionHost } from "./execution.ts";
 import { collectExecutionIds, isPlainObject } from "./references.ts";
@@ -235,25 +235,60 @@ export class Runtime implements ExecutionHost, Engine {
   }
 
   result(execution: Execution<unknown>, raiseOnFailure: boolean): Promise<unknown> {
-    // A join reads thousands of finished results at once: one that is already in memory,
-    // inline and not forwarded is answered without an async frame.
+    // The commonest cases run without an async frame: a join reading thousands of finished
+    // results, and a chain awaiting each call in turn.
     if (execution.created === existing) {
       const record = this.#o.store.get(execution.id);
-      if (!isPromiseLike(record) && record?.state === State.Completed && record.forward === undefined && record.result !== undefined && "inline" in record.result) {
+      if (!isPromiseLike(record) && record !== undefined) {
+        let context: ExecutionContext | undefined;
         try {
-          this.#callerContext();
-          return Promise.resolve(decode(record.result.inline, this.#refs));
+          context = this.#callerContext();
+          const value = this.#finishedValue(record);
+          if (value !== notReady) return Promise.resolve(value);
         } catch (error) {
           // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on what the codec or the context check threw
           return Promise.reject(error);
+        }
+        if (!isTerminal(record.state) && (context === undefined || this.#o.suspendAfterMs === undefined)) {
+          return new Promise((resolve, reject) => {
+            this.#waitInProcess(context, [execution.id], WaitMode.All, undefined, (_finished, error) => {
+              if (error !== undefined) {
+                // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on what the wait gave
+                reject(error);
+                return;
+              }
+              const done = this.#o.store.get(execution.id);
+              const value = isPromiseLike(done) || done === undefined ? notReady : this.#finishedValue(done);
+              // Anything else (a failure, a forward, a blob) takes the general path, in the
+              // caller's context: this callback runs in the finishing task's.
+              resolve(value === notReady ? this.#resultIn(context, execution, raiseOnFailure) : value);
+            });
+          });
         }
       }
     }
     return this.#result(execution, raiseOnFailure);
   }
 
-  async #result(execution: Execution<unknown>, raiseOnFailure: boolean): Promise<unknown> {
-    const context = this.#callerContext();
+  /** The value of a record that completed with an inline result of its own; {@link notReady} otherwise. */
+  #finishedValue(record: ExecutionRecord): unknown {
+    if (record.state !== State.Completed || record.forward !== undefined || record.result === undefined || !("inline" in record.result)) {
+      return notReady;
+    }
+    return decode(record.result.inline, this.#refs);
+  }
+
+  #result(execution: Execution<unknown>, raiseOnFailure: boolean): Promise<unknown> {
+    try {
+      return this.#resultIn(this.#callerContext(), execution, raiseOnFailure);
+    } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on what the context check threw
+      return Promise.reject(error);
+    }
+  }
+
+  /** `result()` for a caller whose context is known. */
+  async #resultIn(context: ExecutionContext | undefined, execution: Execution<unknown>, raiseOnFailure: boolean): Promise<unknown> {
     if (execution.created !== existing) await execution.created;
     let id = execution.id;
     for (;;) {
@@ -294,52 +329,60 @@ export class Runtime implements ExecutionHost, Engine {
    */
   block(context: ExecutionContext | undefined, ids: readonly string[], mode: WaitMode): Promise<unknown> {
     const { suspendAfterMs } = this.#o;
-    // Without suspension this is every awaited call of a chain: no async frame of its own.
-    if (context === undefined || suspendAfterMs === undefined) return this.#waitInProcess(context, ids, mode);
+    if (context === undefined || suspendAfterMs === undefined) return this.#waitInProcessFor(context, ids, mode);
     return this.#blockOrSuspend(context, ids, mode, suspendAfterMs);
   }
 
   async #blockOrSuspend(context: ExecutionContext, ids: readonly string[], mode: WaitMode, suspendAfterMs: number): Promise<void> {
-    if (suspendAfterMs > 0 && (await this.#waitInProcess(context, ids, mode, suspendAfterMs))) return;
+    if (suspendAfterMs > 0 && (await this.#waitInProcessFor(context, ids, mode, suspendAfterMs))) return;
     context.requestSuspend(ids, mode);
     // The attempt ends as suspended; the code that awaits this never resumes in this run.
     return new Promise<void>(() => undefined);
   }
 
   /** Resolves `true` once the executions finish, or `false` after `timeoutMs`. */
-  #waitInProcess(context: ExecutionContext | undefined, ids: readonly string[], mode: WaitMode, timeoutMs?: number): Promise<boolean> {
+  #waitInProcessFor(context: ExecutionContext | undefined, ids: readonly string[], mode: WaitMode, timeoutMs?: number): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.#waitInProcess(context, ids, mode, timeoutMs, (finished, error) => {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on what the wait gave
+        if (error !== undefined) reject(error);
+        else resolve(finished);
+      });
+    });
+  }
+
+  /**
+   * Waits in process for the executions, giving up the caller's concurrency slot meanwhile
+   * and taking one back before calling `done` (at once when one is free, the usual case).
+   */
+  #waitInProcess(context: ExecutionContext | undefined, ids: readonly string[], mode: WaitMode, timeoutMs: number | undefined, done: WaitCallback): void {
     const slot = context?.slot;
     const slots = this.#o.slots;
-    if (slot?.held !== true || slots === undefined) return this.#waiters.until(ids, mode, timeoutMs);
+    if (slot?.held !== true || slots === undefined) {
+      this.#waiters.wait(ids, mode, timeoutMs, done);
+      return;
+    }
     slot.held = false;
     slots.release();
-    // The slot is taken back at once when one is free, the usual case, without a promise.
-    const takeBack = (): Promise<void> | undefined => {
-      if (!slot.active) return undefined;
+    this.#waiters.wait(ids, mode, timeoutMs, (finished, error) => {
+      // After a timed-out or failed wait with a time limit the caller suspends: it needs no slot back.
+      const takeBack = slot.active && ((finished && error === undefined) || timeoutMs === undefined);
+      if (!takeBack) {
+        done(finished, error);
+        return;
+      }
       if (slots.tryAcquire()) {
         slot.held = true;
-        return undefined;
+        done(finished, error);
+        return;
       }
-      return slots.acquire().then(() => {
+      void slots.acquire().then(() => {
         // The attempt may have ended (timed out, cancelled) while this waited for a slot.
         if (slot.active) slot.held = true;
         else slots.release();
+        done(finished, error);
       });
-    };
-    // After a timed-out wait the caller suspends, so it needs no slot back.
-    return this.#waiters.until(ids, mode, timeoutMs).then(
-      (finished) => {
-        const back = finished || timeoutMs === undefined ? takeBack() : undefined;
-        return back === undefined ? finished : back.then(() => finished);
-      },
-      (error: unknown) => {
-        const back = timeoutMs === undefined ? takeBack() : undefined;
-        if (back === undefined) throw error;
-        return back.then(() => {
-          throw error;
-        });
-      },
-    );
+    });
   }
 
   #onTerminal(record: ExecutionRecord): void {
@@ -415,6 +458,9 @@ export class Runtime implements ExecutionHost, Engine {
 const ignore = (): undefined => undefined;
 const defaultMaxPayload = 10 * 1024 * 1024;
 const noIds: readonly string[] = [];
+
+/** What {@link Runtime} `#finishedValue` gives for a record without a value to read at once. */
+const notReady = Symbol("not ready");
 
 /** The `created` of an execution that is known to exist. */
 const existing: Promise<unknown> = Promise.resolve();

@@ -3,39 +3,36 @@ import { WaitMode, isTerminal, type ExecutionRecord } from "../engine/model.ts";
 import type { Clock, ExecutionStore } from "../engine/ports.ts";
 import { isPromiseLike } from "../engine/step.ts";
 
-/** One wait: for all of `ids`, or any one of them. Its callbacks are cleared once it settles. */
+/** How a wait ended: `true` once the executions finished, `false` after its time limit, or with an error. */
+export type WaitCallback = (finished: boolean, error?: unknown) => void;
+
+/** One wait: for all of `ids`, or any one of them. Its callback is cleared once it is called. */
 class Waiter {
   readonly ids: readonly string[];
   remaining: number;
-  resolve: ((finished: boolean) => void) | undefined;
-  reject: ((error: unknown) => void) | undefined;
+  #callback: WaitCallback | undefined;
   cancelTimer: (() => void) | undefined = undefined;
 
-  constructor(ids: readonly string[], remaining: number, resolve: (finished: boolean) => void, reject: (error: unknown) => void) {
+  constructor(ids: readonly string[], remaining: number, callback: WaitCallback) {
     this.ids = ids;
     this.remaining = remaining;
-    this.resolve = resolve;
-    this.reject = reject;
+    this.#callback = callback;
   }
 
-  settle(finished: boolean): void {
-    const resolve = this.resolve;
-    this.resolve = undefined;
-    this.reject = undefined;
+  settle(finished: boolean, error?: unknown): void {
+    const callback = this.#callback;
+    this.#callback = undefined;
     this.cancelTimer?.();
-    resolve?.(finished);
+    if (error === undefined) callback?.(finished);
+    else callback?.(finished, error);
   }
 
   fail(error: unknown): void {
-    const reject = this.reject;
-    this.resolve = undefined;
-    this.reject = undefined;
-    this.cancelTimer?.();
-    reject?.(error);
+    this.settle(false, error ?? new Error("the wait failed without a reason"));
   }
 
   get settled(): boolean {
-    return this.resolve === undefined;
+    return this.#callback === undefined;
   }
 }
 
@@ -61,31 +58,44 @@ export class Waiters {
   /** Resolves `true` once the executions finish (all, or any one), or `false` after `timeoutMs`. */
   until(ids: readonly string[], mode: WaitMode, timeoutMs?: number): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
-      const waiter = new Waiter(ids, mode === WaitMode.All ? ids.length : 1, resolve, reject);
-      for (const id of ids) this.#add(id, waiter);
-      if (timeoutMs !== undefined) {
-        waiter.cancelTimer = this.#clock.schedule(timeoutMs, () => {
-          this.#forget(waiter);
-          waiter.settle(false);
-        });
-      }
-      // Registered first, then read: a finish between the two is seen by one of them.
-      for (const id of ids) {
-        const record = this.#store.get(id);
-        if (isPromiseLike(record)) {
-          record.then(
-            (found) => this.#check(found, waiter),
-            (error: unknown) => {
-              this.#forget(waiter);
-              waiter.fail(error);
-            },
-          );
-        } else {
-          this.#check(record, waiter);
-        }
-        if (waiter.settled) return;
-      }
+      this.wait(ids, mode, timeoutMs, (finished, error) => {
+        if (error === undefined) resolve(finished);
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on what the store or close() gave
+        else reject(error);
+      });
     });
+  }
+
+  /**
+   * Calls `callback(true)` once the executions finish (all, or any one), `callback(false)`
+   * after `timeoutMs`, or `callback(false, error)` if the wait fails: {@link Waiters.until}
+   * without a promise, for the runtime's own waits.
+   */
+  wait(ids: readonly string[], mode: WaitMode, timeoutMs: number | undefined, callback: WaitCallback): void {
+    const waiter = new Waiter(ids, mode === WaitMode.All ? ids.length : 1, callback);
+    for (const id of ids) this.#add(id, waiter);
+    if (timeoutMs !== undefined) {
+      waiter.cancelTimer = this.#clock.schedule(timeoutMs, () => {
+        this.#forget(waiter);
+        waiter.settle(false);
+      });
+    }
+    // Registered first, then read: a finish between the two is seen by one of them.
+    for (const id of ids) {
+      const record = this.#store.get(id);
+      if (isPromiseLike(record)) {
+        record.then(
+          (found) => this.#check(found, waiter),
+          (error: unknown) => {
+            this.#forget(waiter);
+            waiter.fail(error);
+          },
+        );
+      } else {
+        this.#check(record, waiter);
+      }
+      if (waiter.settled) return;
+    }
   }
 
   /** Wakes whoever waits for `record`, which has just reached a terminal state. */

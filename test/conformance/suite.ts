@@ -364,6 +364,13 @@ export function conformance(backend: Backend): void {
         const e = await engine({ concurrency: 1 });
         expect(await e.submit(t.depth, 5).result()).toBe(5);
       });
+
+      it("follows a forward found after a wait without holding a slot or exceeding the limit", async () => {
+        const e = await engine({ concurrency: 1 });
+        const gauge = unique("relay");
+        expect(await e.submit(t.awaitsRelay, gauge).result()).toBe("done");
+        expect(peak(gauge)).toBe(1);
+      });
     });
 
     describe("child identity and re-runs", () => {

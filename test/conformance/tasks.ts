@@ -195,6 +195,17 @@ export const fanOut = workflow("c_fan_out", async (gauge: string, n: number, ms:
   return n;
 });
 
+/** Returns a running execution: whoever awaits the relay follows it to that one. */
+export const relay = task("c_relay", async (gauge: string, ms: number) => limited.submit(gauge, ms));
+
+/** Awaits a relay while other tasks queue up, so the forward is followed after a wait. */
+export const awaitsRelay = workflow("c_awaits_relay", async (gauge: string) => {
+  const others = [limited.submit(gauge, 30), limited.submit(gauge, 30)];
+  await relay(gauge, 30);
+  await wait(others);
+  return "done";
+});
+
 /** Waits on a child, which waits on a grandchild: a deadlock if waiting held a slot. */
 export const depth = task("c_depth", async (level: number): Promise<number> => (level === 0 ? 0 : 1 + (await depth(level - 1))));
 
