@@ -43,10 +43,14 @@ const standardErrorKeys = new Set(["name", "message", "stack", "code", "cause"])
  */
 export function encode(value: unknown, path: string, references: ReferenceCodec): Encoded {
   // A scalar, the most common result, and a list of scalars, the most common arguments,
-  // need no walk.
-  if (isScalar(value) || (Array.isArray(value) && value.length <= 8 && isScalarList(value))) {
-    return { text: JSON_MARK + JSON.stringify(value), refs: noRefs };
+  // need no walk; a number, or a list of one, not even JSON.stringify (JSON writes a finite
+  // number as its string form).
+  if (typeof value === "number" && isJsonNumber(value)) return { text: JSON_MARK + value, refs: noRefs };
+  if (Array.isArray(value) && value.length <= 8 && isScalarList(value)) {
+    const only: unknown = value.length === 1 ? value[0] : undefined;
+    return { text: typeof only === "number" ? `${JSON_MARK}[${only}]` : JSON_MARK + JSON.stringify(value), refs: noRefs };
   }
+  if (isScalar(value)) return { text: JSON_MARK + JSON.stringify(value), refs: noRefs };
   let plain: boolean;
   let found: string[] | undefined;
   try {
@@ -101,10 +105,15 @@ function isScalar(value: unknown): boolean {
     case "boolean":
       return true;
     case "number":
-      return Number.isFinite(value) && !Object.is(value, -0);
+      return isJsonNumber(value);
     default:
       return value === null;
   }
+}
+
+/** A number JSON writes as itself: finite, and not -0 (which JSON would write as 0). */
+function isJsonNumber(value: number): boolean {
+  return Number.isFinite(value) && !Object.is(value, -0);
 }
 
 /** Whether every element of a dense array is a scalar. */

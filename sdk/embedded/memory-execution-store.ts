@@ -33,6 +33,8 @@ export class MemoryExecutionStore implements ExecutionStore {
    * one downstream, and thousands of them are kept), an array when there are more.
    */
   readonly #edgesFrom = new Map<string, Edge | Edge[]>();
+  #lastFromId: string | undefined;
+  #lastFrom: Edge | Edge[] | undefined;
   readonly #byRun = new Map<string, string[]>();
   readonly #children = new Map<string, string[]>();
   readonly #roots: string[] = [];
@@ -127,13 +129,19 @@ export class MemoryExecutionStore implements ExecutionStore {
 
   edgesFrom(upstreamId: string): Edge[] {
     const from = this.#edgesFrom.get(upstreamId);
+    // The engine releases what it read here at once: remembered, the release finds its
+    // edges without a second lookup.
+    this.#lastFromId = upstreamId;
+    this.#lastFrom = from;
     if (from === undefined) return none;
     return Array.isArray(from) ? from : [from];
   }
 
   /** Whether `edge` is the very object kept for its upstream (found without building its group's key). */
   #isStored(edge: Edge): boolean {
-    const from = this.#edgesFrom.get(edge.upstreamId);
+    // A remembered entry may be out of date (an edge added since): then this answers false,
+    // and the caller finds the edge by its group instead.
+    const from = edge.upstreamId === this.#lastFromId ? this.#lastFrom : this.#edgesFrom.get(edge.upstreamId);
     return from === edge || (Array.isArray(from) && from.length <= 8 && from.includes(edge));
   }
 
