@@ -4,13 +4,21 @@
  * `wait: true` task measures throughput (tasks/s); a 100-step chain of awaited calls
  * measures the latency of one hop (µs/step); the same work on plain promises and on
  * p-limit(64) is the floor; the heap delta after a 10,000 fan-out prices the history the
- * engine keeps. Baselines run first: once floe has used AsyncLocalStorage, Node 20 runs
- * promise hooks on every promise in the process, which would slow the baselines too.
+ * engine keeps.
+ *
+ * floe runs in a worker thread of this process, the baselines on the main thread, taking
+ * turns run by run. Turns, because this host's speed drifts by up to 2x within a minute:
+ * each floe run is compared with the baseline runs just before it, and the median of those
+ * ratios holds still while the raw figures move. A thread of its own, because once floe has
+ * used AsyncLocalStorage, Node 20 runs promise hooks on every promise of that thread, which
+ * would slow the baselines too.
+ *
  * Run with `npm run bench`: it bundles this file with esbuild, as floe's Lambda handlers
  * are bundled (a loader such as tsx wraps every closure to keep its name, which costs a
  * fifth of the time here), and runs it with --expose-gc for the memory figure.
  */
 import os from "node:os";
+import { Worker, isMainThread, parentPort } from "node:worker_threads";
 import pLimit from "p-limit";
 import { createEngine, task, workflow, type Execution, type Task } from "floe";
 
@@ -20,15 +28,17 @@ const HIGH = 100_000; // the most createEngine allows: no task here ever waits f
 const LIMIT = 64;
 const REPS = 7;
 /**
- * Each measurement first runs its job for at least this long (and at least twice), so that
- * what is timed is the optimised code of a long-lived process, not V8 compiling it: a
- * 100-step chain takes about a millisecond, and two warm-up runs of it left the timed runs
- * of floe's chain still being compiled (4x slower than after 0.5 s of warm-up).
+ * Each job first runs for at least this long (and at least twice), so that what is timed is
+ * the optimised code of a long-lived process, not V8 compiling it: a 100-step chain takes
+ * about a millisecond, and two warm-up runs of it left the timed runs of floe's chain still
+ * being compiled (4x slower than after 0.5 s of warm-up).
  */
 const WARMUP_MS = 500;
 const WARMUPS = 2;
 const BASELINE_CHAINS = 1_000; // plain chains are too fast to time one at a time
 const TARGET = { tasksPerSec: 100_000, usPerStep: 20 };
+/** p-limit(64) on the 10,000 fan-out when the targets were set, on this kind of machine. */
+const REFERENCE_PLIMIT = 336_000;
 const REFERENCE = [
   { name: "BullMQ flows", tasksPerSec: 4_000, usPerStep: 500 },
   { name: "DBOS", tasksPerSec: 700, usPerStep: 2_000 },
@@ -66,8 +76,7 @@ async function plainChains(count: number, run: Runner): Promise<number> {
   return x;
 }
 
-// ---- measuring ----
-/** One measured run: resolves to its elapsed milliseconds. */
+// ---- jobs: one timed run each, resolving to its elapsed milliseconds ----
 type Job = () => Promise<number>;
 
 async function timed(fn: () => Promise<unknown>, expected: number): Promise<number> {
@@ -77,6 +86,8 @@ async function timed(fn: () => Promise<unknown>, expected: number): Promise<numb
   if (value !== expected) throw new Error(`benchmark returned ${String(value)}, expected ${expected}`);
   return ms;
 }
+
+const sumBelow = (n: number) => (n * (n - 1)) / 2;
 
 /** A floe job: a fresh engine, timed from submit to the final result, then closed. */
 function floeJob<A extends unknown[]>(concurrency: number, target: Task<A, unknown>, args: A, expected: number): Job {
@@ -90,44 +101,30 @@ function floeJob<A extends unknown[]>(concurrency: number, target: Task<A, unkno
   };
 }
 
-async function medianMs(job: Job, reps = REPS): Promise<number> {
-  const warmUntil = performance.now() + WARMUP_MS;
-  for (let i = 0; i < WARMUPS || performance.now() < warmUntil; i++) await job();
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) times.push(await job());
-  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)] ?? NaN;
+/** The jobs of the main thread, which never touches floe. */
+const baselineJobs: Record<string, Job> = {
+  chainPlain: () => timed(() => plainChains(BASELINE_CHAINS, direct), STEPS),
+  chainPLimit: () => timed(() => plainChains(BASELINE_CHAINS, pLimit(LIMIT)), STEPS),
+};
+/** The jobs of the floe thread. */
+const floeJobs: Record<string, Job> = {
+  chainFloe: floeJob(HIGH, chain, [STEPS], STEPS),
+  // Plain awaits in the thread where floe has run: what AsyncLocalStorage's hooks cost.
+  chainPlainAfterFloe: () => timed(() => plainChains(BASELINE_CHAINS, direct), STEPS),
+  memory: measureMemory,
+};
+for (const n of FAN_OUTS) {
+  baselineJobs[`all${n}`] = () => timed(() => plainFanOut(n, direct), sumBelow(n));
+  baselineJobs[`pLimit${n}`] = () => timed(() => plainFanOut(n, pLimit(LIMIT)), sumBelow(n));
+  floeJobs[`floeHigh${n}`] = floeJob(HIGH, fanOut, [n], sumBelow(n));
+  floeJobs[`floe${LIMIT}_${n}`] = floeJob(LIMIT, fanOut, [n], sumBelow(n));
 }
 
-const tasksPerSec = (n: number, ms: number) => (n / ms) * 1000;
-const usPerStep = (ms: number, chains = 1) => (ms * 1000) / (chains * STEPS);
-
-interface FanOutRow { n: number; floeHigh: number; floe64: number; promiseAll: number; pLimit: number }
-interface ChainRow { floe: number; plain: number; pLimit: number; plainAfterFloe: number }
-
-async function measureBaselines(): Promise<{ fan: Map<number, [number, number]>; chain: [number, number] }> {
-  const fan = new Map<number, [number, number]>();
-  for (const n of FAN_OUTS) {
-    const expected = (n * (n - 1)) / 2;
-    const all = await medianMs(() => timed(() => plainFanOut(n, direct), expected));
-    const limited = await medianMs(() => timed(() => plainFanOut(n, pLimit(LIMIT)), expected));
-    fan.set(n, [tasksPerSec(n, all), tasksPerSec(n, limited)]);
-  }
-  const plain = await medianMs(() => timed(() => plainChains(BASELINE_CHAINS, direct), STEPS));
-  const limited = await medianMs(() => timed(() => plainChains(BASELINE_CHAINS, pLimit(LIMIT)), STEPS));
-  return { fan, chain: [usPerStep(plain, BASELINE_CHAINS), usPerStep(limited, BASELINE_CHAINS)] };
-}
-
-async function measureFloeFanOut(n: number): Promise<[number, number]> {
-  const expected = (n * (n - 1)) / 2;
-  const high = await medianMs(floeJob(HIGH, fanOut, [n], expected));
-  const limited = await medianMs(floeJob(LIMIT, fanOut, [n], expected));
-  return [tasksPerSec(n, high), tasksPerSec(n, limited)];
-}
-
-/** Heap kept by one engine after a 10,000 fan-out (every run's history is kept, by design). */
-async function measureMemory(n: number): Promise<number | undefined> {
+/** Heap kept by one engine after a 10,000 fan-out (every run's history is kept, by design); bytes. */
+async function measureMemory(): Promise<number> {
   const gc = globalThis.gc;
-  if (gc === undefined) return undefined;
+  if (gc === undefined) return NaN;
+  const n = FAN_OUTS.at(-1) ?? 0;
   const heapAfterGc = async () => {
     // Let queued callbacks run first: they may still hold a previous engine, or this one's in-flight work.
     await new Promise((resolve) => setImmediate(resolve));
@@ -138,11 +135,126 @@ async function measureMemory(n: number): Promise<number | undefined> {
   const before = await heapAfterGc();
   const engine = createEngine({ concurrency: HIGH });
   try {
-    await timed(() => engine.submit(fanOut, n).result(), (n * (n - 1)) / 2);
+    await timed(() => engine.submit(fanOut, n).result(), sumBelow(n));
     return (await heapAfterGc()) - before;
   } finally {
     await engine.close();
   }
+}
+
+// ---- the floe thread ----
+interface Request {
+  readonly job: string;
+}
+type Reply = { readonly ms: number } | { readonly error: string };
+
+if (!isMainThread) {
+  const port = parentPort;
+  if (port === null) throw new Error("the floe thread has no parent port");
+  port.on("message", (request: Request) => {
+    const job = floeJobs[request.job];
+    const reply = (r: Reply) => port.postMessage(r);
+    if (job === undefined) reply({ error: `unknown job ${request.job}` });
+    else job().then((ms) => reply({ ms }), (error: unknown) => reply({ error: String((error as Error)?.stack ?? error) }));
+  });
+}
+
+/** Runs jobs in the floe thread, one at a time. */
+class FloeThread {
+  readonly #worker = new Worker(new URL(import.meta.url));
+
+  run(job: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#worker.once("message", (reply: Reply) => ("ms" in reply ? resolve(reply.ms) : reject(new Error(reply.error))));
+      this.#worker.postMessage({ job } satisfies Request);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#worker.terminate();
+  }
+}
+
+// ---- measuring ----
+/**
+ * Warms each job, then runs them in turn `reps` times: the times of each job, by round.
+ * Jobs of one round run back to back, so they see the host at the same speed.
+ */
+async function inTurns(jobs: readonly Job[], reps = REPS): Promise<number[][]> {
+  for (const job of jobs) {
+    const warmUntil = performance.now() + WARMUP_MS;
+    for (let i = 0; i < WARMUPS || performance.now() < warmUntil; i++) await job();
+  }
+  const times = jobs.map((): number[] => []);
+  for (let r = 0; r < reps; r++) {
+    for (const [i, job] of jobs.entries()) times[i]?.push(await job());
+  }
+  return times;
+}
+
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+/** The median, over rounds, of `a[r] / b[r]`. */
+const medianRatio = (a: readonly number[], b: readonly number[]) => median(a.map((x, r) => x / (b[r] ?? NaN)));
+
+const tasksPerSec = (n: number, ms: number) => (n / ms) * 1000;
+const usPerStep = (ms: number, chains = 1) => (ms * 1000) / (chains * STEPS);
+
+interface FanOutRow {
+  n: number;
+  floeHigh: number;
+  floe64: number;
+  promiseAll: number;
+  pLimit: number;
+  /** Median of floe's time over p-limit's, round by round (c=64 against p-limit(64)). */
+  slowerThanPLimit: number;
+  /** Median of floe's time (c=100,000) over Promise.all's, round by round. */
+  slowerThanAll: number;
+  /** Median of floe's time (c=100,000) over p-limit's, round by round: what the target is scaled by. */
+  highOverPLimit: number;
+}
+interface ChainRow {
+  floe: number;
+  plain: number;
+  pLimit: number;
+  plainAfterFloe: number;
+  slowerThanPLimit: number;
+  slowerThanPlain: number;
+}
+
+async function measureFanOut(floe: FloeThread, n: number): Promise<FanOutRow> {
+  const [all = [], limited = [], high = [], low = []] = await inTurns([
+    baselineJobs[`all${n}`] as Job,
+    baselineJobs[`pLimit${n}`] as Job,
+    () => floe.run(`floeHigh${n}`),
+    () => floe.run(`floe${LIMIT}_${n}`),
+  ]);
+  return {
+    n,
+    floeHigh: tasksPerSec(n, median(high)),
+    floe64: tasksPerSec(n, median(low)),
+    promiseAll: tasksPerSec(n, median(all)),
+    pLimit: tasksPerSec(n, median(limited)),
+    slowerThanPLimit: medianRatio(low, limited),
+    slowerThanAll: medianRatio(high, all),
+    highOverPLimit: medianRatio(high, limited),
+  };
+}
+
+async function measureChain(floe: FloeThread): Promise<ChainRow> {
+  const [plain = [], limited = [], floeTimes = []] = await inTurns(
+    [baselineJobs.chainPlain as Job, baselineJobs.chainPLimit as Job, () => floe.run("chainFloe")],
+    REPS * 2,
+  );
+  const [after = []] = await inTurns([() => floe.run("chainPlainAfterFloe")]);
+  const perStep = (times: readonly number[], chains: number) => times.map((ms) => usPerStep(ms, chains));
+  return {
+    floe: usPerStep(median(floeTimes)),
+    plain: usPerStep(median(plain), BASELINE_CHAINS),
+    pLimit: usPerStep(median(limited), BASELINE_CHAINS),
+    plainAfterFloe: usPerStep(median(after), BASELINE_CHAINS),
+    slowerThanPLimit: medianRatio(perStep(floeTimes, 1), perStep(limited, BASELINE_CHAINS)),
+    slowerThanPlain: medianRatio(perStep(floeTimes, 1), perStep(plain, BASELINE_CHAINS)),
+  };
 }
 
 // ---- printing ----
@@ -150,21 +262,22 @@ const fmt = (x: number, digits = 0) =>
   x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const row = (cells: string[], widths: number[]) =>
   cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ");
-/** Compares costs (time per task or per step): floe's against a baseline's. */
-const versus = (floe: number, base: number, name: string) =>
-  floe >= base ? `floe is ${fmt(floe / base, 1)}x slower than ${name}` : `floe is ${fmt(base / floe, 1)}x faster than ${name}`;
+/** Says how floe's cost compares with a baseline's, from the ratio of their times. */
+const versus = (ratio: number, name: string) =>
+  ratio >= 1 ? `floe is ${fmt(ratio, 1)}x slower than ${name}` : `floe is ${fmt(1 / ratio, 1)}x faster than ${name}`;
 const verdict = (ok: boolean) => (ok ? "PASS" : "MISS");
 const load = () => fmt(os.loadavg()[0] ?? NaN, 2);
 
-function printFanOut(rows: FanOutRow[]): void {
+function printFanOut(rows: readonly FanOutRow[]): void {
   const w = [8, 14, 11, 13, 13];
   console.log("\nFAN-OUT of N no-op tasks joined by one wait:true task (tasks/s, higher is better)");
   console.log(row(["N", `floe c=${fmt(HIGH)}`, `floe c=${LIMIT}`, "Promise.all", `p-limit(${LIMIT})`], w));
   for (const r of rows) console.log(row([fmt(r.n), fmt(r.floeHigh), fmt(r.floe64), fmt(r.promiseAll), fmt(r.pLimit)], w));
+  console.log("  round by round (median of the ratios of times):");
   for (const r of rows) {
-    const all = versus(1 / r.floeHigh, 1 / r.promiseAll, "Promise.all");
-    const limited = versus(1 / r.floe64, 1 / r.pLimit, `p-limit(${LIMIT})`);
-    console.log(`  N=${fmt(r.n)}: ${all} (c=${fmt(HIGH)}); ${limited} (c=${LIMIT})`);
+    console.log(
+      `  N=${fmt(r.n)}: ${versus(r.slowerThanAll, "Promise.all")} (c=${fmt(HIGH)}); ${versus(r.slowerThanPLimit, `p-limit(${LIMIT})`)} (c=${LIMIT})`,
+    );
   }
 }
 
@@ -172,14 +285,15 @@ function printChain(c: ChainRow): void {
   const w = [46, 8];
   console.log(`\nCHAIN of ${STEPS} awaited steps (µs per step, lower is better)`);
   console.log(row([`floe c=${fmt(HIGH)}`, fmt(c.floe, 2)], w));
-  console.log(`${row(["plain await", fmt(c.plain, 3)], w)}  ${versus(c.floe, c.plain, "plain await")}`);
-  console.log(`${row([`p-limit(${LIMIT})`, fmt(c.pLimit, 3)], w)}  ${versus(c.floe, c.pLimit, `p-limit(${LIMIT})`)}`);
-  console.log(row(["plain await again, after floe ran (ALS hooks)", fmt(c.plainAfterFloe, 3)], w));
+  console.log(`${row(["plain await", fmt(c.plain, 3)], w)}  ${versus(c.slowerThanPlain, "plain await")}`);
+  console.log(`${row([`p-limit(${LIMIT})`, fmt(c.pLimit, 3)], w)}  ${versus(c.slowerThanPLimit, `p-limit(${LIMIT})`)}`);
+  console.log(row(["plain await in floe's thread (ALS hooks on)", fmt(c.plainAfterFloe, 3)], w));
 }
 
-function printMemory(n: number, bytes: number | undefined): void {
+function printMemory(bytes: number): void {
+  const n = FAN_OUTS.at(-1) ?? 0;
   console.log(`\nMEMORY kept after one ${fmt(n)} fan-out (the engine keeps every run's history)`);
-  if (bytes === undefined) {
+  if (Number.isNaN(bytes)) {
     console.log("  skipped: run with --expose-gc (npm run bench does)");
     return;
   }
@@ -187,10 +301,18 @@ function printMemory(n: number, bytes: number | undefined): void {
   console.log(`  heap delta ${fmt(bytes / 2 ** 20, 1)} MiB = ${fmt(bytes / executions)} B per execution (${fmt(executions)})`);
 }
 
-function printTargets(fan: number, step: number): void {
-  const n = fmt(FAN_OUTS.at(-1) ?? 0);
+function printTargets(fan: FanOutRow | undefined, step: number): void {
+  const n = fmt(fan?.n ?? 0);
+  const measured = fan?.floeHigh ?? NaN;
+  // The same work at the speed this host had when the target was set: p-limit's reference
+  // figure over floe's median ratio to p-limit in this run.
+  const scaled = REFERENCE_PLIMIT / (fan?.highOverPLimit ?? NaN);
   console.log("\nTARGETS");
-  console.log(`  ${n} fan-out >= ${fmt(TARGET.tasksPerSec)} tasks/s: ${fmt(fan)}  ${verdict(fan >= TARGET.tasksPerSec)}`);
+  console.log(`  ${n} fan-out >= ${fmt(TARGET.tasksPerSec)} tasks/s: ${fmt(measured)}  ${verdict(measured >= TARGET.tasksPerSec)}`);
+  console.log(
+    `    at the host speed of the target (p-limit(${LIMIT}) at ${fmt(REFERENCE_PLIMIT)} tasks/s), ` +
+      `from floe's ratio to p-limit: ${fmt(scaled)}  ${verdict(scaled >= TARGET.tasksPerSec)}`,
+  );
   console.log(`  chain step <= ${TARGET.usPerStep} µs: ${fmt(step, 1)}  ${verdict(step <= TARGET.usPerStep)}`);
   console.log("\nREFERENCE, not run here (the same work, measured elsewhere)");
   for (const r of REFERENCE) {
@@ -209,25 +331,22 @@ function total(xs: readonly number[]): number {
 
 async function main(): Promise<void> {
   const machine = `Node ${process.version}, ${os.cpus().length} CPUs`;
-  console.log(`floe embedded engine: ${machine}, median of ${REPS} runs after at least ${WARMUP_MS} ms of warm-up`);
+  console.log(`floe embedded engine: ${machine}; median of ${REPS} rounds after at least ${WARMUP_MS} ms of warm-up per job`);
   console.log(`wall-clock times; load average ${load()} at start (other processes inflate them)`);
-  const base = await measureBaselines();
-  const rows: FanOutRow[] = [];
-  for (const n of FAN_OUTS) {
-    const [floeHigh, floe64] = await measureFloeFanOut(n);
-    const [promiseAll, limited] = base.fan.get(n) ?? [NaN, NaN];
-    rows.push({ n, floeHigh, floe64, promiseAll, pLimit: limited });
+  const floe = new FloeThread();
+  try {
+    const rows: FanOutRow[] = [];
+    for (const n of FAN_OUTS) rows.push(await measureFanOut(floe, n));
+    const chainRow = await measureChain(floe);
+    const memory = await floe.run("memory");
+    printFanOut(rows);
+    printChain(chainRow);
+    printMemory(memory);
+    printTargets(rows.at(-1), chainRow.floe);
+  } finally {
+    await floe.close();
   }
-  const floeChain = usPerStep(await medianMs(floeJob(HIGH, chain, [STEPS], STEPS), REPS * 2));
-  const plainAfter = await medianMs(() => timed(() => plainChains(BASELINE_CHAINS, direct), STEPS));
-  const n = FAN_OUTS.at(-1) ?? 0;
-  const memory = await measureMemory(n);
-  printFanOut(rows);
-  const [plain, limited] = base.chain;
-  printChain({ floe: floeChain, plain, pLimit: limited, plainAfterFloe: usPerStep(plainAfter, BASELINE_CHAINS) });
-  printMemory(n, memory);
-  printTargets(rows.at(-1)?.floeHigh ?? NaN, floeChain);
   console.log(`\nload average ${load()} at end`);
 }
 
-await main();
+if (isMainThread) await main();
