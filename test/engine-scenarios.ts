@@ -93,6 +93,28 @@ export function engineScenarios(name: string, makeStore: StoreFactory): void {
       expect(queue.ids().filter((id) => id === "d")).toHaveLength(1);
     });
 
+    it("releases each of 20 downstreams of one upstream once, whether registered before or after it finished, and twice", async () => {
+      const { engine, queue, store } = await setup();
+      await engine.register(spec("u"));
+      await engine.register(spec("other"));
+      const early = Array.from({ length: 10 }, (_, i) => `early${i}`);
+      const late = Array.from({ length: 10 }, (_, i) => `late${i}`);
+      // Each downstream waits for the shared upstream and for one of its own.
+      for (const id of early) await engine.register(spec(id, ["u", "other"]));
+      await runToCompletion(engine, queue, "u");
+      for (const id of late) await engine.register(spec(id, ["u", "other"]));
+      // A repeated registration (a parent's retry) adds no edge and counts none again.
+      for (const id of [...early, ...late]) await engine.register(spec(id, ["u", "other"]));
+      for (const id of [...early, ...late]) expect((await store.get(id))?.pending, id).toBe(1);
+      expect(queue.ids().filter((id) => id.startsWith("early") || id.startsWith("late"))).toHaveLength(0);
+      await runToCompletion(engine, queue, "other");
+      for (const id of [...early, ...late]) {
+        expect((await store.get(id))?.state, id).toBe(State.Queued);
+        expect(queue.ids().filter((sent) => sent === id), id).toHaveLength(1);
+      }
+      expect(await store.edgesFrom("u")).toHaveLength(20);
+    });
+
     it("holds the registration guard so a fast upstream cannot queue the downstream early", async () => {
       const { engine, queue, store } = await setup();
       await engine.register(spec("u1"));

@@ -24,10 +24,10 @@ function meets(record: ExecutionRecord, expect: Expectation): boolean {
 export class MemoryExecutionStore implements ExecutionStore {
   readonly #records = new Map<string, ExecutionRecord>();
   /**
-   * The edges into each downstream, by kind and generation, then by upstream id: one key
-   * string per group rather than one per edge, which matters for a join of thousands.
+   * The edges into each downstream, by kind and generation: one key string per group rather
+   * than one per edge, which matters for a join of thousands.
    */
-  readonly #edgesInto = new Map<string, Map<string, Edge>>();
+  readonly #edgesInto = new Map<string, EdgeGroup>();
   /**
    * The edges out of each upstream: the edge itself when there is one (most upstreams feed
    * one downstream, and thousands of them are kept), an array when there are more.
@@ -78,17 +78,18 @@ export class MemoryExecutionStore implements ExecutionStore {
 
   addEdges(edges: readonly Edge[]): void {
     let last: Edge | undefined;
-    let group: Map<string, Edge> | undefined;
+    let group: EdgeGroup | undefined;
     for (const edge of edges) {
       if (last === undefined || !sameGroup(edge, last)) {
         const key = groupKey(edge);
         group = this.#edgesInto.get(key);
-        if (group === undefined) this.#edgesInto.set(key, (group = new Map()));
+        if (group === undefined) this.#edgesInto.set(key, (group = { edges: [], byUpstream: undefined }));
       }
       last = edge;
-      if (group === undefined || group.has(edge.upstreamId)) continue;
+      if (group === undefined || this.#find(group, edge) !== undefined) continue;
       // The engine hands over fresh edge objects: keep them rather than copies.
-      group.set(edge.upstreamId, edge);
+      group.edges.push(edge);
+      group.byUpstream?.set(edge.upstreamId, edge);
       const from = this.#edgesFrom.get(edge.upstreamId);
       if (from === undefined) this.#edgesFrom.set(edge.upstreamId, edge);
       else if (Array.isArray(from)) from.push(edge);
@@ -103,7 +104,7 @@ export class MemoryExecutionStore implements ExecutionStore {
     let marked = 0;
     let counted = 0;
     let last: Edge | undefined;
-    let group: Map<string, Edge> | undefined;
+    let group: EdgeGroup | undefined;
     for (const edge of edges) {
       // The engine mostly hands back the very edges edgesFrom() gave it: find those without
       // building their group's key.
@@ -113,7 +114,7 @@ export class MemoryExecutionStore implements ExecutionStore {
       } else {
         if (last === undefined || !sameGroup(edge, last)) group = this.#edgesInto.get(groupKey(edge));
         last = edge;
-        stored = group?.get(edge.upstreamId);
+        stored = group === undefined ? undefined : this.#find(group, edge);
       }
       if (stored === undefined || stored.released) continue;
       stored.released = true;
@@ -125,6 +126,22 @@ export class MemoryExecutionStore implements ExecutionStore {
       counted > 0 && first.generation === downstream.generation && downstream.pending >= counted && !isTerminal(downstream.state);
     if (decremented) downstream.pending -= counted;
     return { downstream, decremented };
+  }
+
+  /**
+   * The stored edge of `group` from `edge`'s upstream. Found among the upstream's own edges
+   * while it has few, the usual case; otherwise by an index of the group by upstream, built
+   * on first need (a fresh join of thousands never needs one).
+   */
+  #find(group: EdgeGroup, edge: Edge): Edge | undefined {
+    if (group.byUpstream !== undefined) return group.byUpstream.get(edge.upstreamId);
+    if (group.edges.length === 0) return undefined;
+    const from = this.#edgesFrom.get(edge.upstreamId);
+    if (from === undefined) return undefined;
+    if (!Array.isArray(from)) return sameGroup(from, edge) ? from : undefined;
+    if (from.length <= maxScan) return from.find((stored) => sameGroup(stored, edge));
+    group.byUpstream = new Map(group.edges.map((stored) => [stored.upstreamId, stored]));
+    return group.byUpstream.get(edge.upstreamId);
   }
 
   edgesFrom(upstreamId: string): Edge[] {
@@ -176,6 +193,15 @@ export class MemoryExecutionStore implements ExecutionStore {
 }
 
 const none: Edge[] = [];
+/** The most edges of one upstream searched one by one for a group's edge. */
+const maxScan = 8;
+
+/** The edges into one downstream of one kind and generation. */
+interface EdgeGroup {
+  readonly edges: Edge[];
+  /** The same edges by upstream id, once a lookup needed it. */
+  byUpstream: Map<string, Edge> | undefined;
+}
 
 function groupKey(edge: Edge): string {
   return `${edge.downstreamId}|${edge.kind}|${edge.generation}`;
