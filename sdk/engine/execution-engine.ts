@@ -294,8 +294,8 @@ export class ExecutionEngine {
         const running = { state: State.Running, attempt: record.attempt };
         const result = this.#payload(record.id, "result", outcome.result);
         const done = isPromiseLike(result)
-          ? result.then((payload) => this.#terminate(record, running, State.Completed, { result: payload, forward }))
-          : this.#terminate(record, running, State.Completed, { result, forward });
+          ? result.then((payload) => this.#terminate(record, running, this.#completion(payload, forward)))
+          : this.#terminate(record, running, this.#completion(result, forward));
         return isPromiseLike(done) ? done.then(ignore) : undefined;
       }
       case "failed":
@@ -312,7 +312,7 @@ export class ExecutionEngine {
     const delayMs = this.#o.policy.retryDelayMs(record.taskName, error, record.attempt);
     const running = { state: State.Running, attempt: record.attempt };
     if (delayMs === undefined) {
-      yield* call(this.#terminate(record, running, State.Failed, { error: encoded }));
+      yield* call(this.#terminate(record, running, this.#ending(State.Failed, encoded)));
       return;
     }
     const now = this.#o.clock.now();
@@ -329,21 +329,24 @@ export class ExecutionEngine {
   }
 
   /**
-   * Marks a live execution terminal and releases its dependents; `changes` is a fresh object
-   * it completes. Written without a step, as every task's last write: continuations run at
-   * once for ports that answer at once.
+   * Writes a live execution's terminal change and releases its dependents. Written without
+   * a step, as every task's last write: continuations run at once for ports that answer at
+   * once.
    */
-  #terminate(
-    record: ExecutionRecord,
-    expect: Expectation,
-    state: ExecutionState,
-    changes: Partial<ExecutionRecord>,
-  ): MaybePromise<boolean> {
-    const now = this.#o.clock.now();
-    changes.state = state;
-    changes.finishedAt = now;
-    const done = this.#o.store.update(record.id, expect, changes, { state, at: now, attempt: record.attempt });
+  #terminate(record: ExecutionRecord, expect: Expectation, changes: TerminalChange): MaybePromise<boolean> {
+    const { state, finishedAt } = changes;
+    const done = this.#o.store.update(record.id, expect, changes, { state, at: finishedAt, attempt: record.attempt });
     return isPromiseLike(done) ? done.then((d) => this.#terminated(d)) : this.#terminated(done);
+  }
+
+  /** A terminal change completing with `result`, made whole at once (see {@link TerminalChange}). */
+  #completion(result: Payload, forward: string | undefined): TerminalChange {
+    return { state: State.Completed, finishedAt: this.#o.clock.now(), result, forward };
+  }
+
+  /** A terminal change ending with `error`, made whole at once (see {@link TerminalChange}). */
+  #ending(state: ExecutionState, error: Payload): TerminalChange {
+    return { state, finishedAt: this.#o.clock.now(), error };
   }
 
   #terminated(done: ExecutionRecord | undefined): MaybePromise<boolean> {
@@ -452,7 +455,7 @@ export class ExecutionEngine {
     if (record === undefined) return;
     if (!isTerminal(record.state)) {
       const error = yield* call(this.#payload(record.id, "error/cancel", this.#o.policy.encodeError(reason)));
-      if (yield* call(this.#terminate(record, { state: live }, State.Cancelled, { error }))) cancelled.push(id);
+      if (yield* call(this.#terminate(record, { state: live }, this.#ending(State.Cancelled, error)))) cancelled.push(id);
     }
     const children = yield* call(this.#o.store.children(id));
     yield* all(children.map((child) => this.#cancel(child.id, reason, cancelled)));
@@ -470,7 +473,7 @@ export class ExecutionEngine {
     const record = yield* call(this.#o.store.get(id));
     if (record === undefined || isTerminal(record.state)) return;
     const encoded = yield* call(this.#payload(record.id, "error/abandon", this.#o.policy.encodeError(error)));
-    yield* call(this.#terminate(record, { state: live }, State.Failed, { error: encoded }));
+    yield* call(this.#terminate(record, { state: live }, this.#ending(State.Failed, encoded)));
   }
 
   /**
@@ -521,6 +524,14 @@ export class ExecutionEngine {
 }
 
 const ignore = (): undefined => undefined;
+
+/**
+ * The change that ends an execution. Made in one literal with every property it will have:
+ * properties added to an object after it is made live outside it, in an allocation of their
+ * own, and this is written once per task.
+ */
+type TerminalChange = { readonly state: ExecutionState; readonly finishedAt: number } &
+  ({ readonly result: Payload; readonly forward: string | undefined } | { readonly error: Payload });
 
 /** Whether a record, as read, is blocked with its counter at zero and its guard gone. */
 function isReady(record: ExecutionRecord): boolean {
