@@ -48,21 +48,14 @@ function acknowledge(scope: IConstruct, pack: "AwsSolutions" | "Serverless", rul
 export function acknowledgeDesignFindings(orchestrator: Orchestrator): void {
   const stack = Stack.of(orchestrator);
   const bucketId = stack.resolve((orchestrator.bucket.node.defaultChild as CfnResource).logicalId) as string;
-  const functions = [
-    ...[...orchestrator.tasks.values()].map((t) => t.function),
-    orchestrator.coordinator,
-    orchestrator.deadLetterHandler,
-    orchestrator.apiHandler,
-    orchestrator.reconciler,
-  ];
-  for (const fn of functions) {
+  for (const fn of orchestrator.functions) {
     acknowledge(fn, "AwsSolutions", "L1", reasons.runtime);
     acknowledge(fn, "Serverless", "LambdaLatestVersion", reasons.runtime);
     acknowledge(fn, "Serverless", "LambdaDLQ", fn === orchestrator.reconciler ? reasons.scheduled : reasons.asyncDlq);
     acknowledge(fn, "Serverless", "LambdaTracing", reasons.tracing);
     acknowledge(fn.role!, "AwsSolutions", `IAM5[Resource::<${bucketId}.Arn>/payloads/*]`, reasons.payloadObjects);
   }
-  for (const fn of [...[...orchestrator.tasks.values()].map((t) => t.function), orchestrator.deadLetterHandler]) {
+  for (const fn of [...orchestrator.taskFunctions, orchestrator.deadLetterHandler]) {
     acknowledge(fn, "Serverless", "LambdaEventSourceMappingDestination", reasons.sqsMappingDestination);
   }
   acknowledge(orchestrator.coordinator.role!, "AwsSolutions", "IAM5[Resource::*]", reasons.listStreams);

@@ -66,6 +66,16 @@ export class Orchestrator extends Construct {
   public readonly apiHandler: NodejsFunction;
   /** Sends again, on a schedule, the first message of a run that never left. */
   public readonly reconciler: NodejsFunction;
+  /** Every function of the orchestrator: each task's worker, then the coordinator, the dead-letter handler, the API's handler and the reconciler. */
+  public get functions(): NodejsFunction[] {
+    return [...this.taskFunctions, this.coordinator, this.deadLetterHandler, this.apiHandler, this.reconciler];
+  }
+
+  /** Each task's worker function. */
+  public get taskFunctions(): NodejsFunction[] {
+    return [...this.tasks.values()].map((t) => t.function);
+  }
+
   /** The reconciler's schedule. */
   public readonly reconcileSchedule: events.Rule;
   /** The HTTP API, its stage and access logs. */
@@ -189,9 +199,7 @@ export class Orchestrator extends Construct {
       removalPolicy,
     });
 
-    for (const fn of [...[...tasks.values()].map((t) => t.function), this.coordinator, this.deadLetterHandler, this.apiHandler, this.reconciler]) {
-      this.grantDataAccess(fn);
-    }
+    for (const fn of this.functions) this.grantDataAccess(fn);
     this.alarms = [...[...tasks.values()].map((t) => t.deadLetterAlarm), ...this.#coordinatorAlarms()];
     acknowledgeDesignFindings(this);
   }
