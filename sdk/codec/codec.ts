@@ -62,11 +62,12 @@ export function encode(value: unknown, path: string, references: ReferenceCodec)
     firstObject = undefined;
     foundRefs = undefined;
     if (visited.size > 0) visited.clear();
+    if (refIds.size > 0) refIds.clear();
   }
   if (plain && found === undefined) return { text: JSON_MARK + JSON.stringify(value), refs: noRefs };
   if (plain) return { text: REFS_MARK + JSON.stringify(value), refs: found ?? noRefs };
   const refs: string[] = [];
-  collecting = { refs, references };
+  collecting = { refs, seen: new Set(), references };
   try {
     return { text: stringify(value, reducers), refs };
   } catch (error) {
@@ -92,11 +93,13 @@ export const REFERENCE_KEY = "$floe:execution";
 const noRefs: readonly string[] = [];
 // The state of the check in progress (`isPlainJson` is synchronous): the codec it
 // recognises executions with, the executions found, and the objects met. Most values hold
-// one object (an argument list of scalars), so the set is filled only from the second.
+// one object (an argument list of scalars), so the set is filled only from the second;
+// the ids found are kept in a set only from the second, likewise.
 let walking: ReferenceCodec | undefined;
 let foundRefs: string[] | undefined;
 let firstObject: object | undefined;
 const visited = new Set<object>();
+const refIds = new Set<string>();
 
 /** A value JSON writes as itself (null, a string, a boolean or a finite number other than -0). */
 function isScalar(value: unknown): boolean {
@@ -135,6 +138,16 @@ function firstVisit(value: object): boolean {
   return true;
 }
 
+/** False when an execution of this id was met before in this check. */
+function firstReference(id: string): boolean {
+  const found = foundRefs;
+  if (found === undefined) return true;
+  if (found.length === 1 && refIds.size === 0) refIds.add(found[0] as string);
+  if (refIds.has(id)) return false;
+  refIds.add(id);
+  return true;
+}
+
 /** Whether `value` round-trips through JSON; executions inside are collected in `foundRefs`. */
 function isPlainJson(value: unknown): boolean {
   switch (typeof value) {
@@ -145,8 +158,8 @@ function isPlainJson(value: unknown): boolean {
       return Number.isFinite(value) && !Object.is(value, -0);
     case "object": {
       if (value === null) return true;
-      if (!firstVisit(value)) return false;
       if (Array.isArray(value)) {
+        if (!firstVisit(value)) return false;
         for (let i = 0; i < value.length; i += 1) {
           if (!(i in value) || !isPlainJson(value[i])) return false;
         }
@@ -155,11 +168,14 @@ function isPlainJson(value: unknown): boolean {
       const proto: unknown = Object.getPrototypeOf(value);
       if (proto !== Object.prototype) {
         const id = walking?.idOf(value);
-        // An execution is written by its own toJSON(), as the reference key and its id.
-        if (id === undefined || typeof (value as { toJSON?: unknown }).toJSON !== "function") return false;
+        // An execution is written by its own toJSON(), as the reference key and its id. One
+        // met twice, as one handle or two, takes devalue's form, which writes the reference
+        // once (and keeps a repeated handle one object), so that each id is listed once.
+        if (id === undefined || typeof (value as { toJSON?: unknown }).toJSON !== "function" || !firstReference(id)) return false;
         (foundRefs ??= []).push(id);
         return true;
       }
+      if (!firstVisit(value)) return false;
       for (const key in value) {
         if (key === "__proto__" || key === REFERENCE_KEY) return false;
         if (!isPlainJson((value as Record<string, unknown>)[key])) return false;
@@ -173,13 +189,17 @@ function isPlainJson(value: unknown): boolean {
 
 // One set of reducers for every call (encoding is on every task's hot path); `stringify`
 // is synchronous, so the collector of the call in progress is simply module state.
-let collecting: { refs: string[]; references: ReferenceCodec } | undefined;
+let collecting: { refs: string[]; seen: Set<string>; references: ReferenceCodec } | undefined;
 const reduceError = (v: unknown) => v instanceof Error && errorShape(v);
 const reducers = {
   Execution: (v: unknown) => {
     if (collecting === undefined || typeof v !== "object" || v === null) return undefined;
     const id = collecting.references.idOf(v);
-    if (id !== undefined) collecting.refs.push(id);
+    // Two handles of one execution are two objects to devalue: list the id once.
+    if (id !== undefined && !collecting.seen.has(id)) {
+      collecting.seen.add(id);
+      collecting.refs.push(id);
+    }
     return id;
   },
   Error: reduceError,

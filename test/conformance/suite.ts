@@ -241,6 +241,11 @@ export function conformance(backend: Backend): void {
         expect(await run.result()).toEqual([11, 12, 13]);
         expect(byTask(await settledRun(e, run.id), "c_add")).toHaveLength(3);
       });
+
+      it("starts a wait:true task given two handles of one execution once that execution finishes", async () => {
+        const e = await engine();
+        expect(await e.submit(t.twoHandles).result()).toBe(6);
+      });
     });
 
     describe("fire-and-forget", () => {

@@ -195,6 +195,25 @@ export const fanOut = workflow("c_fan_out", async (gauge: string, n: number, ms:
   return n;
 });
 
+/** Wraps an execution in a list: each read of the result revives a new handle of it. */
+export const wrapped = task("c_wrapped", async (x: Execution<number>) => [x]);
+
+/** Gives a wait:true join two distinct handles of one execution. */
+export const twoHandles = workflow("c_two_handles", async () => {
+  const inner = wrapped.submit(add.submit(1, 2));
+  const [a] = await inner.result();
+  const [b] = await inner.result();
+  if (a === undefined || b === undefined || a === b || a.id !== b.id) throw new Error("expected two handles of one execution");
+  return sumBoth.submit([a, b]);
+});
+
+/** Waits for every execution in its list, then adds their results. */
+export const sumBoth = task("c_sum_both", { wait: true }, async (xs: Execution<number>[]) => {
+  let total = 0;
+  for (const x of xs) total += await x.result();
+  return total;
+});
+
 /** Returns a running execution: whoever awaits the relay follows it to that one. */
 export const relay = task("c_relay", async (gauge: string, ms: number) => limited.submit(gauge, ms));
 

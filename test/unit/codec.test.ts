@@ -126,6 +126,28 @@ describe("codec", () => {
     expect(decode(encoded.text, refs)).toEqual([new Ref("a"), { list: [new Ref("b")] }]);
   });
 
+  it("lists an execution once when it is given as two handles, and keeps a repeated handle one object", () => {
+    class Ref {
+      constructor(readonly id: string) {}
+      toJSON() {
+        return { [REFERENCE_KEY]: this.id };
+      }
+    }
+    const refs: ReferenceCodec = {
+      idOf: (v) => (v instanceof Ref ? v.id : undefined),
+      revive: (id) => new Ref(id),
+    };
+    const twoHandles = encode([new Ref("a"), new Ref("b"), [new Ref("a")]], "args", refs);
+    expect(twoHandles.refs).toEqual(["a", "b"]);
+    expect(decode(twoHandles.text, refs)).toEqual([new Ref("a"), new Ref("b"), [new Ref("a")]]);
+    const one = new Ref("c");
+    const repeated = encode([one, one], "args", refs);
+    expect(repeated.refs).toEqual(["c"]);
+    const [first, second] = decode(repeated.text, refs) as Ref[];
+    expect(first).toBeInstanceOf(Ref);
+    expect(first).toBe(second);
+  });
+
   it("keeps a user object that uses the reference key as data", () => {
     const value = [{ [REFERENCE_KEY]: "not an execution" }];
     const encoded = encode(value, "args", noRefs);
