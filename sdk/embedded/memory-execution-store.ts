@@ -86,11 +86,11 @@ export class MemoryExecutionStore implements ExecutionStore {
         if (group === undefined) this.#edgesInto.set(key, (group = { edges: [], byUpstream: undefined }));
       }
       last = edge;
-      if (group === undefined || this.#find(group, edge) !== undefined) continue;
+      const from = this.#edgesFrom.get(edge.upstreamId);
+      if (group === undefined || this.#find(group, edge, from) !== undefined) continue;
       // The engine hands over fresh edge objects: keep them rather than copies.
       group.edges.push(edge);
       group.byUpstream?.set(edge.upstreamId, edge);
-      const from = this.#edgesFrom.get(edge.upstreamId);
       if (from === undefined) this.#edgesFrom.set(edge.upstreamId, edge);
       else if (Array.isArray(from)) from.push(edge);
       else this.#edgesFrom.set(edge.upstreamId, [from, edge]);
@@ -114,7 +114,7 @@ export class MemoryExecutionStore implements ExecutionStore {
       } else {
         if (last === undefined || !sameGroup(edge, last)) group = this.#edgesInto.get(groupKey(edge));
         last = edge;
-        stored = group === undefined ? undefined : this.#find(group, edge);
+        stored = group === undefined ? undefined : this.#find(group, edge, this.#edgesFrom.get(edge.upstreamId));
       }
       if (stored === undefined || stored.released) continue;
       stored.released = true;
@@ -129,15 +129,13 @@ export class MemoryExecutionStore implements ExecutionStore {
   }
 
   /**
-   * The stored edge of `group` from `edge`'s upstream. Found among the upstream's own edges
-   * while it has few, the usual case; otherwise by an index of the group by upstream, built
-   * on first need (a fresh join of thousands never needs one).
+   * The stored edge of `group` from `edge`'s upstream, whose edges are `from`. Found among
+   * the upstream's own edges while it has few, the usual case; otherwise by an index of the
+   * group by upstream, built on first need (a fresh join of thousands never needs one).
    */
-  #find(group: EdgeGroup, edge: Edge): Edge | undefined {
+  #find(group: EdgeGroup, edge: Edge, from: Edge | Edge[] | undefined): Edge | undefined {
     if (group.byUpstream !== undefined) return group.byUpstream.get(edge.upstreamId);
-    if (group.edges.length === 0) return undefined;
-    const from = this.#edgesFrom.get(edge.upstreamId);
-    if (from === undefined) return undefined;
+    if (group.edges.length === 0 || from === undefined) return undefined;
     if (!Array.isArray(from)) return sameGroup(from, edge) ? from : undefined;
     if (from.length <= maxScan) return from.find((stored) => sameGroup(stored, edge));
     group.byUpstream = new Map(group.edges.map((stored) => [stored.upstreamId, stored]));
