@@ -4,6 +4,18 @@ import { REFERENCE_KEY, decode, decodeError, encode, encodeError, type Reference
 
 const noRefs: ReferenceCodec = { idOf: () => undefined, revive: (id) => ({ id }) };
 
+/** Stands for an execution: written by its own toJSON(), as floe's executions are. */
+class Ref {
+  constructor(readonly id: string) {}
+  toJSON() {
+    return { [REFERENCE_KEY]: this.id };
+  }
+}
+const refs: ReferenceCodec = {
+  idOf: (v) => (v instanceof Ref ? v.id : undefined),
+  revive: (id) => new Ref(id),
+};
+
 function hasInvalidDate(value: unknown, seen = new Set<unknown>()): boolean {
   if (value instanceof Date) return Number.isNaN(value.getTime());
   if (typeof value !== "object" || value === null || seen.has(value)) return false;
@@ -110,16 +122,6 @@ describe("codec", () => {
   });
 
   it("writes executions inside plain JSON as references and revives them", () => {
-    class Ref {
-      constructor(readonly id: string) {}
-      toJSON() {
-        return { [REFERENCE_KEY]: this.id };
-      }
-    }
-    const refs: ReferenceCodec = {
-      idOf: (v) => (v instanceof Ref ? v.id : undefined),
-      revive: (id) => new Ref(id),
-    };
     const encoded = encode([new Ref("a"), { list: [new Ref("b")] }], "args", refs);
     expect(encoded.text.startsWith("R")).toBe(true);
     expect(encoded.refs).toEqual(["a", "b"]);
@@ -127,16 +129,6 @@ describe("codec", () => {
   });
 
   it("lists an execution once when it is given as two handles, and keeps a repeated handle one object", () => {
-    class Ref {
-      constructor(readonly id: string) {}
-      toJSON() {
-        return { [REFERENCE_KEY]: this.id };
-      }
-    }
-    const refs: ReferenceCodec = {
-      idOf: (v) => (v instanceof Ref ? v.id : undefined),
-      revive: (id) => new Ref(id),
-    };
     const twoHandles = encode([new Ref("a"), new Ref("b"), [new Ref("a")]], "args", refs);
     expect(twoHandles.refs).toEqual(["a", "b"]);
     expect(decode(twoHandles.text, refs)).toEqual([new Ref("a"), new Ref("b"), [new Ref("a")]]);
