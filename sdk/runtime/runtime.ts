@@ -257,11 +257,18 @@ export class Runtime implements ExecutionHost, Engine {
                 reject(error);
                 return;
               }
-              const done = this.#o.store.get(execution.id);
-              const value = isPromiseLike(done) || done === undefined ? notReady : this.#finishedValue(done);
-              // Anything else (a failure, a forward, a blob) takes the general path, in the
-              // caller's context: this callback runs in the finishing task's.
-              resolve(value === notReady ? this.#resultIn(context, execution, raiseOnFailure) : value);
+              // This runs inside the finishing task's completion, which must not see what
+              // reading the result throws: that goes to the caller.
+              try {
+                const done = this.#o.store.get(execution.id);
+                const value = isPromiseLike(done) || done === undefined ? notReady : this.#finishedValue(done);
+                // Anything else (a failure, a forward, a blob) takes the general path, in the
+                // caller's context: this callback runs in the finishing task's.
+                resolve(value === notReady ? this.#resultIn(context, execution, raiseOnFailure) : value);
+              } catch (thrown) {
+                // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on what the codec threw
+                reject(thrown);
+              }
             });
           });
         }

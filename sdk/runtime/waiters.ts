@@ -103,8 +103,20 @@ export class Waiters {
     const waiting = this.#byId.get(record.id);
     if (waiting === undefined) return;
     this.#byId.delete(record.id);
-    if (Array.isArray(waiting)) for (const waiter of waiting) this.#count(waiter);
-    else this.#count(waiting);
+    if (!Array.isArray(waiting)) {
+      this.#count(waiting);
+      return;
+    }
+    // Every waiter is told, even if telling one throws: the entry is gone already.
+    let failure: { readonly error: unknown } | undefined;
+    for (const waiter of waiting) {
+      try {
+        this.#count(waiter);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (failure !== undefined) throw failure.error;
   }
 
   /** Fails every wait in progress with `error`. */
