@@ -55,21 +55,11 @@ export class Waiters {
     this.#clock = clock;
   }
 
-  /** Resolves `true` once the executions finish (all, or any one), or `false` after `timeoutMs`. */
-  until(ids: readonly string[], mode: WaitMode, timeoutMs?: number): Promise<boolean> {
-    return new Promise<boolean>((resolve, reject) => {
-      this.wait(ids, mode, timeoutMs, (finished, error) => {
-        if (error === undefined) resolve(finished);
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on what the store or close() gave
-        else reject(error);
-      });
-    });
-  }
-
   /**
    * Calls `callback(true)` once the executions finish (all, or any one), `callback(false)`
-   * after `timeoutMs`, or `callback(false, error)` if the wait fails: {@link Waiters.until}
-   * without a promise, for the runtime's own waits.
+   * after `timeoutMs`, or `callback(false, error)` if the wait fails. A callback rather than
+   * a promise: a chain's every step waits here, and a promise per wait costs a hook call per
+   * promise under AsyncLocalStorage.
    */
   wait(ids: readonly string[], mode: WaitMode, timeoutMs: number | undefined, callback: WaitCallback): void {
     const waiter = new Waiter(ids, mode === WaitMode.All ? ids.length : 1, callback);
