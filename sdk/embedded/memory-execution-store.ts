@@ -157,7 +157,7 @@ export class MemoryExecutionStore implements ExecutionStore {
     // A remembered entry may be out of date (an edge added since): then this answers false,
     // and the caller finds the edge by its group instead.
     const from = edge.upstreamId === this.#lastFromId ? this.#lastFrom : this.#edgesFrom.get(edge.upstreamId);
-    return from === edge || (Array.isArray(from) && from.length <= 8 && from.includes(edge));
+    return from === edge || (Array.isArray(from) && from.length <= maxScan && from.includes(edge));
   }
 
   children(parentId: string): ExecutionRecord[] {
