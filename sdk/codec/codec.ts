@@ -169,8 +169,8 @@ function isPlainJson(value: unknown): boolean {
       if (proto !== Object.prototype) {
         const id = walking?.idOf(value);
         // An execution is written by its own toJSON(), as the reference key and its id. One
-        // met twice, as one handle or two, takes devalue's form, which writes the reference
-        // once (and keeps a repeated handle one object), so that each id is listed once.
+        // met twice, as one handle or two, takes devalue's form, which keeps a repeated
+        // handle one object; either way its id is listed once.
         if (id === undefined || typeof (value as { toJSON?: unknown }).toJSON !== "function" || !firstReference(id)) return false;
         (foundRefs ??= []).push(id);
         return true;
