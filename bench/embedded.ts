@@ -165,7 +165,14 @@ class FloeThread {
 
   run(job: string): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.#worker.once("message", (reply: Reply) => ("ms" in reply ? resolve(reply.ms) : reject(new Error(reply.error))));
+      // A thread that dies instead of answering fails the run rather than leaving it waiting.
+      const failed = (error: Error) => reject(error);
+      this.#worker.once("error", failed);
+      this.#worker.once("message", (reply: Reply) => {
+        this.#worker.off("error", failed);
+        if ("ms" in reply) resolve(reply.ms);
+        else reject(new Error(reply.error));
+      });
       this.#worker.postMessage({ job } satisfies Request);
     });
   }
