@@ -150,41 +150,30 @@ function firstReference(id: string): boolean {
 
 /** Whether `value` round-trips through JSON; executions inside are collected in `foundRefs`. */
 function isPlainJson(value: unknown): boolean {
-  switch (typeof value) {
-    case "string":
-    case "boolean":
-      return true;
-    case "number":
-      return Number.isFinite(value) && !Object.is(value, -0);
-    case "object": {
-      if (value === null) return true;
-      if (Array.isArray(value)) {
-        if (!firstVisit(value)) return false;
-        for (let i = 0; i < value.length; i += 1) {
-          if (!(i in value) || !isPlainJson(value[i])) return false;
-        }
-        return true;
-      }
-      const proto: unknown = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype) {
-        const id = walking?.idOf(value);
-        // An execution is written by its own toJSON(), as the reference key and its id. One
-        // met twice, as one handle or two, takes devalue's form, which keeps a repeated
-        // handle one object; either way its id is listed once.
-        if (id === undefined || typeof (value as { toJSON?: unknown }).toJSON !== "function" || !firstReference(id)) return false;
-        (foundRefs ??= []).push(id);
-        return true;
-      }
-      if (!firstVisit(value)) return false;
-      for (const key in value) {
-        if (key === "__proto__" || key === REFERENCE_KEY) return false;
-        if (!isPlainJson((value as Record<string, unknown>)[key])) return false;
-      }
-      return Object.getOwnPropertySymbols(value).length === 0;
+  if (typeof value !== "object" || value === null) return isScalar(value);
+  if (Array.isArray(value)) {
+    if (!firstVisit(value)) return false;
+    for (let i = 0; i < value.length; i += 1) {
+      if (!(i in value) || !isPlainJson(value[i])) return false;
     }
-    default:
-      return false;
+    return true;
   }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype) {
+    const id = walking?.idOf(value);
+    // An execution is written by its own toJSON(), as the reference key and its id. One
+    // met twice, as one handle or two, takes devalue's form, which keeps a repeated
+    // handle one object; either way its id is listed once.
+    if (id === undefined || typeof (value as { toJSON?: unknown }).toJSON !== "function" || !firstReference(id)) return false;
+    (foundRefs ??= []).push(id);
+    return true;
+  }
+  if (!firstVisit(value)) return false;
+  for (const key in value) {
+    if (key === "__proto__" || key === REFERENCE_KEY) return false;
+    if (!isPlainJson((value as Record<string, unknown>)[key])) return false;
+  }
+  return Object.getOwnPropertySymbols(value).length === 0;
 }
 
 // One set of reducers for every call (encoding is on every task's hot path); `stringify`
