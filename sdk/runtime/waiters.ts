@@ -23,8 +23,7 @@ class Waiter {
     const callback = this.#callback;
     this.#callback = undefined;
     this.cancelTimer?.();
-    if (error === undefined) callback?.(finished);
-    else callback?.(finished, error);
+    callback?.(finished, error);
   }
 
   fail(error: unknown): void {
