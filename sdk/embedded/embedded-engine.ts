@@ -3,7 +3,7 @@ import * as z from "../zod.ts";
 import type { Clock, IdSource } from "../engine/ports.ts";
 import { ErrorCode, FloeError } from "../errors.ts";
 import { Runtime } from "../runtime/runtime.ts";
-import { cryptoIds, systemClock } from "../runtime/system.ts";
+import { keyedIds, systemClock } from "../runtime/system.ts";
 import { MemoryBlobStore } from "./memory-blob-store.ts";
 import { MemoryExecutionStore } from "./memory-execution-store.ts";
 import { MemoryTaskQueue } from "./memory-task-queue.ts";
@@ -88,7 +88,7 @@ export class EmbeddedEngine extends Runtime {
       queue,
       blobs,
       clock,
-      ids: options.ids ?? cryptoIds,
+      ids: options.ids ?? keyedIds(),
       ...(options.blobThreshold === undefined ? {} : { blobThreshold: options.blobThreshold }),
       ...(options.suspendAfterMs === undefined ? {} : { suspendAfterMs: options.suspendAfterMs }),
       ...(options.maxPayloadBytes === undefined ? {} : { maxPayloadBytes: options.maxPayloadBytes }),
