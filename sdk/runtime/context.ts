@@ -34,8 +34,10 @@ export abstract class ExecutionContext implements SlotLease {
   active = true;
   /** The submissions' writes still in flight, flushed before the attempt ends. */
   writes: readonly Promise<unknown>[] = noWrites;
-  /** How many times each call (by the digest of its task and arguments) was made so far in this attempt. */
-  #occurrences: Map<string, number> | undefined;
+  /** The calls (by the digest of their task and arguments) made so far in this attempt. */
+  #calls: Set<string> | undefined;
+  /** How many times each call made more than once was made so far in this attempt. */
+  #repeats: Map<string, number> | undefined;
   /** Set once the code asked to suspend. */
   suspend: SuspendRequest | undefined = undefined;
   /** Set once the attempt timed out, was cancelled or its engine closed. */
@@ -73,9 +75,14 @@ export abstract class ExecutionContext implements SlotLease {
 
   /** Counts one more submission of `key` (the digest of a call); returns its occurrence, from 1. */
   occurrence(key: string): number {
-    this.#occurrences ??= new Map();
-    const n = (this.#occurrences.get(key) ?? 0) + 1;
-    this.#occurrences.set(key, n);
+    // Most calls are made once: one set operation tells a first call from a repeat.
+    const calls = (this.#calls ??= new Set());
+    const before = calls.size;
+    calls.add(key);
+    if (calls.size > before) return 1;
+    const repeats = (this.#repeats ??= new Map());
+    const n = (repeats.get(key) ?? 1) + 1;
+    repeats.set(key, n);
     return n;
   }
 

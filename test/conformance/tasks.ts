@@ -258,6 +258,7 @@ export const echo = task("c_echo", async (value: unknown) => value);
 export const big = task("c_big", async (size: number) => "x".repeat(size));
 
 export const identical = workflow("c_identical", async (key: string) => {
-  const results = await Promise.all([counted(`${key}-child`, 7), counted(`${key}-child`, 7)]);
+  // Three, so that a second repeat is counted from the first.
+  const results = await Promise.all([counted(`${key}-child`, 7), counted(`${key}-child`, 7), counted(`${key}-child`, 7)]);
   return results;
 });
