@@ -12,6 +12,7 @@ import {
   type Message,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
+import { setMaxListeners } from "node:events";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { TaskMessage } from "../engine/model.ts";
 import type { TaskQueue } from "../engine/ports.ts";
@@ -184,6 +185,10 @@ export class QueuePoller {
   constructor(options: QueuePollerOptions) {
     this.#o = options;
     this.#free = options.concurrency;
+    // Each queue's loop has one receive in flight, and the SDK listens on the signal for
+    // each until it returns: an app of more than ten tasks passes Node's default of ten
+    // listeners without leaking any.
+    setMaxListeners(0, this.#abort.signal);
   }
 
   /** Starts polling the queues that exist and each one created later. */

@@ -1,8 +1,9 @@
 /**
  * SipHash-2-4 with a 128-bit tag (Aumasson and Bernstein, 2012): a keyed pseudorandom
  * function for short inputs. The embedded engine derives child ids with it because
- * `crypto.hash` costs about a microsecond per call here, most of it crossing into C++,
- * and a fan-out derives one id per task.
+ * `crypto.hash` costs about a microsecond per call here, most of it the call itself rather
+ * than the hashing (SHA-256, SHA-1 and MD5 cost the same on short inputs), and a fan-out
+ * derives one id per task.
  *
  * The input is a string's UTF-16 code units, read as little-endian bytes (two per unit).
  * JavaScript has no 64-bit integer that is not a BigInt, so each 64-bit word of the state

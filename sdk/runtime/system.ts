@@ -83,8 +83,9 @@ const c = (bits: number): number => alphabet[bits & 63] as number;
 const MINUS = 0x2d;
 
 /**
- * 128 bits as 22 URL-safe characters (five characters of six bits from each 32-bit word,
- * then the words' last two bits, four at a time), built as one flat string.
+ * 128 bits as 22 URL-safe characters, built as one flat string: five characters of six
+ * bits from each 32-bit word, then one of the top two bits of the first three words, and
+ * one of the top two bits of the last.
  */
 function base64url(words: Uint32Array): string {
   const w0 = words[0] ?? 0;
