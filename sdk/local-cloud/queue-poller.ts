@@ -185,9 +185,9 @@ export class QueuePoller {
   constructor(options: QueuePollerOptions) {
     this.#o = options;
     this.#free = options.concurrency;
-    // Each queue's loop has one receive in flight, and the SDK listens on the signal for
-    // each until it returns: an app of more than ten tasks passes Node's default of ten
-    // listeners without leaking any.
+    // Each queue's loop keeps one receive in flight, and the SDK listens on this signal
+    // until that receive returns, then stops: an app of more than ten tasks goes past the
+    // ten listeners at which Node warns of a leak, with no leak.
     setMaxListeners(0, this.#abort.signal);
   }
 
