@@ -45,7 +45,6 @@ export function keyedIds(key: Uint8Array = randomBytes(16)): IdSource {
   const tag = new Uint32Array(4);
   // The key of the last prefix (every part but the last), derived from the root key.
   const prefixKey = new Uint32Array(4);
-  let prefixSecret = "";
   let prefix: readonly string[] | undefined;
   return {
     fresh: () => randomUUID(),
@@ -54,10 +53,9 @@ export function keyedIds(key: Uint8Array = randomBytes(16)): IdSource {
       if (prefix === undefined || !samePrefix(prefix, parts, last)) {
         prefix = parts.slice(0, last);
         sipHash128(root, prefix.join("\u0000"), prefixKey);
-        prefixSecret = base64url(prefixKey);
       }
       const text = parts[last] ?? "";
-      if (text.length > maxSipHashed) return notAnOption(hash("sha256", `${prefixSecret}\u0000${text}`, "base64url").slice(0, 22));
+      if (text.length > maxSipHashed) return notAnOption(hash("sha256", `${base64url(prefixKey)}\u0000${text}`, "base64url").slice(0, 22));
       sipHash128(prefixKey, text, tag);
       return base64url(tag);
     },
