@@ -21,11 +21,37 @@ export function createApiHandler(deps: ApiDeps): (event: APIGatewayProxyEventV2)
     const headers = Object.fromEntries(Object.entries(event.headers).map(([name, value]) => [name.toLowerCase(), value]));
     const response = await handleRequest(
       deps.runtime,
-      { method: event.requestContext.http.method, path: event.rawPath, query: event.queryStringParameters ?? {}, headers, body },
+      { method: event.requestContext.http.method, path: event.rawPath, query: event.queryStringParameters ?? {}, headers, body, caller: callerOf(event) },
       deps.routes,
     );
     return { statusCode: response.status, headers: { "content-type": "application/json" }, body: JSON.stringify(response.body) };
   };
+}
+
+/** What payload 2.0 carries of the IAM and JWT authorizers (absent without one). */
+interface Authorizer {
+  readonly iam?: { readonly userArn?: unknown; readonly callerId?: unknown };
+  readonly jwt?: { readonly claims?: Readonly<Record<string, unknown>> };
+}
+
+/**
+ * The caller of a request, the scope of its idempotency keys: the IAM principal, or the
+ * JWT's issuer and subject; `anonymous`, which no authenticated caller shares, without
+ * either (behind the API's authorizer, never). The sessions of an assumed role share their
+ * role's scope: they hold the same grants, and a retry from another instance of one
+ * service (another session) must still find its key.
+ *
+ * @example
+ * callerOf(event); // "iam:arn:aws:sts::123456789012:assumed-role/orders"
+ */
+export function callerOf(event: APIGatewayProxyEventV2): string {
+  const { authorizer } = event.requestContext as { authorizer?: Authorizer };
+  const arn = authorizer?.iam?.userArn ?? authorizer?.iam?.callerId;
+  if (typeof arn === "string" && arn !== "") return `iam:${arn.replace(/^(arn:[^:]+:sts::\d+:assumed-role\/[^/]+)\/.*$/, "$1")}`;
+  const claims = authorizer?.jwt?.claims;
+  const subject = claims?.sub ?? claims?.client_id;
+  if (typeof claims?.iss === "string" && typeof subject === "string") return `jwt:${JSON.stringify([claims.iss, subject])}`;
+  return "anonymous";
 }
 
 /** The Lambda entry point: the API over the runtime the environment describes. */

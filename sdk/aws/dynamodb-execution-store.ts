@@ -7,6 +7,7 @@
  * | --- | --- | --- | --- |
  * | execution record | `X#<id>` | `X` | `byRun` (`run`, `rsk` = `X#<id>`); roots also `byWorkflow` (`rootTask`, `createdAt`) and `byStart` (`root` = `run`, `createdAt`) |
  * | dependency edge | `X#<upstreamId>` | `D#<downstreamId>#<kind>#<generation>` | `byRun` (`run`, `rsk` = `D#<upstreamId>#…`) |
+ * | idempotency record | `K#<key>` | `K` | nowhere (no index attribute; its `type` is not the stream filter's) |
  *
  * An edge lives in its upstream's partition, so "the edges out of a finished execution" is
  * one query. The indexes project keys only: an update that changes no index key then
@@ -29,7 +30,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
 import { EdgeKind, State, edgeKey, type Edge, type ExecutionRecord, type Transition } from "../engine/model.ts";
-import type { ExecutionStore, Expectation, Release, RunQuery } from "../engine/ports.ts";
+import type { ExecutionStore, Expectation, IdempotencyRecord, Release, RunQuery } from "../engine/ports.ts";
 
 /** The dependencies of a {@link DynamoDbExecutionStore}. */
 export interface DynamoDbExecutionStoreOptions {
@@ -50,6 +51,7 @@ const edgeItemKey = (edge: Pick<Edge, "upstreamId" | "downstreamId" | "kind" | "
   pk: `X#${edge.upstreamId}`,
   sk: `D#${edge.downstreamId}#${edge.kind}#${edge.generation}`,
 });
+const idempotencyKey = (key: string) => ({ pk: `K#${key}`, sk: "K" });
 type TransactItems = NonNullable<TransactWriteCommandInput["TransactItems"]>;
 
 /** How many times a release meeting another transaction on its downstream tries again. */
@@ -324,6 +326,35 @@ export class DynamoDbExecutionStore implements ExecutionStore {
       query.limit ?? 50,
     );
     return (await this.#items(keys)).map(toRecord);
+  }
+
+  async putIdempotencyRecord(record: IdempotencyRecord): Promise<IdempotencyRecord> {
+    const item = { ...record, ...idempotencyKey(record.key), type: "idempotency", ...this.#expiry(record.createdAt) };
+    // Two tries: a record found expired by the condition yet gone by the read (TTL deleted
+    // it in between) is put again.
+    for (let tries = 0; tries < 2; tries += 1) {
+      try {
+        // A record past its expiry counts as gone, as TTL deletes it only some time later.
+        await this.#client.send(
+          new PutCommand({
+            TableName: this.#table,
+            Item: item,
+            ConditionExpression: "attribute_not_exists(pk) OR expiresAt < :now",
+            ExpressionAttributeValues: { ":now": Math.floor(record.createdAt / 1000) },
+          }),
+        );
+        return record;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+      const { Item } = await this.#client.send(
+        new GetCommand({ TableName: this.#table, Key: idempotencyKey(record.key), ConsistentRead: true }),
+      );
+      if (Item !== undefined) {
+        return { key: record.key, executionId: Item.executionId as string, digest: Item.digest as string, createdAt: Item.createdAt as number };
+      }
+    }
+    throw new Error(`the idempotency record ${record.key} was held at the put and gone at the read, twice; repeat the request`);
   }
 
   /** The items with these keys (as an index returns them), in the same order. */

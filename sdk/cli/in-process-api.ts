@@ -13,6 +13,7 @@ export function inProcessApi(runtime: Runtime, where: string): ApiClient {
       query: Object.fromEntries(new URLSearchParams(search)),
       headers: {},
       body: body === undefined ? undefined : JSON.stringify(body),
+      caller: "local",
     });
     // The same JSON a server would send, so nothing differs from the network path.
     return { status: response.status, body: JSON.parse(JSON.stringify(response.body)) };

@@ -30,6 +30,8 @@ export function localApi(runtime: () => Runtime): ApiHandler {
       query: Object.fromEntries(new URLSearchParams(request.search)),
       headers: request.headers,
       body: request.body === "" ? undefined : request.body,
+      // One person's local server: one caller.
+      caller: "local",
     });
 }
 

@@ -1,6 +1,6 @@
 /** The in-memory execution store of the embedded engine. */
 import { isTerminal, type Edge, type ExecutionRecord, type Transition } from "../engine/model.ts";
-import type { ExecutionStore, Expectation, Release, RunQuery } from "../engine/ports.ts";
+import type { ExecutionStore, Expectation, IdempotencyRecord, Release, RunQuery } from "../engine/ports.ts";
 
 function meets(record: ExecutionRecord, expect: Expectation): boolean {
   const { state } = expect;
@@ -38,6 +38,7 @@ export class MemoryExecutionStore implements ExecutionStore {
   readonly #byRun = new Map<string, string[]>();
   readonly #children = new Map<string, string[]>();
   readonly #roots: string[] = [];
+  readonly #keys = new Map<string, IdempotencyRecord>();
 
   create(record: ExecutionRecord): boolean {
     if (this.#records.has(record.id)) return false;
@@ -183,6 +184,13 @@ export class MemoryExecutionStore implements ExecutionStore {
       found.push(root);
     }
     return found;
+  }
+
+  putIdempotencyRecord(record: IdempotencyRecord): IdempotencyRecord {
+    const stored = this.#keys.get(record.key);
+    if (stored !== undefined) return stored;
+    this.#keys.set(record.key, record);
+    return record;
   }
 
   #lookup(ids: readonly string[] | undefined): ExecutionRecord[] {

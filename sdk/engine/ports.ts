@@ -35,6 +35,21 @@ export interface RunQuery {
 }
 
 /**
+ * What an idempotency key started: written once, before anything else of a keyed start,
+ * so a request with other arguments is refused having written nothing.
+ */
+export interface IdempotencyRecord {
+  /** The key's identity: a digest of the caller, the workflow and the key. */
+  readonly key: string;
+  /** The execution the key started (a random id, never derived from the key). */
+  readonly executionId: string;
+  /** A digest of the encoded arguments it started with. */
+  readonly digest: string;
+  /** Epoch milliseconds, for retention. */
+  readonly createdAt: number;
+}
+
+/**
  * Execution records and dependency edges. Every state change is conditional: it applies
  * only when the stored record matches the expectation, so a duplicate or stale actor loses.
  * Methods may answer at once (in memory) or with a promise (over the network).
@@ -74,6 +89,12 @@ export interface ExecutionStore {
   run(runId: string): MaybePromise<{ executions: ExecutionRecord[]; edges: Edge[] } | undefined>;
   /** Root executions, newest first. */
   runs(query: RunQuery): MaybePromise<ExecutionRecord[]>;
+  /**
+   * Puts `record` unless a record with its key exists (a conditional put); returns the
+   * record now stored under the key: `record` itself, or the one found. Idempotency
+   * records are kept apart from executions: no run, listing or index shows them.
+   */
+  putIdempotencyRecord(record: IdempotencyRecord): MaybePromise<IdempotencyRecord>;
 }
 
 /** Delivers task messages at least once, optionally after a delay. */

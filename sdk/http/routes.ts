@@ -19,6 +19,13 @@ export interface HttpRequest {
   /** Header names in lower case. */
   readonly headers: Readonly<Record<string, string | undefined>>;
   readonly body: string | undefined;
+  /**
+   * Who is asking, as the server authenticated them: the scope of their idempotency keys,
+   * so one caller can neither reach nor probe another's. `iam:<principal>` or
+   * `jwt:<issuer and subject>` behind API Gateway, `anonymous` there without an identity,
+   * `local` for `floe dev`.
+   */
+  readonly caller: string;
 }
 
 /** A JSON response. */
@@ -79,7 +86,7 @@ class HttpError extends Error {
  *
  * @example
  * const response = await handleRequest(engine, { method: "POST", path: "/workflows/process_order/executions",
- *   query: {}, headers: {}, body: '{"args":["u1","p1"]}' });
+ *   query: {}, headers: {}, body: '{"args":["u1","p1"]}', caller: "local" });
  */
 export async function handleRequest(runtime: Runtime, request: HttpRequest, options: RoutesOptions = {}): Promise<HttpResponse> {
   try {
@@ -140,7 +147,7 @@ async function start(runtime: Runtime, name: string, request: HttpRequest, optio
   if (keyCheck !== undefined && !keyCheck.success) throw invalid(keyCheck.error, "Idempotency-Key");
   try {
     const execution =
-      key === undefined ? runtime.submit(definition.name, ...parsed.data.args) : await runtime.submitKeyed(definition, parsed.data.args, key);
+      key === undefined ? runtime.submit(definition.name, ...parsed.data.args) : await runtime.submitKeyed(definition, parsed.data.args, { key, caller: request.caller });
     await execution.created;
     return { status: 202, body: { id: execution.id, statusUrl: `/executions/${encodeURIComponent(execution.id)}` } };
   } catch (error) {

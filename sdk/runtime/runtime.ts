@@ -90,6 +90,17 @@ export interface Engine {
   close(): Promise<void>;
 }
 
+/** The idempotency of a {@link Runtime.submitKeyed} start. */
+export interface KeyedStart {
+  /** The client's key (the `Idempotency-Key` header). */
+  readonly key: string;
+  /**
+   * Who submits: keys are scoped to their caller. The HTTP API passes the authenticated
+   * principal (`iam:…`, `jwt:…`), `local` for `floe dev`, `anonymous` without an identity.
+   */
+  readonly caller: string;
+}
+
 /** Anything `Engine.submit` accepts besides a name. */
 export interface Submittable<_A extends unknown[], _R> {
   readonly definition: TaskDefinition;
@@ -180,26 +191,39 @@ export class Runtime implements ExecutionHost, Engine {
   }
 
   /**
-   * Starts a run identified by an idempotency key: the same key and arguments always give
-   * the same execution, however often and however concurrently they are submitted.
+   * Starts a run under a caller's idempotency key: the same caller, workflow, key and
+   * arguments always give the same execution, however often and however concurrently they
+   * are submitted. The key's record, put conditionally before anything else is written,
+   * maps it to a random execution id and a digest of the arguments: a request with other
+   * arguments is refused having written and sent nothing, and one that finds the key mapped
+   * to its arguments registers that execution again (idempotent), which finishes a request
+   * that died after the put and sends a first message that was lost.
    *
-   * @throws FloeError `FLOE_IDEMPOTENCY_CONFLICT` when the key was used with other arguments
+   * @param idempotency - the key, and the caller whose keys it is among (keys of other callers never meet it)
+   * @throws FloeError `FLOE_IDEMPOTENCY_CONFLICT` when the caller used the key with other arguments
    */
-  async submitKeyed(definition: TaskDefinition, args: unknown[], key: string): Promise<Execution<unknown>> {
+  async submitKeyed(definition: TaskDefinition, args: unknown[], idempotency: KeyedStart): Promise<Execution<unknown>> {
     if (this.#closed) throw closed();
     const encoded = this.#encodeArgs(definition, args);
-    const id = this.#o.ids.derive(["idempotency-key", definition.name, key]);
-    const spec = { id, runId: id, taskName: definition.name, args: encoded.text, refs: encoded.refs };
-    // The key decides the id, so creation is a conditional put: one request creates it.
-    const record = await this.engine.register({ ...spec, waitOn: waitedIds(definition, args, encoded.refs) });
-    const stored = "inline" in record.args ? record.args.inline : await this.engine.read(record.args);
-    if (stored !== encoded.text) {
+    const waitOn = waitedIds(definition, args, encoded.refs);
+    const { key, caller } = idempotency;
+    const claim = {
+      // Derived so every process finds the same record; never shown to anyone.
+      key: this.#o.ids.derive(["idempotency-key", JSON.stringify([caller, definition.name, key])]),
+      executionId: this.#o.ids.fresh(),
+      digest: this.#o.ids.derive(["idempotency-args", encoded.text]),
+      createdAt: this.#o.clock.now(),
+    };
+    const stored = await this.#o.store.putIdempotencyRecord(claim);
+    if (stored.digest !== claim.digest) {
       throw new FloeError(
         ErrorCode.IdempotencyConflict,
         `the idempotency key "${key}" was already used for "${definition.name}" with other arguments; ` +
           "use a new key for a new request",
       );
     }
+    const id = stored.executionId;
+    await this.engine.register({ id, runId: id, taskName: definition.name, args: encoded.text, refs: encoded.refs, waitOn });
     return new Execution(id, this, existing);
   }
 

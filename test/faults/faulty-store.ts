@@ -3,7 +3,7 @@
  * (nothing applied), or apply the write and then throw (a lost response).
  */
 import type { Edge, ExecutionRecord, Transition } from "../../sdk/engine/model.ts";
-import type { ExecutionStore, Expectation, Release, RunQuery } from "../../sdk/engine/ports.ts";
+import type { ExecutionStore, Expectation, IdempotencyRecord, Release, RunQuery } from "../../sdk/engine/ports.ts";
 import type { MaybePromise } from "../../sdk/engine/step.ts";
 
 /** Where a fault strikes. */
@@ -11,8 +11,8 @@ export type FaultMode = "before" | "after";
 
 /** A fault: which call, on which execution, how, how many times. */
 export interface Fault {
-  readonly method: "create" | "update" | "release" | "addEdges";
-  /** The execution concerned: the record's id, or the edge's downstream. */
+  readonly method: "create" | "update" | "release" | "addEdges" | "putIdempotencyRecord";
+  /** The execution concerned: the record's id, or the edge's downstream (an idempotency record's execution). */
   readonly id?: string;
   readonly mode: FaultMode;
   /** Only updates that move the record into this state. */
@@ -94,5 +94,9 @@ export class FaultyStore implements ExecutionStore {
 
   runs(query: RunQuery): MaybePromise<ExecutionRecord[]> {
     return this.#inner.runs(query);
+  }
+
+  putIdempotencyRecord(record: IdempotencyRecord): Promise<IdempotencyRecord> {
+    return this.#call("putIdempotencyRecord", record.executionId, () => this.#inner.putIdempotencyRecord(record));
   }
 }
