@@ -139,3 +139,62 @@ describe("HTTP API", () => {
     expect((await call("DELETE", "/workflows")).status).toBe(404);
   });
 });
+
+export const measure = workflow("api_measure", async (text: string) => text.length);
+
+describe("HTTP API idempotency keys", () => {
+  const iam = (userArn: string) => ({ iam: { userArn } });
+  const jwt = (iss: string, sub: string) => ({ jwt: { claims: { iss, sub }, scopes: null } });
+  async function start(args: unknown[], key: string, authorizer?: unknown): Promise<{ status: number; body: any }> {
+    const request = event("POST", "/workflows/api_measure/executions", { args }, { "Idempotency-Key": key });
+    if (authorizer !== undefined) Object.assign(request.requestContext, { authorizer });
+    const response = await createApiHandler({ runtime: engine })(request);
+    return { status: response.statusCode ?? 0, body: JSON.parse(response.body ?? "null") };
+  }
+
+  it("answers 422 to the same key with another body over 32 KB, writing and sending nothing; the first run keeps its arguments (T22)", async () => {
+    let sends = 0;
+    const { queue, blobs } = engine.memory;
+    const send = queue.send.bind(queue);
+    queue.send = (...args) => {
+      sends += 1;
+      send(...args);
+    };
+    const ada = iam("arn:aws:iam::1:user/ada");
+    const first = await start(["a".repeat(40_000)], "order-9", ada);
+    expect(first.status).toBe(202);
+    const done = await call("GET", `/executions/${first.body.id}/result`, undefined, {}, { waitSeconds: "5" });
+    expect(done.body).toMatchObject({ state: "completed", result: 40_000 });
+    const before = { sends, blobs: blobs.size, execution: await engine.getExecution(first.body.id) };
+    expect(before.execution?.args).toHaveProperty("blob");
+
+    const second = await start(["b".repeat(50_000)], "order-9", ada);
+    expect(second.status).toBe(422);
+    expect(second.body.error.code).toBe("FLOE_IDEMPOTENCY_CONFLICT");
+    expect({ sends, blobs: blobs.size, execution: await engine.getExecution(first.body.id) }).toEqual(before);
+    expect((await call("GET", `/executions/${first.body.id}`)).body.args).toEqual(["a".repeat(40_000)]);
+    expect(await engine.listRuns()).toHaveLength(1);
+  });
+
+  it("scopes keys to the caller: IAM principals and JWT subjects apart, a role's sessions together, no identity apart from all", async () => {
+    const ids = async (...callers: unknown[]) => {
+      const started = [];
+      for (const caller of callers) started.push(await start(["same"], "order-10", caller));
+      expect(started.map((s) => s.status)).toEqual(callers.map(() => 202));
+      return started.map((s) => s.body.id as string);
+    };
+    const [ada, bob, session1, session2, alice, eve, anonymous] = await ids(
+      iam("arn:aws:iam::1:user/ada"),
+      iam("arn:aws:iam::1:user/bob"),
+      iam("arn:aws:sts::1:assumed-role/orders/i-0123"),
+      iam("arn:aws:sts::1:assumed-role/orders/i-4567"),
+      jwt("https://idp.example", "alice"),
+      jwt("https://other.example", "alice"),
+      undefined,
+    );
+    expect(session1).toBe(session2);
+    expect(new Set([ada, bob, session1, alice, eve, anonymous]).size).toBe(6);
+    expect(await ids(iam("arn:aws:iam::1:user/ada"), jwt("https://idp.example", "alice"), undefined)).toEqual([ada, alice, anonymous]);
+    expect(await engine.listRuns()).toHaveLength(6);
+  });
+});
