@@ -7,6 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { task, workflow, type Engine, type Execution } from "floe";
 import { startEmulators, startLocalCloud, type Emulators } from "floe/local-cloud";
 import { injectDynamoDbFaults, type InjectedCounts } from "../support/aws-faults.ts";
+import { createApiHandler } from "../../functions/api.ts";
+import { countRequests, newRequestCounts } from "../../sdk/aws/request-counter.ts";
 
 let emulators: Emulators;
 let cloud: Engine | undefined;
@@ -110,4 +112,51 @@ describe("local cloud under throttling and transaction conflicts", () => {
     expect(results).toEqual([380, 20]);
     expect((injected?.throttled ?? 0) + (injected?.conflicts ?? 0)).toBeGreaterThan(5);
   }, 90_000);
+});
+
+const measured: string[] = [];
+// Exported only to show it is defined for the API to find by name.
+export const measure = workflow("lc_measure", async (text: string) => {
+  measured.push(text.slice(0, 1));
+  return text.length;
+});
+
+describe("local cloud HTTP API", () => {
+  it("keeps Idempotency-Key starts idempotent: 20 at once start one run (T15); another large body gets 422, sending and writing nothing (T22)", async () => {
+    clouds += 1;
+    const counts = newRequestCounts();
+    const local = await startLocalCloud({ endpoints: emulators.endpoints, prefix: `lc${clouds}`, instrument: (clients) => countRequests(clients, counts) });
+    cloud = local;
+    const api = createApiHandler({ runtime: local });
+    const post = async (text: string, key: string) => {
+      const response = await api({
+        version: "2.0",
+        routeKey: "$default",
+        rawPath: "/workflows/lc_measure/executions",
+        rawQueryString: "",
+        headers: { "idempotency-key": key },
+        body: JSON.stringify({ args: [text] }),
+        isBase64Encoded: false,
+        requestContext: { http: { method: "POST" }, authorizer: { iam: { userArn: "arn:aws:iam::1:user/ada" } } } as never,
+      });
+      return { status: response.statusCode, body: JSON.parse(response.body ?? "null") as { id: string; error?: { code: string } } };
+    };
+    const same = await Promise.all(Array.from({ length: 20 }, () => post("s".repeat(40_000), "order-1")));
+    expect(new Set(same.map((r) => r.status))).toEqual(new Set([202]));
+    expect(new Set(same.map((r) => r.body.id)).size).toBe(1);
+    const id = same[0]?.body.id ?? "";
+    expect(await local.reference(id).result()).toBe(40_000);
+
+    const writes = () => ["DynamoDB:UpdateItem", "DynamoDB:TransactWriteItems", "SQS:SendMessage", "SQS:SendMessageBatch", "S3:PutObject"].map((k) => counts.requests.get(k) ?? 0);
+    const before = { writes: writes(), puts: counts.requests.get("DynamoDB:PutItem") ?? 0, failed: counts.failedConditions, record: await local.getExecution(id) };
+    const refused = await post("t".repeat(50_000), "order-1");
+    expect(refused.status).toBe(422);
+    expect(refused.body.error?.code).toBe("FLOE_IDEMPOTENCY_CONFLICT");
+    // One conditional put, which failed; no other write, no message, no blob.
+    expect(writes()).toEqual(before.writes);
+    expect([counts.requests.get("DynamoDB:PutItem"), counts.failedConditions]).toEqual([before.puts + 1, before.failed + 1]);
+    expect(await local.getExecution(id)).toEqual(before.record);
+    expect(measured).toEqual(["s"]);
+    expect((await local.listRuns()).map((r) => r.id)).toEqual([id]);
+  }, 60_000);
 });
