@@ -1,7 +1,7 @@
 /**
  * The API: an API Gateway HTTP API (payload format 2.0) in front of the routes of DESIGN
  * section 4 (`sdk/http/routes.ts`), which `floe dev` serves too. This file only translates
- * the event and the response.
+ * the event (its authorizer's identity into the caller) and the response.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { handleRequest, type RoutesOptions } from "../sdk/http/routes.ts";
@@ -39,12 +39,10 @@ interface Authorizer {
  * JWT's issuer and subject; `anonymous`, which no authenticated caller shares, without
  * either (behind the API's authorizer, never). The sessions of an assumed role share their
  * role's scope: they hold the same grants, and a retry from another instance of one
- * service (another session) must still find its key.
- *
- * @example
- * callerOf(event); // "iam:arn:aws:sts::123456789012:assumed-role/orders"
+ * service (another session) must still find its key: `arn:aws:sts::1:assumed-role/orders/i-0123`
+ * is `iam:arn:aws:sts::1:assumed-role/orders`.
  */
-export function callerOf(event: APIGatewayProxyEventV2): string {
+function callerOf(event: APIGatewayProxyEventV2): string {
   const { authorizer } = event.requestContext as { authorizer?: Authorizer };
   const arn = authorizer?.iam?.userArn ?? authorizer?.iam?.callerId;
   if (typeof arn === "string" && arn !== "") return `iam:${arn.replace(/^(arn:[^:]+:sts::\d+:assumed-role\/[^/]+)\/.*$/, "$1")}`;

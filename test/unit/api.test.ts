@@ -6,6 +6,7 @@
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createApiHandler } from "../../functions/api.ts";
+import { localApi } from "../../sdk/cli/server.ts";
 import { createEngine, task, workflow, type EmbeddedEngine } from "floe";
 
 // Exported only to show they are defined for the API to find by name.
@@ -196,5 +197,15 @@ describe("HTTP API idempotency keys", () => {
     expect(new Set([ada, bob, session1, alice, eve, anonymous]).size).toBe(6);
     expect(await ids(iam("arn:aws:iam::1:user/ada"), jwt("https://idp.example", "alice"), undefined)).toEqual([ada, alice, anonymous]);
     expect(await engine.listRuns()).toHaveLength(6);
+  });
+
+  it("gives floe dev one caller: its key with another body gets 422", async () => {
+    const api = localApi(() => engine);
+    const post = (text: string) =>
+      api({ method: "POST", path: "/workflows/api_measure/executions", search: "", headers: { "idempotency-key": "k" }, body: JSON.stringify({ args: [text] }) });
+    const first = await post("one");
+    expect(first.status).toBe(202);
+    expect((await post("one")).body).toEqual(first.body);
+    expect((await post("two")).status).toBe(422);
   });
 });
