@@ -211,6 +211,7 @@ export class Runtime implements ExecutionHost, Engine {
       // Derived so every process finds the same record; never shown to anyone.
       key: this.#o.ids.derive(["idempotency-key", JSON.stringify([caller, definition.name, key])]),
       executionId: this.#o.ids.fresh(),
+      // The id source's digest: SHA-256 on AWS, keyed by the engine in process.
       digest: this.#o.ids.derive(["idempotency-args", encoded.text]),
       createdAt: this.#o.clock.now(),
     };
