@@ -71,6 +71,16 @@ describe("HTTP API", () => {
     expect(done.body.finishedAt).toBeGreaterThanOrEqual(done.body.createdAt);
   });
 
+  it("gives an error's name, message and code but not its stack, which names the deployment's files", async () => {
+    const { body } = await call("POST", "/workflows/api_failing/executions", {});
+    await call("GET", `/executions/${body.id}/result`, undefined, {}, { waitSeconds: "5" });
+    const bodies = [(await call("GET", `/executions/${body.id}`)).body, (await call("GET", `/runs/${body.id}`)).body.executions[0]];
+    for (const execution of bodies) {
+      expect(Object.keys(execution.error).sort()).toEqual(["code", "message", "name"]);
+      expect(JSON.stringify(execution)).not.toMatch(/api\.test\.ts|\bat /);
+    }
+  });
+
   it("long-polls up to waitSeconds and answers with the state so far", async () => {
     const { body } = await call("POST", "/workflows/api_blocked/executions", {});
     const early = await call("GET", `/executions/${body.id}/result`, undefined, {}, { waitSeconds: "0" });
@@ -137,5 +147,14 @@ describe("HTTP API", () => {
     expect((await call("GET", "/executions/nope")).status).toBe(404);
     expect((await call("GET", "/runs/nope")).status).toBe(404);
     expect((await call("DELETE", "/workflows")).status).toBe(404);
+  });
+
+  it.each(["/executions/%E0%A4%A", "/runs/%E0%A4%A", "/workflows/%ZZ/executions"])("answers 400 for the malformed percent-encoding in %s", async (path) => {
+    const method = path.startsWith("/workflows") ? "POST" : "GET";
+    const response = await call(method, path, method === "POST" ? { args: [] } : undefined);
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe("FLOE_BAD_REQUEST");
+    expect(response.body.error.message).toContain(`the path "${path}" has a malformed percent-encoding`);
+    await nothingWritten();
   });
 });
