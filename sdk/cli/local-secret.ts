@@ -59,10 +59,16 @@ export async function findSecret(url: URL): Promise<string | undefined> {
   return text?.trim() || undefined;
 }
 
+/** Whether `hostname` (IPv6 with or without brackets) is a loopback name or address. */
+export function isLoopback(hostname: string): boolean {
+  const name = hostname.toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  return name === "localhost" || name === "::1" || /^127\.\d+\.\d+\.\d+$/.test(name);
+}
+
 /** Whether `hostname` (as `URL.hostname` gives it: IPv6 in brackets) is this machine. */
 export function isThisMachine(hostname: string): boolean {
   const name = hostname.toLowerCase().replace(/^\[(.*)\]$/, "$1");
-  if (name === "localhost" || name === "::1" || /^127\.\d+\.\d+\.\d+$/.test(name)) return true;
+  if (isLoopback(name)) return true;
   if (isIP(name) === 0) return false;
   return Object.values(networkInterfaces()).some((addresses) => addresses?.some((a) => a.address.toLowerCase() === name) === true);
 }
