@@ -174,6 +174,12 @@ describe("floe run", () => {
     expect(stdout).not.toMatch(/\n\s+at /);
   });
 
+  it("prints the error's stack with --verbose: the user owns the engine", async () => {
+    const { code, stdout } = await cli("run", fixtures, "declined", "5", "--no-progress", "--verbose");
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/\n\s+at .*workflows\.ts/);
+  });
+
   it("refuses an unknown module with exit code 2 and the path it looked at", async () => {
     expectOneLine(await floe("run", "nowhere/tasks.ts", "process_order"), 2, /cannot find the module "nowhere\/tasks\.ts" \(looked for .*\/nowhere\/tasks\.ts\)/);
   });
@@ -246,6 +252,11 @@ describe("floe dev, runs and inspect", () => {
     expect(stdout).toContain('result: [1,"two"]');
     expect((await cli("run", "--api", url, "declined", "9", "--no-progress")).code).toBe(1);
     expectOneLine(await cli("run", "--api", url, "refund"), 2, /no workflow is named "refund"/);
+  });
+
+  it("gets an error's stack from floe dev with the secret, for run --verbose", async () => {
+    const { stdout } = await cli("run", "--api", url, "declined", "4", "--no-progress", "--verbose");
+    expect(stdout).toMatch(/\n\s+at .*workflows\.ts/);
   });
 
   it("lists recent runs, filtered by workflow and state, as a table or JSON", async () => {
