@@ -68,7 +68,8 @@ export function isLoopback(hostname: string): boolean {
 /** Whether `hostname` (as `URL.hostname` gives it: IPv6 in brackets) is this machine. */
 export function isThisMachine(hostname: string): boolean {
   const name = hostname.toLowerCase().replace(/^\[(.*)\]$/, "$1");
-  if (isLoopback(name)) return true;
+  // The unspecified addresses reach this machine when connected to, as `--host 0.0.0.0` prints them.
+  if (isLoopback(name) || name === "0.0.0.0" || name === "::") return true;
   if (isIP(name) === 0) return false;
   return Object.values(networkInterfaces()).some((addresses) => addresses?.some((a) => a.address.toLowerCase() === name) === true);
 }

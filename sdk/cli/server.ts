@@ -4,7 +4,7 @@
  * It answers only its own page and the `floe` command (`request-guard.ts`): a web page
  * elsewhere can neither act through it nor read from it.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { handleRequest, type HttpResponse } from "../http/routes.ts";
 import { ErrorCode } from "../errors.ts";
@@ -101,17 +101,7 @@ export async function startServer(api: ApiHandler, options: ServerOptions): Prom
     const guard = { host: options.host, port: (server.address() as AddressInfo).port, secret };
     handle(api, guard, maxBodyBytes, req, res).catch((error: unknown) => send(res, 500, "application/json", JSON.stringify({ error: { code: "FLOE_INTERNAL", message: (error as Error).message } })));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (error: NodeJS.ErrnoException) =>
-      reject(
-        error.code === "EADDRINUSE"
-          ? new CliError(ExitCode.BadInput, `port ${options.port} on ${options.host} is taken; pass another with --port (0 picks a free one)`)
-          : error,
-      ),
-    );
-    server.listen(options.port, options.host, resolve);
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, options);
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
   let forget: () => Promise<void>;
   try {
@@ -137,6 +127,21 @@ export async function startServer(api: ApiHandler, options: ServerOptions): Prom
   };
 }
 
+/** Listens on `host:port`; resolves to the port (the one picked, for 0). */
+async function listen(server: HttpServer, options: ServerOptions): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === "EADDRINUSE"
+          ? new CliError(ExitCode.BadInput, `port ${options.port} on ${options.host} is taken; pass another with --port (0 picks a free one)`)
+          : error,
+      ),
+    );
+    server.listen(options.port, options.host, resolve);
+  });
+  return (server.address() as AddressInfo).port;
+}
+
 async function handle(api: ApiHandler, guard: GuardSettings, maxBodyBytes: number, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const method = req.method ?? "GET";
   const verdict = checkRequest({ method, headers: req.headers }, guard);
@@ -148,7 +153,7 @@ async function handle(api: ApiHandler, guard: GuardSettings, maxBodyBytes: numbe
   }
   const body = await readBody(req, maxBodyBytes);
   if (body === undefined) {
-    return refuse(req, res, 413, ErrorCode.PayloadTooLarge, `the request body is over the limit of ${maxBodyBytes} bytes; send less (large values belong in a blob store)`);
+    return refuse(req, res, 413, ErrorCode.PayloadTooLarge, `the request body is over the limit of ${maxBodyBytes} bytes; send a smaller one (pass a large value by reference: an S3 key, say)`);
   }
   // The secret has done its work here: it goes no further (not to an engine, not upstream).
   const { [secretHeader]: _secret, ...rest } = req.headers;
