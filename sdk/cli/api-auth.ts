@@ -1,7 +1,8 @@
 /**
  * How the `floe` command authenticates to a deployed API: the Orchestrator's HTTP API
  * uses IAM authorisation by default (requests signed with SigV4 by the caller's AWS
- * credentials), or a JWT authorizer (a bearer token). A `floe dev` server needs neither.
+ * credentials), or a JWT authorizer (a bearer token). A `floe dev` server needs neither: it
+ * takes its own secret, which `api-client.ts` reads from the user's files (`local-secret.ts`).
  */
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { Hash } from "@smithy/hash-node";

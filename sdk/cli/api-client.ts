@@ -6,6 +6,7 @@
 import type { ApiErrorJson, ExecutionJson, RunJson, RunListJson } from "./api-types.ts";
 import { authorizer, type ApiAuth } from "./api-auth.ts";
 import { CliError, ExitCode } from "./cli-error.ts";
+import { findSecret, secretHeader } from "./local-secret.ts";
 
 /** An answer of the API. */
 export interface ApiResponse {
@@ -80,7 +81,11 @@ export class ApiClient {
   }
 }
 
-/** A client of the API served over the network at `base` (e.g. `http://127.0.0.1:3700`). */
+/**
+ * A client of the API served over the network at `base` (e.g. `http://127.0.0.1:3700`). For
+ * a `floe dev` server of this machine it sends the server's secret, read from the user's
+ * files (`local-secret.ts`), which the server requires of every call that changes anything.
+ */
 export function httpApi(base: string, auth?: ApiAuth): ApiClient {
   let url: URL;
   try {
@@ -90,11 +95,15 @@ export function httpApi(base: string, auth?: ApiAuth): ApiClient {
   }
   const root = url.href.replace(/\/+$/, "");
   const authorize = authorizer(url, auth);
+  let secret: Promise<string | undefined> | undefined;
   const transport: ApiTransport = async (method, path, body) => {
     let response: Response;
     const target = new URL(`${root}${path}`);
     const text = body === undefined ? null : JSON.stringify(body);
-    const headers = await authorize({ method, url: target, headers: text === null ? {} : { "content-type": "application/json" }, body: text });
+    const local = await (secret ??= findSecret(url));
+    const unsigned: Record<string, string> = text === null ? {} : { "content-type": "application/json" };
+    if (local !== undefined) unsigned[secretHeader] = local;
+    const headers = await authorize({ method, url: target, headers: unsigned, body: text });
     try {
       response = await fetch(target, { method, headers: withoutHost(headers), body: text, signal: AbortSignal.timeout(30_000) });
     } catch (error) {
@@ -107,6 +116,8 @@ export function httpApi(base: string, auth?: ApiAuth): ApiClient {
       );
     }
     const answer = await response.text();
+    const refusal = localRefusal(response.status, answer);
+    if (refusal !== undefined) throw new CliError(ExitCode.Unreachable, `the floe server at ${root} ${refusal}`);
     if (response.status === 401 || response.status === 403) {
       throw new CliError(
         ExitCode.Unreachable,
@@ -121,6 +132,17 @@ export function httpApi(base: string, auth?: ApiAuth): ApiClient {
     }
   };
   return new ApiClient(transport, `the floe API at ${root}`);
+}
+
+/** The message of a local floe server's 403 (`request-guard.ts`), which names the check and the fix. */
+function localRefusal(status: number, answer: string): string | undefined {
+  if (status !== 403) return undefined;
+  try {
+    const { error } = JSON.parse(answer) as Partial<ApiErrorJson>;
+    return error?.code === "FLOE_FORBIDDEN" ? error.message : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `fetch` sets the host itself (to the value signed). */

@@ -31,12 +31,18 @@ async function script(): Promise<string> {
   return output.text;
 }
 
-/** The asset served at `path`, or `undefined` when the path is not the dashboard's. */
-export async function dashboardAsset(path: string): Promise<Asset | undefined> {
+/**
+ * The asset served at `path`, or `undefined` when the path is not the dashboard's.
+ * @param secret - the server's secret, put into the page for its script to send (base64url:
+ *   nothing in it needs escaping)
+ */
+export async function dashboardAsset(path: string, secret: string): Promise<Asset | undefined> {
   switch (path) {
     case "/":
-    case "/index.html":
-      return { type: "text/html; charset=utf-8", body: await readFile(new URL("index.html", dashboardDir), "utf8") };
+    case "/index.html": {
+      const page = await readFile(new URL("index.html", dashboardDir), "utf8");
+      return { type: "text/html; charset=utf-8", body: page.replace("</head>", `  <meta name="floe-secret" content="${secret}" />\n  </head>`) };
+    }
     case "/dashboard/app.css":
       return { type: "text/css; charset=utf-8", body: await readFile(new URL("app.css", dashboardDir), "utf8") };
     case "/dashboard/app.js":

@@ -2,7 +2,8 @@
  * The dashboard: a single page over the HTTP API (`GET /runs`, `GET /runs/{id}`), routed by
  * the address's hash so any static server or `floe dev` can serve it. It polls while
  * something is running. `?api=<url>` points it at another API (which must allow CORS;
- * `floe dashboard --api <url>` forwards instead).
+ * `floe dashboard --api <url>` forwards instead). Its requests carry the secret of the floe
+ * server that served the page (a `<meta name="floe-secret">`), which refuses calls without it.
  */
 import type { ExecutionJson, RunJson, RunListJson } from "../cli/api-types.ts";
 import { formatMs, h, runLink } from "./dom.ts";
@@ -13,6 +14,9 @@ import { runsView, type RunFilters } from "./runs-view.ts";
 import { timelineView } from "./timeline-view.ts";
 
 const apiBase = (new URLSearchParams(location.search).get("api") ?? "").replace(/\/+$/, "");
+// The secret of the floe server that served this page: sent back to it only, never to ?api=.
+const secret = apiBase === "" ? document.querySelector<HTMLMetaElement>('meta[name="floe-secret"]')?.content : undefined;
+const headers: Record<string, string> = { accept: "application/json", ...(secret === undefined ? {} : { "x-floe-secret": secret }) };
 const runPollMs = 500;
 const listPollMs = 2000;
 
@@ -25,7 +29,7 @@ let generation = 0;
 const workflowsSeen = new Set<string>();
 
 async function get<T>(path: string): Promise<T> {
-  const response = await fetch(`${apiBase}${path}`, { headers: { accept: "application/json" } });
+  const response = await fetch(`${apiBase}${path}`, { headers });
   const body = (await response.json()) as T & { error?: { message: string } };
   if (!response.ok) throw new Error(body.error?.message ?? `${path} answered ${response.status}`);
   return body;

@@ -43,6 +43,13 @@ export interface RoutesOptions {
   readonly maxBodyBytes?: number;
   /** Waits before a long poll checks the execution again. */
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * Include an error's stack in execution views. A stack names the deployment's files and
+   * lines, so only the owner's own tools ask for it (`floe run` in process, a `floe dev`
+   * request that carries the server's secret); anyone with read access to an API does not.
+   * @default false
+   */
+  readonly errorStacks?: boolean;
 }
 
 const startSchema = z.strictObject({
@@ -100,27 +107,40 @@ export async function handleRequest(runtime: Runtime, request: HttpRequest, opti
 }
 
 async function route(runtime: Runtime, request: HttpRequest, options: RoutesOptions): Promise<HttpResponse> {
-  const parts = request.path.split("/").filter(Boolean).map(decodeURIComponent);
+  const parts = pathParts(request.path);
   const { method } = request;
   if (method === "POST" && parts.length === 3 && parts[0] === "workflows" && parts[2] === "executions") {
     return start(runtime, parts[1] ?? "", request, options);
   }
-  if (method === "GET" && parts.length === 2 && parts[0] === "executions") return { status: 200, body: await view(runtime, parts[1] ?? "") };
+  if (method === "GET" && parts.length === 2 && parts[0] === "executions") return { status: 200, body: await view(runtime, parts[1] ?? "", options) };
   if (method === "GET" && parts.length === 3 && parts[0] === "executions" && parts[2] === "result") {
     return result(runtime, parts[1] ?? "", request, options);
   }
   if (method === "POST" && parts.length === 3 && parts[0] === "executions" && parts[2] === "cancel") {
     await known(runtime, parts[1] ?? "");
     await runtime.cancel(runtime.reference(parts[1] ?? ""));
-    return { status: 202, body: await view(runtime, parts[1] ?? "") };
+    return { status: 202, body: await view(runtime, parts[1] ?? "", options) };
   }
   if (method === "GET" && parts.length === 1 && parts[0] === "runs") return runs(runtime, request);
   if (method === "GET" && parts.length === 2 && parts[0] === "runs") {
     const run = await runtime.getRun(parts[1] ?? "");
     if (run === undefined) throw new HttpError(404, "FLOE_UNKNOWN_RUN", `no run has the id "${parts[1] ?? ""}"`);
-    return { status: 200, body: { id: run.id, executions: await Promise.all(run.executions.map((e) => describe(runtime, e))), edges: run.edges } };
+    return { status: 200, body: { id: run.id, executions: await Promise.all(run.executions.map((e) => describe(runtime, e, options))), edges: run.edges } };
   }
   throw new HttpError(404, "FLOE_NOT_FOUND", `no route for ${method} ${request.path}`);
+}
+
+/** The path's segments, decoded; a malformed percent-encoding is the caller's error, not ours. */
+function pathParts(path: string): string[] {
+  try {
+    return path.split("/").filter(Boolean).map(decodeURIComponent);
+  } catch {
+    throw new HttpError(
+      400,
+      "FLOE_BAD_REQUEST",
+      `the path ${JSON.stringify(path)} has a malformed percent-encoding; encode each id with encodeURIComponent (a "%" is "%25")`,
+    );
+  }
 }
 
 async function start(runtime: Runtime, name: string, request: HttpRequest, options: RoutesOptions): Promise<HttpResponse> {
@@ -169,7 +189,7 @@ async function result(runtime: Runtime, id: string, request: HttpRequest, option
     const record = await known(runtime, id);
     // A forwarded result is the result of the execution it names.
     if (isTerminal(record.state) && record.forward !== undefined) return result(runtime, record.forward, request, options);
-    if (isTerminal(record.state) || Date.now() >= deadline) return { status: 200, body: await describe(runtime, record) };
+    if (isTerminal(record.state) || Date.now() >= deadline) return { status: 200, body: await describe(runtime, record, options) };
     await sleep(Math.min(250, Math.max(0, deadline - Date.now())));
   }
 }
@@ -188,8 +208,8 @@ async function known(runtime: Runtime, id: string): Promise<ExecutionRecord> {
   return record;
 }
 
-async function view(runtime: Runtime, id: string): Promise<unknown> {
-  return describe(runtime, await known(runtime, id));
+async function view(runtime: Runtime, id: string, options: RoutesOptions): Promise<unknown> {
+  return describe(runtime, await known(runtime, id), options);
 }
 
 function summary(record: ExecutionRecord) {
@@ -207,14 +227,14 @@ function summary(record: ExecutionRecord) {
   };
 }
 
-async function describe(runtime: Runtime, record: ExecutionRecord): Promise<unknown> {
+async function describe(runtime: Runtime, record: ExecutionRecord, options: RoutesOptions): Promise<unknown> {
   const text = (payload: Payload) => ("inline" in payload ? payload.inline : runtime.engine.read(payload));
   const body: Record<string, unknown> = { ...summary(record), history: record.history, forward: record.forward };
   body.args = toJson(decodeValue(await text(record.args)));
   if (record.result !== undefined && record.state === "completed") body.result = toJson(decodeValue(await text(record.result)));
   if (record.error !== undefined && record.state !== "completed") {
     const error = decodeError(await text(record.error)) as Error & { code?: string };
-    body.error = { name: error.name, message: error.message, code: error.code, stack: error.stack };
+    body.error = { name: error.name, message: error.message, code: error.code, ...(options.errorStacks === true ? { stack: error.stack } : {}) };
   }
   return body;
 }

@@ -4,9 +4,12 @@
  * filters and live updates. Screenshots go to test-artifacts/ (the timeline and
  * the graph also to docs/ with FLOE_UPDATE_DOCS=1, for the README).
  */
-import { copyFile, mkdir } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp } from "node:fs/promises";
 import { existsSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createServer, type Server as HttpServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { createEngine, task, workflow, type EmbeddedEngine } from "floe";
 import { processOrder } from "../../examples/process-order.ts";
@@ -25,6 +28,7 @@ const gatedStep = task("gated_step", async () => {
   return "released";
 });
 const gated = workflow("gated", async () => gatedStep());
+const held = workflow("browser_held", () => new Promise<never>(() => undefined));
 
 interface Box {
   readonly x: number;
@@ -40,6 +44,8 @@ describe.skipIf(missing)("the dashboard", () => {
 
   beforeAll(async () => {
     await mkdir(artifacts, { recursive: true });
+    // The server writes its secret under the home folder: one of the test's own.
+    vi.stubEnv("HOME", await mkdtemp(join(tmpdir(), "floe-browser-home-")));
     engine = createEngine();
     server = await startServer(localApi(() => engine), { host: "127.0.0.1", port: 0 });
     browser = await chromium.launch({ executablePath, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
@@ -55,6 +61,7 @@ describe.skipIf(missing)("the dashboard", () => {
     await browser?.close();
     await server?.close();
     await engine?.close();
+    vi.unstubAllEnvs();
   });
 
   /** Screenshots an element; the README's pictures are refreshed with FLOE_UPDATE_DOCS=1. */
@@ -147,6 +154,69 @@ describe.skipIf(missing)("the dashboard", () => {
     await page.selectOption("select[name=workflow]", "");
     await expect.poll(workflows).toHaveLength(2);
     await shoot("section.runs", "runs.png");
+  });
+
+  it("sends the server's secret with its requests, and starts and cancels with it", async () => {
+    const sent: (string | undefined)[] = [];
+    const record = (request: { url(): string; headers(): Record<string, string> }): void => {
+      if (new URL(request.url()).pathname === "/runs") sent.push(request.headers()["x-floe-secret"]);
+    };
+    page.on("request", record);
+    await page.goto(`${server.url}/#/`);
+    await page.waitForSelector("section.runs tr.run");
+    page.off("request", record);
+    expect(sent.length).toBeGreaterThan(0);
+    expect(new Set(sent)).toEqual(new Set([server.secret]));
+    // The same-origin calls a page of the server makes: with its secret they work, without they are refused.
+    const statuses = await page.evaluate(async () => {
+      const doc = (globalThis as any).document;
+      const secret = String(doc.querySelector('meta[name="floe-secret"]').content);
+      const call = async (path: string, withSecret: boolean): Promise<{ status: number; body: any }> => {
+        const headers: Record<string, string> = { "content-type": "application/json", ...(withSecret ? { "x-floe-secret": secret } : {}) };
+        const response = await fetch(path, { method: "POST", headers, body: '{"args":[]}' });
+        return { status: response.status, body: await response.json() };
+      };
+      const refused = await call("/workflows/browser_held/executions", false);
+      const started = await call("/workflows/browser_held/executions", true);
+      const cancelled = await call(`/executions/${encodeURIComponent(started.body.id)}/cancel`, true);
+      return { refused: refused.status, started: started.status, cancelled: cancelled.status, state: cancelled.body.state };
+    });
+    expect(statuses).toEqual({ refused: 403, started: 202, cancelled: 202, state: "cancelled" });
+    expect((await engine.listRuns({ taskName: "browser_held" })).map((r) => r.state)).toEqual(["cancelled"]);
+  });
+
+  it("refuses a page of another origin that posts to it, changing nothing (T26)", async () => {
+    const foreign: HttpServer = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "text/html" });
+      res.end("<!doctype html><title>elsewhere</title><p>elsewhere</p>");
+    });
+    await new Promise<void>((resolve) => foreign.listen(0, "127.0.0.1", resolve));
+    const elsewhere = await browser.newPage();
+    try {
+      const running = engine.submit(held);
+      await running.created;
+      const before = (await engine.listRuns()).length;
+      await elsewhere.goto(`http://127.0.0.1:${(foreign.address() as { port: number }).port}/`);
+      const answered = Promise.all([
+        elsewhere.waitForResponse((r) => r.url().endsWith("/cancel")),
+        elsewhere.waitForResponse((r) => r.url().endsWith("/executions") && r.request().method() === "POST"),
+      ]);
+      // What a hostile page can send without a preflight: text/plain POSTs, answers unreadable.
+      await elsewhere.evaluate(
+        async ({ target, id }: { target: string; id: string }) => {
+          const send = (path: string, body: string) => fetch(`${target}${path}`, { method: "POST", mode: "no-cors", headers: { "content-type": "text/plain" }, body });
+          await send(`/executions/${id}/cancel`, "{}").catch(() => undefined);
+          await send("/workflows/browser_held/executions", '{"args":[]}').catch(() => undefined);
+        },
+        { target: server.url, id: running.id },
+      );
+      expect((await answered).map((r) => r.status())).toEqual([403, 403]);
+      expect((await engine.getExecution(running.id))?.state).toBe("running");
+      expect(await engine.listRuns()).toHaveLength(before);
+    } finally {
+      await elsewhere.close();
+      await new Promise((resolve) => foreign.close(resolve));
+    }
   });
 
   it("updates a run's view live while it runs", async () => {

@@ -5,13 +5,16 @@
  * is the same code without the second or so each process costs.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
-import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { createServer as createHttpServer, request as httpRequest, type Server as HttpServer } from "node:http";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Hash } from "@smithy/hash-node";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { httpApi } from "../../sdk/cli/api-client.ts";
 import { main } from "../../sdk/cli/main.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -49,6 +52,43 @@ async function cli(...args: string[]): Promise<Outcome> {
     out.mockRestore();
     err.mockRestore();
   }
+}
+
+// `floe dev` and `floe dashboard` keep their secret under the home folder: one of the tests' own.
+let home = "";
+beforeAll(async () => {
+  home = await mkdtemp(join(tmpdir(), "floe-cli-home-"));
+  vi.stubEnv("HOME", home);
+});
+afterAll(() => {
+  vi.unstubAllEnvs();
+});
+
+/** A POST with exactly these headers (Host included), as a web page's browser would send it. */
+function post(url: string, headers: Record<string, string>, body: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: "POST", headers }, (res) => {
+      let text = "";
+      res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** Starts `floe <args>` as a server; resolves once it says where it serves. */
+async function serve(args: string[], output: { log: string }): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [bin, ...args, "--port", "0"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout?.on("data", (chunk: Buffer) => (output.log += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output.log += chunk.toString()));
+  let url = "";
+  for (let waited = 0; url === "" && waited < 15_000; waited += 50) {
+    url = /at (http:\/\/\S+)\//.exec(output.log)?.[1] ?? "";
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  if (url === "") throw new Error(`floe ${args[0] ?? ""} did not start: ${output.log}`);
+  return { child, url };
 }
 
 /** One line on stderr that names the problem, and no stack. */
@@ -134,6 +174,12 @@ describe("floe run", () => {
     expect(stdout).not.toMatch(/\n\s+at /);
   });
 
+  it("prints the error's stack with --verbose: the user owns the engine", async () => {
+    const { code, stdout } = await cli("run", fixtures, "declined", "5", "--no-progress", "--verbose");
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/\n\s+at .*workflows\.ts/);
+  });
+
   it("refuses an unknown module with exit code 2 and the path it looked at", async () => {
     expectOneLine(await floe("run", "nowhere/tasks.ts", "process_order"), 2, /cannot find the module "nowhere\/tasks\.ts" \(looked for .*\/nowhere\/tasks\.ts\)/);
   });
@@ -172,23 +218,17 @@ describe("floe run", () => {
 describe("floe dev, runs and inspect", () => {
   let dev: ChildProcess;
   let url = "";
-  let log = "";
+  const output = { log: "" };
   const module = "test-artifacts/cli/dev-module.ts";
   const source = (version: string) =>
     `import { workflow } from "floe";\nexport * from "../../test/cli/fixtures/workflows.ts";\n` +
-    `export const version = workflow("version", async () => "${version}");\n`;
+    `export const version = workflow("version", async () => "${version}");\n` +
+    `export const hold = workflow("hold", () => new Promise<never>(() => undefined));\n`;
 
   beforeAll(async () => {
     await mkdir(new URL("../../test-artifacts/cli/", import.meta.url), { recursive: true });
     await writeFile(new URL(`../../${module}`, import.meta.url), source("one"));
-    dev = spawn(process.execPath, [bin, "dev", module, "--port", "0"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-    dev.stdout?.on("data", (chunk: Buffer) => (log += chunk.toString()));
-    dev.stderr?.on("data", (chunk: Buffer) => (log += chunk.toString()));
-    for (let waited = 0; url === "" && waited < 15_000; waited += 50) {
-      url = /at (http:\/\/\S+)\//.exec(log)?.[1] ?? "";
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    if (url === "") throw new Error(`floe dev did not start: ${log}`);
+    ({ child: dev, url } = await serve(["dev", module], output));
   }, 30_000);
 
   afterAll(() => {
@@ -196,7 +236,7 @@ describe("floe dev, runs and inspect", () => {
   });
 
   it("serves the dashboard and the API", async () => {
-    expect(log).toContain("workflows: declined, echo, version");
+    expect(output.log).toContain("workflows: declined, echo, hold, version");
     const page = await fetch(`${url}/`);
     expect(page.headers.get("content-type")).toMatch(/text\/html/);
     expect(await page.text()).toContain('<script type="module" src="/dashboard/app.js">');
@@ -212,6 +252,11 @@ describe("floe dev, runs and inspect", () => {
     expect(stdout).toContain('result: [1,"two"]');
     expect((await cli("run", "--api", url, "declined", "9", "--no-progress")).code).toBe(1);
     expectOneLine(await cli("run", "--api", url, "refund"), 2, /no workflow is named "refund"/);
+  });
+
+  it("gets an error's stack from floe dev with the secret, for run --verbose", async () => {
+    const { stdout } = await cli("run", "--api", url, "declined", "4", "--no-progress", "--verbose");
+    expect(stdout).toMatch(/\n\s+at .*workflows\.ts/);
   });
 
   it("lists recent runs, filtered by workflow and state, as a table or JSON", async () => {
@@ -252,17 +297,91 @@ describe("floe dev, runs and inspect", () => {
     const before = await cli("run", "--api", url, "version", "--json");
     expect((JSON.parse(before.stdout) as { result: string }).result).toBe("one");
     await writeFile(new URL(`../../${module}`, import.meta.url), source("two"));
-    for (let waited = 0; !log.includes("reloaded") && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let waited = 0; !output.log.includes("reloaded") && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
     const after = await cli("run", "--api", url, "version", "--json");
     expect((JSON.parse(after.stdout) as { result: string }).result).toBe("two");
     const { runs } = JSON.parse((await cli("runs", "--api", url, "--workflow", "version", "--json")).stdout) as { runs: unknown[] };
     expect(runs).toHaveLength(2);
   });
 
+  it("refuses a web page's start and cancel, and a DNS-rebound request, changing nothing (T26)", async () => {
+    const held = await httpApi(url).start("hold", []);
+    const echoes = async () => (JSON.parse((await cli("runs", "--api", url, "--workflow", "echo", "--json")).stdout) as { runs: unknown[] }).runs.length;
+    const echoesBefore = await echoes();
+    const host = new URL(url).host;
+    const page = { host, origin: "http://evil.example", "content-type": "text/plain" };
+    const attempts = [
+      await post(`${url}/executions/${held}/cancel`, page, "{}"),
+      await post(`${url}/workflows/echo/executions`, page, '{"args":[1]}'),
+      await post(`${url}/executions/${held}/cancel`, { host: `rebind.evil.example:${new URL(url).port}` }, "{}"),
+      // No Origin (as curl sends it), but no secret either.
+      await post(`${url}/executions/${held}/cancel`, { host }, "{}"),
+    ];
+    expect(attempts.map((a) => a.status)).toEqual([403, 403, 403, 403]);
+    expect(attempts[0]?.text).toContain("a page of http://evil.example may not call this server");
+    expect(attempts[2]?.text).toContain("DNS rebinding");
+    expect(attempts[3]?.text).toMatch(/needs this server's secret in the X-Floe-Secret header; .* reads it from .*\.floe\/servers\/\d+\.secret/);
+    const inspected = JSON.parse((await cli("inspect", held, "--api", url, "--json")).stdout) as { executions: { state: string }[] };
+    expect(inspected.executions.map((e) => e.state)).toEqual(["running"]);
+    expect(await echoes()).toBe(echoesBefore);
+  });
+
+  it("says which check refused the command, and how to fix it", async () => {
+    // Another server's secret: as when the file is stale or --api names another server.
+    const other = `http://localhost:${new URL(url).port}`;
+    vi.stubEnv("HOME", await mkdtemp(join(tmpdir(), "floe-cli-other-")));
+    try {
+      expectOneLine(await cli("run", "--api", other, "echo", "1"), 3, /the floe server at http:\/\/localhost:\d+ refused: POST needs this server's secret/);
+    } finally {
+      vi.stubEnv("HOME", home);
+    }
+  });
+
   it("refuses a taken port and an unknown module with exit code 2", async () => {
     const port = new URL(url).port;
     expectOneLine(await floe("dev", fixtures, "--port", port), 2, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is taken; pass another with --port`));
     expectOneLine(await floe("dev", "missing.ts"), 2, /cannot find the module "missing\.ts"/);
+  });
+});
+
+describe("floe dashboard --api", () => {
+  const received: string[] = [];
+  let upstream: HttpServer;
+  let dashboard: ChildProcess;
+  let url = "";
+
+  beforeAll(async () => {
+    // A stand-in for the deployed API: it records every request that reaches it.
+    upstream = createHttpServer((req, res) => {
+      received.push(`${req.method ?? ""} ${req.url ?? ""}`);
+      req.resume();
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ runs: [] }));
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+    const api = `http://127.0.0.1:${(upstream.address() as { port: number }).port}`;
+    ({ child: dashboard, url } = await serve(["dashboard", "--api", api, "--token", "t"], { log: "" }));
+  }, 30_000);
+
+  afterAll(async () => {
+    dashboard?.kill("SIGTERM");
+    await new Promise((resolve) => upstream?.close(resolve));
+  });
+
+  it("forwards nothing a web page sends: a cross-origin text/plain POST, a rebound Host, a call without the secret (T26)", async () => {
+    received.length = 0;
+    const host = new URL(url).host;
+    const attempts = [
+      await post(`${url}/executions/e1/cancel`, { host, origin: "http://evil.example", "content-type": "text/plain" }, "{}"),
+      await post(`${url}/workflows/echo/executions`, { host, origin: "http://evil.example", "content-type": "text/plain" }, '{"args":[]}'),
+      await post(`${url}/executions/e1/cancel`, { host: "rebind.evil.example" }, "{}"),
+      await post(`${url}/executions/e1/cancel`, { host, origin: url }, "{}"),
+    ];
+    expect(attempts.map((a) => a.status)).toEqual([403, 403, 403, 403]);
+    expect(received).toEqual([]);
+    // Its own page's reads still go through.
+    expect((await fetch(`${url}/runs`)).status).toBe(200);
+    expect(received).toEqual(["GET /runs"]);
   });
 });
 

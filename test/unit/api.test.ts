@@ -72,6 +72,16 @@ describe("HTTP API", () => {
     expect(done.body.finishedAt).toBeGreaterThanOrEqual(done.body.createdAt);
   });
 
+  it("gives an error's name, message and code but not its stack, which names the deployment's files", async () => {
+    const { body } = await call("POST", "/workflows/api_failing/executions", {});
+    await call("GET", `/executions/${body.id}/result`, undefined, {}, { waitSeconds: "5" });
+    const bodies = [(await call("GET", `/executions/${body.id}`)).body, (await call("GET", `/runs/${body.id}`)).body.executions[0]];
+    for (const execution of bodies) {
+      expect(Object.keys(execution.error).sort()).toEqual(["code", "message", "name"]);
+      expect(JSON.stringify(execution)).not.toMatch(/api\.test\.ts|\bat /);
+    }
+  });
+
   it("long-polls up to waitSeconds and answers with the state so far", async () => {
     const { body } = await call("POST", "/workflows/api_blocked/executions", {});
     const early = await call("GET", `/executions/${body.id}/result`, undefined, {}, { waitSeconds: "0" });
@@ -139,6 +149,15 @@ describe("HTTP API", () => {
     expect((await call("GET", "/runs/nope")).status).toBe(404);
     expect((await call("DELETE", "/workflows")).status).toBe(404);
   });
+
+  it.each(["/executions/%E0%A4%A", "/runs/%E0%A4%A", "/workflows/%ZZ/executions"])("answers 400 for the malformed percent-encoding in %s", async (path) => {
+    const method = path.startsWith("/workflows") ? "POST" : "GET";
+    const response = await call(method, path, method === "POST" ? { args: [] } : undefined);
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe("FLOE_BAD_REQUEST");
+    expect(response.body.error.message).toContain(`the path "${path}" has a malformed percent-encoding`);
+    await nothingWritten();
+  });
 });
 
 export const measure = workflow("api_measure", async (text: string) => text.length);
@@ -202,7 +221,7 @@ describe("HTTP API idempotency keys", () => {
   it("gives floe dev one caller: its key with another body gets 422", async () => {
     const api = localApi(() => engine);
     const post = (text: string) =>
-      api({ method: "POST", path: "/workflows/api_measure/executions", search: "", headers: { "idempotency-key": "k" }, body: JSON.stringify({ args: [text] }) });
+      api({ method: "POST", path: "/workflows/api_measure/executions", search: "", headers: { "idempotency-key": "k" }, body: JSON.stringify({ args: [text] }), owner: false });
     const first = await post("one");
     expect(first.status).toBe(202);
     expect((await post("one")).body).toEqual(first.body);

@@ -7,6 +7,7 @@ import type { ApiAuth } from "../api-auth.ts";
 import type { Runtime } from "../../runtime/runtime.ts";
 import { CliError } from "../cli-error.ts";
 import { engineName, openEngine } from "../engines.ts";
+import { isLoopback } from "../local-secret.ts";
 import { loadModule, watchModule } from "../module-loader.ts";
 import { localApi, remoteApi, startServer, type Server } from "../server.ts";
 
@@ -31,6 +32,7 @@ export async function devCommand(module: string, options: DevOptions): Promise<v
     throw error;
   }
   log(`serving the API and the dashboard at ${server.url}/ on ${engineName(options)}`);
+  warnIfExposed(options.host);
   log(`workflows: ${workflows.join(", ") || "none (define one with workflow(name, fn))"}`);
   const stopWatching =
     options.watch === false
@@ -51,8 +53,14 @@ export async function devCommand(module: string, options: DevOptions): Promise<v
 export async function dashboardCommand(api: string, options: { host: string; port: number } & ApiAuth): Promise<void> {
   const server = await startServer(remoteApi(api, options), options);
   log(`serving the dashboard at ${server.url}/ for the floe API at ${api}`);
+  warnIfExposed(options.host);
   await untilSignal();
   await server.close();
+}
+
+/** Web pages are stopped on any address (`request-guard.ts`); other machines only on loopback. */
+function warnIfExposed(host: string): void {
+  if (!isLoopback(host)) log(`listening on ${host}: anyone who can reach this port can load the dashboard and use it as you do`);
 }
 
 function log(line: string): void {
