@@ -24,7 +24,7 @@ import { RECONCILE_EVERY_MINUTES } from "../functions/reconciler.ts";
 import { Handler, findProjectRoot } from "./bundling.ts";
 import { dataAccess, grantData, payloadPrefix, type DataAccess } from "./data-access.ts";
 import { FloeFunction } from "./floe-function.ts";
-import { OrchestratorApi } from "./orchestrator-api.ts";
+import { OrchestratorApi, type RouteAccess } from "./orchestrator-api.ts";
 import type { OrchestratorProps } from "./orchestrator-props.ts";
 import { executionsTable } from "./executions-table.ts";
 import { acknowledgeDesignFindings } from "./nag-acknowledgements.ts";
@@ -192,6 +192,7 @@ export class Orchestrator extends Construct {
       handler: this.apiHandler,
       jwtIssuer: props.jwtIssuer,
       jwtAudience: props.jwtAudience,
+      jwtScopes: resolved.jwtScopes,
       rateLimitPerSecond: props.apiRateLimitPerSecond ?? 100,
       burstLimit: props.apiBurstLimit ?? 200,
       logRetention,
@@ -231,7 +232,7 @@ export class Orchestrator extends Construct {
    * @throws Error when the API uses a JWT authorizer, where IAM grants do not apply
    */
   grantStart(grantee: iam.IGrantable): iam.Grant {
-    return this.#grantInvoke(grantee, "grantStart", [["POST", "/workflows/*/executions"]]);
+    return this.#grantInvoke(grantee, "grantStart", "start", [["POST", "/workflows/*/executions"]]);
   }
 
   /**
@@ -241,7 +242,7 @@ export class Orchestrator extends Construct {
    * @throws Error when the API uses a JWT authorizer, where IAM grants do not apply
    */
   grantRead(grantee: iam.IGrantable): iam.Grant {
-    return this.#grantInvoke(grantee, "grantRead", [["GET", "/executions/*"], ["GET", "/runs"], ["GET", "/runs/*"]]);
+    return this.#grantInvoke(grantee, "grantRead", "read", [["GET", "/executions/*"], ["GET", "/runs"], ["GET", "/runs/*"]]);
   }
 
   /**
@@ -251,12 +252,15 @@ export class Orchestrator extends Construct {
    * @throws Error when the API uses a JWT authorizer, where IAM grants do not apply
    */
   grantCancel(grantee: iam.IGrantable): iam.Grant {
-    return this.#grantInvoke(grantee, "grantCancel", [["POST", "/executions/*/cancel"]]);
+    return this.#grantInvoke(grantee, "grantCancel", "cancel", [["POST", "/executions/*/cancel"]]);
   }
 
-  #grantInvoke(grantee: iam.IGrantable, method: string, routes: readonly (readonly [string, string])[]): iam.Grant {
-    if (!this.api.iamAuthorized) {
-      throw new Error(`${method}: the HTTP API of ${this.node.path} uses a JWT authorizer, so IAM grants do not let anyone in; issue tokens instead`);
+  #grantInvoke(grantee: iam.IGrantable, method: string, access: RouteAccess, routes: readonly (readonly [string, string])[]): iam.Grant {
+    if (this.api.jwtScopes !== undefined) {
+      throw new Error(
+        `${method}: the HTTP API of ${this.node.path} uses a JWT authorizer, so IAM grants do not let anyone in; ` +
+          `issue tokens with the scope ${this.api.jwtScopes[access].join(" or ")} instead`,
+      );
     }
     return iam.Grant.addToPrincipal({
       grantee,
