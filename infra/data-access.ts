@@ -61,11 +61,11 @@ export const dataAccess = {
    */
   deadLetter: { ...release, payloads: ["s3:PutObject"] },
   /**
-   * Finds runs whose first message was lost (an index query, the records read by key) and
-   * sends them again: no write to the table and no payload. Every index may be queried:
-   * they hold keys only, and a new index for finding lost work needs no change here.
+   * Finds runs whose first message was lost (the runs index, then the records by key) and
+   * sends them again: no write to the table and no payload. If it comes to query another
+   * index, test/infra/data-access.test.ts names it.
    */
-  reconciler: { table: ["dynamodb:BatchGetItem"], indexes: allIndexes, send: true, payloads: [] },
+  reconciler: { table: ["dynamodb:BatchGetItem"], indexes: ["byStart"], send: true, payloads: [] },
 } as const satisfies Record<string, DataAccess>;
 
 /** The resources a share applies to. */

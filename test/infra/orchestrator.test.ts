@@ -250,7 +250,7 @@ describe("Orchestrator, least privilege: each role holds what its function's cod
   const release = () => [...on("table", "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"), ...sendToEveryQueue()];
   const engine = () => [
     ...on("table", "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"),
-    ...["byRun", "byStart", "byWorkflow"].flatMap((index) => on(`table/index/${index}`, "dynamodb:Query")),
+    ...(executionTableDefinition("x").GlobalSecondaryIndexes ?? []).flatMap((index) => on(`table/index/${index.IndexName}`, "dynamodb:Query")),
     ...sendToEveryQueue(),
     ...on("bucket/payloads/*", "s3:GetObject", "s3:PutObject"),
   ];
@@ -272,10 +272,9 @@ describe("Orchestrator, least privilege: each role holds what its function's cod
     expect(grants(stack.orchestrator.deadLetterHandler)).toEqual([...release(), ...on("bucket/payloads/*", "s3:PutObject")].sort());
   });
 
-  it("lets the reconciler find lost runs through the indexes and send them again: no table write, no payload", () => {
-    const indexes = (executionTableDefinition("x").GlobalSecondaryIndexes ?? []).map((index) => `table/index/${index.IndexName}`);
+  it("lets the reconciler find lost runs through the runs index and send them again: no table write, no payload", () => {
     expect(grants(stack.orchestrator.reconciler)).toEqual(
-      [...on("table", "dynamodb:BatchGetItem"), ...indexes.flatMap((index) => on(index, "dynamodb:Query")), ...sendToEveryQueue()].sort(),
+      [...on("table", "dynamodb:BatchGetItem"), ...on("table/index/byStart", "dynamodb:Query"), ...sendToEveryQueue()].sort(),
     );
   });
 });
