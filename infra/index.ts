@@ -1,6 +1,6 @@
 /** floe's CDK constructs: `import { Orchestrator } from "floe/infra"`. */
 export { Orchestrator } from "./orchestrator.ts";
-export type { OrchestratorProps, TaskFunctionProps } from "./orchestrator-props.ts";
-export { OrchestratorApi, apiRoutes } from "./orchestrator-api.ts";
+export type { JwtScopes, OrchestratorProps, TaskFunctionProps } from "./orchestrator-props.ts";
+export { OrchestratorApi, apiRoutes, defaultJwtScopes, type RouteAccess } from "./orchestrator-api.ts";
 export { TaskWorker } from "./task-worker.ts";
 export type { TaskSummary } from "./task-definitions.ts";

@@ -23,7 +23,7 @@ const reasons = {
     "(or, for a dead-letter queue, its 14-day retention and the depth alarm) plays that part",
   payloadObjects:
     "payload object keys are derived from execution ids unknown at deploy time; the grant is s3:GetObject and " +
-    "s3:PutObject only, on the payloads/ prefix of this construct's bucket",
+    "s3:PutObject at most, on the payloads/ prefix of this construct's bucket, to the functions that move payloads",
   listStreams:
     "dynamodb:ListStreams cannot be scoped to a resource (IAM supports only *); it is added by the stream " +
     "event source and reads no data; the data actions are scoped to this table's stream",
@@ -53,6 +53,8 @@ export function acknowledgeDesignFindings(orchestrator: Orchestrator): void {
     acknowledge(fn, "Serverless", "LambdaLatestVersion", reasons.runtime);
     acknowledge(fn, "Serverless", "LambdaDLQ", fn === orchestrator.reconciler ? reasons.scheduled : reasons.asyncDlq);
     acknowledge(fn, "Serverless", "LambdaTracing", reasons.tracing);
+  }
+  for (const fn of [...orchestrator.taskFunctions, orchestrator.apiHandler, orchestrator.deadLetterHandler]) {
     acknowledge(fn.role!, "AwsSolutions", `IAM5[Resource::<${bucketId}.Arn>/payloads/*]`, reasons.payloadObjects);
   }
   for (const fn of [...orchestrator.taskFunctions, orchestrator.deadLetterHandler]) {

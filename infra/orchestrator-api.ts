@@ -1,7 +1,7 @@
 /**
  * The HTTP API of DESIGN section 4 on API Gateway: every route authorised (IAM by
- * default, or a JWT authorizer), served by the API function, with JSON access logs and
- * throttling on its one stage.
+ * default, or a JWT authorizer that also requires the route's scope), served by the API
+ * function, with JSON access logs and throttling on its one stage.
  */
 import type { RemovalPolicy } from "aws-cdk-lib";
 import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
@@ -12,15 +12,28 @@ import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 
-/** The routes of DESIGN section 4, as API Gateway route keys. */
+/** What a route does: start a workflow, read executions and runs, or cancel. */
+export type RouteAccess = "start" | "read" | "cancel";
+
+/** The routes of DESIGN section 4, as API Gateway route keys, each with what it does. */
 export const apiRoutes = [
-  { method: apigwv2.HttpMethod.POST, path: "/workflows/{name}/executions" },
-  { method: apigwv2.HttpMethod.GET, path: "/executions/{id}" },
-  { method: apigwv2.HttpMethod.GET, path: "/executions/{id}/result" },
-  { method: apigwv2.HttpMethod.POST, path: "/executions/{id}/cancel" },
-  { method: apigwv2.HttpMethod.GET, path: "/runs" },
-  { method: apigwv2.HttpMethod.GET, path: "/runs/{id}" },
-] as const;
+  { method: apigwv2.HttpMethod.POST, path: "/workflows/{name}/executions", access: "start" },
+  { method: apigwv2.HttpMethod.GET, path: "/executions/{id}", access: "read" },
+  { method: apigwv2.HttpMethod.GET, path: "/executions/{id}/result", access: "read" },
+  { method: apigwv2.HttpMethod.POST, path: "/executions/{id}/cancel", access: "cancel" },
+  { method: apigwv2.HttpMethod.GET, path: "/runs", access: "read" },
+  { method: apigwv2.HttpMethod.GET, path: "/runs/{id}", access: "read" },
+] as const satisfies readonly { method: apigwv2.HttpMethod; path: string; access: RouteAccess }[];
+
+/**
+ * The scopes a JWT must carry, by what the route does, unless `jwtScopes` says otherwise.
+ * With Cognito, they are the scopes of a resource server `floe`.
+ */
+export const defaultJwtScopes: Readonly<Record<RouteAccess, readonly string[]>> = {
+  start: ["floe/start"],
+  read: ["floe/read"],
+  cancel: ["floe/cancel"],
+};
 
 /** The props of an {@link OrchestratorApi}. */
 export interface OrchestratorApiProps {
@@ -29,6 +42,11 @@ export interface OrchestratorApiProps {
   readonly jwtIssuer?: string;
   /** @default none */
   readonly jwtAudience?: readonly string[];
+  /**
+   * With `jwtIssuer`, the scopes a token must carry (any one of them) for each kind of route.
+   * @default {@link defaultJwtScopes}
+   */
+  readonly jwtScopes?: Readonly<Record<RouteAccess, readonly string[]>>;
   readonly rateLimitPerSecond: number;
   readonly burstLimit: number;
   readonly logRetention: logs.RetentionDays;
@@ -45,6 +63,8 @@ export class OrchestratorApi extends Construct {
   public readonly accessLogGroup: logs.LogGroup;
   /** Whether callers sign their requests with SigV4 (the default) rather than present a JWT. */
   public readonly iamAuthorized: boolean;
+  /** With a JWT authorizer, the scopes each kind of route requires (a token needs one of them); with IAM, undefined. */
+  public readonly jwtScopes: Readonly<Record<RouteAccess, readonly string[]>> | undefined;
 
   /**
    * @param scope - the parent
@@ -54,6 +74,7 @@ export class OrchestratorApi extends Construct {
   constructor(scope: Construct, id: string, props: OrchestratorApiProps) {
     super(scope, id);
     this.iamAuthorized = props.jwtIssuer === undefined;
+    this.jwtScopes = this.iamAuthorized ? undefined : (props.jwtScopes ?? defaultJwtScopes);
     const authorizer =
       props.jwtIssuer === undefined
         ? new HttpIamAuthorizer()
@@ -87,7 +108,11 @@ export class OrchestratorApi extends Construct {
       },
     });
     const integration = new HttpLambdaIntegration("Handler", props.handler);
-    for (const route of apiRoutes) this.httpApi.addRoutes({ path: route.path, methods: [route.method], integration });
+    for (const route of apiRoutes) {
+      // Without scopes, any token the issuer signed for the audience could call every route.
+      const authorizationScopes = this.jwtScopes === undefined ? undefined : [...this.jwtScopes[route.access]];
+      this.httpApi.addRoutes({ path: route.path, methods: [route.method], integration, authorizationScopes });
+    }
   }
 
   /** The URL of the API's `$default` stage. */

@@ -32,6 +32,28 @@ export interface TaskFunctionProps {
   readonly reservedConcurrency?: number;
 }
 
+/**
+ * The scopes a JWT must carry for each kind of route of the HTTP API. API Gateway lets a
+ * request in when its token holds any one of the route's scopes.
+ */
+export interface JwtScopes {
+  /**
+   * Scopes for `POST /workflows/{name}/executions`.
+   * @default ["floe/start"]
+   */
+  readonly start?: readonly string[];
+  /**
+   * Scopes for the `GET` routes: executions, results and runs.
+   * @default ["floe/read"]
+   */
+  readonly read?: readonly string[];
+  /**
+   * Scopes for `POST /executions/{id}/cancel`.
+   * @default ["floe/cancel"]
+   */
+  readonly cancel?: readonly string[];
+}
+
 /** The props of an {@link Orchestrator}. */
 export interface OrchestratorProps {
   /**
@@ -87,6 +109,12 @@ export interface OrchestratorProps {
    * @default none
    */
   readonly jwtAudience?: readonly string[];
+  /**
+   * With `jwtIssuer`, the scopes a token must carry for each kind of route, so that a token
+   * issued to read cannot start or cancel. Each kind left out keeps its default.
+   * @default `floe/start`, `floe/read` and `floe/cancel`
+   */
+  readonly jwtScopes?: JwtScopes;
   /**
    * Steady request rate the HTTP API allows, per second.
    * @default 100

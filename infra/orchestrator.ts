@@ -22,8 +22,9 @@ import { resolve } from "node:path";
 import { COORDINATOR_EVENTS } from "../functions/coordinator.ts";
 import { RECONCILE_EVERY_MINUTES } from "../functions/reconciler.ts";
 import { Handler, findProjectRoot } from "./bundling.ts";
+import { dataAccess, grantData, payloadPrefix, type DataAccess } from "./data-access.ts";
 import { FloeFunction } from "./floe-function.ts";
-import { OrchestratorApi } from "./orchestrator-api.ts";
+import { OrchestratorApi, type RouteAccess } from "./orchestrator-api.ts";
 import type { OrchestratorProps } from "./orchestrator-props.ts";
 import { executionsTable } from "./executions-table.ts";
 import { acknowledgeDesignFindings } from "./nag-acknowledgements.ts";
@@ -31,8 +32,6 @@ import { readTaskDefinitions, type TaskSummary } from "./task-definitions.ts";
 import { TaskWorker } from "./task-worker.ts";
 import { resolveProps } from "./validate-props.ts";
 
-/** Where payloads go in the bucket (the blob store's default prefix). */
-const payloadPrefix = "payloads/";
 /** The coordinator's and the dead-letter handler's timeout, in seconds. */
 const backgroundTimeoutSeconds = 60;
 
@@ -193,42 +192,37 @@ export class Orchestrator extends Construct {
       handler: this.apiHandler,
       jwtIssuer: props.jwtIssuer,
       jwtAudience: props.jwtAudience,
+      jwtScopes: resolved.jwtScopes,
       rateLimitPerSecond: props.apiRateLimitPerSecond ?? 100,
       burstLimit: props.apiBurstLimit ?? 200,
       logRetention,
       removalPolicy,
     });
 
-    for (const fn of this.functions) this.grantDataAccess(fn);
+    // Each role gets what its function's code path uses: the coordinator, say, no payloads.
+    for (const fn of [...this.taskFunctions, this.apiHandler]) this.grantDataAccess(fn);
+    this.#grantData(this.coordinator, dataAccess.coordinator);
+    this.#grantData(this.deadLetterHandler, dataAccess.deadLetter);
+    this.#grantData(this.reconciler, dataAccess.reconciler);
     this.alarms = [...[...tasks.values()].map((t) => t.deadLetterAlarm), ...this.#coordinatorAlarms()];
     acknowledgeDesignFindings(this);
   }
 
   /**
-   * Lets `grantee` run floe's engine on this orchestrator's resources, as floe's own
-   * functions do: read and write the executions table and its indexes, send to every task
-   * queue, read and write payloads. For code that submits or reads executions in process.
+   * Lets `grantee` run floe's engine on this orchestrator's resources, as the task workers
+   * and the API's handler do: read and write the executions table, query its indexes, send
+   * to every task queue, read and write payloads. For code that submits or reads executions
+   * in process.
    *
    * @param grantee - the principal to grant to
    * @returns the grant
    */
   grantDataAccess(grantee: iam.IGrantable): iam.Grant {
-    const table = iam.Grant.addToPrincipal({
-      grantee,
-      actions: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"],
-      resourceArns: [this.table.tableArn, ...["byRun", "byWorkflow", "byStart"].map((index) => `${this.table.tableArn}/index/${index}`)],
-    });
-    const queues = iam.Grant.addToPrincipal({
-      grantee,
-      actions: ["sqs:SendMessage"],
-      resourceArns: [...this.tasks.values()].map((t) => t.queue.queueArn),
-    });
-    const payloads = iam.Grant.addToPrincipal({
-      grantee,
-      actions: ["s3:GetObject", "s3:PutObject"],
-      resourceArns: [this.bucket.arnForObjects(`${payloadPrefix}*`)],
-    });
-    return table.combine(queues).combine(payloads);
+    return this.#grantData(grantee, dataAccess.engine);
+  }
+
+  #grantData(grantee: iam.IGrantable, access: DataAccess): iam.Grant {
+    return grantData(grantee, access, { table: this.table, queues: [...this.tasks.values()].map((t) => t.queue), bucket: this.bucket });
   }
 
   /**
@@ -238,7 +232,7 @@ export class Orchestrator extends Construct {
    * @throws Error when the API uses a JWT authorizer, where IAM grants do not apply
    */
   grantStart(grantee: iam.IGrantable): iam.Grant {
-    return this.#grantInvoke(grantee, "grantStart", [["POST", "/workflows/*/executions"]]);
+    return this.#grantInvoke(grantee, "grantStart", "start", [["POST", "/workflows/*/executions"]]);
   }
 
   /**
@@ -248,7 +242,7 @@ export class Orchestrator extends Construct {
    * @throws Error when the API uses a JWT authorizer, where IAM grants do not apply
    */
   grantRead(grantee: iam.IGrantable): iam.Grant {
-    return this.#grantInvoke(grantee, "grantRead", [["GET", "/executions/*"], ["GET", "/runs"], ["GET", "/runs/*"]]);
+    return this.#grantInvoke(grantee, "grantRead", "read", [["GET", "/executions/*"], ["GET", "/runs"], ["GET", "/runs/*"]]);
   }
 
   /**
@@ -258,12 +252,15 @@ export class Orchestrator extends Construct {
    * @throws Error when the API uses a JWT authorizer, where IAM grants do not apply
    */
   grantCancel(grantee: iam.IGrantable): iam.Grant {
-    return this.#grantInvoke(grantee, "grantCancel", [["POST", "/executions/*/cancel"]]);
+    return this.#grantInvoke(grantee, "grantCancel", "cancel", [["POST", "/executions/*/cancel"]]);
   }
 
-  #grantInvoke(grantee: iam.IGrantable, method: string, routes: readonly (readonly [string, string])[]): iam.Grant {
-    if (!this.api.iamAuthorized) {
-      throw new Error(`${method}: the HTTP API of ${this.node.path} uses a JWT authorizer, so IAM grants do not let anyone in; issue tokens instead`);
+  #grantInvoke(grantee: iam.IGrantable, method: string, access: RouteAccess, routes: readonly (readonly [string, string])[]): iam.Grant {
+    if (this.api.jwtScopes !== undefined) {
+      throw new Error(
+        `${method}: the HTTP API of ${this.node.path} uses a JWT authorizer, so IAM grants do not let anyone in; ` +
+          `issue tokens with the scope ${this.api.jwtScopes[access].join(" or ")} instead`,
+      );
     }
     return iam.Grant.addToPrincipal({
       grantee,

@@ -3,6 +3,7 @@
  * reported in one error at synth time, each naming its prop, so a user fixes them in one go.
  */
 import { Token } from "aws-cdk-lib";
+import { defaultJwtScopes, type RouteAccess } from "./orchestrator-api.ts";
 import type { OrchestratorProps, TaskFunctionProps } from "./orchestrator-props.ts";
 import type { TaskSummary } from "./task-definitions.ts";
 
@@ -21,6 +22,8 @@ export interface TaskSettings {
 export interface ResolvedProps {
   readonly tasks: ReadonlyMap<string, TaskSettings>;
   readonly maxReceiveCount: number;
+  /** With a JWT authorizer, the scopes of each kind of route; with IAM, undefined. */
+  readonly jwtScopes: Readonly<Record<RouteAccess, readonly string[]>> | undefined;
 }
 
 /** Prefixes allowed in SQS queue names, short enough for any valid task name. */
@@ -72,7 +75,7 @@ export function resolveProps(props: OrchestratorProps, tasks: readonly TaskSumma
     const count = problems.list.length === 1 ? "1 problem" : `${problems.list.length} problems`;
     throw new Error(`floe Orchestrator props: ${count}:\n${problems.list.map((p) => `  - ${p}`).join("\n")}`);
   }
-  return { tasks: resolved, maxReceiveCount: props.maxReceiveCount ?? 5 };
+  return { tasks: resolved, maxReceiveCount: props.maxReceiveCount ?? 5, jwtScopes: resolveJwtScopes(props) };
 }
 
 function checkDefaults(props: OrchestratorProps, problems: Problems): void {
@@ -94,6 +97,41 @@ function checkDefaults(props: OrchestratorProps, problems: Problems): void {
     if (!/^https:\/\/\S+$/.test(props.jwtIssuer)) problems.add(`jwtIssuer must be an https URL, got ${JSON.stringify(props.jwtIssuer)}`);
     if ((props.jwtAudience ?? []).length === 0) problems.add("jwtIssuer is set without jwtAudience: name at least one audience the tokens must carry");
   }
+  checkJwtScopes(props, problems);
+}
+
+/** An OAuth scope (RFC 6749, section 3.3): printable ASCII but for spaces, quotes and backslashes. */
+const scopePattern = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+function checkJwtScopes(props: OrchestratorProps, problems: Problems): void {
+  if (props.jwtScopes === undefined) return;
+  if (props.jwtIssuer === undefined) {
+    problems.add("jwtScopes is set without jwtIssuer: scopes apply to a JWT authorizer; with IAM authorisation use grantStart, grantRead and grantCancel");
+  }
+  const kinds = Object.keys(defaultJwtScopes);
+  for (const [kind, scopes] of Object.entries(props.jwtScopes as Record<string, unknown>)) {
+    const prop = `jwtScopes.${kind}`;
+    if (!kinds.includes(kind)) problems.add(`${prop}: no such kind of route; the kinds are ${kinds.map((k) => `"${k}"`).join(", ")}`);
+    else if (scopes !== undefined) checkScopeList(prop, scopes, problems);
+  }
+}
+
+function checkScopeList(prop: string, scopes: unknown, problems: Problems): void {
+  if (!Array.isArray(scopes) || scopes.length === 0) {
+    problems.add(`${prop} must list at least one scope (a route without one lets in any token of the issuer), got ${JSON.stringify(scopes)}`);
+    return;
+  }
+  for (const scope of scopes as unknown[]) {
+    if (typeof scope === "string" && (Token.isUnresolved(scope) || scopePattern.test(scope))) continue;
+    problems.add(`${prop} holds ${JSON.stringify(scope)}, not a scope: printable ASCII without spaces, quotes or backslashes (RFC 6749, section 3.3)`);
+  }
+}
+
+/** Each kind of route's scopes: the props' where given, else the default; none with IAM. */
+function resolveJwtScopes(props: OrchestratorProps): ResolvedProps["jwtScopes"] {
+  if (props.jwtIssuer === undefined) return undefined;
+  const own = props.jwtScopes ?? {};
+  return { start: own.start ?? defaultJwtScopes.start, read: own.read ?? defaultJwtScopes.read, cancel: own.cancel ?? defaultJwtScopes.cancel };
 }
 
 function resolveTask(task: TaskSummary, props: OrchestratorProps, own: TaskFunctionProps, problems: Problems): TaskSettings {

@@ -43,3 +43,27 @@ export function evaluate(value: unknown, refs: (logicalId: string) => string): u
   }
   return Object.fromEntries(Object.entries(object).map(([k, v]) => [k, evaluate(v, refs)]));
 }
+
+type Labelled = { node: { defaultChild?: unknown } };
+
+/**
+ * What `fn`'s role may do to the orchestrator's data, as sorted `action on resource` lines:
+ * the resources are `table`, `table/index/<name>`, `queue:<task>` and `bucket/<key pattern>`
+ * (the function's own trigger, stream and log group are left out).
+ */
+export function dataGrants(stack: FloeExamplesStack, template: Template, fn: { role?: Labelled | undefined }): string[] {
+  const floe = stack.orchestrator;
+  const id = (construct: Labelled) => stack.resolve((construct.node.defaultChild as { logicalId: string }).logicalId) as string;
+  const labels = new Map<string, string>([[`${id(floe.table)}.Arn`, "table"], [`${id(floe.bucket)}.Arn`, "bucket"]]);
+  for (const [name, worker] of floe.tasks) labels.set(`${id(worker.queue)}.Arn`, `queue:${name}`);
+  const roleId = id(fn.role!);
+  const lines = Object.values(resourcesOf(template, "AWS::IAM::Policy"))
+    .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(`"${roleId}"`))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
+    .flatMap((statement) => {
+      const actions = Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+      const resources = [statement.Resource].flat().map((r) => String(evaluate(r, (ref) => labels.get(ref) ?? "other")));
+      return actions.flatMap((action) => resources.filter((r) => /^(table|bucket|queue:)/.test(r)).map((r) => `${action} on ${r}`));
+    });
+  return [...new Set(lines)].sort();
+}

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { readEnvironment } from "../../functions/environment.ts";
 import type { FloeExamplesStack } from "../../infra/app.ts";
 import { executionTableDefinition } from "../../sdk/aws/dynamodb-execution-store.ts";
-import { evaluate, resourcesOf, synthExampleStack } from "./example-stack.ts";
+import { dataGrants, evaluate, resourcesOf, synthExampleStack } from "./example-stack.ts";
 
 const exampleTasks = [
   "stop_at_floor", "elevator", "charge_card", "checkout", "send_confirmation_email",
@@ -240,6 +240,42 @@ describe("Orchestrator, permissions", () => {
 
   it("attaches no managed policy: each role writes its own log group", () => {
     for (const role of Object.values(resourcesOf(template, "AWS::IAM::Role"))) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+});
+
+describe("Orchestrator, least privilege: each role holds what its function's code path uses", () => {
+  const grants = (fn: Parameters<typeof dataGrants>[2]) => dataGrants(stack, template, fn);
+  const on = (resource: string, ...actions: string[]) => actions.map((action) => `${action} on ${resource}`);
+  const sendToEveryQueue = () => exampleTasks.map((task) => `sqs:SendMessage on queue:${task}`);
+  const release = () => [...on("table", "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"), ...sendToEveryQueue()];
+  const engine = () => [
+    ...on("table", "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"),
+    ...(executionTableDefinition("x").GlobalSecondaryIndexes ?? []).flatMap((index) => on(`table/index/${index.IndexName}`, "dynamodb:Query")),
+    ...sendToEveryQueue(),
+    ...on("bucket/payloads/*", "s3:GetObject", "s3:PutObject"),
+  ];
+
+  it("lets each worker and the API's handler run the whole engine: the table, its indexes, every task queue, payloads both ways", () => {
+    const consume = ["ChangeMessageVisibility", "DeleteMessage", "GetQueueAttributes", "GetQueueUrl", "ReceiveMessage"].map((a) => `sqs:${a}`);
+    for (const [name, worker] of stack.orchestrator.tasks) {
+      // A worker also consumes its own queue, and no other.
+      expect(grants(worker.function)).toEqual([...engine(), ...on(`queue:${name}`, ...consume)].sort());
+    }
+    expect(grants(stack.orchestrator.apiHandler)).toEqual(engine().sort());
+  });
+
+  it("lets the coordinator release and queue, and nothing else: no payload, no put, no index", () => {
+    expect(grants(stack.orchestrator.coordinator)).toEqual(release().sort());
+  });
+
+  it("lets the dead-letter handler release and write an error too large for its record, but read no payload", () => {
+    expect(grants(stack.orchestrator.deadLetterHandler)).toEqual([...release(), ...on("bucket/payloads/*", "s3:PutObject")].sort());
+  });
+
+  it("lets the reconciler find lost runs through the runs index and send them again: no table write, no payload", () => {
+    expect(grants(stack.orchestrator.reconciler)).toEqual(
+      [...on("table", "dynamodb:BatchGetItem"), ...on("table/index/byStart", "dynamodb:Query"), ...sendToEveryQueue()].sort(),
+    );
   });
 });
 

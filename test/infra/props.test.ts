@@ -18,6 +18,12 @@ function orchestrator(props: Partial<OrchestratorProps> = {}): { stack: Stack; f
   return { stack, floe: new Orchestrator(stack, "Floe", { tasksModule, ...props }) };
 }
 
+/** Each route's required scopes, by route key. */
+function routeScopes(stack: Stack): Record<string, unknown> {
+  const routes = Object.values(Template.fromStack(stack).findResources("AWS::ApiGatewayV2::Route"));
+  return Object.fromEntries(routes.map((r) => [r.Properties.RouteKey as string, r.Properties.AuthorizationScopes]));
+}
+
 function problems(props: Partial<OrchestratorProps>): string {
   try {
     orchestrator(props);
@@ -54,6 +60,19 @@ describe("Orchestrator props", () => {
     }
   });
 
+  it("reports every faulty JWT scope in one error, each by name", () => {
+    const message = problems({ jwtScopes: { start: [], read: ["floe read", "floe/read"], write: ["floe/write"] } as OrchestratorProps["jwtScopes"] });
+    expect(message).toMatch(/^floe Orchestrator props: 4 problems:/);
+    for (const expected of [
+      "jwtScopes is set without jwtIssuer: scopes apply to a JWT authorizer; with IAM authorisation use grantStart",
+      "jwtScopes.start must list at least one scope \\(a route without one lets in any token of the issuer\\), got \\[\\]",
+      'jwtScopes.read holds "floe read", not a scope: printable ASCII without spaces',
+      'jwtScopes.write: no such kind of route; the kinds are "start", "read", "cancel"',
+    ]) {
+      expect(message).toMatch(new RegExp(expected));
+    }
+  });
+
   it("refuses a tasks module that defines nothing, naming it", () => {
     const empty = fileURLToPath(new URL("./no-tasks.ts", import.meta.url));
     expect(problems({ tasksModule: empty })).toContain(`tasksModule: ${empty} defines no task or workflow`);
@@ -80,7 +99,37 @@ describe("Orchestrator options", () => {
     const routes = Object.values(template.findResources("AWS::ApiGatewayV2::Route"));
     expect(routes).toHaveLength(6);
     for (const route of routes) expect(route.Properties).toMatchObject({ AuthorizationType: "JWT", AuthorizerId: expect.anything() });
-    expect(() => floe.grantStart(new iam.User(stack, "Caller"))).toThrow(/uses a JWT authorizer/);
+    expect(() => floe.grantStart(new iam.User(stack, "Caller"))).toThrow(/uses a JWT authorizer, .* issue tokens with the scope floe\/start instead/);
+  });
+
+  it("requires a JWT to carry the scope of what each route does: start, read or cancel", () => {
+    const { stack } = orchestrator({ jwtIssuer: "https://issuer.example.com/", jwtAudience: ["floe-api"] });
+    expect(routeScopes(stack)).toEqual({
+      "POST /workflows/{name}/executions": ["floe/start"],
+      "GET /executions/{id}": ["floe/read"],
+      "GET /executions/{id}/result": ["floe/read"],
+      "GET /runs": ["floe/read"],
+      "GET /runs/{id}": ["floe/read"],
+      "POST /executions/{id}/cancel": ["floe/cancel"],
+    });
+  });
+
+  it("takes each kind's scopes from jwtScopes, keeping the default of a kind left out", () => {
+    const jwtScopes = { start: ["shop/start"], read: ["shop/read", "shop/admin"] };
+    const { stack } = orchestrator({ jwtIssuer: "https://issuer.example.com/", jwtAudience: ["floe-api"], jwtScopes });
+    expect(routeScopes(stack)).toEqual({
+      "POST /workflows/{name}/executions": ["shop/start"],
+      "GET /executions/{id}": ["shop/read", "shop/admin"],
+      "GET /executions/{id}/result": ["shop/read", "shop/admin"],
+      "GET /runs": ["shop/read", "shop/admin"],
+      "GET /runs/{id}": ["shop/read", "shop/admin"],
+      "POST /executions/{id}/cancel": ["floe/cancel"],
+    });
+  });
+
+  it("requires no scope of a SigV4-signed request: IAM grants decide", () => {
+    const { stack } = orchestrator();
+    for (const scopes of Object.values(routeScopes(stack))) expect(scopes).toBeUndefined();
   });
 
   it("grants starting and reading through the API on its routes only", () => {
