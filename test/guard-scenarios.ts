@@ -85,19 +85,38 @@ export function guardScenarios(name: string, makeStore: StoreFactory): void {
       expect(await engine.claim(queue.sent[1]!.message)).toMatchObject({ state: State.Running, attempt: 2 });
     });
 
-    it("keeps an attempt that was taken over from committing (attempt check)", async () => {
+    it("keeps an attempt that was taken over from committing, failing or suspending, and from taking over again (attempt check)", async () => {
       const { engine, queue, store } = await setup();
+      await engine.register(spec("u"));
       await engine.register(spec("a"));
-      const message = queue.sent[0]!.message;
+      const message = queue.sent[1]!.message;
       // Copied: the in-memory store hands out its live record, which the take-over changes.
       const first = { ...(await engine.claim(message))! };
       // The message comes back while the first worker still runs: a second attempt starts.
       const second = { ...(await engine.claim(message, 0))! };
       expect(second.attempt).toBe(2);
+      // Attempt 1's message once more: attempt 2 is current, and is not taken over by it.
+      expect(await engine.claim(message, 0)).toBeUndefined();
       await engine.finish(first, { type: "completed", result: "[1]" });
-      expect(await store.get("a")).toMatchObject({ state: State.Running, attempt: 2 });
+      await engine.finish(first, { type: "failed", error: new Error("late") });
+      await engine.finish(first, { type: "suspended", on: ["u"], mode: WaitMode.All });
+      expect(await store.get("a")).toMatchObject({ state: State.Running, attempt: 2, generation: 1 });
       await engine.finish(second, { type: "completed", result: "[2]" });
       expect(await store.get("a")).toMatchObject({ state: State.Completed, result: { inline: "[2]" } });
+    });
+
+    it("stops the counter at zero when every upstream of a wait for any one releases before it is queued (counter floor)", async () => {
+      const { engine, queue, store } = await setup();
+      for (const id of ["u1", "u2", "p"]) await engine.register(spec(id));
+      const running = (await engine.claim(queue.sent[2]!.message))!;
+      await engine.finish(running, { type: "suspended", on: ["u1", "u2"], mode: WaitMode.Any });
+      // Two releasers at once, each gone before queueing p (a crash, a lost response).
+      for (const upstream of ["u1", "u2"]) await store.release(await store.edgesFrom(upstream));
+      expect(await store.get("p")).toMatchObject({ state: State.Suspended, pending: 0 });
+      // The coordinator's backstop finds p at zero and queues it.
+      await engine.releaseDependents(["u1", "u2"]);
+      expect(await store.get("p")).toMatchObject({ state: State.Queued, pending: 0 });
+      expect(queue.ids().filter((id) => id === "p")).toHaveLength(2);
     });
   });
 }
