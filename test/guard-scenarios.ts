@@ -74,6 +74,27 @@ export function guardScenarios(name: string, makeStore: StoreFactory): void {
       expect(await store.get("p")).toMatchObject({ state: State.Queued, pending: 0 });
     });
 
+    it("releases an upstream's edges of each generation apart, in whatever order the store lists them (generation check)", async () => {
+      const { engine, queue, store } = await setup();
+      const late = Array.from({ length: 8 }, (_, i) => `a${i + 2}`);
+      for (const id of ["z", "w", ...late, "p"]) await engine.register(spec(id));
+      let message = queue.sent.find((s) => s.message.executionId === "p")!.message;
+      // Generations 2 to 9 each wait for z or another, and the other wins: z's edges stay open.
+      for (const other of late) {
+        await engine.finish((await engine.claim(message))!, { type: "suspended", on: ["z", other], mode: WaitMode.Any });
+        await runToCompletion(engine, queue, other);
+        message = queue.sent.at(-1)!.message;
+      }
+      // Generation 10 waits for both z and w. DynamoDB lists z's edge of generation 10
+      // (sort key "…#10") before those of 2 to 9.
+      await engine.finish((await engine.claim(message))!, { type: "suspended", on: ["z", "w"], mode: WaitMode.All });
+      expect(await store.get("p")).toMatchObject({ state: State.Suspended, pending: 2, generation: 10 });
+      await runToCompletion(engine, queue, "z");
+      expect(await store.get("p")).toMatchObject({ state: State.Suspended, pending: 1, generation: 10 });
+      await runToCompletion(engine, queue, "w");
+      expect(await store.get("p")).toMatchObject({ state: State.Queued, pending: 0 });
+    });
+
     it("drops the redelivered message of an attempt that failed and was queued again (claim condition)", async () => {
       const { engine, queue, store } = await setup([60_000]);
       await engine.register(spec("a"));
