@@ -6,7 +6,7 @@ import type { Clock, ExecutionStore, TaskQueue } from "../sdk/engine/ports.ts";
 import { MemoryBlobStore } from "../sdk/embedded/memory-blob-store.ts";
 
 /** A queue that only records what was sent, so each test drives deliveries itself. */
-class RecordingQueue implements TaskQueue {
+export class RecordingQueue implements TaskQueue {
   readonly sent: { message: TaskMessage; delayMs: number | undefined }[] = [];
   async send(messages: readonly TaskMessage[], delayMs?: number): Promise<void> {
     for (const message of messages) this.sent.push({ message, delayMs });
@@ -19,7 +19,8 @@ class RecordingQueue implements TaskQueue {
 /** Makes a fresh, empty store for one scenario. */
 export type StoreFactory = () => ExecutionStore | Promise<ExecutionStore>;
 
-async function setupWith(makeStore: StoreFactory, retryDelays: (number | undefined)[] = [], inlineFanIn?: number) {
+/** An engine over a fresh store, a recording queue and a clock that ticks once per reading. */
+export async function setupWith(makeStore: StoreFactory, retryDelays: (number | undefined)[] = [], inlineFanIn?: number) {
   let now = 1_000;
   const clock: Clock = { now: () => (now += 1), schedule: () => () => undefined };
   // Typed as the port, which may answer later: the engine must work either way.
@@ -38,7 +39,8 @@ async function setupWith(makeStore: StoreFactory, retryDelays: (number | undefin
   return { engine, store, queue, blobs };
 }
 
-const spec = (id: string, waitOn: string[] = [], refs: string[] = waitOn): NewExecution => ({
+/** A new execution of run "run" waiting for `waitOn`. */
+export const spec = (id: string, waitOn: string[] = [], refs: string[] = waitOn): NewExecution => ({
   id,
   runId: "run",
   taskName: "t",
@@ -47,7 +49,8 @@ const spec = (id: string, waitOn: string[] = [], refs: string[] = waitOn): NewEx
   waitOn,
 });
 
-async function runToCompletion(engine: ExecutionEngine, queue: RecordingQueue, id: string): Promise<void> {
+/** Claims the first message sent for `id` and completes that attempt. */
+export async function runToCompletion(engine: ExecutionEngine, queue: RecordingQueue, id: string): Promise<void> {
   const sent = queue.sent.find((s) => s.message.executionId === id);
   if (sent === undefined) throw new Error(`${id} was never queued`);
   const claimed = await engine.claim(sent.message);

@@ -26,7 +26,7 @@ export function useDynamoDbLocal(): LocalStores {
     client?.destroy();
     await emulator?.stop();
   });
-  const make = async ({ counts, ...options }: StoreOptions = {}) => {
+  const make = async ({ counts, wrap, ...options }: StoreOptions = {}) => {
     if (client === undefined || emulator === undefined) throw new Error("DynamoDB Local is not running: call useDynamoDbLocal() at the top of the file");
     tables += 1;
     const tableName = `floe-${tables}`;
@@ -38,7 +38,7 @@ export function useDynamoDbLocal(): LocalStores {
       countRequests({ dynamodb: base }, counts);
     }
     const document = DynamoDBDocumentClient.from(base, { marshallOptions: { removeUndefinedValues: true } });
-    return new DynamoDbExecutionStore({ client: document, tableName, ...options });
+    return new DynamoDbExecutionStore({ client: wrap?.(document) ?? document, tableName, ...options });
   };
   return Object.assign(make, {
     item: async (key: { pk: string; sk: string }) => {
@@ -54,6 +54,8 @@ export interface StoreOptions {
   readonly retentionDays?: number;
   /** Counts the store's requests and capacity units here. */
   readonly counts?: RequestCounts;
+  /** Wraps the document client the store sends through (to inject faults). */
+  readonly wrap?: (client: DynamoDBDocumentClient) => DynamoDBDocumentClient;
 }
 
 /** Makes stores on fresh tables; `item` reads an item of the newest table as stored. */
