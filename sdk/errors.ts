@@ -19,6 +19,7 @@ export const ErrorCode = {
   DeadLettered: "FLOE_DEAD_LETTERED",
   IdempotencyConflict: "FLOE_IDEMPOTENCY_CONFLICT",
   PayloadTooLarge: "FLOE_PAYLOAD_TOO_LARGE",
+  ForwardCycle: "FLOE_FORWARD_CYCLE",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -98,9 +99,13 @@ export class CancelledError extends FloeError {
   }
 }
 
-/** Reads the `code` of anything thrown, or `undefined`. */
+/** Reads the `code` of anything thrown, or `undefined`; never throws, even for a getter or Proxy that does. */
 export function errorCode(error: unknown): string | undefined {
   if (typeof error !== "object" || error === null) return undefined;
-  const code = (error as { code?: unknown }).code;
-  return typeof code === "string" ? code : undefined;
+  try {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === "string" ? code : undefined;
+  } catch {
+    return undefined;
+  }
 }

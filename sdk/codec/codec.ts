@@ -5,6 +5,7 @@
  */
 import { DevalueError, parse, stringify } from "devalue";
 import { CancelledError, ErrorCode, FloeError, NonRetriableError, RetryAfterError, TimeoutError } from "../errors.ts";
+import { readableError } from "./readable-error.ts";
 
 /** An encoded value and the executions it references. */
 export interface Encoded {
@@ -281,17 +282,36 @@ export function decodeValue(text: string): unknown {
   return decode(text, displayReferences);
 }
 
-/** Encodes anything thrown; never throws itself. */
+/**
+ * Encodes anything thrown. Never throws itself, or the failure being recorded would be lost
+ * and its execution left running: what cannot be encoded as it is (a field the codec cannot
+ * keep, a getter, `toJSON` or `toString` that throws, a Proxy) is encoded as a readable copy
+ * that names what could not be read.
+ */
 export function encodeError(error: unknown): string {
-  const value = error instanceof Error ? error : new Error(describeThrown(error));
   try {
-    return stringify(value, errorReducers);
+    return stringify(error instanceof Error ? error : readableError(error, encodes), errorReducers);
   } catch {
-    // A property or cause the codec cannot keep: fall back to the essentials.
-    const { name, message, stack, code } = errorShape(value);
-    return stringify({ name, message, stack, code }, {});
+    // Read field by field below.
+  }
+  try {
+    return stringify(readableError(error, encodes), errorReducers);
+  } catch {
+    return unencodableError;
   }
 }
+
+/** Whether a field of an error can be kept as it is. */
+function encodes(value: unknown): boolean {
+  try {
+    stringify(value, errorReducers);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const unencodableError = stringify(new Error("floe could not encode what this task threw"), errorReducers);
 
 /** Decodes what {@link encodeError} produced into an `Error`. */
 export function decodeError(text: string): Error {
@@ -328,15 +348,6 @@ function reviveError(shape: ErrorShape): Error {
   if (shape.code !== undefined) Object.assign(error, { code: shape.code });
   if (shape.stack !== undefined) error.stack = shape.stack;
   return error;
-}
-
-function describeThrown(value: unknown): string {
-  if (typeof value === "string") return value;
-  try {
-    return `a non-Error value was thrown: ${JSON.stringify(value)}`;
-  } catch {
-    return `a non-Error value was thrown: ${String(value)}`;
-  }
 }
 
 function notSerializable(path: string, value: unknown): FloeError {

@@ -124,7 +124,7 @@ export class Runtime implements ExecutionHost, Engine {
       policy: {
         retryDelayMs: (taskName, error, attempt) => {
           const definition = tryLookup(taskName);
-          return definition === undefined ? undefined : retryDelay(definition.options.retries, error, attempt);
+          return definition === undefined ? undefined : safeRetryDelay(definition, error, attempt);
         },
         encodeError,
       },
@@ -558,6 +558,25 @@ function namedIds(
       throw new Error(`unknown wait spec ${JSON.stringify(spec satisfies never)}`);
   }
   return [...out];
+}
+
+/**
+ * The retry delay for `error`, which may be anything a task threw: one whose fields throw
+ * when read is judged by its readable copy, and a `retryOn` that throws means no retry.
+ * Either way the failure is recorded: nothing stays running.
+ */
+function safeRetryDelay(definition: TaskDefinition, error: unknown, attempt: number): number | undefined {
+  const { retries } = definition.options;
+  try {
+    return retryDelay(retries, error, attempt);
+  } catch {
+    // Read below from the copy the execution's record keeps.
+  }
+  try {
+    return retryDelay(retries, decodeError(encodeError(error)), attempt);
+  } catch {
+    return undefined;
+  }
 }
 
 function tryLookup(name: string): TaskDefinition | undefined {

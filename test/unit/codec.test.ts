@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { REFERENCE_KEY, decode, decodeError, encode, encodeError, type ReferenceCodec } from "../../sdk/codec/codec.ts";
+import { hostile, hostileKinds, readAs } from "../support/hostile-values.ts";
 
 const noRefs: ReferenceCodec = { idOf: () => undefined, revive: (id) => ({ id }) };
 
@@ -65,6 +66,28 @@ describe("codec", () => {
   it("still encodes an error whose fields cannot be serialised", () => {
     const error = Object.assign(new Error("with a socket"), { socket: { write() {} } });
     expect(decodeError(encodeError(error)).message).toBe("with a socket");
+  });
+
+  it("encodes anything thrown without throwing, keeping what can be read and naming what cannot (T24)", () => {
+    for (const kind of hostileKinds) {
+      const decoded = decodeError(encodeError(hostile(kind))) as Error & { code?: string };
+      expect(decoded, kind).toBeInstanceOf(Error);
+      expect(decoded.message, kind).toMatch(readAs[kind].message);
+      expect(decoded.code, kind).toBe(readAs[kind].code);
+    }
+  });
+
+  it("keeps the fields that encode and a readable copy of the cause when an error's getter throws", () => {
+    const cause = Object.defineProperty(new Error("inner"), "code", { get: () => { throw new Error("no"); }, enumerable: true });
+    const error = Object.assign(new Error("outer", { cause }), { status: 503, socket: { write() {} } });
+    // V8 writes the stack on first read, from the name: read it before the name breaks.
+    const stack = error.stack;
+    Object.defineProperty(error, "name", { get: () => { throw new Error("no"); } });
+    const decoded = decodeError(encodeError(error)) as Error & { status?: number; socket?: unknown };
+    expect(decoded.message).toBe("outer [floe could not read the thrown value's name: reading threw]");
+    expect(decoded.stack).toBe(stack);
+    expect([decoded.status, decoded.socket]).toEqual([503, undefined]);
+    expect((decoded.cause as Error).message).toBe("inner [floe could not read the thrown value's code: reading threw]");
   });
 
   it("names the path of a value it refuses, inside maps too", () => {
