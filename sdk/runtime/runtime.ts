@@ -19,7 +19,7 @@ import {
   type TaskMessage,
 } from "../engine/model.ts";
 import type { BlobStore, Clock, ExecutionStore, IdSource, RunQuery, TaskQueue } from "../engine/ports.ts";
-import { CancelledError, ErrorCode, FloeError } from "../errors.ts";
+import { CancelledError, ErrorCode, FloeError, forwardCycle } from "../errors.ts";
 import { Attempts, type Slots } from "./attempts.ts";
 import { Waiters, type WaitCallback } from "./waiters.ts";
 import { currentContext, type ExecutionContext } from "./context.ts";
@@ -298,6 +298,7 @@ export class Runtime implements ExecutionHost, Engine {
   async #resultIn(context: ExecutionContext | undefined, execution: Execution<unknown>, raiseOnFailure: boolean): Promise<unknown> {
     if (execution.created !== existing) await execution.created;
     let id = execution.id;
+    let followed: Set<string> | undefined;
     for (;;) {
       const read = this.#o.store.get(id);
       const record = isPromiseLike(read) ? await read : read;
@@ -307,7 +308,17 @@ export class Runtime implements ExecutionHost, Engine {
         continue;
       }
       if (record.state === State.Completed && record.forward !== undefined) {
+        // Forwards that come back to an execution already followed have no result: say so
+        // rather than follow them forever.
+        (followed ??= new Set()).add(id);
+        if (followed.has(record.forward)) {
+          const cycle = forwardCycle([...followed, record.forward]);
+          if (raiseOnFailure) throw cycle;
+          return cycle;
+        }
         id = record.forward;
+        // Over a store that answers at once, a long chain would otherwise hold the event loop.
+        if (followed.size % hopsPerTurn === 0) await new Promise((resolve) => setImmediate(resolve));
         continue;
       }
       if (record.state === State.Completed && record.result !== undefined) {
@@ -463,6 +474,8 @@ export class Runtime implements ExecutionHost, Engine {
 }
 
 const ignore = (): undefined => undefined;
+/** How many forwards `result()` follows before letting the event loop run. */
+const hopsPerTurn = 64;
 const defaultMaxPayload = 10 * 1024 * 1024;
 const noIds: readonly string[] = [];
 
