@@ -20,32 +20,43 @@ export const MAX_DEPTH = 500;
  * @throws FloeError `FLOE_NOT_SERIALIZABLE`
  */
 export function checkDepth(value: unknown, path: string): void {
-  const seen = new Set<object>();
-  const keys: string[] = [];
-  const walk = (item: unknown, depth: number): void => {
-    if (typeof item !== "object" || item === null || seen.has(item) || !isContainer(item)) return;
-    if (depth >= MAX_DEPTH) throw tooDeep(path, keys);
-    seen.add(item);
-    const step = (key: string, child: unknown): void => {
-      keys.push(key);
-      walk(child, depth + 1);
-      keys.pop();
-    };
-    if (Array.isArray(item)) {
-      for (let i = 0; i < item.length; i += 1) step(`[${i}]`, item[i]);
-    } else if (item instanceof Map) {
-      for (const [key, child] of item) {
-        step(".keys()[…]", key);
-        step(`.get(${typeof key === "string" ? JSON.stringify(key) : "…"})`, child);
-      }
-    } else if (item instanceof Set) {
-      for (const child of item) step(".values()[…]", child);
-    } else {
-      for (const key of Object.keys(item)) step(identifier.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`, (item as Record<string, unknown>)[key]);
-      if (item instanceof Error) step(".cause", item.cause);
+  const keys: PathKey[] = [];
+  if (!within(value, 0, new Set(), keys)) throw tooDeep(path, keys);
+}
+
+/**
+ * A step of the path to a value: an array index, an object key, or a map's entry (its key
+ * when that is a string). Kept raw: formatted only for an error, since the walk is on the
+ * encoding's path.
+ */
+type PathKey = number | string | { readonly mapKey: unknown } | typeof inSet;
+const inSet = Symbol("in a set");
+
+/** False, with `keys` holding the path, when `item` nests past the limit. */
+function within(item: unknown, depth: number, seen: Set<object>, keys: PathKey[]): boolean {
+  if (typeof item !== "object" || item === null || seen.has(item) || !isContainer(item)) return true;
+  if (depth >= MAX_DEPTH) return false;
+  seen.add(item);
+  const next = depth + 1;
+  if (Array.isArray(item)) {
+    for (let i = 0; i < item.length; i += 1) if (!within(item[i], next, seen, keys)) return outside(keys, i);
+  } else if (item instanceof Map) {
+    for (const [key, child] of item) {
+      if (!within(key, next, seen, keys) || !within(child, next, seen, keys)) return outside(keys, { mapKey: key });
     }
-  };
-  walk(value, 0);
+  } else if (item instanceof Set) {
+    for (const child of item) if (!within(child, next, seen, keys)) return outside(keys, inSet);
+  } else {
+    for (const key of Object.keys(item)) if (!within((item as Record<string, unknown>)[key], next, seen, keys)) return outside(keys, key);
+    if (item instanceof Error && !within(item.cause, next, seen, keys)) return outside(keys, "cause");
+  }
+  return true;
+}
+
+/** Prepends `key` to the path of the value past the limit, as the walk unwinds. */
+function outside(keys: PathKey[], key: PathKey): false {
+  keys.unshift(key);
+  return false;
 }
 
 const identifier = /^[A-Za-z_$][\w$]*$/;
@@ -58,14 +69,23 @@ function isContainer(item: object): boolean {
 }
 
 /** The refusal of a value nested past the limit: its path, shortened, the limit and the fix. */
-export function tooDeep(path: string, keys: readonly string[]): FloeError {
-  const shown = keys.length <= 8 ? keys.join("") : `${keys.slice(0, 6).join("")}…${keys.slice(-2).join("")}`;
+export function tooDeep(path: string, keys: readonly PathKey[]): FloeError {
+  const steps = keys.map(formatKey);
+  const shown = steps.length <= 8 ? steps.join("") : `${steps.slice(0, 6).join("")}…${steps.slice(-2).join("")}`;
   return new FloeError(
     ErrorCode.NotSerializable,
     `${path}${shown} is nested ${keys.length + 1} levels deep, past floe's limit of ${MAX_DEPTH} levels; ` +
       "flatten the value (a list of items rather than items nested inside each other) " +
       "or pass a reference to the data (an S3 key, say) instead of the data",
   );
+}
+
+function formatKey(key: PathKey): string {
+  if (typeof key === "number") return `[${key}]`;
+  if (typeof key === "string") return identifier.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+  if (key === inSet) return ".values()[…]";
+  const { mapKey } = key;
+  return `.get(${typeof mapKey === "string" ? JSON.stringify(mapKey) : "…"})`;
 }
 
 /** The refusal of a stored value too deep to decode (one not encoded by this codec). */
