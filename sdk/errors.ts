@@ -19,6 +19,7 @@ export const ErrorCode = {
   DeadLettered: "FLOE_DEAD_LETTERED",
   IdempotencyConflict: "FLOE_IDEMPOTENCY_CONFLICT",
   PayloadTooLarge: "FLOE_PAYLOAD_TOO_LARGE",
+  ForwardCycle: "FLOE_FORWARD_CYCLE",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -98,9 +99,28 @@ export class CancelledError extends FloeError {
   }
 }
 
-/** Reads the `code` of anything thrown, or `undefined`. */
+/**
+ * The error of executions whose results forward to each other in a cycle: none of them has
+ * a result, so `result()` and the HTTP API report this instead of following it forever.
+ *
+ * @param cycle - the ids followed, ending with the first one met again
+ */
+export function forwardCycle(cycle: readonly string[]): FloeError {
+  const shown = cycle.length <= 10 ? cycle : [...cycle.slice(0, 5), "…", ...cycle.slice(-4)];
+  return new FloeError(
+    ErrorCode.ForwardCycle,
+    `the result of execution ${cycle[0] ?? ""} is forwarded in a cycle (${shown.join(" → ")}): each returned the ` +
+      "execution of the next, so none has a result; make one of them return a value",
+  );
+}
+
+/** Reads the `code` of anything thrown, or `undefined`; never throws, even for a getter or Proxy that does. */
 export function errorCode(error: unknown): string | undefined {
   if (typeof error !== "object" || error === null) return undefined;
-  const code = (error as { code?: unknown }).code;
-  return typeof code === "string" ? code : undefined;
+  try {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === "string" ? code : undefined;
+  } catch {
+    return undefined;
+  }
 }

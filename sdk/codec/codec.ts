@@ -5,6 +5,8 @@
  */
 import { DevalueError, parse, stringify } from "devalue";
 import { CancelledError, ErrorCode, FloeError, NonRetriableError, RetryAfterError, TimeoutError } from "../errors.ts";
+import { MAX_DEPTH, checkDepth, tooDeepToDecode } from "./depth.ts";
+import { readableError } from "./readable-error.ts";
 
 /** An encoded value and the executions it references. */
 export interface Encoded {
@@ -55,7 +57,7 @@ export function encode(value: unknown, path: string, references: ReferenceCodec)
   let found: string[] | undefined;
   try {
     walking = references;
-    plain = isPlainJson(value);
+    plain = isPlainJson(value, 0);
     found = foundRefs;
   } finally {
     walking = undefined;
@@ -66,12 +68,14 @@ export function encode(value: unknown, path: string, references: ReferenceCodec)
   }
   if (plain && found === undefined) return { text: JSON_MARK + JSON.stringify(value), refs: noRefs };
   if (plain) return { text: REFS_MARK + JSON.stringify(value), refs: found ?? noRefs };
+  // devalue recurses once per level: refuse what would overflow the stack here or when decoded.
+  checkDepth(value, path);
   const refs: string[] = [];
   collecting = { refs, seen: new Set(), references };
   try {
     return { text: stringify(value, reducers), refs };
   } catch (error) {
-    if (error instanceof DevalueError) throw notSerializable(path + error.path, error.value);
+    if (error instanceof DevalueError) throw refused(path + error.path, error);
     throw error;
   } finally {
     collecting = undefined;
@@ -148,13 +152,17 @@ function firstReference(id: string): boolean {
   return true;
 }
 
-/** Whether `value` round-trips through JSON; executions inside are collected in `foundRefs`. */
-function isPlainJson(value: unknown): boolean {
+/**
+ * Whether `value` round-trips through JSON; executions inside are collected in `foundRefs`.
+ * A value nested deeper than {@link MAX_DEPTH} is not: `checkDepth` then names its path.
+ */
+function isPlainJson(value: unknown, depth: number): boolean {
   if (typeof value !== "object" || value === null) return isScalar(value);
+  if (depth >= MAX_DEPTH) return false;
   if (Array.isArray(value)) {
     if (!firstVisit(value)) return false;
     for (let i = 0; i < value.length; i += 1) {
-      if (!(i in value) || !isPlainJson(value[i])) return false;
+      if (!(i in value) || !isPlainJson(value[i], depth + 1)) return false;
     }
     return true;
   }
@@ -171,7 +179,7 @@ function isPlainJson(value: unknown): boolean {
   if (!firstVisit(value)) return false;
   for (const key in value) {
     if (key === "__proto__" || key === REFERENCE_KEY) return false;
-    if (!isPlainJson((value as Record<string, unknown>)[key])) return false;
+    if (!isPlainJson((value as Record<string, unknown>)[key], depth + 1)) return false;
   }
   return Object.getOwnPropertySymbols(value).length === 0;
 }
@@ -214,13 +222,23 @@ export function decode(text: string, references: ReferenceCodec): unknown {
     }
     return JSON.parse(text.slice(1));
   }
-  if (text.startsWith(REFS_MARK)) return reviveReferences(JSON.parse(text.slice(1)), references);
+  if (text.startsWith(REFS_MARK)) return reviveReferences(JSON.parse(text.slice(1)), references, 0);
   // Most payloads hold no reference and no error: skip building revivers for them.
-  if (!text.includes('"Execution"') && !text.includes('"Error"')) return parse(text);
-  return parse(text, {
+  if (!text.includes('"Execution"') && !text.includes('"Error"')) return parseDevalue(text);
+  return parseDevalue(text, {
     Execution: (id: string) => references.revive(id),
     Error: reviveError,
   });
+}
+
+/** devalue's `parse`, which recurses once per level: a stack overflow is a value too deep. */
+function parseDevalue(text: string, revivers?: Parameters<typeof parse>[1]): unknown {
+  try {
+    return parse(text, revivers);
+  } catch (error) {
+    if (error instanceof RangeError && /call stack/.test(error.message)) throw tooDeepToDecode();
+    throw error;
+  }
 }
 
 const LEFT_BRACKET = 0x5b;
@@ -254,16 +272,17 @@ function wholeNumber(text: string, start: number, end: number): number | undefin
  * called for every value. `encode` keeps the fast path for values without `__proto__` or
  * reference-shaped keys of their own, so every such object here is a reference.
  */
-function reviveReferences(value: unknown, references: ReferenceCodec): unknown {
+function reviveReferences(value: unknown, references: ReferenceCodec, depth: number): unknown {
   if (typeof value !== "object" || value === null) return value;
+  if (depth >= MAX_DEPTH) throw tooDeepToDecode();
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i += 1) value[i] = reviveReferences(value[i], references);
+    for (let i = 0; i < value.length; i += 1) value[i] = reviveReferences(value[i], references, depth + 1);
     return value;
   }
   const object = value as Record<string, unknown>;
   const id = object[REFERENCE_KEY];
   if (typeof id === "string") return references.revive(id);
-  for (const key in object) object[key] = reviveReferences(object[key], references);
+  for (const key in object) object[key] = reviveReferences(object[key], references, depth + 1);
   return object;
 }
 
@@ -281,17 +300,36 @@ export function decodeValue(text: string): unknown {
   return decode(text, displayReferences);
 }
 
-/** Encodes anything thrown; never throws itself. */
+/**
+ * Encodes anything thrown. Never throws itself, or the failure being recorded would be lost
+ * and its execution left running: what cannot be encoded as it is (a field the codec cannot
+ * keep, a getter, `toJSON` or `toString` that throws, a Proxy) is encoded as a readable copy
+ * that names what could not be read.
+ */
 export function encodeError(error: unknown): string {
-  const value = error instanceof Error ? error : new Error(describeThrown(error));
   try {
-    return stringify(value, errorReducers);
+    return stringify(error instanceof Error ? error : readableError(error, encodes), errorReducers);
   } catch {
-    // A property or cause the codec cannot keep: fall back to the essentials.
-    const { name, message, stack, code } = errorShape(value);
-    return stringify({ name, message, stack, code }, {});
+    // Read field by field below.
+  }
+  try {
+    return stringify(readableError(error, encodes), errorReducers);
+  } catch {
+    return unencodableError;
   }
 }
+
+/** Whether a field of an error can be kept as it is. */
+function encodes(value: unknown): boolean {
+  try {
+    stringify(value, errorReducers);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const unencodableError = stringify(new Error("floe could not encode what this task threw"), errorReducers);
 
 /** Decodes what {@link encodeError} produced into an `Error`. */
 export function decodeError(text: string): Error {
@@ -330,13 +368,25 @@ function reviveError(shape: ErrorShape): Error {
   return error;
 }
 
-function describeThrown(value: unknown): string {
-  if (typeof value === "string") return value;
-  try {
-    return `a non-Error value was thrown: ${JSON.stringify(value)}`;
-  } catch {
-    return `a non-Error value was thrown: ${String(value)}`;
+/** The refusal of what devalue could not encode: the path, what is wrong there and the fix. */
+function refused(path: string, error: DevalueError): FloeError {
+  const value: unknown = error.value;
+  if (error.message.includes("__proto__")) {
+    return new FloeError(
+      ErrorCode.NotSerializable,
+      `${path} has a key named "__proto__" (${path}["__proto__"]), which floe refuses: decoded, it would replace ` +
+        "the object's prototype instead of setting a field. Rename the key",
+    );
   }
+  if (error.message.includes("symbolic keys")) {
+    const [symbol] = Object.getOwnPropertySymbols(value);
+    return new FloeError(
+      ErrorCode.NotSerializable,
+      `${path} has a symbol key (${path}[${String(symbol)}]), which floe cannot serialise: only string keys are kept. ` +
+        "Use a string key, or leave the field out",
+    );
+  }
+  return notSerializable(path, value);
 }
 
 function notSerializable(path: string, value: unknown): FloeError {

@@ -238,6 +238,7 @@ const neverRetried: ReadonlySet<string> = new Set([
   ErrorCode.InvalidOption,
   ErrorCode.DeadLettered,
   ErrorCode.PayloadTooLarge,
+  ErrorCode.ForwardCycle,
 ]);
 
 /**

@@ -8,7 +8,7 @@ import { decodeError, decodeValue } from "../codec/codec.ts";
 import { lookup } from "../define/registry.ts";
 import { Kind } from "../define/registry.ts";
 import { isTerminal, type ExecutionRecord, type Payload } from "../engine/model.ts";
-import { ErrorCode, errorCode } from "../errors.ts";
+import { ErrorCode, errorCode, forwardCycle } from "../errors.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 
 /** A request, as any server sees it. */
@@ -185,10 +185,20 @@ async function result(runtime: Runtime, id: string, request: HttpRequest, option
   if (!wait.success) throw invalid(wait.error, "waitSeconds");
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const deadline = Date.now() + wait.data * 1000;
-  for (;;) {
-    const record = await known(runtime, id);
-    // A forwarded result is the result of the execution it names.
-    if (isTerminal(record.state) && record.forward !== undefined) return result(runtime, record.forward, request, options);
+  const followed = new Set<string>();
+  for (let current = id; ; ) {
+    const record = await known(runtime, current);
+    // A forwarded result is the result of the execution it names; forwards that come back
+    // to one already followed have none (409), and are not followed forever.
+    if (isTerminal(record.state) && record.forward !== undefined) {
+      followed.add(current);
+      if (followed.has(record.forward)) {
+        const cycle = forwardCycle([...followed, record.forward]);
+        throw new HttpError(409, cycle.code, cycle.message);
+      }
+      current = record.forward;
+      continue;
+    }
     if (isTerminal(record.state) || Date.now() >= deadline) return { status: 200, body: await describe(runtime, record, options) };
     await sleep(Math.min(250, Math.max(0, deadline - Date.now())));
   }

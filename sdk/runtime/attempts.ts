@@ -130,15 +130,17 @@ export class Attempts {
     }
     if (isPromiseLike(value)) {
       value.then(
-        (resolved: unknown) => context.settle(this.#encodeResult(resolved)),
+        (resolved: unknown) => context.settle(this.#encodeResult(resolved, context.record.id)),
         (error: unknown) => context.settle({ type: "failed", error }),
       );
     } else {
-      context.settle(this.#encodeResult(value));
+      context.settle(this.#encodeResult(value, context.record.id));
     }
   }
 
-  #encodeResult(value: unknown): Outcome {
+  #encodeResult(value: unknown, id: string): Outcome {
+    // Completing with a forward to itself would leave a result nobody can ever read.
+    if (isExecution(value) && value.id === id) return { type: "failed", error: forwardsToItself(id) };
     try {
       const { text } = encode(value, "result", this.#o.refs);
       if (text.length > this.#o.maxPayloadBytes) {
@@ -154,6 +156,14 @@ export class Attempts {
       return { type: "failed", error };
     }
   }
+}
+
+function forwardsToItself(id: string): FloeError {
+  return new FloeError(
+    ErrorCode.ForwardCycle,
+    `execution ${id} returned its own execution, so its result would be itself and could never be known; ` +
+      "return a value, or the execution of another task",
+  );
 }
 
 /**

@@ -19,7 +19,7 @@ import {
   type TaskMessage,
 } from "../engine/model.ts";
 import type { BlobStore, Clock, ExecutionStore, IdSource, RunQuery, TaskQueue } from "../engine/ports.ts";
-import { CancelledError, ErrorCode, FloeError } from "../errors.ts";
+import { CancelledError, ErrorCode, FloeError, forwardCycle } from "../errors.ts";
 import { Attempts, type Slots } from "./attempts.ts";
 import { Waiters, type WaitCallback } from "./waiters.ts";
 import { currentContext, type ExecutionContext } from "./context.ts";
@@ -135,7 +135,7 @@ export class Runtime implements ExecutionHost, Engine {
       policy: {
         retryDelayMs: (taskName, error, attempt) => {
           const definition = tryLookup(taskName);
-          return definition === undefined ? undefined : retryDelay(definition.options.retries, error, attempt);
+          return definition === undefined ? undefined : safeRetryDelay(definition, error, attempt);
         },
         encodeError,
       },
@@ -323,6 +323,7 @@ export class Runtime implements ExecutionHost, Engine {
   async #resultIn(context: ExecutionContext | undefined, execution: Execution<unknown>, raiseOnFailure: boolean): Promise<unknown> {
     if (execution.created !== existing) await execution.created;
     let id = execution.id;
+    let followed: Set<string> | undefined;
     for (;;) {
       const read = this.#o.store.get(id);
       const record = isPromiseLike(read) ? await read : read;
@@ -332,7 +333,17 @@ export class Runtime implements ExecutionHost, Engine {
         continue;
       }
       if (record.state === State.Completed && record.forward !== undefined) {
+        // Forwards that come back to an execution already followed have no result: say so
+        // rather than follow them forever.
+        (followed ??= new Set()).add(id);
+        if (followed.has(record.forward)) {
+          const cycle = forwardCycle([...followed, record.forward]);
+          if (raiseOnFailure) throw cycle;
+          return cycle;
+        }
         id = record.forward;
+        // Over a store that answers at once, a long chain would otherwise hold the event loop.
+        if (followed.size % hopsPerTurn === 0) await new Promise((resolve) => setImmediate(resolve));
         continue;
       }
       if (record.state === State.Completed && record.result !== undefined) {
@@ -488,6 +499,8 @@ export class Runtime implements ExecutionHost, Engine {
 }
 
 const ignore = (): undefined => undefined;
+/** How many forwards `result()` follows before letting the event loop run. */
+const hopsPerTurn = 64;
 const defaultMaxPayload = 10 * 1024 * 1024;
 const noIds: readonly string[] = [];
 
@@ -583,6 +596,25 @@ function namedIds(
       throw new Error(`unknown wait spec ${JSON.stringify(spec satisfies never)}`);
   }
   return [...out];
+}
+
+/**
+ * The retry delay for `error`, which may be anything a task threw: one whose fields throw
+ * when read is judged by its readable copy, and a `retryOn` that throws means no retry.
+ * Either way the failure is recorded: nothing stays running.
+ */
+function safeRetryDelay(definition: TaskDefinition, error: unknown, attempt: number): number | undefined {
+  const { retries } = definition.options;
+  try {
+    return retryDelay(retries, error, attempt);
+  } catch {
+    // Read below from the copy the execution's record keeps.
+  }
+  try {
+    return retryDelay(retries, decodeError(encodeError(error)), attempt);
+  } catch {
+    return undefined;
+  }
 }
 
 function tryLookup(name: string): TaskDefinition | undefined {

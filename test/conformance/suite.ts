@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Execution, State, type Engine, type ExecutionRecord, type RunView } from "floe";
 import { counted, openLatch, peak, unique } from "./probes.ts";
+import { hostileKinds, readAs } from "../support/hostile-values.ts";
 import * as t from "./tasks.ts";
 
 /** A backend under test. */
@@ -114,6 +115,20 @@ export function conformance(backend: Backend): void {
         expect(outcome).toBeInstanceOf(Error);
         expect((outcome as Error).message).toBe("soft");
       });
+
+      it("fails with a readable error, its code kept where readable, whatever the task throws; nothing stays running (T24)", async () => {
+        const e = await engine();
+        const runs = hostileKinds.map((kind) => ({ kind, execution: e.submit(t.throwsHostile, kind) }));
+        for (const { kind, execution } of runs) {
+          const error = (await execution.result({ raiseOnFailure: false })) as Error & { code?: string };
+          expect(error, kind).toBeInstanceOf(Error);
+          expect(error.message, kind).toMatch(readAs[kind].message);
+          expect(error.code, kind).toBe(readAs[kind].code);
+          const { root } = await settledRun(e, execution.id);
+          expect([root.state, root.attempt], kind).toEqual([State.Failed, 2]);
+        }
+        // Eight retries delayed on SQS (a second at least) take most of the default limit on a busy host.
+      }, 60_000);
 
       it("passes executions as arguments, directly and nested in arrays and objects, and records the edges", async () => {
         const e = await engine();

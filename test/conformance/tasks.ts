@@ -4,6 +4,7 @@
  */
 import { NonRetriableError, RetryAfterError, asCompleted, task, taskContext, unmapped, wait, workflow, type Execution } from "floe";
 import { count, latch, measured, sleep } from "./probes.ts";
+import { hostile, type HostileKind } from "../support/hostile-values.ts";
 
 export const double = task("c_double", async (n: number) => n * 2);
 
@@ -34,6 +35,11 @@ class ValidationError extends Error {
 
 export const failing = task("c_failing", async (message: string) => {
   throw new ValidationError(message, { cause: new Error("the root cause") });
+});
+
+/** Throws a value that is hard to read (T24); retried once, so the retry policy reads it too. */
+export const throwsHostile = task("c_throws_hostile", { retries: { limit: 1, delayMs: 1 } }, async (kind: HostileKind) => {
+  throw hostile(kind);
 });
 
 /** Reports what it received: whether each argument is an execution, and their results. */

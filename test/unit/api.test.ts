@@ -144,6 +144,24 @@ describe("HTTP API", () => {
     expect(badWait.body.error.fields).toEqual({ waitSeconds: "waitSeconds must be between 0 and 25" });
   });
 
+  it("answers 400 naming the path, the limit and the fix for arguments nested past the codec's limit, and writes nothing (T14)", async () => {
+    const levels = 4_900; // within the body limit; deep enough to overflow a recursive encoder
+    const response = await call("POST", "/workflows/api_add/executions", `{"args":[${"[".repeat(levels)}${"]".repeat(levels)}]}`);
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe("FLOE_NOT_SERIALIZABLE");
+    expect(response.body.error.fields.args).toMatch(/^args\[0\]\[0\]\[0\].*…\[0\]\[0\] is nested 501 levels deep, past floe's limit of 500 levels; flatten the value/);
+    await nothingWritten();
+  });
+
+  it("answers 400 naming a __proto__ key and its path, and writes nothing (T14)", async () => {
+    const response = await call("POST", "/workflows/api_add/executions", '{"args":[{"user":{"__proto__":{"admin":true}}}, 1]}');
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe("FLOE_NOT_SERIALIZABLE");
+    expect(response.body.error.fields.args).toContain('args[0].user has a key named "__proto__" (args[0].user["__proto__"]), which floe refuses');
+    expect(response.body.error.fields.args).toContain("Rename the key");
+    await nothingWritten();
+  });
+
   it("answers 404 for an unknown execution or route", async () => {
     expect((await call("GET", "/executions/nope")).status).toBe(404);
     expect((await call("GET", "/runs/nope")).status).toBe(404);

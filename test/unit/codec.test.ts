@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { REFERENCE_KEY, decode, decodeError, encode, encodeError, type ReferenceCodec } from "../../sdk/codec/codec.ts";
+import { hostile, hostileKinds, readAs } from "../support/hostile-values.ts";
 
 const noRefs: ReferenceCodec = { idOf: () => undefined, revive: (id) => ({ id }) };
 
@@ -15,6 +16,16 @@ const refs: ReferenceCodec = {
   idOf: (v) => (v instanceof Ref ? v.id : undefined),
   revive: (id) => new Ref(id),
 };
+
+/** Runs `fn`, expecting a floe error; returns it. */
+function thrown(fn: () => unknown): Error & { code?: string } {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error & { code?: string };
+  }
+  throw new Error("expected an error");
+}
 
 function hasInvalidDate(value: unknown, seen = new Set<unknown>()): boolean {
   if (value instanceof Date) return Number.isNaN(value.getTime());
@@ -67,9 +78,74 @@ describe("codec", () => {
     expect(decodeError(encodeError(error)).message).toBe("with a socket");
   });
 
+  it("encodes anything thrown without throwing, keeping what can be read and naming what cannot (T24)", () => {
+    for (const kind of hostileKinds) {
+      const decoded = decodeError(encodeError(hostile(kind))) as Error & { code?: string };
+      expect(decoded, kind).toBeInstanceOf(Error);
+      expect(decoded.message, kind).toMatch(readAs[kind].message);
+      expect(decoded.code, kind).toBe(readAs[kind].code);
+    }
+  });
+
+  it("keeps the fields that encode and a readable copy of the cause when an error's getter throws", () => {
+    const cause = Object.defineProperty(new Error("inner"), "code", { get: () => { throw new Error("no"); }, enumerable: true });
+    const error = Object.assign(new Error("outer", { cause }), { status: 503, socket: { write() {} } });
+    // V8 writes the stack on first read, from the name: read it before the name breaks.
+    const stack = error.stack;
+    Object.defineProperty(error, "name", { get: () => { throw new Error("no"); } });
+    const decoded = decodeError(encodeError(error)) as Error & { status?: number; socket?: unknown };
+    expect(decoded.message).toBe("outer [floe could not read the thrown value's name: reading threw]");
+    expect(decoded.stack).toBe(stack);
+    expect([decoded.status, decoded.socket]).toEqual([503, undefined]);
+    expect((decoded.cause as Error).message).toBe("inner [floe could not read the thrown value's code: reading threw]");
+  });
+
   it("names the path of a value it refuses, inside maps too", () => {
     expect(() => encode([new Map([["k", Symbol("s")]])], "args", noRefs)).toThrow(/args\[0\]\.get\("k"\) is a symbol/);
     expect(() => encode({ p: Promise.resolve(1) }, "result", noRefs)).toThrow(/result\.p is a Promise/);
+  });
+
+  it("encodes and decodes values nested up to 500 levels, in either form, and refuses one more level with its path, the limit and the fix (T14)", () => {
+    const nest = (levels: number, leaf: unknown, wrap: (v: unknown) => unknown) => {
+      let value = leaf;
+      for (let i = 0; i < levels; i += 1) value = wrap(value);
+      return value;
+    };
+    const forms: [string, unknown, (v: unknown) => unknown, RegExp][] = [
+      ["plain JSON", 1, (v) => [v], /^args(\[0\]){6}…\[0\]\[0\] is nested 501 levels deep/],
+      ["devalue", undefined, (v) => ({ "next item": v }), /^args\["next item"\]\["next item"\].*…\["next item"\]\["next item"\] is nested 501 levels deep/],
+      ["maps", new Date(0), (v) => new Map([["k", v]]), /^args\.get\("k"\)\.get\("k"\).* is nested 501 levels deep/],
+    ];
+    for (const [form, leaf, wrap, path] of forms) {
+      const limit = nest(500, leaf, wrap);
+      expect(decode(encode(limit, "args", noRefs).text, noRefs), form).toStrictEqual(limit);
+      for (const levels of [501, 5_000, 50_000]) {
+        const error = thrown(() => encode(nest(levels, leaf, wrap), "args", noRefs));
+        expect(error.code, form).toBe("FLOE_NOT_SERIALIZABLE");
+        expect(error.message, form).toMatch(path);
+        expect(error.message, form).toContain("past floe's limit of 500 levels; flatten the value");
+      }
+    }
+  });
+
+  it("refuses a decoded value nested past the limit with a clear error, not a stack overflow", () => {
+    const deep = `R${"[".repeat(20_000)}${"]".repeat(20_000)}`;
+    expect(thrown(() => decode(deep, refs)).message).toMatch(/nested too deep to decode \(floe encodes values of at most 500 levels\)/);
+  });
+
+  it("refuses a __proto__ key and a symbol key, naming the key, its path and the fix (T14)", () => {
+    const proto = thrown(() => encode([JSON.parse('{"user":{"__proto__":{"admin":true}}}')], "args", noRefs));
+    expect(proto.code).toBe("FLOE_NOT_SERIALIZABLE");
+    expect(proto.message).toBe(
+      'args[0].user has a key named "__proto__" (args[0].user["__proto__"]), which floe refuses: decoded, it would replace ' +
+        "the object's prototype instead of setting a field. Rename the key",
+    );
+    const symbol = thrown(() => encode({ tags: { [Symbol("tag")]: 1 } }, "result", noRefs));
+    expect(symbol.code).toBe("FLOE_NOT_SERIALIZABLE");
+    expect(symbol.message).toBe(
+      "result.tags has a symbol key (result.tags[Symbol(tag)]), which floe cannot serialise: only string keys are kept. " +
+        "Use a string key, or leave the field out",
+    );
   });
 
   it("round-trips any value made of JSON, undefined, -0, NaN, dates, bigints, maps, sets and sparse arrays", () => {
