@@ -42,7 +42,8 @@ export interface ExecutionEngineOptions {
    * The widest fan-in whose edges a finishing execution releases itself. The edges of a
    * wider one are left to {@link ExecutionEngine.releaseDependents} (the coordinator on
    * AWS), which groups the releases of many upstreams into one write per downstream, so a
-   * join of thousands is not thousands of writes to one item.
+   * join of thousands is not thousands of writes to one item. A finite value also says a
+   * coordinator runs: {@link ExecutionEngine.cancel} then leaves all its releases to it.
    * @default Infinity (the embedded engine has no coordinator)
    */
   readonly inlineFanIn?: number;
