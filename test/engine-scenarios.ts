@@ -1,6 +1,6 @@
 /** The engine's scenarios, written once and run over each execution store. */
 import { describe, expect, it } from "vitest";
-import { ExecutionEngine, type NewExecution } from "../sdk/engine/execution-engine.ts";
+import { ExecutionEngine, type ExecutionEngineOptions, type NewExecution } from "../sdk/engine/execution-engine.ts";
 import { State, WaitMode, type TaskMessage } from "../sdk/engine/model.ts";
 import type { Clock, ExecutionStore, TaskQueue } from "../sdk/engine/ports.ts";
 import { MemoryBlobStore } from "../sdk/embedded/memory-blob-store.ts";
@@ -27,7 +27,7 @@ export async function setupWith(makeStore: StoreFactory, retryDelays: (number | 
   const store: ExecutionStore = await makeStore();
   const queue = new RecordingQueue();
   const blobs = new MemoryBlobStore();
-  const engine = new ExecutionEngine({
+  const options: ExecutionEngineOptions = {
     store,
     queue,
     blobs,
@@ -35,8 +35,8 @@ export async function setupWith(makeStore: StoreFactory, retryDelays: (number | 
     blobThreshold: 100,
     policy: { retryDelayMs: (_name, _error, attempt) => retryDelays[attempt - 1], encodeError: (e) => String(e) },
     inlineFanIn,
-  });
-  return { engine, store, queue, blobs };
+  };
+  return { engine: new ExecutionEngine(options), store, queue, blobs, options };
 }
 
 /** A new execution of run "run" waiting for `waitOn`. */
@@ -48,6 +48,12 @@ export const spec = (id: string, waitOn: string[] = [], refs: string[] = waitOn)
   refs,
   waitOn,
 });
+
+/** A property of `target`, its methods bound to it (for proxies over stores with private fields). */
+function bind(target: object, property: string | symbol): unknown {
+  const value: unknown = Reflect.get(target, property);
+  return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+}
 
 /** Claims the first message sent for `id` and completes that attempt. */
 export async function runToCompletion(engine: ExecutionEngine, queue: RecordingQueue, id: string): Promise<void> {
@@ -271,6 +277,52 @@ export function engineScenarios(name: string, makeStore: StoreFactory): void {
       expect(await engine.cancel("root", new Error("stop"))).toEqual(["root", "child", "grandchild"]);
       expect((await store.get("d"))?.state).toBe(State.Queued);
       expect(await engine.claim(queue.sent[0]!.message)).toBeUndefined();
+    });
+
+    it("leaves the releases of what it cancelled to the coordinator when there is one", async () => {
+      const { engine, store } = await setup(undefined, 8);
+      await engine.register(spec("root"));
+      await engine.register({ ...spec("child"), parentId: "root" });
+      await engine.register(spec("d", ["child"]));
+      const cancelled = await engine.cancel("root", new Error("stop"));
+      expect((await store.get("d"))?.state).toBe(State.Waiting);
+      // What the coordinator does for the terminal transitions on the stream.
+      await engine.releaseDependents(cancelled);
+      expect((await store.get("d"))?.state).toBe(State.Queued);
+    });
+
+    it("reads the run again for children created by an execution it found running, before it cancelled it", async () => {
+      const { engine, queue, store, options } = await setup();
+      await engine.register(spec("root"));
+      await engine.register({ ...spec("child"), parentId: "root" });
+      await engine.claim(queue.sent[1]!.message);
+      // The running child submits between the sweep's read and its own cancellation.
+      let reads = 0;
+      const racing = new Proxy(store, {
+        get(target, property) {
+          if (property !== "executions") return bind(target, property);
+          return async (runId: string) => {
+            reads += 1;
+            const found = await target.executions(runId);
+            if (reads === 1) await engine.register({ ...spec("late"), parentId: "child" });
+            return found;
+          };
+        },
+      });
+      const racingEngine = new ExecutionEngine({ ...options, store: racing });
+      expect(await racingEngine.cancel("root", new Error("stop"))).toEqual(["root", "child", "late"]);
+      expect((await store.get("late"))?.state).toBe(State.Cancelled);
+      expect(reads).toBe(2);
+    });
+
+    it("encodes the reason once for a whole run, in one blob when it is large", async () => {
+      const { engine, store, blobs } = await setup();
+      await engine.register(spec("root"));
+      for (const id of ["a", "b", "c"]) await engine.register({ ...spec(id), parentId: "root" });
+      expect(await engine.cancel("root", new Error("x".repeat(500)))).toHaveLength(4);
+      expect(blobs.size).toBe(1);
+      const errors = await Promise.all(["root", "a", "b", "c"].map(async (id) => (await store.get(id))?.error));
+      expect(new Set(errors.map((e) => JSON.stringify(e))).size).toBe(1);
     });
   });
 }

@@ -36,7 +36,6 @@ export class MemoryExecutionStore implements ExecutionStore {
   #lastFromId: string | undefined;
   #lastFrom: Edge | Edge[] | undefined;
   readonly #byRun = new Map<string, string[]>();
-  readonly #children = new Map<string, string[]>();
   readonly #roots: string[] = [];
   readonly #keys = new Map<string, IdempotencyRecord>();
 
@@ -45,7 +44,6 @@ export class MemoryExecutionStore implements ExecutionStore {
     this.#records.set(record.id, record);
     append(this.#byRun, record.runId, record.id);
     if (record.parentId === undefined) this.#roots.push(record.id);
-    else append(this.#children, record.parentId, record.id);
     return true;
   }
 
@@ -161,8 +159,8 @@ export class MemoryExecutionStore implements ExecutionStore {
     return from === edge || (Array.isArray(from) && from.length <= maxScan && from.includes(edge));
   }
 
-  children(parentId: string): ExecutionRecord[] {
-    return this.#lookup(this.#children.get(parentId));
+  executions(runId: string): ExecutionRecord[] {
+    return this.#lookup(this.#byRun.get(runId));
   }
 
   run(runId: string): { executions: ExecutionRecord[]; edges: Edge[] } | undefined {

@@ -5,7 +5,7 @@
  * See ARCHITECTURE.md beside this file.
  */
 import type { BlobStore, Clock, ExecutionStore, Expectation, Release, TaskQueue } from "./ports.ts";
-import { all, call, drive, isPromiseLike, type MaybePromise, type Step } from "./step.ts";
+import { all, call, drive, isPromiseLike, pooled, type MaybePromise, type Step } from "./step.ts";
 import {
   EdgeKind,
   State,
@@ -42,7 +42,8 @@ export interface ExecutionEngineOptions {
    * The widest fan-in whose edges a finishing execution releases itself. The edges of a
    * wider one are left to {@link ExecutionEngine.releaseDependents} (the coordinator on
    * AWS), which groups the releases of many upstreams into one write per downstream, so a
-   * join of thousands is not thousands of writes to one item.
+   * join of thousands is not thousands of writes to one item. A finite value also says a
+   * coordinator runs: {@link ExecutionEngine.cancel} then leaves all its releases to it.
    * @default Infinity (the embedded engine has no coordinator)
    */
   readonly inlineFanIn?: number;
@@ -53,6 +54,13 @@ export interface ExecutionEngineOptions {
  * downstream is one of them.
  */
 export const RELEASE_GROUP = 99;
+
+/**
+ * How many executions a cancellation writes at once: enough to cancel a run of 10,000
+ * within an API's time limit, few enough to leave the client's connections (50 by
+ * default in the AWS SDK) to others.
+ */
+export const CANCEL_WRITES_AT_ONCE = 32;
 
 /** A new execution, as the runtime describes it. */
 export interface NewExecution {
@@ -66,6 +74,13 @@ export interface NewExecution {
   readonly refs: readonly string[];
   /** The subset of `refs` that must finish before the execution starts. */
   readonly waitOn: readonly string[];
+  /**
+   * Asked once the record is created, before anything can start it: answers `undefined`
+   * to go on, or a reason to cancel the new execution with instead (its parent was
+   * cancelled by another process, whose sweep of the run may have come before this
+   * record). Not asked when the record existed already.
+   */
+  readonly admit?: (() => MaybePromise<unknown>) | undefined;
 }
 
 /** How an attempt ended, as the runtime reports it. */
@@ -109,7 +124,7 @@ export class ExecutionEngine {
     if (spec.refs.length === 0 && spec.args.length <= this.#o.blobThreshold) {
       const record = this.#newRecord(spec, { inline: spec.args });
       const created = this.#o.store.create(record);
-      if (created === true) {
+      if (created === true && spec.admit === undefined) {
         const sent = this.#send(record);
         return isPromiseLike(sent) ? sent.then(() => record) : record;
       }
@@ -163,6 +178,13 @@ export class ExecutionEngine {
 
   /** Finishes a registration once the conditional create of `record` answered `created`. */
   *#registered(spec: NewExecution, record: ExecutionRecord, created: boolean): Step<ExecutionRecord> {
+    if (created && spec.admit !== undefined) {
+      const refused = yield* call(spec.admit());
+      if (refused !== undefined) {
+        const error = yield* call(this.#payload(record.id, "error/cancel", this.#o.policy.encodeError(refused)));
+        return (yield* this.#cancelOne(record, error)) ?? record;
+      }
+    }
     const current = created ? record : yield* call(this.#o.store.get(spec.id));
     if (current === undefined) throw new Error(`execution ${spec.id} vanished while it was being created`);
     if (spec.refs.length > 0) yield* call(this.#o.store.addEdges(this.#argumentEdges(spec, record.createdAt)));
@@ -440,25 +462,63 @@ export class ExecutionEngine {
   }
 
   /**
-   * Cancels an execution and, recursively, every unfinished execution under it. A running
-   * attempt can no longer commit; its dependents are released and see the cancellation.
-   * Returns the ids that were cancelled.
+   * Cancels executions and, recursively, every unfinished execution under them. A running
+   * attempt can no longer commit; its dependents are released (by the coordinator, when
+   * there is one: see `inlineFanIn`) and see the cancellation. Linear in the size of the
+   * runs: the targets are read and cancelled first, then each run's executions are read
+   * once, and the live ones under the targets are cancelled, {@link CANCEL_WRITES_AT_ONCE}
+   * at a time. Returns the ids that were cancelled, targets first.
    */
-  async cancel(id: string, reason: unknown): Promise<string[]> {
+  async cancel(ids: string | readonly string[], reason: unknown): Promise<string[]> {
     const cancelled: string[] = [];
-    await drive(this.#cancel(id, reason, cancelled));
+    await drive(this.#cancel(typeof ids === "string" ? [ids] : ids, reason, cancelled));
     return cancelled;
   }
 
-  *#cancel(id: string, reason: unknown, cancelled: string[]): Step<void> {
-    const record = yield* call(this.#o.store.get(id));
-    if (record === undefined) return;
-    if (!isTerminal(record.state)) {
-      const error = yield* call(this.#payload(record.id, "error/cancel", this.#o.policy.encodeError(reason)));
-      if (yield* call(this.#terminate(record, { state: live }, this.#ending(State.Cancelled, error)))) cancelled.push(id);
+  *#cancel(ids: readonly string[], reason: unknown, cancelled: string[]): Step<void> {
+    const targets = (yield* call(this.#o.store.getMany(ids))).filter((r): r is ExecutionRecord => r !== undefined);
+    const first = targets[0];
+    if (first === undefined) return;
+    // Encoded once, whatever the number of executions: a large reason is one blob.
+    const error = yield* call(this.#payload(first.id, "error/cancel", this.#o.policy.encodeError(reason)));
+    const seen = new Set(targets.map((t) => t.id));
+    // The targets are written before their runs are read: a child created after that read
+    // is refused by its parent's check at registration (`NewExecution.admit`), which then
+    // finds the parent cancelled.
+    yield* this.#cancelEach(targets, error, cancelled);
+    const runIds = [...new Set(targets.map((t) => t.runId))];
+    for (;;) {
+      const executions = yield* all(runIds.map((runId) => call(this.#o.store.executions(runId))));
+      const found = under(seen, executions.flat()).filter((e) => !isTerminal(e.state));
+      // An execution found running may have created children between the read and its
+      // cancellation: read again until a sweep meets none that was running.
+      if (!(yield* this.#cancelEach(found, error, cancelled))) return;
     }
-    const children = yield* call(this.#o.store.children(id));
-    yield* all(children.map((child) => this.#cancel(child.id, reason, cancelled)));
+  }
+
+  /** Cancels each live execution of `records`; returns whether one of them was running. */
+  *#cancelEach(records: readonly ExecutionRecord[], error: Payload, cancelled: string[]): Step<boolean> {
+    const done = yield* pooled(records, CANCEL_WRITES_AT_ONCE, (record) => this.#cancelOne(record, error));
+    let running = false;
+    for (const record of done) {
+      if (record === undefined) continue;
+      cancelled.push(record.id);
+      if (record.history.at(-2)?.state === State.Running) running = true;
+    }
+    return running;
+  }
+
+  /** Moves one live execution to `cancelled`; returns the record, or `undefined` if it had finished. */
+  *#cancelOne(record: ExecutionRecord, error: Payload): Step<ExecutionRecord | undefined> {
+    const change = this.#ending(State.Cancelled, error);
+    const transition = { state: State.Cancelled, at: change.finishedAt, attempt: record.attempt };
+    const done = yield* call(this.#o.store.update(record.id, { state: live }, change, transition));
+    if (done === undefined) return undefined;
+    // A query per execution to release its dependents: left to the coordinator, which
+    // releases after every terminal transition, when there is one.
+    if (this.#inlineFanIn === Infinity) yield* call(this.#terminated(done));
+    else this.#o.onTerminal?.(done);
+    return done;
   }
 
   /**
@@ -552,6 +612,32 @@ function groupByDownstream(edges: readonly Edge[]): Edge[][] {
     else group.push(edge);
   }
   return [...groups.values()].flatMap((group) => chunks(group, Math.min(RELEASE_GROUP, Math.max(1, group[0]?.fanIn ?? 1))));
+}
+
+/**
+ * The executions under the ids of `roots` among `executions`, parents before children,
+ * leaving out those in `roots` (the ones found before); each one found is added to it.
+ */
+function under(roots: Set<string>, executions: readonly ExecutionRecord[]): ExecutionRecord[] {
+  const children = new Map<string, ExecutionRecord[]>();
+  for (const execution of executions) {
+    if (execution.parentId === undefined) continue;
+    const siblings = children.get(execution.parentId);
+    if (siblings === undefined) children.set(execution.parentId, [execution]);
+    else siblings.push(execution);
+  }
+  const found: ExecutionRecord[] = [];
+  const queue = [...roots];
+  for (let i = 0; i < queue.length; i += 1) {
+    for (const child of children.get(queue[i] as string) ?? []) {
+      // Those in `roots` are in the queue already.
+      if (roots.has(child.id)) continue;
+      roots.add(child.id);
+      queue.push(child.id);
+      found.push(child);
+    }
+  }
+  return found;
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {

@@ -83,8 +83,8 @@ export interface ExecutionStore {
   release(edges: readonly Edge[]): MaybePromise<Release | undefined>;
   /** The edges whose upstream is `upstreamId`. */
   edgesFrom(upstreamId: string): MaybePromise<Edge[]>;
-  /** The executions whose parent is `parentId`. */
-  children(parentId: string): MaybePromise<ExecutionRecord[]>;
+  /** Every execution of a run, without its edges (what a cancellation sweeps). */
+  executions(runId: string): MaybePromise<ExecutionRecord[]>;
   /** Every execution and edge of a run. */
   run(runId: string): MaybePromise<{ executions: ExecutionRecord[]; edges: Edge[] } | undefined>;
   /** Root executions, newest first. */

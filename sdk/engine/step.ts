@@ -54,3 +54,35 @@ function resume<T>(step: Step<T>, result: IteratorResult<unknown, T>): MaybeProm
   }
   return current.value;
 }
+
+/**
+ * Runs `work` over every item, at most `limit` at once (when its ports are asynchronous);
+ * results in order. For sweeps of thousands of writes, which `all` would start together.
+ */
+export function* pooled<T, R>(items: readonly T[], limit: number, work: (item: T) => Step<R>): Step<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  // Each lane takes the next item as soon as its previous one is done.
+  const lane = (): MaybePromise<void> => {
+    while (next < items.length) {
+      const i = next;
+      next += 1;
+      const result = drive(work(items[i] as T));
+      if (isPromiseLike(result)) {
+        return Promise.resolve(result).then((value) => {
+          results[i] = value;
+          return lane();
+        });
+      }
+      results[i] = result;
+    }
+    return undefined;
+  };
+  const lanes: Promise<void>[] = [];
+  for (let i = 0; i < Math.min(limit, items.length); i += 1) {
+    const running = lane();
+    if (running !== undefined) lanes.push(running);
+  }
+  if (lanes.length > 0) yield Promise.all(lanes);
+  return results;
+}

@@ -21,7 +21,7 @@ import S3rver from "s3rver";
 import { COORDINATOR_EVENTS, createCoordinatorHandler, finishedIn } from "../../functions/coordinator.ts";
 import { createDeadLetterHandler } from "../../functions/dead-letter.ts";
 import { createWorkerHandler } from "../../functions/worker.ts";
-import { INLINE_FAN_IN } from "../../functions/environment.ts";
+import { CANCEL_POLL_MS, INLINE_FAN_IN } from "../../functions/environment.ts";
 import { RECONCILE_EVERY_MINUTES, createReconcilerHandler } from "../../functions/reconciler.ts";
 import { DynamoDbExecutionStore, executionTableDefinition } from "../aws/dynamodb-execution-store.ts";
 import { S3BlobStore } from "../aws/s3-blob-store.ts";
@@ -193,6 +193,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       suspendAfterMs: options.suspendAfterMs ?? 100,
       takeOverAfterMs: (options.visibilityTimeoutSeconds ?? 30) * 1000,
       inlineFanIn: options.inlineFanIn ?? INLINE_FAN_IN,
+      cancelPollMs: CANCEL_POLL_MS,
       onClose: async () => {
         await stopPollers();
         destroyClients();

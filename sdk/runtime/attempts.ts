@@ -11,6 +11,7 @@ import type { ExecutionRecord, TaskMessage } from "../engine/model.ts";
 import type { Clock } from "../engine/ports.ts";
 import { isPromiseLike, type MaybePromise } from "../engine/step.ts";
 import { ErrorCode, FloeError, TimeoutError } from "../errors.ts";
+import { CancelWatch } from "./cancel-watch.ts";
 import { ExecutionContext, runInContext } from "./context.ts";
 import { isExecution } from "./execution.ts";
 
@@ -35,6 +36,8 @@ export interface AttemptsOptions {
   readonly takeOverAfterMs: number | undefined;
   /** The largest encoded result accepted, in characters. */
   readonly maxPayloadBytes: number;
+  /** How often a running attempt reads its record for a cancellation (see `RuntimeOptions`). */
+  readonly cancelPollMs: number | undefined;
 }
 
 /** Runs attempts and keeps track of those in progress. */
@@ -103,6 +106,8 @@ export class Attempts {
       return;
     }
     this.running.set(record.id, attempt);
+    const { cancelPollMs } = this.#o;
+    if (cancelPollMs !== undefined) attempt.watch = new CancelWatch(attempt, this.#o.engine, this.#o.clock, cancelPollMs);
     const { timeoutMs } = definition.options;
     if (timeoutMs !== undefined) {
       attempt.cancelTimer = this.#o.clock.schedule(timeoutMs, () =>
@@ -175,6 +180,8 @@ class Attempt extends ExecutionContext {
   readonly #running: Map<string, ExecutionContext>;
   readonly #done: (error?: unknown) => void;
   cancelTimer: (() => void) | undefined = undefined;
+  /** Learns of a cancellation made by another process, when the runtime asks for it. */
+  watch: CancelWatch | undefined = undefined;
   #ended = false;
 
   constructor(options: AttemptsOptions, running: Map<string, ExecutionContext>, record: ExecutionRecord, done: (error?: unknown) => void) {
@@ -184,8 +191,13 @@ class Attempt extends ExecutionContext {
     this.#done = done;
   }
 
+  override childSubmitted(id: string): (() => Promise<unknown>) | undefined {
+    return this.watch?.child(id);
+  }
+
   protected settled(outcome: Outcome): void {
     this.cancelTimer?.();
+    this.watch?.stop();
     this.#running.delete(this.record.id);
     if (this.writes.length === 0) this.#commit(outcome);
     else void flush(this, outcome).then((flushed) => this.#commit(flushed));

@@ -73,6 +73,14 @@ export abstract class ExecutionContext implements SlotLease {
     else (this.writes as Promise<unknown>[]).push(write);
   }
 
+  /**
+   * Told of each child the attempt submits, before its registration; returns the check the
+   * registration makes once the child's record exists (`NewExecution.admit`), if any.
+   */
+  childSubmitted(_id: string): (() => Promise<unknown>) | undefined {
+    return undefined;
+  }
+
   /** Counts one more submission of `key` (the digest of a call); returns its occurrence, from 1. */
   occurrence(key: string): number {
     // Most calls are made once: one set operation tells a first call from a repeat.

@@ -66,6 +66,15 @@ export interface RuntimeOptions {
    * @default Infinity
    */
   readonly inlineFanIn?: number;
+  /**
+   * How often, in milliseconds, a running attempt reads its own record to learn of a
+   * cancellation made by another process (the API's, on AWS); each child it creates is
+   * also checked, once its record exists, before it may start. `undefined` reads nothing:
+   * a cancellation then reaches only the attempts of the runtime that writes it (the
+   * embedded engine runs them all).
+   * @default undefined
+   */
+  readonly cancelPollMs?: number;
   /** Called, and awaited, by {@link Runtime.close}. */
   readonly onClose?: () => unknown;
 }
@@ -143,7 +152,7 @@ export class Runtime implements ExecutionHost, Engine {
       inlineFanIn: options.inlineFanIn,
     });
     this.#waiters = new Waiters(options.store, options.clock);
-    this.#attempts = new Attempts({ runtime: this, engine: this.engine, clock: options.clock, refs: this.#refs, slots: options.slots, takeOverAfterMs: options.takeOverAfterMs, maxPayloadBytes: options.maxPayloadBytes ?? defaultMaxPayload });
+    this.#attempts = new Attempts({ runtime: this, engine: this.engine, clock: options.clock, refs: this.#refs, slots: options.slots, takeOverAfterMs: options.takeOverAfterMs, maxPayloadBytes: options.maxPayloadBytes ?? defaultMaxPayload, cancelPollMs: options.cancelPollMs });
   }
 
   submit<A extends unknown[], R>(target: Submittable<A, R> | string, ...args: A): Execution<R> {
@@ -183,6 +192,7 @@ export class Runtime implements ExecutionHost, Engine {
       args: encoded.text,
       refs: encoded.refs,
       waitOn,
+      admit: context?.childSubmitted(id),
     });
     if (!isPromiseLike(created)) return new Execution(id, this, existing);
     created.then(undefined, ignore);

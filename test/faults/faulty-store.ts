@@ -84,8 +84,8 @@ export class FaultyStore implements ExecutionStore {
     return this.#inner.edgesFrom(upstreamId);
   }
 
-  children(parentId: string): MaybePromise<ExecutionRecord[]> {
-    return this.#inner.children(parentId);
+  executions(runId: string): MaybePromise<ExecutionRecord[]> {
+    return this.#inner.executions(runId);
   }
 
   run(runId: string): MaybePromise<{ executions: ExecutionRecord[]; edges: Edge[] } | undefined> {

@@ -1,6 +1,6 @@
 /** DynamoDB Local for a test file: started once, a fresh table for each store asked for. */
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
+import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, type BatchWriteCommandInput } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll } from "vitest";
 import { DynamoDbExecutionStore, executionTableDefinition } from "../../sdk/aws/dynamodb-execution-store.ts";
 import { countRequests, type RequestCounts } from "../../sdk/aws/request-counter.ts";
@@ -46,6 +46,21 @@ export function useDynamoDbLocal(): LocalStores {
       const document = DynamoDBDocumentClient.from(client);
       return (await document.send(new GetCommand({ TableName: `floe-${tables}`, Key: key }))).Item;
     },
+    putAll: async (items: readonly Record<string, unknown>[]) => {
+      if (client === undefined) throw new Error("DynamoDB Local is not running");
+      const document = DynamoDBDocumentClient.from(client);
+      const batches = Array.from({ length: Math.ceil(items.length / 25) }, (_, i) => items.slice(i * 25, i * 25 + 25));
+      for (let i = 0; i < batches.length; i += 8) {
+        await Promise.all(
+          batches.slice(i, i + 8).map(async (batch) => {
+            let requests: BatchWriteCommandInput["RequestItems"] = { [`floe-${tables}`]: batch.map((Item) => ({ PutRequest: { Item } })) };
+            while (requests !== undefined && Object.keys(requests).length > 0) {
+              requests = (await document.send(new BatchWriteCommand({ RequestItems: requests }))).UnprocessedItems;
+            }
+          }),
+        );
+      }
+    },
   });
 }
 
@@ -58,8 +73,12 @@ export interface StoreOptions {
   readonly wrap?: (client: DynamoDBDocumentClient) => DynamoDBDocumentClient;
 }
 
-/** Makes stores on fresh tables; `item` reads an item of the newest table as stored. */
+/**
+ * Makes stores on fresh tables; `item` reads an item of the newest table as stored, and
+ * `putAll` writes items into it as they are (25 a request: for setting up large runs).
+ */
 export interface LocalStores {
   (options?: StoreOptions): Promise<DynamoDbExecutionStore>;
   item(key: { pk: string; sk: string }): Promise<Record<string, unknown> | undefined>;
+  putAll(items: readonly Record<string, unknown>[]): Promise<void>;
 }
