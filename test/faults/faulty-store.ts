@@ -3,7 +3,7 @@
  * (nothing applied), or apply the write and then throw (a lost response).
  */
 import type { Edge, ExecutionRecord, Transition } from "../../sdk/engine/model.ts";
-import type { ExecutionStore, Expectation, Release, RunQuery } from "../../sdk/engine/ports.ts";
+import type { ExecutionStore, Expectation, QueuedQuery, Release, RunQuery } from "../../sdk/engine/ports.ts";
 import type { MaybePromise } from "../../sdk/engine/step.ts";
 
 /** Where a fault strikes. */
@@ -94,5 +94,9 @@ export class FaultyStore implements ExecutionStore {
 
   runs(query: RunQuery): MaybePromise<ExecutionRecord[]> {
     return this.#inner.runs(query);
+  }
+
+  queued(query: QueuedQuery): MaybePromise<ExecutionRecord[]> {
+    return this.#inner.queued(query);
   }
 }
