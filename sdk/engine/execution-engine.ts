@@ -256,8 +256,7 @@ export class ExecutionEngine {
   /**
    * Claims a delivered message: `queued → running` for the message's attempt, once that
    * attempt is due (`notBefore`). Returns `undefined` for a delivery that starts nothing,
-   * which the caller drops, after repairing what such a delivery can show was left undone
-   * (see {@link ExecutionEngine.redelivered}).
+   * which the caller drops, after repairing what such a delivery can show was left undone.
    */
   claim(message: TaskMessage, takeOverAfterMs?: number): MaybePromise<ExecutionRecord | undefined> {
     const now = this.#o.clock.now();
@@ -271,25 +270,21 @@ export class ExecutionEngine {
     return claimed ?? this.#unclaimed(message, now, takeOverAfterMs);
   }
 
-  /** A delivery whose claim failed: a take-over if one is due, else a repair. */
-  #unclaimed(message: TaskMessage, now: number, takeOverAfterMs: number | undefined): MaybePromise<ExecutionRecord | undefined> {
-    if (takeOverAfterMs === undefined) return this.redelivered(message, now);
-    const taken = this.#takeOver(message, now, takeOverAfterMs);
-    if (isPromiseLike(taken)) return taken.then((record) => record ?? this.redelivered(message, now));
-    return taken ?? this.redelivered(message, now);
-  }
-
   /**
-   * Handles a delivery that started nothing. Most are duplicates, but a delivery comes back
-   * when the handler that wrote a state failed after the write (a lost send, a failed
-   * release), and it is the one chance to finish that work: an execution already finished
-   * releases its dependents again and sends again the message of each downstream left
-   * `queued`; one queued for a later attempt (a retry whose delayed message was lost), or
-   * for this attempt but not yet due, gets its message again with the delay that remains.
-   * Resending is safe: a duplicate is dropped at claim. Always answers `undefined`.
+   * A delivery whose claim failed: a take-over if one is due, else a repair. Most such
+   * deliveries are duplicates, but a message comes back when the handler that wrote a state
+   * failed after the write (a lost send, a failed release), and this is the one chance to
+   * finish that work: an execution already finished releases its dependents again and
+   * sends again the message of each downstream left `queued`; one queued for a later
+   * attempt (a retry whose delayed message was lost), or for this attempt but not yet due,
+   * gets its message again with the delay that remains. Resending is safe: a duplicate is
+   * dropped at claim.
    */
-  redelivered(message: TaskMessage, now: number = this.#o.clock.now()): MaybePromise<undefined> {
-    return drive(this.#redelivered(message, now));
+  #unclaimed(message: TaskMessage, now: number, takeOverAfterMs: number | undefined): MaybePromise<ExecutionRecord | undefined> {
+    if (takeOverAfterMs === undefined) return drive(this.#redelivered(message, now));
+    const taken = this.#takeOver(message, now, takeOverAfterMs);
+    if (isPromiseLike(taken)) return taken.then((record) => record ?? drive(this.#redelivered(message, now)));
+    return taken ?? drive(this.#redelivered(message, now));
   }
 
   *#redelivered(message: TaskMessage, now: number): Step<undefined> {
