@@ -173,7 +173,7 @@ export class Orchestrator extends Construct {
       this.deadLetterHandler.addEventSource(new SqsEventSource(worker.deadLetterQueue, { batchSize: 10, reportBatchItemFailures: true }));
     }
 
-    this.reconciler = background("Reconciler", Handler.Reconciler, "floe reconciler: starts runs whose first message was lost");
+    this.reconciler = background("Reconciler", Handler.Reconciler, "floe reconciler: sends again the message of executions left queued");
     this.reconcileSchedule = new events.Rule(this, "ReconcileSchedule", {
       description: "Runs the floe reconciler",
       schedule: events.Schedule.rate(Duration.minutes(RECONCILE_EVERY_MINUTES)),
@@ -216,7 +216,7 @@ export class Orchestrator extends Construct {
     const table = iam.Grant.addToPrincipal({
       grantee,
       actions: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"],
-      resourceArns: [this.table.tableArn, ...["byRun", "byWorkflow", "byStart"].map((index) => `${this.table.tableArn}/index/${index}`)],
+      resourceArns: [this.table.tableArn, ...["byRun", "byWorkflow", "byStart", "byQueued"].map((index) => `${this.table.tableArn}/index/${index}`)],
     });
     const queues = iam.Grant.addToPrincipal({
       grantee,
