@@ -13,9 +13,9 @@
  * writes the table alone (one write unit for a small item), not every index as well; the
  * rare reads through an index fetch the items by key afterwards. `byQueued` is sparse: its
  * keys exist only while an execution is queued (an index write into `queued` and one out),
- * so the reconciler finds executions whose message may be lost without a scan. Every state change is a
- * conditional update; a release marks its edges (up to 99 into one downstream) and
- * decrements the downstream's counter by their number in one transaction.
+ * so the reconciler finds executions whose message may be lost without a scan. Every state
+ * change is a conditional update; a release marks its edges (up to 99 into one downstream)
+ * and decrements the downstream's counter by their number in one transaction.
  */
 import {
   DynamoDBDocumentClient,
@@ -191,14 +191,13 @@ export class DynamoDbExecutionStore implements ExecutionStore {
         sets.push(`#c${i} = :c${i}`);
       }
     });
-    if (changes.state === State.Queued) {
-      // Into `byQueued`, due when queued or, for a retry, at its notBefore.
+    if (changes.state !== undefined) {
+      // Into `byQueued` (due when queued or, for a retry, at its notBefore), or out of it.
       Object.assign(names, { "#qs": "qs", "#qdue": "qdue" });
-      Object.assign(values, { ":qs": queuedShard(id), ":qdue": changes.notBefore ?? changes.queuedAt ?? 0 });
-      sets.push("#qs = :qs", "#qdue = :qdue");
-    } else if (changes.state !== undefined) {
-      Object.assign(names, { "#qs": "qs", "#qdue": "qdue" });
-      removes.push("#qs", "#qdue");
+      if (changes.state === State.Queued) {
+        Object.assign(values, { ":qs": queuedShard(id), ":qdue": changes.notBefore ?? changes.queuedAt ?? 0 });
+        sets.push("#qs = :qs", "#qdue = :qdue");
+      } else removes.push("#qs", "#qdue");
     }
     if (transition !== undefined) {
       names["#history"] = "history";
