@@ -13,7 +13,9 @@ import { entryPoint } from "./environment.ts";
 
 /** What the coordinator needs: something that releases the dependents of finished executions. */
 export interface CoordinatorDeps {
-  readonly engine: { releaseDependents(upstreamIds: readonly string[]): MaybePromise<void> };
+  readonly engine: {
+    releaseDependents(upstreamIds: readonly string[], options?: { readonly resend?: boolean }): MaybePromise<void>;
+  };
   /**
    * Where failures are reported.
    * @default console.error
@@ -68,11 +70,12 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (event: DynamoD
     }
     // One at a time, to find the records that fail: Lambda retries from the first one
     // reported, and a record that keeps failing goes to the on-failure destination
-    // without holding up the shard.
+    // without holding up the shard. The batch may have failed on a send after a
+    // downstream's `queued` write, which a second release would skip: resend those.
     const failures = await Promise.all(
       finished.map(async ({ id, sequence }) => {
         try {
-          await deps.engine.releaseDependents([id]);
+          await deps.engine.releaseDependents([id], { resend: true });
           return undefined;
         } catch (error) {
           log(`floe coordinator: releasing the dependents of ${id} failed: ${(error as Error).message}`);

@@ -1,9 +1,10 @@
 /**
- * The reconciler: a Lambda run on a schedule. It finds runs that were created but whose
- * first message never left (the API's Lambda died between writing the record and sending
- * it, and the client did not repeat the request) and sends them again, so every accepted
- * run starts. A child's lost message needs no reconciler: its parent's attempt fails or
- * is taken over, and the parent's re-run sends it again.
+ * The reconciler: a Lambda run on a schedule, the backstop of liveness. It finds
+ * executions still `queued` long after their attempt became due, whose message never left
+ * or was lost with nothing to repair it (the API's Lambda died between writing a run's
+ * record and sending it, and the client did not repeat the request; a worker's send failed
+ * and its own message then reached the dead-letter queue), and sends them again. Most lost
+ * sends are repaired sooner, by the redelivery of the message whose handler failed.
  */
 import type { ScheduledEvent } from "aws-lambda";
 import { entryPoint } from "./environment.ts";
@@ -11,18 +12,18 @@ import { entryPoint } from "./environment.ts";
 /** What the reconciler needs: something that resends lost messages. */
 export interface ReconcilerDeps {
   readonly engine: {
-    resendLost(options: { readonly olderThanMs: number; readonly lookbackMs: number }): Promise<string[]>;
+    resendLost(options: { readonly olderThanMs: number; readonly lookbackMs?: number }): Promise<string[]>;
   };
   /**
-   * A run queued and never started for this long has lost its message; set it above the
-   * time a message may wait in a busy queue (more is only a later recovery).
+   * An execution queued this long after its attempt became due, and not started, has lost
+   * its message; set it above the time a message may wait in a busy queue (more is only a
+   * later recovery).
    * @default 900000 (15 minutes)
    */
   readonly olderThanMs?: number;
   /**
-   * How far back runs are looked at: the schedule's period plus `olderThanMs`, with room for
-   * a missed invocation.
-   * @default 3600000 (one hour)
+   * How far back executions are looked at, if not all the way.
+   * @default undefined (every queued execution, however old)
    */
   readonly lookbackMs?: number;
   /**
@@ -39,8 +40,11 @@ export const RECONCILE_EVERY_MINUTES = 10;
 export function createReconcilerHandler(deps: ReconcilerDeps): (event?: ScheduledEvent) => Promise<{ resent: string[] }> {
   const log = deps.log ?? ((message: string) => console.log(message));
   return async () => {
-    const resent = await deps.engine.resendLost({ olderThanMs: deps.olderThanMs ?? 900_000, lookbackMs: deps.lookbackMs ?? 3_600_000 });
-    if (resent.length > 0) log(`floe reconciler: sent again the lost first message of ${resent.length} run(s): ${resent.join(", ")}`);
+    const resent = await deps.engine.resendLost({
+      olderThanMs: deps.olderThanMs ?? 900_000,
+      ...(deps.lookbackMs === undefined ? {} : { lookbackMs: deps.lookbackMs }),
+    });
+    if (resent.length > 0) log(`floe reconciler: sent again the lost message of ${resent.length} queued execution(s): ${resent.join(", ")}`);
     return { resent };
   };
 }

@@ -61,11 +61,12 @@ export const dataAccess = {
    */
   deadLetter: { ...release, payloads: ["s3:PutObject"] },
   /**
-   * Finds runs whose first message was lost (the runs index, then the records by key) and
-   * sends them again: no write to the table and no payload. If it comes to query another
+   * Finds executions queued long past their due time, whose message may be lost (the
+   * sparse queued index, then the records by key), and sends them again: no write to the
+   * table and no payload. If it comes to query another
    * index, test/infra/data-access.test.ts names it.
    */
-  reconciler: { table: ["dynamodb:BatchGetItem"], indexes: ["byStart"], send: true, payloads: [] },
+  reconciler: { table: ["dynamodb:BatchGetItem"], indexes: ["byQueued"], send: true, payloads: [] },
 } as const satisfies Record<string, DataAccess>;
 
 /** The resources a share applies to. */

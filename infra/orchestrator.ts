@@ -172,7 +172,7 @@ export class Orchestrator extends Construct {
       this.deadLetterHandler.addEventSource(new SqsEventSource(worker.deadLetterQueue, { batchSize: 10, reportBatchItemFailures: true }));
     }
 
-    this.reconciler = background("Reconciler", Handler.Reconciler, "floe reconciler: starts runs whose first message was lost");
+    this.reconciler = background("Reconciler", Handler.Reconciler, "floe reconciler: sends again the message of executions left queued");
     this.reconcileSchedule = new events.Rule(this, "ReconcileSchedule", {
       description: "Runs the floe reconciler",
       schedule: events.Schedule.rate(Duration.minutes(RECONCILE_EVERY_MINUTES)),

@@ -5,16 +5,18 @@
  *
  * | item | pk | sk | indexed as |
  * | --- | --- | --- | --- |
- * | execution record | `X#<id>` | `X` | `byRun` (`run`, `rsk` = `X#<id>`); roots also `byWorkflow` (`rootTask`, `createdAt`) and `byStart` (`root` = `run`, `createdAt`) |
+ * | execution record | `X#<id>` | `X` | `byRun` (`run`, `rsk` = `X#<id>`); roots also `byWorkflow` (`rootTask`, `createdAt`) and `byStart` (`root` = `run`, `createdAt`); while `queued`, `byQueued` (`qs` = one of {@link QUEUED_SHARDS} shards, `qdue` = when its attempt became due) |
  * | dependency edge | `X#<upstreamId>` | `D#<downstreamId>#<kind>#<generation>` | `byRun` (`run`, `rsk` = `D#<upstreamId>#…`) |
  * | idempotency record | `K#<key>` | `K` | nowhere (no index attribute; its `type` is not the stream filter's) |
  *
  * An edge lives in its upstream's partition, so "the edges out of a finished execution" is
  * one query. The indexes project keys only: an update that changes no index key then
  * writes the table alone (one write unit for a small item), not every index as well; the
- * rare reads through an index fetch the items by key afterwards. Every state change is a
- * conditional update; a release marks its edges (up to 99 into one downstream) and
- * decrements the downstream's counter by their number in one transaction.
+ * rare reads through an index fetch the items by key afterwards. `byQueued` is sparse: its
+ * keys exist only while an execution is queued (an index write into `queued` and one out),
+ * so the reconciler finds executions whose message may be lost without a scan. Every state
+ * change is a conditional update; a release marks its edges (up to 99 into one downstream)
+ * and decrements the downstream's counter by their number in one transaction.
  */
 import {
   DynamoDBDocumentClient,
@@ -30,7 +32,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
 import { EdgeKind, State, edgeKey, type Edge, type ExecutionRecord, type Transition } from "../engine/model.ts";
-import type { ExecutionStore, Expectation, IdempotencyRecord, Release, RunQuery } from "../engine/ports.ts";
+import type { ExecutionStore, Expectation, IdempotencyRecord, QueuedQuery, Release, RunQuery } from "../engine/ports.ts";
 
 /** The dependencies of a {@link DynamoDbExecutionStore}. */
 export interface DynamoDbExecutionStoreOptions {
@@ -56,7 +58,18 @@ type TransactItems = NonNullable<TransactWriteCommandInput["TransactItems"]>;
 
 /** How many times a release meeting another transaction on its downstream tries again. */
 const MAX_CONFLICT_RETRIES = 8;
-const storageKeys = new Set(["pk", "sk", "run", "rsk", "rootTask", "root", "type", "expiresAt"]);
+const storageKeys = new Set(["pk", "sk", "run", "rsk", "rootTask", "root", "type", "expiresAt", "qs", "qdue"]);
+
+/**
+ * The partitions of the `byQueued` index: every execution passes through it, and one
+ * partition of an index takes about a thousand writes a second.
+ */
+export const QUEUED_SHARDS = 16;
+
+/** The `byQueued` shard of an execution (ids end in random or digest characters). */
+function queuedShard(id: string): string {
+  return `q${id.charCodeAt(id.length - 1) % QUEUED_SHARDS}`;
+}
 
 /** The table floe needs: its keys, indexes and stream. The CDK construct creates the same. */
 export function executionTableDefinition(tableName: string): CreateTableCommandInput {
@@ -79,6 +92,8 @@ export function executionTableDefinition(tableName: string): CreateTableCommandI
       { AttributeName: "rootTask", AttributeType: "S" },
       { AttributeName: "root", AttributeType: "S" },
       { AttributeName: "createdAt", AttributeType: "N" },
+      { AttributeName: "qs", AttributeType: "S" },
+      { AttributeName: "qdue", AttributeType: "N" },
     ],
     KeySchema: [
       { AttributeName: "pk", KeyType: "HASH" },
@@ -89,6 +104,8 @@ export function executionTableDefinition(tableName: string): CreateTableCommandI
       index("byWorkflow", "rootTask", "createdAt"),
       // Every run newest first. One partition: only roots are written to it.
       index("byStart", "root", "createdAt"),
+      // Sparse: only queued executions have its keys (see the file's comment).
+      index("byQueued", "qs", "qdue"),
     ],
     StreamSpecification: { StreamEnabled: true, StreamViewType: "NEW_AND_OLD_IMAGES" },
   };
@@ -120,6 +137,7 @@ export class DynamoDbExecutionStore implements ExecutionStore {
       rsk: `X#${record.id}`,
       ...this.#expiry(record.createdAt),
       ...(record.parentId === undefined ? { rootTask: record.taskName, root: "run" } : {}),
+      ...(record.state === State.Queued ? { qs: queuedShard(record.id), qdue: record.queuedAt ?? record.createdAt } : {}),
     };
     try {
       await this.#client.send(
@@ -175,6 +193,14 @@ export class DynamoDbExecutionStore implements ExecutionStore {
         sets.push(`#c${i} = :c${i}`);
       }
     });
+    if (changes.state !== undefined) {
+      // Into `byQueued` (due when queued or, for a retry, at its notBefore), or out of it.
+      Object.assign(names, { "#qs": "qs", "#qdue": "qdue" });
+      if (changes.state === State.Queued) {
+        Object.assign(values, { ":qs": queuedShard(id), ":qdue": changes.notBefore ?? changes.queuedAt ?? 0 });
+        sets.push("#qs = :qs", "#qdue = :qdue");
+      } else removes.push("#qs", "#qdue");
+    }
     if (transition !== undefined) {
       names["#history"] = "history";
       values[":transition"] = [transition];
@@ -360,6 +386,25 @@ export class DynamoDbExecutionStore implements ExecutionStore {
     throw new Error(`the idempotency record ${record.key} was held at the put and gone at the read, twice; repeat the request`);
   }
 
+  async queued(query: QueuedQuery): Promise<ExecutionRecord[]> {
+    const shards = Array.from({ length: QUEUED_SHARDS }, (_, n) => `q${n}`);
+    const keys = await Promise.all(
+      shards.map((shard) =>
+        this.#query(
+          {
+            IndexName: "byQueued",
+            KeyConditionExpression: "qs = :shard AND qdue BETWEEN :after AND :before",
+            ExpressionAttributeValues: { ":shard": shard, ":after": query.dueAfter ?? 0, ":before": query.dueBefore },
+          },
+          query.limit,
+        ),
+      ),
+    );
+    // The index is read eventually consistent: keep what the table still says is queued.
+    const records = (await this.#items(keys.flat())).map(toRecord).filter((r) => r.state === State.Queued);
+    return records.sort((a, b) => (a.queuedAt ?? 0) - (b.queuedAt ?? 0)).slice(0, query.limit);
+  }
+
   /** The items with these keys (as an index returns them), in the same order. */
   async #items(keys: readonly Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
     const found = new Map<string, Record<string, unknown>>();
@@ -413,6 +458,11 @@ function conditionOf(expect: Expectation, names: Record<string, string>, values:
     names["#e_startedAt"] = "startedAt";
     values[":e_startedBefore"] = expect.startedBefore;
     parts.push("#e_startedAt <= :e_startedBefore");
+  }
+  if (expect.dueBy !== undefined) {
+    names["#e_notBefore"] = "notBefore";
+    values[":e_dueBy"] = expect.dueBy;
+    parts.push("(attribute_not_exists(#e_notBefore) OR #e_notBefore <= :e_dueBy)");
   }
   return parts.join(" AND ");
 }

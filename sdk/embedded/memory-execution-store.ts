@@ -1,6 +1,6 @@
 /** The in-memory execution store of the embedded engine. */
-import { isTerminal, type Edge, type ExecutionRecord, type Transition } from "../engine/model.ts";
-import type { ExecutionStore, Expectation, IdempotencyRecord, Release, RunQuery } from "../engine/ports.ts";
+import { State, isTerminal, type Edge, type ExecutionRecord, type Transition } from "../engine/model.ts";
+import type { ExecutionStore, Expectation, IdempotencyRecord, QueuedQuery, Release, RunQuery } from "../engine/ports.ts";
 
 function meets(record: ExecutionRecord, expect: Expectation): boolean {
   const { state } = expect;
@@ -12,7 +12,8 @@ function meets(record: ExecutionRecord, expect: Expectation): boolean {
     (expect.generation === undefined || record.generation === expect.generation) &&
     (expect.guarded === undefined || record.guarded === expect.guarded) &&
     (expect.pending === undefined || record.pending === expect.pending) &&
-    (expect.startedBefore === undefined || (record.startedAt !== undefined && record.startedAt <= expect.startedBefore))
+    (expect.startedBefore === undefined || (record.startedAt !== undefined && record.startedAt <= expect.startedBefore)) &&
+    (expect.dueBy === undefined || record.notBefore === undefined || record.notBefore <= expect.dueBy)
   );
 }
 
@@ -184,6 +185,17 @@ export class MemoryExecutionStore implements ExecutionStore {
     return found;
   }
 
+  queued(query: QueuedQuery): ExecutionRecord[] {
+    // Only the reconciler asks, rarely: a pass over every record keeps the writes free of an index.
+    const found: ExecutionRecord[] = [];
+    for (const record of this.#records.values()) {
+      if (record.state !== State.Queued) continue;
+      const due = dueAt(record);
+      if (due <= query.dueBefore && (query.dueAfter === undefined || due >= query.dueAfter)) found.push(record);
+    }
+    return found.sort((a, b) => dueAt(a) - dueAt(b)).slice(0, query.limit);
+  }
+
   putIdempotencyRecord(record: IdempotencyRecord): IdempotencyRecord {
     const stored = this.#keys.get(record.key);
     if (stored !== undefined) return stored;
@@ -205,6 +217,12 @@ interface EdgeGroup {
   readonly edges: Edge[];
   /** The same edges by upstream id, once a lookup needed it. */
   byUpstream: Map<string, Edge> | undefined;
+}
+
+/** When a queued execution's attempt became due: when it was queued, or its retry's `notBefore`. */
+function dueAt(record: ExecutionRecord): number {
+  const queuedAt = record.queuedAt ?? record.createdAt;
+  return record.notBefore !== undefined && record.notBefore > queuedAt ? record.notBefore : queuedAt;
 }
 
 function groupKey(edge: Edge): string {

@@ -276,20 +276,55 @@ export class ExecutionEngine {
   }
 
   /**
-   * Claims a delivered message: `queued → running` for the message's attempt. Returns
-   * `undefined` for a duplicate or stale delivery, which the caller drops.
+   * Claims a delivered message: `queued → running` for the message's attempt, once that
+   * attempt is due (`notBefore`). Returns `undefined` for a delivery that starts nothing,
+   * which the caller drops, after repairing what such a delivery can show was left undone.
    */
   claim(message: TaskMessage, takeOverAfterMs?: number): MaybePromise<ExecutionRecord | undefined> {
     const now = this.#o.clock.now();
     const claimed = this.#o.store.update(
       message.executionId,
-      { state: State.Queued, attempt: message.attempt },
+      { state: State.Queued, attempt: message.attempt, dueBy: now },
       { state: State.Running, startedAt: now },
       { state: State.Running, at: now, attempt: message.attempt },
     );
-    if (takeOverAfterMs === undefined) return claimed;
-    if (isPromiseLike(claimed)) return claimed.then((record) => record ?? this.#takeOver(message, now, takeOverAfterMs));
-    return claimed ?? this.#takeOver(message, now, takeOverAfterMs);
+    if (isPromiseLike(claimed)) return claimed.then((record) => record ?? this.#unclaimed(message, now, takeOverAfterMs));
+    return claimed ?? this.#unclaimed(message, now, takeOverAfterMs);
+  }
+
+  /**
+   * A delivery whose claim failed: a take-over if one is due, else a repair. Most such
+   * deliveries are duplicates, but a message comes back when the handler that wrote a state
+   * failed after the write (a lost send, a failed release), and this is the one chance to
+   * finish that work: an execution already finished releases its dependents again and
+   * sends again the message of each downstream left `queued`; one queued for a later
+   * attempt (a retry whose delayed message was lost), or for this attempt but not yet due,
+   * gets its message again with the delay that remains. Resending is safe: a duplicate is
+   * dropped at claim.
+   */
+  #unclaimed(message: TaskMessage, now: number, takeOverAfterMs: number | undefined): MaybePromise<ExecutionRecord | undefined> {
+    if (takeOverAfterMs === undefined) return drive(this.#redelivered(message, now));
+    const taken = this.#takeOver(message, now, takeOverAfterMs);
+    if (isPromiseLike(taken)) return taken.then((record) => record ?? drive(this.#redelivered(message, now)));
+    return taken ?? drive(this.#redelivered(message, now));
+  }
+
+  *#redelivered(message: TaskMessage, now: number): Step<undefined> {
+    let record = this.#o.store.get(message.executionId);
+    if (isPromiseLike(record)) record = (yield record) as ExecutionRecord | undefined;
+    if (record === undefined) return undefined;
+    if (isTerminal(record.state)) {
+      yield* this.#release(yield* call(this.#o.store.edgesFrom(record.id)), true);
+    } else if (record.state === State.Queued && record.attempt >= message.attempt) {
+      yield* call(this.#resend(record, now));
+    }
+    return undefined;
+  }
+
+  /** Sends a queued execution's message again, delayed until its attempt is due. */
+  #resend(record: ExecutionRecord, now: number): MaybePromise<void> {
+    const remaining = record.notBefore === undefined ? 0 : record.notBefore - now;
+    return this.#send(record, remaining > 0 ? remaining : undefined);
   }
 
   /**
@@ -424,16 +459,22 @@ export class ExecutionEngine {
    * {@link RELEASE_GROUP} in one write. Idempotent: the fast path after a completion and
    * the coordinator's backstop may both run it.
    */
-  releaseDependents(upstreamIds: string | readonly string[]): MaybePromise<void> {
-    return drive(this.#releaseDependents(typeof upstreamIds === "string" ? [upstreamIds] : upstreamIds));
+  releaseDependents(upstreamIds: string | readonly string[], options: { readonly resend?: boolean } = {}): MaybePromise<void> {
+    return drive(this.#releaseDependents(typeof upstreamIds === "string" ? [upstreamIds] : upstreamIds, options.resend === true));
   }
 
-  *#releaseDependents(upstreamIds: readonly string[]): Step<void> {
+  *#releaseDependents(upstreamIds: readonly string[], resend: boolean): Step<void> {
     const found = yield* all(upstreamIds.map((id) => call(this.#o.store.edgesFrom(id))));
-    yield* this.#release(found.length === 1 ? (found[0] ?? []) : found.flat());
+    yield* this.#release(found.length === 1 ? (found[0] ?? []) : found.flat(), resend);
   }
 
-  *#release(edges: readonly Edge[]): Step<void> {
+  /**
+   * Releases the open edges among `edges` and queues what that brings to zero. With
+   * `resend`, a downstream of an edge released before that is found `queued` also gets its
+   * message again: the send after its `queued` write may have failed (a repair, so never on
+   * the usual path, where it would only double each message).
+   */
+  *#release(edges: readonly Edge[], resend = false): Step<void> {
     // One pass: this runs after every completion with several edges.
     let open: Edge[] | undefined;
     let settledIds: Set<string> | undefined;
@@ -453,6 +494,10 @@ export class ExecutionEngine {
     if (isPromiseLike(downstreams)) downstreams = (yield downstreams) as (ExecutionRecord | undefined)[];
     const ready = downstreams.filter((d): d is ExecutionRecord => d !== undefined && d.pending === 0 && !d.guarded);
     if (ready.length > 0) yield* all(ready.map((downstream) => this.#queueIfReady(downstream)));
+    if (!resend) return;
+    const now = this.#o.clock.now();
+    const queued = ready.filter((d) => d.state === State.Queued);
+    if (queued.length > 0) yield* all(queued.map((downstream) => call(this.#resend(downstream, now))));
   }
 
   *#releaseGroup(edges: readonly Edge[]): Step<void> {
@@ -537,24 +582,25 @@ export class ExecutionEngine {
   }
 
   /**
-   * Sends again the message of every run created between `lookbackMs` and `olderThanMs`
-   * ago that is still queued and never started: the process that created it died between
-   * the record's creation and the send, and no client repeated the request (a repeat, or a
-   * parent's retry for a child, resends it at registration). A message that was only slow
-   * is delivered twice, and the second delivery is dropped at claim. Returns the ids sent.
+   * The backstop for a lost message that no redelivery repairs: sends again the message of
+   * every execution still `queued` whose attempt became due more than `olderThanMs` ago
+   * (and, given `lookbackMs`, less than that long ago). The process that queued it died
+   * between the write and the send, or its send failed and the message that would have
+   * repaired it never came back (it reached the dead-letter queue). A message that was
+   * only slow is delivered twice, and the second delivery is dropped at claim. Returns the
+   * ids sent.
    */
-  async resendLost(options: { readonly olderThanMs: number; readonly lookbackMs: number; readonly limit?: number }): Promise<string[]> {
+  async resendLost(options: { readonly olderThanMs: number; readonly lookbackMs?: number; readonly limit?: number }): Promise<string[]> {
     const now = this.#o.clock.now();
-    const roots = await this.#o.store.runs({
-      createdAfter: now - options.lookbackMs,
-      createdBefore: now - options.olderThanMs,
+    const lost = await this.#o.store.queued({
+      dueBefore: now - options.olderThanMs,
+      ...(options.lookbackMs === undefined ? {} : { dueAfter: now - options.lookbackMs }),
       limit: options.limit ?? 1_000,
     });
-    const lost = roots.filter((root) => root.state === State.Queued && root.startedAt === undefined);
     if (lost.length > 0) {
-      await this.#o.queue.send(lost.map((root) => ({ executionId: root.id, taskName: root.taskName, attempt: root.attempt })));
+      await this.#o.queue.send(lost.map((record) => ({ executionId: record.id, taskName: record.taskName, attempt: record.attempt })));
     }
-    return lost.map((root) => root.id);
+    return lost.map((record) => record.id);
   }
 
   /** One run: its root and every execution and edge under it. */

@@ -14,6 +14,8 @@ export interface Expectation {
   readonly pending?: number;
   /** The record's `startedAt` is at or before this time. */
   readonly startedBefore?: number;
+  /** The record has no `notBefore`, or one at or before this time (its attempt is due). */
+  readonly dueBy?: number;
 }
 
 /** The outcome of releasing an edge. */
@@ -32,6 +34,15 @@ export interface RunQuery {
   readonly createdAfter?: number;
   /** Only runs created at or before this time (epoch milliseconds). */
   readonly createdBefore?: number;
+}
+
+/** Filters for listing queued executions (see {@link ExecutionStore.queued}). */
+export interface QueuedQuery {
+  /** Only executions whose attempt became due at or before this time (epoch milliseconds). */
+  readonly dueBefore: number;
+  /** Only executions whose attempt became due at or after this time. */
+  readonly dueAfter?: number;
+  readonly limit: number;
 }
 
 /**
@@ -95,6 +106,12 @@ export interface ExecutionStore {
    * records are kept apart from executions: no run, listing or index shows them.
    */
   putIdempotencyRecord(record: IdempotencyRecord): MaybePromise<IdempotencyRecord>;
+  /**
+   * Executions `queued` whose current attempt became due (when it was queued, or at its
+   * retry's `notBefore`) within the query's bounds: those whose message may be lost. Read
+   * by the reconciler without scanning every execution.
+   */
+  queued(query: QueuedQuery): MaybePromise<ExecutionRecord[]>;
 }
 
 /** Delivers task messages at least once, optionally after a delay. */

@@ -200,7 +200,20 @@ class Attempt extends ExecutionContext {
     this.watch?.stop();
     this.#running.delete(this.record.id);
     if (this.writes.length === 0) this.#commit(outcome);
-    else void flush(this, outcome).then((flushed) => this.#commit(flushed));
+    else void flush(this).then((failure) => (failure === undefined ? this.#commit(outcome) : this.#unflushed(outcome, failure.reason)));
+  }
+
+  /**
+   * A submission of the attempt could not be written (after the store's and SDK's retries):
+   * an infrastructure fault, which must not fail the user's work. Where messages are
+   * redelivered (take-overs are on), the attempt is left running and uncommitted and the
+   * delivery fails: its message comes back, takes over, and the re-run registers the same
+   * children again (sending a lost message again). The embedded engine has no redelivery,
+   * so there the attempt fails instead, and its retries, if any, do the same.
+   */
+  #unflushed(outcome: Outcome, failure: unknown): void {
+    if (this.#o.takeOverAfterMs !== undefined) this.#end(failure ?? new Error("a submission's write failed"));
+    else this.#commit(outcome.type === "completed" ? { type: "failed", error: failure } : outcome);
   }
 
   #commit(outcome: Outcome): void {
@@ -232,17 +245,24 @@ class Attempt extends ExecutionContext {
   }
 }
 
-/** Waits for every submission of the attempt; a failed write fails a completed attempt. */
-async function flush(context: ExecutionContext, outcome: Outcome): Promise<Outcome> {
+/** Waits for every submission of the attempt; answers the first failure, if any. */
+async function flush(context: ExecutionContext): Promise<{ reason: unknown } | undefined> {
   let flushed = 0;
-  let failure: unknown;
+  let failure: { reason: unknown } | undefined;
   while (flushed < context.writes.length) {
     const batch = context.writes.slice(flushed);
     flushed = context.writes.length;
-    for (const result of await Promise.allSettled(batch)) {
-      if (result.status === "rejected" && failure === undefined) failure = result.reason;
+    for (const result of await Promise.all(batch.map(settledAs))) {
+      failure ??= result;
     }
   }
-  if (failure !== undefined && outcome.type === "completed") return { type: "failed", error: failure };
-  return outcome;
+  return failure;
+}
+
+/** `undefined` once `write` succeeds, or the reason it failed (`undefined` reasons included). */
+function settledAs(write: Promise<unknown>): Promise<{ reason: unknown } | undefined> {
+  return write.then(
+    () => undefined,
+    (reason: unknown) => ({ reason }),
+  );
 }

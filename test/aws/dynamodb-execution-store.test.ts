@@ -34,6 +34,33 @@ describe("DynamoDbExecutionStore retention", () => {
   });
 });
 
+describe("DynamoDbExecutionStore's queued executions (the byQueued index)", () => {
+  it("lists executions queued by when their attempt became due, a retry at its notBefore, and drops them once they leave queued", async () => {
+    const store = await stores();
+    const base = {
+      runId: "r", taskName: "t", args: { inline: "J[]" }, attempt: 1, generation: 1,
+      pending: 0, guarded: false, waitMode: WaitMode.All, createdAt: 100, history: [],
+    };
+    // Ids ending in different characters land in different shards of the index.
+    await store.create({ ...base, id: "a1", state: State.Queued, queuedAt: 100 });
+    await store.create({ ...base, id: "b2", state: State.Queued, queuedAt: 200 });
+    await store.create({ ...base, id: "c3", state: State.Waiting, pending: 1, guarded: true });
+    await store.create({ ...base, id: "d4", state: State.Queued, queuedAt: 100 });
+    const ids = async (dueBefore: number, dueAfter?: number) =>
+      (await store.queued({ dueBefore, limit: 10, ...(dueAfter === undefined ? {} : { dueAfter }) })).map((r) => r.id).sort();
+    expect(await ids(150)).toEqual(["a1", "d4"]);
+    expect(await ids(250)).toEqual(["a1", "b2", "d4"]);
+    expect(await ids(250, 150)).toEqual(["b2"]);
+    // Claimed: it leaves the index. A retry is due at its notBefore, not when it was queued.
+    await store.update("a1", { state: State.Queued }, { state: State.Running, startedAt: 300 });
+    await store.update("a1", { state: State.Running }, { state: State.Queued, attempt: 2, queuedAt: 300, notBefore: 5_000 });
+    await store.update("d4", { state: State.Queued }, { state: State.Running, startedAt: 300 });
+    expect(await ids(4_999)).toEqual(["b2"]);
+    expect(await ids(5_000)).toEqual(["a1", "b2"]);
+    expect(await store.get("a1")).not.toHaveProperty("qs");
+  });
+});
+
 describe("request counting on DynamoDB Local", () => {
   it("counts capacity as billed: index writes included once, a failed condition one unit, a transaction double, an empty read its minimum", async () => {
     const counts = newRequestCounts();
@@ -42,16 +69,20 @@ describe("request counting on DynamoDB Local", () => {
       id: "c", runId: "c", taskName: "t", args: { inline: "J[]" }, state: State.Queued, attempt: 1, generation: 1,
       pending: 0, guarded: false, waitMode: WaitMode.All, createdAt: 1, history: [],
     };
-    // A root: the table, and the byRun, byWorkflow and byStart indexes.
+    // A queued root: the table, and the byRun, byWorkflow, byStart and byQueued indexes.
     expect(await store.create(record)).toBe(true);
-    expect([counts.writeUnits, counts.indexWriteUnits]).toEqual([4, 3]);
-    // Its index keys do not change, and the indexes project keys only: the table alone.
+    expect([counts.writeUnits, counts.indexWriteUnits]).toEqual([5, 4]);
+    // Claimed, it leaves the sparse byQueued index; the other index keys do not change, and
+    // the indexes project keys only: the table and that one index.
     await store.update("c", { state: State.Queued }, { state: State.Running, startedAt: 2 });
-    expect([counts.writeUnits, counts.indexWriteUnits]).toEqual([5, 3]);
+    expect([counts.writeUnits, counts.indexWriteUnits]).toEqual([7, 5]);
+    // No longer queued: a change of state writes the table alone.
+    await store.update("c", { state: State.Running }, { state: State.Completed, finishedAt: 3 });
+    expect([counts.writeUnits, counts.indexWriteUnits]).toEqual([8, 5]);
     // The condition fails: no capacity is reported, but DynamoDB bills one unit.
     expect(await store.create(record)).toBe(false);
-    expect([counts.writeUnits, counts.failedConditions]).toEqual([6, 1]);
-    expect(counts.units.get("DynamoDB:PutItem")).toBe(5);
+    expect([counts.writeUnits, counts.failedConditions]).toEqual([9, 1]);
+    expect(counts.units.get("DynamoDB:PutItem")).toBe(6);
     expect(counts.requests.get("DynamoDB:PutItem")).toBe(2);
     // A release marks the edge and decrements the downstream in one transaction: two
     // items, each written twice over.

@@ -3,7 +3,7 @@
  * (nothing applied), or apply the write and then throw (a lost response).
  */
 import type { Edge, ExecutionRecord, Transition } from "../../sdk/engine/model.ts";
-import type { ExecutionStore, Expectation, IdempotencyRecord, Release, RunQuery } from "../../sdk/engine/ports.ts";
+import type { ExecutionStore, Expectation, IdempotencyRecord, QueuedQuery, Release, RunQuery } from "../../sdk/engine/ports.ts";
 import type { MaybePromise } from "../../sdk/engine/step.ts";
 
 /** Where a fault strikes. */
@@ -98,5 +98,9 @@ export class FaultyStore implements ExecutionStore {
 
   putIdempotencyRecord(record: IdempotencyRecord): Promise<IdempotencyRecord> {
     return this.#call("putIdempotencyRecord", record.executionId, () => this.#inner.putIdempotencyRecord(record));
+  }
+
+  queued(query: QueuedQuery): MaybePromise<ExecutionRecord[]> {
+    return this.#inner.queued(query);
   }
 }

@@ -274,7 +274,7 @@ describe("Orchestrator, least privilege: each role holds what its function's cod
 
   it("lets the reconciler find lost runs through the runs index and send them again: no table write, no payload", () => {
     expect(grants(stack.orchestrator.reconciler)).toEqual(
-      [...on("table", "dynamodb:BatchGetItem"), ...on("table/index/byStart", "dynamodb:Query"), ...sendToEveryQueue()].sort(),
+      [...on("table", "dynamodb:BatchGetItem"), ...on("table/index/byQueued", "dynamodb:Query"), ...sendToEveryQueue()].sort(),
     );
   });
 });
