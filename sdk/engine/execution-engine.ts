@@ -303,13 +303,14 @@ export class ExecutionEngine {
    * dropped at claim.
    */
   #unclaimed(message: TaskMessage, now: number, takeOverAfterMs: number | undefined): MaybePromise<ExecutionRecord | undefined> {
-    if (takeOverAfterMs === undefined) return drive(this.#redelivered(message, now));
+    if (takeOverAfterMs === undefined) return drive(this.#redelivered(message, now, false));
     const taken = this.#takeOver(message, now, takeOverAfterMs);
-    if (isPromiseLike(taken)) return taken.then((record) => record ?? drive(this.#redelivered(message, now)));
-    return taken ?? drive(this.#redelivered(message, now));
+    if (isPromiseLike(taken)) return taken.then((record) => record ?? drive(this.#redelivered(message, now, true)));
+    return taken ?? drive(this.#redelivered(message, now, true));
   }
 
-  *#redelivered(message: TaskMessage, now: number): Step<undefined> {
+  /** @param takesOver - whether a later delivery could take over this attempt if it died */
+  *#redelivered(message: TaskMessage, now: number, takesOver: boolean): Step<undefined> {
     let record = this.#o.store.get(message.executionId);
     if (isPromiseLike(record)) record = (yield record) as ExecutionRecord | undefined;
     if (record === undefined) return undefined;
@@ -317,6 +318,16 @@ export class ExecutionEngine {
       yield* this.#release(yield* call(this.#o.store.edgesFrom(record.id)), true);
     } else if (record.state === State.Queued && record.attempt >= message.attempt) {
       yield* call(this.#resend(record, now));
+    } else if (takesOver && record.state === State.Running && record.attempt === message.attempt) {
+      // The attempt this message started is running, and too recently to be taken over. A
+      // message comes back one visibility timeout after it was received, a little before
+      // the attempt it started is that old; dropped now, it could never take over an
+      // attempt that died. Failing the delivery brings it back once more: by then the
+      // attempt has finished (the repair above acknowledges it) or can be taken over.
+      throw new Error(
+        `execution ${record.id} is running attempt ${record.attempt}, started ${now - (record.startedAt ?? now)} ms ago: ` +
+          "its message is kept until the attempt finishes or can be taken over",
+      );
     }
     return undefined;
   }

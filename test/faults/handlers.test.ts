@@ -159,12 +159,16 @@ describe("worker handler", () => {
     expect(await execution.result()).toBe("attempt 2 of x");
   });
 
-  it("drops a duplicate delivery while the attempt is still within its visibility timeout", async () => {
+  it("starts nothing for a duplicate delivery while the attempt is within its visibility timeout, and keeps the message", async () => {
     const { runtime, take } = harness(60_000);
-    runtime.submit(work, 4);
+    const execution = runtime.submit(work, 4);
     const [message] = await take();
     expect(await runtime.engine.claim(message!, 60_000)).toBeDefined();
-    expect(await runtime.engine.claim(message!, 60_000)).toBeUndefined();
+    // Failed, not dropped: the message must come back to take over if this attempt dies.
+    await expect(runtime.engine.claim(message!, 60_000)).rejects.toThrow(/is running attempt 1/);
+    const record = await runtime.getExecution(execution.id);
+    expect(record).toMatchObject({ state: State.Running, attempt: 1 });
+    expect(record?.history.filter((h) => h.state === State.Running)).toHaveLength(1);
   });
 
   it("treats the redelivery of a message whose completion committed as a no-op (T3)", async () => {

@@ -194,6 +194,26 @@ describe("a submission write that fails inside an attempt", () => {
     expect(history).toEqual(["queued:1", "running:1", "running:2", "completed:2"]);
   });
 
+  it("takes the attempt over though its message comes back a little before the attempt is a visibility timeout old", async () => {
+    runs.clear();
+    const { clock, sqs, store, runtime, worker } = setup();
+    const parent = runtime.submit(parentTask);
+    await parent.created;
+    store.inject({ method: "create", mode: "before", times: 1 });
+    // The first delivery starts its attempt 10 ms after SQS handed it out (a cold start):
+    // the message is visible again 10 ms before the attempt can be taken over.
+    let cold = true;
+    const late: typeof worker = (event) => {
+      if (cold) clock.advanceTo(clock.now() + 10);
+      cold = false;
+      return worker(event);
+    };
+    for (let round = 0; round < 50 && sqs.size > 0; round += 1) await sqs.deliver(late);
+    expect((await runtime.getExecution(parent.id))?.state).toBe(State.Completed);
+    expect(runs.get("ls_parent")).toBe(2);
+    expect(runs.get("ls_child")).toBe(1);
+  });
+
   it("fails the attempt on the embedded engine's path, which has no redelivery", async () => {
     runs.clear();
     const clock = new ManualClock();
