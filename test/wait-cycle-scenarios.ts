@@ -9,9 +9,13 @@ import type { ExecutionStore } from "../sdk/engine/ports.ts";
 import { CYCLE_HOPS } from "../sdk/engine/wait-cycle.ts";
 import { runToCompletion, setupWith, spec, type RecordingQueue, type StoreFactory } from "./engine-scenarios.ts";
 
-/** Counts the reads the engine makes of a store: `edgesFrom` and `getMany` calls. */
-function counting(store: ExecutionStore): { store: ExecutionStore; reads: { edgesFrom: number; getMany: number } } {
+/**
+ * Counts the reads the engine makes of a store (`edgesFrom` and `getMany` calls), and fails
+ * the next `failing.edgesFrom` ones.
+ */
+function counting(store: ExecutionStore) {
   const reads = { edgesFrom: 0, getMany: 0 };
+  const failing = { edgesFrom: 0 };
   const counted = new Proxy(store, {
     get(target, property) {
       const value: unknown = Reflect.get(target, property);
@@ -20,11 +24,15 @@ function counting(store: ExecutionStore): { store: ExecutionStore; reads: { edge
       if (property !== "edgesFrom" && property !== "getMany") return method;
       return (...args: unknown[]) => {
         reads[property] += 1;
+        if (property === "edgesFrom" && failing.edgesFrom > 0) {
+          failing.edgesFrom -= 1;
+          return Promise.reject(new Error("injected: the query failed"));
+        }
         return method(...args);
       };
     },
   });
-  return { store: counted, reads };
+  return { store: counted, reads, failing };
 }
 
 /** The text of the error `id` failed with. */
@@ -112,6 +120,19 @@ export function waitCycleScenarios(name: string, makeStore: StoreFactory): void 
       await suspend(engine, queue, "q", ["z"]);
       await suspend(engine, queue, "p", ["q"]);
       expect([(await store.get("p"))?.state, (await store.get("q"))?.state]).toEqual([State.Suspended, State.Suspended]);
+    });
+
+    it("arms the suspension when the walk's read fails, and the execution resumes", async () => {
+      const { options } = await setupWith(makeStore);
+      const { store, failing } = counting(options.store);
+      const { engine, queue } = await setupWith(() => store);
+      for (const id of ["p", "c"]) await engine.register(spec(id));
+      failing.edgesFrom = 1;
+      await suspend(engine, queue, "p", ["c"]);
+      expect(failing.edgesFrom).toBe(0);
+      expect(await store.get("p")).toMatchObject({ state: State.Suspended, guarded: false, pending: 1 });
+      await runToCompletion(engine, queue, "c");
+      expect((await store.get("p"))?.state).toBe(State.Queued);
     });
 
     it("costs a root awaiting its children one query, and the deepest of a chain of awaits at most two per hop", async () => {

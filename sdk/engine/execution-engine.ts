@@ -418,7 +418,13 @@ export class ExecutionEngine {
     if (suspended === undefined) return;
     yield* call(this.#o.store.addEdges(on.map((id) => this.#edge(suspended, id, EdgeKind.Await, mode === WaitMode.All ? on.length : 1))));
     // Looked for after the edges are written, so the last of a cycle to suspend sees it.
-    const cycle = yield* findWaitCycle(this.#o.store, suspended, on, mode);
+    let cycle: ExecutionRecord[] | undefined;
+    try {
+      cycle = yield* findWaitCycle(this.#o.store, suspended, on, mode);
+    } catch {
+      // A read that only looks for a cycle must not keep the suspension from being armed.
+      cycle = undefined;
+    }
     if (cycle !== undefined) return yield* this.#failCycle(suspended, cycle);
     yield* this.#arm(suspended, on, EdgeKind.Await);
   }
