@@ -20,6 +20,7 @@ export const ErrorCode = {
   IdempotencyConflict: "FLOE_IDEMPOTENCY_CONFLICT",
   PayloadTooLarge: "FLOE_PAYLOAD_TOO_LARGE",
   ForwardCycle: "FLOE_FORWARD_CYCLE",
+  WaitCycle: "FLOE_WAIT_CYCLE",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -111,6 +112,31 @@ export function forwardCycle(cycle: readonly string[]): FloeError {
     ErrorCode.ForwardCycle,
     `the result of execution ${cycle[0] ?? ""} is forwarded in a cycle (${shown.join(" → ")}): each returned the ` +
       "execution of the next, so none has a result; make one of them return a value",
+  );
+}
+
+/**
+ * The error of a suspended execution found waiting in a cycle: it awaits the result of
+ * an execution that (through others, perhaps) awaits its own, so none of them can finish.
+ * Its failure releases the others, whose `result()` reports it.
+ *
+ * @param cycle - the executions in waiting order: each awaits the next, the last the first
+ */
+export function waitCycle(cycle: readonly { readonly id: string; readonly taskName: string }[]): FloeError {
+  const first = cycle[0];
+  const name = (e: { readonly id: string; readonly taskName: string } | undefined): string => (e === undefined ? "" : `${e.id} (${e.taskName})`);
+  if (cycle.length <= 1) {
+    return new FloeError(
+      ErrorCode.WaitCycle,
+      `execution ${name(first)} awaits its own result, which it can never have; await another execution, or return a value`,
+    );
+  }
+  const named = [...cycle, first].map(name);
+  const shown = named.length <= 10 ? named : [...named.slice(0, 5), "…", ...named.slice(-4)];
+  return new FloeError(
+    ErrorCode.WaitCycle,
+    `execution ${name(first)} waits in a cycle (${shown.join(" → ")}): each awaits the result of the next, so none ` +
+      "can finish; make one of them stop awaiting the next (pass it a value, or await both from the execution that submitted them)",
   );
 }
 

@@ -239,6 +239,7 @@ const neverRetried: ReadonlySet<string> = new Set([
   ErrorCode.DeadLettered,
   ErrorCode.PayloadTooLarge,
   ErrorCode.ForwardCycle,
+  ErrorCode.WaitCycle,
 ]);
 
 /**

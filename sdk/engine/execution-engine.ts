@@ -6,6 +6,8 @@
  */
 import type { BlobStore, Clock, ExecutionStore, Expectation, Release, TaskQueue } from "./ports.ts";
 import { all, call, drive, isPromiseLike, pooled, type MaybePromise, type Step } from "./step.ts";
+import { findWaitCycle } from "./wait-cycle.ts";
+import { waitCycle } from "../errors.ts";
 import {
   EdgeKind,
   State,
@@ -461,7 +463,27 @@ export class ExecutionEngine {
     );
     if (suspended === undefined) return;
     yield* call(this.#o.store.addEdges(on.map((id) => this.#edge(suspended, id, EdgeKind.Await, mode === WaitMode.All ? on.length : 1))));
+    // Looked for after the edges are written, so the last of a cycle to suspend sees it.
+    let cycle: ExecutionRecord[] | undefined;
+    try {
+      cycle = yield* findWaitCycle(this.#o.store, suspended, on, mode);
+    } catch {
+      // A read that only looks for a cycle must not keep the suspension from being armed.
+      cycle = undefined;
+    }
+    if (cycle !== undefined) return yield* this.#failCycle(suspended, cycle);
     yield* this.#arm(suspended, on, EdgeKind.Await);
+  }
+
+  /**
+   * Fails a suspended execution found waiting in `cycle`, without retrying: it holds no
+   * timer, so nothing else would end it. Its failure releases the others of the cycle.
+   */
+  *#failCycle(record: ExecutionRecord, cycle: readonly ExecutionRecord[]): Step<void> {
+    const error = this.#o.policy.encodeError(waitCycle(cycle));
+    const encoded = yield* call(this.#payload(record.id, `error/${record.attempt}`, error));
+    const expect = { state: State.Suspended, generation: record.generation };
+    yield* call(this.#terminate(record, expect, this.#ending(State.Failed, encoded)));
   }
 
   /**

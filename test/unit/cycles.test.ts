@@ -18,6 +18,8 @@ const returnsHeld = task("cy_returns_held", { retries: 2 }, async (key: string) 
 const returnsItself = task("cy_returns_itself", { retries: 2 }, async () => current.reference(taskContext()!.executionId));
 const awaitsHeld = workflow("cy_awaits_held", async (key: string) => held.get(key)!.result());
 const awaitsHeldWithTimeout = task("cy_awaits_held_timeout", { timeoutMs: 60_000 }, async (key: string) => held.get(key)!.result());
+const awaitsHeldRetried = task("cy_awaits_held_retried", { retries: 2 }, async (key: string) => held.get(key)!.result());
+const awaitsItself = task("cy_awaits_itself", { retries: 2 }, async () => current.reference(taskContext()!.executionId).result());
 /** Forwards to a chain of `n` more of itself: the last returns a value. */
 const forwardChain = task("cy_forward_chain", async (n: number): Promise<unknown> => (n === 0 ? "end of chain" : forwardChain.submit(n - 1)));
 
@@ -134,5 +136,59 @@ describe("wait cycles (T25)", () => {
       await expect(execution.result()).rejects.toMatchObject({ code: ErrorCode.Timeout });
       expect(await execution.state()).toBe(State.Failed);
     }
+  });
+});
+
+describe("wait cycles (T25), suspending on every wait", () => {
+  const engine = (): EmbeddedEngine => {
+    current = createEngine({ suspendAfterMs: 0 });
+    engines.push(current);
+    return current;
+  };
+
+  /** Submits one `awaitsHeldRetried` per key, each awaiting the next (the last the first). */
+  function ring(e: EmbeddedEngine, keys: readonly string[]): Execution<unknown>[] {
+    const executions = keys.map((_, i) => e.submit(awaitsHeldRetried, keys[(i + 1) % keys.length]!));
+    keys.forEach((key, i) => held.set(key, executions[i]!));
+    return executions;
+  }
+
+  for (const keys of [["a", "b"], ["a", "b", "c"]]) {
+    it(`ends ${keys.length} tasks awaiting each other with FLOE_WAIT_CYCLE, without retrying, and leaves none suspended`, async () => {
+      const e = engine();
+      const executions = ring(e, keys);
+      await settled(e, executions.map((x) => x.id));
+      const messages: string[] = [];
+      for (const execution of executions) {
+        const error = (await execution.result({ raiseOnFailure: false })) as Error & { code?: string };
+        expect(error.code).toBe(ErrorCode.WaitCycle);
+        messages.push(error.message);
+        const record = await e.getExecution(execution.id);
+        expect([record?.state, record?.attempt]).toEqual([State.Failed, 1]);
+      }
+      // The last to suspend found the cycle; the others saw its failure from result().
+      const named = executions.map((x) => `${x.id} (cy_awaits_held_retried)`);
+      const found = named.findIndex((_, i) => messages[i]!.startsWith(`execution ${named[i]} waits in a cycle`));
+      expect(found).toBeGreaterThanOrEqual(0);
+      const cycle = [...named.slice(found), ...named.slice(0, found), named[found]];
+      expect(messages[found]).toBe(
+        `execution ${named[found]} waits in a cycle (${cycle.join(" → ")}): each awaits the result of the next, so none can finish; ` +
+          "make one of them stop awaiting the next (pass it a value, or await both from the execution that submitted them)",
+      );
+      expect(new Set(messages).size).toBe(1);
+    });
+  }
+
+  it("ends a task awaiting its own execution, over HTTP too", async () => {
+    const e = engine();
+    const execution = e.submit(awaitsItself);
+    await settled(e, [execution.id]);
+    await expect(execution.result()).rejects.toMatchObject({
+      code: ErrorCode.WaitCycle,
+      message: `execution ${execution.id} (cy_awaits_itself) awaits its own result, which it can never have; await another execution, or return a value`,
+    });
+    expect(await e.getExecution(execution.id)).toMatchObject({ state: State.Failed, attempt: 1 });
+    const response = await handleRequest(e, { method: "GET", path: `/executions/${execution.id}/result`, query: {}, headers: {}, body: undefined, caller: "local" });
+    expect(response.body).toMatchObject({ error: { code: ErrorCode.WaitCycle } });
   });
 });
