@@ -6,37 +6,16 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { task, taskContext } from "../sdk/index.ts";
 import { State, type TaskMessage } from "../sdk/engine/model.ts";
-import type { Clock, ExecutionStore, TaskQueue } from "../sdk/engine/ports.ts";
+import type { ExecutionStore, TaskQueue } from "../sdk/engine/ports.ts";
 import { MemoryBlobStore } from "../sdk/embedded/memory-blob-store.ts";
 import { Runtime } from "../sdk/runtime/runtime.ts";
 import { cryptoIds } from "../sdk/runtime/system.ts";
+import { ManualClock } from "./support/sim-sqs.ts";
 
 /** Makes a fresh, empty store for one scenario. */
 export type StoreFactory = () => ExecutionStore | Promise<ExecutionStore>;
 
 const pollMs = 5_000;
-
-/** A clock whose timers fire only when the test advances it. */
-class ManualClock implements Clock {
-  #now = 1_000;
-  readonly #timers = new Set<{ readonly at: number; readonly fn: () => void }>();
-  now(): number {
-    return this.#now;
-  }
-  schedule(ms: number, fn: () => void): () => void {
-    const timer = { at: this.#now + ms, fn };
-    this.#timers.add(timer);
-    return () => this.#timers.delete(timer);
-  }
-  advance(ms: number): void {
-    this.#now += ms;
-    for (const timer of [...this.#timers]) {
-      if (timer.at > this.#now) continue;
-      this.#timers.delete(timer);
-      timer.fn();
-    }
-  }
-}
 
 /** A queue that keeps what was sent: the test delivers each message itself. */
 class RecordingQueue implements TaskQueue {

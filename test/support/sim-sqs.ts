@@ -31,6 +31,11 @@ export class ManualClock implements Clock {
     return () => this.#timers.delete(timer);
   }
 
+  /** Moves `ms` forward, firing the timers passed on the way. */
+  advance(ms: number): void {
+    this.advanceTo(this.#now + ms);
+  }
+
   /** Moves to `at` (never back), firing the timers passed on the way. */
   advanceTo(at: number): void {
     this.#now = Math.max(this.#now, at);

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createEngine, task, unmapped, workflow, type EmbeddedEngine, type Execution } from "floe";
+import { thrown } from "../support/thrown.ts";
 
 const engines: EmbeddedEngine[] = [];
 function engine(): EmbeddedEngine {
@@ -10,16 +11,6 @@ function engine(): EmbeddedEngine {
 afterEach(async () => {
   await Promise.all(engines.splice(0).map((e) => e.close()));
 });
-
-/** Runs `fn`, expecting a floe error; returns it. */
-function thrown(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error("expected an error");
-}
 
 /** Nothing was written: no run, no record, no queued message. */
 async function untouched(e: EmbeddedEngine): Promise<void> {

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { REFERENCE_KEY, decode, decodeError, encode, encodeError, type ReferenceCodec } from "../../sdk/codec/codec.ts";
 import { hostile, hostileKinds, readAs } from "../support/hostile-values.ts";
+import { thrown } from "../support/thrown.ts";
 
 const noRefs: ReferenceCodec = { idOf: () => undefined, revive: (id) => ({ id }) };
 
@@ -16,16 +17,6 @@ const refs: ReferenceCodec = {
   idOf: (v) => (v instanceof Ref ? v.id : undefined),
   revive: (id) => new Ref(id),
 };
-
-/** Runs `fn`, expecting a floe error; returns it. */
-function thrown(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error("expected an error");
-}
 
 function hasInvalidDate(value: unknown, seen = new Set<unknown>()): boolean {
   if (value instanceof Date) return Number.isNaN(value.getTime());
