@@ -107,10 +107,9 @@ export class CancelledError extends FloeError {
  * @param cycle - the ids followed, ending with the first one met again
  */
 export function forwardCycle(cycle: readonly string[]): FloeError {
-  const shown = cycle.length <= 10 ? cycle : [...cycle.slice(0, 5), "…", ...cycle.slice(-4)];
   return new FloeError(
     ErrorCode.ForwardCycle,
-    `the result of execution ${cycle[0] ?? ""} is forwarded in a cycle (${shown.join(" → ")}): each returned the ` +
+    `the result of execution ${cycle[0] ?? ""} is forwarded in a cycle (${abridged(cycle).join(" → ")}): each returned the ` +
       "execution of the next, so none has a result; make one of them return a value",
   );
 }
@@ -131,13 +130,16 @@ export function waitCycle(cycle: readonly { readonly id: string; readonly taskNa
       `execution ${name(first)} awaits its own result, which it can never have; await another execution, or return a value`,
     );
   }
-  const named = [...cycle, first].map(name);
-  const shown = named.length <= 10 ? named : [...named.slice(0, 5), "…", ...named.slice(-4)];
   return new FloeError(
     ErrorCode.WaitCycle,
-    `execution ${name(first)} waits in a cycle (${shown.join(" → ")}): each awaits the result of the next, so none ` +
+    `execution ${name(first)} waits in a cycle (${abridged([...cycle, first].map(name)).join(" → ")}): each awaits the result of the next, so none ` +
       "can finish; make one of them stop awaiting the next (pass it a value, or await both from the execution that submitted them)",
   );
+}
+
+/** A cycle's steps as a message shows them: up to 10, else the first 5 and the last 4. */
+function abridged(steps: readonly string[]): readonly string[] {
+  return steps.length <= 10 ? steps : [...steps.slice(0, 5), "…", ...steps.slice(-4)];
 }
 
 /** Reads the `code` of anything thrown, or `undefined`; never throws, even for a getter or Proxy that does. */
