@@ -317,7 +317,7 @@ export class ExecutionEngine {
     if (isPromiseLike(record)) record = (yield record) as ExecutionRecord | undefined;
     if (record === undefined) return undefined;
     if (isTerminal(record.state)) {
-      yield* this.#release(yield* call(this.#o.store.edgesFrom(record.id)), true);
+      yield* this.#releaseDependents([record.id], true);
     } else if (record.state === State.Queued && record.attempt >= message.attempt) {
       yield* call(this.#resend(record, now));
     } else if (takesOver && record.state === State.Running && record.attempt === message.attempt) {
