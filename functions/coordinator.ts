@@ -23,17 +23,7 @@ export interface CoordinatorDeps {
   readonly log?: (message: string) => void;
 }
 
-/**
- * The stream event source's batching, shared by the CDK construct and the local cloud
- * (both also filter the stream to transitions into a terminal state, as {@link finishedIn}
- * tells them apart): batches are gathered for up to a second. A batch holds at most 99 records, so the
- * releases it makes into one join fit one transaction (100 items, the join included): a
- * join of 10,000 takes about a hundred writes.
- */
-export const COORDINATOR_EVENTS = {
-  batchSize: 99,
-  batchingWindowSeconds: 1,
-} as const;
+export { COORDINATOR_EVENTS } from "../sdk/aws/contract.ts";
 
 const states = new Set(["waiting", "queued", "running", "suspended", "completed", "failed", "cancelled"]);
 

@@ -33,8 +33,7 @@ export interface ReconcilerDeps {
   readonly log?: (message: string) => void;
 }
 
-/** The schedule the CDK construct gives the reconciler, in minutes. */
-export const RECONCILE_EVERY_MINUTES = 10;
+export { RECONCILE_EVERY_MINUTES } from "../sdk/aws/contract.ts";
 
 /** Creates the reconciler's handler over `deps` (tests pass their own). */
 export function createReconcilerHandler(deps: ReconcilerDeps): (event?: ScheduledEvent) => Promise<{ resent: string[] }> {

@@ -14,9 +14,9 @@ import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LogLevel, OutputFormat, type BundlingOptions } from "aws-cdk-lib/aws-lambda-nodejs";
 
-/** floe's handlers, by file name in `functions/`. */
-export const Handler = { Worker: "worker", Api: "api", Coordinator: "coordinator", DeadLetter: "dead-letter", Reconciler: "reconciler" } as const;
-export type Handler = (typeof Handler)[keyof typeof Handler];
+import { Handler } from "../sdk/aws/contract.ts";
+
+export { Handler } from "../sdk/aws/contract.ts";
 
 const functionsDir = join(dirname(fileURLToPath(import.meta.url)), "..", "functions");
 

@@ -151,7 +151,10 @@ export interface TaskContext {
   readonly executionId: string;
   readonly runId: string;
   readonly attempt: number;
-  /** `executionId:attempt`: a stable key for external side effects of this attempt. */
+  /**
+   * The execution's id: the same on every attempt, re-run and take-over, so an external
+   * side effect retried after a timeout (a charge) is made once.
+   */
   readonly idempotencyKey: string;
   /** Aborted when the attempt times out or the execution is cancelled. */
   readonly signal: AbortSignal;
@@ -169,5 +172,5 @@ export function taskContext(): TaskContext | undefined {
   const context = storage.getStore();
   if (context === undefined) return undefined;
   const { id, runId, attempt } = context.record;
-  return { executionId: id, runId, attempt, idempotencyKey: `${id}:${attempt}`, signal: context.signal };
+  return { executionId: id, runId, attempt, idempotencyKey: id, signal: context.signal };
 }

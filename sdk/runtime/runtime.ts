@@ -75,6 +75,11 @@ export interface RuntimeOptions {
    * @default undefined
    */
   readonly cancelPollMs?: number;
+  /**
+   * Told of each terminal transition this runtime writes (after its own waiters): a host
+   * of several runtimes (the local cloud) wakes its client's waits with it.
+   */
+  readonly onTerminal?: (id: string) => void;
   /** Called, and awaited, by {@link Runtime.close}. */
   readonly onClose?: () => unknown;
 }
@@ -442,6 +447,21 @@ export class Runtime implements ExecutionHost, Engine {
     this.#waiters.finished(record);
     if (record.state === State.Cancelled) {
       this.#attempts.running.get(record.id)?.abort(new CancelledError(`execution ${record.id} was cancelled`));
+    }
+    this.#o.onTerminal?.(record.id);
+  }
+
+  /**
+   * Wakes this runtime's waits for an execution another runtime finished (a local cloud
+   * tells its client; tasks are never told, as in Lambda, where a task's function learns
+   * of another's finish only by being run again).
+   */
+  finishedElsewhere(id: string): void {
+    const record = this.#o.store.get(id);
+    if (isPromiseLike(record)) {
+      record.then((found) => found !== undefined && isTerminal(found.state) && this.#waiters.finished(found), ignore);
+    } else if (record !== undefined && isTerminal(record.state)) {
+      this.#waiters.finished(record);
     }
   }
 

@@ -295,6 +295,8 @@ export function conformance(backend: Backend): void {
         const starts = startsOf(record!);
         expect(starts).toHaveLength(3);
         expect(counted(key)).toBe(3);
+        // A charge retried after a failure must reuse its key: every attempt sees the execution's id.
+        expect(t.idempotencyKeys.get(key)).toEqual([execution.id, execution.id, execution.id]);
         // Backoff 20 ms then 40 ms: each retry starts no earlier than its delay allows.
         expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(20);
         expect(starts[2]! - starts[1]!).toBeGreaterThanOrEqual(40);

@@ -113,12 +113,16 @@ export const placeOrder = workflow("c_place_order", async (key: string, failFirs
   return "accepted";
 });
 
+/** The `idempotencyKey` each attempt of `flaky` saw, by key. */
+export const idempotencyKeys = new Map<string, string[]>();
+
 /** Fails until its `succeedOn` attempt. */
 export const flaky = task(
   "c_flaky",
   { retries: { limit: 3, delayMs: 20, backoff: "exponential", factor: 2 } },
   async (key: string, succeedOn: number) => {
     count(key);
+    idempotencyKeys.set(key, [...(idempotencyKeys.get(key) ?? []), taskContext()?.idempotencyKey ?? ""]);
     const attempt = taskContext()?.attempt ?? 0;
     if (attempt < succeedOn) throw new Error(`attempt ${attempt} failed`);
     return attempt;

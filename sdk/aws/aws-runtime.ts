@@ -1,0 +1,110 @@
+/**
+ * The runtime of one function on the AWS code path: the one factory behind every Lambda
+ * handler (`functions/environment.ts`), every function of the local cloud and a function
+ * connected to an orchestrator. Each call makes a runtime of its own, with no in-memory
+ * state shared with any other: as in Lambda, where every function is its own process.
+ *
+ * Endpoints come from the AWS SDK's own configuration (`AWS_ENDPOINT_URL` and the
+ * per-service variables) unless clients are given, so the same code runs against AWS,
+ * LocalStack or emulators.
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import * as z from "../zod.ts";
+import type { TaskQueue } from "../engine/ports.ts";
+import { Runtime } from "../runtime/runtime.ts";
+import { cryptoIds, systemClock } from "../runtime/system.ts";
+import { CANCEL_POLL_MS, EnvironmentVariable as V, INLINE_FAN_IN } from "./contract.ts";
+import { DynamoDbExecutionStore } from "./dynamodb-execution-store.ts";
+import { S3BlobStore } from "./s3-blob-store.ts";
+import { SqsTaskQueue } from "./sqs-task-queue.ts";
+
+const environmentSchema = z.object({
+  [V.TableName]: z.string().check(z.minLength(1, { error: `${V.TableName} must name the executions table` })),
+  [V.BucketName]: z.string().check(z.minLength(1, { error: `${V.BucketName} must name the payload bucket` })),
+  // The URL format as a check on a string, not z.url() alone: a missing variable keeps
+  // zod's "expected string" message instead of claiming the value is a malformed URL.
+  [V.QueueUrlPrefix]: z
+    .string()
+    .check(z.url({ error: `${V.QueueUrlPrefix} must be a URL: a task's queue URL is this prefix followed by the task's name` })),
+  [V.TasksModule]: z.optional(z.string().check(z.minLength(1))),
+  [V.SuspendAfterMs]: z._default(z.coerce.number().check(z.int(), z.minimum(0)), 100),
+  [V.VisibilityTimeoutSeconds]: z._default(z.coerce.number().check(z.int(), z.minimum(1)), 900),
+  [V.RetentionDays]: z.optional(z.coerce.number().check(z.int(), z.minimum(1))),
+  [V.InlineFanIn]: z._default(z.coerce.number().check(z.int(), z.minimum(0)), INLINE_FAN_IN),
+  AWS_ENDPOINT_URL: z.optional(z.string()),
+  AWS_ENDPOINT_URL_S3: z.optional(z.string()),
+});
+
+/** A function's settings, validated from its environment. */
+export type Environment = z.infer<typeof environmentSchema> & { readonly pathStyle: boolean };
+
+/**
+ * Reads and validates the environment.
+ * @throws Error naming every missing or malformed variable
+ */
+export function readEnvironment(env: Record<string, string | undefined> = process.env): Environment {
+  const parsed = environmentSchema.safeParse(env);
+  if (parsed.success) {
+    const pathStyle = parsed.data.AWS_ENDPOINT_URL_S3 !== undefined || parsed.data.AWS_ENDPOINT_URL !== undefined;
+    return { ...parsed.data, pathStyle };
+  }
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+  throw new Error(`floe handler misconfigured: ${problems.join("; ")} (the Orchestrator construct sets these)`);
+}
+
+/** The AWS clients a runtime uses; made from the SDK's configuration when not given. */
+export interface AwsClients {
+  readonly dynamodb: DynamoDBClient;
+  readonly sqs: SQSClient;
+  readonly s3: S3Client;
+}
+
+/** What a host of functions (the local cloud) adds to {@link createAwsRuntime}. */
+export interface AwsRuntimeHooks {
+  /** The clients, shared by the host's functions (connections are not state a function sees). */
+  readonly clients?: AwsClients;
+  /** Wraps the task queue (the local cloud creates queues on first use). */
+  readonly queue?: (queue: TaskQueue) => TaskQueue;
+  /** Overrides the queue URL of a task (the local cloud's queues are created on first use). */
+  readonly queueUrl?: (taskName: string) => string;
+  /** Told of every terminal transition this runtime writes. */
+  readonly onTerminal?: (id: string) => void;
+  /** Called, and awaited, when the runtime closes. */
+  readonly onClose?: () => unknown;
+}
+
+/**
+ * Makes the runtime of one function from its settings.
+ *
+ * @param env - the function's settings ({@link readEnvironment})
+ * @param hooks - what a host of several functions shares or adds; none in Lambda
+ */
+export function createAwsRuntime(env: Environment, hooks: AwsRuntimeHooks = {}): Runtime {
+  const clients = hooks.clients ?? {
+    // Every write floe makes is conditional or idempotent, so retrying more than the SDK's
+    // default three attempts is safe, and rides out bursts of throttling.
+    dynamodb: new DynamoDBClient({ maxAttempts: 6 }),
+    sqs: new SQSClient({}),
+    // Emulators serve buckets by path; AWS by host name.
+    s3: new S3Client({ forcePathStyle: env.pathStyle }),
+  };
+  const dynamodb = DynamoDBDocumentClient.from(clients.dynamodb, { marshallOptions: { removeUndefinedValues: true } });
+  const prefix = env[V.QueueUrlPrefix];
+  const sqs = new SqsTaskQueue({ client: clients.sqs, queueUrl: hooks.queueUrl ?? ((task) => `${prefix}${task}`) });
+  return new Runtime({
+    store: new DynamoDbExecutionStore({ client: dynamodb, tableName: env[V.TableName], retentionDays: env[V.RetentionDays] }),
+    queue: hooks.queue?.(sqs) ?? sqs,
+    blobs: new S3BlobStore({ client: clients.s3, bucket: env[V.BucketName] }),
+    clock: systemClock,
+    ids: cryptoIds,
+    suspendAfterMs: env[V.SuspendAfterMs],
+    takeOverAfterMs: env[V.VisibilityTimeoutSeconds] * 1000,
+    inlineFanIn: env[V.InlineFanIn],
+    cancelPollMs: CANCEL_POLL_MS,
+    ...(hooks.onTerminal === undefined ? {} : { onTerminal: hooks.onTerminal }),
+    ...(hooks.onClose === undefined ? {} : { onClose: hooks.onClose }),
+  });
+}

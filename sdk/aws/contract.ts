@@ -1,0 +1,54 @@
+/**
+ * What the CDK construct (`infra/`) and the Lambda handlers (`functions/`) agree on, and
+ * nothing else: the handlers' file names, the environment variables the construct sets
+ * and the handlers read, and the event sources' settings. The construct refers to the
+ * handlers by path and imports only this file, so synth loads no handler code.
+ */
+
+/** floe's handlers, by file name in `functions/`. */
+export const Handler = { Worker: "worker", Api: "api", Coordinator: "coordinator", DeadLetter: "dead-letter", Reconciler: "reconciler" } as const;
+export type Handler = (typeof Handler)[keyof typeof Handler];
+
+/** The environment variables the construct sets on floe's functions and on functions it connects. */
+export const EnvironmentVariable = {
+  TableName: "FLOE_TABLE_NAME",
+  BucketName: "FLOE_BUCKET_NAME",
+  /** A task's queue URL is this prefix followed by the task's name. */
+  QueueUrlPrefix: "FLOE_QUEUE_URL_PREFIX",
+  /** The module that defines the tasks, imported at cold start (unbundled handlers only). */
+  TasksModule: "FLOE_TASKS_MODULE",
+  SuspendAfterMs: "FLOE_SUSPEND_AFTER_MS",
+  VisibilityTimeoutSeconds: "FLOE_VISIBILITY_TIMEOUT_SECONDS",
+  RetentionDays: "FLOE_RETENTION_DAYS",
+  InlineFanIn: "FLOE_INLINE_FAN_IN",
+} as const;
+
+/**
+ * The stream event source's batching, shared by the CDK construct and the local cloud
+ * (both also filter the stream to transitions into a terminal state): batches are gathered
+ * for up to a second. A batch holds at most 99 records, so the releases it makes into one
+ * join fit one transaction (100 items, the join included): a join of 10,000 takes about a
+ * hundred writes.
+ */
+export const COORDINATOR_EVENTS = {
+  batchSize: 99,
+  batchingWindowSeconds: 1,
+} as const;
+
+/** The schedule the CDK construct gives the reconciler, in minutes. */
+export const RECONCILE_EVERY_MINUTES = 10;
+
+/**
+ * The widest fan-in a worker releases itself after a completion, for latency; the edges
+ * into a wider join are released by the coordinator, grouped per stream batch, so a join
+ * of 10,000 is about a hundred writes to its item instead of 10,000.
+ */
+export const INLINE_FAN_IN = 8;
+
+/**
+ * How often a running attempt reads its own record to learn of a cancellation through the
+ * API, which runs in another Lambda: a consistent read of a record under 4 KB every 5 s is
+ * 720 read units per running hour, $0.00009 (0.15% of a 1 GB Lambda's hour); a task that
+ * ends sooner reads nothing.
+ */
+export const CANCEL_POLL_MS = 5_000;
