@@ -21,6 +21,7 @@ export const ErrorCode = {
   PayloadTooLarge: "FLOE_PAYLOAD_TOO_LARGE",
   ForwardCycle: "FLOE_FORWARD_CYCLE",
   WaitCycle: "FLOE_WAIT_CYCLE",
+  NotConnected: "FLOE_NOT_CONNECTED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -1,18 +1,14 @@
 /**
  * floe: tasks and workflows as plain async functions, run on an embedded engine or on
- * AWS (Lambda, SQS, DynamoDB, S3).
+ * AWS (Lambda, SQS, DynamoDB, S3). Importing it does nothing but define these exports:
+ * where a top-level call runs is decided at the first one (`sdk/api/default-engine.ts`).
  */
-import { createEngine } from "./embedded/embedded-engine.ts";
-import { setDefaultRuntimeFactory } from "./runtime/runtime.ts";
-
-setDefaultRuntimeFactory(() => createEngine());
-
-export { task, workflow, unmapped, type Task, type Resolved, type Unmapped, type MapArgs } from "./define/task.ts";
+export { task, workflow, unmapped, type Task, type Resolved, type Unmapped, type MapArgs } from "./api/task.ts";
 export type { TaskOptions, RetryOptions, WaitOption } from "./define/options.ts";
 export { Execution, type ResultOptions } from "./runtime/execution.ts";
 export { wait, asCompleted } from "./runtime/waiting.ts";
 export { taskContext, type TaskContext } from "./runtime/context.ts";
-export { createEngine, EmbeddedEngine, type EngineOptions } from "./embedded/embedded-engine.ts";
+export { createEngine, EmbeddedEngine, type EngineOptions } from "#embedded-engine";
 export type { Engine } from "./runtime/runtime.ts";
 export { decodeValue } from "./codec/codec.ts";
 export { State, type ExecutionState, type ExecutionRecord, type Edge, type RunView, type Transition } from "./engine/model.ts";

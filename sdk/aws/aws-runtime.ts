@@ -12,48 +12,16 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import * as z from "../zod.ts";
-import type { TaskQueue } from "../engine/ports.ts";
+import type { BlobStore, ExecutionStore, TaskQueue } from "../engine/ports.ts";
 import { Runtime } from "../runtime/runtime.ts";
 import { cryptoIds, systemClock } from "../runtime/system.ts";
-import { CANCEL_POLL_MS, EnvironmentVariable as V, INLINE_FAN_IN } from "./contract.ts";
+import { CANCEL_POLL_MS, EnvironmentVariable as V } from "./contract.ts";
+import type { Environment } from "./environment.ts";
 import { DynamoDbExecutionStore } from "./dynamodb-execution-store.ts";
 import { S3BlobStore } from "./s3-blob-store.ts";
 import { SqsTaskQueue } from "./sqs-task-queue.ts";
 
-const environmentSchema = z.object({
-  [V.TableName]: z.string().check(z.minLength(1, { error: `${V.TableName} must name the executions table` })),
-  [V.BucketName]: z.string().check(z.minLength(1, { error: `${V.BucketName} must name the payload bucket` })),
-  // The URL format as a check on a string, not z.url() alone: a missing variable keeps
-  // zod's "expected string" message instead of claiming the value is a malformed URL.
-  [V.QueueUrlPrefix]: z
-    .string()
-    .check(z.url({ error: `${V.QueueUrlPrefix} must be a URL: a task's queue URL is this prefix followed by the task's name` })),
-  [V.TasksModule]: z.optional(z.string().check(z.minLength(1))),
-  [V.SuspendAfterMs]: z._default(z.coerce.number().check(z.int(), z.minimum(0)), 100),
-  [V.VisibilityTimeoutSeconds]: z._default(z.coerce.number().check(z.int(), z.minimum(1)), 900),
-  [V.RetentionDays]: z.optional(z.coerce.number().check(z.int(), z.minimum(1))),
-  [V.InlineFanIn]: z._default(z.coerce.number().check(z.int(), z.minimum(0)), INLINE_FAN_IN),
-  AWS_ENDPOINT_URL: z.optional(z.string()),
-  AWS_ENDPOINT_URL_S3: z.optional(z.string()),
-});
-
-/** A function's settings, validated from its environment. */
-export type Environment = z.infer<typeof environmentSchema> & { readonly pathStyle: boolean };
-
-/**
- * Reads and validates the environment.
- * @throws Error naming every missing or malformed variable
- */
-export function readEnvironment(env: Record<string, string | undefined> = process.env): Environment {
-  const parsed = environmentSchema.safeParse(env);
-  if (parsed.success) {
-    const pathStyle = parsed.data.AWS_ENDPOINT_URL_S3 !== undefined || parsed.data.AWS_ENDPOINT_URL !== undefined;
-    return { ...parsed.data, pathStyle };
-  }
-  const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
-  throw new Error(`floe handler misconfigured: ${problems.join("; ")} (the Orchestrator construct sets these)`);
-}
+export { readEnvironment, type Environment } from "./environment.ts";
 
 /** The AWS clients a runtime uses; made from the SDK's configuration when not given. */
 export interface AwsClients {
@@ -83,6 +51,34 @@ export interface AwsRuntimeHooks {
  * @param hooks - what a host of several functions shares or adds; none in Lambda
  */
 export function createAwsRuntime(env: Environment, hooks: AwsRuntimeHooks = {}): Runtime {
+  return new Runtime({
+    ...createAwsPorts(env, hooks),
+    clock: systemClock,
+    ids: cryptoIds,
+    suspendAfterMs: env[V.SuspendAfterMs],
+    takeOverAfterMs: env[V.VisibilityTimeoutSeconds] * 1000,
+    inlineFanIn: env[V.InlineFanIn],
+    cancelPollMs: CANCEL_POLL_MS,
+    ...(hooks.onTerminal === undefined ? {} : { onTerminal: hooks.onTerminal }),
+    ...(hooks.onClose === undefined ? {} : { onClose: hooks.onClose }),
+  });
+}
+
+/** The ports of a runtime on the AWS code path. */
+export interface AwsPorts {
+  readonly store: ExecutionStore;
+  readonly queue: TaskQueue;
+  readonly blobs: BlobStore;
+}
+
+/**
+ * Makes the store, queue and blob store of {@link createAwsRuntime}: for a runtime built
+ * before they are (a connected function's, which loads the AWS SDK at its first request).
+ *
+ * @param env - the function's settings ({@link readEnvironment})
+ * @param hooks - the clients and queue overrides of {@link AwsRuntimeHooks}
+ */
+export function createAwsPorts(env: Environment, hooks: Pick<AwsRuntimeHooks, "clients" | "queue" | "queueUrl"> = {}): AwsPorts {
   const clients = hooks.clients ?? {
     // Every write floe makes is conditional or idempotent, so retrying more than the SDK's
     // default three attempts is safe, and rides out bursts of throttling.
@@ -94,17 +90,9 @@ export function createAwsRuntime(env: Environment, hooks: AwsRuntimeHooks = {}):
   const dynamodb = DynamoDBDocumentClient.from(clients.dynamodb, { marshallOptions: { removeUndefinedValues: true } });
   const prefix = env[V.QueueUrlPrefix];
   const sqs = new SqsTaskQueue({ client: clients.sqs, queueUrl: hooks.queueUrl ?? ((task) => `${prefix}${task}`) });
-  return new Runtime({
+  return {
     store: new DynamoDbExecutionStore({ client: dynamodb, tableName: env[V.TableName], retentionDays: env[V.RetentionDays] }),
     queue: hooks.queue?.(sqs) ?? sqs,
     blobs: new S3BlobStore({ client: clients.s3, bucket: env[V.BucketName] }),
-    clock: systemClock,
-    ids: cryptoIds,
-    suspendAfterMs: env[V.SuspendAfterMs],
-    takeOverAfterMs: env[V.VisibilityTimeoutSeconds] * 1000,
-    inlineFanIn: env[V.InlineFanIn],
-    cancelPollMs: CANCEL_POLL_MS,
-    ...(hooks.onTerminal === undefined ? {} : { onTerminal: hooks.onTerminal }),
-    ...(hooks.onClose === undefined ? {} : { onClose: hooks.onClose }),
-  });
+  };
 }

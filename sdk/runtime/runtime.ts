@@ -82,6 +82,14 @@ export interface RuntimeOptions {
   readonly onTerminal?: (id: string) => void;
   /** Called, and awaited, by {@link Runtime.close}. */
   readonly onClose?: () => unknown;
+  /**
+   * Waits outside any task (`result()`, `wait()`, `asCompleted()` at top level) read the
+   * store again after `firstMs`, then at doubling intervals up to `maxMs`: for a runtime
+   * that runs no task (a function connected to an orchestrator), whose waits no terminal
+   * transition of its own wakes. `undefined` waits to be woken.
+   * @default undefined
+   */
+  readonly pollTopLevel?: { readonly firstMs: number; readonly maxMs: number };
 }
 
 export type { Slots } from "./attempts.ts";
@@ -289,7 +297,9 @@ export class Runtime implements ExecutionHost, Engine {
           // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on what the codec or the context check threw
           return Promise.reject(error);
         }
-        if (!isTerminal(record.state) && (context === undefined || this.#o.suspendAfterMs === undefined)) {
+        // Woken in process, unless the wait is one that polls or suspends (the general path).
+        const inProcess = context === undefined ? this.#o.pollTopLevel === undefined : this.#o.suspendAfterMs === undefined;
+        if (!isTerminal(record.state) && inProcess) {
           return new Promise((resolve, reject) => {
             this.#waitInProcess(context, [execution.id], WaitMode.All, undefined, (_finished, error) => {
               if (error !== undefined) {
@@ -386,9 +396,15 @@ export class Runtime implements ExecutionHost, Engine {
    * the caller's concurrency slot meanwhile, or by suspending the calling execution.
    */
   block(context: ExecutionContext | undefined, ids: readonly string[], mode: WaitMode): Promise<unknown> {
-    const { suspendAfterMs } = this.#o;
+    const { suspendAfterMs, pollTopLevel } = this.#o;
+    if (context === undefined && pollTopLevel !== undefined) return this.#poll(ids, mode, pollTopLevel);
     if (context === undefined || suspendAfterMs === undefined) return this.#waitInProcessFor(context, ids, mode);
     return this.#blockOrSuspend(context, ids, mode, suspendAfterMs);
+  }
+
+  /** Reads the executions (each wait reads them once) until they finish, backing off. */
+  async #poll(ids: readonly string[], mode: WaitMode, { firstMs, maxMs }: NonNullable<RuntimeOptions["pollTopLevel"]>): Promise<void> {
+    for (let delay = firstMs; !(await this.#waitInProcessFor(undefined, ids, mode, delay)); delay = Math.min(delay * 2, maxMs));
   }
 
   async #blockOrSuspend(context: ExecutionContext, ids: readonly string[], mode: WaitMode, suspendAfterMs: number): Promise<void> {
@@ -539,34 +555,6 @@ const notReady = Symbol("not ready");
 
 /** The `created` of an execution that is known to exist. */
 const existing: Promise<unknown> = Promise.resolve();
-
-let defaultFactory: (() => Runtime) | undefined;
-let defaultInstance: Runtime | undefined;
-
-/** Sets how the default engine is made (the embedded one, registered by the package entry). */
-export function setDefaultRuntimeFactory(factory: () => Runtime): void {
-  defaultFactory = factory;
-}
-
-/**
- * Submits `definition(...args)` from wherever the caller is: as a child of the running
- * task, on its engine, or as a new run on the default engine.
- */
-export function submitHere(definition: TaskDefinition, args: unknown[]): Execution<unknown> {
-  // One lookup of the context for both questions: it is a walk of async hooks' state.
-  const context = currentContext();
-  return runtimeOf(context).submitWithin(context, definition, args);
-}
-
-/** The engine of the running task, or the default engine outside any task. */
-function runtimeOf(context: ExecutionContext | undefined): Runtime {
-  if (context !== undefined) return context.runtime as Runtime;
-  if (defaultInstance === undefined || defaultInstance.closed) {
-    if (defaultFactory === undefined) throw new Error("no default engine is registered; import floe from its package entry");
-    defaultInstance = defaultFactory();
-  }
-  return defaultInstance;
-}
 
 /** The ids among `refs` (every execution in `args`) that the task's `wait` option names. */
 function waitedIds(definition: TaskDefinition, args: readonly unknown[], refs: readonly string[]): readonly string[] {

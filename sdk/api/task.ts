@@ -1,9 +1,9 @@
 /** `task()` and `workflow()`: plain async functions that floe can run, submit and map. */
 import { ErrorCode, FloeError } from "../errors.ts";
 import type { Execution } from "../runtime/execution.ts";
-import { submitHere } from "../runtime/runtime.ts";
-import { normalizeOptions, type TaskOptions } from "./options.ts";
-import { Kind, define, type TaskDefinition } from "./registry.ts";
+import { normalizeOptions, type TaskOptions } from "../define/options.ts";
+import { Kind, define, type TaskDefinition } from "../define/registry.ts";
+import { submitHere } from "./default-engine.ts";
 
 /** What an execution of a function returning `R` resolves to: a returned execution is followed. */
 export type Resolved<R> = Awaited<R> extends Execution<infer T> ? T : Awaited<R>;

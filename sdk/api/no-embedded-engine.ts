@@ -1,0 +1,34 @@
+/**
+ * What `#embedded-engine` is in a bundle built with the `floe-aws` condition (floe's Lambda
+ * handlers, and a function connected to an orchestrator bundled as the README says): the
+ * embedded engine left out, with the same exports, each of which says why it is missing.
+ */
+import type { EmbeddedEngine as Embedded, EngineOptions as Options } from "../embedded/embedded-engine.ts";
+import { ErrorCode, FloeError } from "../errors.ts";
+
+/** See `sdk/embedded/embedded-engine.ts`. */
+export type EngineOptions = Options;
+
+/** Left out of this bundle: constructing it throws `FLOE_NOT_CONNECTED`. */
+export class EmbeddedEngine {
+  constructor() {
+    throw leftOut();
+  }
+}
+
+/**
+ * Left out of this bundle.
+ * @throws FloeError `FLOE_NOT_CONNECTED`, naming the fix
+ */
+export function createEngine(_options?: Options): Embedded {
+  throw leftOut();
+}
+
+function leftOut(): FloeError {
+  return new FloeError(
+    ErrorCode.NotConnected,
+    'this code was bundled with the "floe-aws" condition, which leaves out the embedded engine, and it is not connected ' +
+      "to a floe orchestrator (FLOE_TABLE_NAME, FLOE_BUCKET_NAME, FLOE_QUEUE_URL_PREFIX are not set): connect the function " +
+      "with orchestrator.connect(fn), or bundle it without the condition to run tasks in memory with createEngine()",
+  );
+}

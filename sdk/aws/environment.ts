@@ -1,0 +1,41 @@
+/**
+ * The settings of a function on the AWS code path, read from the environment the
+ * Orchestrator construct sets (on floe's functions, and on a function it connects). Apart
+ * from `aws-runtime.ts`, so that telling whether a function is connected loads no AWS SDK.
+ */
+import * as z from "../zod.ts";
+import { EnvironmentVariable as V, INLINE_FAN_IN } from "./contract.ts";
+
+const environmentSchema = z.object({
+  [V.TableName]: z.string().check(z.minLength(1, { error: `${V.TableName} must name the executions table` })),
+  [V.BucketName]: z.string().check(z.minLength(1, { error: `${V.BucketName} must name the payload bucket` })),
+  // The URL format as a check on a string, not z.url() alone: a missing variable keeps
+  // zod's "expected string" message instead of claiming the value is a malformed URL.
+  [V.QueueUrlPrefix]: z
+    .string()
+    .check(z.url({ error: `${V.QueueUrlPrefix} must be a URL: a task's queue URL is this prefix followed by the task's name` })),
+  [V.TasksModule]: z.optional(z.string().check(z.minLength(1))),
+  [V.SuspendAfterMs]: z._default(z.coerce.number().check(z.int(), z.minimum(0)), 100),
+  [V.VisibilityTimeoutSeconds]: z._default(z.coerce.number().check(z.int(), z.minimum(1)), 900),
+  [V.RetentionDays]: z.optional(z.coerce.number().check(z.int(), z.minimum(1))),
+  [V.InlineFanIn]: z._default(z.coerce.number().check(z.int(), z.minimum(0)), INLINE_FAN_IN),
+  AWS_ENDPOINT_URL: z.optional(z.string()),
+  AWS_ENDPOINT_URL_S3: z.optional(z.string()),
+});
+
+/** A function's settings, validated from its environment. */
+export type Environment = z.infer<typeof environmentSchema> & { readonly pathStyle: boolean };
+
+/**
+ * Reads and validates the environment.
+ * @throws Error naming every missing or malformed variable
+ */
+export function readEnvironment(env: Record<string, string | undefined> = process.env): Environment {
+  const parsed = environmentSchema.safeParse(env);
+  if (parsed.success) {
+    const pathStyle = parsed.data.AWS_ENDPOINT_URL_S3 !== undefined || parsed.data.AWS_ENDPOINT_URL !== undefined;
+    return { ...parsed.data, pathStyle };
+  }
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+  throw new Error(`floe handler misconfigured: ${problems.join("; ")} (the Orchestrator construct sets these)`);
+}
