@@ -50,7 +50,7 @@ export default tseslint.config(
   layer(
     "functions",
     {
-      regex: "(^|/)sdk/embedded/|^#embedded-engine$|(^|/)sdk/(api/|index\\.ts$)|^floe$",
+      regex: "(^|/)sdk/embedded/|^#engines$|(^|/)sdk/(api/|index\\.ts$)|^floe$",
       message: "functions/ never import the embedded engine, nor the public API that may choose it: a Lambda runs tasks on the orchestrator.",
     },
     {
@@ -59,7 +59,7 @@ export default tseslint.config(
     },
   ),
   layer("sdk/aws", {
-    regex: "(^|/)(embedded|local-cloud)/|^#embedded-engine$",
+    regex: "(^|/)(embedded|local-cloud)/|^#engines$",
     message: "Adapters never import each other: sdk/aws/ imports nothing of sdk/embedded/ (or the local cloud, which hosts it).",
   }),
   layer("sdk/embedded", {

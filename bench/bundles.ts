@@ -31,6 +31,7 @@ async function bundle(name: string, entry: string, external: string[] = []): Pro
     sourcemap: bundlingOptions.sourceMap,
     sourcesContent: bundlingOptions.sourcesContent,
     mainFields: bundlingOptions.mainFields,
+    conditions: String(bundlingOptions.esbuildArgs?.["--conditions"] ?? "").split(",").filter((c) => c !== ""),
     banner: { js: bundlingOptions.banner ?? "" },
     external,
     logLevel: "warning",

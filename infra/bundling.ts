@@ -21,6 +21,13 @@ export { Handler } from "../sdk/aws/contract.ts";
 const functionsDir = join(dirname(fileURLToPath(import.meta.url)), "..", "functions");
 
 /**
+ * The package condition under which `"floe"` leaves out its embedded engine (package.json
+ * `imports`, `#engines`): floe's functions are bundled with it, and so should a
+ * function of one's own that is connected to an orchestrator.
+ */
+export const AWS_CONDITION = "floe-aws";
+
+/**
  * The bundling options of every floe function.
  *
  * The AWS SDK is bundled, not taken from the runtime: the runtime's copy trails npm by
@@ -39,6 +46,9 @@ export const bundlingOptions: BundlingOptions = {
   // Some dependencies are CommonJS and call require(); give the ES module one.
   banner: "import { createRequire as __floeRequire } from 'node:module'; const require = __floeRequire(import.meta.url);",
   logLevel: LogLevel.WARNING,
+  // Lambda runs tasks on the orchestrator, never in memory: leave the embedded engine out.
+  // Custom conditions replace esbuild's default "module", which the AWS SDK's packages resolve by.
+  esbuildArgs: { "--conditions": `${AWS_CONDITION},module` },
 };
 
 /**

@@ -3,4 +3,5 @@ export { Orchestrator } from "./orchestrator.ts";
 export type { JwtScopes, OrchestratorProps, TaskFunctionProps } from "./orchestrator-props.ts";
 export { OrchestratorApi, apiRoutes, defaultJwtScopes, type RouteAccess } from "./orchestrator-api.ts";
 export { TaskWorker } from "./task-worker.ts";
+export { AWS_CONDITION, bundlingOptions } from "./bundling.ts";
 export type { TaskSummary } from "./task-definitions.ts";

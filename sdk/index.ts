@@ -8,7 +8,7 @@ export type { TaskOptions, RetryOptions, WaitOption } from "./define/options.ts"
 export { Execution, type ResultOptions } from "./runtime/execution.ts";
 export { wait, asCompleted } from "./runtime/waiting.ts";
 export { taskContext, type TaskContext } from "./runtime/context.ts";
-export { createEngine, EmbeddedEngine, type EngineOptions } from "#embedded-engine";
+export { createEngine, EmbeddedEngine, type EngineOptions } from "#engines";
 export type { Engine } from "./runtime/runtime.ts";
 export { decodeValue } from "./codec/codec.ts";
 export { State, type ExecutionState, type ExecutionRecord, type Edge, type RunView, type Transition } from "./engine/model.ts";

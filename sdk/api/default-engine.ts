@@ -8,10 +8,10 @@
  *   rather than run its tasks in its own memory unseen by the orchestrator;
  * - anywhere else the embedded engine runs them, with no configuration.
  *
- * `#embedded-engine` is the embedded engine, except in a bundle built with the `floe-aws`
+ * `#engines` gives the embedded engine, except in a bundle built with the `floe-aws`
  * condition (floe's Lambda handlers, a connected function), which leaves it out.
  */
-import { createEngine } from "#embedded-engine";
+import { createEngine, loadAwsPorts } from "#engines";
 import { EnvironmentVariable as V } from "../aws/contract.ts";
 import { readEnvironment, type Environment } from "../aws/environment.ts";
 import type { TaskDefinition } from "../define/registry.ts";
@@ -62,7 +62,7 @@ export function defaultRuntime(env: Record<string, string | undefined>, taskName
         { cause: error },
       );
     }
-    return createConnectedRuntime(settings, async () => (await import("../aws/aws-runtime.ts")).createAwsPorts(settings));
+    return createConnectedRuntime(settings, () => loadAwsPorts(settings));
   }
   const lambda = env.AWS_LAMBDA_FUNCTION_NAME;
   if (lambda !== undefined) {

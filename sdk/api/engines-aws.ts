@@ -1,10 +1,19 @@
 /**
- * What `#embedded-engine` is in a bundle built with the `floe-aws` condition (floe's Lambda
- * handlers, and a function connected to an orchestrator bundled as the README says): the
- * embedded engine left out, with the same exports, each of which says why it is missing.
+ * `#engines` in a bundle built with the `floe-aws` condition (floe's Lambda handlers, and a
+ * function connected to an orchestrator bundled as the README says): the embedded engine
+ * left out, its exports kept, each saying why it is missing; the AWS adapters imported
+ * statically, so the bundler keeps only what is used of the AWS SDK (a dynamic import
+ * would keep every command of every client).
  */
+import { createAwsPorts, type AwsPorts } from "../aws/aws-runtime.ts";
+import type { Environment } from "../aws/environment.ts";
 import type { EmbeddedEngine as Embedded, EngineOptions as Options } from "../embedded/embedded-engine.ts";
 import { ErrorCode, FloeError } from "../errors.ts";
+
+/** Makes the AWS adapters of a connected function. */
+export function loadAwsPorts(env: Environment): Promise<AwsPorts> {
+  return Promise.resolve(createAwsPorts(env));
+}
 
 /** See `sdk/embedded/embedded-engine.ts`. */
 export type EngineOptions = Options;
