@@ -52,6 +52,9 @@ export function readTaskDefinitions(tasksModule: string): TaskSummary[] {
         target: "node20",
         write: false,
         logLevel: "silent",
+        // Listing the tasks submits nothing: leave out the AWS adapters a connected function
+        // loads on demand (and the AWS SDK with them), a second of bundling per synth.
+        external: ["*/aws/aws-runtime.ts"],
         // Some dependencies are CommonJS and call require(); give the ES module one.
         banner: { js: "import { createRequire as __floeRequire } from 'node:module'; const require = __floeRequire(import.meta.url);" },
       });
