@@ -31,6 +31,7 @@ import { createAwsRuntime, type Environment } from "../aws/aws-runtime.ts";
 import { EnvironmentVariable as V, INLINE_FAN_IN } from "../aws/contract.ts";
 import { executionTableDefinition } from "../aws/dynamodb-execution-store.ts";
 import { definitionsList } from "../define/registry.ts";
+import { ErrorCode, FloeError } from "../errors.ts";
 import type { TaskQueue } from "../engine/ports.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { FunctionContainers } from "./containers.ts";
@@ -99,6 +100,7 @@ export interface LocalCloudOptions {
    * backstop for a finish no function of this process wrote (another process on the same
    * emulators), and costs a read per awaited execution each time.
    * @default 2000
+   * @throws FloeError `FLOE_INVALID_OPTION` from {@link startLocalCloud} unless positive
    */
   readonly resultRecheckMs?: number;
   readonly instrument?: (clients: { readonly dynamodb: DynamoDBClient; readonly sqs: SQSClient; readonly s3: S3Client }) => void;
@@ -173,6 +175,13 @@ export async function startEmulators(given: Partial<Endpoints> = {}): Promise<Em
  * await cloud.close();
  */
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
+  const recheckMs = options.resultRecheckMs ?? 2_000;
+  if (!(Number.isFinite(recheckMs) && recheckMs > 0)) {
+    throw new FloeError(
+      ErrorCode.InvalidOption,
+      `resultRecheckMs must be a positive number of milliseconds, got ${String(recheckMs)}; leave it out for the default of 2000`,
+    );
+  }
   const emulators = await startEmulators(options.endpoints);
   const { endpoints } = emulators;
   const prefix = options.prefix ?? "floe";
@@ -240,7 +249,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     // written by another process on the same emulators, or whose notification's read failed).
     const rechecking = setInterval(() => {
       for (const id of client.awaitedIds()) client.finishedElsewhere(id);
-    }, options.resultRecheckMs ?? 2_000);
+    }, recheckMs);
     rechecking.unref();
     stop = async () => {
       clearInterval(reconciling);

@@ -58,6 +58,14 @@ async function untilState(id: string, until: (state: string | undefined) => bool
 }
 
 describe("local cloud: one runtime per function, as in Lambda", () => {
+  it("refuses a resultRecheckMs that is not a positive number, before starting anything", async () => {
+    for (const resultRecheckMs of [0, -5, Number.NaN]) {
+      const error = await startLocalCloud({ resultRecheckMs }).then(() => undefined, (thrown: unknown) => thrown as Error & { code?: string });
+      expect(error?.code).toBe("FLOE_INVALID_OPTION");
+      expect(error?.message).toContain(`resultRecheckMs must be a positive number of milliseconds, got ${String(resultRecheckMs)}`);
+    }
+  });
+
   it("suspends a workflow awaiting a child that finishes at once, and runs it again from the start", async () => {
     const [key, gate] = [unique("parent"), unique("gate")];
     const run = cloud.submit(parent, key, gate);
