@@ -1,9 +1,13 @@
 /**
  * What floe's orchestration costs on AWS, counted on the local cloud (the same AWS SDK
- * requests the Lambda handlers make): every request by service and operation, DynamoDB
- * capacity units, and the cost per million tasks at public prices, beside Step Functions
- * Standard and Lambda durable functions. Task bodies are no-ops: their own compute is not
- * orchestration. Run with `npm run bench:cloud` (needs Java 17 for DynamoDB Local).
+ * requests the Lambda handlers make, each function on runtimes of its own, so a workflow
+ * awaiting a task suspends after 100 ms and is re-run from the start, as in Lambda): every
+ * request by service and operation, DynamoDB capacity units, and the cost per million tasks
+ * at public prices, beside Step Functions Standard and Lambda durable functions. Task
+ * bodies are no-ops: their own compute is not orchestration. The awaited chain is measured
+ * at two lengths: each re-run registers again (a conditional put that fails) and reads
+ * the steps before it, so its cost per step grows with its length. Run with `npm run bench:cloud` (needs Java 17 for
+ * DynamoDB Local).
  */
 import { startLocalCloud } from "floe/local-cloud";
 import { task, workflow, type Execution } from "floe";
@@ -12,7 +16,7 @@ import { countRequests, newRequestCounts, type RequestCounts } from "../sdk/aws/
 // `npm run bench:cloud -- 10000` measures a wider fan-out (and so the fan-in target) directly.
 const FAN_OUT = Number(process.argv[2] ?? 1_000);
 if (!Number.isInteger(FAN_OUT) || FAN_OUT < 1) throw new Error(`the fan-out must be a positive integer, got "${process.argv[2] ?? ""}"`);
-const STEPS = 100;
+const CHAINS = [10, 100] as const;
 const PRICE = { sqs: 0.4, write: 0.625, read: 0.125, lambda: 0.2, stepFunctions: 25, durable: 8 }; // $ per million
 const TARGET_PER_MILLION = 2.5;
 const TARGET_FAN_IN_WRITES = 200;
@@ -36,6 +40,8 @@ interface Measured {
   readonly downstreamWrites: number;
   /** Of those, the grouped releases (transactions) into it. */
   readonly downstreamReleases: number;
+  /** From the submission to the result, in milliseconds. */
+  readonly ms: number;
 }
 
 async function main(): Promise<void> {
@@ -88,18 +94,28 @@ async function main(): Promise<void> {
     invocations = 0;
     writesTo.clear();
     releasesTo.clear();
+    const started = performance.now();
     await run();
+    const ms = performance.now() - started;
     // Let the coordinator's backstop and the last deletes land.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const [hottest, downstreamWrites] = [...writesTo.entries()].reduce((a, b) => (b[1] > a[1] ? b : a), ["", 0]);
-    return { counts: { ...counts }, emptyReceives, invocations, downstreamWrites, downstreamReleases: releasesTo.get(hottest) ?? 0 };
+    return { counts: { ...counts }, emptyReceives, invocations, downstreamWrites, downstreamReleases: releasesTo.get(hottest) ?? 0, ms };
   };
   try {
     await cloud.submit(chain, 3).result();
     const fan = await measure(() => cloud.submit(fanOut, FAN_OUT).result());
-    const steps = await measure(() => cloud.submit(chain, STEPS).result());
+    const chains = [];
+    for (const steps of CHAINS) chains.push({ steps, measured: await measure(() => cloud.submit(chain, steps).result()) });
     report(`FAN-OUT of ${FAN_OUT} no-op tasks joined by one wait:true task (per task)`, fan, FAN_OUT);
-    report(`CHAIN of ${STEPS} awaited steps (per step)`, steps, STEPS);
+    const perStep = chains.map(({ steps, measured }) => ({ steps, cost: report(`CHAIN of ${steps} awaited steps (per step)`, measured, steps) }));
+    const [short, long] = perStep;
+    if (short !== undefined && long !== undefined) {
+      console.log(
+        `\nCHAIN GROWTH: $${short.cost.toFixed(2)} per million steps at ${short.steps} steps, $${long.cost.toFixed(2)} at ${long.steps}: ` +
+          `${(long.cost / short.cost).toFixed(1)}x per step for ${long.steps / short.steps}x the length (each re-run registers and reads again the steps before it)`,
+      );
+    }
     console.log(
       `\nFAN-IN: the most-written item (the join's record) was written ${fan.downstreamWrites} times for ${FAN_OUT} upstreams` +
         ` (${fan.downstreamReleases} grouped releases, ${fan.downstreamWrites - fan.downstreamReleases} other writes)`,
@@ -117,8 +133,9 @@ async function main(): Promise<void> {
 
 const writeOperations = new Set(["DynamoDB:PutItem", "DynamoDB:UpdateItem", "DynamoDB:TransactWriteItems", "DynamoDB:BatchWriteItem", "DynamoDB:DeleteItem"]);
 
-function report(title: string, m: Measured, per: number): void {
-  console.log(`\n${title}`);
+/** Prints a measurement per task or step; returns its cost per million. */
+function report(title: string, m: Measured, per: number): number {
+  console.log(`\n${title}: ${(m.ms / 1000).toFixed(1)} s to the result, ${(m.ms / per).toFixed(1)} ms each`);
   const rows = [...m.counts.requests.entries()].sort((a, b) => b[1] - a[1]);
   for (const [operation, n] of rows) {
     const note = operation === "SQS:ReceiveMessage" ? ` (${m.emptyReceives} empty polls of the emulation not counted)` : "";
@@ -148,6 +165,7 @@ function report(title: string, m: Measured, per: number): void {
     `  beside: Step Functions Standard ≥ $${PRICE.stepFunctions.toFixed(2)} (one transition per task, ${(PRICE.stepFunctions / total).toFixed(1)}x floe), ` +
       `Lambda durable functions ≥ $${PRICE.durable.toFixed(2)} (one operation per task, ${(PRICE.durable / total).toFixed(1)}x floe)`,
   );
+  return total;
 }
 
 await main();

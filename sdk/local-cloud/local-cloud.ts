@@ -2,9 +2,14 @@
  * The local cloud: floe's AWS code path with no account. DynamoDB Local, an SQS server and
  * an S3 server stand in for the services (or emulators already running, given by
  * endpoint); the table, queues, dead-letter queues and bucket are created from the same
- * definitions the CDK stack uses; and Lambda's event sources are emulated: each task queue
- * is polled and its batches handed to the real worker handler as `SQSEvent`s, and the
- * table's stream is read and handed to the real coordinator as `DynamoDBStreamEvent`s.
+ * definitions the CDK stack uses; and Lambda is emulated. Each function (a worker per task,
+ * the coordinator, the dead-letter handler, the reconciler, and the API, which is the
+ * runtime returned) runs on runtimes of its own, made by the factory Lambda's handlers use,
+ * in containers that handle one event at a time (`containers.ts`): nothing in memory is
+ * shared between functions, so a task awaiting another's result suspends and is re-run, as
+ * in AWS. Each task queue is polled and its batches handed to its task's worker as
+ * `SQSEvent`s, and the table's stream is read, filtered and batched as the CDK construct's
+ * mapping does and handed to the coordinator as `DynamoDBStreamEvent`s.
  */
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -13,24 +18,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { createSqsServer } from "local-aws-sqs";
 import S3rver from "s3rver";
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { COORDINATOR_EVENTS, createCoordinatorHandler, finishedIn } from "../../functions/coordinator.ts";
 import { createDeadLetterHandler } from "../../functions/dead-letter.ts";
 import { createWorkerHandler } from "../../functions/worker.ts";
-import { CANCEL_POLL_MS, INLINE_FAN_IN } from "../../functions/environment.ts";
 import { RECONCILE_EVERY_MINUTES, createReconcilerHandler } from "../../functions/reconciler.ts";
-import { DynamoDbExecutionStore, executionTableDefinition } from "../aws/dynamodb-execution-store.ts";
-import { S3BlobStore } from "../aws/s3-blob-store.ts";
-import { SqsTaskQueue } from "../aws/sqs-task-queue.ts";
+import { createAwsRuntime, type Environment } from "../aws/aws-runtime.ts";
+import { EnvironmentVariable as V, INLINE_FAN_IN } from "../aws/contract.ts";
+import { executionTableDefinition } from "../aws/dynamodb-execution-store.ts";
 import { definitionsList } from "../define/registry.ts";
-import { Runtime } from "../runtime/runtime.ts";
-import { cryptoIds, systemClock } from "../runtime/system.ts";
+import { ErrorCode, FloeError } from "../errors.ts";
+import type { TaskQueue } from "../engine/ports.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+import { FunctionContainers } from "./containers.ts";
 import { startDynamoDbLocal } from "./dynamodb-local.ts";
-import { EnsuringTaskQueue, QueuePoller, QueueSetOnSqs } from "./queue-poller.ts";
+import { EnsuringTaskQueue, QueuePoller, QueueSetOnSqs, type SqsHandler } from "./queue-poller.ts";
 import { StreamPoller } from "./stream-poller.ts";
 
 /** Where the three services answer. */
@@ -44,12 +50,16 @@ export interface Endpoints {
 export interface LocalCloudOptions {
   /**
    * How many task messages may be processed at once, across every task (Lambda's
-   * concurrency, for the whole stack).
+   * concurrency, for the whole stack). Each task's worker starts a container (a runtime
+   * of its own) for a batch that finds every container of that task busy.
    * @default 64
    */
   readonly concurrency?: number;
   /**
-   * How long `result()` inside a task waits before the task suspends.
+   * How long `result()` inside a task waits before the task suspends, to be re-run from
+   * the start once what it awaits has finished (`FLOE_SUSPEND_AFTER_MS`, as in Lambda). A
+   * task is woken within this time only by a finish its own container writes: another
+   * task's finish, written by another function, never wakes it.
    * @default 100
    */
   readonly suspendAfterMs?: number;
@@ -84,10 +94,22 @@ export interface LocalCloudOptions {
    * Called with the AWS clients before they are used: add middleware to them, to count
    * requests or inject faults.
    */
+  /**
+   * How often the client reads again the executions its top-level `result()` calls await.
+   * Each function tells the client of the finishes it writes, at no cost; this is the
+   * backstop for a finish no function of this process wrote (another process on the same
+   * emulators), and costs a read per awaited execution each time.
+   * @default 2000
+   * @throws FloeError `FLOE_INVALID_OPTION` from {@link startLocalCloud} unless positive
+   */
+  readonly resultRecheckMs?: number;
   readonly instrument?: (clients: { readonly dynamodb: DynamoDBClient; readonly sqs: SQSClient; readonly s3: S3Client }) => void;
 }
 
-/** The local cloud: an engine on the AWS code path. `close()` stops everything it started. */
+/**
+ * The local cloud: the runtime of its API function (it runs no task), with the embedded
+ * engine's interface. `close()` stops everything it started.
+ */
 export type LocalCloud = Runtime;
 
 const region = "us-east-1";
@@ -153,6 +175,13 @@ export async function startEmulators(given: Partial<Endpoints> = {}): Promise<Em
  * await cloud.close();
  */
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
+  const recheckMs = options.resultRecheckMs ?? 2_000;
+  if (!(Number.isFinite(recheckMs) && recheckMs > 0)) {
+    throw new FloeError(
+      ErrorCode.InvalidOption,
+      `resultRecheckMs must be a positive number of milliseconds, got ${String(recheckMs)}; leave it out for the default of 2000`,
+    );
+  }
   const emulators = await startEmulators(options.endpoints);
   const { endpoints } = emulators;
   const prefix = options.prefix ?? "floe";
@@ -177,67 +206,106 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       maxReceiveCount: options.maxReceiveCount ?? 5,
     });
     await Promise.all(definitionsList().map((definition) => queues.ensure(definition.name)));
-    let stopPollers = async (): Promise<void> => undefined;
-    const runtime = new Runtime({
-      store: new DynamoDbExecutionStore({
-        client: DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
-        tableName,
-      }),
-      queue: new EnsuringTaskQueue(queues, new SqsTaskQueue({ client: sqs, queueUrl: (task) => queues.url(task) }), (urls) =>
-        // The poller exists before anything can be submitted.
-        poller.nudge(urls),
-      ),
-      blobs: new S3BlobStore({ client: s3, bucket }),
-      clock: systemClock,
-      ids: cryptoIds,
-      suspendAfterMs: options.suspendAfterMs ?? 100,
-      takeOverAfterMs: (options.visibilityTimeoutSeconds ?? 30) * 1000,
-      inlineFanIn: options.inlineFanIn ?? INLINE_FAN_IN,
-      cancelPollMs: CANCEL_POLL_MS,
-      onClose: async () => {
-        await stopPollers();
-        destroyClients();
-        await emulators.stop();
-      },
-    });
-    const poller = new QueuePoller({
-      sqs,
-      queues,
-      worker: createWorkerHandler({ runtime }),
-      concurrency: options.concurrency ?? 64,
-    });
-    const deadLetters = new QueuePoller({
-      sqs,
-      queues: queues.deadLetters,
-      worker: createDeadLetterHandler({ engine: runtime.engine }),
-      concurrency: 4,
-    });
+    const env: Environment = {
+      [V.TableName]: tableName,
+      [V.BucketName]: bucket,
+      // Not read: the queues are created on first use, and found by `queueUrl` below.
+      [V.QueueUrlPrefix]: `${endpoints.sqs}/000000000000/${prefix}-`,
+      [V.SuspendAfterMs]: options.suspendAfterMs ?? 100,
+      [V.VisibilityTimeoutSeconds]: options.visibilityTimeoutSeconds ?? 30,
+      [V.InlineFanIn]: options.inlineFanIn ?? INLINE_FAN_IN,
+      pathStyle: true,
+    };
+    const shared = {
+      clients: { dynamodb, sqs, s3 },
+      // The poller exists before anything can be sent.
+      queue: (inner: TaskQueue) => new EnsuringTaskQueue(queues, inner, (urls) => poller.nudge(urls)),
+      queueUrl: (task: string) => queues.url(task),
+    };
+    let stop = async (): Promise<void> => undefined;
+    // The API's runtime: it runs no task.
+    const client = createAwsRuntime(env, { ...shared, onClose: () => stop() });
+    // A function tells the client of each finish it writes, which wakes the client's
+    // top-level waits without a request; no function is told of another's.
+    const coldStart = () => createAwsRuntime(env, { ...shared, onTerminal: (id) => client.finishedElsewhere(id) });
+    const functions = new LocalFunctions(coldStart);
+    const poller = new QueuePoller({ sqs, queues, handlerFor: (url) => functions.workerOf(queues, url), concurrency: options.concurrency ?? 64 });
+    const deadLetters = new QueuePoller({ sqs, queues: queues.deadLetters, handlerFor: () => (event) => functions.deadLetter.invoke(event), concurrency: 4 });
     const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
     const stream = new StreamPoller({
       streams,
       streamArn: Table?.LatestStreamArn ?? "",
-      coordinator: createCoordinatorHandler({ engine: runtime.engine }),
+      coordinator: (event) => functions.coordinator.invoke(event),
       filter: (record) => finishedIn(record) !== undefined,
       batchSize: COORDINATOR_EVENTS.batchSize,
       batchingWindowMs: COORDINATOR_EVENTS.batchingWindowSeconds * 1000,
     });
     // The schedule that runs the reconciler in AWS.
-    const reconcile = createReconcilerHandler({ engine: runtime.engine });
     const reconciling = setInterval(() => {
-      reconcile().catch((error: unknown) => console.error("floe local cloud: the reconciler failed", error));
+      functions.reconciler.invoke(undefined).catch((error: unknown) => console.error("floe local cloud: the reconciler failed", error));
     }, RECONCILE_EVERY_MINUTES * 60_000);
     reconciling.unref();
-    stopPollers = async () => {
+    // The backstop of the client's waits, should a finish reach it by no function (one
+    // written by another process on the same emulators, or whose notification's read failed).
+    const rechecking = setInterval(() => {
+      for (const id of client.awaitedIds()) client.finishedElsewhere(id);
+    }, recheckMs);
+    rechecking.unref();
+    stop = async () => {
       clearInterval(reconciling);
-      await Promise.all([poller.stop(), deadLetters.stop(), stream.stop()]);
+      clearInterval(rechecking);
+      // Polling stops at once; the batches in process end once their runtimes close.
+      const stopping = Promise.all([poller.stop(), deadLetters.stop(), stream.stop()]);
+      await functions.close();
+      await stopping;
+      destroyClients();
+      await emulators.stop();
     };
     poller.start();
     deadLetters.start();
     stream.start();
-    return runtime;
+    return client;
   } catch (error) {
     destroyClients();
     await emulators.stop();
     throw error;
+  }
+}
+
+/**
+ * The local cloud's functions, each with its own containers: a worker per task, the
+ * dead-letter handler, the coordinator and the reconciler.
+ */
+class LocalFunctions {
+  readonly #coldStart: () => Runtime;
+  readonly #workers = new Map<string, FunctionContainers<SQSEvent, SQSBatchResponse>>();
+  readonly deadLetter: FunctionContainers<SQSEvent, SQSBatchResponse>;
+  readonly coordinator: FunctionContainers<DynamoDBStreamEvent, DynamoDBBatchResponse>;
+  readonly reconciler: FunctionContainers<undefined, { resent: string[] }>;
+
+  /** @param coldStart - makes the runtime of a new container */
+  constructor(coldStart: () => Runtime) {
+    this.#coldStart = coldStart;
+    this.deadLetter = new FunctionContainers("dead-letter", coldStart, (runtime) => createDeadLetterHandler({ engine: runtime.engine }));
+    this.coordinator = new FunctionContainers("coordinator", coldStart, (runtime) => createCoordinatorHandler({ engine: runtime.engine }));
+    this.reconciler = new FunctionContainers("reconciler", coldStart, (runtime) => createReconcilerHandler({ engine: runtime.engine }));
+  }
+
+  /** The worker of the task whose queue is `url`. */
+  workerOf(queues: QueueSetOnSqs, url: string): SqsHandler {
+    const task = queues.taskOf(url);
+    if (task === undefined) throw new Error(`floe local cloud: ${url} is the queue of no task`);
+    let worker = this.#workers.get(task);
+    if (worker === undefined) {
+      worker = new FunctionContainers(`worker of "${task}"`, this.#coldStart, (runtime) => createWorkerHandler({ runtime }));
+      this.#workers.set(task, worker);
+    }
+    const containers = worker;
+    return (event) => containers.invoke(event);
+  }
+
+  /** Closes every container of every function. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#workers.values(), this.deadLetter, this.coordinator, this.reconciler].map((f) => f.close()));
   }
 }

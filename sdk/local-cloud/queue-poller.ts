@@ -1,8 +1,9 @@
 /**
- * Lambda's SQS event source, emulated: each task queue is long-polled, each batch is
- * handed to the worker handler as a real `SQSEvent`, the messages it did not report as
- * failures are deleted, and the rest come back after the visibility timeout (and move to
- * the dead-letter queue after `maxReceiveCount` deliveries, which SQS itself enforces).
+ * Lambda's SQS event source, emulated: each queue is polled, each batch is handed to the
+ * queue's function (its task's worker, or the dead-letter handler) as a real `SQSEvent`,
+ * the messages it did not report as failures are deleted, and the rest come back after the
+ * visibility timeout (and move to the dead-letter queue after `maxReceiveCount`
+ * deliveries, which SQS itself enforces).
  */
 import {
   CreateQueueCommand,
@@ -68,6 +69,7 @@ export class QueueSetOnSqs implements QueueSet {
   readonly #settings: QueueSettings;
   readonly #creating = new Map<string, Promise<string>>();
   readonly #urls = new Map<string, string>();
+  readonly #tasks = new Map<string, string>();
   readonly #queues = new Urls();
   readonly deadLetters = new Urls();
 
@@ -84,6 +86,11 @@ export class QueueSetOnSqs implements QueueSet {
     const url = this.#urls.get(taskName);
     if (url === undefined) throw new Error(`the queue of task "${taskName}" was used before it was created`);
     return url;
+  }
+
+  /** The task whose queue (not dead-letter queue) `url` is; `undefined` for another URL. */
+  taskOf(url: string): string | undefined {
+    return this.#tasks.get(url);
   }
 
   ensure(taskName: string): Promise<string> {
@@ -123,6 +130,7 @@ export class QueueSetOnSqs implements QueueSet {
     );
     if (QueueUrl === undefined) throw new Error(`SQS returned no URL for the queue of "${taskName}"`);
     this.#urls.set(taskName, QueueUrl);
+    this.#tasks.set(QueueUrl, taskName);
     if (dlq.QueueUrl !== undefined) this.deadLetters.add(dlq.QueueUrl);
     this.#queues.add(QueueUrl);
     return QueueUrl;
@@ -159,17 +167,23 @@ export class EnsuringTaskQueue implements TaskQueue {
 /** How often a queue nobody nudged is polled, in milliseconds. */
 const idlePollMs = 250;
 
+/** A function fed by a queue, as Lambda invokes it. */
+export type SqsHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
+
 /** The dependencies of a {@link QueuePoller}. */
 export interface QueuePollerOptions {
   readonly sqs: SQSClient;
   readonly queues: QueueSource;
-  /** The handler the queues feed (the worker, or the dead-letter handler). */
-  readonly worker: (event: SQSEvent) => Promise<SQSBatchResponse>;
+  /**
+   * The function a queue's batches are handed to (its task's worker, or the dead-letter
+   * handler), asked once per queue, when its polling starts.
+   */
+  readonly handlerFor: (queueUrl: string) => SqsHandler;
   /** How many messages may be in process at once, across every queue. */
   readonly concurrency: number;
 }
 
-/** Polls every task queue and feeds the worker. */
+/** Polls every queue and feeds each one's batches to its function. */
 export class QueuePoller {
   readonly #o: QueuePollerOptions;
   readonly #loops: Promise<void>[] = [];
@@ -222,6 +236,7 @@ export class QueuePoller {
   }
 
   async #loop(url: string): Promise<void> {
+    const handler = this.#o.handlerFor(url);
     const batchSize = Math.min(10, this.#o.concurrency);
     while (!this.#stopped) {
       let messages: Message[];
@@ -250,7 +265,7 @@ export class QueuePoller {
       }
       await this.#acquire(messages.length);
       if (this.#stopped) return;
-      const invocation = this.#invoke(url, messages).finally(() => {
+      const invocation = this.#invoke(url, handler, messages).finally(() => {
         this.#release(messages.length);
         this.#inFlight.delete(invocation);
       });
@@ -272,15 +287,15 @@ export class QueuePoller {
     });
   }
 
-  async #invoke(url: string, messages: Message[]): Promise<void> {
+  async #invoke(url: string, handler: SqsHandler, messages: Message[]): Promise<void> {
     const records = messages.map((m) => toRecord(url, m));
     let failed = new Set<string>(records.map((r) => r.messageId));
     try {
-      const response = await this.#o.worker({ Records: records });
+      const response = await handler({ Records: records });
       failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
     } catch (error) {
       // A handler that throws fails the whole batch, as in Lambda.
-      console.error("floe local cloud: the worker failed a batch", error);
+      console.error(`floe local cloud: the function of ${url} failed a batch`, error);
     }
     const done = messages.filter((m) => !failed.has(m.MessageId ?? ""));
     if (done.length === 0) return;

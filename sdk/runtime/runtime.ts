@@ -481,6 +481,14 @@ export class Runtime implements ExecutionHost, Engine {
     }
   }
 
+  /**
+   * The executions this runtime's waits are for now: a host that may miss a finish written
+   * elsewhere reads them again and passes them to {@link Runtime.finishedElsewhere}.
+   */
+  awaitedIds(): string[] {
+    return this.#waiters.ids();
+  }
+
   async #record(id: string): Promise<ExecutionRecord> {
     const record = await this.#o.store.get(id);
     if (record === undefined) throw unknownExecution(id);

@@ -108,6 +108,11 @@ export class Waiters {
     if (failure !== undefined) throw failure.error;
   }
 
+  /** The executions waited for now. */
+  ids(): string[] {
+    return [...this.#byId.keys()];
+  }
+
   /** Fails every wait in progress with `error`. */
   failAll(error: unknown): void {
     const waiters = new Set([...this.#byId.values()].flat());
