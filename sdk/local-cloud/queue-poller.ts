@@ -167,6 +167,11 @@ export interface QueuePollerOptions {
   readonly worker: (event: SQSEvent) => Promise<SQSBatchResponse>;
   /** How many messages may be in process at once, across every queue. */
   readonly concurrency: number;
+  /**
+   * The most messages in one event (an event source mapping's `BatchSize`, up to 10).
+   * @default 10, or `concurrency` if less
+   */
+  readonly batchSize?: number;
 }
 
 /** Polls every task queue and feeds the worker. */
@@ -222,7 +227,7 @@ export class QueuePoller {
   }
 
   async #loop(url: string): Promise<void> {
-    const batchSize = Math.min(10, this.#o.concurrency);
+    const batchSize = Math.min(this.#o.batchSize ?? 10, 10, this.#o.concurrency);
     while (!this.#stopped) {
       let messages: Message[];
       try {
