@@ -34,7 +34,7 @@ export function readStack(assembly: string, stack?: string): StackTemplate {
   const folder = resolve(assembly);
   const manifestFile = join(folder, "manifest.json");
   if (!existsSync(manifestFile)) {
-    throw invalid(`bundles.assembly ${JSON.stringify(assembly)} holds no manifest.json; give the folder \`cdk synth\` writes (cdk.out), after running it`);
+    throw invalid(`the cloud assembly ${JSON.stringify(assembly)} holds no manifest.json; give the folder \`cdk synth\` writes (cdk.out), after running it`);
   }
   const manifest = JSON.parse(readFileSync(manifestFile, "utf8")) as { artifacts?: Record<string, { type?: string; properties?: { templateFile?: string } }> };
   const stacks = Object.entries(manifest.artifacts ?? {}).filter(([, artifact]) => artifact.type === "aws:cloudformation:stack");
@@ -42,7 +42,7 @@ export function readStack(assembly: string, stack?: string): StackTemplate {
   const chosen = stack === undefined ? (stacks.length === 1 ? stacks[0] : undefined) : stacks.find(([name]) => name === stack);
   if (chosen === undefined) {
     const which = stack === undefined ? `it holds ${names.length} stacks` : `it holds no stack ${JSON.stringify(stack)}`;
-    throw invalid(`cannot choose a stack in ${folder}: ${which}; name one of ${names.join(", ") || "(none: synthesize an app with a stack)"} as bundles.stack`);
+    throw invalid(`cannot choose a stack in ${folder}: ${which}; name one of ${names.join(", ") || "(none: synthesize an app with a stack)"} as the stack (--stack)`);
   }
   const [name, artifact] = chosen;
   const template = JSON.parse(readFileSync(join(folder, artifact.properties?.templateFile ?? `${name}.template.json`), "utf8")) as {
