@@ -105,14 +105,22 @@ export async function startBundledCloud(options: BundledCloudOptions): Promise<B
   const streams = new DynamoDBStreamsClient({ endpoint: endpoints.dynamodb, region, credentials });
   options.instrument?.({ dynamodb, sqs, s3 });
   const work = mkdtempSync(join(tmpdir(), "floe-bundled-"));
+  // Run in reverse: the last pushed stops first, the emulators last of all.
   const stops: (() => Promise<unknown> | void)[] = [
     () => emulators.stop(),
     () => [dynamodb, sqs, s3, streams].forEach((client) => client.destroy()),
-    () => makeWritable(work),
     () => rmSync(work, { recursive: true, force: true }),
+    () => makeWritable(work),
   ];
   const stop = async () => {
-    for (const s of stops.splice(0).reverse()) await s();
+    for (const s of stops.splice(0).reverse()) {
+      try {
+        await s();
+      } catch (error) {
+        // One step failing must not leave the emulators or processes behind.
+        console.error("floe bundled cloud: stopping failed in part", error);
+      }
+    }
   };
   try {
     const visibility = options.visibilityTimeoutSeconds;

@@ -56,7 +56,7 @@ export class LambdaFunction {
   readonly #faults: InvocationFaults;
   readonly #log: (line: string) => void;
   readonly #environments = new Set<Environment>();
-  readonly #queue: ((environment: Environment) => void)[] = [];
+  readonly #queue: { resolve(environment: Environment): void; reject(error: Error): void }[] = [];
   #next = 0;
   #closed = false;
   /** Invocations made, and cold starts (environments created). */
@@ -85,7 +85,7 @@ export class LambdaFunction {
     try {
       await environment.ready;
       if (this.#faults.crash?.(this.spec, event) === true) {
-        environment.child.kill("SIGKILL");
+        this.#end(environment);
         throw new InvocationError(`function ${this.spec.logicalId} crashed (an injected fault): Runtime exited with error: signal: killed`);
       }
       return await this.#run(environment, event);
@@ -97,6 +97,7 @@ export class LambdaFunction {
   /** Stops every environment. */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const waiting of this.#queue.splice(0)) waiting.reject(new InvocationError(`function ${this.spec.logicalId} is stopped`));
     const exits = [...this.#environments].map(
       (environment) => new Promise<void>((resolve) => {
         if (environment.child.exitCode !== null || environment.child.signalCode !== null) resolve();
@@ -114,7 +115,7 @@ export class LambdaFunction {
     return new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
         // Lambda ends the environment of an invocation that times out.
-        environment.child.kill("SIGKILL");
+        this.#end(environment);
         settle(() => reject(new InvocationError(`Task timed out after ${this.spec.timeoutSeconds}.00 seconds`)));
       }, timeoutMs);
       const settle = (done: () => void) => {
@@ -128,8 +129,19 @@ export class LambdaFunction {
         reject: (error) => settle(() => reject(error)),
       };
       const message: InvokeMessage = { id, event, deadline: Date.now() + timeoutMs, arn: this.spec.arn };
-      environment.child.send(message);
+      try {
+        environment.child.send(message);
+      } catch (error) {
+        // The process died since it was picked: the invocation fails as a crash does.
+        environment.pending.reject(new InvocationError(`function ${this.spec.logicalId}'s process is gone: ${(error as Error).message}`));
+      }
     });
+  }
+
+  /** Kills an environment, which no invocation may pick from now on (its exit is reported later). */
+  #end(environment: Environment): void {
+    this.#environments.delete(environment);
+    environment.child.kill("SIGKILL");
   }
 
   async #acquire(): Promise<Environment> {
@@ -144,7 +156,7 @@ export class LambdaFunction {
       environment.busy = true;
       return environment;
     }
-    return new Promise((resolve) => this.#queue.push(resolve));
+    return new Promise((resolve, reject) => this.#queue.push({ resolve, reject }));
   }
 
   #release(environment: Environment): void {
@@ -155,7 +167,7 @@ export class LambdaFunction {
       return;
     }
     // A dead environment's turn goes to a fresh one.
-    next(alive ? environment : this.#startBusy());
+    next.resolve(alive ? environment : this.#startBusy());
   }
 
   #startBusy(): Environment {
