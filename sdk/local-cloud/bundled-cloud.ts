@@ -251,7 +251,10 @@ function driveMappings(
       const poller = new StreamPoller({
         streams: clients.streams,
         streamArn: source,
-        coordinator: (event) => invokeBisecting(fn, event.Records.map((r) => lambdaRecord(r, source)), p.BisectBatchOnFunctionError === true, reportsFailures),
+        coordinator: (event) =>
+          invokeBisecting(fn, event.Records.map((r) => lambdaRecord(r, source)), p.BisectBatchOnFunctionError === true, reportsFailures, (record, error) =>
+            console.error(`floe bundled cloud: ${id} gave up stream record ${record.dynamodb?.SequenceNumber ?? "?"} (Lambda would send it to the on-failure destination)`, error),
+          ),
         filter: (record) => filter(lambdaRecord(record, source)),
         batchSize: Number(p.BatchSize ?? 100),
         batchingWindowMs: Number(p.MaximumBatchingWindowInSeconds ?? 0) * 1000,
@@ -267,19 +270,34 @@ function driveMappings(
 
 /**
  * Invokes `fn` with a stream batch; when it throws and the mapping bisects on error, each
- * half alone, as Lambda does to isolate a record that fails its batch.
+ * half alone, as Lambda does to isolate a record that fails its batch. A lone record that
+ * still throws is discarded (Lambda, its retries spent, sends it to the mapping's on-failure
+ * destination) and the batch goes on past it.
+ *
+ * @param discard - told of each record given up
  */
-async function invokeBisecting(fn: LambdaFunction, records: DynamoDBRecord[], bisect: boolean, reportsFailures: boolean): Promise<{ batchItemFailures: { itemIdentifier: string }[] }> {
+export async function invokeBisecting(
+  fn: Pick<LambdaFunction, "invoke">,
+  records: DynamoDBRecord[],
+  bisect: boolean,
+  reportsFailures: boolean,
+  discard: (record: DynamoDBRecord, error: unknown) => void,
+): Promise<{ batchItemFailures: { itemIdentifier: string }[] }> {
   try {
     const response = (await fn.invoke({ Records: records })) as { batchItemFailures?: { itemIdentifier: string }[] } | null;
     return { batchItemFailures: reportsFailures ? (response?.batchItemFailures ?? []) : [] };
   } catch (error) {
-    if (!bisect || records.length <= 1) throw error;
+    if (!bisect) throw error;
+    const [only] = records;
+    if (records.length === 1 && only !== undefined) {
+      discard(only, error);
+      return { batchItemFailures: [] };
+    }
     const half = Math.ceil(records.length / 2);
-    const first = await invokeBisecting(fn, records.slice(0, half), bisect, reportsFailures);
+    const first = await invokeBisecting(fn, records.slice(0, half), bisect, reportsFailures, discard);
     // A failure in the first half stops the batch there: the rest is retried from it.
     if (first.batchItemFailures.length > 0) return first;
-    return invokeBisecting(fn, records.slice(half), bisect, reportsFailures);
+    return invokeBisecting(fn, records.slice(half), bisect, reportsFailures, discard);
   }
 }
 
