@@ -28,6 +28,7 @@ async function bundle(name: string, entry: string, external: string[] = []): Pro
     format: "esm",
     target: bundlingOptions.target,
     minify: bundlingOptions.minify,
+    keepNames: bundlingOptions.keepNames,
     sourcemap: bundlingOptions.sourceMap,
     sourcesContent: bundlingOptions.sourcesContent,
     mainFields: bundlingOptions.mainFields,

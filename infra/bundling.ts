@@ -38,6 +38,8 @@ export const bundlingOptions: BundlingOptions = {
   format: OutputFormat.ESM,
   target: "node22",
   minify: true,
+  // Minified class names would reach `retryOn` and error names: `TimeoutError` as `ki`.
+  keepNames: true,
   sourceMap: true,
   sourcesContent: false,
   mainFields: ["module", "main"],

@@ -6,3 +6,4 @@ import "../examples/elevator.ts";
 import "../examples/flaky-payment.ts";
 import "../examples/notification.ts";
 import "../examples/process-order.ts";
+import "../examples/retry-by-name.ts";

@@ -1,7 +1,15 @@
 /**
  * Errors floe throws. Each carries a string `code`; recognise errors by `code`, not
- * `instanceof`, because `instanceof` breaks across bundles and process boundaries.
+ * `instanceof`, because `instanceof` breaks across process boundaries.
+ *
+ * Each names itself with a string literal, not its class's name, which a minifier renames
+ * (`TimeoutError` becomes `ki`, and `retryOn: ["TimeoutError"]` never matches); and each
+ * carries a brand under a `Symbol.for` key, so that `instanceof` answers for an error made
+ * by another copy of this module (another bundle, a second install) too.
  */
+
+/** The registry-wide key of the brand: the floe classes an error is an instance of, by name. */
+const brand = Symbol.for("floe.error");
 
 /** Codes of the errors floe raises itself. */
 export const ErrorCode = {
@@ -42,8 +50,32 @@ export class FloeError extends Error {
    */
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
+    // A user's subclass keeps its own name (right when their bundle keeps names).
+    this.name = literalNames.get(new.target) ?? new.target.name;
     this.code = code;
+    // Not enumerable: the brand is not data, and neither copies nor encodes with the error.
+    Object.defineProperty(this, brand, { value: [...literalNames].filter(([kind]) => this instanceof kind).map(([, name]) => name) });
+  }
+
+  /**
+   * `instanceof` for floe's own classes also answers `true` for an error branded by another
+   * copy of this module; a user's subclass of them answers as usual, by prototype.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    const name = literalNames.get(this);
+    return name !== undefined && brandOf(value).includes(name);
+  }
+}
+
+/** The names in `value`'s brand; none for anything else, even a Proxy or getter that throws. */
+function brandOf(value: unknown): readonly unknown[] {
+  if (typeof value !== "object" || value === null) return [];
+  try {
+    const names = (value as Record<symbol, unknown>)[brand];
+    return Array.isArray(names) ? names : [];
+  } catch {
+    return [];
   }
 }
 
@@ -100,6 +132,15 @@ export class CancelledError extends FloeError {
     super(ErrorCode.Cancelled, message);
   }
 }
+
+// After the classes, which it names; read only when an error is made, never at load time.
+const literalNames: ReadonlyMap<abstract new (...args: never[]) => unknown, string> = new Map<abstract new (...args: never[]) => unknown, string>([
+  [FloeError, "FloeError"],
+  [NonRetriableError, "NonRetriableError"],
+  [RetryAfterError, "RetryAfterError"],
+  [TimeoutError, "TimeoutError"],
+  [CancelledError, "CancelledError"],
+]);
 
 /**
  * The error of executions whose results forward to each other in a cycle: none of them has

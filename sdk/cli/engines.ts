@@ -1,12 +1,17 @@
 /** The engines the `floe` command runs workflows on, and how it parses workflow arguments. */
 import { createEngine } from "../embedded/embedded-engine.ts";
 import type { Runtime } from "../runtime/runtime.ts";
+import { ErrorCode, errorCode } from "../errors.ts";
 import { CliError, ExitCode } from "./cli-error.ts";
 
 /** Which engine to open. */
 export interface EngineChoice {
   /** The AWS code path on local emulators instead of the embedded engine. */
   readonly localCloud?: boolean;
+  /** A cloud assembly (`cdk.out`) whose bundles to run, each function in its own processes. */
+  readonly bundles?: string;
+  /** With `bundles`: the stack, when the assembly holds several. */
+  readonly stack?: string;
   readonly concurrency?: number;
 }
 
@@ -18,6 +23,7 @@ export interface EngineChoice {
  */
 export async function openEngine(choice: EngineChoice): Promise<Runtime> {
   const concurrency = choice.concurrency === undefined ? {} : { concurrency: choice.concurrency };
+  if (choice.bundles !== undefined) return openBundles(choice.bundles, choice);
   if (choice.localCloud !== true) return createEngine(concurrency);
   const { startLocalCloud } = await import("../local-cloud/index.ts");
   try {
@@ -31,8 +37,31 @@ export async function openEngine(choice: EngineChoice): Promise<Runtime> {
   }
 }
 
+/**
+ * The bundled cloud's client: `close()` stops the functions and the emulators. With
+ * `--bundles`, `--concurrency` is how many processes each function may run at once.
+ */
+async function openBundles(assembly: string, choice: EngineChoice): Promise<Runtime> {
+  if (choice.localCloud === true) {
+    throw new CliError(ExitCode.BadInput, "--bundles and --local-cloud exclude each other: --bundles runs the app's bundles on the local emulators already");
+  }
+  const { startBundledCloud } = await import("../local-cloud/index.ts");
+  try {
+    const cloud = await startBundledCloud({
+      assembly,
+      ...(choice.stack === undefined ? {} : { stack: choice.stack }),
+      ...(choice.concurrency === undefined ? {} : { concurrency: choice.concurrency }),
+    });
+    return cloud.client;
+  } catch (error) {
+    if (errorCode(error) === ErrorCode.InvalidOption) throw new CliError(ExitCode.BadInput, (error as Error).message, { cause: error });
+    throw new CliError(ExitCode.Unreachable, `cannot run the bundles of ${assembly}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
 /** What an engine is called in messages. */
 export function engineName(choice: EngineChoice): string {
+  if (choice.bundles !== undefined) return `the bundles of ${choice.bundles}`;
   return choice.localCloud === true ? "the local cloud" : "the embedded engine";
 }
 

@@ -181,6 +181,11 @@ export interface QueuePollerOptions {
   readonly handlerFor: (queueUrl: string) => SqsHandler;
   /** How many messages may be in process at once, across every queue. */
   readonly concurrency: number;
+  /**
+   * The most messages in one event (an event source mapping's `BatchSize`, up to 10).
+   * @default 10, or `concurrency` if less
+   */
+  readonly batchSize?: number;
 }
 
 /** Polls every queue and feeds each one's batches to its function. */
@@ -237,7 +242,7 @@ export class QueuePoller {
 
   async #loop(url: string): Promise<void> {
     const handler = this.#o.handlerFor(url);
-    const batchSize = Math.min(10, this.#o.concurrency);
+    const batchSize = Math.min(this.#o.batchSize ?? 10, 10, this.#o.concurrency);
     while (!this.#stopped) {
       let messages: Message[];
       try {

@@ -160,6 +160,14 @@ describe("floe run", () => {
     expect(run.edges).toHaveLength(2);
   });
 
+  it("refuses --bundles of a folder that is not a cloud assembly, naming it and the fix, before starting anything", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "floe-not-assembly-"));
+    const { code, stderr } = await cli("run", "--bundles", folder, fixtures, "echo", "1");
+    expect(code).toBe(2);
+    expect(stderr).toContain(`the cloud assembly "${folder}" holds no manifest.json`);
+    expect(stderr).toContain("cdk synth");
+  });
+
   it("parses arguments as JSON where they are JSON, and as text otherwise", async () => {
     const { code, stdout } = await floe("run", fixtures, "echo", "42", '{"a":[1,2]}', "u1", "true", "null", '"7"', "--json");
     expect(code).toBe(0);

@@ -14,7 +14,7 @@ import { dataGrants, evaluate, resourcesOf, synthExampleStack } from "./example-
 
 const exampleTasks = [
   "stop_at_floor", "elevator", "charge_card", "checkout", "send_confirmation_email",
-  "place_order", "load_user", "load_product", "create_order", "process_order",
+  "place_order", "load_user", "load_product", "create_order", "process_order", "call_partner",
 ];
 
 let stack: FloeExamplesStack;

@@ -14,6 +14,8 @@ import { localApi, remoteApi, startServer, type Server } from "../server.ts";
 /** Options of `floe dev`. */
 export interface DevOptions {
   readonly localCloud?: boolean;
+  readonly bundles?: string;
+  readonly stack?: string;
   readonly concurrency?: number;
   readonly host: string;
   readonly port: number;

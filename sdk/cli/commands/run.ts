@@ -14,6 +14,8 @@ import { formatMs, timeline } from "../render.ts";
 /** Options of `floe run`. */
 export interface RunOptions extends ApiAuth {
   readonly localCloud?: boolean;
+  readonly bundles?: string;
+  readonly stack?: string;
   readonly api?: string;
   readonly concurrency?: number;
   readonly json?: boolean;
@@ -29,6 +31,9 @@ export interface RunOptions extends ApiAuth {
 export async function runCommand(first: string, rest: readonly string[], options: RunOptions): Promise<ExitCode> {
   if (options.api !== undefined && options.localCloud === true) {
     throw new CliError(ExitCode.BadInput, "--api and --local-cloud exclude each other: --api runs on a deployed stack or a `floe dev` server");
+  }
+  if (options.api !== undefined && options.bundles !== undefined) {
+    throw new CliError(ExitCode.BadInput, "--api and --bundles exclude each other: --api runs on a deployed stack or a `floe dev` server");
   }
   if (options.api !== undefined) return follow(httpApi(options.api, options), first, parseArgs(rest), options);
   const [workflow, ...args] = rest;
