@@ -8,7 +8,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
-import { executionTableDefinition } from "../sdk/aws/dynamodb-execution-store.ts";
+import { executionTableDefinition } from "../sdk/aws/contract.ts";
 
 /** Where payloads go in the bucket (the blob store's default prefix). */
 export const payloadPrefix = "payloads/";

@@ -9,7 +9,7 @@ import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readEnvironment } from "../../functions/environment.ts";
 import type { FloeExamplesStack } from "../../infra/app.ts";
-import { executionTableDefinition } from "../../sdk/aws/dynamodb-execution-store.ts";
+import { executionTableDefinition } from "../../sdk/aws/contract.ts";
 import { dataGrants, evaluate, resourcesOf, synthExampleStack } from "./example-stack.ts";
 
 const exampleTasks = [
