@@ -5,7 +5,7 @@
  * dead-letter handler on every dead-letter queue, the payload bucket, the HTTP API and
  * alarms. Names and variables match what the handlers in `functions/` read.
  */
-import { Duration, Fn, Lazy, Names, RemovalPolicy } from "aws-cdk-lib";
+import { Duration, Fn, Lazy, RemovalPolicy, Stack, Token } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as events from "aws-cdk-lib/aws-events";
@@ -18,6 +18,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import { COORDINATOR_EVENTS, RECONCILE_EVERY_MINUTES } from "../sdk/aws/contract.ts";
 import { Handler, findProjectRoot } from "./bundling.ts";
@@ -33,6 +34,26 @@ import { resolveProps } from "./validate-props.ts";
 
 /** The coordinator's and the dead-letter handler's timeout, in seconds. */
 const backgroundTimeoutSeconds = 60;
+
+/**
+ * `floe-` and 8 hex digits of a digest of the deployed stack's name and this construct's
+ * path: stack names are unique in an account and region, so two stacks of one app, or one
+ * app deployed as `floe-dev` and `floe-staging`, get different queue names; and 13
+ * characters leave room for any task name in SQS's 80.
+ */
+function defaultNamePrefix(scope: Construct): string {
+  let stack = Stack.of(scope);
+  // A nested stack's name is known only at deploy time; its top-level stack's is not.
+  while (stack.nestedStackParent !== undefined) stack = stack.nestedStackParent;
+  if (Token.isUnresolved(stack.stackName)) {
+    throw new Error(
+      `${scope.node.path}: the stack's name ${stack.stackName} is not known at synth time, and floe derives its queue names from it; ` +
+        "give the stack a literal stackName or the Orchestrator a namePrefix",
+    );
+  }
+  const digest = createHash("sha256").update(`${stack.stackName}\n${scope.node.path}`).digest("hex");
+  return `floe-${digest.slice(0, 8).toUpperCase()}`;
+}
 
 /**
  * floe's serverless orchestrator: one queue and worker function per task, the executions
@@ -100,9 +121,7 @@ export class Orchestrator extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const common = { tasksModule, projectRoot, logRetention, removalPolicy };
-    // floe-<the 8-character hash of this construct's path>: unique in the account and region
-    // for each construct path, and short enough for any task name.
-    this.namePrefix = props.namePrefix ?? `floe-${Names.uniqueId(this).slice(-8)}`;
+    this.namePrefix = props.namePrefix ?? defaultNamePrefix(this);
 
     this.table = executionsTable(this, "Table", removalPolicy);
     this.bucket = new s3.Bucket(this, "Payloads", {

@@ -88,6 +88,21 @@ describe("Orchestrator props", () => {
   });
 });
 
+describe("Orchestrator names", () => {
+  const prefixIn = (stackName: string) => {
+    const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+    return new Orchestrator(new Stack(app, "Shop", { stackName }), "Floe", { tasksModule }).namePrefix;
+  };
+
+  it("gives two deployments of one app (stacks differing only in their name) different queue names", () => {
+    const [dev, staging] = [prefixIn("shop-dev"), prefixIn("shop-staging")];
+    expect(dev).toMatch(/^floe-[0-9A-F]{8}$/);
+    expect(staging).toMatch(/^floe-[0-9A-F]{8}$/);
+    expect(dev).not.toBe(staging);
+    expect(prefixIn("shop-dev")).toBe(dev);
+  });
+});
+
 describe("Orchestrator options", () => {
   it("authorises every route with a JWT authorizer when given an issuer", () => {
     const { stack, floe } = orchestrator({ jwtIssuer: "https://issuer.example.com/", jwtAudience: ["floe-api"] });
