@@ -6,6 +6,7 @@ import { Token } from "aws-cdk-lib";
 import { defaultJwtScopes, type RouteAccess } from "./orchestrator-api.ts";
 import type { OrchestratorProps, TaskFunctionProps } from "./orchestrator-props.ts";
 import type { TaskSummary } from "./task-definitions.ts";
+import { taskGroupProblems } from "./task-groups.ts";
 
 /** A task's worker settings, resolved. */
 export interface TaskSettings {
@@ -68,6 +69,7 @@ export function resolveProps(props: OrchestratorProps, tasks: readonly TaskSumma
       );
     }
   }
+  for (const problem of taskGroupProblems(props.tasksModule, tasks.map((t) => t.name))) problems.add(problem);
   checkDefaults(props, problems);
   const resolved = new Map<string, TaskSettings>();
   for (const task of tasks) resolved.set(task.name, resolveTask(task, props, props.taskOverrides?.[task.name] ?? {}, problems));

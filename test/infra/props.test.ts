@@ -9,6 +9,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { Orchestrator, type OrchestratorProps } from "../../infra/index.ts";
+import { flatTemplate } from "./example-stack.ts";
 
 const tasksModule = fileURLToPath(new URL("./tasks.ts", import.meta.url));
 
@@ -84,7 +85,7 @@ describe("Orchestrator props", () => {
 
   it("gives a task with its own timeout a function that outlives it", () => {
     const { stack } = orchestrator();
-    Template.fromStack(stack).hasResourceProperties("AWS::Lambda::Function", { Description: "floe worker of task resize", Timeout: 150 });
+    flatTemplate(stack).hasResourceProperties("AWS::Lambda::Function", { Description: "floe worker of task resize", Timeout: 150 });
   });
 });
 
