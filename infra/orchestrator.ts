@@ -19,7 +19,6 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import { COORDINATOR_EVENTS, EnvironmentVariable, RECONCILE_EVERY_MINUTES } from "../sdk/aws/contract.ts";
 import { Handler, findProjectRoot } from "./bundling.ts";
@@ -32,7 +31,7 @@ import { acknowledgeDesignFindings, acknowledgeTaskQueues } from "./nag-acknowle
 import { readTaskDefinitions, type TaskSummary } from "./task-definitions.ts";
 import { taskGroupOf } from "./task-groups.ts";
 import { TaskWorker } from "./task-worker.ts";
-import { resolveProps } from "./validate-props.ts";
+import { defaultNamePrefix, resolveProps } from "./validate-props.ts";
 
 /** The coordinator's and the dead-letter handler's timeout, in seconds. */
 const backgroundTimeoutSeconds = 60;
@@ -42,26 +41,6 @@ const consumeActions = ["sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sq
 
 /** The functions `connect` connected, each to its orchestrator. */
 const connections = new WeakMap<lambda.Function, { readonly orchestrator: Orchestrator; readonly grant: iam.Grant }>();
-
-/**
- * `floe-` and 8 hex digits of a digest of the deployed stack's name and this construct's
- * path: stack names are unique in an account and region, so two stacks of one app, or one
- * app deployed as `floe-dev` and `floe-staging`, get different queue names; and 13
- * characters leave room for any task name in SQS's 80.
- */
-function defaultNamePrefix(scope: Construct): string {
-  let stack = Stack.of(scope);
-  // A nested stack's name is known only at deploy time; its top-level stack's is not.
-  while (stack.nestedStackParent !== undefined) stack = stack.nestedStackParent;
-  if (Token.isUnresolved(stack.stackName)) {
-    throw new Error(
-      `${scope.node.path}: the stack's name ${stack.stackName} is not known at synth time, and floe derives its queue names from it; ` +
-        "give the stack a literal stackName or the Orchestrator a namePrefix",
-    );
-  }
-  const digest = createHash("sha256").update(`${stack.stackName}\n${scope.node.path}`).digest("hex");
-  return `floe-${digest.slice(0, 8).toUpperCase()}`;
-}
 
 /**
  * floe's serverless orchestrator: one queue and worker function per task, the executions
