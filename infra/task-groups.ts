@@ -22,9 +22,9 @@ export const TASKS_PER_GROUP = 40;
 
 /**
  * The tasks and workflows one Orchestrator holds at most. Spread by digest over 32 groups,
- * 500 names fill a group with 16 on average; the chance that one of them exceeds 40 is
- * below one in a million. The parent stack holds the shared resources and one resource per
- * nested stack, about 100 in all.
+ * 500 names fill a group with 16 on average; the chance that one of them exceeds 40 is about
+ * one in a million. The parent stack holds the shared resources and one resource per
+ * nested stack, about 75 in all.
  */
 export const MAX_TASKS = 500;
 
