@@ -136,9 +136,6 @@ export class Orchestrator extends Construct {
       ],
     });
 
-    const background = (id: string, handler: Handler, description: string) =>
-      new FloeFunction(this, id, { ...common, memorySizeMb: 512, timeoutSeconds: backgroundTimeoutSeconds, environment, handler, description })
-        .function;
     this.coordinatorFailures = new sqs.Queue(this, "CoordinatorFailures", {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -158,6 +155,9 @@ export class Orchestrator extends Construct {
       ...(props.executionRetentionDays === undefined ? {} : { [EnvironmentVariable.RetentionDays]: String(props.executionRetentionDays) }),
     };
     this.#connection = environment;
+    const background = (id: string, handler: Handler, description: string) =>
+      new FloeFunction(this, id, { ...common, memorySizeMb: 512, timeoutSeconds: backgroundTimeoutSeconds, environment, handler, description })
+        .function;
 
     this.coordinator = background("Coordinator", Handler.Coordinator, "floe coordinator: releases the dependents of finished executions");
     this.coordinator.addEventSource(this.#streamSource());
