@@ -7,8 +7,7 @@
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import type * as s3 from "aws-cdk-lib/aws-s3";
-import type * as sqs from "aws-cdk-lib/aws-sqs";
-import { executionTableDefinition } from "../sdk/aws/dynamodb-execution-store.ts";
+import { executionTableDefinition } from "../sdk/aws/contract.ts";
 
 /** Where payloads go in the bucket (the blob store's default prefix). */
 export const payloadPrefix = "payloads/";
@@ -72,7 +71,8 @@ export const dataAccess = {
 /** The resources a share applies to. */
 export interface DataResources {
   readonly table: dynamodb.ITable;
-  readonly queues: readonly sqs.IQueue[];
+  /** The ARN pattern of every task queue: one resource however many tasks there are. */
+  readonly taskQueueArns: string;
   readonly bucket: s3.IBucket;
 }
 
@@ -94,7 +94,7 @@ export function grantData(grantee: iam.IGrantable, access: DataAccess, resources
     grants.push(iam.Grant.addToPrincipal({ grantee, actions: ["dynamodb:Query"], resourceArns }));
   }
   if (access.send) {
-    grants.push(iam.Grant.addToPrincipal({ grantee, actions: ["sqs:SendMessage"], resourceArns: resources.queues.map((q) => q.queueArn) }));
+    grants.push(iam.Grant.addToPrincipal({ grantee, actions: ["sqs:SendMessage"], resourceArns: [resources.taskQueueArns] }));
   }
   if (access.payloads.length > 0) {
     const resourceArns = [resources.bucket.arnForObjects(`${payloadPrefix}*`)];

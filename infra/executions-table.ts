@@ -1,11 +1,11 @@
 /**
- * The executions table, built from the definition the store and the local cloud use
- * (`executionTableDefinition`), so keys, indexes and stream cannot drift apart.
+ * The executions table, built from the contract's definition (`executionTableDefinition`),
+ * which the store and the local cloud use too, so keys, indexes and stream cannot drift apart.
  */
 import type { RemovalPolicy } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import type { Construct } from "constructs";
-import { executionTableDefinition } from "../sdk/aws/dynamodb-execution-store.ts";
+import { executionTableDefinition } from "../sdk/aws/contract.ts";
 
 /** The TTL attribute: an execution record expires at this time, in epoch seconds. */
 export const expiryAttribute = "expiresAt";

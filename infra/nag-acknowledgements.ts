@@ -4,7 +4,7 @@
  * recorded with CDK's own `Validations` API (what cdk-nag 3 reads), so the construct does
  * not depend on cdk-nag and an app that runs the packs sees only its own findings.
  */
-import { Stack, Validations, type CfnResource } from "aws-cdk-lib";
+import { Names, Stack, Validations, type CfnResource } from "aws-cdk-lib";
 import type { IConstruct } from "constructs";
 import type { Orchestrator } from "./orchestrator.ts";
 
@@ -32,6 +32,13 @@ const reasons = {
   bucketAccessLogs:
     "the bucket holds only payloads written and read by floe's own functions with their roles; object access " +
     "can be audited with CloudTrail data events without a second bucket to manage",
+  taskQueues:
+    "a release may queue any task, so these roles send to every task queue of this construct: the queues are named " +
+    "<namePrefix>-<task> and granted by that pattern, one resource however many tasks there are (listing each ARN " +
+    "overflows IAM's policy size past a few dozen tasks); the prefix is unique to this construct and stack",
+  deadLetterQueues:
+    "the dead-letter handler consumes every dead-letter queue of this construct, named <namePrefix>_<task> and granted " +
+    "by that pattern, one resource however many tasks there are; the prefix is unique to this construct and stack",
   endOfLine:
     "this queue is the last stop (a dead-letter queue or the coordinator's on-failure destination): it keeps " +
     "messages 14 days for inspection and an alarm fires when it is not empty",
@@ -39,6 +46,31 @@ const reasons = {
 
 function acknowledge(scope: IConstruct, pack: "AwsSolutions" | "Serverless", rule: string, reason: string): void {
   Validations.of(scope).acknowledge({ id: `${pack}-${rule}`, reason });
+}
+
+/** A resource as cdk-nag names it in a finding: references as `<Id>` and `<Id.Attribute>`. */
+function nagResource(scope: IConstruct, value: string): string {
+  const visit = (node: unknown): string => {
+    if (typeof node === "string") return node;
+    const object = node as Record<string, unknown>;
+    if ("Fn::Join" in object) {
+      const [separator, parts] = object["Fn::Join"] as [string, unknown[]];
+      return parts.map(visit).join(separator);
+    }
+    if ("Fn::GetAtt" in object) return `<${(object["Fn::GetAtt"] as string[]).join(".")}>`;
+    if ("Ref" in object) return `<${String(object.Ref)}>`;
+    return JSON.stringify(node);
+  };
+  return visit(Stack.of(scope).resolve(value));
+}
+
+/**
+ * Acknowledges, on `role`, the wildcard of the task queues' ARN pattern that floe grants it.
+ * @param role - a role granted to send task messages
+ * @param taskQueueArns - the orchestrator's pattern
+ */
+export function acknowledgeTaskQueues(role: IConstruct, taskQueueArns: string): void {
+  acknowledge(role, "AwsSolutions", `IAM5[Resource::${nagResource(role, taskQueueArns)}]`, reasons.taskQueues);
 }
 
 /**
@@ -55,10 +87,17 @@ export function acknowledgeDesignFindings(orchestrator: Orchestrator): void {
     acknowledge(fn, "Serverless", "LambdaTracing", reasons.tracing);
   }
   for (const fn of [...orchestrator.taskFunctions, orchestrator.apiHandler, orchestrator.deadLetterHandler]) {
-    acknowledge(fn.role!, "AwsSolutions", `IAM5[Resource::<${bucketId}.Arn>/payloads/*]`, reasons.payloadObjects);
+    // A worker's role lives in a nested stack, where the bucket's ARN arrives as a parameter
+    // that CDK names `referenceto<the bucket resource's unique id>Arn` once it synthesizes.
+    const bucketArns = Stack.of(fn) === stack ? [`<${bucketId}.Arn>`] : [`<${bucketId}.Arn>`, `<referenceto${Names.uniqueId(orchestrator.bucket.node.defaultChild!)}Arn>`];
+    for (const arn of bucketArns) acknowledge(fn.role!, "AwsSolutions", `IAM5[Resource::${arn}/payloads/*]`, reasons.payloadObjects);
   }
-  for (const fn of [...orchestrator.taskFunctions, orchestrator.deadLetterHandler]) {
-    acknowledge(fn, "Serverless", "LambdaEventSourceMappingDestination", reasons.sqsMappingDestination);
+  for (const fn of orchestrator.functions) acknowledgeTaskQueues(fn.role!, orchestrator.taskQueueArns);
+  const deadLetterQueues = nagResource(orchestrator, orchestrator.deadLetterQueueArns);
+  acknowledge(orchestrator.deadLetterHandler.role!, "AwsSolutions", `IAM5[Resource::${deadLetterQueues}]`, reasons.deadLetterQueues);
+  // A task's two mappings, its queue's and its dead-letter queue's, both live in its TaskWorker.
+  for (const worker of orchestrator.tasks.values()) {
+    acknowledge(worker, "Serverless", "LambdaEventSourceMappingDestination", reasons.sqsMappingDestination);
   }
   acknowledge(orchestrator.coordinator.role!, "AwsSolutions", "IAM5[Resource::*]", reasons.listStreams);
   acknowledge(orchestrator.reconcileSchedule, "Serverless", "EventBusDLQ", reasons.scheduled);

@@ -95,7 +95,7 @@ export interface OrchestratorProps {
   /**
    * Prefix of the task queues' names: a task's queue is `<namePrefix>-<task>`. At most 15
    * characters, so that every valid task name fits SQS's 80.
-   * @default a name unique to this construct's path, derived from it
+   * @default `floe-` and a digest of the stack's name and this construct's path, unique in the account and region
    */
   readonly namePrefix?: string;
   /**

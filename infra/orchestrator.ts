@@ -1,38 +1,46 @@
 /**
  * The Orchestrator: floe in AWS as one construct. It reads the tasks the tasks module
  * defines (at synth time) and creates, per task, a queue, a dead-letter queue and a worker
- * function; and once, the executions table with its stream and the coordinator on it, the
- * dead-letter handler on every dead-letter queue, the payload bucket, the HTTP API and
- * alarms. Names and variables match what the handlers in `functions/` read.
+ * function, in nested stacks (task-groups.ts); and once, the executions table with its
+ * stream and the coordinator on it, the dead-letter handler on every dead-letter queue,
+ * the payload bucket, the HTTP API and alarms. Names and variables match what the handlers
+ * in `functions/` read.
  */
-import { Duration, Fn, Lazy, Names, RemovalPolicy } from "aws-cdk-lib";
+import { Duration, Fn, NestedStack, RemovalPolicy, Stack, Token } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
-import { DynamoEventSource, SqsDlq, SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import { DynamoEventSource, SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { resolve } from "node:path";
-import { COORDINATOR_EVENTS, RECONCILE_EVERY_MINUTES } from "../sdk/aws/contract.ts";
+import { COORDINATOR_EVENTS, EnvironmentVariable, RECONCILE_EVERY_MINUTES } from "../sdk/aws/contract.ts";
 import { Handler, findProjectRoot } from "./bundling.ts";
 import { dataAccess, grantData, payloadPrefix, type DataAccess } from "./data-access.ts";
 import { FloeFunction } from "./floe-function.ts";
 import { OrchestratorApi, type RouteAccess } from "./orchestrator-api.ts";
 import type { OrchestratorProps } from "./orchestrator-props.ts";
 import { executionsTable } from "./executions-table.ts";
-import { acknowledgeDesignFindings } from "./nag-acknowledgements.ts";
+import { acknowledgeDesignFindings, acknowledgeTaskQueues } from "./nag-acknowledgements.ts";
 import { readTaskDefinitions, type TaskSummary } from "./task-definitions.ts";
+import { taskGroupOf } from "./task-groups.ts";
 import { TaskWorker } from "./task-worker.ts";
-import { resolveProps } from "./validate-props.ts";
+import { defaultNamePrefix, resolveProps } from "./validate-props.ts";
 
 /** The coordinator's and the dead-letter handler's timeout, in seconds. */
 const backgroundTimeoutSeconds = 60;
+
+/** What an SQS event source needs of its queue (as `grantConsumeMessages` grants). */
+const consumeActions = ["sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:DeleteMessage", "sqs:GetQueueAttributes"] as const;
+
+/** The functions `connect` connected, each to its orchestrator. */
+const connections = new WeakMap<lambda.Function, { readonly orchestrator: Orchestrator; readonly grant: iam.Grant }>();
 
 /**
  * floe's serverless orchestrator: one queue and worker function per task, the executions
@@ -78,12 +86,20 @@ export class Orchestrator extends Construct {
   public readonly reconcileSchedule: events.Rule;
   /** The HTTP API, its stage and access logs. */
   public readonly api: OrchestratorApi;
-  /** The prefix of the task queues' names, `<namePrefix>-<task>`. */
+  /** The prefix of the task queues' names, `<namePrefix>-<task>`; dead-letter queues are `<namePrefix>_<task>`. */
   public readonly namePrefix: string;
+  /** The ARN pattern of every task queue (`<namePrefix>-*`): what roles that send are granted. */
+  public readonly taskQueueArns: string;
+  /** The ARN pattern of every dead-letter queue (`<namePrefix>_*`): what the dead-letter handler consumes. */
+  public readonly deadLetterQueueArns: string;
+  /** The nested stacks holding the tasks, up to 40 each, a task's stack chosen by its name (see task-groups.ts). */
+  public readonly taskStacks: readonly NestedStack[];
   /** A task's queue URL is this followed by the task's name (`FLOE_QUEUE_URL_PREFIX`). */
   public readonly queueUrlPrefix: string;
   /** The alarms: one per dead-letter queue, and two on the coordinator. */
   public readonly alarms: readonly cloudwatch.Alarm[];
+  /** The environment of floe's functions that is not task-specific: what `connect` sets. */
+  readonly #connection: Readonly<Record<string, string>>;
 
   /**
    * @param scope - the parent
@@ -100,9 +116,7 @@ export class Orchestrator extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const common = { tasksModule, projectRoot, logRetention, removalPolicy };
-    // floe-<the 8-character hash of this construct's path>: unique in the account and region
-    // for each construct path, and short enough for any task name.
-    this.namePrefix = props.namePrefix ?? `floe-${Names.uniqueId(this).slice(-8)}`;
+    this.namePrefix = props.namePrefix ?? defaultNamePrefix(this);
 
     this.table = executionsTable(this, "Table", removalPolicy);
     this.bucket = new s3.Bucket(this, "Payloads", {
@@ -122,21 +136,55 @@ export class Orchestrator extends Construct {
       ],
     });
 
-    const tasks = new Map<string, TaskWorker>();
-    const taskScope = new Construct(this, "Tasks");
+    this.coordinatorFailures = new sqs.Queue(this, "CoordinatorFailures", {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    // Queue URLs are <sqs endpoint>/<account>/<name>: take the endpoint and account from a
+    // queue's real URL, so the prefix is right in any partition and on LocalStack.
+    const url = Fn.split("/", this.coordinatorFailures.queueUrl);
+    this.queueUrlPrefix = Fn.join("", [Fn.select(0, url), "//", Fn.select(2, url), "/", Fn.select(3, url), `/${this.namePrefix}-`]);
+    // Grants name the queues by pattern, so that no policy grows with the number of tasks.
+    this.taskQueueArns = Stack.of(this).formatArn({ service: "sqs", resource: `${this.namePrefix}-*` });
+    this.deadLetterQueueArns = Stack.of(this).formatArn({ service: "sqs", resource: `${this.namePrefix}_*` });
     const environment: Readonly<Record<string, string>> = {
-      FLOE_TABLE_NAME: this.table.tableName,
-      FLOE_BUCKET_NAME: this.bucket.bucketName,
-      FLOE_QUEUE_URL_PREFIX: Lazy.string({ produce: () => this.queueUrlPrefix }),
-      ...(props.executionRetentionDays === undefined ? {} : { FLOE_RETENTION_DAYS: String(props.executionRetentionDays) }),
+      [EnvironmentVariable.TableName]: this.table.tableName,
+      [EnvironmentVariable.BucketName]: this.bucket.bucketName,
+      [EnvironmentVariable.QueueUrlPrefix]: this.queueUrlPrefix,
+      ...(props.executionRetentionDays === undefined ? {} : { [EnvironmentVariable.RetentionDays]: String(props.executionRetentionDays) }),
+    };
+    this.#connection = environment;
+    const background = (id: string, handler: Handler, description: string) =>
+      new FloeFunction(this, id, { ...common, memorySizeMb: 512, timeoutSeconds: backgroundTimeoutSeconds, environment, handler, description })
+        .function;
+
+    this.coordinator = background("Coordinator", Handler.Coordinator, "floe coordinator: releases the dependents of finished executions");
+    this.coordinator.addEventSource(this.#streamSource());
+    this.deadLetterHandler = background(
+      "DeadLetterHandler",
+      Handler.DeadLetter,
+      "floe dead-letter handler: fails executions whose messages were dead-lettered",
+    );
+    iam.Grant.addToPrincipal({ grantee: this.deadLetterHandler, actions: [...consumeActions], resourceArns: [this.deadLetterQueueArns] });
+
+    const tasks = new Map<string, TaskWorker>();
+    const groups = new Map<number, NestedStack>();
+    const groupOf = (name: string): NestedStack => {
+      const group = taskGroupOf(name);
+      const stack = groups.get(group) ?? new NestedStack(this, `Tasks${group}`, { description: `floe tasks of ${this.node.path}, group ${group}` });
+      groups.set(group, stack);
+      return stack;
     };
     for (const [name, settings] of resolved.tasks) {
       tasks.set(
         name,
-        new TaskWorker(taskScope, name, {
+        new TaskWorker(groupOf(name), name, {
           ...common,
           taskName: name,
           queueName: `${this.namePrefix}-${name}`,
+          deadLetterQueueName: `${this.namePrefix}_${name}`,
+          deadLetterHandler: this.deadLetterHandler,
           settings,
           maxReceiveCount: resolved.maxReceiveCount,
           deadLetterTimeoutSeconds: backgroundTimeoutSeconds,
@@ -145,31 +193,7 @@ export class Orchestrator extends Construct {
       );
     }
     this.tasks = tasks;
-    // Queue URLs are <sqs endpoint>/<account>/<name>: take the endpoint and account from a
-    // queue's real URL, so the prefix is right in any partition and on LocalStack.
-    const [firstName, firstWorker] = [...tasks.entries()][0]!;
-    const base = Fn.select(0, Fn.split(`/${this.namePrefix}-${firstName}`, firstWorker.queue.queueUrl));
-    this.queueUrlPrefix = Fn.join("", [base, `/${this.namePrefix}-`]);
-
-    const background = (id: string, handler: Handler, description: string) =>
-      new FloeFunction(this, id, { ...common, memorySizeMb: 512, timeoutSeconds: backgroundTimeoutSeconds, environment, handler, description })
-        .function;
-    this.coordinator = background("Coordinator", Handler.Coordinator, "floe coordinator: releases the dependents of finished executions");
-    this.coordinatorFailures = new sqs.Queue(this, "CoordinatorFailures", {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.coordinator.addEventSource(this.#streamSource());
-
-    this.deadLetterHandler = background(
-      "DeadLetterHandler",
-      Handler.DeadLetter,
-      "floe dead-letter handler: fails executions whose messages were dead-lettered",
-    );
-    for (const worker of tasks.values()) {
-      this.deadLetterHandler.addEventSource(new SqsEventSource(worker.deadLetterQueue, { batchSize: 10, reportBatchItemFailures: true }));
-    }
+    this.taskStacks = [...groups.entries()].sort(([a], [b]) => a - b).map(([, stack]) => stack);
 
     this.reconciler = background("Reconciler", Handler.Reconciler, "floe reconciler: sends again the message of executions left queued");
     this.reconcileSchedule = new events.Rule(this, "ReconcileSchedule", {
@@ -208,6 +232,50 @@ export class Orchestrator extends Construct {
   }
 
   /**
+   * Connects a function of your own to this orchestrator, so that its top-level calls
+   * (`processOrder.submit(...)`, `result`, `cancel`) run on the deployed orchestrator: sets
+   * the variables that name its table, bucket and task queues (`EnvironmentVariable`;
+   * nothing task-specific), by which floe's SDK knows it is connected, and grants what the
+   * engine does with them ({@link grantDataAccess}).
+   *
+   * Connecting a function again to the same orchestrator changes nothing. A function of
+   * another stack in the same account and region works, through CDK's cross-stack
+   * references.
+   *
+   * @example
+   * const api = new NodejsFunction(this, "ShopApi", { entry: "src/shop-api.ts" });
+   * floe.connect(api);
+   *
+   * @param fn - the function to connect
+   * @returns the grant
+   * @throws Error when `fn` is connected to another orchestrator, or deployed to another account or region
+   */
+  connect(fn: lambda.Function): iam.Grant {
+    const connected = connections.get(fn);
+    if (connected !== undefined) {
+      if (connected.orchestrator === this) return connected.grant;
+      throw new Error(
+        `connect: ${fn.node.path} is connected to the orchestrator ${connected.orchestrator.node.path} already, and a function ` +
+          `runs one orchestrator's engine; to start workflows of ${this.node.path} from it, call its HTTP API (grantStart)`,
+      );
+    }
+    const [own, theirs] = [Stack.of(this), Stack.of(fn)];
+    const differs = (a: string, b: string) => !Token.isUnresolved(a) && !Token.isUnresolved(b) && a !== b;
+    if (differs(own.account, theirs.account) || differs(own.region, theirs.region)) {
+      throw new Error(
+        `connect: ${fn.node.path} is deployed to ${theirs.account}/${theirs.region} and the orchestrator ${this.node.path} to ` +
+          `${own.account}/${own.region}; a connected function reaches the table and queues directly, so deploy it to the same ` +
+          "account and region, or call the orchestrator's HTTP API (grantStart)",
+      );
+    }
+    for (const [name, value] of Object.entries(this.#connection)) fn.addEnvironment(name, value);
+    const grant = this.grantDataAccess(fn);
+    if (fn.role !== undefined) acknowledgeTaskQueues(fn.role, this.taskQueueArns);
+    connections.set(fn, { orchestrator: this, grant });
+    return grant;
+  }
+
+  /**
    * Lets `grantee` run floe's engine on this orchestrator's resources, as the task workers
    * and the API's handler do: read and write the executions table, query its indexes, send
    * to every task queue, read and write payloads. For code that submits or reads executions
@@ -221,7 +289,7 @@ export class Orchestrator extends Construct {
   }
 
   #grantData(grantee: iam.IGrantable, access: DataAccess): iam.Grant {
-    return grantData(grantee, access, { table: this.table, queues: [...this.tasks.values()].map((t) => t.queue), bucket: this.bucket });
+    return grantData(grantee, access, { table: this.table, taskQueueArns: this.taskQueueArns, bucket: this.bucket });
   }
 
   /**

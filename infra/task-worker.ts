@@ -1,9 +1,12 @@
 /**
- * One task in AWS: its queue, the queue's dead-letter queue, and the worker function the
- * queue feeds, reporting partial batch failures.
+ * One task in AWS: its queue, the queue's dead-letter queue, the worker function the queue
+ * feeds, reporting partial batch failures, and the mapping of the dead-letter queue to the
+ * orchestrator's dead-letter handler: all in the task's nested stack, so that nothing in
+ * the parent stack grows with the number of tasks.
  */
 import { Duration, type RemovalPolicy } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import * as lambda from "aws-cdk-lib/aws-lambda";
 import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type * as logs from "aws-cdk-lib/aws-logs";
@@ -18,6 +21,10 @@ export interface TaskWorkerProps {
   readonly taskName: string;
   /** The queue's name: what `FLOE_QUEUE_URL_PREFIX` + the task's name points at. */
   readonly queueName: string;
+  /** The dead-letter queue's name: the dead-letter handler may consume every queue so named. */
+  readonly deadLetterQueueName: string;
+  /** The orchestrator's dead-letter handler, whose role is granted elsewhere, by name pattern. */
+  readonly deadLetterHandler: lambda.IFunction;
   readonly settings: TaskSettings;
   readonly maxReceiveCount: number;
   /** The dead-letter handler's timeout: its queue's visibility timeout is six times this. */
@@ -37,6 +44,8 @@ export class TaskWorker extends Construct {
   public readonly deadLetterQueue: sqs.Queue;
   /** The worker function. */
   public readonly function: NodejsFunction;
+  /** Feeds the dead-letter queue to the orchestrator's dead-letter handler. */
+  public readonly deadLetterMapping: lambda.EventSourceMapping;
   /** The worker's log group. */
   public readonly logGroup: logs.LogGroup;
   /** Fires when messages wait in the dead-letter queue: the dead-letter handler is failing. */
@@ -51,6 +60,7 @@ export class TaskWorker extends Construct {
     super(scope, id);
     const { settings } = props;
     this.deadLetterQueue = new sqs.Queue(this, "DeadLetterQueue", {
+      queueName: props.deadLetterQueueName,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
@@ -86,6 +96,14 @@ export class TaskWorker extends Construct {
         maxConcurrency: settings.maxConcurrency,
       }),
     );
+    // Not the handler's addEventSource: that would list every dead-letter queue's ARN in its
+    // role's policy, which overflows IAM's size limit past a few dozen tasks.
+    this.deadLetterMapping = new lambda.EventSourceMapping(this, "DeadLetters", {
+      target: props.deadLetterHandler,
+      eventSourceArn: this.deadLetterQueue.queueArn,
+      batchSize: 10,
+      reportBatchItemFailures: true,
+    });
     this.deadLetterAlarm = this.deadLetterQueue
       .metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM })
       .createAlarm(this, "DeadLetterAlarm", {

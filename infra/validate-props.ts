@@ -2,10 +2,13 @@
  * The Orchestrator's props, checked and resolved per task. Every problem is collected and
  * reported in one error at synth time, each naming its prop, so a user fixes them in one go.
  */
-import { Token } from "aws-cdk-lib";
+import { Stack, Token } from "aws-cdk-lib";
+import type { Construct } from "constructs";
+import { createHash } from "node:crypto";
 import { defaultJwtScopes, type RouteAccess } from "./orchestrator-api.ts";
 import type { OrchestratorProps, TaskFunctionProps } from "./orchestrator-props.ts";
 import type { TaskSummary } from "./task-definitions.ts";
+import { taskGroupProblems } from "./task-groups.ts";
 
 /** A task's worker settings, resolved. */
 export interface TaskSettings {
@@ -24,6 +27,30 @@ export interface ResolvedProps {
   readonly maxReceiveCount: number;
   /** With a JWT authorizer, the scopes of each kind of route; with IAM, undefined. */
   readonly jwtScopes: Readonly<Record<RouteAccess, readonly string[]>> | undefined;
+}
+
+/**
+ * `floe-` and 8 hex digits of a digest of the deployed stack's name and this construct's
+ * path: stack names are unique in an account and region, so two stacks of one app, or one
+ * app deployed as `floe-dev` and `floe-staging`, get different queue names; and 13
+ * characters leave room for any task name in SQS's 80.
+ *
+ * @param scope - the Orchestrator
+ * @returns the prefix of its queues' names
+ * @throws Error when the stack's name is a token, unknown at synth time
+ */
+export function defaultNamePrefix(scope: Construct): string {
+  let stack = Stack.of(scope);
+  // A nested stack's name is known only at deploy time; its top-level stack's is not.
+  while (stack.nestedStackParent !== undefined) stack = stack.nestedStackParent;
+  if (Token.isUnresolved(stack.stackName)) {
+    throw new Error(
+      `${scope.node.path}: the stack's name ${stack.stackName} is not known at synth time, and floe derives its queue names from it; ` +
+        "give the stack a literal stackName or the Orchestrator a namePrefix",
+    );
+  }
+  const digest = createHash("sha256").update(`${stack.stackName}\n${scope.node.path}`).digest("hex");
+  return `floe-${digest.slice(0, 8).toUpperCase()}`;
 }
 
 /** Prefixes allowed in SQS queue names, short enough for any valid task name. */
@@ -68,6 +95,7 @@ export function resolveProps(props: OrchestratorProps, tasks: readonly TaskSumma
       );
     }
   }
+  for (const problem of taskGroupProblems(props.tasksModule, tasks.map((t) => t.name))) problems.add(problem);
   checkDefaults(props, problems);
   const resolved = new Map<string, TaskSettings>();
   for (const task of tasks) resolved.set(task.name, resolveTask(task, props, props.taskOverrides?.[task.name] ?? {}, problems));

@@ -1,9 +1,11 @@
 /**
  * What the CDK construct (`infra/`) and the Lambda handlers (`functions/`) agree on, and
- * nothing else: the handlers' file names, the environment variables the construct sets
- * and the handlers read, and the event sources' settings. The construct refers to the
- * handlers by path and imports only this file, so synth loads no handler code.
+ * nothing else: the handlers' file names, the executions table's definition, the
+ * environment variables the construct sets and the handlers read, and the event sources'
+ * settings. The construct refers to the handlers by path and imports only this file, so
+ * synth loads no handler code (nor the AWS SDK: the one import here is a type).
  */
+import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
 
 /** floe's handlers, by file name in `functions/`. */
 export const Handler = { Worker: "worker", Api: "api", Coordinator: "coordinator", DeadLetter: "dead-letter", Reconciler: "reconciler" } as const;
@@ -52,3 +54,50 @@ export const INLINE_FAN_IN = 8;
  * ends sooner reads nothing.
  */
 export const CANCEL_POLL_MS = 5_000;
+
+/**
+ * The executions table: its keys, key-only indexes and stream. The store and the local
+ * cloud create it from this, and the CDK construct builds the same (the item layout is
+ * described in dynamodb-execution-store.ts).
+ *
+ * @param tableName - the table's name
+ * @returns the input of a `CreateTable` request
+ */
+export function executionTableDefinition(tableName: string): CreateTableCommandInput {
+  const index = (name: string, pk: string, sk: string) => ({
+    IndexName: name,
+    KeySchema: [
+      { AttributeName: pk, KeyType: "HASH" as const },
+      { AttributeName: sk, KeyType: "RANGE" as const },
+    ],
+    Projection: { ProjectionType: "KEYS_ONLY" as const },
+  });
+  return {
+    TableName: tableName,
+    BillingMode: "PAY_PER_REQUEST",
+    AttributeDefinitions: [
+      { AttributeName: "pk", AttributeType: "S" },
+      { AttributeName: "sk", AttributeType: "S" },
+      { AttributeName: "run", AttributeType: "S" },
+      { AttributeName: "rsk", AttributeType: "S" },
+      { AttributeName: "rootTask", AttributeType: "S" },
+      { AttributeName: "root", AttributeType: "S" },
+      { AttributeName: "createdAt", AttributeType: "N" },
+      { AttributeName: "qs", AttributeType: "S" },
+      { AttributeName: "qdue", AttributeType: "N" },
+    ],
+    KeySchema: [
+      { AttributeName: "pk", KeyType: "HASH" },
+      { AttributeName: "sk", KeyType: "RANGE" },
+    ],
+    GlobalSecondaryIndexes: [
+      index("byRun", "run", "rsk"),
+      index("byWorkflow", "rootTask", "createdAt"),
+      // Every run newest first. One partition: only roots are written to it.
+      index("byStart", "root", "createdAt"),
+      // Sparse: only queued executions have its keys (see the file's comment).
+      index("byQueued", "qs", "qdue"),
+    ],
+    StreamSpecification: { StreamEnabled: true, StreamViewType: "NEW_AND_OLD_IMAGES" },
+  };
+}

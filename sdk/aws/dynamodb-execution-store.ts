@@ -30,9 +30,11 @@ import {
   type QueryCommandInput,
   type TransactWriteCommandInput,
 } from "@aws-sdk/lib-dynamodb";
-import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
 import { EdgeKind, State, edgeKey, type Edge, type ExecutionRecord, type Transition } from "../engine/model.ts";
 import type { ExecutionStore, Expectation, IdempotencyRecord, QueuedQuery, Release, RunQuery } from "../engine/ports.ts";
+
+// The table's definition lives in the contract, which the CDK construct shares.
+export { executionTableDefinition } from "./contract.ts";
 
 /** The dependencies of a {@link DynamoDbExecutionStore}. */
 export interface DynamoDbExecutionStoreOptions {
@@ -69,46 +71,6 @@ export const QUEUED_SHARDS = 16;
 /** The `byQueued` shard of an execution (ids end in random or digest characters). */
 function queuedShard(id: string): string {
   return `q${id.charCodeAt(id.length - 1) % QUEUED_SHARDS}`;
-}
-
-/** The table floe needs: its keys, indexes and stream. The CDK construct creates the same. */
-export function executionTableDefinition(tableName: string): CreateTableCommandInput {
-  const index = (name: string, pk: string, sk: string) => ({
-    IndexName: name,
-    KeySchema: [
-      { AttributeName: pk, KeyType: "HASH" as const },
-      { AttributeName: sk, KeyType: "RANGE" as const },
-    ],
-    Projection: { ProjectionType: "KEYS_ONLY" as const },
-  });
-  return {
-    TableName: tableName,
-    BillingMode: "PAY_PER_REQUEST",
-    AttributeDefinitions: [
-      { AttributeName: "pk", AttributeType: "S" },
-      { AttributeName: "sk", AttributeType: "S" },
-      { AttributeName: "run", AttributeType: "S" },
-      { AttributeName: "rsk", AttributeType: "S" },
-      { AttributeName: "rootTask", AttributeType: "S" },
-      { AttributeName: "root", AttributeType: "S" },
-      { AttributeName: "createdAt", AttributeType: "N" },
-      { AttributeName: "qs", AttributeType: "S" },
-      { AttributeName: "qdue", AttributeType: "N" },
-    ],
-    KeySchema: [
-      { AttributeName: "pk", KeyType: "HASH" },
-      { AttributeName: "sk", KeyType: "RANGE" },
-    ],
-    GlobalSecondaryIndexes: [
-      index("byRun", "run", "rsk"),
-      index("byWorkflow", "rootTask", "createdAt"),
-      // Every run newest first. One partition: only roots are written to it.
-      index("byStart", "root", "createdAt"),
-      // Sparse: only queued executions have its keys (see the file's comment).
-      index("byQueued", "qs", "qdue"),
-    ],
-    StreamSpecification: { StreamEnabled: true, StreamViewType: "NEW_AND_OLD_IMAGES" },
-  };
 }
 
 /** An {@link ExecutionStore} on DynamoDB. */

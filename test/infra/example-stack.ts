@@ -2,16 +2,48 @@
  * The example stack, synthesized once per test file (bundling takes seconds), and helpers
  * to read its template.
  */
-import { App } from "aws-cdk-lib";
+import { App, NestedStack, Stack, type CfnElement } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
+import type { IConstruct } from "constructs";
 import { FloeExamplesStack } from "../../infra/app.ts";
 
-/** The example stack and its template, bundled for real. */
+/** The example stack and its template (nested stacks flattened in), bundled for real. */
 export function synthExampleStack(): { stack: FloeExamplesStack; template: Template } {
   // As the CLI does: each function's metadata names its asset's folder.
   const app = new App({ context: { "aws:cdk:enable-asset-metadata": true } });
   const stack = new FloeExamplesStack(app, "FloeExamples");
-  return { stack, template: Template.fromStack(stack) };
+  return { stack, template: flatTemplate(stack) };
+}
+
+/** Each nested stack of `stack`, with its template. */
+export function nestedTemplates(stack: Stack): { nested: NestedStack; template: Template }[] {
+  return stack.node
+    .findAll()
+    .filter((c): c is NestedStack => NestedStack.isNestedStack(c) && c.nestedStackParent === stack)
+    .map((nested) => ({ nested, template: Template.fromStack(nested) }));
+}
+
+/**
+ * `stack`'s template with its nested stacks' resources merged in, each reference to a
+ * nested stack's parameter replaced by the value the parent passes it: one template to
+ * query, whatever stack a resource lives in.
+ */
+export function flatTemplate(stack: Stack): Template {
+  const parent = Template.fromStack(stack).toJSON() as { Resources: Record<string, { Properties: Record<string, unknown> }> };
+  const resources = { ...parent.Resources };
+  for (const { nested, template } of nestedTemplates(stack)) {
+    const id = stack.resolve(nested.nestedStackResource!.logicalId) as string;
+    const parameters = (resources[id]!.Properties.Parameters ?? {}) as Record<string, unknown>;
+    const substitute = (value: unknown): unknown => {
+      if (Array.isArray(value)) return value.map(substitute);
+      if (value === null || typeof value !== "object") return value;
+      const ref = (value as { Ref?: string }).Ref;
+      if (ref !== undefined && ref in parameters) return parameters[ref];
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v)]));
+    };
+    Object.assign(resources, substitute(template.toJSON().Resources));
+  }
+  return Template.fromJSON({ ...parent, Resources: resources });
 }
 
 /** A template's resources of one type, by logical id. */
@@ -44,16 +76,17 @@ export function evaluate(value: unknown, refs: (logicalId: string) => string): u
   return Object.fromEntries(Object.entries(object).map(([k, v]) => [k, evaluate(v, refs)]));
 }
 
-type Labelled = { node: { defaultChild?: unknown } };
+type Labelled = IConstruct;
 
 /**
  * What `fn`'s role may do to the orchestrator's data, as sorted `action on resource` lines:
- * the resources are `table`, `table/index/<name>`, `queue:<task>` and `bucket/<key pattern>`
+ * the resources are `table`, `table/index/<name>`, `queue:*` (every task queue, by the ARN
+ * pattern) or `queue:<task>`, and `bucket/<key pattern>`
  * (the function's own trigger, stream and log group are left out).
  */
 export function dataGrants(stack: FloeExamplesStack, template: Template, fn: { role?: Labelled | undefined }): string[] {
   const floe = stack.orchestrator;
-  const id = (construct: Labelled) => stack.resolve((construct.node.defaultChild as { logicalId: string }).logicalId) as string;
+  const id = (construct: Labelled) => Stack.of(construct).resolve((construct.node.defaultChild as CfnElement).logicalId) as string;
   const labels = new Map<string, string>([[`${id(floe.table)}.Arn`, "table"], [`${id(floe.bucket)}.Arn`, "bucket"]]);
   for (const [name, worker] of floe.tasks) labels.set(`${id(worker.queue)}.Arn`, `queue:${name}`);
   const roleId = id(fn.role!);
@@ -62,7 +95,9 @@ export function dataGrants(stack: FloeExamplesStack, template: Template, fn: { r
     .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
     .flatMap((statement) => {
       const actions = Array.isArray(statement.Action) ? statement.Action : [statement.Action];
-      const resources = [statement.Resource].flat().map((r) => String(evaluate(r, (ref) => labels.get(ref) ?? "other")));
+      const taskQueues = JSON.stringify(stack.resolve(floe.taskQueueArns));
+      const label = (r: unknown) => (JSON.stringify(r) === taskQueues ? "queue:*" : String(evaluate(r, (ref) => labels.get(ref) ?? "other")));
+      const resources = [statement.Resource].flat().map(label);
       return actions.flatMap((action) => resources.filter((r) => /^(table|bucket|queue:)/.test(r)).map((r) => `${action} on ${r}`));
     });
   return [...new Set(lines)].sort();

@@ -9,6 +9,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { Orchestrator, type OrchestratorProps } from "../../infra/index.ts";
+import { flatTemplate } from "./example-stack.ts";
 
 const tasksModule = fileURLToPath(new URL("./tasks.ts", import.meta.url));
 
@@ -84,7 +85,22 @@ describe("Orchestrator props", () => {
 
   it("gives a task with its own timeout a function that outlives it", () => {
     const { stack } = orchestrator();
-    Template.fromStack(stack).hasResourceProperties("AWS::Lambda::Function", { Description: "floe worker of task resize", Timeout: 150 });
+    flatTemplate(stack).hasResourceProperties("AWS::Lambda::Function", { Description: "floe worker of task resize", Timeout: 150 });
+  });
+});
+
+describe("Orchestrator names", () => {
+  const prefixIn = (stackName: string) => {
+    const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+    return new Orchestrator(new Stack(app, "Shop", { stackName }), "Floe", { tasksModule }).namePrefix;
+  };
+
+  it("gives two deployments of one app (stacks differing only in their name) different queue names", () => {
+    const [dev, staging] = [prefixIn("shop-dev"), prefixIn("shop-staging")];
+    expect(dev).toMatch(/^floe-[0-9A-F]{8}$/);
+    expect(staging).toMatch(/^floe-[0-9A-F]{8}$/);
+    expect(dev).not.toBe(staging);
+    expect(prefixIn("shop-dev")).toBe(dev);
   });
 });
 

@@ -44,6 +44,7 @@ describe("the layering rules", () => {
     ["sdk/embedded/probe.ts", "@aws-sdk/client-s3", "Adapters never import each other: sdk/embedded/"],
     ["infra/probe.ts", "../functions/worker.ts", "infra/ refers to the handlers by path"],
     ["infra/probe.ts", "../sdk/aws/aws-runtime.ts", "infra/ refers to the handlers by path"],
+    ["infra/probe.ts", "../sdk/aws/dynamodb-execution-store.ts", "infra/ refers to the handlers by path"],
     ["infra/probe.ts", "../sdk/runtime/runtime.ts", "infra/ refers to the handlers by path"],
   ])("%s may not import %s", async (file, source, rule) => {
     const errors = await importErrors(file, source);
