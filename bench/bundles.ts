@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
-import { Handler, bundlingOptions, entryFor } from "../infra/bundling.ts";
+import { Handler, entryFor, esbuildOptionsOf } from "../infra/bundling.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = join(root, ".bench", "bundles");
@@ -20,23 +20,7 @@ const runs = 7;
 
 async function bundle(name: string, entry: string, external: string[] = []): Promise<string> {
   const outfile = join(out, name, "index.mjs");
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: bundlingOptions.target,
-    minify: bundlingOptions.minify,
-    keepNames: bundlingOptions.keepNames,
-    sourcemap: bundlingOptions.sourceMap,
-    sourcesContent: bundlingOptions.sourcesContent,
-    mainFields: bundlingOptions.mainFields,
-    conditions: String(bundlingOptions.esbuildArgs?.["--conditions"] ?? "").split(",").filter((c) => c !== ""),
-    banner: { js: bundlingOptions.banner ?? "" },
-    external,
-    logLevel: "warning",
-  });
+  await build({ ...esbuildOptionsOf(), entryPoints: [entry], outfile, external, logLevel: "warning" });
   return outfile;
 }
 

@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LogLevel, OutputFormat, type BundlingOptions } from "aws-cdk-lib/aws-lambda-nodejs";
+import type { BuildOptions } from "esbuild";
 
 import { Handler } from "../sdk/aws/contract.ts";
 
@@ -52,6 +53,30 @@ export const bundlingOptions: BundlingOptions = {
   // Custom conditions replace esbuild's default "module", which the AWS SDK's packages resolve by.
   esbuildArgs: { "--conditions": `${AWS_CONDITION},module` },
 };
+
+/**
+ * The esbuild options NodejsFunction passes for `options`: for tests and benchmarks that
+ * bundle as the construct does, without synthesizing a stack.
+ *
+ * @param options - bundling options; floe's by default
+ */
+export function esbuildOptionsOf(options: BundlingOptions = bundlingOptions): BuildOptions {
+  const conditions = options.esbuildArgs?.["--conditions"];
+  return {
+    bundle: true,
+    platform: "node",
+    format: options.format === OutputFormat.ESM ? "esm" : "cjs",
+    target: options.target,
+    minify: options.minify,
+    keepNames: options.keepNames,
+    sourcemap: options.sourceMap,
+    sourcesContent: options.sourcesContent,
+    mainFields: options.mainFields,
+    external: options.externalModules,
+    ...(options.banner === undefined ? {} : { banner: { js: options.banner } }),
+    ...(typeof conditions === "string" ? { conditions: conditions.split(",") } : {}),
+  };
+}
 
 /**
  * The entry file that bundles `handler`: the handler's own file, or for the worker and the

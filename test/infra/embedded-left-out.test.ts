@@ -7,30 +7,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { OutputFormat, type BundlingOptions } from "aws-cdk-lib/aws-lambda-nodejs";
 import { build, type BuildOptions } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
-import { Handler, bundlingOptions, entryFor } from "../../infra/bundling.ts";
+import { Handler, bundlingOptions, entryFor, esbuildOptionsOf } from "../../infra/bundling.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), "floe-left-out-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-/** The esbuild options NodejsFunction derives from `options` (those floe sets). */
-function esbuildOptions(options: BundlingOptions): BuildOptions {
-  const conditions = options.esbuildArgs?.["--conditions"];
-  return {
-    bundle: true,
-    platform: "node",
-    format: options.format === OutputFormat.ESM ? "esm" : "cjs",
-    target: options.target,
-    minify: options.minify,
-    mainFields: options.mainFields,
-    external: options.externalModules,
-    ...(options.banner === undefined ? {} : { banner: { js: options.banner } }),
-    ...(typeof conditions === "string" ? { conditions: conditions.split(",") } : {}),
-  };
-}
 
 /** The files each bundle of `entries` was made from, by entry, and under `read` every file esbuild read. */
 async function inputsOf(entries: Record<string, string>, options: BuildOptions): Promise<Record<string, string[]>> {
@@ -59,7 +42,7 @@ describe("Lambda bundles", () => {
   it("of floe's handlers hold no embedded engine", async () => {
     const tasks = join(root, "infra", "example-tasks.ts");
     const entries = Object.fromEntries(Object.values(Handler).map((h) => [h, entryFor(h, tasks, scratch)]));
-    const inputs = await inputsOf(entries, esbuildOptions(bundlingOptions));
+    const inputs = await inputsOf(entries, esbuildOptionsOf(bundlingOptions));
     for (const handler of Object.values(Handler)) expect(embedded(inputs[handler] ?? []), handler).toEqual([]);
     expect(embedded(inputs.read ?? [])).toEqual([]);
     // The worker does hold the tasks, and "floe" with them.
@@ -69,7 +52,7 @@ describe("Lambda bundles", () => {
   }, 60_000);
 
   it("of a function of one's own hold no embedded engine, and do hold what submits to the orchestrator", async () => {
-    const { checkout = [], read = [] } = await inputsOf({ checkout: userFunction }, esbuildOptions(bundlingOptions));
+    const { checkout = [], read = [] } = await inputsOf({ checkout: userFunction }, esbuildOptionsOf(bundlingOptions));
     expect(embedded(checkout)).toEqual([]);
     expect(embedded(read)).toEqual([]);
     expect(checkout).toContain("sdk/api/connected.ts");
@@ -78,14 +61,14 @@ describe("Lambda bundles", () => {
   }, 60_000);
 
   it("hold the embedded engine when bundled without the condition (what the checks above would see)", async () => {
-    const { checkout = [] } = await inputsOf({ checkout: userFunction }, esbuildOptions(withoutCondition));
+    const { checkout = [] } = await inputsOf({ checkout: userFunction }, esbuildOptionsOf(withoutCondition));
     expect(embedded(checkout)).toContain("sdk/embedded/embedded-engine.ts");
   }, 60_000);
 
   it("of what does not import floe are the same with the condition (a custom condition alone would drop \"module\")", async () => {
     const coordinator = join(root, "functions", "coordinator.ts");
-    const { coordinator: with_ } = await inputsOf({ coordinator }, esbuildOptions(bundlingOptions));
-    const { coordinator: without } = await inputsOf({ coordinator }, esbuildOptions(withoutCondition));
+    const { coordinator: with_ } = await inputsOf({ coordinator }, esbuildOptionsOf(bundlingOptions));
+    const { coordinator: without } = await inputsOf({ coordinator }, esbuildOptionsOf(withoutCondition));
     expect(with_).toEqual(without);
   }, 60_000);
 });

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { build } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
-import { bundlingOptions } from "../../infra/bundling.ts";
+import { bundlingOptions, esbuildOptionsOf } from "../../infra/bundling.ts";
 import { FloeError, NonRetriableError, TimeoutError } from "../../sdk/errors.ts";
 
 const folder = mkdtempSync(join(tmpdir(), "floe-names-"));
@@ -29,16 +29,9 @@ interface Report {
 async function runBundled(keepNames = bundlingOptions.keepNames): Promise<Report> {
   const outfile = join(folder, `named-errors-${String(keepNames)}.mjs`);
   await build({
+    ...esbuildOptionsOf({ ...bundlingOptions, keepNames, sourceMap: false }),
     entryPoints: [join(import.meta.dirname, "..", "fixtures", "named-errors.ts")],
     outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: bundlingOptions.target,
-    minify: bundlingOptions.minify,
-    keepNames,
-    mainFields: bundlingOptions.mainFields,
-    banner: { js: bundlingOptions.banner ?? "" },
     logLevel: "warning",
   });
   const { stdout } = await promisify(execFile)(process.execPath, [outfile]);
