@@ -11,7 +11,7 @@
  */
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve as resolvePath } from "node:path";
+import { join } from "node:path";
 import { DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import { S3Client } from "@aws-sdk/client-s3";
@@ -28,7 +28,7 @@ import { startEmulators, type Endpoints } from "./local-cloud.ts";
 import { account, provision, region, type Provisioned } from "./provision.ts";
 import { QueuePoller } from "./queue-poller.ts";
 import { StreamPoller } from "./stream-poller.ts";
-import { readStack, resolveValue, resourcesOfType, text, type StackTemplate } from "./template.ts";
+import { assetOf, readStack, resolveValue, resourcesOfType, scheduledTargets, text, type StackTemplate } from "./template.ts";
 
 /** Options of {@link startBundledCloud}. */
 export interface BundledCloudOptions {
@@ -72,9 +72,9 @@ export interface BundledCloudOptions {
 export interface BundledCloud {
   /** A client runtime of the stack: submit, result, getRun, getExecution, listRuns, cancel. */
   readonly client: Runtime;
-  /** The functions, by logical id: their invocation and cold-start counts. */
+  /** The functions, by path (a logical id, prefixed by its nested stack's path and `/`): their invocation and cold-start counts. */
   readonly functions: ReadonlyMap<string, LambdaFunction>;
-  /** The physical names and ARNs the template's references resolved to. */
+  /** The physical names and ARNs the template's references resolved to, by resource path (`Nested/Id`, `Nested/Id.Arn` in a nested stack). */
   readonly refs: ReadonlyMap<string, string>;
   /** Where the emulators answer. */
   readonly endpoints: Endpoints;
@@ -130,7 +130,10 @@ export async function startBundledCloud(options: BundledCloudOptions): Promise<B
     const byName = new Map([...functions.values()].map((fn) => [fn.spec.name, fn]));
     const pollers = driveMappings(stack, provisioned, byName, { sqs, streams });
     stops.push(() => Promise.all(pollers.map((poller) => poller.stop())));
-    const scheduled = schedules(stack, provisioned, byName);
+    const scheduled = scheduledTargets(stack, provisioned.resolverFor).flatMap(({ arn, everyMs }) => {
+      const fn = byName.get(arn.split(":").at(-1) ?? "");
+      return fn === undefined ? [] : [{ fn, everyMs }];
+    });
     const runScheduled = () => Promise.all(scheduled.map(({ fn }) => fn.invoke(scheduledEvent(fn.spec))));
     if (options.schedules !== false) {
       const timers = scheduled.map(({ fn, everyMs }) => setInterval(() => {
@@ -157,15 +160,11 @@ function startFunctions(stack: StackTemplate, provisioned: Provisioned, endpoint
   const functions = new Map<string, LambdaFunction>();
   for (const [id, resource] of resourcesOfType(stack, "AWS::Lambda::Function")) {
     const p = resource.Properties ?? {};
-    const asset = resource.Metadata?.["aws:asset:path"];
-    if (typeof asset !== "string") {
-      throw new Error(`function ${id} has no aws:asset:path metadata: synthesize with asset metadata (the cdk CLI's default), and code from an asset, not inline`);
-    }
-    const taskRoot = join(work, "functions", id);
-    cpSync(resolvePath(stack.assembly, asset), taskRoot, { recursive: true });
+    const taskRoot = join(work, "functions", id.replaceAll("/", "-"));
+    cpSync(assetOf(stack, id), taskRoot, { recursive: true });
     makeReadOnly(taskRoot);
     const name = provisioned.resolve(id) as string;
-    const variables = resolveValue((p.Environment as { Variables?: unknown } | undefined)?.Variables ?? {}, provisioned.resolve) as Record<string, unknown>;
+    const variables = resolveValue((p.Environment as { Variables?: unknown } | undefined)?.Variables ?? {}, provisioned.resolverFor(id)) as Record<string, unknown>;
     const memory = text(p.MemorySize) ?? "128";
     const handler = text(p.Handler) ?? "index.handler";
     const environment: Record<string, string> = {
@@ -223,7 +222,7 @@ function driveMappings(
 ): (QueuePoller | StreamPoller)[] {
   const pollers: (QueuePoller | StreamPoller)[] = [];
   for (const [id, mapping] of resourcesOfType(stack, "AWS::Lambda::EventSourceMapping")) {
-    const p = resolveValue(mapping.Properties ?? {}, provisioned.resolve) as Record<string, unknown>;
+    const p = resolveValue(mapping.Properties ?? {}, provisioned.resolverFor(id)) as Record<string, unknown>;
     if (p.Enabled === false) continue;
     const fn = byName.get(String(p.FunctionName).split(":").at(-1) ?? "");
     if (fn === undefined) throw new Error(`event source mapping ${id} names function ${String(p.FunctionName)}, which the stack does not define`);
@@ -312,22 +311,6 @@ function lambdaRecord(record: DynamoDBRecord, streamArn: string): DynamoDBRecord
     eventSourceARN: streamArn,
     dynamodb: { ...record.dynamodb, ...(seconds === undefined ? {} : { ApproximateCreationDateTime: seconds }) },
   };
-}
-
-/** The functions scheduled rules target, with their period. */
-function schedules(stack: StackTemplate, provisioned: Provisioned, byName: Map<string, LambdaFunction>): { fn: LambdaFunction; everyMs: number }[] {
-  const found: { fn: LambdaFunction; everyMs: number }[] = [];
-  for (const [, rule] of resourcesOfType(stack, "AWS::Events::Rule")) {
-    const p = rule.Properties ?? {};
-    const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(text(p.ScheduleExpression) ?? "");
-    if (rate === null || p.State === "DISABLED") continue;
-    const unit = { minute: 60_000, hour: 3_600_000, day: 86_400_000 }[(rate[2] ?? "minute").replace(/s$/, "") as "minute"];
-    for (const target of (p.Targets as { Arn: unknown }[] | undefined) ?? []) {
-      const fn = byName.get(String(resolveValue(target.Arn, provisioned.resolve)).split(":").at(-1) ?? "");
-      if (fn !== undefined) found.push({ fn, everyMs: Number(rate[1]) * unit });
-    }
-  }
-  return found;
 }
 
 function scheduledEvent(spec: FunctionSpec): object {

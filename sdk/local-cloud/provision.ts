@@ -5,6 +5,7 @@
  * and `Fn::GetAtt` of them resolve to, as CloudFormation would: a queue's `Ref` is its URL,
  * a table's `Fn::GetAtt … StreamArn` its stream.
  */
+import { createHash } from "node:crypto";
 import { CreateTableCommand, DescribeTableCommand, type CreateTableCommandInput, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
@@ -27,8 +28,10 @@ export interface Provisioned {
   readonly refs: Map<string, string>;
   /** Queue URLs by ARN, for the event source mappings. */
   readonly queueUrls: Map<string, string>;
-  /** Resolves a reference, or throws naming it. */
+  /** Resolves a reference to a resource by its path, or throws naming it. */
   readonly resolve: Resolver;
+  /** Resolves the references in resource `path`'s properties, in its own stack's scope. */
+  readonly resolverFor: (path: string) => Resolver;
 }
 
 /**
@@ -57,7 +60,8 @@ export async function provision(
     }
     return value;
   };
-  const physical = (logicalId: string, given: unknown, max: number) => (typeof given === "string" ? given : `${stack.name}-${logicalId}`.slice(0, max));
+  const resolverFor = (path: string) => stack.resolverFor(path, resolve);
+  const physical = (path: string, given: unknown, max: number) => (typeof given === "string" ? given : physicalName(`${stack.name}-${path.replaceAll("/", "-")}`, max));
 
   for (const [id, table] of resourcesOfType(stack, "AWS::DynamoDB::Table")) {
     const p = table.Properties ?? {};
@@ -86,7 +90,7 @@ export async function provision(
     if (visibility !== undefined) attributes.VisibilityTimeout = visibility;
     const retention = text(p.MessageRetentionPeriod);
     if (retention !== undefined) attributes.MessageRetentionPeriod = retention;
-    if (p.RedrivePolicy !== undefined) attributes.RedrivePolicy = JSON.stringify(resolveValue(p.RedrivePolicy, resolve));
+    if (p.RedrivePolicy !== undefined) attributes.RedrivePolicy = JSON.stringify(resolveValue(p.RedrivePolicy, resolverFor(id)));
     const { QueueUrl } = await clients.sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
     const out = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["QueueArn"] }));
     const arn = out.Attributes?.QueueArn ?? `arn:aws:sqs:${region}:${account}:${name}`;
@@ -102,7 +106,23 @@ export async function provision(
     refs.set(id, name);
     refs.set(`${id}.Arn`, `arn:aws:lambda:${region}:${account}:function:${name}`);
   }
-  return { refs, queueUrls, resolve };
+  for (const [id] of resourcesOfType(stack, "AWS::CloudFormation::Stack")) {
+    refs.set(id, `arn:aws:cloudformation:${region}:${account}:stack/${physical(id, undefined, 128)}/local`);
+  }
+  return { refs, queueUrls, resolve, resolverFor };
+}
+
+/**
+ * A generated name cut to `max` characters: a nested stack's resources share a long path
+ * prefix, so a cut name ends in a digest of the whole to stay unique.
+ *
+ * @param name - the stack's name and the resource's path
+ * @param max - the service's limit on the name's length
+ */
+export function physicalName(name: string, max: number): string {
+  if (name.length <= max) return name;
+  const digest = createHash("sha256").update(name).digest("hex").slice(0, 8).toUpperCase();
+  return `${name.slice(0, max - digest.length - 1)}-${digest}`;
 }
 
 /** The table as DynamoDB's `CreateTable` takes it, from its template properties. */

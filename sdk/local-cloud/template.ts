@@ -20,11 +20,43 @@ export interface StackTemplate {
   readonly name: string;
   /** The assembly's folder; assets are relative to it. */
   readonly assembly: string;
+  /**
+   * The resources of the stack and of its nested stacks, each by its path: a logical id,
+   * prefixed for a nested stack's resource by its stack's path and `/`
+   * (`Tasks0NestedStack…/loadproductQueue…`), since logical ids are unique only within one template.
+   */
   readonly resources: Readonly<Record<string, Resource>>;
+  /**
+   * Resolves the references in resource `path`'s properties in its own stack's scope: its
+   * stack's resources, the parameters its parent passes (resolved in the parent's scope),
+   * and the outputs of the stacks it nests (`Fn::GetAtt [Stack, Outputs.Name]`).
+   *
+   * @param refs - resolves a reference to a resource by its path (`Ref` as `Path`, `Fn::GetAtt` as `Path.Attribute`) and pseudo parameters
+   */
+  resolverFor(path: string, refs: Resolver): Resolver;
+}
+
+/** A template as synthesized: its parameters, resources and outputs. */
+interface TemplateFile {
+  readonly Parameters?: Record<string, { Default?: unknown }>;
+  readonly Resources?: Record<string, Resource>;
+  readonly Outputs?: Record<string, { Value?: unknown }>;
+}
+
+/** One template's scope: where its logical ids point, what its parameters are. */
+interface Scope {
+  /** Prepended to a logical id of this template to make its path: empty at the top. */
+  readonly prefix: string;
+  /** Values of the parameters, as the parent passes them (resolved in the parent's scope) or by default. */
+  readonly parameters: ReadonlyMap<string, { readonly value: unknown; readonly passed: boolean }>;
+  readonly parent?: Scope;
+  /** The stacks this one nests, by logical id, with their outputs. */
+  readonly nested: Map<string, { readonly scope: Scope; readonly outputs: Record<string, { Value?: unknown }> }>;
 }
 
 /**
- * Reads a stack of the cloud assembly in `assembly`.
+ * Reads a stack of the cloud assembly in `assembly`, with the stacks it nests (recursively):
+ * their templates are the assembly's files their `aws:asset:path` metadata names.
  *
  * @param assembly - the folder `cdk synth` wrote (`cdk.out`)
  * @param stack - the stack's name; needed only when the assembly holds several
@@ -45,13 +77,86 @@ export function readStack(assembly: string, stack?: string): StackTemplate {
     throw invalid(`cannot choose a stack in ${folder}: ${which}; name one of ${names.join(", ") || "(none: synthesize an app with a stack)"} as the stack (--stack)`);
   }
   const [name, artifact] = chosen;
-  const template = JSON.parse(readFileSync(join(folder, artifact.properties?.templateFile ?? `${name}.template.json`), "utf8")) as {
-    Resources?: Record<string, Resource>;
+  const resources: Record<string, Resource> = {};
+  const scopes = new Map<string, Scope>();
+  const top = loadTemplate(folder, artifact.properties?.templateFile ?? `${name}.template.json`);
+  readTemplate(folder, top, { prefix: "", parameters: new Map(), nested: new Map() }, resources, scopes);
+  return {
+    name,
+    assembly: folder,
+    resources,
+    resolverFor: (path, refs) => {
+      const scope = scopes.get(path);
+      if (scope === undefined) throw invalid(`stack ${name} has no resource ${JSON.stringify(path)}`);
+      return scopedResolver(scope, refs);
+    },
   };
-  return { name, assembly: folder, resources: template.Resources ?? {} };
 }
 
-/** The resources of one type, by logical id. */
+/**
+ * Adds a template's resources to `resources` by path, and those of the stacks it nests
+ * (`AWS::CloudFormation::Stack` resources whose template is the asset their metadata
+ * names), recursively, each with its scope.
+ */
+function readTemplate(folder: string, template: TemplateFile, scope: Scope, resources: Record<string, Resource>, scopes: Map<string, Scope>): void {
+  for (const [id, resource] of Object.entries(template.Resources ?? {})) {
+    resources[scope.prefix + id] = resource;
+    scopes.set(scope.prefix + id, scope);
+  }
+  for (const [id, resource] of Object.entries(template.Resources ?? {})) {
+    if (resource.Type !== "AWS::CloudFormation::Stack") continue;
+    const asset = resource.Metadata?.["aws:asset:path"];
+    if (typeof asset !== "string") {
+      throw invalid(`nested stack ${scope.prefix + id} has no aws:asset:path metadata naming its template: synthesize with asset metadata (the cdk CLI's default)`);
+    }
+    scope.nested.set(id, readNested(folder, asset, scope.prefix + id, scope, resource, resources, scopes));
+  }
+}
+
+/** Reads a nested stack's template in a scope of its own, its parameters given by `stack`'s `Parameters` in the parent's scope. */
+function readNested(folder: string, file: string, path: string, parent: Scope, stack: Resource, resources: Record<string, Resource>, scopes: Map<string, Scope>) {
+  const template = loadTemplate(folder, file);
+  const passed = (stack.Properties?.Parameters ?? {}) as Record<string, unknown>;
+  const parameters = new Map<string, { value: unknown; passed: boolean }>();
+  for (const [name, declared] of Object.entries(template.Parameters ?? {})) {
+    if (name in passed) parameters.set(name, { value: passed[name], passed: true });
+    else if (declared.Default !== undefined) parameters.set(name, { value: declared.Default, passed: false });
+  }
+  const scope: Scope = { prefix: `${path}/`, parameters, parent, nested: new Map() };
+  readTemplate(folder, template, scope, resources, scopes);
+  return { scope, outputs: template.Outputs ?? {} };
+}
+
+function loadTemplate(folder: string, file: string): TemplateFile {
+  const path = join(folder, file);
+  if (!existsSync(path)) throw invalid(`the cloud assembly ${folder} holds no template ${file}: synthesize the app again (cdk synth)`);
+  return JSON.parse(readFileSync(path, "utf8")) as TemplateFile;
+}
+
+/** Resolves references as written in `scope`'s template: to its parameters, its nested stacks' outputs, its resources by path. */
+function scopedResolver(scope: Scope, refs: Resolver): Resolver {
+  return (reference) => {
+    if (reference.startsWith("AWS::")) return refs(reference);
+    const dot = reference.indexOf(".");
+    const id = dot < 0 ? reference : reference.slice(0, dot);
+    const parameter = scope.parameters.get(id);
+    if (dot < 0 && parameter !== undefined) {
+      return parameter.passed && scope.parent !== undefined ? resolveValue(parameter.value, scopedResolver(scope.parent, refs)) : parameter.value;
+    }
+    const nested = scope.nested.get(id);
+    const attribute = reference.slice(dot + 1);
+    if (dot >= 0 && nested !== undefined && attribute.startsWith("Outputs.")) {
+      const name = attribute.slice("Outputs.".length);
+      const output = nested.outputs[name];
+      if (output === undefined) throw invalid(`nested stack ${scope.prefix + id} has no output ${JSON.stringify(name)}; it has ${Object.keys(nested.outputs).join(", ") || "none"}`);
+      return resolveValue(output.Value, scopedResolver(nested.scope, refs));
+    }
+    return refs(scope.prefix + reference);
+  };
+}
+
+
+/** The resources of one type, by path (a logical id, prefixed in a nested stack). */
 export function resourcesOfType(stack: StackTemplate, type: string): [string, Resource][] {
   return Object.entries(stack.resources).filter(([, resource]) => resource.Type === type);
 }
@@ -112,4 +217,33 @@ function invalid(message: string): FloeError {
 /** A scalar property as text (`undefined` when absent or not a scalar: an unresolved intrinsic, say). */
 export function text(value: unknown): string | undefined {
   return typeof value === "string" || typeof value === "number" || typeof value === "boolean" ? String(value) : undefined;
+}
+
+/** The folder of a function's code: the asset its metadata names, in the assembly. */
+export function assetOf(stack: StackTemplate, path: string): string {
+  const asset = stack.resources[path]?.Metadata?.["aws:asset:path"];
+  if (typeof asset !== "string") {
+    throw invalid(`function ${path} has no aws:asset:path metadata: synthesize with asset metadata (the cdk CLI's default), and code from an asset, not inline`);
+  }
+  return resolve(stack.assembly, asset);
+}
+
+/**
+ * What the stack's enabled scheduled rules (`rate(…)` expressions) invoke, and how often.
+ * @param resolverFor - resolves the references in a resource's properties, in its stack's scope
+ */
+export function scheduledTargets(stack: StackTemplate, resolverFor: (path: string) => Resolver): { arn: string; everyMs: number }[] {
+  return resourcesOfType(stack, "AWS::Events::Rule").flatMap(([id, rule]) => {
+    const p = rule.Properties ?? {};
+    const everyMs = ratePeriodMs(p.ScheduleExpression);
+    if (everyMs === undefined || p.State === "DISABLED") return [];
+    return ((p.Targets as { Arn: unknown }[] | undefined) ?? []).map((target) => ({ arn: String(resolveValue(target.Arn, resolverFor(id))), everyMs }));
+  });
+}
+
+/** The period of a schedule expression `rate(n unit)`, in milliseconds (`undefined` for another expression: a cron). */
+function ratePeriodMs(expression: unknown): number | undefined {
+  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(text(expression) ?? "");
+  if (rate === null) return undefined;
+  return Number(rate[1]) * { minute: 60_000, hour: 3_600_000, day: 86_400_000 }[(rate[2] ?? "minute").replace(/s$/, "") as "minute"];
 }
