@@ -285,9 +285,13 @@ export class Runtime implements ExecutionHost, Engine {
   result(execution: Execution<unknown>, raiseOnFailure: boolean): Promise<unknown> {
     // The commonest cases run without an async frame: a join reading thousands of finished
     // results, and a chain awaiting each call in turn.
+    let firstRead: Promise<ExecutionRecord | undefined> | undefined;
     if (execution.created === existing) {
       const record = this.#o.store.get(execution.id);
-      if (!isPromiseLike(record) && record !== undefined) {
+      // A store that answers later (DynamoDB): the general path starts from this read
+      // rather than make it again, and so sees its failure.
+      if (isPromiseLike(record)) firstRead = record;
+      else if (record !== undefined) {
         let context: ExecutionContext | undefined;
         try {
           context = this.#callerContext();
@@ -324,7 +328,7 @@ export class Runtime implements ExecutionHost, Engine {
         }
       }
     }
-    return this.#result(execution, raiseOnFailure);
+    return this.#result(execution, raiseOnFailure, firstRead);
   }
 
   /** The value of a record that completed with an inline result of its own; {@link notReady} otherwise. */
@@ -335,22 +339,33 @@ export class Runtime implements ExecutionHost, Engine {
     return decode(record.result.inline, this.#refs);
   }
 
-  #result(execution: Execution<unknown>, raiseOnFailure: boolean): Promise<unknown> {
+  #result(execution: Execution<unknown>, raiseOnFailure: boolean, firstRead?: Promise<ExecutionRecord | undefined>): Promise<unknown> {
     try {
-      return this.#resultIn(this.#callerContext(), execution, raiseOnFailure);
+      return this.#resultIn(this.#callerContext(), execution, raiseOnFailure, firstRead);
     } catch (error) {
+      firstRead?.then(undefined, ignore);
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on what the context check threw
       return Promise.reject(error);
     }
   }
 
-  /** `result()` for a caller whose context is known. */
-  async #resultIn(context: ExecutionContext | undefined, execution: Execution<unknown>, raiseOnFailure: boolean): Promise<unknown> {
+  /**
+   * `result()` for a caller whose context is known.
+   * @param firstRead - the execution's record, already being read
+   */
+  async #resultIn(
+    context: ExecutionContext | undefined,
+    execution: Execution<unknown>,
+    raiseOnFailure: boolean,
+    firstRead?: Promise<ExecutionRecord | undefined>,
+  ): Promise<unknown> {
     if (execution.created !== existing) await execution.created;
     let id = execution.id;
     let followed: Set<string> | undefined;
+    let pending = firstRead;
     for (;;) {
-      const read = this.#o.store.get(id);
+      const read = pending ?? this.#o.store.get(id);
+      pending = undefined;
       const record = isPromiseLike(read) ? await read : read;
       if (record === undefined) throw unknownExecution(id);
       if (!isTerminal(record.state)) {
