@@ -91,10 +91,6 @@ export interface LocalCloudOptions {
    */
   readonly inlineFanIn?: number;
   /**
-   * Called with the AWS clients before they are used: add middleware to them, to count
-   * requests or inject faults.
-   */
-  /**
    * How often the client reads again the executions its top-level `result()` calls await.
    * Each function tells the client of the finishes it writes, at no cost; this is the
    * backstop for a finish no function of this process wrote (another process on the same
@@ -103,7 +99,17 @@ export interface LocalCloudOptions {
    * @throws FloeError `FLOE_INVALID_OPTION` from {@link startLocalCloud} unless positive
    */
   readonly resultRecheckMs?: number;
+  /**
+   * Called with the AWS clients before they are used: add middleware to them, to count
+   * requests or inject faults.
+   */
   readonly instrument?: (clients: { readonly dynamodb: DynamoDBClient; readonly sqs: SQSClient; readonly s3: S3Client }) => void;
+  /**
+   * Told of each invocation of a function, before it runs, by the function's name:
+   * `worker:<task>`, `coordinator`, `dead-letter` or `reconciler` (what Lambda bills as
+   * requests; `bench:cloud` counts them).
+   */
+  readonly onInvoke?: (functionName: string) => void;
 }
 
 /**
@@ -228,7 +234,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     // A function tells the client of each finish it writes, which wakes the client's
     // top-level waits without a request; no function is told of another's.
     const coldStart = () => createAwsRuntime(env, { ...shared, onTerminal: (id) => client.finishedElsewhere(id) });
-    const functions = new LocalFunctions(coldStart);
+    const functions = new LocalFunctions(coldStart, options.onInvoke);
     const poller = new QueuePoller({ sqs, queues, handlerFor: (url) => functions.workerOf(queues, url), concurrency: options.concurrency ?? 64 });
     const deadLetters = new QueuePoller({ sqs, queues: queues.deadLetters, handlerFor: () => (event) => functions.deadLetter.invoke(event), concurrency: 4 });
     const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
@@ -283,12 +289,30 @@ class LocalFunctions {
   readonly coordinator: FunctionContainers<DynamoDBStreamEvent, DynamoDBBatchResponse>;
   readonly reconciler: FunctionContainers<undefined, { resent: string[] }>;
 
-  /** @param coldStart - makes the runtime of a new container */
-  constructor(coldStart: () => Runtime) {
+  readonly #onInvoke: ((functionName: string) => void) | undefined;
+
+  /**
+   * @param coldStart - makes the runtime of a new container
+   * @param onInvoke - told of each invocation (see `LocalCloudOptions.onInvoke`)
+   */
+  constructor(coldStart: () => Runtime, onInvoke?: (functionName: string) => void) {
     this.#coldStart = coldStart;
-    this.deadLetter = new FunctionContainers("dead-letter", coldStart, (runtime) => createDeadLetterHandler({ engine: runtime.engine }));
-    this.coordinator = new FunctionContainers("coordinator", coldStart, (runtime) => createCoordinatorHandler({ engine: runtime.engine }));
-    this.reconciler = new FunctionContainers("reconciler", coldStart, (runtime) => createReconcilerHandler({ engine: runtime.engine }));
+    this.#onInvoke = onInvoke;
+    this.deadLetter = this.#function("dead-letter", (runtime) => createDeadLetterHandler({ engine: runtime.engine }));
+    this.coordinator = this.#function("coordinator", (runtime) => createCoordinatorHandler({ engine: runtime.engine }));
+    this.reconciler = this.#function("reconciler", (runtime) => createReconcilerHandler({ engine: runtime.engine }));
+  }
+
+  #function<E, R>(name: string, handler: (runtime: Runtime) => (event: E) => Promise<R>): FunctionContainers<E, R> {
+    const onInvoke = this.#onInvoke;
+    if (onInvoke === undefined) return new FunctionContainers(name, this.#coldStart, handler);
+    return new FunctionContainers(name, this.#coldStart, (runtime) => {
+      const handle = handler(runtime);
+      return (event) => {
+        onInvoke(name);
+        return handle(event);
+      };
+    });
   }
 
   /** The worker of the task whose queue is `url`. */
@@ -297,7 +321,7 @@ class LocalFunctions {
     if (task === undefined) throw new Error(`floe local cloud: ${url} is the queue of no task`);
     let worker = this.#workers.get(task);
     if (worker === undefined) {
-      worker = new FunctionContainers(`worker of "${task}"`, this.#coldStart, (runtime) => createWorkerHandler({ runtime }));
+      worker = this.#function(`worker:${task}`, (runtime) => createWorkerHandler({ runtime }));
       this.#workers.set(task, worker);
     }
     const containers = worker;

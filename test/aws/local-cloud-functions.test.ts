@@ -17,13 +17,21 @@ import { count, counted, latch, openLatch, unique } from "../conformance/probes.
 
 let emulators: Emulators;
 let cloud: LocalCloud;
+/** Every function invocation, by function name, as Lambda would bill them. */
+const invocations: string[] = [];
 // Long enough that a child released at once finishes well within it on a busy machine: a
 // runtime shared by parent and child would wake the parent in memory instead.
 const suspendAfterMs = 2_000;
 
 beforeAll(async () => {
   emulators = await startEmulators();
-  cloud = await startLocalCloud({ endpoints: emulators.endpoints, prefix: "lf", suspendAfterMs, resultRecheckMs: 50 });
+  cloud = await startLocalCloud({
+    endpoints: emulators.endpoints,
+    prefix: "lf",
+    suspendAfterMs,
+    resultRecheckMs: 50,
+    onInvoke: (name) => invocations.push(name),
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -68,11 +76,16 @@ describe("local cloud: one runtime per function, as in Lambda", () => {
 
   it("suspends a workflow awaiting a child that finishes at once, and runs it again from the start", async () => {
     const [key, gate] = [unique("parent"), unique("gate")];
+    const before = invocations.length;
     const run = cloud.submit(parent, key, gate);
     await latch(`${key}-waiting`);
     openLatch(gate);
     expect(await run.result()).toBe(42);
     expect(counted(key)).toBe(2);
+    // Each run of the parent is an invocation of its worker, as Lambda bills it.
+    const invoked = invocations.slice(before);
+    expect(invoked.filter((name) => name === "worker:lf_parent")).toHaveLength(2);
+    expect(invoked.filter((name) => name === "worker:lf_gated")).toHaveLength(1);
     const record = await cloud.getExecution(run.id);
     const states = record?.history.map((h) => h.state);
     expect(states?.filter((s) => s === State.Running)).toHaveLength(2);
