@@ -107,7 +107,24 @@ async function main(): Promise<void> {
       );
     },
   });
+  // Requests and invocations so far, but the pollers' receives, which never stop.
+  const activity = () =>
+    [...counts.requests.entries()].filter(([operation]) => operation !== "SQS:ReceiveMessage").reduce((a, [, n]) => a + n, 0) +
+    invocations +
+    backgroundInvocations;
+  /** Waits until nothing has happened for two seconds (the coordinator's window is one), at most two minutes. */
+  const quiet = async () => {
+    let last = -1;
+    for (let still = 0, polls = 0; still < 4 && polls < 240; polls += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const now = activity();
+      still = now === last ? still + 1 : 0;
+      last = now;
+    }
+  };
   const measure = async (run: () => Promise<unknown>): Promise<Measured> => {
+    // What the previous run left in flight (a wide join's last releases and deletes) is not this run's.
+    await quiet();
     Object.assign(counts, newRequestCounts());
     emptyReceives = 0;
     invocations = 0;
@@ -118,7 +135,7 @@ async function main(): Promise<void> {
     await run();
     const ms = performance.now() - started;
     // Let the coordinator's backstop and the last deletes land.
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await quiet();
     const [hottest, downstreamWrites] = [...writesTo.entries()].reduce((a, b) => (b[1] > a[1] ? b : a), ["", 0]);
     return { counts: { ...counts }, emptyReceives, invocations, backgroundInvocations, downstreamWrites, downstreamReleases: releasesTo.get(hottest) ?? 0, ms };
   };
