@@ -11,10 +11,11 @@ import { sqsEvent } from "../support/sqs-event.ts";
 import { MemoryBlobStore } from "../../sdk/embedded/memory-blob-store.ts";
 import { MemoryExecutionStore } from "../../sdk/embedded/memory-execution-store.ts";
 import { MemoryTaskQueue } from "../../sdk/embedded/memory-task-queue.ts";
-import { State, type TaskMessage } from "../../sdk/engine/model.ts";
+import { State } from "../../sdk/engine/model.ts";
 import { Runtime } from "../../sdk/runtime/runtime.ts";
 import { cryptoIds, systemClock } from "../../sdk/runtime/system.ts";
 import { FaultyStore } from "./faulty-store.ts";
+import { takeAll } from "../support/take-all.ts";
 
 const child = task("f_flush_child", async () => "child ran");
 /** Submits a child and finishes without waiting for it: only the flush holds its write. */
@@ -60,9 +61,3 @@ describe("an attempt whose child's registration failed", () => {
     expect(children.map((c) => c.state)).toEqual([State.Completed]);
   });
 });
-
-function takeAll(queue: MemoryTaskQueue): TaskMessage[] {
-  const taken: TaskMessage[] = [];
-  for (let m = queue.take(); m !== undefined; m = queue.take()) taken.push(m);
-  return taken;
-}

@@ -22,6 +22,7 @@ import { State, type TaskMessage } from "../../sdk/engine/model.ts";
 import { Runtime } from "../../sdk/runtime/runtime.ts";
 import { cryptoIds, systemClock } from "../../sdk/runtime/system.ts";
 import { FaultyStore } from "./faulty-store.ts";
+import { takeAll } from "../support/take-all.ts";
 
 let bodyRuns = 0;
 const work = task("h_work", async (n: number) => {
@@ -58,9 +59,7 @@ function harness(takeOverAfterMs?: number, inlineFanIn?: number) {
   // The faulty store answers with promises, so submissions land a turn later.
   const take = async (): Promise<TaskMessage[]> => {
     await settle();
-    const taken: TaskMessage[] = [];
-    for (let m = queue.take(); m !== undefined; m = queue.take()) taken.push(m);
-    return taken;
+    return takeAll(queue);
   };
   return { store, runtime, worker, take, logs };
 }
@@ -393,8 +392,7 @@ describe("a message lost between the record's creation and its send", () => {
     // The event source, by hand: deliver whatever is queued until the parent has finished.
     for (let round = 0; round < 20 && !isTerminalState(await execution.state()); round += 1) {
       await settle();
-      const messages: TaskMessage[] = [];
-      for (let m = queue.take(); m !== undefined; m = queue.take()) messages.push(m);
+      const messages = takeAll(queue);
       await Promise.all(messages.map((m) => worker(sqsEvent([m]))));
     }
     expect(queue.lost).toBe(1);

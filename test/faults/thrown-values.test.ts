@@ -15,6 +15,7 @@ import { Runtime } from "../../sdk/runtime/runtime.ts";
 import { cryptoIds, systemClock } from "../../sdk/runtime/system.ts";
 import { sqsEvent } from "../support/sqs-event.ts";
 import { hostile, hostileKinds, readAs, type HostileKind } from "../support/hostile-values.ts";
+import { takeAll } from "../support/take-all.ts";
 
 const throwsOnce = task("tv_throws_once", async (kind: HostileKind) => {
   throw hostile(kind);
@@ -28,11 +29,7 @@ function harness() {
   const runtime = new Runtime({ store: new MemoryExecutionStore(), queue, blobs: new MemoryBlobStore(), clock: systemClock, ids: cryptoIds });
   const logs: string[] = [];
   const worker = createWorkerHandler({ runtime, log: (m) => logs.push(m) });
-  const take = (): TaskMessage[] => {
-    const taken: TaskMessage[] = [];
-    for (let m = queue.take(); m !== undefined; m = queue.take()) taken.push(m);
-    return taken;
-  };
+  const take = (): TaskMessage[] => takeAll(queue);
   return { runtime, worker, take, logs };
 }
 

@@ -9,11 +9,12 @@ import { ErrorCode, task, type Execution } from "floe";
 import { MemoryBlobStore } from "../../sdk/embedded/memory-blob-store.ts";
 import { MemoryExecutionStore } from "../../sdk/embedded/memory-execution-store.ts";
 import { MemoryTaskQueue } from "../../sdk/embedded/memory-task-queue.ts";
-import { State, type TaskMessage } from "../../sdk/engine/model.ts";
+import { State } from "../../sdk/engine/model.ts";
 import { Runtime } from "../../sdk/runtime/runtime.ts";
 import { cryptoIds, systemClock } from "../../sdk/runtime/system.ts";
 import { sqsEvent } from "../support/sqs-event.ts";
 import { FaultyStore } from "./faulty-store.ts";
+import { takeAll } from "../support/take-all.ts";
 
 /** The executions the tasks await, by key: set by the test right after submitting. */
 const held = new Map<string, Execution<unknown>>();
@@ -31,8 +32,7 @@ describe("worker handler", () => {
     // Deliver what is sent, as the event source would, until nothing more is.
     for (let round = 0; round < 20; round += 1) {
       await new Promise((resolve) => setTimeout(resolve, 10));
-      const taken: TaskMessage[] = [];
-      for (let m = queue.take(); m !== undefined; m = queue.take()) taken.push(m);
+      const taken = takeAll(queue);
       if (taken.length === 0) break;
       expect((await worker(sqsEvent(taken))).batchItemFailures).toEqual([]);
     }

@@ -36,33 +36,31 @@ function laterStore(): { store: ExecutionStore; reads: Map<string, number>; fail
   return { store, reads, failNext: (id) => failing.add(id) };
 }
 
-function runtimeOver(store: ExecutionStore): { runtime: Runtime; queue: MemoryTaskQueue } {
+/** A runtime over `store` on which `value(x)` has run to completion. */
+async function finished(store: ExecutionStore, x: number): Promise<{ runtime: Runtime; id: string }> {
   const queue = new MemoryTaskQueue(systemClock);
-  return { runtime: new Runtime({ store, queue, blobs: new MemoryBlobStore(), clock: systemClock, ids: cryptoIds }), queue };
+  const runtime = new Runtime({ store, queue, blobs: new MemoryBlobStore(), clock: systemClock, ids: cryptoIds });
+  const execution = runtime.submit(value, x);
+  await execution.created;
+  for (let m = queue.take(); m !== undefined; m = queue.take()) await runtime.process(m);
+  return { runtime, id: execution.id };
 }
 
 describe("result() over a store that answers later", () => {
   it("reads a finished execution's record once", async () => {
     const { store, reads } = laterStore();
-    const { runtime, queue } = runtimeOver(store);
-    const execution = runtime.submit(value, 21);
-    await execution.created;
-    for (let m = queue.take(); m !== undefined; m = queue.take()) await runtime.process(m);
+    const { runtime, id } = await finished(store, 21);
     reads.clear();
-    const again = runtime.reference(execution.id);
-    expect(await again.result()).toBe(42);
-    expect(reads.get(execution.id)).toBe(1);
+    expect(await runtime.reference(id).result()).toBe(42);
+    expect(reads.get(id)).toBe(1);
     await runtime.close();
   });
 
   it("rejects result() with the first read's failure, which no one else sees", async () => {
     const { store, failNext } = laterStore();
-    const { runtime, queue } = runtimeOver(store);
-    const execution = runtime.submit(value, 1);
-    await execution.created;
-    for (let m = queue.take(); m !== undefined; m = queue.take()) await runtime.process(m);
-    failNext(execution.id);
-    await expect(runtime.reference(execution.id).result()).rejects.toThrow(`reading ${execution.id} failed`);
+    const { runtime, id } = await finished(store, 1);
+    failNext(id);
+    await expect(runtime.reference(id).result()).rejects.toThrow(`reading ${id} failed`);
     await runtime.close();
   });
 });
