@@ -13,7 +13,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { BlobStore, ExecutionStore, TaskQueue } from "../engine/ports.ts";
-import { Runtime } from "../runtime/runtime.ts";
+import { Runtime, type RuntimeOptions } from "../runtime/runtime.ts";
 import { cryptoIds, systemClock } from "../runtime/system.ts";
 import { CANCEL_POLL_MS, EnvironmentVariable as V } from "./contract.ts";
 import type { Environment } from "./environment.ts";
@@ -42,6 +42,8 @@ export interface AwsRuntimeHooks {
   readonly onTerminal?: (id: string) => void;
   /** Called, and awaited, when the runtime closes. */
   readonly onClose?: () => unknown;
+  /** How top-level waits read the store again (a client that runs no task: see `RuntimeOptions.pollTopLevel`). */
+  readonly pollTopLevel?: RuntimeOptions["pollTopLevel"];
 }
 
 /**
@@ -61,6 +63,7 @@ export function createAwsRuntime(env: Environment, hooks: AwsRuntimeHooks = {}):
     cancelPollMs: CANCEL_POLL_MS,
     ...(hooks.onTerminal === undefined ? {} : { onTerminal: hooks.onTerminal }),
     ...(hooks.onClose === undefined ? {} : { onClose: hooks.onClose }),
+    ...(hooks.pollTopLevel === undefined ? {} : { pollTopLevel: hooks.pollTopLevel }),
   });
 }
 

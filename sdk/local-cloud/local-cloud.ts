@@ -229,8 +229,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       queueUrl: (task: string) => queues.url(task),
     };
     let stop = async (): Promise<void> => undefined;
-    // The API's runtime: it runs no task.
-    const client = createAwsRuntime(env, { ...shared, onClose: () => stop() });
+    // The API's runtime: it runs no task. Its top-level waits are woken by the functions'
+    // finishes below, and read the store again every `recheckMs`, should a finish reach it
+    // by no function (one written by another process on the same emulators, or whose
+    // notification's read failed).
+    const client = createAwsRuntime(env, { ...shared, onClose: () => stop(), pollTopLevel: { firstMs: recheckMs, maxMs: recheckMs } });
     // A function tells the client of each finish it writes, which wakes the client's
     // top-level waits without a request; no function is told of another's.
     const coldStart = () => createAwsRuntime(env, { ...shared, onTerminal: (id) => client.finishedElsewhere(id) });
@@ -251,15 +254,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       functions.reconciler.invoke(undefined).catch((error: unknown) => console.error("floe local cloud: the reconciler failed", error));
     }, RECONCILE_EVERY_MINUTES * 60_000);
     reconciling.unref();
-    // The backstop of the client's waits, should a finish reach it by no function (one
-    // written by another process on the same emulators, or whose notification's read failed).
-    const rechecking = setInterval(() => {
-      for (const id of client.awaitedIds()) client.finishedElsewhere(id);
-    }, recheckMs);
-    rechecking.unref();
     stop = async () => {
       clearInterval(reconciling);
-      clearInterval(rechecking);
       // Polling stops at once; the batches in process end once their runtimes close.
       const stopping = Promise.all([poller.stop(), deadLetters.stop(), stream.stop()]);
       await functions.close();

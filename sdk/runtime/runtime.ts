@@ -496,10 +496,7 @@ export class Runtime implements ExecutionHost, Engine {
     }
   }
 
-  /**
-   * The executions this runtime's waits are for now: a host that may miss a finish written
-   * elsewhere reads them again and passes them to {@link Runtime.finishedElsewhere}.
-   */
+  /** The executions this runtime's waits are for now (for tools and tests watching a wait begin). */
   awaitedIds(): string[] {
     return this.#waiters.ids();
   }
