@@ -23,8 +23,6 @@ export interface CoordinatorDeps {
   readonly log?: (message: string) => void;
 }
 
-export { COORDINATOR_EVENTS } from "../sdk/aws/contract.ts";
-
 const states = new Set(["waiting", "queued", "running", "suspended", "completed", "failed", "cancelled"]);
 
 function stateOf(image: Record<string, AttributeValue> | undefined): ExecutionState | undefined {

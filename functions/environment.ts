@@ -7,7 +7,6 @@ import { createAwsRuntime, readEnvironment } from "../sdk/aws/aws-runtime.ts";
 import type { Runtime } from "../sdk/runtime/runtime.ts";
 
 export { readEnvironment, type Environment } from "../sdk/aws/aws-runtime.ts";
-export { CANCEL_POLL_MS, INLINE_FAN_IN } from "../sdk/aws/contract.ts";
 
 let runtime: Promise<Runtime> | undefined;
 

@@ -33,7 +33,6 @@ export interface ReconcilerDeps {
   readonly log?: (message: string) => void;
 }
 
-export { RECONCILE_EVERY_MINUTES } from "../sdk/aws/contract.ts";
 
 /** Creates the reconciler's handler over `deps` (tests pass their own). */
 export function createReconcilerHandler(deps: ReconcilerDeps): (event?: ScheduledEvent) => Promise<{ resent: string[] }> {

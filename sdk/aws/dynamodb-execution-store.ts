@@ -34,7 +34,6 @@ import { EdgeKind, State, edgeKey, type Edge, type ExecutionRecord, type Transit
 import type { ExecutionStore, Expectation, IdempotencyRecord, QueuedQuery, Release, RunQuery } from "../engine/ports.ts";
 
 // The table's definition lives in the contract, which the CDK construct shares.
-export { executionTableDefinition } from "./contract.ts";
 
 /** The dependencies of a {@link DynamoDbExecutionStore}. */
 export interface DynamoDbExecutionStoreOptions {

@@ -11,7 +11,7 @@ import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/c
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulators, type Emulators } from "floe/local-cloud";
 import { createAwsRuntime, readEnvironment } from "../../sdk/aws/aws-runtime.ts";
-import { executionTableDefinition } from "../../sdk/aws/dynamodb-execution-store.ts";
+import { executionTableDefinition } from "../../sdk/aws/contract.ts";
 import { decodeMessage } from "../../sdk/aws/sqs-task-queue.ts";
 import type { Runtime } from "../../sdk/runtime/runtime.ts";
 import { bareEnvironment, runScript } from "../support/child.ts";

@@ -12,7 +12,7 @@ import { readEnvironment } from "../../functions/environment.ts";
 import { handler as worker } from "../../functions/worker.ts";
 import { handler as reconciler } from "../../functions/reconciler.ts";
 import { workflow } from "floe";
-import { executionTableDefinition } from "../../sdk/aws/dynamodb-execution-store.ts";
+import { executionTableDefinition } from "../../sdk/aws/contract.ts";
 import { startEmulators, type Emulators } from "floe/local-cloud";
 import { sqsRecord } from "../support/sqs-event.ts";
 

@@ -2,7 +2,8 @@
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, type BatchWriteCommandInput } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll } from "vitest";
-import { DynamoDbExecutionStore, executionTableDefinition } from "../../sdk/aws/dynamodb-execution-store.ts";
+import { executionTableDefinition } from "../../sdk/aws/contract.ts";
+import { DynamoDbExecutionStore } from "../../sdk/aws/dynamodb-execution-store.ts";
 import { countRequests, type RequestCounts } from "../../sdk/aws/request-counter.ts";
 import { startDynamoDbLocal, type DynamoDbLocal } from "../../sdk/local-cloud/dynamodb-local.ts";
 
