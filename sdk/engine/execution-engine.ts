@@ -202,7 +202,7 @@ export class ExecutionEngine {
     }
     // Either this call created the record or an earlier one was interrupted before
     // removing the guard: finishing the registration is idempotent.
-    return yield* this.#arm(current, spec.waitOn, EdgeKind.Argument);
+    return yield* this.#arm(current, spec.waitOn, EdgeKind.Argument, slotsIn(spec.refs));
   }
 
   #argumentEdges(spec: NewExecution, now: number): Edge[] {
@@ -210,7 +210,7 @@ export class ExecutionEngine {
     const every = spec.waitOn === spec.refs || spec.waitOn.length === spec.refs.length;
     const waitOn = every || spec.waitOn.length === 0 ? undefined : new Set(spec.waitOn);
     const waitsAll = every && spec.refs.length > 0;
-    return spec.refs.map<Edge>((upstreamId) => ({
+    return spec.refs.map<Edge>((upstreamId, slot) => ({
       upstreamId,
       downstreamId: spec.id,
       runId: spec.runId,
@@ -218,6 +218,7 @@ export class ExecutionEngine {
       waits: waitOn === undefined ? waitsAll : waitOn.has(upstreamId),
       generation: 1,
       fanIn: spec.waitOn.length,
+      slot,
       released: false,
       createdAt: now,
     }));
@@ -227,13 +228,13 @@ export class ExecutionEngine {
    * Releases the edges of upstreams that finished before the edges existed (an upstream
    * only releases the edges it can see when it finishes), then removes the guard.
    */
-  *#arm(record: ExecutionRecord, upstreamIds: readonly string[], kind: EdgeKind): Step<ExecutionRecord> {
+  *#arm(record: ExecutionRecord, upstreamIds: readonly string[], kind: EdgeKind, slotOf: (id: string) => number): Step<ExecutionRecord> {
     let upstreams = this.#o.store.getMany(upstreamIds);
     if (isPromiseLike(upstreams)) upstreams = (yield upstreams) as (ExecutionRecord | undefined)[];
     const finished = upstreams.filter((u): u is ExecutionRecord => u !== undefined && isTerminal(u.state));
     if (finished.length > 0) {
       const fanIn = record.waitMode === WaitMode.Any ? 1 : upstreamIds.length;
-      const edges = finished.map((u) => this.#edge(record, u.id, kind, fanIn));
+      const edges = finished.map((u) => this.#edge(record, u.id, kind, fanIn, slotOf(u.id)));
       yield* all(groupByDownstream(edges).map((group) => call(this.#o.store.release(group))));
     }
     const armed = yield* call(
@@ -243,7 +244,7 @@ export class ExecutionEngine {
     return armed ?? record;
   }
 
-  #edge(record: ExecutionRecord, upstreamId: string, kind: EdgeKind, fanIn: number): Edge {
+  #edge(record: ExecutionRecord, upstreamId: string, kind: EdgeKind, fanIn: number, slot: number): Edge {
     return {
       upstreamId,
       downstreamId: record.id,
@@ -252,6 +253,7 @@ export class ExecutionEngine {
       waits: true,
       generation: record.generation,
       fanIn,
+      slot,
       released: false,
       createdAt: this.#o.clock.now(),
     };
@@ -441,7 +443,10 @@ export class ExecutionEngine {
   }
 
   #queueReleased(release: Release | undefined): MaybePromise<void> {
-    return release?.decremented === true && isReady(release.downstream) ? drive(this.#queueIfReady(release.downstream)) : undefined;
+    // A downstream found ready by a release that counted nothing was left unqueued by the
+    // releaser that brought it to zero (it died before the queue write): queued now. The
+    // queue write is conditional, so of two that find it ready one queues it.
+    return release !== undefined && isReady(release.downstream) ? drive(this.#queueIfReady(release.downstream)) : undefined;
   }
 
   /** Parks a running execution until `on` (all, or any one of them) have finished. */
@@ -462,7 +467,8 @@ export class ExecutionEngine {
       ),
     );
     if (suspended === undefined) return;
-    yield* call(this.#o.store.addEdges(on.map((id) => this.#edge(suspended, id, EdgeKind.Await, mode === WaitMode.All ? on.length : 1))));
+    const fanIn = mode === WaitMode.All ? on.length : 1;
+    yield* call(this.#o.store.addEdges(on.map((id, slot) => this.#edge(suspended, id, EdgeKind.Await, fanIn, slot))));
     // Looked for after the edges are written, so the last of a cycle to suspend sees it.
     let cycle: ExecutionRecord[] | undefined;
     try {
@@ -472,7 +478,7 @@ export class ExecutionEngine {
       cycle = undefined;
     }
     if (cycle !== undefined) return yield* this.#failCycle(suspended, cycle);
-    yield* this.#arm(suspended, on, EdgeKind.Await);
+    yield* this.#arm(suspended, on, EdgeKind.Await, slotsIn(on));
   }
 
   /**
@@ -498,7 +504,7 @@ export class ExecutionEngine {
 
   *#releaseDependents(upstreamIds: readonly string[], resend: boolean): Step<void> {
     const found = yield* all(upstreamIds.map((id) => call(this.#o.store.edgesFrom(id))));
-    yield* this.#release(found.length === 1 ? (found[0] ?? []) : found.flat(), resend);
+    yield* this.#release(found.length === 1 ? (found[0] ?? []) : found.flat(), resend, true);
   }
 
   /**
@@ -507,7 +513,7 @@ export class ExecutionEngine {
    * message again: the send after its `queued` write may have failed (a repair, so never on
    * the usual path, where it would only double each message).
    */
-  *#release(edges: readonly Edge[], resend = false): Step<void> {
+  *#release(edges: readonly Edge[], resend = false, backstop = false): Step<void> {
     // One pass: this runs after every completion with several edges.
     let open: Edge[] | undefined;
     let settledIds: Set<string> | undefined;
@@ -517,8 +523,8 @@ export class ExecutionEngine {
       else if (open === undefined) open = [edge];
       else open.push(edge);
     }
-    if (open?.length === 1) yield* this.#releaseGroup(open);
-    else if (open !== undefined) yield* all(groupByDownstream(open).map((group) => this.#releaseGroup(group)));
+    if (open?.length === 1) yield* this.#releaseGroup(open, backstop, resend);
+    else if (open !== undefined) yield* all(groupByDownstream(open).map((group) => this.#releaseGroup(group, backstop, resend)));
     // An edge released before may have left its downstream at zero but not queued (the
     // releaser died between the two writes, or lost the response): queue such ones now.
     if (settledIds === undefined) return;
@@ -533,10 +539,23 @@ export class ExecutionEngine {
     if (queued.length > 0) yield* all(queued.map((downstream) => call(this.#resend(downstream, now))));
   }
 
-  *#releaseGroup(edges: readonly Edge[]): Step<void> {
-    let release = this.#o.store.release(edges);
+  /**
+   * @param backstop - a release after the usual one (the coordinator's, a repair's)
+   * @param resend - a repair: a downstream found queued by an earlier release gets its message again
+   */
+  *#releaseGroup(edges: readonly Edge[], backstop = false, resend = false): Step<void> {
+    // The coordinator's release of a narrow fan-in follows the worker's, which was probably made.
+    const probe = backstop && this.#inlineFanIn !== Infinity && (edges[0]?.fanIn ?? 1) <= this.#inlineFanIn;
+    let release = this.#o.store.release(edges, probe ? probing : undefined);
     if (isPromiseLike(release)) release = (yield release) as Release | undefined;
-    if (release?.decremented && isReady(release.downstream)) yield* this.#queueIfReady(release.downstream);
+    if (release === undefined) return;
+    const { downstream } = release;
+    if (isReady(downstream)) yield* this.#queueIfReady(downstream);
+    // A store that does not mark edges (DynamoDB's) answers a release made before with the
+    // downstream as it is: one queued then may have lost its message.
+    else if (resend && !release.decremented && downstream.state === State.Queued) {
+      yield* call(this.#resend(downstream, this.#o.clock.now()));
+    }
   }
 
   /**
@@ -601,7 +620,8 @@ export class ExecutionEngine {
 
   /**
    * Fails an execution that can never run (its message reached the dead-letter queue) and
-   * releases its dependents, who see `error`. Does nothing to a finished execution.
+   * releases its dependents, who see `error`. A finished one's dependents are released
+   * again, and those found queued get their message again (a repair).
    */
   abandon(id: string, error: unknown): MaybePromise<void> {
     return drive(this.#abandon(id, error));
@@ -609,7 +629,11 @@ export class ExecutionEngine {
 
   *#abandon(id: string, error: unknown): Step<void> {
     const record = yield* call(this.#o.store.get(id));
-    if (record === undefined || isTerminal(record.state)) return;
+    if (record === undefined) return;
+    // Its message kept failing after it finished: what failed was the release or a send
+    // after it, and this is the last delivery that can repair it (below a root, no index
+    // lists executions whose message was lost).
+    if (isTerminal(record.state)) return yield* this.#releaseDependents([record.id], true);
     const encoded = yield* call(this.#payload(record.id, "error/abandon", this.#o.policy.encodeError(error)));
     yield* call(this.#terminate(record, { state: live }, this.#ending(State.Failed, encoded)));
   }
@@ -663,6 +687,14 @@ export class ExecutionEngine {
 }
 
 const ignore = (): undefined => undefined;
+const probing = { probe: true } as const;
+
+/** The slot of each id: its position in `ids`. */
+function slotsIn(ids: readonly string[]): (id: string) => number {
+  if (ids.length <= 8) return (id) => ids.indexOf(id);
+  const slots = new Map(ids.map((id, slot) => [id, slot]));
+  return (id) => slots.get(id) ?? -1;
+}
 
 /**
  * The change that ends an execution. Made in one literal with every property it will have:

@@ -92,6 +92,11 @@ export interface Edge {
    * them into few writes.
    */
   readonly fanIn?: number;
+  /**
+   * The upstream's position among the downstream's edges of this generation: what a store
+   * that records counted edges on the downstream records (see `ExecutionStore.release`).
+   */
+  readonly slot?: number;
   released: boolean;
   readonly createdAt: number;
 }

@@ -195,8 +195,12 @@ export class Runtime implements ExecutionHost, Engine {
       // large the arguments.
       const digest = this.#o.ids.derive([context.record.id, definition.name, encoded.text]);
       const occurrence = context.occurrence(digest);
-      id = occurrence === 1 ? digest : `${digest}.${occurrence}`;
+      const derived = occurrence === 1 ? digest : `${digest}.${occurrence}`;
+      id = this.#o.ids.child === undefined ? derived : this.#o.ids.child(context.record.runId, derived);
     }
+    const known = context?.known?.get(id);
+    // Made by an earlier run of this parent and fully registered: nothing to write again.
+    if (known !== undefined && context?.knownFlushed === true && !known.guarded) return new Execution(id, this, existing);
     const created = this.engine.register({
       id,
       runId: parent?.runId ?? id,
@@ -287,7 +291,9 @@ export class Runtime implements ExecutionHost, Engine {
     // results, and a chain awaiting each call in turn.
     let firstRead: Promise<ExecutionRecord | undefined> | undefined;
     if (execution.created === existing) {
-      const record = this.#o.store.get(execution.id);
+      // A re-run knows the children an earlier run made: a finished one's record is final.
+      const known = currentContext()?.known?.get(execution.id);
+      const record = known !== undefined && isTerminal(known.state) ? known : this.#o.store.get(execution.id);
       // A store that answers later (DynamoDB): the general path starts from this read
       // rather than make it again, and so sees its failure.
       if (isPromiseLike(record)) firstRead = record;
