@@ -125,6 +125,20 @@ describe("result() over a store that answers later", () => {
     await runtime.close();
   });
 
+  it("rejects every result() of a batch whose read failed, and reads again next time", async () => {
+    const { store, failNext } = laterStore();
+    const { runtime, executions } = await finished(store, 1, 2, 3);
+    const [a, b, c] = executions.map((e) => e.id) as [string, string, string];
+    // The first read of a runtime goes alone; those after it are batched.
+    expect(await runtime.reference(a).result()).toBe(2);
+    failNext(b);
+    const batch = [b, c].map((id) => runtime.reference(id).result());
+    await expect(batch[0]).rejects.toThrow(`reading ${b} failed`);
+    await expect(batch[1]).rejects.toThrow(`reading ${b} failed`);
+    expect(await runtime.reference(c).result()).toBe(6);
+    await runtime.close();
+  });
+
   it("reads the results a join of 200 asks for in one turn in a few eventually consistent batches", async () => {
     const { store, reads } = laterStore();
     const xs = Array.from({ length: 200 }, (_, i) => i);
