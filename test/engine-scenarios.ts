@@ -4,6 +4,7 @@ import { ExecutionEngine, type ExecutionEngineOptions, type NewExecution } from 
 import { State, WaitMode, type TaskMessage } from "../sdk/engine/model.ts";
 import type { Clock, ExecutionStore, TaskQueue } from "../sdk/engine/ports.ts";
 import { MemoryBlobStore } from "../sdk/embedded/memory-blob-store.ts";
+import { HISTORY_CAP } from "../sdk/engine/history.ts";
 
 /** A queue that only records what was sent, so each test drives deliveries itself. */
 export class RecordingQueue implements TaskQueue {
@@ -260,6 +261,27 @@ export function engineScenarios(name: string, makeStore: StoreFactory): void {
       const running = (await engine.claim(queue.sent[1]!.message))!;
       await engine.finish(running, { type: "suspended", on: ["u"], mode: WaitMode.All });
       expect((await store.get("p"))?.state).toBe(State.Queued);
+    });
+
+    it("compacts the history of an execution re-run many times, keeping its first and last transitions and a count of the rest", async () => {
+      const { engine, queue, store } = await setup();
+      await engine.register(spec("p"));
+      const steps = 20;
+      for (let i = 0; i < steps; i += 1) {
+        const message = queue.sent.findLast((s) => s.message.executionId === "p")!.message;
+        const running = (await engine.claim(message))!;
+        await engine.register(spec(`c${i}`));
+        await engine.finish(running, { type: "suspended", on: [`c${i}`], mode: WaitMode.All });
+        await runToCompletion(engine, queue, `c${i}`);
+      }
+      const last = (await engine.claim(queue.sent.findLast((s) => s.message.executionId === "p")!.message))!;
+      await engine.finish(last, { type: "completed", result: "[1]" });
+      const { history } = (await store.get("p"))!;
+      expect(history.length).toBeLessThanOrEqual(HISTORY_CAP);
+      expect(history.slice(0, 2).map((t) => t.state)).toEqual([State.Queued, State.Running]);
+      expect(history.slice(-4).map((t) => t.state)).toEqual([State.Suspended, State.Queued, State.Running, State.Completed]);
+      // Queued and first start, a suspension, a queueing and a start per step, then the end.
+      expect(history.reduce((n, t) => n + (t.folded ?? 1), 0)).toBe(2 + 3 * steps + 1);
     });
 
     it("fails an execution once its retries are used up", async () => {

@@ -7,6 +7,7 @@
 import type { BlobStore, Clock, ExecutionStore, Expectation, Release, TaskQueue } from "./ports.ts";
 import { all, call, drive, isPromiseLike, pooled, type MaybePromise, type Step } from "./step.ts";
 import { findWaitCycle } from "./wait-cycle.ts";
+import { compact, isFull } from "./history.ts";
 import { waitCycle } from "../errors.ts";
 import {
   EdgeKind,
@@ -19,6 +20,7 @@ import {
   type Payload,
   type RunView,
   type TaskMessage,
+  type Transition,
 } from "./model.ts";
 
 /** What the engine needs to know of the tasks it runs. */
@@ -263,8 +265,8 @@ export class ExecutionEngine {
   *#queueIfReady(record: ExecutionRecord): Step<void> {
     if (!isReady(record)) return;
     const now = this.#o.clock.now();
-    let queued = this.#o.store.update(
-      record.id,
+    let queued = this.#advance(
+      record,
       { state: blocked, generation: record.generation, guarded: false, pending: 0 },
       { state: State.Queued, queuedAt: now },
       { state: State.Queued, at: now, attempt: record.attempt },
@@ -390,8 +392,8 @@ export class ExecutionEngine {
     const now = this.#o.clock.now();
     const attempt = record.attempt + 1;
     const retried = yield* call(
-      this.#o.store.update(
-        record.id,
+      this.#advance(
+        record,
         running,
         { state: State.Queued, attempt, error: encoded, notBefore: now + delayMs, queuedAt: now },
         { state: State.Queued, at: now, attempt },
@@ -404,11 +406,25 @@ export class ExecutionEngine {
    * Writes a live execution's terminal change and releases its dependents. Written without
    * a step, as every task's last write: continuations run at once for ports that answer at
    * once.
+   * @param pinned - whether `expect` pins the state `record` was read in (see {@link ExecutionEngine.#advance})
    */
-  #terminate(record: ExecutionRecord, expect: Expectation, changes: TerminalChange): MaybePromise<boolean> {
+  #terminate(record: ExecutionRecord, expect: Expectation, changes: TerminalChange, pinned = true): MaybePromise<boolean> {
     const { state, finishedAt } = changes;
-    const done = this.#o.store.update(record.id, expect, changes, { state, at: finishedAt, attempt: record.attempt });
+    const transition = { state, at: finishedAt, attempt: record.attempt };
+    const done = pinned ? this.#advance(record, expect, changes, transition) : this.#o.store.update(record.id, expect, changes, transition);
     return isPromiseLike(done) ? done.then((d) => this.#terminated(d)) : this.#terminated(done);
+  }
+
+  /**
+   * A conditional update that appends `transition` to `record`'s history or, once the
+   * history is full, writes it compacted in one (see `history.ts`). Only for a write whose
+   * expectation pins the state and attempt or generation `record` was read in: no
+   * transition can then have been appended since, so the history written replaces the one
+   * stored and loses nothing. Other writes append, unbounded only by the few of them.
+   */
+  #advance(record: ExecutionRecord, expect: Expectation, changes: Partial<ExecutionRecord>, transition: Transition): MaybePromise<ExecutionRecord | undefined> {
+    if (!isFull(record.history)) return this.#o.store.update(record.id, expect, changes, transition);
+    return this.#o.store.update(record.id, expect, { ...changes, history: compact(record.history, transition) });
   }
 
   /** A terminal change completing with `result`, made whole at once (see {@link TerminalChange}). */
@@ -453,8 +469,8 @@ export class ExecutionEngine {
   *#suspend(record: ExecutionRecord, on: readonly string[], mode: WaitMode): Step<void> {
     const now = this.#o.clock.now();
     const suspended = yield* call(
-      this.#o.store.update(
-        record.id,
+      this.#advance(
+        record,
         { state: State.Running, attempt: record.attempt },
         {
           state: State.Suspended,
@@ -635,7 +651,8 @@ export class ExecutionEngine {
     // lists executions whose message was lost).
     if (isTerminal(record.state)) return yield* this.#releaseDependents([record.id], true);
     const encoded = yield* call(this.#payload(record.id, "error/abandon", this.#o.policy.encodeError(error)));
-    yield* call(this.#terminate(record, { state: live }, this.#ending(State.Failed, encoded)));
+    // Expects any live state, so the record read may be stale: appended, not compacted.
+    yield* call(this.#terminate(record, { state: live }, this.#ending(State.Failed, encoded), false));
   }
 
   /**

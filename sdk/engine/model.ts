@@ -30,6 +30,12 @@ export interface Transition {
   readonly state: ExecutionState;
   readonly at: number;
   readonly attempt: number;
+  /**
+   * Set on the summary entry of a compacted history (see `history.ts`): how many
+   * transitions it stands for, from its `at` to the next entry's. Its state and attempt
+   * are those of the first of them.
+   */
+  readonly folded?: number;
 }
 
 /** How a blocked execution is released: when all its counted edges are released, or any one. */

@@ -36,6 +36,19 @@ export interface ReleaseOptions {
   readonly probe?: boolean;
 }
 
+/** How {@link ExecutionStore.getMany} reads. */
+export interface ReadOptions {
+  /**
+   * `false` allows an eventually consistent read (half the cost on DynamoDB), which may
+   * return an older version of a record or miss a new one: safe for a record found in a
+   * terminal state (those never change), while any other answer must be read again
+   * consistently before anything is decided on it. A store whose reads are always
+   * consistent ignores it.
+   * @default true
+   */
+  readonly consistent?: boolean;
+}
+
 /** Filters for listing runs. */
 export interface RunQuery {
   readonly taskName?: string;
@@ -80,15 +93,13 @@ export interface ExecutionStore {
   create(record: ExecutionRecord): MaybePromise<boolean>;
   /** Reads one record. */
   get(id: string): MaybePromise<ExecutionRecord | undefined>;
-  /**
-   * Reads several records at once (a batch read where the backend has one); in order.
-   * With `consistent: false` a record may be read as it was a moment ago (cheaper on
-   * DynamoDB): safe for a record found terminal, which never changes again.
-   */
-  getMany(ids: readonly string[], options?: { readonly consistent?: boolean }): MaybePromise<(ExecutionRecord | undefined)[]>;
+  /** Reads several records at once (a batch read where the backend has one); in order. */
+  getMany(ids: readonly string[], options?: ReadOptions): MaybePromise<(ExecutionRecord | undefined)[]>;
   /**
    * Applies `changes` (and appends `transition` to the history when given) if the record
    * meets `expect`; returns the updated record, or `undefined` when the condition failed.
+   * A `history` in `changes` replaces the stored one: the engine writes a compacted
+   * history that way, with no `transition`, when the history is full (`history.ts`).
    */
   update(
     id: string,

@@ -22,6 +22,7 @@ import type { BlobStore, Clock, ExecutionStore, IdSource, RunQuery, TaskQueue } 
 import { CancelledError, ErrorCode, FloeError, forwardCycle } from "../errors.ts";
 import { Attempts, type Slots } from "./attempts.ts";
 import { Waiters, type WaitCallback } from "./waiters.ts";
+import { RecordReads } from "./record-reads.ts";
 import { currentContext, type ExecutionContext } from "./context.ts";
 import { Execution, isExecution, type ExecutionHost } from "./execution.ts";
 import { collectExecutionIds, isPlainObject } from "./references.ts";
@@ -135,6 +136,7 @@ export class Runtime implements ExecutionHost, Engine {
   readonly #refs: ReferenceCodec;
   readonly #waiters: Waiters;
   readonly #attempts: Attempts;
+  readonly #reads: RecordReads;
   #closed = false;
 
   /** @param options - ports and settings */
@@ -165,6 +167,7 @@ export class Runtime implements ExecutionHost, Engine {
       inlineFanIn: options.inlineFanIn,
     });
     this.#waiters = new Waiters(options.store, options.clock);
+    this.#reads = new RecordReads(options.store);
     this.#attempts = new Attempts({ runtime: this, engine: this.engine, clock: options.clock, refs: this.#refs, slots: options.slots, takeOverAfterMs: options.takeOverAfterMs, maxPayloadBytes: options.maxPayloadBytes ?? defaultMaxPayload, cancelPollMs: options.cancelPollMs });
   }
 
@@ -293,7 +296,7 @@ export class Runtime implements ExecutionHost, Engine {
     if (execution.created === existing) {
       // A re-run knows the children an earlier run made: a finished one's record is final.
       const known = currentContext()?.known?.get(execution.id);
-      const record = known !== undefined && isTerminal(known.state) ? known : this.#o.store.get(execution.id);
+      const record = known !== undefined && isTerminal(known.state) ? known : this.#reads.read(execution.id, false);
       // A store that answers later (DynamoDB): the general path starts from this read
       // rather than make it again, and so sees its failure.
       if (isPromiseLike(record)) firstRead = record;
@@ -369,9 +372,13 @@ export class Runtime implements ExecutionHost, Engine {
     let id = execution.id;
     let followed: Set<string> | undefined;
     let pending = firstRead;
+    // An execution this runtime has just submitted would most likely be found stale by an
+    // eventually consistent read, and read twice.
+    let consistent = execution.created !== existing;
     for (;;) {
-      const read = pending ?? this.#o.store.get(id);
+      const read = pending ?? this.#reads.read(id, consistent);
       pending = undefined;
+      consistent = false;
       const record = isPromiseLike(read) ? await read : read;
       if (record === undefined) throw unknownExecution(id);
       if (!isTerminal(record.state)) {
