@@ -7,14 +7,18 @@
  * release into one downstream are marked, and the counter decremented, in one write.
  */
 import type { AttributeValue, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
-import { isTerminal, type ExecutionState } from "../sdk/engine/model.ts";
+import { isTerminal, type Edge, type ExecutionState } from "../sdk/engine/model.ts";
+import { edgesOfImage } from "../sdk/aws/links.ts";
 import type { MaybePromise } from "../sdk/engine/step.ts";
 import { entryPoint } from "./environment.ts";
 
 /** What the coordinator needs: something that releases the dependents of finished executions. */
 export interface CoordinatorDeps {
   readonly engine: {
-    releaseDependents(upstreamIds: readonly string[], options?: { readonly resend?: boolean }): MaybePromise<void>;
+    releaseDependents(
+      upstreamIds: readonly string[],
+      options?: { readonly resend?: boolean; readonly edges?: ReadonlyMap<string, readonly Edge[]> },
+    ): MaybePromise<void>;
   };
   /**
    * Where failures are reported.
@@ -49,9 +53,17 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (event: DynamoD
       return id === undefined ? [] : [{ id, sequence: record.dynamodb?.SequenceNumber }];
     });
     if (finished.length === 0) return { batchItemFailures: [] };
+    // The links out of each finished execution come in its image: no read for them.
+    const edges = new Map<string, readonly Edge[]>();
+    for (const record of event.Records) {
+      const id = finishedIn(record);
+      const image = record.dynamodb?.NewImage;
+      const found = id === undefined || image === undefined ? undefined : edgesOfImage(id, image);
+      if (id !== undefined && found !== undefined) edges.set(id, found);
+    }
     try {
       // One call for the whole batch: the engine groups the releases per downstream.
-      await deps.engine.releaseDependents([...new Set(finished.map((f) => f.id))]);
+      await deps.engine.releaseDependents([...new Set(finished.map((f) => f.id))], { edges });
       return { batchItemFailures: [] };
     } catch (error) {
       log(`floe coordinator: releasing the dependents of ${finished.length} executions together failed, releasing each alone: ${(error as Error).message}`);

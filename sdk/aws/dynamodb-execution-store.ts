@@ -86,6 +86,17 @@ function queuedShard(id: string): string {
  */
 const SLOTS_PER_WRITE = 90;
 
+/** A record's put, waiting for the end of the turn (see `DynamoDbExecutionStore.create`). */
+interface UnsentPut {
+  readonly item: Record<string, unknown>;
+  /** Links set on it meanwhile, written with it. */
+  readonly links: Record<string, Link>;
+  /** Their edges, set by an update if the record turns out to exist. */
+  readonly edges: Edge[];
+  /** Whether the put created the record. */
+  done: Promise<boolean>;
+}
+
 /** How many times a release that meets other releases into its downstream tries again. */
 const RELEASE_TRIES = 100;
 
@@ -125,16 +136,43 @@ export class DynamoDbExecutionStore implements ExecutionStore {
       ...(root ? { rootTask: record.taskName, root: "run" } : {}),
       ...(root && record.state === State.Queued ? { qs: queuedShard(record.id), qdue: record.queuedAt ?? record.createdAt } : {}),
     };
+    // Sent once this turn's synchronous code is over: a join submitted in the same turn
+    // (the usual fan-out: children, then the task that takes them) writes its links into
+    // these puts instead of updating each record after.
+    const put: UnsentPut = { item, links: {}, edges: [], done: Promise.resolve(false) };
+    put.done = new Promise<boolean>((resolve, reject) => {
+      queueMicrotask(() => {
+        this.#unsent.delete(record.id);
+        this.#send(put).then(resolve, reject);
+      });
+    });
+    this.#unsent.set(record.id, put);
+    this.#creating.set(record.id, put.done);
+    const clear = () => {
+      if (this.#creating.get(record.id) === put.done) this.#creating.delete(record.id);
+    };
+    put.done.then(clear, clear);
+    return put.done;
+  }
+
+  /** Puts a record unless it exists; links given meanwhile go with it, or by an update if it existed. */
+  async #send(put: UnsentPut): Promise<boolean> {
     try {
       await this.#client.send(
-        new PutCommand({ TableName: this.#table, Item: item, ConditionExpression: "attribute_not_exists(pk)" }),
+        new PutCommand({ TableName: this.#table, Item: { ...put.item, links: put.links }, ConditionExpression: "attribute_not_exists(pk)" }),
       );
       return true;
     } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
+      if (!isConditionFailure(error)) throw error;
     }
+    if (put.edges.length > 0) await this.#link(put.item.id as string, put.edges);
+    return false;
   }
+
+  /** Creates not sent yet (see {@link DynamoDbExecutionStore.create}), by id. */
+  readonly #unsent = new Map<string, UnsentPut>();
+  /** Creates under way, by id: a link to one of these waits for its record. */
+  readonly #creating = new Map<string, Promise<boolean>>();
 
   async get(id: string): Promise<ExecutionRecord | undefined> {
     const item = await this.#item(id);
@@ -179,13 +217,12 @@ export class DynamoDbExecutionStore implements ExecutionStore {
       names["#counted"] = "counted";
       removes.push("#counted");
     }
-    if (changes.state !== undefined && isRoot(id)) {
-      // A root goes into `byQueued` (due when queued or, for a retry, at its notBefore), or out of it.
+    if (changes.state !== undefined && changes.state !== State.Queued && isRoot(id)) {
+      // A root leaves `byQueued` once it has started. Only its first queueing, at its
+      // creation, puts it there: a later one (a retry, a re-run after a suspension) was
+      // written by a handler whose message comes back if its send fails.
       Object.assign(names, { "#qs": "qs", "#qdue": "qdue" });
-      if (changes.state === State.Queued) {
-        Object.assign(values, { ":qs": queuedShard(id), ":qdue": changes.notBefore ?? changes.queuedAt ?? 0 });
-        sets.push("#qs = :qs", "#qdue = :qdue");
-      } else removes.push("#qs", "#qdue");
+      removes.push("#qs", "#qdue");
     }
     if (transition !== undefined) {
       names["#history"] = "history";
@@ -238,7 +275,20 @@ export class DynamoDbExecutionStore implements ExecutionStore {
       if (list === undefined) byUpstream.set(edge.upstreamId, [edge]);
       else list.push(edge);
     }
-    await Promise.all([...byUpstream].map(([upstreamId, list]) => this.#link(upstreamId, list)));
+    await Promise.all(
+      [...byUpstream].map(async ([upstreamId, list]) => {
+        const unsent = this.#unsent.get(upstreamId);
+        if (unsent !== undefined && Object.keys(unsent.links).length + list.length <= LINKS_ON_RECORD) {
+          for (const edge of list) unsent.links[linkKey(edge)] = linkOf(edge, unsent.item.runId as string);
+          unsent.edges.push(...list);
+          await unsent.done;
+          return;
+        }
+        // An upstream whose record is being written: its put comes first.
+        await this.#creating.get(upstreamId)?.catch(() => undefined);
+        await this.#link(upstreamId, list);
+      }),
+    );
   }
 
   /**
@@ -393,7 +443,9 @@ export class DynamoDbExecutionStore implements ExecutionStore {
       KeyConditionExpression: "pk = :pk",
       FilterExpression: "parentId = :parent",
       ExpressionAttributeValues: { ":pk": `R#${familyOf(runId)}`, ":parent": parentId },
-      ConsistentRead: true,
+      // Half the price, and safe: a child missed is created again by a conditional put that
+      // finds it, and one read as it was a moment ago is read again before it is relied on.
+      ConsistentRead: false,
     });
     return items.map(toRecord);
   }

@@ -5,6 +5,7 @@
  * their own beside the record, so an execution passed to thousands of others does not grow
  * into an item that costs a hundred units a write.
  */
+import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { EdgeKind, type Edge } from "../engine/model.ts";
 
 /** The most links kept on a record; the rest are items of their own. */
@@ -74,4 +75,16 @@ export function edgesOfLinks(upstreamId: string, links: Iterable<Link> | undefin
 /** The key fields of a stored link, as an edge's (for {@link linkKey}). */
 export function edgeOfLink(link: Link): Pick<Edge, "downstreamId" | "kind" | "generation"> {
   return { downstreamId: link.d, kind: link.k === "w" ? EdgeKind.Await : EdgeKind.Argument, generation: link.g };
+}
+
+/**
+ * The edges out of execution `id` as a stream record's image of its item shows them, or
+ * `undefined` when the image cannot tell them all (links in items of their own, or no
+ * links attribute): then they are read from the table.
+ */
+export function edgesOfImage(id: string, image: Readonly<Record<string, { readonly M?: unknown; readonly S?: string; readonly BOOL?: boolean }>>): Edge[] | undefined {
+  const links = image.links?.M;
+  const runId = image.runId?.S;
+  if (links === undefined || runId === undefined || image.overflow?.BOOL === true) return undefined;
+  return edgesOfLinks(id, Object.values(unmarshall(links as Parameters<typeof unmarshall>[0]) as Record<string, Link>), runId);
 }

@@ -140,6 +140,11 @@ export class ExecutionEngine {
   }
 
   *#register(spec: NewExecution): Step<ExecutionRecord> {
+    // The links first, in this turn: a store may write them with upstreams created in the
+    // same turn, not yet sent. A release that finds no downstream yet counts nothing, and
+    // the registration reads every upstream after its record exists.
+    const linking = spec.refs.length > 0 ? this.#o.store.addEdges(this.#argumentEdges(spec, this.#o.clock.now())) : undefined;
+    if (isPromiseLike(linking)) linking.then(undefined, ignore);
     // Port calls on this path are awaited (yielded) only when they answer with a promise:
     // the in-memory adapters answer at once.
     let args = this.#payload(spec.id, "args", spec.args);
@@ -147,7 +152,7 @@ export class ExecutionEngine {
     const record = this.#newRecord(spec, args);
     let created = this.#o.store.create(record);
     if (isPromiseLike(created)) created = (yield created) as boolean;
-    return yield* this.#registered(spec, record, created);
+    return yield* this.#registered(spec, record, created, linking);
   }
 
   /** A new record for `spec`, waiting if it waits for anything and queued otherwise. */
@@ -181,7 +186,8 @@ export class ExecutionEngine {
   }
 
   /** Finishes a registration once the conditional create of `record` answered `created`. */
-  *#registered(spec: NewExecution, record: ExecutionRecord, created: boolean): Step<ExecutionRecord> {
+  /** @param linking - the argument edges' writing, when started already */
+  *#registered(spec: NewExecution, record: ExecutionRecord, created: boolean, linking?: MaybePromise<void>): Step<ExecutionRecord> {
     if (created && spec.admit !== undefined) {
       const refused = yield* call(spec.admit());
       if (refused !== undefined) {
@@ -191,7 +197,7 @@ export class ExecutionEngine {
     }
     const current = created ? record : yield* call(this.#o.store.get(spec.id));
     if (current === undefined) throw new Error(`execution ${spec.id} vanished while it was being created`);
-    if (spec.refs.length > 0) yield* call(this.#o.store.addEdges(this.#argumentEdges(spec, record.createdAt)));
+    if (spec.refs.length > 0) yield* call(linking ?? this.#o.store.addEdges(this.#argumentEdges(spec, record.createdAt)));
     if (!current.guarded) {
       // A record found queued and never started may have lost its message: whoever created
       // it died between the put and the send. Sending again is safe (a duplicate is dropped
@@ -228,7 +234,7 @@ export class ExecutionEngine {
 
   /**
    * Releases the edges of upstreams that finished before the edges existed (an upstream
-   * only releases the edges it can see when it finishes), then removes the guard.
+   * only releases the edges it can see when it finishes), then removes the guard, if any.
    */
   *#arm(record: ExecutionRecord, upstreamIds: readonly string[], kind: EdgeKind, slotOf: (id: string) => number): Step<ExecutionRecord> {
     let upstreams = this.#o.store.getMany(upstreamIds);
@@ -237,8 +243,10 @@ export class ExecutionEngine {
     if (finished.length > 0) {
       const fanIn = record.waitMode === WaitMode.Any ? 1 : upstreamIds.length;
       const edges = finished.map((u) => this.#edge(record, u.id, kind, fanIn, slotOf(u.id)));
-      yield* all(groupByDownstream(edges).map((group) => call(this.#o.store.release(group))));
+      yield* all(groupByDownstream(edges).map((group) => this.#releaseGroup(group)));
     }
+    // A suspension has no guard (see #suspend): its releases above queue it when they bring it to zero.
+    if (!record.guarded) return record;
     const armed = yield* call(
       this.#o.store.update(record.id, { guarded: true, generation: record.generation }, { guarded: false }),
     );
@@ -476,7 +484,11 @@ export class ExecutionEngine {
           state: State.Suspended,
           generation: record.generation + 1,
           pending: mode === WaitMode.All ? on.length : 1,
-          guarded: true,
+          // No guard, unlike a registration: the counter counts each awaited execution once
+          // however its release comes (a store counts edges, not calls), so it reaches zero
+          // only once every one has finished, whoever gets there first; a guard would cost
+          // a write a suspension.
+          guarded: false,
           waitMode: mode,
         },
         { state: State.Suspended, at: now, attempt: record.attempt },
@@ -514,12 +526,16 @@ export class ExecutionEngine {
    * {@link RELEASE_GROUP} in one write. Idempotent: the fast path after a completion and
    * the coordinator's backstop may both run it.
    */
-  releaseDependents(upstreamIds: string | readonly string[], options: { readonly resend?: boolean } = {}): MaybePromise<void> {
-    return drive(this.#releaseDependents(typeof upstreamIds === "string" ? [upstreamIds] : upstreamIds, options.resend === true));
+  releaseDependents(
+    upstreamIds: string | readonly string[],
+    options: { readonly resend?: boolean; readonly edges?: ReadonlyMap<string, readonly Edge[]> } = {},
+  ): MaybePromise<void> {
+    return drive(this.#releaseDependents(typeof upstreamIds === "string" ? [upstreamIds] : upstreamIds, options.resend === true, options.edges));
   }
 
-  *#releaseDependents(upstreamIds: readonly string[], resend: boolean): Step<void> {
-    const found = yield* all(upstreamIds.map((id) => call(this.#o.store.edgesFrom(id))));
+  /** @param known - the edges out of some of the upstreams, as the caller has them (a stream record's image) */
+  *#releaseDependents(upstreamIds: readonly string[], resend: boolean, known?: ReadonlyMap<string, readonly Edge[]>): Step<void> {
+    const found = yield* all(upstreamIds.map((id) => call(known?.get(id) ?? this.#o.store.edgesFrom(id))));
     yield* this.#release(found.length === 1 ? (found[0] ?? []) : found.flat(), resend, true);
   }
 

@@ -501,6 +501,8 @@ export class Runtime implements ExecutionHost, Engine {
    * of another's finish only by being run again).
    */
   finishedElsewhere(id: string): void {
+    // Told of every execution another runtime finishes: read only those waited for here.
+    if (!this.#waiters.has(id)) return;
     const record = this.#o.store.get(id);
     if (isPromiseLike(record)) {
       record.then((found) => found !== undefined && isTerminal(found.state) && this.#waiters.finished(found), ignore);

@@ -109,6 +109,11 @@ export class Waiters {
   }
 
   /** The executions waited for now. */
+  /** Whether a wait is for `id`. */
+  has(id: string): boolean {
+    return this.#byId.has(id);
+  }
+
   ids(): string[] {
     return [...this.#byId.keys()];
   }
