@@ -10,7 +10,7 @@ import type { ExecutionEngine, Outcome } from "../engine/execution-engine.ts";
 import type { ExecutionRecord, TaskMessage } from "../engine/model.ts";
 import type { Clock } from "../engine/ports.ts";
 import { isPromiseLike, type MaybePromise } from "../engine/step.ts";
-import { ErrorCode, FloeError, TimeoutError } from "../errors.ts";
+import { CancelledError, ErrorCode, FloeError, TimeoutError } from "../errors.ts";
 import { CancelWatch } from "./cancel-watch.ts";
 import { ExecutionContext, runInContext, type SlotLease } from "./context.ts";
 import { isExecution } from "./execution.ts";
@@ -118,8 +118,8 @@ export class Attempts {
   /**
    * Runs an `inline` execution's attempt inside `parent`, its caller's attempt, in the
    * caller's concurrency slot; resolves once its outcome is recorded (rejects if the store
-   * failed), with whether a completion was recorded. The caller's abort (a cancellation, its
-   * timeout, the engine closing) aborts it too.
+   * failed), with whether a completion was recorded. The caller's timeout, or the engine
+   * closing, aborts it too.
    */
   runInline(parent: ExecutionContext, definition: TaskDefinition, record: ExecutionRecord): Promise<InlineEnd> {
     return new Promise((resolve, reject) => {
@@ -129,7 +129,12 @@ export class Attempts {
         if (error !== undefined) reject(error);
         else resolve({ outcome: attempt.outcome as Outcome, recorded: attempt.recorded });
       }, parent);
-      const abort = () => attempt.abort(parent.signal.reason);
+      // A cancellation reaches it as its caller's other children: cancelled by the sweep or
+      // the caller's cancel watch, which then aborts it; ended here first, it would fail.
+      const abort = () => {
+        const reason: unknown = parent.signal.reason;
+        if (!(reason instanceof CancelledError)) attempt.abort(reason);
+      };
       parent.signal.addEventListener("abort", abort);
       this.#run(attempt, definition);
       // Aborted while its record was being written: the attempt ends at once, recorded.
