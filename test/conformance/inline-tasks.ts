@@ -90,3 +90,13 @@ export const callsSlow = workflow("ci_calls_slow", async (gate: string) => {
     return (error as { code?: string }).code;
   }
 });
+
+/** Counts its runs under `key`, then waits for the latch `key`. */
+export const gatedStep = task("ci_gated_step", { inline: true }, async (key: string) => {
+  count(key);
+  await latch(key);
+  return "opened";
+});
+
+/** Awaits an inline call and a queued child together: a cloud worker suspends on the child meanwhile. */
+export const callsBoth = workflow("ci_calls_both", async (key: string) => Promise.all([gatedStep(key), double.submit(1).result()]));

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { State, type Engine, type ExecutionRecord, type RunView } from "floe";
-import { counted, unique } from "./probes.ts";
+import { counted, openLatch, unique } from "./probes.ts";
 import { settledRun, type Backend } from "./suite.ts";
 import * as t from "./inline-tasks.ts";
 
@@ -123,6 +123,25 @@ export function inlineConformance(backend: InlineBackend): void {
           : [State.Running, State.Completed],
       );
     });
+
+    it("ends its caller's attempt only once the inline execution's outcome is recorded, even when the caller suspends meanwhile", async () => {
+      const e = await engine();
+      const key = unique("both");
+      const run = e.submit(t.callsBoth, key);
+      // The queued child finishes while the inline one still runs.
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const view = await e.getRun(run.id);
+        if (view?.executions.some((x) => x.taskName === "c_double" && x.state === State.Completed)) break;
+        if (Date.now() > deadline) throw new Error("c_double did not complete");
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      openLatch(key);
+      expect(await run.result()).toEqual(["opened", 2]);
+      expect(counted(key)).toBe(1);
+      const [record] = byTask(await settledRun(e, run.id), "ci_gated_step");
+      expect(statesOf(record!)).toEqual([State.Running, State.Completed]);
+    }, 30_000);
 
     it("fails an inline attempt that runs past its timeoutMs with FLOE_TIMEOUT", async () => {
       const e = await engine();
