@@ -537,6 +537,9 @@ export class Runtime implements ExecutionHost, Engine {
    * of another's finish only by being run again).
    */
   finishedElsewhere(id: string): void {
+    // A wait registers before it reads, so one that starts later sees the finish itself:
+    // no read for an execution nobody here awaits (in AWS, nothing would make it).
+    if (!this.#waiters.has(id)) return;
     const record = this.#o.store.get(id);
     if (isPromiseLike(record)) {
       record.then((found) => found !== undefined && isTerminal(found.state) && this.#waiters.finished(found), ignore);

@@ -108,6 +108,11 @@ export class Waiters {
     if (failure !== undefined) throw failure.error;
   }
 
+  /** Whether a wait is for `id` now. */
+  has(id: string): boolean {
+    return this.#byId.has(id);
+  }
+
   /** The executions waited for now. */
   ids(): string[] {
     return [...this.#byId.keys()];
