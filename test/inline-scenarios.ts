@@ -4,7 +4,7 @@
  * on DynamoDB Local.
  */
 import { describe, expect, it } from "vitest";
-import { State } from "../sdk/engine/model.ts";
+import { State, WaitMode } from "../sdk/engine/model.ts";
 import { setupWith, spec, type StoreFactory } from "./engine-scenarios.ts";
 
 /** The inline scenarios over the stores `makeStore` makes. */
@@ -52,6 +52,23 @@ export function inlineScenarios(name: string, makeStore: StoreFactory): void {
       ]);
       // A finished execution is never taken over.
       expect(await engine.retakeInline(done!)).toBeUndefined();
+    });
+
+    it("leaves an inline completion's release to the coordinator where one runs, and releases it itself where none does", async () => {
+      for (const inlineFanIn of [8, undefined]) {
+        const { engine, queue, store } = await setupWith(makeStore, [], inlineFanIn);
+        const { record } = await engine.startInline(spec("inline"));
+        // A re-run of the caller that lost the race to take it over, suspended on it.
+        await engine.register(spec("caller"));
+        const caller = await engine.claim(queue.sent[0]!.message);
+        await engine.finish(caller!, { type: "suspended", on: ["inline"], mode: WaitMode.All });
+        expect(await engine.completeInline({ ...record }, "[1]", undefined)).toBe(true);
+        if (inlineFanIn !== undefined) {
+          expect(await store.get("caller")).toMatchObject({ state: State.Suspended, pending: 1 });
+          await engine.releaseDependents("inline");
+        }
+        expect(await store.get("caller")).toMatchObject({ state: State.Queued, pending: 0 });
+      }
     });
   });
 }

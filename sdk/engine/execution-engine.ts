@@ -213,14 +213,27 @@ export class ExecutionEngine {
   /**
    * Records the completion of an attempt run inline, as {@link finish} does, and answers
    * whether it was recorded: the caller uses the result it holds only then (a cancelled or
-   * taken-over attempt does not commit).
+   * taken-over attempt does not commit). Where a coordinator runs, its release is left to
+   * it, as a cancellation's is: nothing waits on an inline execution by an edge but a
+   * re-run of its caller that lost a race to take it over, and a query per step is most
+   * of what such a step would cost otherwise.
    */
   completeInline(record: ExecutionRecord, result: string, forward: string | undefined): MaybePromise<boolean> {
-    const running = { state: State.Running, attempt: record.attempt };
     const payload = this.#payload(record.id, "result", result);
-    return isPromiseLike(payload)
-      ? payload.then((p) => this.#terminate(record, running, this.#completion(p, forward)))
-      : this.#terminate(record, running, this.#completion(payload, forward));
+    return isPromiseLike(payload) ? payload.then((p) => this.#completeInline(record, p, forward)) : this.#completeInline(record, payload, forward);
+  }
+
+  #completeInline(record: ExecutionRecord, result: Payload, forward: string | undefined): MaybePromise<boolean> {
+    const running = { state: State.Running, attempt: record.attempt };
+    if (this.#inlineFanIn === Infinity) return this.#terminate(record, running, this.#completion(result, forward));
+    const changes = this.#completion(result, forward);
+    const done = this.#o.store.update(record.id, running, changes, { state: State.Completed, at: changes.finishedAt, attempt: record.attempt });
+    const told = (d: ExecutionRecord | undefined): boolean => {
+      if (d === undefined) return false;
+      this.#o.onTerminal?.(d);
+      return true;
+    };
+    return isPromiseLike(done) ? done.then(told) : told(done);
   }
 
   /** Finishes a registration once the conditional create of `record` answered `created`. */
