@@ -100,3 +100,6 @@ export const gatedStep = task("ci_gated_step", { inline: true }, async (key: str
 
 /** Awaits an inline call and a queued child together: a cloud worker suspends on the child meanwhile. */
 export const callsBoth = workflow("ci_calls_both", async (key: string) => Promise.all([gatedStep(key), double.submit(1).result()]));
+
+/** Runs past its own timeout while its inline call waits. */
+export const callerTimesOut = workflow("ci_caller_times_out", { timeoutMs: 100 }, async (key: string) => gatedStep(key));

@@ -151,6 +151,16 @@ export function inlineConformance(backend: InlineBackend): void {
       expect(statesOf(record!)).toEqual([State.Running, State.Failed]);
     });
 
+    it("ends an inline execution when its caller's attempt times out, rather than leave it running", async () => {
+      const e = await engine();
+      const key = unique("caller-timeout");
+      const run = e.submit(t.callerTimesOut, key);
+      const error = (await run.result({ raiseOnFailure: false })) as Error & { code?: string };
+      expect(error.code).toBe("FLOE_TIMEOUT");
+      const [record] = byTask(await settledRun(e, run.id), "ci_gated_step");
+      expect(statesOf(record!)).toEqual([State.Running, State.Failed]);
+    });
+
     it("cancels an inline execution with its caller and fires its signal", async () => {
       const e = await engine();
       const key = unique("abort");
