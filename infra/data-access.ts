@@ -28,12 +28,12 @@ export interface DataAccess {
 const allIndexes = (executionTableDefinition("unused").GlobalSecondaryIndexes ?? []).map((index) => index.IndexName!);
 
 /**
- * Releasing dependents: read the edges out of an execution (a query on the table's own
- * key) and the downstream records, mark edges and decrement counters (a transaction of
- * updates), queue a downstream that is ready (an update, then a send).
+ * Releasing dependents: read the links out of an execution (its record, and a query of the
+ * link items of one with more dependents than its record holds) and the downstream's record,
+ * decrement counters (an update), queue a downstream that is ready (an update, then a send).
  */
 const release = {
-  table: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+  table: ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"],
   indexes: [],
   send: true,
   payloads: [],

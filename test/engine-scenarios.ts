@@ -4,6 +4,7 @@ import { ExecutionEngine, type ExecutionEngineOptions, type NewExecution } from 
 import { State, WaitMode, type TaskMessage } from "../sdk/engine/model.ts";
 import type { Clock, ExecutionStore, TaskQueue } from "../sdk/engine/ports.ts";
 import { MemoryBlobStore } from "../sdk/embedded/memory-blob-store.ts";
+import { HISTORY_CAP } from "../sdk/engine/history.ts";
 
 /** A queue that only records what was sent, so each test drives deliveries itself. */
 export class RecordingQueue implements TaskQueue {
@@ -132,7 +133,7 @@ export function engineScenarios(name: string, makeStore: StoreFactory): void {
       const record = { ...(await store.get("u1"))!, id: "d", state: State.Waiting, pending: 2, guarded: true, history: [] };
       await store.create(record);
       await store.addEdges(
-        ["u1", "u2"].map((up) => ({ upstreamId: up, downstreamId: "d", runId: "run", kind: "argument" as const, waits: true, generation: 1, released: false, createdAt: 0 })),
+        ["u1", "u2"].map((up, slot) => ({ upstreamId: up, downstreamId: "d", runId: "run", kind: "argument" as const, waits: true, generation: 1, slot, released: false, createdAt: 0 })),
       );
       await runToCompletion(engine, queue, "u1");
       await runToCompletion(engine, queue, "u2");
@@ -174,19 +175,33 @@ export function engineScenarios(name: string, makeStore: StoreFactory): void {
       expect((await store.get("d"))).toMatchObject({ pending: 0, state: State.Queued });
       expect(queue.ids().filter((id) => id === "d")).toHaveLength(1);
       const run = await store.run("run");
-      expect(run?.edges.filter((e) => e.downstreamId === "d" && e.released)).toHaveLength(120);
+      expect(run?.edges.filter((e) => e.downstreamId === "d")).toHaveLength(120);
     });
 
     it("sends again the first message of a run still queued and never started, and of no other", async () => {
       const { engine, queue } = await setup();
-      await engine.register(spec("lost"));
-      await engine.register(spec("started"));
+      // Roots: the first message of a run has no redelivery to repair it.
+      await engine.register({ ...spec("lost"), runId: "lost" });
+      await engine.register({ ...spec("started"), runId: "started" });
       const started = queue.sent.find((s) => s.message.executionId === "started");
       await engine.claim(started!.message);
       queue.sent.length = 0;
       expect(await engine.resendLost({ olderThanMs: 1_000_000, lookbackMs: 2_000_000 })).toEqual([]);
       expect(await engine.resendLost({ olderThanMs: 0, lookbackMs: 1_000_000 })).toEqual(["lost"]);
       expect(queue.ids()).toEqual(["lost"]);
+    });
+
+    it("repairs, when a finished execution's message is dead-lettered, the release and the send its handler failed", async () => {
+      const { engine, queue, store } = await setup();
+      await engine.register(spec("u"));
+      await engine.register(spec("d", ["u"]));
+      await runToCompletion(engine, queue, "u");
+      // The send of d's message failed, and u's message kept failing until the dead-letter queue.
+      queue.sent.splice(queue.sent.findIndex((s) => s.message.executionId === "d"), 1);
+      expect((await store.get("d"))?.state).toBe(State.Queued);
+      await engine.abandon("u", new Error("dead-lettered"));
+      expect((await store.get("u"))?.state).toBe(State.Completed);
+      expect(queue.ids().filter((id) => id === "d")).toHaveLength(1);
     });
 
     it("drops a duplicate delivery: only one claim of an attempt succeeds", async () => {
@@ -246,6 +261,27 @@ export function engineScenarios(name: string, makeStore: StoreFactory): void {
       const running = (await engine.claim(queue.sent[1]!.message))!;
       await engine.finish(running, { type: "suspended", on: ["u"], mode: WaitMode.All });
       expect((await store.get("p"))?.state).toBe(State.Queued);
+    });
+
+    it("compacts the history of an execution re-run many times, keeping its first and last transitions and a count of the rest", async () => {
+      const { engine, queue, store } = await setup();
+      await engine.register(spec("p"));
+      const steps = 20;
+      for (let i = 0; i < steps; i += 1) {
+        const message = queue.sent.findLast((s) => s.message.executionId === "p")!.message;
+        const running = (await engine.claim(message))!;
+        await engine.register(spec(`c${i}`));
+        await engine.finish(running, { type: "suspended", on: [`c${i}`], mode: WaitMode.All });
+        await runToCompletion(engine, queue, `c${i}`);
+      }
+      const last = (await engine.claim(queue.sent.findLast((s) => s.message.executionId === "p")!.message))!;
+      await engine.finish(last, { type: "completed", result: "[1]" });
+      const { history } = (await store.get("p"))!;
+      expect(history.length).toBeLessThanOrEqual(HISTORY_CAP);
+      expect(history.slice(0, 2).map((t) => t.state)).toEqual([State.Queued, State.Running]);
+      expect(history.slice(-4).map((t) => t.state)).toEqual([State.Suspended, State.Queued, State.Running, State.Completed]);
+      // Queued and first start, a suspension, a queueing and a start per step, then the end.
+      expect(history.reduce((n, t) => n + (t.folded ?? 1), 0)).toBe(2 + 3 * steps + 1);
     });
 
     it("fails an execution once its retries are used up", async () => {

@@ -50,6 +50,7 @@ const storeMethods: Record<keyof ExecutionStore, true> = {
   addEdges: true,
   release: true,
   edgesFrom: true,
+  children: true,
   executions: true,
   run: true,
   runs: true,

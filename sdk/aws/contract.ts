@@ -78,8 +78,6 @@ export function executionTableDefinition(tableName: string): CreateTableCommandI
     AttributeDefinitions: [
       { AttributeName: "pk", AttributeType: "S" },
       { AttributeName: "sk", AttributeType: "S" },
-      { AttributeName: "run", AttributeType: "S" },
-      { AttributeName: "rsk", AttributeType: "S" },
       { AttributeName: "rootTask", AttributeType: "S" },
       { AttributeName: "root", AttributeType: "S" },
       { AttributeName: "createdAt", AttributeType: "N" },
@@ -91,11 +89,10 @@ export function executionTableDefinition(tableName: string): CreateTableCommandI
       { AttributeName: "sk", KeyType: "RANGE" },
     ],
     GlobalSecondaryIndexes: [
-      index("byRun", "run", "rsk"),
       index("byWorkflow", "rootTask", "createdAt"),
       // Every run newest first. One partition: only roots are written to it.
       index("byStart", "root", "createdAt"),
-      // Sparse: only queued executions have its keys (see the file's comment).
+      // Sparse: only queued roots have its keys (see the store's comment).
       index("byQueued", "qs", "qdue"),
     ],
     StreamSpecification: { StreamEnabled: true, StreamViewType: "NEW_AND_OLD_IMAGES" },

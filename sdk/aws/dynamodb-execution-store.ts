@@ -5,18 +5,27 @@
  *
  * | item | pk | sk | indexed as |
  * | --- | --- | --- | --- |
- * | execution record | `X#<id>` | `X` | `byRun` (`run`, `rsk` = `X#<id>`); roots also `byWorkflow` (`rootTask`, `createdAt`) and `byStart` (`root` = `run`, `createdAt`); while `queued`, `byQueued` (`qs` = one of {@link QUEUED_SHARDS} shards, `qdue` = when its attempt became due) |
- * | dependency edge | `X#<upstreamId>` | `D#<downstreamId>#<kind>#<generation>` | `byRun` (`run`, `rsk` = `D#<upstreamId>#…`) |
+ * | a run's root record | `X#<id>` | `X` | `byWorkflow` (`rootTask`, `createdAt`), `byStart` (`root` = `run`, `createdAt`); while `queued`, `byQueued` (`qs` = one of {@link QUEUED_SHARDS} shards, `qdue` = when its attempt became due) |
+ * | any other record | `R#<family>` | `X#<id>` | nowhere |
  * | idempotency record | `K#<key>` | `K` | nowhere (no index attribute; its `type` is not the stream filter's) |
  *
- * An edge lives in its upstream's partition, so "the edges out of a finished execution" is
- * one query. The indexes project keys only: an update that changes no index key then
- * writes the table alone (one write unit for a small item), not every index as well; the
- * rare reads through an index fetch the items by key afterwards. `byQueued` is sparse: its
- * keys exist only while an execution is queued (an index write into `queued` and one out),
- * so the reconciler finds executions whose message may be lost without a scan. Every state
- * change is a conditional update; a release marks its edges (up to 99 into one downstream)
- * and decrements the downstream's counter by their number in one transaction.
+ * Every execution below a root has an id `<family>~<digest>`, the family being its run's
+ * ({@link familyOf}; the runtime's id source makes such ids), so the records of a run share
+ * one partition: a run, or the children of one parent, is one query on the table's own key,
+ * and no index entry is written per execution. Only roots are indexed, for listing runs and,
+ * while queued, for the reconciler (a lost first message of a run has no other repair; a lost
+ * message below a root is sent again by the redelivery of the message whose handler failed).
+ *
+ * Dependency links live on the records: each upstream's `links` map holds one entry per
+ * edge out of it, so "the edges out of a finished execution" come with its record (the
+ * completion's own write returns them, the coordinator's stream image carries them). Each
+ * edge has a slot, its upstream's position among the downstream's edges of its generation;
+ * a release is one conditional update of the downstream that adds the slots it counts to the
+ * downstream's `counted` set and decrements `pending` by their number, only if none of them
+ * is in the set yet and the generation is the downstream's current one. Repeating it counts
+ * nothing twice, so it needs no transaction and no mark on the upstream. The set is emptied
+ * when the execution leaves its blocked state (queued, or a new generation), so a record is
+ * small again once it runs.
  */
 import {
   DynamoDBDocumentClient,
@@ -24,14 +33,16 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
-  TransactWriteCommand,
   UpdateCommand,
   type BatchGetCommandOutput,
   type QueryCommandInput,
-  type TransactWriteCommandInput,
 } from "@aws-sdk/lib-dynamodb";
-import { EdgeKind, State, edgeKey, type Edge, type ExecutionRecord, type Transition } from "../engine/model.ts";
-import type { ExecutionStore, Expectation, IdempotencyRecord, QueuedQuery, Release, RunQuery } from "../engine/ports.ts";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { State, isTerminal, type Edge, type ExecutionRecord, type Transition } from "../engine/model.ts";
+import type { ExecutionStore, Expectation, IdempotencyRecord, QueuedQuery, Release, ReleaseOptions, RunQuery } from "../engine/ports.ts";
+import { FAMILY_SEPARATOR, familyOf } from "../runtime/system.ts";
+import { conditionOf, isConditionFailure } from "./dynamodb-conditions.ts";
+import { LINKS_ON_RECORD, edgeOfLink, edgesOfLinks, linkKey, linkOf, type Link } from "./links.ts";
 
 // The table's definition lives in the contract, which the CDK construct shares.
 
@@ -41,7 +52,7 @@ export interface DynamoDbExecutionStoreOptions {
   readonly client: DynamoDBDocumentClient;
   readonly tableName: string;
   /**
-   * Days after its creation an execution record or edge expires: it is written with an
+   * Days after its creation an execution record expires: it is written with an
    * `expiresAt` time (epoch seconds), the table's TTL attribute, and DynamoDB deletes it
    * some time after. `undefined` keeps everything.
    * @default undefined
@@ -49,20 +60,17 @@ export interface DynamoDbExecutionStoreOptions {
   readonly retentionDays?: number;
 }
 
-const recordKey = (id: string) => ({ pk: `X#${id}`, sk: "X" });
-const edgeItemKey = (edge: Pick<Edge, "upstreamId" | "downstreamId" | "kind" | "generation">) => ({
-  pk: `X#${edge.upstreamId}`,
-  sk: `D#${edge.downstreamId}#${edge.kind}#${edge.generation}`,
-});
+/** The key of an execution's record: a root in its own partition, the rest in their run's. */
+export function recordKey(id: string): { pk: string; sk: string } {
+  const at = id.indexOf(FAMILY_SEPARATOR);
+  return at > 0 ? { pk: `R#${id.slice(0, at)}`, sk: `X#${id}` } : { pk: `X#${id}`, sk: "X" };
+}
 const idempotencyKey = (key: string) => ({ pk: `K#${key}`, sk: "K" });
-type TransactItems = NonNullable<TransactWriteCommandInput["TransactItems"]>;
 
-/** How many times a release meeting another transaction on its downstream tries again. */
-const MAX_CONFLICT_RETRIES = 8;
-const storageKeys = new Set(["pk", "sk", "run", "rsk", "rootTask", "root", "type", "expiresAt", "qs", "qdue"]);
+const storageKeys = new Set(["pk", "sk", "rootTask", "root", "type", "expiresAt", "qs", "qdue", "links", "counted", "overflow"]);
 
 /**
- * The partitions of the `byQueued` index: every execution passes through it, and one
+ * The partitions of the `byQueued` index: every run's root passes through it, and one
  * partition of an index takes about a thousand writes a second.
  */
 export const QUEUED_SHARDS = 16;
@@ -71,6 +79,17 @@ export const QUEUED_SHARDS = 16;
 function queuedShard(id: string): string {
   return `q${id.charCodeAt(id.length - 1) % QUEUED_SHARDS}`;
 }
+
+/**
+ * The most slots one release counts: each is a `NOT contains(…)` term of its condition,
+ * three operators, and DynamoDB allows 300 in an expression.
+ */
+const SLOTS_PER_WRITE = 90;
+
+/** How many times a release that meets other releases into its downstream tries again. */
+const RELEASE_TRIES = 100;
+
+const isRoot = (id: string) => !id.includes(FAMILY_SEPARATOR);
 
 /** An {@link ExecutionStore} on DynamoDB. */
 export class DynamoDbExecutionStore implements ExecutionStore {
@@ -90,15 +109,21 @@ export class DynamoDbExecutionStore implements ExecutionStore {
   }
 
   async create(record: ExecutionRecord): Promise<boolean> {
+    const root = record.id === record.runId;
+    if (!root && !record.id.startsWith(`${familyOf(record.runId)}${FAMILY_SEPARATOR}`)) {
+      throw new Error(
+        `execution ${record.id} of run ${record.runId} cannot be stored: on DynamoDB an execution below a root has an id ` +
+          `"${familyOf(record.runId)}${FAMILY_SEPARATOR}…" (its run's family); create the runtime with the cryptoIds id source`,
+      );
+    }
     const item = {
       ...record,
       ...recordKey(record.id),
       type: "execution",
-      run: record.runId,
-      rsk: `X#${record.id}`,
+      links: {},
       ...this.#expiry(record.createdAt),
-      ...(record.parentId === undefined ? { rootTask: record.taskName, root: "run" } : {}),
-      ...(record.state === State.Queued ? { qs: queuedShard(record.id), qdue: record.queuedAt ?? record.createdAt } : {}),
+      ...(root ? { rootTask: record.taskName, root: "run" } : {}),
+      ...(root && record.state === State.Queued ? { qs: queuedShard(record.id), qdue: record.queuedAt ?? record.createdAt } : {}),
     };
     try {
       await this.#client.send(
@@ -112,26 +137,21 @@ export class DynamoDbExecutionStore implements ExecutionStore {
   }
 
   async get(id: string): Promise<ExecutionRecord | undefined> {
-    const { Item } = await this.#client.send(new GetCommand({ TableName: this.#table, Key: recordKey(id), ConsistentRead: true }));
-    return Item === undefined ? undefined : toRecord(Item);
+    const item = await this.#item(id);
+    return item === undefined ? undefined : toRecord(item);
   }
 
-  async getMany(ids: readonly string[]): Promise<(ExecutionRecord | undefined)[]> {
+  async #item(id: string, consistent = true): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await this.#client.send(new GetCommand({ TableName: this.#table, Key: recordKey(id), ConsistentRead: consistent }));
+    return Item;
+  }
+
+  async getMany(ids: readonly string[], options: { readonly consistent?: boolean } = {}): Promise<(ExecutionRecord | undefined)[]> {
     const found = new Map<string, ExecutionRecord>();
-    const unique = [...new Set(ids)];
-    for (let i = 0; i < unique.length; i += 100) {
-      let keys: Record<string, unknown>[] | undefined = unique.slice(i, i + 100).map(recordKey);
-      // BatchGetItem may return part of the keys as unprocessed under load: ask again.
-      while (keys !== undefined && keys.length > 0) {
-        const out: BatchGetCommandOutput = await this.#client.send(
-          new BatchGetCommand({ RequestItems: { [this.#table]: { Keys: keys, ConsistentRead: true } } }),
-        );
-        for (const item of out.Responses?.[this.#table] ?? []) {
-          const record = toRecord(item);
-          found.set(record.id, record);
-        }
-        keys = out.UnprocessedKeys?.[this.#table]?.Keys;
-      }
+    const items = await this.#items([...new Set(ids)].map(recordKey), options.consistent ?? true);
+    for (const item of items) {
+      const record = toRecord(item);
+      found.set(record.id, record);
     }
     return ids.map((id) => found.get(id));
   }
@@ -154,8 +174,13 @@ export class DynamoDbExecutionStore implements ExecutionStore {
         sets.push(`#c${i} = :c${i}`);
       }
     });
-    if (changes.state !== undefined) {
-      // Into `byQueued` (due when queued or, for a retry, at its notBefore), or out of it.
+    if (changes.state === State.Queued || changes.generation !== undefined) {
+      // The slots counted in a blocked generation are of no use once it is over.
+      names["#counted"] = "counted";
+      removes.push("#counted");
+    }
+    if (changes.state !== undefined && isRoot(id)) {
+      // A root goes into `byQueued` (due when queued or, for a retry, at its notBefore), or out of it.
       Object.assign(names, { "#qs": "qs", "#qdue": "qdue" });
       if (changes.state === State.Queued) {
         Object.assign(values, { ":qs": queuedShard(id), ":qdue": changes.notBefore ?? changes.queuedAt ?? 0 });
@@ -183,123 +208,231 @@ export class DynamoDbExecutionStore implements ExecutionStore {
           ReturnValues: "ALL_NEW",
         }),
       );
-      return Attributes === undefined ? undefined : toRecord(Attributes);
+      if (Attributes === undefined) return undefined;
+      const record = toRecord(Attributes);
+      // The edges out of a record that has just finished come with it: its release needs no read.
+      if (isTerminal(record.state)) this.#remember(Attributes);
+      return record;
     } catch (error) {
       if (isConditionFailure(error)) return undefined;
       throw error;
     }
   }
 
-  async addEdges(edges: readonly Edge[]): Promise<void> {
-    // One conditional put per edge, in parallel: an existing edge (a retried registration)
-    // is left as it is, released or not.
-    await Promise.all(
-      edges.map(async (edge) => {
-        const item = { ...edge, ...edgeItemKey(edge), type: "edge", run: edge.runId, rsk: `D#${edgeKey(edge)}`, ...this.#expiry(edge.createdAt) };
-        try {
-          await this.#client.send(
-            new PutCommand({ TableName: this.#table, Item: item, ConditionExpression: "attribute_not_exists(pk)" }),
-          );
-        } catch (error) {
-          if (!isConditionFailure(error)) throw error;
-        }
-      }),
-    );
+  /**
+   * The last terminal records this store's writes returned, by id, for the release that
+   * follows a completion: their links come with them, and the release needs no read.
+   * Taken once; a few kept at most.
+   */
+  readonly #finished = new Map<string, Record<string, unknown>>();
+
+  #remember(item: Record<string, unknown>): void {
+    if (this.#finished.size >= 256) this.#finished.clear();
+    this.#finished.set(item.id as string, item);
   }
 
-  async release(edges: readonly Edge[]): Promise<Release | undefined> {
+  async addEdges(edges: readonly Edge[]): Promise<void> {
+    const byUpstream = new Map<string, Edge[]>();
+    for (const edge of edges) {
+      const list = byUpstream.get(edge.upstreamId);
+      if (list === undefined) byUpstream.set(edge.upstreamId, [edge]);
+      else list.push(edge);
+    }
+    await Promise.all([...byUpstream].map(([upstreamId, list]) => this.#link(upstreamId, list)));
+  }
+
+  /**
+   * Sets the links of `edges` on their upstream's record, or in link items beside it once
+   * the record holds {@link LINKS_ON_RECORD}. Setting a link that exists (a retried
+   * registration) sets the same value; one found both on the record and as an item is the
+   * same edge, and read once.
+   */
+  async #link(upstreamId: string, edges: readonly Edge[]): Promise<void> {
+    const names: Record<string, string> = { "#links": "links" };
+    const values: Record<string, unknown> = { ":room": LINKS_ON_RECORD - edges.length };
+    const sets = edges.map((edge, i) => {
+      names[`#l${i}`] = linkKey(edge);
+      values[`:l${i}`] = linkOf(edge);
+      return `#links.#l${i} = :l${i}`;
+    });
+    let found: Record<string, unknown> | undefined;
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: recordKey(upstreamId),
+          UpdateExpression: `SET ${sets.join(", ")}`,
+          ConditionExpression: "attribute_exists(pk) AND size(#links) <= :room",
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      );
+      return;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      found = await this.#failedItem(error, upstreamId);
+    }
+    if (found === undefined) {
+      throw new Error(`execution ${upstreamId} does not exist: an execution can only wait for one whose record is written`);
+    }
+    // Items first, then the flag that says to read them: a completion that does not see the
+    // flag yet came before this registration's read of the upstream, which releases it.
+    const { pk } = recordKey(upstreamId);
+    const runId = found.runId as string;
+    await Promise.all(
+      edges.map((edge) =>
+        this.#client.send(
+          new PutCommand({
+            TableName: this.#table,
+            Item: { pk, sk: `L#${upstreamId}#${linkKey(edge)}`, type: "link", runId, ...linkOf(edge, runId), ...this.#expiry(edge.createdAt) },
+          }),
+        ),
+      ),
+    );
+    if (found.overflow !== true) {
+      await this.#client.send(
+        new UpdateCommand({ TableName: this.#table, Key: recordKey(upstreamId), UpdateExpression: "SET overflow = :true", ExpressionAttributeValues: { ":true": true } }),
+      );
+    }
+  }
+
+  /** The item a failed condition found (returned with the failure, or read). */
+  async #failedItem(error: unknown, id: string): Promise<Record<string, unknown> | undefined> {
+    const old = (error as { Item?: Record<string, unknown> }).Item;
+    if (old !== undefined) return unmarshall(old as Parameters<typeof unmarshall>[0]);
+    return this.#item(id);
+  }
+
+  async release(edges: readonly Edge[], options: ReleaseOptions = {}): Promise<Release | undefined> {
     const first = edges[0];
     if (first === undefined) return undefined;
-    const markEdge = (edge: Edge) => ({
-      TableName: this.#table,
-      Key: edgeItemKey(edge),
-      UpdateExpression: "SET released = :true",
-      ConditionExpression: "released = :false",
-      ExpressionAttributeValues: { ":true": true, ":false": false },
-    });
-    let open = [...edges];
-    // Whether the downstream still counts these edges; once it is found not to, the edges
-    // are only marked.
-    let counts = true;
-    let conflicts = 0;
-    while (open.length > 0) {
-      const counted = open.filter((edge) => edge.waits).length;
-      const decrement = counts && counted > 0;
-      const items: TransactItems = open.map((edge) => ({ Update: markEdge(edge) }));
-      if (decrement) items.push({ Update: this.#decrement(first, counted) });
-      try {
-        await this.#client.send(new TransactWriteCommand({ TransactItems: items }));
-        return await this.#released(first.downstreamId, decrement);
-      } catch (error) {
-        const reasons = cancellationCodes(error);
-        if (reasons === undefined) throw error;
-        // Edges released already (a replay, the other of worker and coordinator) drop out.
-        const released = new Set(open.filter((_, i) => reasons[i] === "ConditionalCheckFailed"));
-        if (released.size > 0) open = open.filter((edge) => !released.has(edge));
-        else if (decrement && reasons[open.length] === "ConditionalCheckFailed") counts = false;
-        else if (reasons.includes("TransactionConflict") && conflicts < MAX_CONFLICT_RETRIES) {
-          // Another release into the same downstream holds the item: try again shortly.
-          conflicts += 1;
-          await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * conflicts));
-        } else throw error;
-      }
+    const slots = [...new Set(edges.filter((edge) => edge.waits).map((edge) => edge.slot ?? 0))];
+    if (slots.length <= SLOTS_PER_WRITE) return this.#release(first, slots, options);
+    let last: Release | undefined;
+    let decremented = false;
+    for (let i = 0; i < slots.length; i += SLOTS_PER_WRITE) {
+      last = (await this.#release(first, slots.slice(i, i + SLOTS_PER_WRITE), options)) ?? last;
+      decremented ||= last?.decremented === true;
     }
-    return undefined;
+    return last === undefined ? undefined : { downstream: last.downstream, decremented };
   }
 
-  #decrement(edge: Edge, count: number) {
-    return {
-      TableName: this.#table,
-      Key: recordKey(edge.downstreamId),
-      UpdateExpression: "SET pending = pending - :count",
-      ConditionExpression: "generation = :generation AND pending >= :count AND #state IN (:waiting, :suspended)",
-      ExpressionAttributeNames: { "#state": "state" },
-      ExpressionAttributeValues: {
-        ":count": count,
-        ":generation": edge.generation,
+  /** Counts `slots` (at most {@link SLOTS_PER_WRITE}) of the downstream of `first` in one conditional write. */
+  async #release(first: Edge, counting: readonly number[], options: ReleaseOptions): Promise<Release | undefined> {
+    let slots = counting;
+    // A release that has probably been made already (the coordinator after a worker's)
+    // reads first: a read costs a fifth of a failed conditional write.
+    let known = options.probe === true ? await this.#item(first.downstreamId) : undefined;
+    // Each failed try shows the downstream as it is: at most one more try per slot counted meanwhile.
+    for (let tries = 0; ; tries += 1) {
+      if (known !== undefined) {
+        if (!countsIn(known, first.generation)) return { downstream: toRecord(known), decremented: false };
+        const counted = countedOf(known);
+        // A wait for any one stops at zero however many release it.
+        slots = slots.filter((slot) => !counted.has(slot)).slice(0, Math.max(0, Number(known.pending)));
+        if (tries > RELEASE_TRIES) throw new Error(`releasing into ${first.downstreamId} kept meeting other releases; try again`);
+      }
+      if (slots.length === 0) return known === undefined ? undefined : { downstream: toRecord(known), decremented: false };
+      const names: Record<string, string> = { "#state": "state", "#counted": "counted" };
+      const values: Record<string, unknown> = {
+        ":count": slots.length,
+        ":generation": first.generation,
         ":waiting": State.Waiting,
         ":suspended": State.Suspended,
-      },
-    };
-  }
-
-  async #released(downstreamId: string, decremented: boolean): Promise<Release | undefined> {
-    const downstream = await this.get(downstreamId);
-    return downstream === undefined ? undefined : { downstream, decremented };
+        ":slots": new Set(slots),
+      };
+      const fresh = slots.map((slot, i) => {
+        values[`:s${i}`] = slot;
+        return `NOT contains(#counted, :s${i})`;
+      });
+      try {
+        const { Attributes } = await this.#client.send(
+          new UpdateCommand({
+            TableName: this.#table,
+            Key: recordKey(first.downstreamId),
+            UpdateExpression: "SET pending = pending - :count ADD #counted :slots",
+            ConditionExpression:
+              `attribute_exists(pk) AND generation = :generation AND pending >= :count AND #state IN (:waiting, :suspended) AND ${fresh.join(" AND ")}`,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ReturnValues: "ALL_NEW",
+            ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+          }),
+        );
+        return Attributes === undefined ? undefined : { downstream: toRecord(Attributes), decremented: true };
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        known = await this.#failedItem(error, first.downstreamId);
+        // No item: the downstream does not exist (yet); its registration reads this upstream.
+        if (known === undefined) return undefined;
+      }
+    }
   }
 
   async edgesFrom(upstreamId: string): Promise<Edge[]> {
+    const remembered = this.#finished.get(upstreamId);
+    if (remembered !== undefined) this.#finished.delete(upstreamId);
+    const item = remembered ?? (await this.#item(upstreamId));
+    if (item === undefined) return [];
+    const links = Object.values((item.links ?? {}) as Record<string, Link>);
+    if (item.overflow === true) {
+      const more = await this.#query({
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :links)",
+        ExpressionAttributeValues: { ":pk": recordKey(upstreamId).pk, ":links": `L#${upstreamId}#` },
+        ConsistentRead: true,
+      });
+      const onRecord = new Set(links.map((link) => linkKey(edgeOfLink(link))));
+      links.push(...(more as unknown as Link[]).filter((link) => !onRecord.has(linkKey(edgeOfLink(link)))));
+    }
+    return edgesOfLinks(upstreamId, links, item.runId as string);
+  }
+
+  async children(parentId: string, runId: string): Promise<ExecutionRecord[]> {
     const items = await this.#query({
-      KeyConditionExpression: "pk = :pk AND begins_with(sk, :edges)",
-      ExpressionAttributeValues: { ":pk": `X#${upstreamId}`, ":edges": "D#" },
+      KeyConditionExpression: "pk = :pk",
+      FilterExpression: "parentId = :parent",
+      ExpressionAttributeValues: { ":pk": `R#${familyOf(runId)}`, ":parent": parentId },
       ConsistentRead: true,
     });
-    return items.map(toEdge);
+    return items.map(toRecord);
   }
 
   async executions(runId: string): Promise<ExecutionRecord[]> {
-    // The index's keys of the run's records alone (edges sort under "D#"), then the
-    // records, a hundred a request: a sweep of 10,000 is about a hundred requests.
-    const keys = await this.#query({
-      IndexName: "byRun",
-      KeyConditionExpression: "run = :run AND begins_with(rsk, :records)",
-      ExpressionAttributeValues: { ":run": runId, ":records": "X#" },
-    });
-    return (await this.#items(keys)).map(toRecord);
+    return ((await this.#runItems(runId)) ?? []).filter((item) => item.type === "execution").map(toRecord);
   }
 
   async run(runId: string): Promise<{ executions: ExecutionRecord[]; edges: Edge[] } | undefined> {
-    const keys = await this.#query({
-      IndexName: "byRun",
-      KeyConditionExpression: "run = :run",
-      ExpressionAttributeValues: { ":run": runId },
-    });
-    if (keys.length === 0) return undefined;
-    const items = await this.#items(keys);
-    return {
-      executions: items.filter((i) => i.type === "execution").map(toRecord),
-      edges: items.filter((i) => i.type === "edge").map(toEdge),
-    };
+    const items = await this.#runItems(runId);
+    if (items === undefined) return undefined;
+    const executions = items.filter((item) => item.type === "execution");
+    const linkItems = items.filter((item) => item.type === "link");
+    const edges = executions.flatMap((item) =>
+      edgesOfLinks(item.id as string, Object.values((item.links ?? {}) as Record<string, Link>), item.runId as string),
+    );
+    const seen = new Set(edges.map((edge) => `${edge.upstreamId}|${linkKey(edge)}`));
+    for (const item of linkItems) {
+      const upstreamId = String(item.sk).slice(2, String(item.sk).indexOf("#", 2));
+      const [edge] = edgesOfLinks(upstreamId, [item as unknown as Link], item.runId as string);
+      if (edge !== undefined && !seen.has(`${upstreamId}|${linkKey(edge)}`)) edges.push(edge);
+    }
+    return { executions: executions.map(toRecord), edges };
+  }
+
+  /** The items of a run (its records and link items), root first; `undefined` for a run with none. */
+  async #runItems(runId: string): Promise<Record<string, unknown>[] | undefined> {
+    const [root, rest] = await Promise.all([
+      this.#query({ KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": `X#${runId}` }, ConsistentRead: true }),
+      this.#query({
+        KeyConditionExpression: "pk = :pk",
+        // Runs whose families collide share a partition.
+        FilterExpression: "runId = :run",
+        ExpressionAttributeValues: { ":pk": `R#${familyOf(runId)}`, ":run": runId },
+        ConsistentRead: true,
+      }),
+    ]);
+    const items = [...root.sort((a) => (a.sk === "X" ? -1 : 1)), ...rest];
+    return items.length === 0 ? undefined : items;
   }
 
   async runs(query: RunQuery): Promise<ExecutionRecord[]> {
@@ -315,7 +448,7 @@ export class DynamoDbExecutionStore implements ExecutionStore {
       },
       query.limit ?? 50,
     );
-    return (await this.#items(keys)).map(toRecord);
+    return this.#inOrder(keys, await this.#items(keys.map(({ pk, sk }) => ({ pk, sk }))));
   }
 
   async putIdempotencyRecord(record: IdempotencyRecord): Promise<IdempotencyRecord> {
@@ -362,25 +495,34 @@ export class DynamoDbExecutionStore implements ExecutionStore {
       ),
     );
     // The index is read eventually consistent: keep what the table still says is queued.
-    const records = (await this.#items(keys.flat())).map(toRecord).filter((r) => r.state === State.Queued);
+    const records = (await this.#items(keys.flat().map(({ pk, sk }) => ({ pk, sk })))).map(toRecord).filter((r) => r.state === State.Queued);
     return records.sort((a, b) => (a.queuedAt ?? 0) - (b.queuedAt ?? 0)).slice(0, query.limit);
   }
 
-  /** The items with these keys (as an index returns them), in the same order. */
-  async #items(keys: readonly Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
-    const found = new Map<string, Record<string, unknown>>();
-    const id = (item: Record<string, unknown>) => `${String(item.pk)}|${String(item.sk)}`;
+  /** The items with these keys, a hundred a request, in no particular order. */
+  async #items(keys: readonly Record<string, unknown>[], consistent = true): Promise<Record<string, unknown>[]> {
+    const found: Record<string, unknown>[] = [];
     for (let i = 0; i < keys.length; i += 100) {
-      let batch: Record<string, unknown>[] | undefined = keys.slice(i, i + 100).map((k) => ({ pk: k.pk, sk: k.sk }));
+      let batch: Record<string, unknown>[] | undefined = keys.slice(i, i + 100);
+      // BatchGetItem may return part of the keys as unprocessed under load: ask again.
       while (batch !== undefined && batch.length > 0) {
         const out: BatchGetCommandOutput = await this.#client.send(
-          new BatchGetCommand({ RequestItems: { [this.#table]: { Keys: batch, ConsistentRead: true } } }),
+          new BatchGetCommand({ RequestItems: { [this.#table]: { Keys: batch, ConsistentRead: consistent } } }),
         );
-        for (const item of out.Responses?.[this.#table] ?? []) found.set(id(item), item);
+        found.push(...(out.Responses?.[this.#table] ?? []));
         batch = out.UnprocessedKeys?.[this.#table]?.Keys;
       }
     }
-    return keys.map((k) => found.get(id(k))).filter((item): item is Record<string, unknown> => item !== undefined);
+    return found;
+  }
+
+  /** The records of `items` in the order of `keys` (as an index returned them). */
+  #inOrder(keys: readonly Record<string, unknown>[], items: readonly Record<string, unknown>[]): ExecutionRecord[] {
+    const byKey = new Map(items.map((item) => [`${String(item.pk)}|${String(item.sk)}`, item]));
+    return keys.flatMap((k) => {
+      const item = byKey.get(`${String(k.pk)}|${String(k.sk)}`);
+      return item === undefined ? [] : [toRecord(item)];
+    });
   }
 
   async #query(input: Omit<QueryCommandInput, "TableName">, limit = Infinity): Promise<Record<string, unknown>[]> {
@@ -395,63 +537,17 @@ export class DynamoDbExecutionStore implements ExecutionStore {
   }
 }
 
-function conditionOf(expect: Expectation, names: Record<string, string>, values: Record<string, unknown>): string {
-  const parts: string[] = [];
-  const equal = (attribute: string, value: unknown) => {
-    names[`#e_${attribute}`] = attribute;
-    values[`:e_${attribute}`] = value;
-    parts.push(`#e_${attribute} = :e_${attribute}`);
-  };
-  if (typeof expect.state === "string") equal("state", expect.state);
-  else if (expect.state !== undefined) {
-    names["#e_state"] = "state";
-    const options = expect.state.map((state, i) => {
-      values[`:e_state${i}`] = state;
-      return `:e_state${i}`;
-    });
-    parts.push(`#e_state IN (${options.join(", ")})`);
-  }
-  if (expect.attempt !== undefined) equal("attempt", expect.attempt);
-  if (expect.generation !== undefined) equal("generation", expect.generation);
-  if (expect.guarded !== undefined) equal("guarded", expect.guarded);
-  if (expect.pending !== undefined) equal("pending", expect.pending);
-  if (expect.startedBefore !== undefined) {
-    names["#e_startedAt"] = "startedAt";
-    values[":e_startedBefore"] = expect.startedBefore;
-    parts.push("#e_startedAt <= :e_startedBefore");
-  }
-  if (expect.dueBy !== undefined) {
-    names["#e_notBefore"] = "notBefore";
-    values[":e_dueBy"] = expect.dueBy;
-    parts.push("(attribute_not_exists(#e_notBefore) OR #e_notBefore <= :e_dueBy)");
-  }
-  return parts.join(" AND ");
+/** Whether a downstream, as stored, still counts releases of `generation`. */
+function countsIn(item: Record<string, unknown>, generation: number): boolean {
+  return item.generation === generation && (item.state === State.Waiting || item.state === State.Suspended);
+}
+
+function countedOf(item: Record<string, unknown>): Set<number> {
+  const counted = item.counted;
+  return counted instanceof Set ? new Set([...counted].map(Number)) : new Set();
 }
 
 function toRecord(item: Record<string, unknown>): ExecutionRecord {
   return Object.fromEntries(Object.entries(item).filter(([key]) => !storageKeys.has(key))) as unknown as ExecutionRecord;
 }
 
-function toEdge(item: Record<string, unknown>): Edge {
-  return {
-    upstreamId: item.upstreamId as string,
-    downstreamId: item.downstreamId as string,
-    runId: item.runId as string,
-    kind: item.kind === EdgeKind.Await ? EdgeKind.Await : EdgeKind.Argument,
-    waits: item.waits === true,
-    generation: item.generation as number,
-    ...(typeof item.fanIn === "number" ? { fanIn: item.fanIn } : {}),
-    released: item.released === true,
-    createdAt: item.createdAt as number,
-  };
-}
-
-function isConditionFailure(error: unknown): boolean {
-  return (error as { name?: unknown } | undefined)?.name === "ConditionalCheckFailedException";
-}
-
-function cancellationCodes(error: unknown): (string | undefined)[] | undefined {
-  if ((error as { name?: unknown } | undefined)?.name !== "TransactionCanceledException") return undefined;
-  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
-  return reasons?.map((r) => r.Code);
-}

@@ -39,14 +39,18 @@ export const Glyph = {
   Waiting: "·",
   /** Not created yet, or finished. */
   Absent: " ",
+  /** A stretch of re-runs and suspensions whose transitions the engine folded into a count. */
+  Folded: "░",
 } as const;
 
-type Kind = "running" | "waiting";
+type Kind = "running" | "waiting" | "folded";
 
 interface Segment {
   readonly kind: Kind;
   readonly from: number;
   readonly to: number;
+  /** How many transitions a folded segment stands for. */
+  readonly folded?: number;
 }
 
 const terminal: ReadonlySet<ExecutionState> = new Set([State.Completed, State.Failed, State.Cancelled]);
@@ -56,7 +60,8 @@ const maxLabel = 36;
  * Renders a run as a text timeline: one row per execution, in creation order under its
  * parent and indented by depth, each with a bar across the run's time span (`·` waiting,
  * queued or suspended, `█` running; each attempt of a retried execution is its own
- * running segment), then its state and how long it took. A footer sets the run's wall
+ * running segment; `░` a stretch of a compacted history, whose transitions are only
+ * counted), then its state and how long it took. A footer sets the run's wall
  * time beside the sum of its tasks' running times, which shows how much ran in parallel.
  *
  * @param run - what `engine.getRun(id)` returned
@@ -87,9 +92,14 @@ export function renderTimeline(run: RunView, width = 60, options: TimelineOption
 
   let taskTime = 0;
   let tasks = 0;
+  let anyFolded = false;
   rows.forEach(({ record }, i) => {
     const segments = segmentsOf(record, end);
     const ran = sum(segments.filter((s) => s.kind === "running"));
+    const foldedCount = segments.reduce((n, s) => n + (s.folded ?? 0), 0);
+    if (foldedCount > 0) anyFolded = true;
+    // The running time inside a folded stretch is not known: "ran" counts the rest.
+    const folded = foldedCount > 0 ? `, ${foldedCount} transitions folded` : "";
     if (record.id !== run.root.id) {
       taskTime += ran;
       tasks += 1;
@@ -99,7 +109,7 @@ export function renderTimeline(run: RunView, width = 60, options: TimelineOption
     const state = terminal.has(record.state) ? record.state : `${record.state}…`;
     lines.push(
       `${(labels[i] ?? "").padEnd(labelWidth)} │${bar(segments, start, span, width)}│ ` +
-        `${state.padEnd(10)} ${formatMs(elapsed).padStart(7)}, ran ${formatMs(ran)}${attempts}`,
+        `${state.padEnd(10)} ${formatMs(elapsed).padStart(7)}, ran ${formatMs(ran)}${attempts}${folded}`,
     );
   });
 
@@ -111,7 +121,7 @@ export function renderTimeline(run: RunView, width = 60, options: TimelineOption
   lines.push(
     `wall time ${wallText}   first creation to ${rows.every(({ record }) => terminal.has(record.state)) ? "last finish" : "now"}`,
     `task time ${taskText}   running time summed over ${counted}${ratio}`,
-    `${Glyph.Running} running   ${Glyph.Waiting} waiting, queued or suspended`,
+    `${Glyph.Running} running   ${Glyph.Waiting} waiting, queued or suspended${anyFolded ? `   ${Glyph.Folded} re-runs folded into a count` : ""}`,
   );
   return lines.join("\n");
 }
@@ -175,7 +185,8 @@ function segmentsOf(record: ExecutionRecord, end: number): Segment[] {
   history.forEach((transition, i) => {
     if (terminal.has(transition.state)) return;
     const to = history[i + 1]?.at ?? record.finishedAt ?? end;
-    segments.push({ kind: transition.state === State.Running ? "running" : "waiting", from: transition.at, to });
+    if (transition.folded !== undefined) segments.push({ kind: "folded", from: transition.at, to, folded: transition.folded });
+    else segments.push({ kind: transition.state === State.Running ? "running" : "waiting", from: transition.at, to });
   });
   return segments;
 }
@@ -189,13 +200,16 @@ function bar(segments: readonly Segment[], start: number, span: number, width: n
     const to = from + cell;
     let running = 0;
     let waiting = 0;
+    let folded = 0;
     for (const s of segments) {
       const overlap = Math.min(to, s.to) - Math.max(from, s.from);
       if (overlap <= 0) continue;
       if (s.kind === "running") running += overlap;
+      else if (s.kind === "folded") folded += overlap;
       else waiting += overlap;
     }
-    cells.push(running === 0 && waiting === 0 ? Glyph.Absent : running >= waiting ? Glyph.Running : Glyph.Waiting);
+    const most = Math.max(running, waiting, folded);
+    cells.push(most === 0 ? Glyph.Absent : running === most ? Glyph.Running : folded === most ? Glyph.Folded : Glyph.Waiting);
   }
   // A running segment shorter than a cell still gets one, where it starts.
   for (const s of segments) {

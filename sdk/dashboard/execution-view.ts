@@ -28,7 +28,8 @@ function attempts(e: ExecutionJson, now: number): HTMLElement {
   const numbers = [...new Set(all.map((x) => x.attempt))].sort((a, b) => a - b);
   for (const attempt of numbers) {
     const mine = all.filter((x) => x.attempt === attempt);
-    const waited = mine.filter((x) => x.kind !== "running").reduce((t, x) => t + (x.to - x.from), 0);
+    // A folded stretch (a compacted history) mixes waiting and running: counted as neither.
+    const waited = mine.filter((x) => x.kind !== "running" && x.kind !== "folded").reduce((t, x) => t + (x.to - x.from), 0);
     const ran = mine.filter((x) => x.kind === "running");
     const outcome = ran.at(-1)?.outcome ?? e.state;
     body.append(

@@ -4,8 +4,11 @@
  */
 import type { ExecutionJson, RunJson } from "../cli/api-types.ts";
 
-/** What an execution was doing during a segment of its time. */
-export type SegmentKind = "waiting" | "queued" | "running" | "suspended";
+/**
+ * What an execution was doing during a segment of its time; `folded` is a stretch whose
+ * transitions the engine compacted into a count (an awaited chain's re-runs).
+ */
+export type SegmentKind = "waiting" | "queued" | "running" | "suspended" | "folded";
 
 /** How a running segment ended: the attempt's outcome, or `running` while it goes on. */
 export type Outcome = "completed" | "failed" | "retried" | "cancelled" | "suspended" | "running";
@@ -18,6 +21,8 @@ export interface Segment {
   readonly attempt: number;
   /** Set on running segments. */
   readonly outcome?: Outcome;
+  /** Set on a folded segment: how many transitions it stands for. */
+  readonly folded?: number;
 }
 
 const terminal = new Set(["completed", "failed", "cancelled"]);
@@ -61,6 +66,10 @@ export function segments(e: ExecutionJson, now: number): Segment[] {
     if (isTerminal(t.state)) return;
     const next = history[i + 1];
     const to = next?.at ?? e.finishedAt ?? now;
+    if (t.folded !== undefined) {
+      out.push({ kind: "folded", from: t.at, to, attempt: t.attempt, folded: t.folded });
+      return;
+    }
     const kind = t.state as SegmentKind;
     if (kind !== "running") {
       out.push({ kind, from: t.at, to, attempt: t.attempt });

@@ -59,19 +59,26 @@ export function timelineView(run: RunJson, width: number, now: number, selected?
     );
     for (const segment of segments(e, now)) {
       const left = x(segment.from);
+      // A folded stretch holds running time too: drawn as tall as a running one, its count inside.
+      const tall = segment.kind === "running" || segment.kind === "folded";
       const rect = s("rect", {
         class: `segment segment-${segment.kind}${segment.outcome === undefined ? "" : ` outcome-${segment.outcome}`}`,
         "data-kind": segment.kind,
         "data-attempt": segment.attempt,
         x: left,
-        y: y + (segment.kind === "running" ? 6 : 10),
+        y: y + (tall ? 6 : 10),
         // A segment shorter than a pixel still shows.
-        width: Math.max(x(segment.to) - left, segment.kind === "running" ? 2 : 1),
-        height: segment.kind === "running" ? rowHeight - 12 : rowHeight - 20,
+        width: Math.max(x(segment.to) - left, tall ? 2 : 1),
+        height: tall ? rowHeight - 12 : rowHeight - 20,
         rx: 2,
       });
-      rect.append(s("title", {}, `${e.task}: ${segment.kind}${segment.outcome === undefined ? "" : ` (${segment.outcome})`}, attempt ${segment.attempt}, ${formatMs(segment.to - segment.from)}`));
+      const what = segment.folded === undefined ? segment.kind : `${segment.folded} transitions folded (re-runs, suspensions)`;
+      rect.append(s("title", {}, `${e.task}: ${what}${segment.outcome === undefined ? "" : ` (${segment.outcome})`}, attempt ${segment.attempt}, ${formatMs(segment.to - segment.from)}`));
       group.append(rect);
+      if (segment.folded !== undefined && x(segment.to) - left >= 32) {
+        const middle = { x: (left + x(segment.to)) / 2, y: y + rowHeight / 2 + 4 };
+        group.append(s("text", { class: "segment-count", ...middle, "text-anchor": "middle" }, `×${segment.folded}`));
+      }
     }
     row.append(group);
     svg.append(row);

@@ -160,6 +160,10 @@ export class MemoryExecutionStore implements ExecutionStore {
     return from === edge || (Array.isArray(from) && from.length <= maxScan && from.includes(edge));
   }
 
+  children(parentId: string, runId: string): ExecutionRecord[] {
+    return this.executions(runId).filter((record) => record.parentId === parentId);
+  }
+
   executions(runId: string): ExecutionRecord[] {
     return this.#lookup(this.#byRun.get(runId));
   }

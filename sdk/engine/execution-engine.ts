@@ -7,6 +7,7 @@
 import type { BlobStore, Clock, ExecutionStore, Expectation, Release, TaskQueue } from "./ports.ts";
 import { all, call, drive, isPromiseLike, pooled, type MaybePromise, type Step } from "./step.ts";
 import { findWaitCycle } from "./wait-cycle.ts";
+import { compact, isFull } from "./history.ts";
 import { waitCycle } from "../errors.ts";
 import {
   EdgeKind,
@@ -19,6 +20,7 @@ import {
   type Payload,
   type RunView,
   type TaskMessage,
+  type Transition,
 } from "./model.ts";
 
 /** What the engine needs to know of the tasks it runs. */
@@ -227,7 +229,7 @@ export class ExecutionEngine {
     const running = { state: State.Running, attempt: record.attempt };
     if (this.#inlineFanIn === Infinity) return this.#terminate(record, running, this.#completion(result, forward));
     const changes = this.#completion(result, forward);
-    const done = this.#o.store.update(record.id, running, changes, { state: State.Completed, at: changes.finishedAt, attempt: record.attempt });
+    const done = this.#advance(record, running, changes, { state: State.Completed, at: changes.finishedAt, attempt: record.attempt });
     const told = (d: ExecutionRecord | undefined): boolean => {
       if (d === undefined) return false;
       this.#o.onTerminal?.(d);
@@ -260,7 +262,7 @@ export class ExecutionEngine {
     }
     // Either this call created the record or an earlier one was interrupted before
     // removing the guard: finishing the registration is idempotent.
-    return yield* this.#arm(current, spec.waitOn, EdgeKind.Argument);
+    return yield* this.#arm(current, spec.waitOn, EdgeKind.Argument, slotsIn(spec.refs));
   }
 
   #argumentEdges(spec: NewExecution, now: number): Edge[] {
@@ -268,7 +270,7 @@ export class ExecutionEngine {
     const every = spec.waitOn === spec.refs || spec.waitOn.length === spec.refs.length;
     const waitOn = every || spec.waitOn.length === 0 ? undefined : new Set(spec.waitOn);
     const waitsAll = every && spec.refs.length > 0;
-    return spec.refs.map<Edge>((upstreamId) => ({
+    return spec.refs.map<Edge>((upstreamId, slot) => ({
       upstreamId,
       downstreamId: spec.id,
       runId: spec.runId,
@@ -276,6 +278,7 @@ export class ExecutionEngine {
       waits: waitOn === undefined ? waitsAll : waitOn.has(upstreamId),
       generation: 1,
       fanIn: spec.waitOn.length,
+      slot,
       released: false,
       createdAt: now,
     }));
@@ -285,13 +288,13 @@ export class ExecutionEngine {
    * Releases the edges of upstreams that finished before the edges existed (an upstream
    * only releases the edges it can see when it finishes), then removes the guard.
    */
-  *#arm(record: ExecutionRecord, upstreamIds: readonly string[], kind: EdgeKind): Step<ExecutionRecord> {
+  *#arm(record: ExecutionRecord, upstreamIds: readonly string[], kind: EdgeKind, slotOf: (id: string) => number): Step<ExecutionRecord> {
     let upstreams = this.#o.store.getMany(upstreamIds);
     if (isPromiseLike(upstreams)) upstreams = (yield upstreams) as (ExecutionRecord | undefined)[];
     const finished = upstreams.filter((u): u is ExecutionRecord => u !== undefined && isTerminal(u.state));
     if (finished.length > 0) {
       const fanIn = record.waitMode === WaitMode.Any ? 1 : upstreamIds.length;
-      const edges = finished.map((u) => this.#edge(record, u.id, kind, fanIn));
+      const edges = finished.map((u) => this.#edge(record, u.id, kind, fanIn, slotOf(u.id)));
       yield* all(groupByDownstream(edges).map((group) => call(this.#o.store.release(group))));
     }
     const armed = yield* call(
@@ -301,7 +304,7 @@ export class ExecutionEngine {
     return armed ?? record;
   }
 
-  #edge(record: ExecutionRecord, upstreamId: string, kind: EdgeKind, fanIn: number): Edge {
+  #edge(record: ExecutionRecord, upstreamId: string, kind: EdgeKind, fanIn: number, slot: number): Edge {
     return {
       upstreamId,
       downstreamId: record.id,
@@ -310,6 +313,7 @@ export class ExecutionEngine {
       waits: true,
       generation: record.generation,
       fanIn,
+      slot,
       released: false,
       createdAt: this.#o.clock.now(),
     };
@@ -319,8 +323,8 @@ export class ExecutionEngine {
   *#queueIfReady(record: ExecutionRecord): Step<void> {
     if (!isReady(record)) return;
     const now = this.#o.clock.now();
-    let queued = this.#o.store.update(
-      record.id,
+    let queued = this.#advance(
+      record,
       { state: blocked, generation: record.generation, guarded: false, pending: 0 },
       { state: State.Queued, queuedAt: now },
       { state: State.Queued, at: now, attempt: record.attempt },
@@ -446,8 +450,8 @@ export class ExecutionEngine {
     const now = this.#o.clock.now();
     const attempt = record.attempt + 1;
     const retried = yield* call(
-      this.#o.store.update(
-        record.id,
+      this.#advance(
+        record,
         running,
         { state: State.Queued, attempt, error: encoded, notBefore: now + delayMs, queuedAt: now },
         { state: State.Queued, at: now, attempt },
@@ -460,11 +464,25 @@ export class ExecutionEngine {
    * Writes a live execution's terminal change and releases its dependents. Written without
    * a step, as every task's last write: continuations run at once for ports that answer at
    * once.
+   * @param pinned - whether `expect` pins the state `record` was read in (see {@link ExecutionEngine.#advance})
    */
-  #terminate(record: ExecutionRecord, expect: Expectation, changes: TerminalChange): MaybePromise<boolean> {
+  #terminate(record: ExecutionRecord, expect: Expectation, changes: TerminalChange, pinned = true): MaybePromise<boolean> {
     const { state, finishedAt } = changes;
-    const done = this.#o.store.update(record.id, expect, changes, { state, at: finishedAt, attempt: record.attempt });
+    const transition = { state, at: finishedAt, attempt: record.attempt };
+    const done = pinned ? this.#advance(record, expect, changes, transition) : this.#o.store.update(record.id, expect, changes, transition);
     return isPromiseLike(done) ? done.then((d) => this.#terminated(d)) : this.#terminated(done);
+  }
+
+  /**
+   * A conditional update that appends `transition` to `record`'s history or, once the
+   * history is full, writes it compacted in one (see `history.ts`). Only for a write whose
+   * expectation pins the state and attempt or generation `record` was read in: no
+   * transition can then have been appended since, so the history written replaces the one
+   * stored and loses nothing. Other writes append, unbounded only by the few of them.
+   */
+  #advance(record: ExecutionRecord, expect: Expectation, changes: Partial<ExecutionRecord>, transition: Transition): MaybePromise<ExecutionRecord | undefined> {
+    if (!isFull(record.history)) return this.#o.store.update(record.id, expect, changes, transition);
+    return this.#o.store.update(record.id, expect, { ...changes, history: compact(record.history, transition) });
   }
 
   /** A terminal change completing with `result`, made whole at once (see {@link TerminalChange}). */
@@ -499,15 +517,18 @@ export class ExecutionEngine {
   }
 
   #queueReleased(release: Release | undefined): MaybePromise<void> {
-    return release?.decremented === true && isReady(release.downstream) ? drive(this.#queueIfReady(release.downstream)) : undefined;
+    // A downstream found ready by a release that counted nothing was left unqueued by the
+    // releaser that brought it to zero (it died before the queue write): queued now. The
+    // queue write is conditional, so of two that find it ready one queues it.
+    return release !== undefined && isReady(release.downstream) ? drive(this.#queueIfReady(release.downstream)) : undefined;
   }
 
   /** Parks a running execution until `on` (all, or any one of them) have finished. */
   *#suspend(record: ExecutionRecord, on: readonly string[], mode: WaitMode): Step<void> {
     const now = this.#o.clock.now();
     const suspended = yield* call(
-      this.#o.store.update(
-        record.id,
+      this.#advance(
+        record,
         { state: State.Running, attempt: record.attempt },
         {
           state: State.Suspended,
@@ -520,7 +541,8 @@ export class ExecutionEngine {
       ),
     );
     if (suspended === undefined) return;
-    yield* call(this.#o.store.addEdges(on.map((id) => this.#edge(suspended, id, EdgeKind.Await, mode === WaitMode.All ? on.length : 1))));
+    const fanIn = mode === WaitMode.All ? on.length : 1;
+    yield* call(this.#o.store.addEdges(on.map((id, slot) => this.#edge(suspended, id, EdgeKind.Await, fanIn, slot))));
     // Looked for after the edges are written, so the last of a cycle to suspend sees it.
     let cycle: ExecutionRecord[] | undefined;
     try {
@@ -530,7 +552,7 @@ export class ExecutionEngine {
       cycle = undefined;
     }
     if (cycle !== undefined) return yield* this.#failCycle(suspended, cycle);
-    yield* this.#arm(suspended, on, EdgeKind.Await);
+    yield* this.#arm(suspended, on, EdgeKind.Await, slotsIn(on));
   }
 
   /**
@@ -556,7 +578,7 @@ export class ExecutionEngine {
 
   *#releaseDependents(upstreamIds: readonly string[], resend: boolean): Step<void> {
     const found = yield* all(upstreamIds.map((id) => call(this.#o.store.edgesFrom(id))));
-    yield* this.#release(found.length === 1 ? (found[0] ?? []) : found.flat(), resend);
+    yield* this.#release(found.length === 1 ? (found[0] ?? []) : found.flat(), resend, true);
   }
 
   /**
@@ -565,7 +587,7 @@ export class ExecutionEngine {
    * message again: the send after its `queued` write may have failed (a repair, so never on
    * the usual path, where it would only double each message).
    */
-  *#release(edges: readonly Edge[], resend = false): Step<void> {
+  *#release(edges: readonly Edge[], resend = false, backstop = false): Step<void> {
     // One pass: this runs after every completion with several edges.
     let open: Edge[] | undefined;
     let settledIds: Set<string> | undefined;
@@ -575,8 +597,8 @@ export class ExecutionEngine {
       else if (open === undefined) open = [edge];
       else open.push(edge);
     }
-    if (open?.length === 1) yield* this.#releaseGroup(open);
-    else if (open !== undefined) yield* all(groupByDownstream(open).map((group) => this.#releaseGroup(group)));
+    if (open?.length === 1) yield* this.#releaseGroup(open, backstop, resend);
+    else if (open !== undefined) yield* all(groupByDownstream(open).map((group) => this.#releaseGroup(group, backstop, resend)));
     // An edge released before may have left its downstream at zero but not queued (the
     // releaser died between the two writes, or lost the response): queue such ones now.
     if (settledIds === undefined) return;
@@ -591,10 +613,23 @@ export class ExecutionEngine {
     if (queued.length > 0) yield* all(queued.map((downstream) => call(this.#resend(downstream, now))));
   }
 
-  *#releaseGroup(edges: readonly Edge[]): Step<void> {
-    let release = this.#o.store.release(edges);
+  /**
+   * @param backstop - a release after the usual one (the coordinator's, a repair's)
+   * @param resend - a repair: a downstream found queued by an earlier release gets its message again
+   */
+  *#releaseGroup(edges: readonly Edge[], backstop = false, resend = false): Step<void> {
+    // The coordinator's release of a narrow fan-in follows the worker's, which was probably made.
+    const probe = backstop && this.#inlineFanIn !== Infinity && (edges[0]?.fanIn ?? 1) <= this.#inlineFanIn;
+    let release = this.#o.store.release(edges, probe ? probing : undefined);
     if (isPromiseLike(release)) release = (yield release) as Release | undefined;
-    if (release?.decremented && isReady(release.downstream)) yield* this.#queueIfReady(release.downstream);
+    if (release === undefined) return;
+    const { downstream } = release;
+    if (isReady(downstream)) yield* this.#queueIfReady(downstream);
+    // A store that does not mark edges (DynamoDB's) answers a release made before with the
+    // downstream as it is: one queued then may have lost its message.
+    else if (resend && !release.decremented && downstream.state === State.Queued) {
+      yield* call(this.#resend(downstream, this.#o.clock.now()));
+    }
   }
 
   /**
@@ -659,7 +694,8 @@ export class ExecutionEngine {
 
   /**
    * Fails an execution that can never run (its message reached the dead-letter queue) and
-   * releases its dependents, who see `error`. Does nothing to a finished execution.
+   * releases its dependents, who see `error`. A finished one's dependents are released
+   * again, and those found queued get their message again (a repair).
    */
   abandon(id: string, error: unknown): MaybePromise<void> {
     return drive(this.#abandon(id, error));
@@ -667,9 +703,14 @@ export class ExecutionEngine {
 
   *#abandon(id: string, error: unknown): Step<void> {
     const record = yield* call(this.#o.store.get(id));
-    if (record === undefined || isTerminal(record.state)) return;
+    if (record === undefined) return;
+    // Its message kept failing after it finished: what failed was the release or a send
+    // after it, and this is the last delivery that can repair it (below a root, no index
+    // lists executions whose message was lost).
+    if (isTerminal(record.state)) return yield* this.#releaseDependents([record.id], true);
     const encoded = yield* call(this.#payload(record.id, "error/abandon", this.#o.policy.encodeError(error)));
-    yield* call(this.#terminate(record, { state: live }, this.#ending(State.Failed, encoded)));
+    // Expects any live state, so the record read may be stale: appended, not compacted.
+    yield* call(this.#terminate(record, { state: live }, this.#ending(State.Failed, encoded), false));
   }
 
   /**
@@ -721,6 +762,14 @@ export class ExecutionEngine {
 }
 
 const ignore = (): undefined => undefined;
+const probing = { probe: true } as const;
+
+/** The slot of each id: its position in `ids`. */
+function slotsIn(ids: readonly string[]): (id: string) => number {
+  if (ids.length <= 8) return (id) => ids.indexOf(id);
+  const slots = new Map(ids.map((id, slot) => [id, slot]));
+  return (id) => slots.get(id) ?? -1;
+}
 
 /**
  * The change that ends an execution. Made in one literal with every property it will have:

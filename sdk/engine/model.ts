@@ -30,6 +30,12 @@ export interface Transition {
   readonly state: ExecutionState;
   readonly at: number;
   readonly attempt: number;
+  /**
+   * Set on the summary entry of a compacted history (see `history.ts`): how many
+   * transitions it stands for, from its `at` to the next entry's. Its state and attempt
+   * are those of the first of them.
+   */
+  readonly folded?: number;
 }
 
 /** How a blocked execution is released: when all its counted edges are released, or any one. */
@@ -92,6 +98,11 @@ export interface Edge {
    * them into few writes.
    */
   readonly fanIn?: number;
+  /**
+   * The upstream's position among the downstream's edges of this generation: what a store
+   * that records counted edges on the downstream records (see `ExecutionStore.release`).
+   */
+  readonly slot?: number;
   released: boolean;
   readonly createdAt: number;
 }

@@ -26,6 +26,29 @@ export interface Release {
   readonly decremented: boolean;
 }
 
+/** How a release is made. */
+export interface ReleaseOptions {
+  /**
+   * The release has probably been made already (the coordinator's backstop after a
+   * worker's release): a store that can tell by reading the downstream reads first, since
+   * a read costs less than a write that fails its condition.
+   */
+  readonly probe?: boolean;
+}
+
+/** How {@link ExecutionStore.getMany} reads. */
+export interface ReadOptions {
+  /**
+   * `false` allows an eventually consistent read (half the cost on DynamoDB), which may
+   * return an older version of a record or miss a new one: safe for a record found in a
+   * terminal state (those never change), while any other answer must be read again
+   * consistently before anything is decided on it. A store whose reads are always
+   * consistent ignores it.
+   * @default true
+   */
+  readonly consistent?: boolean;
+}
+
 /** Filters for listing runs. */
 export interface RunQuery {
   readonly taskName?: string;
@@ -71,10 +94,12 @@ export interface ExecutionStore {
   /** Reads one record. */
   get(id: string): MaybePromise<ExecutionRecord | undefined>;
   /** Reads several records at once (a batch read where the backend has one); in order. */
-  getMany(ids: readonly string[]): MaybePromise<(ExecutionRecord | undefined)[]>;
+  getMany(ids: readonly string[], options?: ReadOptions): MaybePromise<(ExecutionRecord | undefined)[]>;
   /**
    * Applies `changes` (and appends `transition` to the history when given) if the record
    * meets `expect`; returns the updated record, or `undefined` when the condition failed.
+   * A `history` in `changes` replaces the stored one: the engine writes a compacted
+   * history that way, with no `transition`, when the history is full (`history.ts`).
    */
   update(
     id: string,
@@ -85,15 +110,22 @@ export interface ExecutionStore {
   /** Adds edges that do not exist yet; existing ones are left as they are. */
   addEdges(edges: readonly Edge[]): MaybePromise<void>;
   /**
-   * Releases edges into one downstream, all of one generation (at most 99 of them, the
-   * size of a DynamoDB transaction less the downstream). In one atomic step it marks every
-   * edge not yet released and, if their generation is the downstream's current one and the
-   * downstream is blocked, decrements its counter by how many it marked. Returns
-   * `undefined` when every edge was released already (or none exists).
+   * Releases edges into one downstream, all of one generation (at most 99 of them). In one
+   * atomic step it counts every edge not yet counted and, if their generation is the
+   * downstream's current one and the downstream is blocked, decrements its counter by how
+   * many it counted: each edge is counted once however often it is released (the memory
+   * store marks the edges; the DynamoDB store records their slots on the downstream).
+   * Returns the downstream as found when nothing was counted, or `undefined` when there is
+   * nothing to say (no such downstream, or every edge released already).
    */
-  release(edges: readonly Edge[]): MaybePromise<Release | undefined>;
+  release(edges: readonly Edge[], options?: ReleaseOptions): MaybePromise<Release | undefined>;
   /** The edges whose upstream is `upstreamId`. */
   edgesFrom(upstreamId: string): MaybePromise<Edge[]>;
+  /**
+   * The executions whose parent is `parentId` (of run `runId`), in one read: what a re-run
+   * of the parent created before, so that it neither creates nor reads them again one by one.
+   */
+  children(parentId: string, runId: string): MaybePromise<ExecutionRecord[]>;
   /** Every execution of a run, without its edges (what a cancellation sweeps). */
   executions(runId: string): MaybePromise<ExecutionRecord[]>;
   /** Every execution and edge of a run. */
@@ -138,4 +170,9 @@ export interface IdSource {
   fresh(): string;
   /** A stable id from its parts: the same parts always give the same id. */
   derive(parts: readonly string[]): string;
+  /**
+   * The id of a child of run `runId` whose derived id is `derived`, for a store that keeps
+   * a run's executions together (DynamoDB: one partition per run). Without it, `derived`.
+   */
+  child?(runId: string, derived: string): string;
 }

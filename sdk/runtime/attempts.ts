@@ -7,7 +7,7 @@
 import { decode, encode, type ReferenceCodec } from "../codec/codec.ts";
 import { lookup, type TaskDefinition } from "../define/registry.ts";
 import type { ExecutionEngine, Outcome } from "../engine/execution-engine.ts";
-import type { ExecutionRecord, TaskMessage } from "../engine/model.ts";
+import { State, type ExecutionRecord, type TaskMessage } from "../engine/model.ts";
 import type { Clock } from "../engine/ports.ts";
 import { isPromiseLike, type MaybePromise } from "../engine/step.ts";
 import { CancelledError, ErrorCode, FloeError, TimeoutError } from "../errors.ts";
@@ -155,6 +155,18 @@ export class Attempts {
       );
     }
     const args = "inline" in record.args ? record.args.inline : this.#o.engine.read(record.args);
+    if (record.generation > 1) {
+      // A re-run after a suspension: its children, and the results of those that finished, in one read.
+      Promise.all([this.#o.engine.store.children(record.id, record.runId), args]).then(
+        ([children, text]) => {
+          attempt.known = new Map(children.map((child) => [child.id, child]));
+          attempt.knownFlushed = resumedFromSuspension(record);
+          this.#start(attempt, definition, text);
+        },
+        (error: unknown) => attempt.settle({ type: "failed", error }),
+      );
+      return;
+    }
     if (isPromiseLike(args)) {
       args.then(
         (text) => this.#start(attempt, definition, text),
@@ -201,6 +213,15 @@ export class Attempts {
       return { type: "failed", error };
     }
   }
+}
+
+/**
+ * Whether this attempt is the re-run that followed a suspension (not a take-over of one
+ * that died): every write of the run before it was flushed before it suspended.
+ */
+function resumedFromSuspension(record: ExecutionRecord): boolean {
+  const { history } = record;
+  return history.at(-2)?.state === State.Queued && history.at(-3)?.state === State.Suspended && history.at(-3)?.attempt === record.attempt;
 }
 
 function forwardsToItself(id: string): FloeError {

@@ -38,6 +38,14 @@ export abstract class ExecutionContext implements SlotLease {
   #calls: Set<string> | undefined;
   /** How many times each call made more than once was made so far in this attempt. */
   #repeats: Map<string, number> | undefined;
+  /**
+   * The children an earlier run of this execution created, by id, read in one request when
+   * a re-run starts: a re-run's calls find them here instead of creating them again (a
+   * conditional put each) and reading their results one by one.
+   */
+  known: ReadonlyMap<string, ExecutionRecord> | undefined = undefined;
+  /** Whether every child in {@link known} was fully registered (its writes flushed): then a call finding it is done. */
+  knownFlushed = false;
   /** Set once the code asked to suspend. */
   suspend: SuspendRequest | undefined = undefined;
   /** Set once the attempt timed out, was cancelled or its engine closed. */

@@ -22,6 +22,7 @@ import type { BlobStore, Clock, ExecutionStore, IdSource, RunQuery, TaskQueue } 
 import { CancelledError, ErrorCode, FloeError, forwardCycle } from "../errors.ts";
 import { Attempts, type Slots } from "./attempts.ts";
 import { Waiters, type WaitCallback } from "./waiters.ts";
+import { RecordReads } from "./record-reads.ts";
 import { currentContext, type ExecutionContext } from "./context.ts";
 import { Execution, isExecution, type ExecutionHost } from "./execution.ts";
 import { collectExecutionIds, isPlainObject } from "./references.ts";
@@ -135,6 +136,7 @@ export class Runtime implements ExecutionHost, Engine {
   readonly #refs: ReferenceCodec;
   readonly #waiters: Waiters;
   readonly #attempts: Attempts;
+  readonly #reads: RecordReads;
   #closed = false;
 
   /** @param options - ports and settings */
@@ -165,6 +167,7 @@ export class Runtime implements ExecutionHost, Engine {
       inlineFanIn: options.inlineFanIn,
     });
     this.#waiters = new Waiters(options.store, options.clock);
+    this.#reads = new RecordReads(options.store);
     this.#attempts = new Attempts({ runtime: this, engine: this.engine, clock: options.clock, refs: this.#refs, slots: options.slots, takeOverAfterMs: options.takeOverAfterMs, maxPayloadBytes: options.maxPayloadBytes ?? defaultMaxPayload, cancelPollMs: options.cancelPollMs });
   }
 
@@ -195,8 +198,12 @@ export class Runtime implements ExecutionHost, Engine {
       // large the arguments.
       const digest = this.#o.ids.derive([context.record.id, definition.name, encoded.text]);
       const occurrence = context.occurrence(digest);
-      id = occurrence === 1 ? digest : `${digest}.${occurrence}`;
+      const derived = occurrence === 1 ? digest : `${digest}.${occurrence}`;
+      id = this.#o.ids.child === undefined ? derived : this.#o.ids.child(context.record.runId, derived);
     }
+    const known = context?.known?.get(id);
+    // Made by an earlier run of this parent and fully registered: nothing to write again.
+    if (known !== undefined && context?.knownFlushed === true && !known.guarded) return new Execution(id, this, existing);
     const created = this.engine.register({
       id,
       runId: parent?.runId ?? id,
@@ -231,7 +238,8 @@ export class Runtime implements ExecutionHost, Engine {
     // The id submitWithin derives, so a re-run of the caller finds the execution either way.
     const digest = this.#o.ids.derive([context.record.id, definition.name, encoded.text]);
     const occurrence = context.occurrence(digest);
-    const id = occurrence === 1 ? digest : `${digest}.${occurrence}`;
+    const derived = occurrence === 1 ? digest : `${digest}.${occurrence}`;
+    const id = this.#o.ids.child === undefined ? derived : this.#o.ids.child(context.record.runId, derived);
     // Noted with the caller's other children, which its cancellation cancels; no check at
     // creation: the execution runs in the caller's attempt and learns of a cancellation with it.
     context.childSubmitted(id);
@@ -249,7 +257,9 @@ export class Runtime implements ExecutionHost, Engine {
    * resolves to its value when its completion was recorded, `undefined` otherwise.
    */
   async #runInline(context: ExecutionContext, definition: TaskDefinition, spec: NewExecution): Promise<{ readonly value: unknown } | undefined> {
-    const started = await this.engine.startInline(spec);
+    // A re-run knows the children its parent made (one read): a known one is not created again.
+    const known = context.known?.get(spec.id);
+    const started = known === undefined ? await this.engine.startInline(spec) : { record: known, created: false };
     let record: ExecutionRecord | undefined = started.record;
     if (!started.created) {
       // Running: its runner died with the caller's earlier attempt. One re-run takes it over.
@@ -336,7 +346,9 @@ export class Runtime implements ExecutionHost, Engine {
     // results, and a chain awaiting each call in turn.
     let firstRead: Promise<ExecutionRecord | undefined> | undefined;
     if (execution.created === existing) {
-      const record = this.#o.store.get(execution.id);
+      // A re-run knows the children an earlier run made: a finished one's record is final.
+      const known = currentContext()?.known?.get(execution.id);
+      const record = known !== undefined && isTerminal(known.state) ? known : this.#reads.read(execution.id, false);
       // A store that answers later (DynamoDB): the general path starts from this read
       // rather than make it again, and so sees its failure.
       if (isPromiseLike(record)) firstRead = record;
@@ -412,9 +424,13 @@ export class Runtime implements ExecutionHost, Engine {
     let id = execution.id;
     let followed: Set<string> | undefined;
     let pending = firstRead;
+    // An execution this runtime has just submitted would most likely be found stale by an
+    // eventually consistent read, and read twice.
+    let consistent = execution.created !== existing;
     for (;;) {
-      const read = pending ?? this.#o.store.get(id);
+      const read = pending ?? this.#reads.read(id, consistent);
       pending = undefined;
+      consistent = false;
       const record = isPromiseLike(read) ? await read : read;
       if (record === undefined) throw unknownExecution(id);
       if (!isTerminal(record.state)) {

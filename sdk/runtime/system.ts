@@ -20,7 +20,22 @@ export const systemClock: Clock = {
 export const cryptoIds: IdSource = {
   fresh: () => randomUUID(),
   derive: (parts) => notAnOption(hash("sha256", parts.join("\u0000"), "base64url").slice(0, 22)),
+  child: (runId, derived) => `${familyOf(runId)}${FAMILY_SEPARATOR}${derived}`,
 };
+
+/** Ends a run's family at the start of the ids of its executions below the root. */
+export const FAMILY_SEPARATOR = "~";
+
+/**
+ * The family of run `runId`: what the ids of its executions below the root start with, so
+ * a store can keep a run's records together and find them with one query. 66 bits of a
+ * digest of the run's id (families of two runs may collide: a store filters by run); a short
+ * id without the separator is its own family.
+ */
+export function familyOf(runId: string): string {
+  if (runId.length <= 12 && !runId.includes(FAMILY_SEPARATOR)) return runId;
+  return notAnOption(hash("sha256", `run\u0000${runId}`, "base64url").slice(0, 11));
+}
 
 /** An id is typed on command lines (`floe inspect <id>`), where a leading "-" reads as an option. */
 function notAnOption(id: string): string {

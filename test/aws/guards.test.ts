@@ -9,20 +9,21 @@ import { inlineScenarios } from "../inline-scenarios.ts";
 import { runToCompletion, setupWith, spec } from "../engine-scenarios.ts";
 import { InjectedCrash, WriteCrash } from "../support/aws-faults.ts";
 import { useDynamoDbLocal } from "../support/dynamodb-local.ts";
+import { withScenarioIds } from "../support/scenario-ids.ts";
 
 const stores = useDynamoDbLocal();
-guardScenarios("DynamoDB Local", stores);
-inlineScenarios("DynamoDB Local", stores);
+guardScenarios("DynamoDB Local", async () => withScenarioIds(await stores()));
+inlineScenarios("DynamoDB Local", async () => withScenarioIds(await stores()));
 
 describe("a release on DynamoDB Local", () => {
   it("counts each edge exactly once when the process crashes after the release's first write and the release is retried (T5)", async () => {
     const crash = new WriteCrash();
-    const { engine, queue, store } = await setupWith(() => stores({ wrap: crash.wrap }));
+    const { engine, queue, store } = await setupWith(async () => withScenarioIds(await stores({ wrap: crash.wrap })));
     await engine.register(spec("u1"));
     await engine.register(spec("u2"));
     await engine.register(spec("d", ["u1", "u2"]));
-    // The first write that touches d's edges or d itself is the release of u1's edge.
-    crash.arm((key) => key.sk.startsWith("D#d#") || key.pk === "X#d");
+    // The first write that touches d after its registration is the release of u1's edge.
+    crash.arm((key) => key.sk === "X#run~d");
     await expect(runToCompletion(engine, queue, "u1")).rejects.toThrow(InjectedCrash);
     expect(crash.crashed).toBe(1);
     expect((await store.get("u1"))?.state).toBe(State.Completed);

@@ -29,6 +29,13 @@ const gatedStep = task("gated_step", async () => {
 });
 const gated = workflow("gated", async () => gatedStep());
 const held = workflow("browser_held", () => new Promise<never>(() => undefined));
+// Fails its first 15 attempts: its history, 2 transitions a retry, is compacted on the way.
+let flakes = 0;
+const flaky = task("browser_flaky", { retries: { limit: 20, delayMs: 1, backoff: "fixed" } }, async () => {
+  flakes += 1;
+  if (flakes <= 15) throw new Error(`flake ${flakes}`);
+  return flakes;
+});
 
 interface Box {
   readonly x: number;
@@ -230,6 +237,20 @@ describe.skipIf(missing)("the dashboard", () => {
     await expect.poll(() => step.getAttribute("data-state")).toBe("completed");
     await page.waitForSelector("body[data-settled=true]");
     expect(await step.locator("rect.outcome-completed").count()).toBe(1);
+  });
+
+  it("draws the folded stretch of a compacted history as one segment labelled with its count", async () => {
+    const run = engine.submit(flaky);
+    expect(await run.result()).toBe(16);
+    const folded = (await engine.getExecution(run.id))?.history.find((t) => t.folded !== undefined)?.folded;
+    expect(folded).toBeGreaterThan(1);
+    await page.goto(`${server.url}/#/runs/${run.id}`);
+    await page.waitForSelector("body[data-settled=true]");
+    const row = page.locator('svg.timeline g.row[data-task="browser_flaky"]');
+    expect(await row.locator('rect[data-kind="folded"]').count()).toBe(1);
+    expect(await row.locator("rect.outcome-completed").count()).toBe(1);
+    expect(await row.locator("text.segment-count").textContent()).toBe(`×${folded}`);
+    await shoot("#timeline", "timeline-folded.png");
   });
 });
 

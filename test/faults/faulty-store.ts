@@ -3,7 +3,7 @@
  * (nothing applied), or apply the write and then throw (a lost response).
  */
 import type { Edge, ExecutionRecord, Transition } from "../../sdk/engine/model.ts";
-import type { ExecutionStore, Expectation, IdempotencyRecord, QueuedQuery, Release, RunQuery } from "../../sdk/engine/ports.ts";
+import type { ExecutionStore, Expectation, IdempotencyRecord, QueuedQuery, Release, ReleaseOptions, RunQuery } from "../../sdk/engine/ports.ts";
 import type { MaybePromise } from "../../sdk/engine/step.ts";
 
 /** Where a fault strikes. */
@@ -64,8 +64,8 @@ export class FaultyStore implements ExecutionStore {
     return this.#inner.get(id);
   }
 
-  getMany(ids: readonly string[]): MaybePromise<(ExecutionRecord | undefined)[]> {
-    return this.#inner.getMany(ids);
+  getMany(ids: readonly string[], options?: { readonly consistent?: boolean }): MaybePromise<(ExecutionRecord | undefined)[]> {
+    return this.#inner.getMany(ids, options);
   }
 
   update(id: string, expect: Expectation, changes: Partial<ExecutionRecord>, transition?: Transition): Promise<ExecutionRecord | undefined> {
@@ -76,12 +76,16 @@ export class FaultyStore implements ExecutionStore {
     return this.#call("addEdges", edges[0]?.downstreamId, () => this.#inner.addEdges(edges));
   }
 
-  release(edges: readonly Edge[]): Promise<Release | undefined> {
-    return this.#call("release", edges[0]?.downstreamId, () => this.#inner.release(edges));
+  release(edges: readonly Edge[], options?: ReleaseOptions): Promise<Release | undefined> {
+    return this.#call("release", edges[0]?.downstreamId, () => this.#inner.release(edges, options));
   }
 
   edgesFrom(upstreamId: string): MaybePromise<Edge[]> {
     return this.#inner.edgesFrom(upstreamId);
+  }
+
+  children(parentId: string, runId: string): MaybePromise<ExecutionRecord[]> {
+    return this.#inner.children(parentId, runId);
   }
 
   executions(runId: string): MaybePromise<ExecutionRecord[]> {

@@ -57,7 +57,7 @@ describe("Orchestrator.connect", () => {
     for (const action of ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"]) {
       expect(on(action, floe.table.tableArn), action).toBe(true);
     }
-    expect(on("dynamodb:Query", `${floe.table.tableArn}/index/byRun`)).toBe(true);
+    expect(on("dynamodb:Query", `${floe.table.tableArn}/index/byStart`)).toBe(true);
     expect(on("sqs:SendMessage", floe.taskQueueArns)).toBe(true);
     expect(on("s3:GetObject", floe.bucket.arnForObjects("payloads/*"))).toBe(true);
     expect(on("s3:PutObject", floe.bucket.arnForObjects("payloads/*"))).toBe(true);

@@ -113,7 +113,7 @@ const fold = (lines: readonly string[]) => [...new Set(lines.map((line) => line.
 /** `upstream`, then `downstream` waiting on it; `upstream` completed, its edge left to the coordinator. */
 async function finishedWithDependent(setup: Runtime, upstreamTask: string): Promise<{ upstream: string; downstream: string }> {
   const upstream = cryptoIds.fresh();
-  const downstream = cryptoIds.fresh();
+  const downstream = cryptoIds.child!(upstream, cryptoIds.fresh());
   const engine = setup.engine;
   await engine.register({ id: upstream, runId: upstream, taskName: upstreamTask, args: "[]", refs: [], waitOn: [] });
   await engine.register({ id: downstream, runId: upstream, parentId: upstream, taskName: "load_product", args: "[]", refs: [upstream], waitOn: [upstream] });
@@ -138,7 +138,9 @@ describe("each background function's grants are what its code path requests", ()
       await coordinator(finishedEvent(upstream));
     });
     expect((await setup.engine.store.get(downstream))?.state).toBe("queued");
-    expect(used).toEqual(fold(dataGrants(stack, template, stack.orchestrator.coordinator)));
+    // Links beyond those a record holds are read by a query: on the release path, for an
+    // execution with more dependents than this one.
+    expect([...used, "dynamodb:Query on table"].sort()).toEqual(fold(dataGrants(stack, template, stack.orchestrator.coordinator)));
   });
 
   it("the dead-letter handler: the failure, its error written to the bucket when large, the dependent released and sent", async () => {
@@ -148,9 +150,8 @@ describe("each background function's grants are what its code path requests", ()
     const message = encodeMessage({ executionId: upstream, taskName: "charge_card", attempt: 1 });
     const used = await recorded(() => deadLetter({ Records: [sqsRecord(message, "m1", 5)] }));
     expect((await setup.engine.store.get(downstream))?.state).toBe("queued");
-    // Reading downstreams whose edge was released before is on the release path too, but
-    // only a replay reaches it, and the handler finds a replayed execution failed already.
-    expect([...used, "dynamodb:BatchGetItem on table"].sort()).toEqual(fold(dataGrants(stack, template, stack.orchestrator.deadLetterHandler)));
+    // Links beyond those a record holds are read by a query, as in the coordinator's test.
+    expect([...used, "dynamodb:Query on table"].sort()).toEqual(fold(dataGrants(stack, template, stack.orchestrator.deadLetterHandler)));
   });
 
   it("the reconciler: the runs looked back at, and the lost first message sent again", async () => {

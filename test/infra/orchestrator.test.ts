@@ -260,7 +260,7 @@ describe("Orchestrator, least privilege: each role holds what its function's cod
   const grants = (fn: Parameters<typeof dataGrants>[2]) => dataGrants(stack, template, fn);
   const on = (resource: string, ...actions: string[]) => actions.map((action) => `${action} on ${resource}`);
   const sendToEveryQueue = () => ["sqs:SendMessage on queue:*"];
-  const release = () => [...on("table", "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"), ...sendToEveryQueue()];
+  const release = () => [...on("table", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"), ...sendToEveryQueue()];
   const engine = () => [
     ...on("table", "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"),
     ...(executionTableDefinition("x").GlobalSecondaryIndexes ?? []).flatMap((index) => on(`table/index/${index.IndexName}`, "dynamodb:Query")),

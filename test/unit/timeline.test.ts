@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import { encode } from "../../sdk/codec/codec.ts";
 import type { ExecutionRecord, ExecutionState, RunView } from "floe";
 import { Glyph, renderTimeline } from "../../sdk/cli/timeline.ts";
+import type { ExecutionJson } from "../../sdk/cli/api-types.ts";
+import { segments } from "../../sdk/dashboard/model.ts";
 
 type Step = readonly [state: ExecutionState, at: number, attempt?: number];
 
@@ -196,5 +198,37 @@ describe("renderTimeline", () => {
     expect(row(timeline, "USER").label.trimEnd()).toBe("  USER");
     expect(() => renderTimeline(processOrder, 0)).toThrow(RangeError);
     expect(() => renderTimeline(processOrder, 2.5)).toThrow(RangeError);
+  });
+});
+
+describe("a compacted history", () => {
+  // A chain's parent over 0..100 ms: queued, first start, 91 transitions folded from 10 to
+  // 70 ms, then its last suspension, re-run and completion.
+  const folded = (): ExecutionRecord & { refs: string[] } => {
+    const parent = record("root", "chain", [["queued", 0], ["running", 0], ["suspended", 10], ["suspended", 70], ["queued", 80], ["running", 80], ["completed", 100]]);
+    parent.history[2] = { state: "suspended", at: 10, attempt: 1, folded: 91 };
+    return parent;
+  };
+
+  it("draws the folded stretch as one ░ segment and counts it in the row and the legend", () => {
+    const timeline = renderTimeline(runOf(folded()), 10);
+    const { bar, tail } = row(timeline, "chain");
+    expect(bar).toBe(`█${Glyph.Folded.repeat(6)}·██`);
+    expect(tail).toContain("ran 30 ms, 91 transitions folded");
+    expect(timeline).toContain(`${Glyph.Folded} re-runs folded into a count`);
+    expect(renderTimeline(processOrder)).not.toContain(Glyph.Folded);
+  });
+
+  it("gives the dashboard one folded segment with its count, between the first run and the last suspension", () => {
+    const parent = folded();
+    const json = { ...parent, task: parent.taskName, args: [] } as unknown as ExecutionJson;
+    expect(segments(json, 100).map((s) => [s.kind, s.from, s.to, s.folded ?? s.outcome])).toEqual([
+      ["queued", 0, 0, undefined],
+      ["running", 0, 10, "suspended"],
+      ["folded", 10, 70, 91],
+      ["suspended", 70, 80, undefined],
+      ["queued", 80, 80, undefined],
+      ["running", 80, 100, "completed"],
+    ]);
   });
 });
