@@ -6,7 +6,9 @@
  * at public prices, beside Step Functions Standard and Lambda durable functions. Task
  * bodies are no-ops: their own compute is not orchestration. The awaited chain is measured
  * at two lengths: each re-run registers again (a conditional put that fails) and reads
- * the steps before it, so its cost per step grows with its length. Each row is checked
+ * the steps before it, so its cost per step grows with its length. A chain of `inline`
+ * steps runs each in the workflow's own worker: no message, no invocation, no re-run,
+ * only the step's record created `running` and its completion. Each row is checked
  * against issue 14's target, and the last line is one JSON object of the figures. Run with
  * `npm run bench:cloud` (`-- --wide` adds a 10,000-wide fan-out; needs Java 17 for DynamoDB
  * Local).
@@ -23,6 +25,7 @@ if (unknown.length > 0) throw new Error(`unknown argument(s) ${unknown.join(" ")
 const FAN_OUTS = args.includes("--wide") ? [1_000, 10_000] : [1_000];
 const CHAINS = [10, 100] as const;
 const WAIT_CHAIN = 20;
+const INLINE_CHAIN = 100;
 const PRICE = { sqs: 0.4, write: 0.625, read: 0.125, lambda: 0.2, stepFunctions: 25, durable: 8 }; // $ per million
 /** Issue 14's targets, in dollars per million tasks or steps. */
 const TARGET = { fanOut: 2, chainStep: 6, chainGrowth: 1.15, inlineStep: 1.25, waitStep: 4, joinWrites: 200 };
@@ -36,6 +39,13 @@ const inc = task("bc_inc", async (x: number) => x + 1);
 const chain = workflow("bc_chain", async (steps: number) => {
   let x = 0;
   for (let i = 0; i < steps; i++) x = await inc(x);
+  return x;
+});
+// Each step runs in the workflow's worker, as an execution of its own.
+const inlineInc = task("bc_inline_inc", { inline: true }, async (x: number) => x + 1);
+const inlineChain = workflow("bc_inline_chain", async (steps: number) => {
+  let x = 0;
+  for (let i = 0; i < steps; i++) x = await inlineInc(x);
   return x;
 });
 // Each step starts once the one before it has finished, and nothing suspends.
@@ -152,7 +162,8 @@ async function main(): Promise<void> {
     }
     const waits = await measure(() => cloud.submit(waitChain, WAIT_CHAIN).result());
     const waitCost = report(`WAIT CHAIN of ${WAIT_CHAIN} wait:true steps (per step)`, waits, WAIT_CHAIN, TARGET.waitStep);
-    console.log(`\nINLINE CHAIN: not measured: the inline task option is not built yet (target ≤ $${TARGET.inlineStep.toFixed(2)} a step)`);
+    const inlined = await measure(() => cloud.submit(inlineChain, INLINE_CHAIN).result());
+    const inlineCost = report(`INLINE CHAIN of ${INLINE_CHAIN} awaited inline steps (per step)`, inlined, INLINE_CHAIN, TARGET.inlineStep);
     const [short, long] = chains;
     if (short !== undefined && long !== undefined) {
       const growth = long.cost / short.cost;
@@ -185,7 +196,7 @@ async function main(): Promise<void> {
         fanOut10k: round(costOf(10_000)),
         chain10: round(short?.cost),
         chain100: round(long?.cost),
-        inlineChain: null,
+        inlineChain: round(inlineCost),
         waitChain: round(waitCost),
         joinWrites10k: joinWrites10k ?? null,
       }),

@@ -34,6 +34,16 @@ export function submitHere(definition: TaskDefinition, args: unknown[]): Executi
   return runtimeOf(context, definition).submitWithin(context, definition, args);
 }
 
+/**
+ * Calls `definition(...args)` from wherever the caller is and waits for its result: an
+ * `inline` task called inside a task runs in the caller's attempt (see `Runtime.call`).
+ * @throws FloeError `FLOE_NOT_CONNECTED` at top level in a Lambda function not connected to an orchestrator
+ */
+export function callHere(definition: TaskDefinition, args: unknown[]): Promise<unknown> {
+  const context = currentContext();
+  return runtimeOf(context, definition).call(context, definition, args);
+}
+
 /** The engine of the running task, or the default engine outside any task. */
 function runtimeOf(context: ExecutionContext | undefined, definition: TaskDefinition): Runtime {
   if (context !== undefined) return context.runtime as Runtime;

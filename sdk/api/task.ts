@@ -3,7 +3,7 @@ import { ErrorCode, FloeError } from "../errors.ts";
 import type { Execution } from "../runtime/execution.ts";
 import { normalizeOptions, type TaskOptions } from "../define/options.ts";
 import { Kind, define, type TaskDefinition } from "../define/registry.ts";
-import { submitHere } from "./default-engine.ts";
+import { callHere, submitHere } from "./default-engine.ts";
 
 /** What an execution of a function returning `R` resolves to: a returned execution is followed. */
 export type Resolved<R> = Awaited<R> extends Execution<infer T> ? T : Awaited<R>;
@@ -19,7 +19,8 @@ export type MapArgs<A extends unknown[]> = { [K in keyof A]: Iterable<A[K]> | Un
 /** A task or workflow: call it to run it and wait, or `submit` it to get an {@link Execution}. */
 export interface Task<A extends unknown[], R> {
   /**
-   * Runs the task and waits for its result: exactly `submit(...args).result()`.
+   * Runs the task and waits for its result: `submit(...args).result()`, except that an
+   * `inline` task called inside a task runs in the caller's worker (see `TaskOptions.inline`).
    * @throws the task's error
    */
   (...args: A): Promise<Resolved<R>>;
@@ -49,7 +50,7 @@ type Fn<A extends unknown[], R> = (...args: A) => R;
  * Defines a task.
  *
  * @param name - unique; 1 to 64 letters, digits, `_` or `-`
- * @param options - `wait`, `retries`, `timeoutMs` (optional)
+ * @param options - `wait`, `retries`, `timeoutMs`, `inline` (optional)
  * @param fn - the code, an async function of serialisable arguments
  * @throws FloeError `FLOE_DUPLICATE_TASK` or `FLOE_INVALID_OPTION`
  * @example
@@ -104,7 +105,8 @@ function make<A extends unknown[], R>(kind: Kind, name: string, a: TaskOptions |
   const definition: TaskDefinition = { name, kind, fn: fn as (...args: any[]) => unknown, options: normalizeOptions(name, options) };
   define(definition);
   const submit = (...args: A) => submitHere(definition, args) as Execution<Resolved<R>>;
-  const call = (...args: A) => submit(...args).result();
+  // Exactly submit(...args).result(), but an inline task called inside a task runs in the caller's attempt.
+  const call = (...args: A) => callHere(definition, args) as Promise<Resolved<R>>;
   return Object.defineProperties(call, {
     name: { value: name },
     definition: { value: definition, enumerable: true },

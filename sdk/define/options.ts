@@ -62,6 +62,18 @@ export interface TaskOptions {
    * @default no limit
    */
   readonly timeoutMs?: number;
+  /**
+   * For short tasks their caller awaits at once (`await inc(x)` inside a task): the call
+   * runs the task's code in the caller's worker, as an execution of its own (its own
+   * record, attempts and timeline bar), with no queue hop and no second Lambda invocation:
+   * two writes a step (its record created `running`, then its outcome), where a queued
+   * call costs its messages, its claim and the caller's re-run. The code then runs with the
+   * caller's function's timeout, memory and permissions, not its own. Submitted any other
+   * way (`.submit()`, `.map()`, at top level, with executions among its arguments) it runs
+   * on its own queue as usual, and so does a retry after a failed inline attempt.
+   * @default false
+   */
+  readonly inline?: boolean;
 }
 
 /** Which arguments to wait for, normalised. */
@@ -87,6 +99,7 @@ export interface NormalizedOptions {
   readonly wait: WaitSpec;
   readonly retries: RetryPolicy;
   readonly timeoutMs: number | undefined;
+  readonly inline: boolean;
 }
 
 const maxTimer = 2 ** 31 - 1;
@@ -146,11 +159,12 @@ const optionsSchema = z.strictObject(
           z.maximum(maxTimer, { error: `timeoutMs must be at most ${maxTimer}` }),
         ),
     ),
+    inline: z.optional(z.boolean({ error: "inline must be true or false" })),
   },
   {
     error: (issue) =>
       issue.code === "unrecognized_keys"
-        ? `unknown option ${issue.keys.join(", ")}; the options are wait, retries and timeoutMs`
+        ? `unknown option ${issue.keys.join(", ")}; the options are wait, retries, timeoutMs and inline`
         : "options must be an object",
   },
 );
@@ -194,8 +208,8 @@ export function normalizeOptions(name: string, options: unknown): NormalizedOpti
   if (problems.length > 0) {
     throw new FloeError(ErrorCode.InvalidOption, `invalid options for task "${name}": ${problems.join("; ")}`);
   }
-  const { wait, retries, timeoutMs } = options as TaskOptions | undefined ?? {};
-  return { wait: waitSpec(name, wait), retries: retryPolicy(retries), timeoutMs };
+  const { wait, retries, timeoutMs, inline } = options as TaskOptions | undefined ?? {};
+  return { wait: waitSpec(name, wait), retries: retryPolicy(retries), timeoutMs, inline: inline === true };
 }
 
 function waitSpec(name: string, wait: WaitOption | undefined): WaitSpec {

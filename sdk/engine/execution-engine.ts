@@ -185,6 +185,64 @@ export class ExecutionEngine {
     };
   }
 
+  /**
+   * Creates an execution its caller runs at once in its own process (an `inline` task
+   * awaited in the call form): the record {@link register} makes, but `running` (attempt 1,
+   * started now) and never queued, so nothing is sent. `spec` waits for and references no
+   * execution. A conditional create like any other: answers the new record, or the one
+   * found under its id (a re-run of the caller) with `created` false.
+   */
+  startInline(spec: NewExecution): MaybePromise<{ readonly record: ExecutionRecord; readonly created: boolean }> {
+    return drive(this.#startInline(spec));
+  }
+
+  *#startInline(spec: NewExecution): Step<{ readonly record: ExecutionRecord; readonly created: boolean }> {
+    const base = this.#newRecord(spec, yield* call(this.#payload(spec.id, "args", spec.args)));
+    const at = base.createdAt;
+    const record: ExecutionRecord = { ...base, state: State.Running, queuedAt: undefined, startedAt: at, history: [{ state: State.Running, at, attempt: 1 }] };
+    if (yield* call(this.#o.store.create(record))) return { record, created: true };
+    const found = yield* call(this.#o.store.get(spec.id));
+    if (found === undefined) throw new Error(`execution ${spec.id} vanished while it was being created`);
+    return { record: found, created: false };
+  }
+
+  /**
+   * Starts a new attempt of an inline execution a re-run of its caller found `running`: its
+   * runner died with the caller's earlier attempt. Expects the attempt found, so one re-run
+   * wins and the earlier runner can no longer commit; answers `undefined` to the others.
+   */
+  retakeInline(found: ExecutionRecord): MaybePromise<ExecutionRecord | undefined> {
+    const now = this.#o.clock.now();
+    const attempt = found.attempt + 1;
+    return this.#o.store.update(found.id, { state: State.Running, attempt: found.attempt }, { attempt, startedAt: now }, { state: State.Running, at: now, attempt });
+  }
+
+  /**
+   * Records the completion of an attempt run inline, as {@link finish} does, and answers
+   * whether it was recorded: the caller uses the result it holds only then (a cancelled or
+   * taken-over attempt does not commit). Where a coordinator runs, its release is left to
+   * it, as a cancellation's is: nothing waits on an inline execution by an edge but a
+   * re-run of its caller that lost a race to take it over, and a query per step is most
+   * of what such a step would cost otherwise.
+   */
+  completeInline(record: ExecutionRecord, result: string, forward: string | undefined): MaybePromise<boolean> {
+    const payload = this.#payload(record.id, "result", result);
+    return isPromiseLike(payload) ? payload.then((p) => this.#completeInline(record, p, forward)) : this.#completeInline(record, payload, forward);
+  }
+
+  #completeInline(record: ExecutionRecord, result: Payload, forward: string | undefined): MaybePromise<boolean> {
+    const running = { state: State.Running, attempt: record.attempt };
+    if (this.#inlineFanIn === Infinity) return this.#terminate(record, running, this.#completion(result, forward));
+    const changes = this.#completion(result, forward);
+    const done = this.#advance(record, running, changes, { state: State.Completed, at: changes.finishedAt, attempt: record.attempt });
+    const told = (d: ExecutionRecord | undefined): boolean => {
+      if (d === undefined) return false;
+      this.#o.onTerminal?.(d);
+      return true;
+    };
+    return isPromiseLike(done) ? done.then(told) : told(done);
+  }
+
   /** Finishes a registration once the conditional create of `record` answered `created`. */
   /** @param linking - the argument edges' writing, when started already */
   *#registered(spec: NewExecution, record: ExecutionRecord, created: boolean, linking?: MaybePromise<void>): Step<ExecutionRecord> {

@@ -10,9 +10,9 @@ import type { ExecutionEngine, Outcome } from "../engine/execution-engine.ts";
 import { State, type ExecutionRecord, type TaskMessage } from "../engine/model.ts";
 import type { Clock } from "../engine/ports.ts";
 import { isPromiseLike, type MaybePromise } from "../engine/step.ts";
-import { ErrorCode, FloeError, TimeoutError } from "../errors.ts";
+import { CancelledError, ErrorCode, FloeError, TimeoutError } from "../errors.ts";
 import { CancelWatch } from "./cancel-watch.ts";
-import { ExecutionContext, runInContext } from "./context.ts";
+import { ExecutionContext, runInContext, type SlotLease } from "./context.ts";
 import { isExecution } from "./execution.ts";
 
 /** Concurrency slots: a running attempt holds one, and gives it up while it waits. */
@@ -38,6 +38,13 @@ export interface AttemptsOptions {
   readonly maxPayloadBytes: number;
   /** How often a running attempt reads its record for a cancellation (see `RuntimeOptions`). */
   readonly cancelPollMs: number | undefined;
+}
+
+/** How an inline attempt ended (see {@link Attempts.runInline}). */
+export interface InlineEnd {
+  readonly outcome: Outcome;
+  /** Whether the outcome was a completion and was recorded. */
+  readonly recorded: boolean;
 }
 
 /** Runs attempts and keeps track of those in progress. */
@@ -105,6 +112,39 @@ export class Attempts {
       attempt.settle({ type: "failed", error });
       return;
     }
+    this.#run(attempt, definition);
+  }
+
+  /**
+   * Runs an `inline` execution's attempt inside `parent`, its caller's attempt, in the
+   * caller's concurrency slot; resolves once its outcome is recorded (rejects if the store
+   * failed), with whether a completion was recorded. The caller's timeout, or the engine
+   * closing, aborts it too.
+   */
+  runInline(parent: ExecutionContext, definition: TaskDefinition, record: ExecutionRecord): Promise<InlineEnd> {
+    return new Promise((resolve, reject) => {
+      const attempt: Attempt = new Attempt(this.#o, this.running, { ...record }, (error) => {
+        parent.signal.removeEventListener("abort", abort);
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on whatever the store threw
+        if (error !== undefined) reject(error);
+        else resolve({ outcome: attempt.outcome as Outcome, recorded: attempt.recorded });
+      }, parent);
+      // A cancellation reaches it as its caller's other children: cancelled by the sweep or
+      // the caller's cancel watch, which then aborts it; ended here first, it would fail.
+      const abort = () => {
+        const reason: unknown = parent.signal.reason;
+        if (!(reason instanceof CancelledError)) attempt.abort(reason);
+      };
+      parent.signal.addEventListener("abort", abort);
+      this.#run(attempt, definition);
+      // Aborted while its record was being written: the attempt ends at once, recorded.
+      if (parent.aborted) abort();
+    });
+  }
+
+  /** Starts a claimed attempt: its cancel watch, its timeout, then its code. */
+  #run(attempt: Attempt, definition: TaskDefinition): void {
+    const { record } = attempt;
     this.running.set(record.id, attempt);
     const { cancelPollMs } = this.#o;
     if (cancelPollMs !== undefined) attempt.watch = new CancelWatch(attempt, this.#o.engine, this.#o.clock, cancelPollMs);
@@ -204,12 +244,29 @@ class Attempt extends ExecutionContext {
   /** Learns of a cancellation made by another process, when the runtime asks for it. */
   watch: CancelWatch | undefined = undefined;
   #ended = false;
+  /** The caller's attempt, for an inline attempt: it runs in the caller's slot. */
+  readonly #caller: ExecutionContext | undefined;
+  /** How the attempt ended, once it settled. */
+  outcome: Outcome | undefined = undefined;
+  /** Whether an inline attempt's completion was recorded. */
+  recorded = false;
 
-  constructor(options: AttemptsOptions, running: Map<string, ExecutionContext>, record: ExecutionRecord, done: (error?: unknown) => void) {
-    super(options.runtime, record, options.slots !== undefined);
+  constructor(
+    options: AttemptsOptions,
+    running: Map<string, ExecutionContext>,
+    record: ExecutionRecord,
+    done: (error?: unknown) => void,
+    caller?: ExecutionContext,
+  ) {
+    super(options.runtime, record, caller === undefined && options.slots !== undefined);
     this.#o = options;
     this.#running = running;
     this.#done = done;
+    this.#caller = caller;
+  }
+
+  override get slot(): SlotLease | undefined {
+    return this.#caller === undefined ? super.slot : this.#caller.slot;
   }
 
   override childSubmitted(id: string): (() => Promise<unknown>) | undefined {
@@ -217,6 +274,7 @@ class Attempt extends ExecutionContext {
   }
 
   protected settled(outcome: Outcome): void {
+    this.outcome = outcome;
     this.cancelTimer?.();
     this.watch?.stop();
     this.#running.delete(this.record.id);
@@ -239,7 +297,10 @@ class Attempt extends ExecutionContext {
 
   #commit(outcome: Outcome): void {
     try {
-      const finished = this.#o.engine.finish(this.record, outcome);
+      const finished =
+        this.#caller !== undefined && outcome.type === "completed"
+          ? this.#completed(this.#o.engine.completeInline(this.record, outcome.result, outcome.forward))
+          : this.#o.engine.finish(this.record, outcome);
       if (isPromiseLike(finished)) {
         finished.then(
           () => this.#end(),
@@ -251,6 +312,17 @@ class Attempt extends ExecutionContext {
     } catch (error) {
       this.#end(error);
     }
+  }
+
+  /** Notes whether an inline completion was recorded. */
+  #completed(recorded: MaybePromise<boolean>): MaybePromise<void> {
+    if (!isPromiseLike(recorded)) {
+      this.recorded = recorded;
+      return undefined;
+    }
+    return recorded.then((r) => {
+      this.recorded = r;
+    });
   }
 
   #end(error?: unknown): void {

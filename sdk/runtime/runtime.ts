@@ -7,7 +7,7 @@
 import { decode, decodeError, encode, encodeError, type ReferenceCodec } from "../codec/codec.ts";
 import { lookup, type TaskDefinition } from "../define/registry.ts";
 import { retryDelay } from "../define/options.ts";
-import { ExecutionEngine } from "../engine/execution-engine.ts";
+import { ExecutionEngine, type NewExecution } from "../engine/execution-engine.ts";
 import { isPromiseLike } from "../engine/step.ts";
 import {
   State,
@@ -218,6 +218,58 @@ export class Runtime implements ExecutionHost, Engine {
     created.then(undefined, ignore);
     context?.addWrite(created);
     return new Execution(id, this, created);
+  }
+
+  /**
+   * Calls `definition(...args)` and waits for its result: `submitWithin(...).result()`,
+   * except that an `inline` task called inside a task (with no execution among its
+   * arguments) runs here, in the caller's attempt, as an execution of its own (see
+   * `TaskOptions.inline`). The caller's attempt ends only once the outcome is recorded.
+   */
+  call(context: ExecutionContext | undefined, definition: TaskDefinition, args: unknown[]): Promise<unknown> {
+    if (context === undefined || !definition.options.inline) return this.submitWithin(context, definition, args).result();
+    if (this.#closed) throw closed();
+    if (context.aborted) {
+      throw new CancelledError(`cannot call "${definition.name}": execution ${context.record.id} is no longer running`);
+    }
+    const encoded = this.#encodeArgs(definition, args);
+    // Executions among the arguments are waited for or linked: the usual path.
+    if (encoded.refs.length > 0) return this.submitWithin(context, definition, args).result();
+    // The id submitWithin derives, so a re-run of the caller finds the execution either way.
+    const digest = this.#o.ids.derive([context.record.id, definition.name, encoded.text]);
+    const occurrence = context.occurrence(digest);
+    const derived = occurrence === 1 ? digest : `${digest}.${occurrence}`;
+    const id = this.#o.ids.child === undefined ? derived : this.#o.ids.child(context.record.runId, derived);
+    // Noted with the caller's other children, which its cancellation cancels; no check at
+    // creation: the execution runs in the caller's attempt and learns of a cancellation with it.
+    context.childSubmitted(id);
+    const { runId, id: parentId } = context.record;
+    const ran = this.#runInline(context, definition, { id, runId, parentId, taskName: definition.name, args: encoded.text, refs: noIds, waitOn: noIds });
+    context.addWrite(ran);
+    const execution = new Execution(id, this, ran);
+    // Anything but a completion recorded here (a failure, a retry, a suspension, a forward,
+    // a record found finished or elsewhere) is read and awaited as any execution is.
+    return ran.then((ended) => (ended === undefined ? this.result(execution, true) : ended.value));
+  }
+
+  /**
+   * Creates an inline execution (or finds it, on a re-run of the caller) and runs it here;
+   * resolves to its value when its completion was recorded, `undefined` otherwise.
+   */
+  async #runInline(context: ExecutionContext, definition: TaskDefinition, spec: NewExecution): Promise<{ readonly value: unknown } | undefined> {
+    // A re-run knows the children its parent made (one read): a known one is not created again.
+    const known = context.known?.get(spec.id);
+    const started = known === undefined ? await this.engine.startInline(spec) : { record: known, created: false };
+    let record: ExecutionRecord | undefined = started.record;
+    if (!started.created) {
+      // Running: its runner died with the caller's earlier attempt. One re-run takes it over.
+      if (record.state !== State.Running) return undefined;
+      record = await this.engine.retakeInline(record);
+      if (record === undefined) return undefined;
+    }
+    const { outcome, recorded } = await this.#attempts.runInline(context, definition, record);
+    if (!recorded || outcome.type !== "completed" || outcome.forward !== undefined) return undefined;
+    return { value: decode(outcome.result, this.#refs) };
   }
 
   /**
@@ -501,7 +553,8 @@ export class Runtime implements ExecutionHost, Engine {
    * of another's finish only by being run again).
    */
   finishedElsewhere(id: string): void {
-    // Told of every execution another runtime finishes: read only those waited for here.
+    // A wait registers before it reads, so one that starts later sees the finish itself:
+    // no read for an execution nobody here awaits (in AWS, nothing would make it).
     if (!this.#waiters.has(id)) return;
     const record = this.#o.store.get(id);
     if (isPromiseLike(record)) {

@@ -108,12 +108,12 @@ export class Waiters {
     if (failure !== undefined) throw failure.error;
   }
 
-  /** The executions waited for now. */
-  /** Whether a wait is for `id`. */
+  /** Whether a wait is for `id` now. */
   has(id: string): boolean {
     return this.#byId.has(id);
   }
 
+  /** The executions waited for now. */
   ids(): string[] {
     return [...this.#byId.keys()];
   }

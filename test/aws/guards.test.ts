@@ -1,10 +1,11 @@
 /**
- * The guard scenarios on DynamoDB Local, and the release's atomicity: a crash right after
+ * The guard scenarios and the inline executions' on DynamoDB Local, and the release's atomicity: a crash right after
  * the first write of a release, injected by wrapping the real document client.
  */
 import { describe, expect, it } from "vitest";
 import { State } from "../../sdk/engine/model.ts";
 import { guardScenarios } from "../guard-scenarios.ts";
+import { inlineScenarios } from "../inline-scenarios.ts";
 import { runToCompletion, setupWith, spec } from "../engine-scenarios.ts";
 import { InjectedCrash, WriteCrash } from "../support/aws-faults.ts";
 import { useDynamoDbLocal } from "../support/dynamodb-local.ts";
@@ -12,6 +13,7 @@ import { withScenarioIds } from "../support/scenario-ids.ts";
 
 const stores = useDynamoDbLocal();
 guardScenarios("DynamoDB Local", async () => withScenarioIds(await stores()));
+inlineScenarios("DynamoDB Local", async () => withScenarioIds(await stores()));
 
 describe("a release on DynamoDB Local", () => {
   it("counts each edge exactly once when the process crashes after the release's first write and the release is retried (T5)", async () => {

@@ -99,7 +99,9 @@ describe("bad input", () => {
     [{ timeoutMs: "5s" }, 'timeoutMs must be a number of milliseconds, got "5s"'],
     [{ wait: [-1] }, "wait must be true, argument positions"],
     [{ wait: [0, "user"] }, "wait mixes positions and property names"],
-    [{ retry: 3 }, "unknown option retry; the options are wait, retries and timeoutMs"],
+    [{ inline: "yes" }, 'inline must be true or false, got "yes"'],
+    [{ inline: 1 }, "inline must be true or false, got 1"],
+    [{ retry: 3 }, "unknown option retry; the options are wait, retries, timeoutMs and inline"],
   ])("refuses invalid options %j with a message naming the option and the value", (options, message) => {
     const name = `b_opt_${Math.random().toString(36).slice(2, 8)}`;
     const error = thrown(() => task(name, options as never, async () => 1));

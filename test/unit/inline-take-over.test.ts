@@ -1,0 +1,71 @@
+/**
+ * A re-run of a caller whose earlier attempt died while its inline child ran (a Lambda
+ * past its timeout, whose message came back and was taken over): the re-run takes the
+ * child over and runs it again in its own attempt, and the earlier runner can no longer
+ * commit. A runtime on the in-memory adapters, its messages delivered by hand, its clock
+ * the test's.
+ */
+import { describe, expect, it } from "vitest";
+import { task, taskContext, workflow } from "floe";
+import { MemoryBlobStore } from "../../sdk/embedded/memory-blob-store.ts";
+import { MemoryExecutionStore } from "../../sdk/embedded/memory-execution-store.ts";
+import { MemoryTaskQueue } from "../../sdk/embedded/memory-task-queue.ts";
+import { State, type ExecutionRecord } from "../../sdk/engine/model.ts";
+import type { Clock } from "../../sdk/engine/ports.ts";
+import { Runtime } from "../../sdk/runtime/runtime.ts";
+import { cryptoIds } from "../../sdk/runtime/system.ts";
+import { takeAll } from "../support/take-all.ts";
+
+let runs = 0;
+let releaseFirst: () => void = () => undefined;
+/** Its first run hangs until released, as code whose Lambda reached its timeout. */
+const hangsFirst = task("it_hangs_first", { inline: true }, async () => {
+  runs += 1;
+  if (runs === 1) await new Promise<void>((resolve) => (releaseFirst = resolve));
+  return `attempt ${taskContext()?.attempt}`;
+});
+/** What each attempt of the caller got from its call. */
+const got: string[] = [];
+const caller = workflow("it_caller", async () => {
+  got.push(await hangsFirst());
+  return `got ${got.at(-1)}`;
+});
+
+describe("an inline execution left running by its caller's dead attempt", () => {
+  it("is taken over and run again by the caller's next attempt; the earlier runner commits nothing", async () => {
+    let now = 1_000;
+    const clock: Clock = { now: () => now, schedule: () => () => undefined };
+    const store = new MemoryExecutionStore();
+    const queue = new MemoryTaskQueue(clock);
+    const runtime = new Runtime({ store, queue, blobs: new MemoryBlobStore(), clock, ids: cryptoIds, takeOverAfterMs: 1_000 });
+    const run = runtime.submit(caller);
+    const [message] = takeAll(queue);
+    const child = async (): Promise<ExecutionRecord | undefined> => (await runtime.getRun(run.id))?.executions.find((e) => e.taskName === "it_hangs_first");
+    const first = runtime.process(message!);
+    while ((await child())?.state !== State.Running) await new Promise((resolve) => setTimeout(resolve, 1));
+    // The message comes back once the caller's attempt is a visibility timeout old.
+    now += 2_000;
+    await runtime.process(message!);
+    expect(await run.result()).toBe("got attempt 2");
+    expect(runs).toBe(2);
+    releaseFirst();
+    await first;
+    // The earlier attempt's caller gets the result recorded, not the one its runner could not commit.
+    expect(got).toEqual(["attempt 2", "attempt 2"]);
+    const done = await child();
+    expect(done).toMatchObject({ state: State.Completed, attempt: 2 });
+    expect(done?.history.map((h) => [h.state, h.attempt])).toEqual([
+      [State.Running, 1],
+      [State.Running, 2],
+      [State.Completed, 2],
+    ]);
+    expect((await runtime.getExecution(run.id))?.history.map((h) => [h.state, h.attempt])).toEqual([
+      [State.Queued, 1],
+      [State.Running, 1],
+      [State.Running, 2],
+      [State.Completed, 2],
+    ]);
+    expect(takeAll(queue)).toEqual([]);
+    await runtime.close();
+  });
+});
