@@ -374,6 +374,8 @@ export class DynamoDbExecutionStore implements ExecutionStore {
     // A release that has probably been made already (the coordinator after a worker's)
     // reads first: a read costs a fifth of a failed conditional write.
     let known = options.probe === true ? await this.#item(first.downstreamId) : undefined;
+    // Queued in the same write, tried once: when the slots are the whole wait and the guard is gone.
+    let queueAt = first.attempt === undefined ? undefined : options.queueAt;
     // Each failed try shows the downstream as it is: at most one more try per slot counted meanwhile.
     for (let tries = 0; ; tries += 1) {
       if (known !== undefined) {
@@ -396,21 +398,39 @@ export class DynamoDbExecutionStore implements ExecutionStore {
         values[`:s${i}`] = slot;
         return `NOT contains(#counted, :s${i})`;
       });
+      const queue = queueAt !== undefined && (known === undefined || Number(known.pending) === slots.length);
+      if (queue) {
+        // The last of its wait: counted, and queued, in one write.
+        Object.assign(names, { "#history": "history" });
+        Object.assign(values, {
+          ":zero": 0,
+          ":queued": State.Queued,
+          ":at": queueAt,
+          ":false": false,
+          ":attempt": first.attempt,
+          ":transition": [{ state: State.Queued, at: queueAt, attempt: first.attempt }],
+        });
+        delete values[":slots"];
+      }
+      queueAt = undefined;
+      const whole = queue ? " AND pending = :count AND guarded = :false AND attempt = :attempt" : " AND pending >= :count";
       try {
         const { Attributes } = await this.#client.send(
           new UpdateCommand({
             TableName: this.#table,
             Key: recordKey(first.downstreamId),
-            UpdateExpression: "SET pending = pending - :count ADD #counted :slots",
+            UpdateExpression: queue
+              ? "SET pending = :zero, #state = :queued, queuedAt = :at, #history = list_append(#history, :transition) REMOVE #counted"
+              : "SET pending = pending - :count ADD #counted :slots",
             ConditionExpression:
-              `attribute_exists(pk) AND generation = :generation AND pending >= :count AND #state IN (:waiting, :suspended) AND ${fresh.join(" AND ")}`,
+              `attribute_exists(pk) AND generation = :generation${whole} AND #state IN (:waiting, :suspended) AND ${fresh.join(" AND ")}`,
             ExpressionAttributeNames: names,
             ExpressionAttributeValues: values,
             ReturnValues: "ALL_NEW",
             ReturnValuesOnConditionCheckFailure: "ALL_OLD",
           }),
         );
-        return Attributes === undefined ? undefined : { downstream: toRecord(Attributes), decremented: true };
+        return Attributes === undefined ? undefined : { downstream: toRecord(Attributes), decremented: true, queued: queue };
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
         known = await this.#failedItem(error, first.downstreamId);

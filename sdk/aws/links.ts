@@ -27,6 +27,8 @@ export interface Link {
   readonly s: number;
   /** When it was made, epoch milliseconds. */
   readonly c: number;
+  /** The downstream's attempt then. */
+  readonly a?: number;
   /** The downstream's run, when not the upstream's. */
   readonly r?: string;
 }
@@ -46,6 +48,7 @@ export function linkOf(edge: Edge, upstreamRunId?: string): Link {
     ...(edge.fanIn === undefined ? {} : { f: edge.fanIn }),
     s: edge.slot ?? 0,
     c: edge.createdAt,
+    ...(edge.attempt === undefined ? {} : { a: edge.attempt }),
     ...(upstreamRunId === undefined || edge.runId === upstreamRunId ? {} : { r: edge.runId }),
   };
 }
@@ -64,6 +67,7 @@ export function edgesOfLinks(upstreamId: string, links: Iterable<Link> | undefin
       generation: link.g,
       ...(link.f === undefined ? {} : { fanIn: link.f }),
       slot: link.s,
+      ...(link.a === undefined ? {} : { attempt: link.a }),
       // Whether it was counted is known to the downstream alone: a release is idempotent.
       released: false,
       createdAt: link.c,

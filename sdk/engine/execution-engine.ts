@@ -4,7 +4,7 @@
  * so a duplicate delivery, a retried call or a stale worker changes nothing.
  * See ARCHITECTURE.md beside this file.
  */
-import type { BlobStore, Clock, ExecutionStore, Expectation, Release, TaskQueue } from "./ports.ts";
+import type { BlobStore, Clock, ExecutionStore, Expectation, Release, ReleaseOptions, TaskQueue } from "./ports.ts";
 import { all, call, drive, isPromiseLike, pooled, type MaybePromise, type Step } from "./step.ts";
 import { findWaitCycle } from "./wait-cycle.ts";
 import { compact, isFull } from "./history.ts";
@@ -285,6 +285,7 @@ export class ExecutionEngine {
       generation: 1,
       fanIn: spec.waitOn.length,
       slot,
+      attempt: 1,
       released: false,
       createdAt: now,
     }));
@@ -322,6 +323,7 @@ export class ExecutionEngine {
       generation: record.generation,
       fanIn,
       slot,
+      attempt: record.attempt,
       released: false,
       createdAt: this.#o.clock.now(),
     };
@@ -518,13 +520,21 @@ export class ExecutionEngine {
     const only = edges.length === 1 ? edges[0] : undefined;
     if (only?.waits === true && !only.released) {
       // One open edge, the usual case: released here, without a step of its own.
-      const release = this.#o.store.release(edges);
+      const release = this.#o.store.release(edges, this.#queueing(edges));
       return isPromiseLike(release) ? release.then((r) => this.#queueReleased(r)) : this.#queueReleased(release);
     }
     return edges.length > 0 ? drive(this.#release(edges)) : undefined;
   }
 
+  /** Asks a store to queue the downstream with the release, when the group is its whole wait. */
+  #queueing(edges: readonly Edge[], probe = false): ReleaseOptions | undefined {
+    const whole = (edges[0]?.fanIn ?? 1) === edges.length;
+    if (!whole) return probe ? probing : undefined;
+    return probe ? { probe, queueAt: this.#o.clock.now() } : { queueAt: this.#o.clock.now() };
+  }
+
   #queueReleased(release: Release | undefined): MaybePromise<void> {
+    if (release?.queued === true) return this.#send(release.downstream);
     // A downstream found ready by a release that counted nothing was left unqueued by the
     // releaser that brought it to zero (it died before the queue write): queued now. The
     // queue write is conditional, so of two that find it ready one queues it.
@@ -636,11 +646,12 @@ export class ExecutionEngine {
   *#releaseGroup(edges: readonly Edge[], backstop = false, resend = false): Step<void> {
     // The coordinator's release of a narrow fan-in follows the worker's, which was probably made.
     const probe = backstop && this.#inlineFanIn !== Infinity && (edges[0]?.fanIn ?? 1) <= this.#inlineFanIn;
-    let release = this.#o.store.release(edges, probe ? probing : undefined);
+    let release = this.#o.store.release(edges, this.#queueing(edges, probe));
     if (isPromiseLike(release)) release = (yield release) as Release | undefined;
     if (release === undefined) return;
     const { downstream } = release;
-    if (isReady(downstream)) yield* this.#queueIfReady(downstream);
+    if (release.queued === true) yield* call(this.#send(downstream));
+    else if (isReady(downstream)) yield* this.#queueIfReady(downstream);
     // A store that does not mark edges (DynamoDB's) answers a release made before with the
     // downstream as it is: one queued then may have lost its message.
     else if (resend && !release.decremented && downstream.state === State.Queued) {

@@ -103,6 +103,8 @@ export interface Edge {
    * that records counted edges on the downstream records (see `ExecutionStore.release`).
    */
   readonly slot?: number;
+  /** The downstream's attempt when the edge was made (a release may queue that attempt itself). */
+  readonly attempt?: number;
   released: boolean;
   readonly createdAt: number;
 }

@@ -24,6 +24,11 @@ export interface Release {
   readonly downstream: ExecutionRecord;
   /** Whether this call decremented the downstream's counter. */
   readonly decremented: boolean;
+  /**
+   * Whether this call also moved the downstream to `queued` (see `ReleaseOptions.queueAt`):
+   * its message is then the caller's to send.
+   */
+  readonly queued?: boolean;
 }
 
 /** How a release is made. */
@@ -34,6 +39,12 @@ export interface ReleaseOptions {
    * a read costs less than a write that fails its condition.
    */
   readonly probe?: boolean;
+  /**
+   * A store that can may queue the downstream in the same write, at this time, when the
+   * release brings its counter to zero and its guard is gone (a release that counts the
+   * whole wait, as a wait for one execution does): one write instead of two.
+   */
+  readonly queueAt?: number;
 }
 
 /** How {@link ExecutionStore.getMany} reads. */
