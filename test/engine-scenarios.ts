@@ -144,6 +144,19 @@ export function engineScenarios(name: string, makeStore: StoreFactory): void {
       expect(queue.ids().filter((id) => id === "d")).toHaveLength(1);
     });
 
+    it("holds the registration guard against a release that counts the whole wait", async () => {
+      const { engine, queue, store } = await setup();
+      await engine.register(spec("u"));
+      // A registration interrupted after the record and its edge, before arming.
+      await store.create({ ...(await store.get("u"))!, id: "d", state: State.Waiting, pending: 1, guarded: true, history: [] });
+      await store.addEdges([{ upstreamId: "u", downstreamId: "d", runId: "run", kind: "argument", waits: true, generation: 1, fanIn: 1, slot: 0, attempt: 1, released: false, createdAt: 0 }]);
+      await runToCompletion(engine, queue, "u");
+      expect(await store.get("d")).toMatchObject({ state: State.Waiting, pending: 0 });
+      expect(queue.ids()).not.toContain("d");
+      await engine.register(spec("d", ["u"]));
+      expect(queue.ids().filter((id) => id === "d")).toHaveLength(1);
+    });
+
     it("counts each edge once however often it is released", async () => {
       const { engine, queue, store } = await setup();
       await engine.register(spec("u"));

@@ -116,6 +116,20 @@ describe("request counting on DynamoDB Local", () => {
     const units = counts.writeUnits;
     expect((await store.release(into))?.downstream.pending).toBe(0);
     expect(counts.writeUnits - units).toBe(1);
+    // A group as wide as the engine makes (99): one write, every slot in its condition.
+    await store.create({ ...record, id: child("j"), parentId: "c", state: State.Waiting, pending: 99, guarded: false });
+    const wide = Array.from({ length: 99 }, (_, slot) => ({ ...edge, upstreamId: child(`w${slot}`), downstreamId: child("j"), fanIn: 99, slot }));
+    const updates = counts.requests.get("DynamoDB:UpdateItem") ?? 0;
+    expect((await store.release(wide))?.downstream.pending).toBe(0);
+    expect((counts.requests.get("DynamoDB:UpdateItem") ?? 0) - updates).toBe(1);
+    // The whole wait of one downstream, asked to queue: counted and queued in one write.
+    await store.create({ ...record, id: child("q"), parentId: "c", state: State.Suspended, pending: 1, guarded: false, attempt: 3 });
+    const one = { ...edge, downstreamId: child("q"), fanIn: 1, slot: 0, attempt: 3 };
+    const before2 = counts.writeUnits;
+    const queued = await store.release([one], { queueAt: 50 });
+    expect(queued).toMatchObject({ queued: true, downstream: { state: State.Queued, pending: 0, queuedAt: 50 } });
+    expect(queued?.downstream.history.at(-1)).toEqual({ state: State.Queued, at: 50, attempt: 3 });
+    expect(counts.writeUnits - before2).toBe(1);
     // A strongly consistent read of nothing still costs one read unit.
     const reads = counts.readUnits;
     expect(await store.get("absent")).toBeUndefined();
