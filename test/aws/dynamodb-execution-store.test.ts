@@ -1,4 +1,14 @@
 import { describe, expect, it } from "vitest";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { marshall } from "@aws-sdk/util-dynamodb";
+import type { AttributeValue } from "aws-lambda";
+import { createCoordinatorHandler } from "../../functions/coordinator.ts";
+import { DynamoDbExecutionStore, recordKey } from "../../sdk/aws/dynamodb-execution-store.ts";
+import { countRequests } from "../../sdk/aws/request-counter.ts";
+import { MemoryBlobStore } from "../../sdk/embedded/memory-blob-store.ts";
+import { ExecutionEngine } from "../../sdk/engine/execution-engine.ts";
+import type { ExecutionStore } from "../../sdk/engine/ports.ts";
 import { EdgeKind, State, WaitMode } from "../../sdk/engine/model.ts";
 import { engineScenarios } from "../engine-scenarios.ts";
 import { newRequestCounts } from "../../sdk/aws/request-counter.ts";
@@ -135,5 +145,44 @@ describe("request counting on DynamoDB Local", () => {
     expect(await store.get("absent")).toBeUndefined();
     expect(await store.edgesFrom("absent")).toEqual([]);
     expect(counts.readUnits - reads).toBe(2);
+  });
+});
+
+describe("the coordinator on DynamoDB Local", () => {
+  it("releases from the links in the stream's image of a finished execution, reading no record", async () => {
+    const worker = await stores();
+    const counts = newRequestCounts();
+    // The coordinator's own store: nothing of the worker's writes is known to it.
+    const base = new DynamoDBClient({ endpoint: stores.endpoint(), region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+    countRequests({ dynamodb: base }, counts);
+    const coordinatorStore = new DynamoDbExecutionStore({ client: DynamoDBDocumentClient.from(base, { marshallOptions: { removeUndefinedValues: true } }), tableName: stores.tableName() });
+    let now = 1_000;
+    const sent: string[] = [];
+    const engineOver = (store: ExecutionStore) =>
+      new ExecutionEngine({
+        store,
+        queue: { send: (messages) => void sent.push(...messages.map((m) => m.executionId)) },
+        blobs: new MemoryBlobStore(),
+        clock: { now: () => (now += 1), schedule: () => () => undefined },
+        policy: { retryDelayMs: () => undefined, encodeError: String },
+        blobThreshold: 1_000,
+        // The worker leaves every release to the coordinator.
+        inlineFanIn: 0,
+      });
+    const engine = engineOver(worker);
+    const downstream = `${familyOf("up")}~down`;
+    await engine.register({ id: "up", runId: "up", taskName: "t", args: "[]", refs: [], waitOn: [] });
+    await engine.register({ id: downstream, runId: "up", parentId: "up", taskName: "t", args: "[]", refs: ["up"], waitOn: ["up"] });
+    const claimed = await engine.claim({ executionId: "up", taskName: "t", attempt: 1 });
+    await engine.finish(claimed!, { type: "completed", result: "1" });
+    expect((await worker.get(downstream))?.state).toBe(State.Waiting);
+    const image = marshall(await stores.item(recordKey("up")), { removeUndefinedValues: true }) as Record<string, AttributeValue>;
+    const coordinator = createCoordinatorHandler({ engine: engineOver(coordinatorStore) });
+    await coordinator({ Records: [{ dynamodb: { SequenceNumber: "1", NewImage: image, OldImage: { state: { S: "running" } } } }] });
+    expect((await worker.get(downstream))?.state).toBe(State.Queued);
+    expect(sent).toContain(downstream);
+    // The release and the queue write, in one update; no read for the links.
+    expect(Object.fromEntries(counts.requests)).toEqual({ "DynamoDB:UpdateItem": 1 });
+    base.destroy();
   });
 });

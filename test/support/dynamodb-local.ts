@@ -42,6 +42,11 @@ export function useDynamoDbLocal(): LocalStores {
     return new DynamoDbExecutionStore({ client: wrap?.(document) ?? document, tableName, ...options });
   };
   return Object.assign(make, {
+    tableName: () => `floe-${tables}`,
+    endpoint: () => {
+      if (emulator === undefined) throw new Error("DynamoDB Local is not running");
+      return emulator.endpoint;
+    },
     item: async (key: { pk: string; sk: string }) => {
       if (client === undefined) throw new Error("DynamoDB Local is not running");
       const document = DynamoDBDocumentClient.from(client);
@@ -81,5 +86,9 @@ export interface StoreOptions {
 export interface LocalStores {
   (options?: StoreOptions): Promise<DynamoDbExecutionStore>;
   item(key: { pk: string; sk: string }): Promise<Record<string, unknown> | undefined>;
+  /** The newest table's name. */
+  tableName(): string;
+  /** The emulator's endpoint. */
+  endpoint(): string;
   putAll(items: readonly Record<string, unknown>[]): Promise<void>;
 }
