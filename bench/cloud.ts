@@ -59,6 +59,8 @@ const waitChain = workflow("bc_wait_chain", async (steps: number) => {
 interface Measured {
   readonly counts: RequestCounts;
   readonly emptyReceives: number;
+  /** Receives that brought messages: those billed (an empty one is an artefact of the emulation's short polls). */
+  readonly fullReceives: number;
   /** Worker invocations (a batch handed to a task's function). */
   readonly invocations: number;
   /** The coordinator's, the dead-letter handler's and the reconciler's. */
@@ -74,6 +76,7 @@ async function main(): Promise<void> {
   // One tally the middleware writes to, emptied before each measurement.
   const counts = newRequestCounts();
   let emptyReceives = 0;
+  let fullReceives = 0;
   let invocations = 0;
   let backgroundInvocations = 0;
   const writesTo = new Map<string, number>();
@@ -98,6 +101,7 @@ async function main(): Promise<void> {
           if (context.commandName === "ReceiveMessageCommand") {
             const messages = (result.output as { Messages?: unknown[] }).Messages ?? [];
             if (messages.length === 0) emptyReceives += 1;
+            else fullReceives += 1;
           }
           return result;
         },
@@ -140,6 +144,7 @@ async function main(): Promise<void> {
     await quiet();
     Object.assign(counts, newRequestCounts());
     emptyReceives = 0;
+    fullReceives = 0;
     invocations = 0;
     backgroundInvocations = 0;
     writesTo.clear();
@@ -150,7 +155,7 @@ async function main(): Promise<void> {
     // Let the coordinator's backstop and the last deletes land.
     await quiet();
     const [hottest, downstreamWrites] = [...writesTo.entries()].reduce((a, b) => (b[1] > a[1] ? b : a), ["", 0]);
-    return { counts: { ...counts }, emptyReceives, invocations, backgroundInvocations, downstreamWrites, downstreamReleases: releasesTo.get(hottest) ?? 0, ms };
+    return { counts: { ...counts }, emptyReceives, fullReceives, invocations, backgroundInvocations, downstreamWrites, downstreamReleases: releasesTo.get(hottest) ?? 0, ms };
   };
   try {
     await cloud.submit(chain, 3).result();
@@ -218,12 +223,13 @@ function report(title: string, m: Measured, per: number, target: number): number
   const rows = [...m.counts.requests.entries()].sort((a, b) => b[1] - a[1]);
   for (const [operation, n] of rows) {
     const note = operation === "SQS:ReceiveMessage" ? ` (${m.emptyReceives} empty polls of the emulation not counted)` : "";
-    const counted = operation === "SQS:ReceiveMessage" ? n - m.emptyReceives : n;
+    // A receive in flight when the measurement began is counted by one tally and not the other: the full ones are what is billed.
+    const counted = operation === "SQS:ReceiveMessage" ? m.fullReceives : n;
     const units = m.counts.units.get(operation);
     const unitNote = units === undefined ? "" : `  ${(units / per).toFixed(2)} ${writeOperations.has(operation) ? "write" : "read"} units`;
     console.log(`  ${operation.padEnd(30)} ${(counted / per).toFixed(3).padStart(8)}${unitNote}${note}`);
   }
-  const sqsRequests = rows.filter(([op]) => op.startsWith("SQS:")).reduce((a, [, n]) => a + n, 0) - m.emptyReceives;
+  const sqsRequests = rows.filter(([op]) => op.startsWith("SQS:") && op !== "SQS:ReceiveMessage").reduce((a, [, n]) => a + n, 0) + m.fullReceives;
   const cost = {
     sqs: (sqsRequests / per) * PRICE.sqs,
     writes: (m.counts.writeUnits / per) * PRICE.write,
