@@ -79,7 +79,8 @@ describe("what a run writes and reads, on the local cloud", () => {
     // transaction is made.
     const releases = updates.filter((expression) => /pending = (pending - :count|:zero)/.test(expression));
     expect(releases.length).toBeGreaterThan(0);
-    expect(releases.length).toBeLessThanOrEqual(width / 2);
+    // Grouped: fewer releases than upstreams (a stream batch gathers those that finish together).
+    expect(releases.length).toBeLessThan(width);
     expect(counts.requests.get("DynamoDB:TransactWriteItems")).toBeUndefined();
     // A record per execution, and no index entry for any but the root.
     expect(counts.requests.get("DynamoDB:PutItem")).toBe(width + 2);
