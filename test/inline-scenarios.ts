@@ -23,6 +23,20 @@ export function inlineScenarios(name: string, makeStore: StoreFactory): void {
       expect(queue.ids()).toEqual(["usual"]);
     });
 
+    it("writes a short inline execution once, completed, unless another run of its caller wrote it first", async () => {
+      const { engine, store } = await setupWith(makeStore);
+      const record = await engine.inlineRecord(spec("once"));
+      expect(await store.get("once")).toBeUndefined();
+      expect(await engine.completeInline(record, "[1]", undefined, false)).toBe(true);
+      expect(await store.get("once")).toMatchObject({ state: State.Completed, result: { inline: "[1]" } });
+      expect((await store.get("once"))?.history.map((h) => h.state)).toEqual([State.Running, State.Completed]);
+      // A runner that never wrote its record finds another's: it records nothing.
+      const stale = await engine.inlineRecord(spec("raced"));
+      await engine.startInline(spec("raced"));
+      expect(await engine.completeInline(stale, "[2]", undefined, false)).toBe(false);
+      expect(await store.get("raced")).toMatchObject({ state: State.Running });
+    });
+
     it("finds the record a caller's earlier attempt created, and writes nothing more", async () => {
       const { engine, store } = await setupWith(makeStore);
       await engine.startInline(spec("inline"));

@@ -197,12 +197,34 @@ export class ExecutionEngine {
   }
 
   *#startInline(spec: NewExecution): Step<{ readonly record: ExecutionRecord; readonly created: boolean }> {
-    const base = this.#newRecord(spec, yield* call(this.#payload(spec.id, "args", spec.args)));
-    const at = base.createdAt;
-    const record: ExecutionRecord = { ...base, state: State.Running, queuedAt: undefined, startedAt: at, history: [{ state: State.Running, at, attempt: 1 }] };
+    const record = yield* call(this.inlineRecord(spec));
+    return yield* call(this.writeInline(record));
+  }
+
+  /**
+   * The record of an inline execution about to run, `running` (attempt 1, started now), not
+   * written yet: a short one is written once, completed ({@link completeInline}), and one
+   * that runs longer, fails or suspends is written first ({@link writeInline}).
+   */
+  inlineRecord(spec: NewExecution): MaybePromise<ExecutionRecord> {
+    const build = (args: Payload): ExecutionRecord => {
+      const base = this.#newRecord(spec, args);
+      const at = base.createdAt;
+      return { ...base, state: State.Running, queuedAt: undefined, startedAt: at, history: [{ state: State.Running, at, attempt: 1 }] };
+    };
+    const args = this.#payload(spec.id, "args", spec.args);
+    return isPromiseLike(args) ? args.then(build) : build(args);
+  }
+
+  /** Writes an inline record made by {@link inlineRecord} unless its id exists; answers the record stored. */
+  writeInline(record: ExecutionRecord): MaybePromise<{ readonly record: ExecutionRecord; readonly created: boolean }> {
+    return drive(this.#writeInline(record));
+  }
+
+  *#writeInline(record: ExecutionRecord): Step<{ readonly record: ExecutionRecord; readonly created: boolean }> {
     if (yield* call(this.#o.store.create(record))) return { record, created: true };
-    const found = yield* call(this.#o.store.get(spec.id));
-    if (found === undefined) throw new Error(`execution ${spec.id} vanished while it was being created`);
+    const found = yield* call(this.#o.store.get(record.id));
+    if (found === undefined) throw new Error(`execution ${record.id} vanished while it was being created`);
     return { record: found, created: false };
   }
 
@@ -225,9 +247,31 @@ export class ExecutionEngine {
    * re-run of its caller that lost a race to take it over, and a query per step is most
    * of what such a step would cost otherwise.
    */
-  completeInline(record: ExecutionRecord, result: string, forward: string | undefined): MaybePromise<boolean> {
+  completeInline(record: ExecutionRecord, result: string, forward: string | undefined, written = true): MaybePromise<boolean> {
     const payload = this.#payload(record.id, "result", result);
+    if (!written) return isPromiseLike(payload) ? payload.then((p) => drive(this.#completeUnwritten(record, p, forward))) : drive(this.#completeUnwritten(record, payload, forward));
     return isPromiseLike(payload) ? payload.then((p) => this.#completeInline(record, p, forward)) : this.#completeInline(record, payload, forward);
+  }
+
+  /**
+   * Completes an inline execution whose record was never written: one conditional put of
+   * the record completed, its history `running → completed`. A record found under its id
+   * was written by another run of the caller (this runner never wrote one): this attempt's
+   * outcome is not the one recorded.
+   */
+  *#completeUnwritten(record: ExecutionRecord, result: Payload, forward: string | undefined): Step<boolean> {
+    const changes = this.#completion(result, forward);
+    const done: ExecutionRecord = {
+      ...record,
+      ...changes,
+      history: [...record.history, { state: State.Completed, at: changes.finishedAt, attempt: record.attempt }],
+    };
+    if (yield* call(this.#o.store.create(done))) {
+      // Nothing waits on it by an edge (it had no record to link to): there is nothing to release.
+      this.#o.onTerminal?.(done);
+      return true;
+    }
+    return false;
   }
 
   #completeInline(record: ExecutionRecord, result: Payload, forward: string | undefined): MaybePromise<boolean> {

@@ -121,9 +121,10 @@ export class Attempts {
    * failed), with whether a completion was recorded. The caller's timeout, or the engine
    * closing, aborts it too.
    */
-  runInline(parent: ExecutionContext, definition: TaskDefinition, record: ExecutionRecord): Promise<InlineEnd> {
+  runInline(parent: ExecutionContext, definition: TaskDefinition, record: ExecutionRecord, written = true): Promise<InlineEnd> {
     return new Promise((resolve, reject) => {
       const attempt: Attempt = new Attempt(this.#o, this.running, { ...record }, (error) => {
+        attempt.stopWriteTimer?.();
         parent.signal.removeEventListener("abort", abort);
         // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on whatever the store threw
         if (error !== undefined) reject(error);
@@ -134,8 +135,15 @@ export class Attempts {
       const abort = () => {
         const reason: unknown = parent.signal.reason;
         if (!(reason instanceof CancelledError)) attempt.abort(reason);
+        // Not written yet, the sweep cannot find it: written, then cancelled here, which aborts it.
+        else if (attempt.unwritten) void attempt.written().then(() => this.#o.engine.cancel(attempt.record.id, reason), ignoreError);
       };
       parent.signal.addEventListener("abort", abort);
+      if (!written) {
+        attempt.unwritten = true;
+        // One that outlives this is written running, so the run shows it while it runs.
+        attempt.stopWriteTimer = this.#o.clock.schedule(INLINE_WRITE_AFTER_MS, () => void attempt.written().catch(ignoreError));
+      }
       this.#run(attempt, definition);
       // Aborted while its record was being written: the attempt ends at once, recorded.
       if (parent.aborted) abort();
@@ -250,6 +258,21 @@ class Attempt extends ExecutionContext {
   outcome: Outcome | undefined = undefined;
   /** Whether an inline attempt's completion was recorded. */
   recorded = false;
+  /** Whether an inline attempt's record is still only in memory (see `Attempts.runInline`). */
+  unwritten = false;
+  #writing: Promise<void> | undefined;
+  /** Stops the timer that writes an unwritten inline record. */
+  stopWriteTimer: (() => void) | undefined = undefined;
+
+  /** Writes an unwritten inline record, once, as it is: running. */
+  written(): Promise<void> {
+    if (!this.unwritten) return Promise.resolve();
+    this.#writing ??= Promise.resolve(this.#o.engine.writeInline(this.record)).then(({ created }) => {
+      if (!created) throw new Error(`inline execution ${this.record.id} was written by another run of its caller`);
+      this.unwritten = false;
+    });
+    return this.#writing;
+  }
 
   constructor(
     options: AttemptsOptions,
@@ -270,6 +293,8 @@ class Attempt extends ExecutionContext {
   }
 
   override childSubmitted(id: string): (() => Promise<unknown>) | undefined {
+    // A child's record names its parent: an inline parent's record is written first.
+    if (this.unwritten) this.addWrite(this.written());
     return this.watch?.child(id);
   }
 
@@ -296,10 +321,27 @@ class Attempt extends ExecutionContext {
   }
 
   #commit(outcome: Outcome): void {
+    this.stopWriteTimer?.();
+    // An inline record written meanwhile (its timer, a child) or being written: completed by an update.
+    if (this.#writing !== undefined && this.unwritten) {
+      this.#writing.then(
+        () => this.#commit(outcome),
+        (error: unknown) => this.#end(error),
+      );
+      return;
+    }
+    // Anything but a completion is recorded on a written record.
+    if (this.unwritten && (this.#caller === undefined || outcome.type !== "completed")) {
+      this.written().then(
+        () => this.#commit(outcome),
+        (error: unknown) => this.#end(error),
+      );
+      return;
+    }
     try {
       const finished =
         this.#caller !== undefined && outcome.type === "completed"
-          ? this.#completed(this.#o.engine.completeInline(this.record, outcome.result, outcome.forward))
+          ? this.#completed(this.#o.engine.completeInline(this.record, outcome.result, outcome.forward, !this.unwritten))
           : this.#o.engine.finish(this.record, outcome);
       if (isPromiseLike(finished)) {
         finished.then(
@@ -337,6 +379,14 @@ class Attempt extends ExecutionContext {
     this.#done(error);
   }
 }
+
+/**
+ * How long an inline execution runs before its record is written `running`: a shorter one
+ * is written once, completed (one write instead of two), and shows on the run once done.
+ */
+export const INLINE_WRITE_AFTER_MS = 1_000;
+
+const ignoreError = (): undefined => undefined;
 
 /** Waits for every submission of the attempt; answers the first failure, if any. */
 async function flush(context: ExecutionContext): Promise<{ reason: unknown } | undefined> {

@@ -259,7 +259,10 @@ export class Runtime implements ExecutionHost, Engine {
   async #runInline(context: ExecutionContext, definition: TaskDefinition, spec: NewExecution): Promise<{ readonly value: unknown } | undefined> {
     // A re-run knows the children its parent made (one read): a known one is not created again.
     const known = context.known?.get(spec.id);
-    const started = known === undefined ? await this.engine.startInline(spec) : { record: known, created: false };
+    // A first call writes nothing before it runs (see `Attempts.runInline`); a re-run of the
+    // caller that may have made it already looks first.
+    const first = known === undefined && context.record.attempt === 1 && context.record.generation === 1;
+    const started = known !== undefined ? { record: known, created: false } : first ? { record: await this.engine.inlineRecord(spec), created: true } : await this.engine.startInline(spec);
     let record: ExecutionRecord | undefined = started.record;
     if (!started.created) {
       // Running: its runner died with the caller's earlier attempt. One re-run takes it over.
@@ -267,7 +270,7 @@ export class Runtime implements ExecutionHost, Engine {
       record = await this.engine.retakeInline(record);
       if (record === undefined) return undefined;
     }
-    const { outcome, recorded } = await this.#attempts.runInline(context, definition, record);
+    const { outcome, recorded } = await this.#attempts.runInline(context, definition, record, !first);
     if (!recorded || outcome.type !== "completed" || outcome.forward !== undefined) return undefined;
     return { value: decode(outcome.result, this.#refs) };
   }

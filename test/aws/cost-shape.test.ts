@@ -50,6 +50,12 @@ const leaf = task("cs_leaf", async (i: number) => i);
 const join = task("cs_join", { wait: true }, async (xs: Execution<number>[]) =>
   (await Promise.all(xs.map((x) => x.result()))).reduce((a, b) => a + b, 0),
 );
+const quick = task("cs_quick", { inline: true }, async (x: number) => x + 1);
+const inlineChain = workflow("cs_inline_chain", async (steps: number) => {
+  let x = 0;
+  for (let i = 0; i < steps; i++) x = await quick(x);
+  return x;
+});
 const fanOut = workflow("cs_fan_out", async (n: number) => join.submit(Array.from({ length: n }, (_, i) => leaf.submit(i))));
 
 function reset(): void {
@@ -67,6 +73,18 @@ describe("what a run writes and reads, on the local cloud", () => {
     expect(counts.requests.get("DynamoDB:PutItem")).toBe(steps + 1);
     // That read is one query per re-run, and nothing queries otherwise.
     expect(counts.requests.get("DynamoDB:Query")).toBe(steps);
+  }, 120_000);
+
+  it("writes a short inline step once, completed", async () => {
+    reset();
+    const steps = 6;
+    expect(await cloud.submit(inlineChain, steps).result()).toBe(steps);
+    // A put per step and the workflow's own; the workflow's claim and completion are the only updates.
+    expect(counts.requests.get("DynamoDB:PutItem")).toBe(steps + 1);
+    expect(counts.requests.get("DynamoDB:UpdateItem")).toBe(2);
+    const run = await cloud.getRun((await cloud.listRuns({ taskName: "cs_inline_chain", limit: 1 }))[0]!.id);
+    const step = run?.executions.find((e) => e.taskName === "cs_quick");
+    expect(step?.history.map((h) => h.state)).toEqual(["running", "completed"]);
   }, 120_000);
 
   it("writes a join's links with the records of the upstreams submitted in its turn, and counts its releases on the join alone", async () => {

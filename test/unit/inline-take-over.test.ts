@@ -11,10 +11,11 @@ import { MemoryBlobStore } from "../../sdk/embedded/memory-blob-store.ts";
 import { MemoryExecutionStore } from "../../sdk/embedded/memory-execution-store.ts";
 import { MemoryTaskQueue } from "../../sdk/embedded/memory-task-queue.ts";
 import { State, type ExecutionRecord } from "../../sdk/engine/model.ts";
-import type { Clock } from "../../sdk/engine/ports.ts";
 import { Runtime } from "../../sdk/runtime/runtime.ts";
 import { cryptoIds } from "../../sdk/runtime/system.ts";
+import { ManualClock } from "../support/sim-sqs.ts";
 import { takeAll } from "../support/take-all.ts";
+import { INLINE_WRITE_AFTER_MS } from "../../sdk/runtime/attempts.ts";
 
 let runs = 0;
 let releaseFirst: () => void = () => undefined;
@@ -33,8 +34,7 @@ const caller = workflow("it_caller", async () => {
 
 describe("an inline execution left running by its caller's dead attempt", () => {
   it("is taken over and run again by the caller's next attempt; the earlier runner commits nothing", async () => {
-    let now = 1_000;
-    const clock: Clock = { now: () => now, schedule: () => () => undefined };
+    const clock = new ManualClock(1_000);
     const store = new MemoryExecutionStore();
     const queue = new MemoryTaskQueue(clock);
     const runtime = new Runtime({ store, queue, blobs: new MemoryBlobStore(), clock, ids: cryptoIds, takeOverAfterMs: 1_000 });
@@ -42,9 +42,12 @@ describe("an inline execution left running by its caller's dead attempt", () => 
     const [message] = takeAll(queue);
     const child = async (): Promise<ExecutionRecord | undefined> => (await runtime.getRun(run.id))?.executions.find((e) => e.taskName === "it_hangs_first");
     const first = runtime.process(message!);
+    // Long enough that its record is written running (a shorter one is written once, done).
+    while (runs === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    clock.advance(INLINE_WRITE_AFTER_MS);
     while ((await child())?.state !== State.Running) await new Promise((resolve) => setTimeout(resolve, 1));
     // The message comes back once the caller's attempt is a visibility timeout old.
-    now += 2_000;
+    clock.advance(2_000);
     await runtime.process(message!);
     expect(await run.result()).toBe("got attempt 2");
     expect(runs).toBe(2);
