@@ -66,7 +66,8 @@ export interface TaskOptions {
    * For short tasks their caller awaits at once (`await inc(x)` inside a task): the call
    * runs the task's code in the caller's worker, as an execution of its own (its own
    * record, attempts and timeline bar), with no queue hop and no second Lambda invocation:
-   * two writes a step (its record created `running`, then its outcome), where a queued
+   * one write a step when it finishes within a second (its record, put once, completed),
+   * two when it runs longer (written `running` first, so the run shows it), where a queued
    * call costs its messages, its claim and the caller's re-run. The code then runs with the
    * caller's function's timeout, memory and permissions, not its own. Submitted any other
    * way (`.submit()`, `.map()`, at top level, with executions among its arguments) it runs
