@@ -266,13 +266,18 @@ class Attempt extends ExecutionContext {
 
   /** Writes an unwritten inline record, once, as it is: running. */
   written(): Promise<void> {
-    if (!this.unwritten) return Promise.resolve();
+    if (!this.unwritten || this.#lost) return Promise.resolve();
     this.#writing ??= Promise.resolve(this.#o.engine.writeInline(this.record)).then(({ created }) => {
-      if (!created) throw new Error(`inline execution ${this.record.id} was written by another run of its caller`);
-      this.unwritten = false;
+      // Another run of the caller wrote it first (same id, same attempt): that run records
+      // its outcome, and this one records nothing (see #commit).
+      if (created) this.unwritten = false;
+      else this.#lost = true;
     });
     return this.#writing;
   }
+
+  /** Whether another run of the caller wrote this inline record first. */
+  #lost = false;
 
   constructor(
     options: AttemptsOptions,
@@ -322,6 +327,8 @@ class Attempt extends ExecutionContext {
 
   #commit(outcome: Outcome): void {
     this.stopWriteTimer?.();
+    // The record is another run's: its caller reads the outcome recorded there.
+    if (this.#lost) return this.#end();
     // An inline record written meanwhile (its timer, a child) or being written: completed by an update.
     if (this.#writing !== undefined && this.unwritten) {
       this.#writing.then(

@@ -12,6 +12,7 @@ import { MemoryExecutionStore } from "../../sdk/embedded/memory-execution-store.
 import { MemoryTaskQueue } from "../../sdk/embedded/memory-task-queue.ts";
 import { State, type ExecutionRecord } from "../../sdk/engine/model.ts";
 import { Runtime } from "../../sdk/runtime/runtime.ts";
+import { encode } from "../../sdk/codec/codec.ts";
 import { cryptoIds } from "../../sdk/runtime/system.ts";
 import { ManualClock } from "../support/sim-sqs.ts";
 import { takeAll } from "../support/take-all.ts";
@@ -69,6 +70,45 @@ describe("an inline execution left running by its caller's dead attempt", () => 
       [State.Completed, 2],
     ]);
     expect(takeAll(queue)).toEqual([]);
+    await runtime.close();
+  });
+});
+
+/** "theirs", encoded as a result is stored. */
+const theirs = encode("theirs", "result", { idOf: () => undefined, revive: (id) => id }).text;
+let releaseLost: () => void = () => undefined;
+const lostChild = task("it_lost_child", { inline: true }, async () => {
+  await new Promise<void>((resolve) => (releaseLost = resolve));
+  return "mine";
+});
+const lostCaller = workflow("it_lost_caller", async () => lostChild());
+
+describe("an inline execution whose record another run of its caller wrote first", () => {
+  it("records nothing of its own run, and its caller gets the outcome recorded there", async () => {
+    const clock = new ManualClock(1_000);
+    /** Another run of the caller (a stale attempt) wrote the record, finished, just before this one's write. */
+    class Raced extends MemoryExecutionStore {
+      override create(record: ExecutionRecord): boolean {
+        if (record.taskName === "it_lost_child") {
+          super.create({ ...record, state: State.Completed, result: { inline: theirs }, finishedAt: clock.now() });
+        }
+        return super.create(record);
+      }
+    }
+    const store = new Raced();
+    const queue = new MemoryTaskQueue(clock);
+    const runtime = new Runtime({ store, queue, blobs: new MemoryBlobStore(), clock, ids: cryptoIds, takeOverAfterMs: 60_000 });
+    const run = runtime.submit(lostCaller);
+    const done = runtime.process(takeAll(queue)[0]!);
+    // Running past a second: its record is written running, and that write finds the other's.
+    for (let i = 0; i < 100 && runtime.awaitedIds().length === 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 1));
+    clock.advance(INLINE_WRITE_AFTER_MS);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    releaseLost();
+    await done;
+    expect(await run.result()).toBe("theirs");
+    const child = (await runtime.getRun(run.id))?.executions.find((e) => e.taskName === "it_lost_child");
+    expect(child).toMatchObject({ state: State.Completed, result: { inline: theirs } });
     await runtime.close();
   });
 });
