@@ -48,19 +48,17 @@ export function finishedIn(record: DynamoDBRecord): string | undefined {
 export function createCoordinatorHandler(deps: CoordinatorDeps): (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse> {
   const log = deps.log ?? ((message: string) => console.error(message));
   return async (event) => {
-    const finished = event.Records.flatMap((record) => {
-      const id = finishedIn(record);
-      return id === undefined ? [] : [{ id, sequence: record.dynamodb?.SequenceNumber }];
-    });
-    if (finished.length === 0) return { batchItemFailures: [] };
     // The links out of each finished execution come in its image: no read for them.
     const edges = new Map<string, readonly Edge[]>();
-    for (const record of event.Records) {
+    const finished = event.Records.flatMap((record) => {
       const id = finishedIn(record);
+      if (id === undefined) return [];
       const image = record.dynamodb?.NewImage;
-      const found = id === undefined || image === undefined ? undefined : edgesOfImage(id, image);
-      if (id !== undefined && found !== undefined) edges.set(id, found);
-    }
+      const found = image === undefined ? undefined : edgesOfImage(id, image);
+      if (found !== undefined) edges.set(id, found);
+      return [{ id, sequence: record.dynamodb?.SequenceNumber }];
+    });
+    if (finished.length === 0) return { batchItemFailures: [] };
     try {
       // One call for the whole batch: the engine groups the releases per downstream.
       await deps.engine.releaseDependents([...new Set(finished.map((f) => f.id))], { edges });

@@ -81,7 +81,6 @@ async function release(store: StoreContext, first: Edge, counting: readonly numb
       values[`:s${i}`] = slot;
       return `contains(#counted, :s${i})`;
     });
-    const fresh = [`NOT (${counted.join(" OR ")})`];
     const queue = queueAt !== undefined && (known === undefined || Number(known.pending) === slots.length);
     if (queue) {
       // The last of its wait: counted, and queued, in one write.
@@ -107,7 +106,7 @@ async function release(store: StoreContext, first: Edge, counting: readonly numb
             ? "SET pending = :zero, #state = :queued, queuedAt = :at, #history = list_append(#history, :transition) REMOVE #counted"
             : "SET pending = pending - :count ADD #counted :slots",
           ConditionExpression:
-            `attribute_exists(pk) AND generation = :generation${whole} AND #state IN (:waiting, :suspended) AND ${fresh.join(" AND ")}`,
+            `attribute_exists(pk) AND generation = :generation${whole} AND #state IN (:waiting, :suspended) AND NOT (${counted.join(" OR ")})`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: "ALL_NEW",

@@ -123,7 +123,6 @@ export class DynamoDbExecutionStore implements ExecutionStore {
       ...record,
       ...recordKey(record.id),
       type: "execution",
-      links: {},
       ...this.#expiry(record.createdAt),
       ...(root ? { rootTask: record.taskName, root: "run" } : {}),
       ...(root && record.state === State.Queued ? { qs: queuedShard(record.id), qdue: record.queuedAt ?? record.createdAt } : {}),
@@ -314,17 +313,15 @@ export class DynamoDbExecutionStore implements ExecutionStore {
     if (remembered !== undefined) this.#finished.delete(upstreamId);
     const item = remembered ?? (await this.#item(upstreamId));
     if (item === undefined) return [];
-    const links = Object.values((item.links ?? {}) as Record<string, Link>);
-    if (item.overflow === true) {
-      const more = await this.#query({
-        KeyConditionExpression: "pk = :pk AND begins_with(sk, :links)",
-        ExpressionAttributeValues: { ":pk": recordKey(upstreamId).pk, ":links": `L#${upstreamId}#` },
-        ConsistentRead: true,
-      });
-      const onRecord = new Set(links.map((link) => linkKey(edgeOfLink(link))));
-      links.push(...(more as unknown as Link[]).filter((link) => !onRecord.has(linkKey(edgeOfLink(link)))));
-    }
-    return edgesOfLinks(upstreamId, links, item.runId as string);
+    const more =
+      item.overflow === true
+        ? await this.#query({
+            KeyConditionExpression: "pk = :pk AND begins_with(sk, :links)",
+            ExpressionAttributeValues: { ":pk": recordKey(upstreamId).pk, ":links": `L#${upstreamId}#` },
+            ConsistentRead: true,
+          })
+        : [];
+    return edgesOfLinks(upstreamId, withLinkItems(linksOn(item), more), item.runId as string);
   }
 
   async children(parentId: string, runId: string): Promise<ExecutionRecord[]> {
@@ -347,16 +344,16 @@ export class DynamoDbExecutionStore implements ExecutionStore {
     const items = await this.#runItems(runId);
     if (items === undefined) return undefined;
     const executions = items.filter((item) => item.type === "execution");
-    const linkItems = items.filter((item) => item.type === "link");
-    const edges = executions.flatMap((item) =>
-      edgesOfLinks(item.id as string, Object.values((item.links ?? {}) as Record<string, Link>), item.runId as string),
-    );
-    const seen = new Set(edges.map((edge) => `${edge.upstreamId}|${linkKey(edge)}`));
-    for (const item of linkItems) {
+    // Link items, by upstream (their sort key is `L#<upstream>#<link key>`).
+    const overflow = new Map<string, Record<string, unknown>[]>();
+    for (const item of items) {
+      if (item.type !== "link") continue;
       const upstreamId = String(item.sk).slice(2, String(item.sk).indexOf("#", 2));
-      const [edge] = edgesOfLinks(upstreamId, [item as unknown as Link], item.runId as string);
-      if (edge !== undefined && !seen.has(`${upstreamId}|${linkKey(edge)}`)) edges.push(edge);
+      overflow.set(upstreamId, [...(overflow.get(upstreamId) ?? []), item]);
     }
+    const edges = executions.flatMap((item) =>
+      edgesOfLinks(item.id as string, withLinkItems(linksOn(item), overflow.get(item.id as string) ?? []), item.runId as string),
+    );
     return { executions: executions.map(toRecord), edges };
   }
 
@@ -476,6 +473,18 @@ export class DynamoDbExecutionStore implements ExecutionStore {
     } while (start !== undefined && items.length < limit);
     return items.slice(0, limit);
   }
+}
+
+/** The links kept on a record's item. */
+function linksOn(item: Record<string, unknown>): Link[] {
+  return Object.values((item.links ?? {}) as Record<string, Link>);
+}
+
+/** `links` and those of link items beside their record, each edge once (a retried registration may have written both). */
+function withLinkItems(links: Link[], items: readonly Record<string, unknown>[]): Link[] {
+  if (items.length === 0) return links;
+  const onRecord = new Set(links.map((link) => linkKey(edgeOfLink(link))));
+  return [...links, ...(items as unknown as Link[]).filter((link) => !onRecord.has(linkKey(edgeOfLink(link))))];
 }
 
 function toRecord(item: Record<string, unknown>): ExecutionRecord {

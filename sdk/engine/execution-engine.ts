@@ -248,9 +248,9 @@ export class ExecutionEngine {
    * of what such a step would cost otherwise.
    */
   completeInline(record: ExecutionRecord, result: string, forward: string | undefined, written = true): MaybePromise<boolean> {
+    const complete = (p: Payload) => (written ? this.#completeInline(record, p, forward) : drive(this.#completeUnwritten(record, p, forward)));
     const payload = this.#payload(record.id, "result", result);
-    if (!written) return isPromiseLike(payload) ? payload.then((p) => drive(this.#completeUnwritten(record, p, forward))) : drive(this.#completeUnwritten(record, payload, forward));
-    return isPromiseLike(payload) ? payload.then((p) => this.#completeInline(record, p, forward)) : this.#completeInline(record, payload, forward);
+    return isPromiseLike(payload) ? payload.then(complete) : complete(payload);
   }
 
   /**
@@ -572,9 +572,23 @@ export class ExecutionEngine {
 
   /** Asks a store to queue the downstream with the release, when the group is its whole wait. */
   #queueing(edges: readonly Edge[], probe = false): ReleaseOptions | undefined {
-    const whole = (edges[0]?.fanIn ?? 1) === edges.length;
-    if (!whole) return probe ? probing : undefined;
-    return probe ? { probe, queueAt: this.#o.clock.now() } : { queueAt: this.#o.clock.now() };
+    if ((edges[0]?.fanIn ?? 1) !== edges.length) return probe ? probing : undefined;
+    return probe ? this.#probingQueueNow : this.#queueNow;
+  }
+
+  // Made once: every completion with one edge passes one, and the time is read only by a
+  // store that queues with the release (the memory store never does).
+  readonly #queueNow: ReleaseOptions = this.#queueOptions(false);
+  readonly #probingQueueNow: ReleaseOptions = this.#queueOptions(true);
+
+  #queueOptions(probe: boolean): ReleaseOptions {
+    const clock = (): Clock => this.#o.clock;
+    return {
+      probe,
+      get queueAt() {
+        return clock().now();
+      },
+    };
   }
 
   #queueReleased(release: Release | undefined): MaybePromise<void> {

@@ -193,13 +193,7 @@ export class Runtime implements ExecutionHost, Engine {
     if (context === undefined) {
       id = this.#o.ids.fresh();
     } else {
-      // One digest names the call; a repeat of the same call within the attempt gets the
-      // digest and its occurrence. Counting by digest keeps the map's keys short, however
-      // large the arguments.
-      const digest = this.#o.ids.derive([context.record.id, definition.name, encoded.text]);
-      const occurrence = context.occurrence(digest);
-      const derived = occurrence === 1 ? digest : `${digest}.${occurrence}`;
-      id = this.#o.ids.child === undefined ? derived : this.#o.ids.child(context.record.runId, derived);
+      id = this.#childId(context, definition, encoded.text);
     }
     const known = context?.known?.get(id);
     // Made by an earlier run of this parent and fully registered: nothing to write again.
@@ -221,6 +215,19 @@ export class Runtime implements ExecutionHost, Engine {
   }
 
   /**
+   * The id of a call of `definition` with arguments encoded as `text` inside `context`'s
+   * attempt. One digest names the call; a repeat of the same call within the attempt gets
+   * the digest and its occurrence (counting by digest keeps the map's keys short, however
+   * large the arguments); the id source places it in its run's family, if it has one.
+   */
+  #childId(context: ExecutionContext, definition: TaskDefinition, text: string): string {
+    const digest = this.#o.ids.derive([context.record.id, definition.name, text]);
+    const occurrence = context.occurrence(digest);
+    const derived = occurrence === 1 ? digest : `${digest}.${occurrence}`;
+    return this.#o.ids.child === undefined ? derived : this.#o.ids.child(context.record.runId, derived);
+  }
+
+  /**
    * Calls `definition(...args)` and waits for its result: `submitWithin(...).result()`,
    * except that an `inline` task called inside a task (with no execution among its
    * arguments) runs here, in the caller's attempt, as an execution of its own (see
@@ -236,10 +243,7 @@ export class Runtime implements ExecutionHost, Engine {
     // Executions among the arguments are waited for or linked: the usual path.
     if (encoded.refs.length > 0) return this.submitWithin(context, definition, args).result();
     // The id submitWithin derives, so a re-run of the caller finds the execution either way.
-    const digest = this.#o.ids.derive([context.record.id, definition.name, encoded.text]);
-    const occurrence = context.occurrence(digest);
-    const derived = occurrence === 1 ? digest : `${digest}.${occurrence}`;
-    const id = this.#o.ids.child === undefined ? derived : this.#o.ids.child(context.record.runId, derived);
+    const id = this.#childId(context, definition, encoded.text);
     // Noted with the caller's other children, which its cancellation cancels; no check at
     // creation: the execution runs in the caller's attempt and learns of a cancellation with it.
     context.childSubmitted(id);
