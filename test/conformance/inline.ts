@@ -3,10 +3,10 @@
  * a task awaited in the call form runs in its caller's attempt as an execution of its own;
  * any other way, or when it must be retried or wait, it goes through its queue as usual.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { State, type Engine, type ExecutionRecord, type RunView } from "floe";
 import { counted, openLatch, unique } from "./probes.ts";
-import { settledRun, type Backend } from "./suite.ts";
+import { closedAfterEach, settledRun, type Backend } from "./suite.ts";
 import * as t from "./inline-tasks.ts";
 
 /** A backend under test, and what it can count of a task's queue. */
@@ -24,16 +24,7 @@ const byTask = (run: RunView, name: string) => run.executions.filter((e) => e.ta
 /** Defines the inline conformance suite for `backend`. */
 export function inlineConformance(backend: InlineBackend): void {
   describe(`inline tasks: ${backend.name}`, () => {
-    let engines: Engine[] = [];
-    const engine = async (options: { concurrency?: number } = {}) => {
-      const created = await backend.create(options);
-      engines.push(created);
-      return created;
-    };
-    afterEach(async () => {
-      await Promise.all(engines.map((e) => e.close()));
-      engines = [];
-    });
+    const engine = closedAfterEach((options) => backend.create(options));
 
     it("runs a chain of inline calls in the caller's attempt, each an execution of its own, with no queue hop", async () => {
       const e = await engine();

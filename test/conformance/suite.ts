@@ -57,19 +57,27 @@ function startsOf(record: ExecutionRecord): number[] {
   return record.history.filter((h) => h.state === State.Running).map((h) => h.at);
 }
 
+/**
+ * An `engine()` for the tests of the `describe` it is called in: it makes engines with
+ * `create` and closes each after its test.
+ */
+export function closedAfterEach(create: (options: { concurrency?: number }) => Engine | Promise<Engine>): (options?: { concurrency?: number }) => Promise<Engine> {
+  let engines: Engine[] = [];
+  afterEach(async () => {
+    await Promise.all(engines.map((e) => e.close()));
+    engines = [];
+  });
+  return async (options = {}) => {
+    const created = await create(options);
+    engines.push(created);
+    return created;
+  };
+}
+
 /** Defines the conformance suite for `backend`. */
 export function conformance(backend: Backend): void {
   describe(`conformance: ${backend.name}`, () => {
-    let engines: Engine[] = [];
-    const engine = async (options: { concurrency?: number } = {}) => {
-      const created = await backend.create(options);
-      engines.push(created);
-      return created;
-    };
-    afterEach(async () => {
-      await Promise.all(engines.map((e) => e.close()));
-      engines = [];
-    });
+    const engine = closedAfterEach((options) => backend.create(options));
 
     describe("calling and submitting", () => {
       it("gives the same result for a direct call and for submit followed by result", async () => {
