@@ -3,7 +3,10 @@
  * result and a timeline of its run. Takes about three seconds.
  */
 import { inspect } from "node:util";
-import { createEngine, State, type EmbeddedEngine, type Execution, type RunView } from "floe";
+import { State, type Execution } from "floe";
+import type { RunView } from "../sdk/engine/model.ts";
+// The timeline reads the stored records, which only the runtime behind an engine gives.
+import { createEmbeddedRuntime, type EmbeddedEngine } from "../sdk/embedded/embedded-engine.ts";
 import { elevator } from "./elevator.ts";
 import { checkout } from "./flaky-payment.ts";
 import { placeOrder } from "./notification.ts";
@@ -68,7 +71,7 @@ const examples: readonly Example[] = [
 
 const began = Date.now();
 for (const [i, example] of examples.entries()) {
-  const engine = createEngine(example.concurrency === undefined ? {} : { concurrency: example.concurrency });
+  const engine = createEmbeddedRuntime(example.concurrency === undefined ? {} : { concurrency: example.concurrency });
   try {
     const execution = example.start(engine);
     const result = await execution.result();

@@ -8,10 +8,13 @@ export type { TaskOptions, RetryOptions, WaitOption } from "./define/options.ts"
 export { Execution, type ResultOptions } from "./runtime/execution.ts";
 export { wait, asCompleted } from "./runtime/waiting.ts";
 export { taskContext, type TaskContext } from "./runtime/context.ts";
-export { createEngine, EmbeddedEngine, type EngineOptions } from "#engines";
-export type { Engine } from "./runtime/runtime.ts";
+export { createEngine, type EngineOptions } from "#engines";
+export type { Engine } from "./api/engine.ts";
+export type { Submittable } from "./runtime/runtime.ts";
+export type { RunQuery } from "./engine/ports.ts";
+export type { ExecutionView, RunView, RunSummary, ErrorJson, ExecutionJson, RunJson, RunSummaryJson, RunListJson, ApiErrorJson } from "./http/views.ts";
 export { decodeValue } from "./codec/codec.ts";
-export { State, type ExecutionState, type ExecutionRecord, type Edge, type RunView, type Transition } from "./engine/model.ts";
+export { State, type ExecutionState, type Edge, type Transition } from "./engine/model.ts";
 export {
   FloeError,
   NonRetriableError,

@@ -11,7 +11,7 @@
  * `#engines` gives the embedded engine, except in a bundle built with the `floe-aws`
  * condition (floe's Lambda handlers, a connected function), which leaves it out.
  */
-import { createEngine, loadAwsPorts } from "#engines";
+import { createEmbeddedRuntime, loadAwsPorts } from "#engines";
 import { EnvironmentVariable as V } from "../aws/contract.ts";
 import { readEnvironment, type Environment } from "../aws/environment.ts";
 import type { TaskDefinition } from "../define/registry.ts";
@@ -84,5 +84,5 @@ export function defaultRuntime(env: Record<string, string | undefined>, taskName
         'submit them on an engine of your own: createEngine() (in a bundle built without the "floe-aws" condition)',
     );
   }
-  return createEngine();
+  return createEmbeddedRuntime();
 }

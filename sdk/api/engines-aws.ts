@@ -8,6 +8,7 @@
 import { createAwsPorts, type AwsPorts } from "../aws/aws-runtime.ts";
 import type { Environment } from "../aws/environment.ts";
 import type { EmbeddedEngine as Embedded, EngineOptions as Options } from "../embedded/embedded-engine.ts";
+import type { Engine } from "./engine.ts";
 import { ErrorCode, FloeError } from "../errors.ts";
 
 /** Makes the AWS adapters of a connected function. */
@@ -18,18 +19,19 @@ export function loadAwsPorts(env: Environment): Promise<AwsPorts> {
 /** See `sdk/embedded/embedded-engine.ts`. */
 export type EngineOptions = Options;
 
-/** Left out of this bundle: constructing it throws `FLOE_NOT_CONNECTED`. */
-export class EmbeddedEngine {
-  constructor() {
-    throw leftOut();
-  }
+/**
+ * Left out of this bundle.
+ * @throws FloeError `FLOE_NOT_CONNECTED`, naming the fix
+ */
+export function createEngine(_options?: Options): Engine {
+  throw leftOut();
 }
 
 /**
  * Left out of this bundle.
  * @throws FloeError `FLOE_NOT_CONNECTED`, naming the fix
  */
-export function createEngine(_options?: Options): Embedded {
+export function createEmbeddedRuntime(_options?: Options): Embedded {
   throw leftOut();
 }
 

@@ -6,7 +6,7 @@
 import type { AwsPorts } from "../aws/aws-runtime.ts";
 import type { Environment } from "../aws/environment.ts";
 
-export { createEngine, EmbeddedEngine, type EngineOptions } from "../embedded/embedded-engine.ts";
+export { createEngine, createEmbeddedRuntime, type EngineOptions } from "../embedded/embedded-engine.ts";
 
 /** Loads the AWS adapters, and makes those of a connected function. */
 export async function loadAwsPorts(env: Environment): Promise<AwsPorts> {

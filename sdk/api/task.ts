@@ -111,11 +111,17 @@ function make<A extends unknown[], R>(kind: Kind, name: string, a: TaskOptions |
     name: { value: name },
     definition: { value: definition, enumerable: true },
     submit: { value: submit, enumerable: true },
-    map: { value: (...args: MapArgs<A>) => mapArgs(name, args).map((row) => submit(...(row as A))), enumerable: true },
+    map: { value: (...args: MapArgs<A>) => mapRows(name, args).map((row) => submit(...(row as A))), enumerable: true },
   }) as unknown as Task<A, R>;
 }
 
-function mapArgs(name: string, args: readonly unknown[]): unknown[][] {
+/**
+ * The rows of a `.map()` call: one argument list per call (see `Task.map`).
+ * @param name - the task's name, for the errors
+ * @param args - iterables to zip, and fixed values
+ * @throws FloeError `FLOE_INVALID_OPTION` with no iterable, or iterables of different lengths
+ */
+export function mapRows(name: string, args: readonly unknown[]): unknown[][] {
   type Column = { readonly items: unknown[] } | { readonly fixed: unknown };
   const columns = args.map((arg): Column => {
     if (typeof arg === "object" && arg !== null && unmappedBrand in arg) return { fixed: (arg as unknown as Unmapped<unknown>).unmapped };

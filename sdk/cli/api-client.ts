@@ -3,7 +3,7 @@
  * (`floe dev`, a deployed stack) or in process over an engine (`in-process-api.ts`), so
  * every command reads runs the same way whichever engine runs them.
  */
-import type { ApiErrorJson, ExecutionJson, RunJson, RunListJson } from "./api-types.ts";
+import type { ApiErrorJson, ExecutionJson, RunJson, RunListJson } from "../http/views.ts";
 import { authorizer, type ApiAuth } from "./api-auth.ts";
 import { CliError, ExitCode } from "./cli-error.ts";
 import { findSecret, secretHeader } from "./local-secret.ts";

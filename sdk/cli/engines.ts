@@ -1,5 +1,5 @@
 /** The engines the `floe` command runs workflows on, and how it parses workflow arguments. */
-import { createEngine } from "../embedded/embedded-engine.ts";
+import { createEmbeddedRuntime } from "../embedded/embedded-engine.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { ErrorCode, errorCode } from "../errors.ts";
 import { CliError, ExitCode } from "./cli-error.ts";
@@ -24,10 +24,10 @@ export interface EngineChoice {
 export async function openEngine(choice: EngineChoice): Promise<Runtime> {
   const concurrency = choice.concurrency === undefined ? {} : { concurrency: choice.concurrency };
   if (choice.bundles !== undefined) return openBundles(choice.bundles, choice);
-  if (choice.localCloud !== true) return createEngine(concurrency);
-  const { startLocalCloud } = await import("../local-cloud/index.ts");
+  if (choice.localCloud !== true) return createEmbeddedRuntime(concurrency);
+  const { startLocalCloudRuntime } = await import("../local-cloud/local-cloud.ts");
   try {
-    return await startLocalCloud(concurrency);
+    return await startLocalCloudRuntime(concurrency);
   } catch (error) {
     throw new CliError(
       ExitCode.Unreachable,

@@ -5,7 +5,7 @@
 import type { ExecutionRecord, RunView } from "../engine/model.ts";
 import { isTerminal } from "../engine/model.ts";
 import { renderTimeline } from "./timeline.ts";
-import type { ExecutionJson, RunJson, RunSummaryJson } from "./api-types.ts";
+import type { ExecutionJson, RunJson, RunSummaryJson } from "../http/views.ts";
 
 /** `load_user("u1")`: the task name, with its arguments when they are short plain values. */
 export function label(execution: Pick<ExecutionJson, "task" | "args">): string {

@@ -5,7 +5,7 @@
  * `floe dashboard --api <url>` forwards instead). Its requests carry the secret of the floe
  * server that served the page (a `<meta name="floe-secret">`), which refuses calls without it.
  */
-import type { ExecutionJson, RunJson, RunListJson } from "../cli/api-types.ts";
+import type { ExecutionJson, RunJson, RunListJson } from "../http/views.ts";
 import { formatMs, h, runLink } from "./dom.ts";
 import { executionView } from "./execution-view.ts";
 import { graphView } from "./graph-view.ts";

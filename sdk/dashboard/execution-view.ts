@@ -2,7 +2,7 @@
  * One execution: its arguments, its result or error with the stack, each attempt with its
  * timings, and links to its parent, upstreams, downstreams and children.
  */
-import type { ExecutionJson, RunJson } from "../cli/api-types.ts";
+import type { ExecutionJson, RunJson } from "../http/views.ts";
 import { formatMs, h, runLink } from "./dom.ts";
 import { label, segments } from "./model.ts";
 

@@ -3,7 +3,7 @@
  * arrows (upstream to downstream), parent–child links dashed.
  */
 import { Graph, layout } from "@dagrejs/dagre";
-import type { RunJson } from "../cli/api-types.ts";
+import type { RunJson } from "../http/views.ts";
 import { runLink, s } from "./dom.ts";
 import { graphEdges, label } from "./model.ts";
 

@@ -2,7 +2,7 @@
  * What the views draw, read from a run as `GET /runs/{id}` gives it: rows in tree order,
  * each execution's time split into segments, and the graph's two kinds of edges.
  */
-import type { ExecutionJson, RunJson } from "../cli/api-types.ts";
+import type { ExecutionJson, RunJson } from "../http/views.ts";
 
 /**
  * What an execution was doing during a segment of its time; `folded` is a stretch whose

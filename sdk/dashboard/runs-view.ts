@@ -1,5 +1,5 @@
 /** The list of recent runs, filterable by workflow and state. */
-import type { RunSummaryJson } from "../cli/api-types.ts";
+import type { RunSummaryJson } from "../http/views.ts";
 import { formatMs, h, runLink } from "./dom.ts";
 
 const states = ["waiting", "queued", "running", "suspended", "completed", "failed", "cancelled"];

@@ -3,7 +3,7 @@
  * running stretches, running ones coloured by how the attempt ended, so what ran in
  * parallel lines up vertically.
  */
-import type { RunJson } from "../cli/api-types.ts";
+import type { RunJson } from "../http/views.ts";
 import { formatMs, runLink, s } from "./dom.ts";
 import { label, rows, segments, span } from "./model.ts";
 

@@ -2,6 +2,7 @@
 import * as z from "../zod.ts";
 import type { Clock, IdSource } from "../engine/ports.ts";
 import { ErrorCode, FloeError } from "../errors.ts";
+import { engineOf, type Engine } from "../api/engine.ts";
 import { Runtime } from "../runtime/runtime.ts";
 import { keyedIds, systemClock } from "../runtime/system.ts";
 import { MemoryBlobStore } from "./memory-blob-store.ts";
@@ -63,7 +64,10 @@ const optionsSchema = z.strictObject({
   ids: z.optional(z.custom<IdSource>((v) => typeof v === "object" && v !== null)),
 });
 
-/** The embedded engine, with its in-memory adapters exposed for tests and tools. */
+/**
+ * The embedded engine's runtime, with its in-memory adapters exposed for floe's tests and
+ * tools; users get its {@link Engine} facade from {@link createEngine}.
+ */
 export class EmbeddedEngine extends Runtime {
   readonly memory: { readonly store: MemoryExecutionStore; readonly queue: MemoryTaskQueue; readonly blobs: MemoryBlobStore };
 
@@ -137,15 +141,26 @@ export class EmbeddedEngine extends Runtime {
  * adapters. The analogue of Prefect's `ThreadPoolTaskRunner(max_workers)`.
  *
  * @param options - concurrency and, for tests, suspension, clock and ids
- * @returns an engine: `submit`, `getRun`, `getExecution`, `listRuns`, `close`
+ * @returns an {@link Engine}: `submit`, `map`, `getRun`, `getExecution`, `listRuns`, `cancel`, `close`
  * @throws FloeError `FLOE_INVALID_OPTION` for bad options
  * @example
  * const engine = createEngine({ concurrency: 3 });
- * const run = engine.submit(elevator);
+ * const run = engine.submit(elevator, 10);
  * await run.result();
- * console.log(await engine.getRun(run.id));
+ * console.log(await engine.getRun(run));
  * await engine.close();
  */
-export function createEngine(options: EngineOptions = {}): EmbeddedEngine {
+export function createEngine(options: EngineOptions = {}): Engine {
+  return engineOf(new EmbeddedEngine(options));
+}
+
+/**
+ * Creates an embedded engine's runtime itself, internals and all: for floe's own tools (the
+ * CLI's in-process API, the default engine) and tests. Not exported by the package.
+ *
+ * @param options - as {@link createEngine}'s
+ * @throws FloeError `FLOE_INVALID_OPTION` for bad options
+ */
+export function createEmbeddedRuntime(options: EngineOptions = {}): EmbeddedEngine {
   return new EmbeddedEngine(options);
 }

@@ -4,12 +4,12 @@
  * validated before anything is written, so a rejected request changes nothing.
  */
 import * as z from "../zod.ts";
-import { decodeError, decodeValue } from "../codec/codec.ts";
 import { lookup } from "../define/registry.ts";
 import { Kind } from "../define/registry.ts";
-import { isTerminal, type ExecutionRecord, type Payload } from "../engine/model.ts";
+import { isTerminal, type ExecutionRecord } from "../engine/model.ts";
 import { ErrorCode, errorCode, forwardCycle } from "../errors.ts";
 import type { Runtime } from "../runtime/runtime.ts";
+import { executionJson, executionView, runJson, runView, summary } from "./describe.ts";
 
 /** A request, as any server sees it. */
 export interface HttpRequest {
@@ -125,7 +125,7 @@ async function route(runtime: Runtime, request: HttpRequest, options: RoutesOpti
   if (method === "GET" && parts.length === 2 && parts[0] === "runs") {
     const run = await runtime.getRun(parts[1] ?? "");
     if (run === undefined) throw new HttpError(404, "FLOE_UNKNOWN_RUN", `no run has the id "${parts[1] ?? ""}"`);
-    return { status: 200, body: { id: run.id, executions: await Promise.all(run.executions.map((e) => describe(runtime, e, options))), edges: run.edges } };
+    return { status: 200, body: runJson(await runView(run, (payload) => runtime.engine.read(payload), options)) };
   }
   throw new HttpError(404, "FLOE_NOT_FOUND", `no route for ${method} ${request.path}`);
 }
@@ -222,45 +222,8 @@ async function view(runtime: Runtime, id: string, options: RoutesOptions): Promi
   return describe(runtime, await known(runtime, id), options);
 }
 
-function summary(record: ExecutionRecord) {
-  return {
-    id: record.id,
-    runId: record.runId,
-    parentId: record.parentId,
-    task: record.taskName,
-    state: record.state,
-    attempt: record.attempt,
-    createdAt: record.createdAt,
-    queuedAt: record.queuedAt,
-    startedAt: record.startedAt,
-    finishedAt: record.finishedAt,
-  };
-}
-
 async function describe(runtime: Runtime, record: ExecutionRecord, options: RoutesOptions): Promise<unknown> {
-  const text = (payload: Payload) => ("inline" in payload ? payload.inline : runtime.engine.read(payload));
-  const body: Record<string, unknown> = { ...summary(record), history: record.history, forward: record.forward };
-  body.args = toJson(decodeValue(await text(record.args)));
-  if (record.result !== undefined && record.state === "completed") body.result = toJson(decodeValue(await text(record.result)));
-  if (record.error !== undefined && record.state !== "completed") {
-    const error = decodeError(await text(record.error)) as Error & { code?: string };
-    body.error = { name: error.name, message: error.message, code: error.code, ...(options.errorStacks === true ? { stack: error.stack } : {}) };
-  }
-  return body;
-}
-
-/** A decoded value as plain JSON: dates as ISO strings, BigInts as strings, maps as entries. */
-function toJson(value: unknown): unknown {
-  return JSON.parse(
-    JSON.stringify(value, (_key, v: unknown) => {
-      if (typeof v === "bigint") return v.toString();
-      if (v instanceof Map) return [...v.entries()];
-      if (v instanceof Set) return [...v.values()];
-      if (v instanceof Uint8Array) return Buffer.from(v).toString("base64");
-      if (v instanceof Error) return { name: v.name, message: v.message };
-      return v;
-    }) ?? "null",
-  );
+  return executionJson(await executionView(record, (payload) => runtime.engine.read(payload), options));
 }
 
 function invalid(error: z.core.$ZodError, field?: string): HttpError {

@@ -32,6 +32,7 @@ import { COORDINATOR_EVENTS, EnvironmentVariable as V, INLINE_FAN_IN, RECONCILE_
 import { definitionsList } from "../define/registry.ts";
 import { ErrorCode, FloeError } from "../errors.ts";
 import type { TaskQueue } from "../engine/ports.ts";
+import { engineOf, type Engine } from "../api/engine.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { FunctionContainers } from "./containers.ts";
 import { startDynamoDbLocal } from "./dynamodb-local.ts";
@@ -112,10 +113,10 @@ export interface LocalCloudOptions {
 }
 
 /**
- * The local cloud: the runtime of its API function (it runs no task), with the embedded
- * engine's interface. `close()` stops everything it started.
+ * The local cloud: an {@link Engine} over the runtime of its API function (it runs no
+ * task). `close()` stops everything it started.
  */
-export type LocalCloud = Runtime;
+export type LocalCloud = Engine;
 
 const region = "us-east-1";
 const maxAttempts = 6;
@@ -173,13 +174,24 @@ export async function startEmulators(given: Partial<Endpoints> = {}): Promise<Em
  * Starts the local cloud.
  *
  * @param options - concurrency, suspension, endpoints of running emulators
- * @returns an engine with the embedded engine's interface; `close()` stops it all
+ * @returns an {@link Engine}, as `createEngine()` gives; `close()` stops it all
+ * @throws FloeError `FLOE_INVALID_OPTION` for bad options
  * @example
  * const cloud = await startLocalCloud();
  * console.log(await cloud.submit(processOrder, "u1", "p1").result());
  * await cloud.close();
  */
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
+  return engineOf(await startLocalCloudRuntime(options));
+}
+
+/**
+ * Starts the local cloud and returns its API function's runtime itself: for floe's own
+ * tools (the CLI's in-process API) and tests. Not exported by the package.
+ *
+ * @param options - as {@link startLocalCloud}'s
+ */
+export async function startLocalCloudRuntime(options: LocalCloudOptions = {}): Promise<Runtime> {
   const recheckMs = options.resultRecheckMs ?? 2_000;
   if (!(Number.isFinite(recheckMs) && recheckMs > 0)) {
     throw new FloeError(

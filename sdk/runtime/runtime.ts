@@ -95,24 +95,6 @@ export interface RuntimeOptions {
 
 export type { Slots } from "./attempts.ts";
 
-/** The interface shared by the embedded engine, the local cloud and the cloud client. */
-export interface Engine {
-  /**
-   * Starts a run of a workflow or task; returns its execution at once.
-   * @param target - a task or workflow, or its name
-   * @param args - its arguments
-   */
-  submit<A extends unknown[], R>(target: Submittable<A, R> | string, ...args: A): Execution<R>;
-  /** A run's executions and edges, with the time of every transition; `undefined` if unknown. */
-  getRun(runId: string): Promise<RunView | undefined>;
-  /** One execution's record; `undefined` if unknown. */
-  getExecution(id: string): Promise<ExecutionRecord | undefined>;
-  /** Recent runs (their root executions), newest first. */
-  listRuns(query?: RunQuery): Promise<ExecutionRecord[]>;
-  /** Stops the engine: queued work is dropped, and waiting on its executions fails. */
-  close(): Promise<void>;
-}
-
 /** The idempotency of a {@link Runtime.submitKeyed} start. */
 export interface KeyedStart {
   /** The client's key (the `Idempotency-Key` header). */
@@ -124,13 +106,18 @@ export interface KeyedStart {
   readonly caller: string;
 }
 
-/** Anything `Engine.submit` accepts besides a name. */
-export interface Submittable<_A extends unknown[], _R> {
+/**
+ * Anything `Engine.submit` accepts besides a name: a task or workflow (`Task<A, R>` is one,
+ * with `R` resolved). Its `submit` carries the types: `engine.submit(task, ...args)` checks
+ * `args` against `A` and gives an `Execution<R>`.
+ */
+export interface Submittable<A extends unknown[], R> {
   readonly definition: TaskDefinition;
+  submit(...args: A): Execution<R>;
 }
 
 /** Runs user code for the {@link ExecutionEngine}; see the file comment. */
-export class Runtime implements ExecutionHost, Engine {
+export class Runtime implements ExecutionHost {
   readonly engine: ExecutionEngine;
   readonly #o: RuntimeOptions;
   readonly #refs: ReferenceCodec;
@@ -171,9 +158,16 @@ export class Runtime implements ExecutionHost, Engine {
     this.#attempts = new Attempts({ runtime: this, engine: this.engine, clock: options.clock, refs: this.#refs, slots: options.slots, takeOverAfterMs: options.takeOverAfterMs, maxPayloadBytes: options.maxPayloadBytes ?? defaultMaxPayload, cancelPollMs: options.cancelPollMs });
   }
 
-  submit<A extends unknown[], R>(target: Submittable<A, R> | string, ...args: A): Execution<R> {
+  /**
+   * Starts a run of a workflow or task (see `Engine.submit`).
+   * @param target - a task or workflow, or its name
+   * @param args - its arguments
+   */
+  submit<A extends unknown[], R>(target: Submittable<A, R>, ...args: NoInfer<A>): Execution<R>;
+  submit(target: string, ...args: unknown[]): Execution<unknown>;
+  submit(target: Submittable<unknown[], unknown> | string, ...args: unknown[]): Execution<unknown> {
     const definition = typeof target === "string" ? lookup(target) : target.definition;
-    return this.submitWithin(undefined, definition, args) as Execution<R>;
+    return this.submitWithin(undefined, definition, args);
   }
 
   /**

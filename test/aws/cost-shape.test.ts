@@ -83,7 +83,7 @@ describe("what a run writes and reads, on the local cloud", () => {
     expect(counts.requests.get("DynamoDB:PutItem")).toBe(steps + 1);
     expect(counts.requests.get("DynamoDB:UpdateItem")).toBe(2);
     const run = await cloud.getRun((await cloud.listRuns({ taskName: "cs_inline_chain", limit: 1 }))[0]!.id);
-    const step = run?.executions.find((e) => e.taskName === "cs_quick");
+    const step = run?.executions.find((e) => e.task === "cs_quick");
     expect(step?.history.map((h) => h.state)).toEqual(["running", "completed"]);
   }, 120_000);
 

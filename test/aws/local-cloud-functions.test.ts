@@ -9,14 +9,16 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { State, task, workflow } from "floe";
-import { startEmulators, startLocalCloud, type Emulators, type LocalCloud } from "floe/local-cloud";
+import { startEmulators, startLocalCloud, type Emulators } from "floe/local-cloud";
+import { startLocalCloudRuntime } from "../../sdk/local-cloud/local-cloud.ts";
+import type { Runtime } from "../../sdk/runtime/runtime.ts";
 import { createAwsRuntime } from "../../sdk/aws/aws-runtime.ts";
 import { EnvironmentVariable as V } from "../../sdk/aws/contract.ts";
 import { currentContext } from "../../sdk/runtime/context.ts";
 import { count, counted, latch, openLatch, unique } from "../conformance/probes.ts";
 
 let emulators: Emulators;
-let cloud: LocalCloud;
+let cloud: Runtime;
 /** Every function invocation, by function name, as Lambda would bill them. */
 const invocations: string[] = [];
 // Long enough that a child released at once finishes well within it on a busy machine: a
@@ -25,7 +27,7 @@ const suspendAfterMs = 2_000;
 
 beforeAll(async () => {
   emulators = await startEmulators();
-  cloud = await startLocalCloud({
+  cloud = await startLocalCloudRuntime({
     endpoints: emulators.endpoints,
     prefix: "lf",
     suspendAfterMs,

@@ -6,12 +6,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { task, workflow, type Engine, type Execution } from "floe";
 import { startEmulators, startLocalCloud, type Emulators } from "floe/local-cloud";
+import { startLocalCloudRuntime } from "../../sdk/local-cloud/local-cloud.ts";
 import { injectDynamoDbFaults, type InjectedCounts } from "../support/aws-faults.ts";
 import { createApiHandler } from "../../functions/api.ts";
 import { countRequests, newRequestCounts } from "../../sdk/aws/request-counter.ts";
 
 let emulators: Emulators;
-let cloud: Engine | undefined;
+let cloud: Pick<Engine, "submit" | "close"> | undefined;
 let clouds = 0;
 
 beforeAll(async () => {
@@ -125,7 +126,7 @@ describe("local cloud HTTP API", () => {
   it("keeps Idempotency-Key starts idempotent: 20 at once start one run (T15); another large body gets 422, sending and writing nothing (T22)", async () => {
     clouds += 1;
     const counts = newRequestCounts();
-    const local = await startLocalCloud({ endpoints: emulators.endpoints, prefix: `lc${clouds}`, instrument: (clients) => countRequests(clients, counts) });
+    const local = await startLocalCloudRuntime({ endpoints: emulators.endpoints, prefix: `lc${clouds}`, instrument: (clients) => countRequests(clients, counts) });
     cloud = local;
     const api = createApiHandler({ runtime: local });
     const post = async (text: string, key: string) => {

@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { createEngine, task, workflow, type EmbeddedEngine } from "floe";
+import { task, workflow } from "floe";
+import { createEmbeddedRuntime, type EmbeddedEngine } from "../../sdk/embedded/embedded-engine.ts";
 import { processOrder } from "../../examples/process-order.ts";
 import { declined } from "../cli/fixtures/workflows.ts";
 import { localApi, startServer, type Server } from "../../sdk/cli/server.ts";
@@ -53,7 +54,7 @@ describe.skipIf(missing)("the dashboard", () => {
     await mkdir(artifacts, { recursive: true });
     // The server writes its secret under the home folder: one of the test's own.
     vi.stubEnv("HOME", await mkdtemp(join(tmpdir(), "floe-browser-home-")));
-    engine = createEngine();
+    engine = createEmbeddedRuntime();
     server = await startServer(localApi(() => engine), { host: "127.0.0.1", port: 0 });
     browser = await chromium.launch({ executablePath, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });

@@ -1,10 +1,10 @@
-import { createEngine } from "floe";
+import { createEmbeddedRuntime } from "../../sdk/embedded/embedded-engine.ts";
 import { conformance } from "./suite.ts";
 import { inlineConformance } from "./inline.ts";
 
 const waiting = {
   name: "embedded engine, waiting in process",
-  create: ({ concurrency }: { readonly concurrency?: number }) => createEngine({ concurrency: concurrency ?? 64 }),
+  create: ({ concurrency }: { readonly concurrency?: number }) => createEmbeddedRuntime({ concurrency: concurrency ?? 64 }),
   suspends: false,
 };
 conformance(waiting);
@@ -15,7 +15,7 @@ inlineConformance(waiting);
 const suspending = {
   name: "embedded engine, suspending on every wait",
   create: ({ concurrency }: { readonly concurrency?: number }) =>
-    createEngine({ concurrency: concurrency ?? 64, suspendAfterMs: 0, blobThreshold: 32_768 }),
+    createEmbeddedRuntime({ concurrency: concurrency ?? 64, suspendAfterMs: 0, blobThreshold: 32_768 }),
   suspends: true,
 };
 conformance(suspending);

@@ -4,7 +4,7 @@
  * any other way, or when it must be retried or wait, it goes through its queue as usual.
  */
 import { describe, expect, it } from "vitest";
-import { State, type Engine, type ExecutionRecord, type RunView } from "floe";
+import { State, type Engine, type ExecutionView, type RunView } from "floe";
 import { counted, openLatch, unique } from "./probes.ts";
 import { closedAfterEach, settledRun, type Backend } from "./suite.ts";
 import * as t from "./inline-tasks.ts";
@@ -18,8 +18,8 @@ export interface InlineBackend extends Backend {
   readonly hops?: (engine: Engine, taskName: string) => { readonly messages: number; readonly invocations: number };
 }
 
-const statesOf = (record: ExecutionRecord) => record.history.map((h) => h.state);
-const byTask = (run: RunView, name: string) => run.executions.filter((e) => e.taskName === name);
+const statesOf = (record: ExecutionView) => record.history.map((h) => h.state);
+const byTask = (run: RunView, name: string) => run.executions.filter((e) => e.task === name);
 
 /** Defines the inline conformance suite for `backend`. */
 export function inlineConformance(backend: InlineBackend): void {
@@ -123,7 +123,7 @@ export function inlineConformance(backend: InlineBackend): void {
       const deadline = Date.now() + 20_000;
       for (;;) {
         const view = await e.getRun(run.id);
-        if (view?.executions.some((x) => x.taskName === "c_double" && x.state === State.Completed)) break;
+        if (view?.executions.some((x) => x.task === "c_double" && x.state === State.Completed)) break;
         if (Date.now() > deadline) throw new Error("c_double did not complete");
         await new Promise((resolve) => setTimeout(resolve, 10));
       }

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll } from "vitest";
-import { startEmulators, startLocalCloud, type Emulators } from "floe/local-cloud";
+import { startEmulators, type Emulators } from "floe/local-cloud";
 import type { Engine } from "floe";
-import { conformance } from "./suite.ts";
+import { startLocalCloudRuntime } from "../../sdk/local-cloud/local-cloud.ts";
+import type { Runtime } from "../../sdk/runtime/runtime.ts";
+import { conformance, runtimeOf } from "./suite.ts";
 import { inlineConformance } from "./inline.ts";
 
 // One set of emulators for the file; each test gets its own table, queues and bucket.
@@ -17,7 +19,7 @@ afterAll(async () => {
 });
 
 /** Per cloud, the messages sent to each task's queue and the invocations of each worker. */
-const tallies = new Map<Engine, { messages: Map<string, number>; invocations: Map<string, number> }>();
+const tallies = new Map<Runtime, { messages: Map<string, number>; invocations: Map<string, number> }>();
 const add = (counts: Map<string, number>, key: string, n = 1) => counts.set(key, (counts.get(key) ?? 0) + n);
 
 const localCloud = {
@@ -26,7 +28,7 @@ const localCloud = {
     clouds += 1;
     const prefix = `c${clouds}`;
     const tally = { messages: new Map<string, number>(), invocations: new Map<string, number>() };
-    const cloud = await startLocalCloud({
+    const cloud = await startLocalCloudRuntime({
       endpoints: emulators.endpoints,
       prefix,
       concurrency: concurrency ?? 64,
@@ -48,7 +50,7 @@ const localCloud = {
   },
   suspends: true,
   hops: (engine: Engine, taskName: string) => {
-    const tally = tallies.get(engine);
+    const tally = tallies.get(runtimeOf(engine));
     const queue = [...(tally?.messages.keys() ?? [])].filter((name) => name.endsWith(`-${taskName}`));
     return {
       messages: queue.reduce((sum, name) => sum + (tally?.messages.get(name) ?? 0), 0),

@@ -4,7 +4,9 @@
  * and, from the AWS code path on, the local cloud.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { Execution, State, type Engine, type ExecutionRecord, type RunView } from "floe";
+import { Execution, State, type Engine, type ExecutionView, type RunView } from "floe";
+import { engineOf } from "../../sdk/api/engine.ts";
+import type { Runtime } from "../../sdk/runtime/runtime.ts";
 import { counted, openLatch, peak, unique } from "./probes.ts";
 import { hostileKinds, readAs } from "../support/hostile-values.ts";
 import * as t from "./tasks.ts";
@@ -12,8 +14,8 @@ import * as t from "./tasks.ts";
 /** A backend under test. */
 export interface Backend {
   readonly name: string;
-  /** A fresh engine; the suite closes it after each test. */
-  create(options: { readonly concurrency?: number }): Engine | Promise<Engine>;
+  /** A fresh engine's runtime; the suite tests its public facade, and closes it after each test. */
+  create(options: { readonly concurrency?: number }): Runtime | Promise<Runtime>;
   /** Whether the backend re-runs a task from the start when it waits (suspension). */
   readonly suspends: boolean;
 }
@@ -26,7 +28,7 @@ export async function settledRun(engine: Engine, runId: string, timeoutMs = 10_0
   for (;;) {
     const run = await engine.getRun(runId);
     if (run !== undefined && run.executions.every((e) => terminal.includes(e.state))) return run;
-    if (Date.now() > deadline) throw new Error(`run ${runId} did not settle: ${JSON.stringify(run?.executions.map((e) => [e.taskName, e.state]))}`);
+    if (Date.now() > deadline) throw new Error(`run ${runId} did not settle: ${JSON.stringify(run?.executions.map((e) => [e.task, e.state]))}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
@@ -36,24 +38,24 @@ async function untilCompleted(engine: Engine, runId: string, taskName: string, t
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const run = await engine.getRun(runId);
-    const done = run?.executions.filter((e) => e.taskName === taskName && e.state === State.Completed).length ?? 0;
+    const done = run?.executions.filter((e) => e.task === taskName && e.state === State.Completed).length ?? 0;
     if (done >= count) return;
     if (Date.now() > deadline) throw new Error(`${taskName} did not complete in run ${runId}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
 
-function byTask(run: RunView, name: string): ExecutionRecord[] {
-  return run.executions.filter((e) => e.taskName === name);
+function byTask(run: RunView, name: string): ExecutionView[] {
+  return run.executions.filter((e) => e.task === name);
 }
 
-function only(run: RunView, name: string): ExecutionRecord {
+function only(run: RunView, name: string): ExecutionView {
   const [found, extra] = byTask(run, name);
   if (found === undefined || extra !== undefined) throw new Error(`expected one ${name} in the run, found ${byTask(run, name).length}`);
   return found;
 }
 
-function startsOf(record: ExecutionRecord): number[] {
+function startsOf(record: ExecutionView): number[] {
   return record.history.filter((h) => h.state === State.Running).map((h) => h.at);
 }
 
@@ -61,17 +63,28 @@ function startsOf(record: ExecutionRecord): number[] {
  * An `engine()` for the tests of the `describe` it is called in: it makes engines with
  * `create` and closes each after its test.
  */
-export function closedAfterEach(create: (options: { concurrency?: number }) => Engine | Promise<Engine>): (options?: { concurrency?: number }) => Promise<Engine> {
+export function closedAfterEach(create: (options: { concurrency?: number }) => Runtime | Promise<Runtime>): (options?: { concurrency?: number }) => Promise<Engine> {
   let engines: Engine[] = [];
   afterEach(async () => {
     await Promise.all(engines.map((e) => e.close()));
     engines = [];
   });
   return async (options = {}) => {
-    const created = await create(options);
+    const runtime = await create(options);
+    const created = engineOf(runtime);
+    runtimes.set(created, runtime);
     engines.push(created);
     return created;
   };
+}
+
+const runtimes = new WeakMap<Engine, Runtime>();
+
+/** The runtime behind an engine `closedAfterEach` made: for what only its storage shows. */
+export function runtimeOf(engine: Engine): Runtime {
+  const runtime = runtimes.get(engine);
+  if (runtime === undefined) throw new Error("this engine was not made by closedAfterEach");
+  return runtime;
 }
 
 /** Defines the conformance suite for `backend`. */
@@ -180,7 +193,7 @@ export function conformance(backend: Backend): void {
         const e = await engine();
         const execution = e.submit(t.big, 100_000);
         expect(await execution.result()).toHaveLength(100_000);
-        const record = await e.getExecution(execution.id);
+        const record = await runtimeOf(e).getExecution(execution.id);
         expect(record?.result !== undefined && "blob" in record.result).toBe(true);
       });
     });
@@ -191,7 +204,7 @@ export function conformance(backend: Backend): void {
         second: "c_wait_second",
         product: "c_wait_product",
       };
-      const startStates = async (variant: string, open: "a" | "b") => {
+      const startStates = async (variant: "all" | "none" | "second" | "product", open: "a" | "b") => {
         const e = await engine();
         const [gateA, gateB] = [unique("a"), unique("b")];
         const run = e.submit(t.waitingWorkflow, variant, gateA, gateB);

@@ -7,7 +7,8 @@ import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createApiHandler } from "../../functions/api.ts";
 import { localApi } from "../../sdk/cli/server.ts";
-import { createEngine, task, workflow, type EmbeddedEngine } from "floe";
+import { task, workflow } from "floe";
+import { createEmbeddedRuntime, type EmbeddedEngine } from "../../sdk/embedded/embedded-engine.ts";
 
 // Exported only to show they are defined for the API to find by name.
 export const greet = workflow("api_greet", async (name: string, at: Date) => ({ hello: name, year: at.getFullYear?.() ?? null }));
@@ -24,7 +25,7 @@ export const failing = workflow("api_failing", async () => {
 
 let engine: EmbeddedEngine;
 beforeEach(() => {
-  engine = createEngine();
+  engine = createEmbeddedRuntime();
 });
 afterEach(async () => {
   await engine.close();

@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { createEngine, task, unmapped, workflow, type EmbeddedEngine, type Execution } from "floe";
+import { createEngine, task, unmapped, workflow, type Execution } from "floe";
+import { createEmbeddedRuntime, type EmbeddedEngine } from "../../sdk/embedded/embedded-engine.ts";
 import { thrown } from "../support/thrown.ts";
 
 const engines: EmbeddedEngine[] = [];
 function engine(): EmbeddedEngine {
-  const created = createEngine();
+  const created = createEmbeddedRuntime();
   engines.push(created);
   return created;
 }
@@ -166,7 +167,7 @@ describe("bad input", () => {
   });
 
   it("refuses arguments over the payload limit at submit, naming the limit, and writes nothing", async () => {
-    const e = createEngine({ maxPayloadBytes: 100 });
+    const e = createEmbeddedRuntime({ maxPayloadBytes: 100 });
     engines.push(e);
     const error = thrown(() => e.submit(echo, "x".repeat(200)));
     expect(error.code).toBe("FLOE_PAYLOAD_TOO_LARGE");
@@ -175,7 +176,7 @@ describe("bad input", () => {
   });
 
   it("fails an execution whose result is over the payload limit, without retrying", async () => {
-    const e = createEngine({ maxPayloadBytes: 100 });
+    const e = createEmbeddedRuntime({ maxPayloadBytes: 100 });
     engines.push(e);
     let runs = 0;
     const huge = task("b_huge", { retries: 3 }, async () => {

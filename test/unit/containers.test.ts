@@ -3,7 +3,7 @@
  * when every container of its function is busy, as Lambda does.
  */
 import { describe, expect, it } from "vitest";
-import { createEngine } from "floe";
+import { createEmbeddedRuntime } from "../../sdk/embedded/embedded-engine.ts";
 import { FunctionContainers } from "../../sdk/local-cloud/containers.ts";
 import type { Runtime } from "../../sdk/runtime/runtime.ts";
 
@@ -13,7 +13,7 @@ function gatedFunction() {
   const containers = new FunctionContainers<Promise<void>, Runtime>(
     "gated",
     () => {
-      const runtime = createEngine();
+      const runtime = createEmbeddedRuntime();
       started.push(runtime);
       return runtime;
     },

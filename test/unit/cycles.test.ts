@@ -6,7 +6,8 @@
  * exists, and a cloud worker shares no memory with the submitter.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { ErrorCode, State, createEngine, task, taskContext, workflow, type EmbeddedEngine, type Execution } from "floe";
+import { ErrorCode, State, task, taskContext, workflow, type Execution } from "floe";
+import { createEmbeddedRuntime, type EmbeddedEngine } from "../../sdk/embedded/embedded-engine.ts";
 import type { Clock } from "../../sdk/engine/ports.ts";
 import { handleRequest } from "../../sdk/http/routes.ts";
 
@@ -61,7 +62,7 @@ async function settled(engine: EmbeddedEngine, ids: readonly string[]): Promise<
 for (const suspendAfterMs of [undefined, 0]) {
   describe(`forward cycles (T25), ${suspendAfterMs === undefined ? "waiting in process" : "suspending on every wait"}`, () => {
     const engine = (clock?: Clock): EmbeddedEngine => {
-      current = createEngine({ suspendAfterMs, ...(clock === undefined ? {} : { clock }) });
+      current = createEmbeddedRuntime({ suspendAfterMs, ...(clock === undefined ? {} : { clock }) });
       engines.push(current);
       return current;
     };
@@ -123,7 +124,7 @@ for (const suspendAfterMs of [undefined, 0]) {
 describe("wait cycles (T25)", () => {
   it("ends two tasks awaiting each other's results, in process, by their timeouts", async () => {
     const clock = new ManualClock();
-    const e = createEngine({ clock });
+    const e = createEmbeddedRuntime({ clock });
     engines.push(e);
     const a = e.submit(awaitsHeldWithTimeout, "b");
     const b = e.submit(awaitsHeldWithTimeout, "a");
@@ -141,7 +142,7 @@ describe("wait cycles (T25)", () => {
 
 describe("wait cycles (T25), suspending on every wait", () => {
   const engine = (): EmbeddedEngine => {
-    current = createEngine({ suspendAfterMs: 0 });
+    current = createEmbeddedRuntime({ suspendAfterMs: 0 });
     engines.push(current);
     return current;
   };

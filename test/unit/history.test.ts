@@ -4,7 +4,8 @@
  * length, and the first and latest entries and the count of those folded are kept.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { State, createEngine, task, workflow, type EmbeddedEngine, type Transition } from "floe";
+import { State, task, workflow, type Transition } from "floe";
+import { createEmbeddedRuntime, type EmbeddedEngine } from "../../sdk/embedded/embedded-engine.ts";
 import { HISTORY_CAP, compact, isFull } from "../../sdk/engine/history.ts";
 
 /** How many transitions a history stands for: each entry once, a summary for its folded ones. */
@@ -72,7 +73,7 @@ const chain = workflow("h_chain", async (n: number) => {
 
 describe("an awaited chain's history", () => {
   it("stays within the cap over 100 re-runs, its first and last transitions intact", async () => {
-    const engine = createEngine({ suspendAfterMs: 0 });
+    const engine = createEmbeddedRuntime({ suspendAfterMs: 0 });
     engines.push(engine);
     const run = engine.submit(chain, 100);
     expect(await run.result()).toBe(100);

@@ -9,7 +9,8 @@ import { createServer, request as httpRequest, type IncomingHttpHeaders, type Se
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { createEngine, task, workflow, type EmbeddedEngine } from "floe";
+import { task, workflow } from "floe";
+import { createEmbeddedRuntime, type EmbeddedEngine } from "../../sdk/embedded/embedded-engine.ts";
 import { httpApi } from "../../sdk/cli/api-client.ts";
 import { findSecret, secretPath } from "../../sdk/cli/local-secret.ts";
 import { localApi, remoteApi, startServer, type Server } from "../../sdk/cli/server.ts";
@@ -89,7 +90,7 @@ describe("floe dev's server", () => {
   let own: Record<string, string>;
 
   beforeAll(async () => {
-    engine = createEngine();
+    engine = createEmbeddedRuntime();
     server = await startServer(localApi(() => engine), { host: "127.0.0.1", port: 0 });
     host = new URL(server.url).host;
     // What the dashboard page's own fetches carry.

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { State, createEngine, task, workflow, type EmbeddedEngine } from "floe";
+import { State, task, workflow } from "floe";
+import { createEmbeddedRuntime, type EmbeddedEngine } from "../../sdk/embedded/embedded-engine.ts";
 
 let gateOpen!: () => void;
 const gate = new Promise<void>((resolve) => (gateOpen = resolve));
@@ -16,7 +17,7 @@ afterEach(async () => {
 
 describe("suspension after a grace period", () => {
   it("suspends a task whose wait outlasts suspendAfterMs, without waiting for a free slot first", async () => {
-    const engine = createEngine({ concurrency: 1, suspendAfterMs: 20 });
+    const engine = createEmbeddedRuntime({ concurrency: 1, suspendAfterMs: 20 });
     engines.push(engine);
     const run = engine.submit(parent);
     // The only slot is taken by s_blocked, which waits for the gate: the parent must still suspend.

@@ -1,9 +1,10 @@
 /** renderTimeline over hand-built runs: rows, bars, states and the wall-versus-task-time footer. */
 import { describe, expect, it } from "vitest";
 import { encode } from "../../sdk/codec/codec.ts";
-import type { ExecutionRecord, ExecutionState, RunView } from "floe";
+import type { ExecutionState } from "floe";
+import type { ExecutionRecord, RunView } from "../../sdk/engine/model.ts";
 import { Glyph, renderTimeline } from "../../sdk/cli/timeline.ts";
-import type { ExecutionJson } from "../../sdk/cli/api-types.ts";
+import type { ExecutionJson } from "../../sdk/http/views.ts";
 import { segments } from "../../sdk/dashboard/model.ts";
 
 type Step = readonly [state: ExecutionState, at: number, attempt?: number];

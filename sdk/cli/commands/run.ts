@@ -5,7 +5,7 @@ import { isTerminal } from "../../engine/model.ts";
 import type { Runtime } from "../../runtime/runtime.ts";
 import { httpApi, type ApiClient } from "../api-client.ts";
 import { inProcessApi } from "../in-process-api.ts";
-import type { ExecutionJson, RunJson } from "../api-types.ts";
+import type { ExecutionJson, RunJson } from "../../http/views.ts";
 import { CliError, ExitCode } from "../cli-error.ts";
 import { engineName, openEngine, parseArgs } from "../engines.ts";
 import { loadModule } from "../module-loader.ts";

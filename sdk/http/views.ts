@@ -1,6 +1,6 @@
 /**
  * The JSON the HTTP API (`sdk/http/routes.ts`) answers with, as the `floe` command and the
- * dashboard read it.
+ * dashboard read it, and the decoded views an `Engine` returns; `describe.ts` makes both.
  */
 import type { Edge, ExecutionState, Transition } from "../engine/model.ts";
 
@@ -51,3 +51,25 @@ export interface RunListJson {
 export interface ApiErrorJson {
   readonly error: { readonly code: string; readonly message: string; readonly fields?: Record<string, string> };
 }
+
+/**
+ * An execution as an `Engine` gives it: {@link ExecutionJson} with its values decoded, not
+ * JSON (an execution among them as `{ execution: id }`), and the error's stack.
+ */
+export interface ExecutionView<R = unknown> extends Omit<ExecutionJson, "args" | "result"> {
+  readonly args: readonly unknown[];
+  /** Its result, once completed (none when it forwarded another's: see `forward`). */
+  readonly result?: R;
+}
+
+/**
+ * A run as `Engine.getRun` gives it: {@link RunJson} with decoded values, and its `root`,
+ * whose `result` is the run's (that of the execution it forwarded to, if it did, once done).
+ */
+export interface RunView<R = unknown> extends Omit<RunJson, "executions"> {
+  readonly root: ExecutionView<R>;
+  readonly executions: readonly ExecutionView[];
+}
+
+/** One run of `Engine.listRuns`: its root execution, as `GET /runs` gives it. */
+export type RunSummary = RunSummaryJson;

@@ -1,0 +1,106 @@
+/**
+ * The `Engine` a user holds: what `createEngine()` and `startLocalCloud()` return. A facade
+ * over the runtime, not the runtime itself, so that its internals (the execution engine,
+ * `submitWithin`, `process`, `dispatch`, the in-memory adapters) are out of a user's
+ * reach; floe's own tools and tests reach them through the internal entries
+ * (`createEmbeddedRuntime`, `startLocalCloudRuntime`), which the package does not export.
+ */
+import type { RunQuery } from "../engine/ports.ts";
+import { executionView, runView, summary, type ReadPayload } from "../http/describe.ts";
+import type { ExecutionView, RunSummary, RunView } from "../http/views.ts";
+import type { Execution } from "../runtime/execution.ts";
+import type { Runtime, Submittable } from "../runtime/runtime.ts";
+import { mapRows, type MapArgs } from "./task.ts";
+
+/**
+ * An engine: the embedded one (`createEngine`) or the local cloud (`startLocalCloud`).
+ * `submit` and `map` infer argument and result types from the task; the views it returns
+ * are plain decoded objects, the HTTP API's shapes (`sdk/http/views.ts`).
+ *
+ * @example
+ * const add = task("add", async (a: number, b: number) => a + b);
+ * const engine = createEngine();
+ * const sum = engine.submit(add, 1, 2);       // Execution<number>
+ * const n: number = await sum.result();
+ * const run = await engine.getRun(sum);       // RunView<number>: run?.root.result is a number
+ * await engine.close();
+ */
+export interface Engine extends AsyncDisposable {
+  /**
+   * Starts a run of a workflow or task; returns its execution at once. By name, the
+   * arguments and result are not typed.
+   * @param target - a task or workflow, or its name
+   * @param args - its arguments, checked against the task's parameters
+   * @throws FloeError `FLOE_UNKNOWN_TASK`, `FLOE_NOT_SERIALIZABLE`, `FLOE_ENGINE_CLOSED`
+   * @example
+   * const sum = engine.submit(add, 1, 2); // Execution<number>
+   */
+  submit<A extends unknown[], R>(target: Submittable<A, R>, ...args: NoInfer<A>): Execution<R>;
+  submit(target: string, ...args: unknown[]): Execution<unknown>;
+  /**
+   * Starts one run per item, as `task.map` does on the default engine: iterables are
+   * zipped, `unmapped()` values passed to every call.
+   * @example
+   * const sums = engine.map(add, [1, 2, 3], unmapped(10)); // Execution<number>[]
+   */
+  map<A extends unknown[], R>(target: Submittable<A, R>, ...args: MapArgs<NoInfer<A>>): Execution<R>[];
+  /**
+   * A run's executions and edges, values decoded; `undefined` if unknown. Given the run's
+   * root `Execution<R>`, `root.result` is typed `R`.
+   * @param run - the run's id, or its root execution
+   */
+  getRun<R>(run: Execution<R>): Promise<RunView<R> | undefined>;
+  getRun(runId: string): Promise<RunView | undefined>;
+  /**
+   * One execution, values decoded; `undefined` if unknown.
+   * @param execution - its id, or the execution
+   */
+  getExecution<R>(execution: Execution<R>): Promise<ExecutionView<R> | undefined>;
+  getExecution(id: string): Promise<ExecutionView | undefined>;
+  /** Recent runs (their root executions), newest first. */
+  listRuns(query?: RunQuery): Promise<RunSummary[]>;
+  /**
+   * Cancels an execution and, with it, its children.
+   * @param execution - its id, or the execution
+   * @throws FloeError `FLOE_UNKNOWN_EXECUTION` for an id this engine does not know
+   */
+  cancel(execution: Execution<unknown> | string): Promise<void>;
+  /** Stops the engine: queued work is dropped, and waiting on its executions fails. */
+  close(): Promise<void>;
+}
+
+/**
+ * The facade of `runtime`: the one object a user gets.
+ * @param runtime - the runtime it submits to and reads from
+ */
+export function engineOf(runtime: Runtime): Engine {
+  const read: ReadPayload = (payload) => runtime.engine.read(payload);
+  const idOf = (target: Execution<unknown> | string) => (typeof target === "string" ? target : target.id);
+  const views = { errorStacks: true };
+  const engine = {
+    submit: (target: Submittable<unknown[], unknown> | string, ...args: unknown[]) =>
+      typeof target === "string" ? runtime.submit(target, ...args) : runtime.submit(target, ...args),
+    map: (target: Submittable<unknown[], unknown>, ...args: unknown[]) =>
+      mapRows(target.definition.name, args).map((row) => runtime.submit(target, ...row)),
+    getRun: async (target: Execution<unknown> | string) => {
+      const run = await runtime.getRun(idOf(target));
+      return run === undefined ? undefined : runView(run, read, views);
+    },
+    getExecution: async (target: Execution<unknown> | string) => {
+      const record = await runtime.getExecution(idOf(target));
+      return record === undefined ? undefined : executionView(record, read, views);
+    },
+    listRuns: async (query?: RunQuery) => (await runtime.listRuns(query)).map(summary),
+    cancel: (target: Execution<unknown> | string) => cancelById(runtime, idOf(target)),
+    close: () => runtime.close(),
+    [Symbol.asyncDispose]: () => runtime.close(),
+  };
+  return Object.freeze(engine) as Engine;
+}
+
+/** Cancels on `runtime` whatever engine the execution came from; an unknown id throws first. */
+async function cancelById(runtime: Runtime, id: string): Promise<void> {
+  const execution = runtime.reference(id);
+  await runtime.state(execution);
+  await runtime.cancel(execution);
+}

@@ -1,0 +1,112 @@
+/**
+ * Makes the views of `views.ts` from the store's records: the decoded views an `Engine`
+ * returns, and the JSON the HTTP API answers with, one made from the other so the two
+ * never differ but in how values are written.
+ */
+import { decodeError, decodeValue } from "../codec/codec.ts";
+import type { ExecutionRecord, Payload, RunView as StoredRun } from "../engine/model.ts";
+import type { MaybePromise } from "../engine/step.ts";
+import type { ErrorJson, ExecutionJson, ExecutionView, RunJson, RunSummaryJson, RunView } from "./views.ts";
+
+/** Reads a payload's text, inline or from the blob store (`ExecutionEngine.read`). */
+export type ReadPayload = (payload: Payload) => MaybePromise<string>;
+
+/** Settings of {@link executionView}. */
+export interface DescribeOptions {
+  /**
+   * Include an error's stack (see `RoutesOptions.errorStacks`).
+   * @default false
+   */
+  readonly errorStacks?: boolean;
+}
+
+/**
+ * A run's root execution as `GET /runs` lists it: no arguments, result or error.
+ * @param record - the stored root execution
+ */
+export function summary(record: ExecutionRecord): RunSummaryJson {
+  return {
+    id: record.id,
+    runId: record.runId,
+    parentId: record.parentId,
+    task: record.taskName,
+    state: record.state,
+    attempt: record.attempt,
+    createdAt: record.createdAt,
+    queuedAt: record.queuedAt,
+    startedAt: record.startedAt,
+    finishedAt: record.finishedAt,
+  };
+}
+
+/**
+ * An execution's view, its values decoded.
+ * @param record - the stored execution
+ * @param read - reads its payloads
+ * @param options - whether to keep the error's stack
+ */
+export async function executionView(record: ExecutionRecord, read: ReadPayload, options: DescribeOptions = {}): Promise<ExecutionView> {
+  const view: { -readonly [K in keyof ExecutionView]: ExecutionView[K] } = {
+    ...summary(record),
+    history: record.history,
+    forward: record.forward,
+    args: decodeValue(await read(record.args)) as unknown[],
+  };
+  if (record.result !== undefined && record.state === "completed") view.result = decodeValue(await read(record.result));
+  if (record.error !== undefined && record.state !== "completed") view.error = errorJson(decodeError(await read(record.error)), options);
+  return view;
+}
+
+function errorJson(decoded: unknown, options: DescribeOptions): ErrorJson {
+  const error = decoded as Error & { code?: string };
+  return { name: error.name, message: error.message, code: error.code, ...(options.errorStacks === true ? { stack: error.stack } : {}) };
+}
+
+/**
+ * A run's view: every execution decoded, the root's `result` the run's (see `RunView.root`).
+ * @param run - the stored run
+ * @param read - reads its payloads
+ */
+export async function runView(run: StoredRun, read: ReadPayload, options: DescribeOptions = {}): Promise<RunView> {
+  const executions = await Promise.all(run.executions.map((e) => executionView(e, read, options)));
+  const byId = new Map(executions.map((e) => [e.id, e]));
+  const root = byId.get(run.id) ?? (await executionView(run.root, read, options));
+  return { id: run.id, root: { ...root, ...forwardedResult(root, byId) }, executions, edges: run.edges };
+}
+
+/** The result a forwarding root resolves to, when the executions it forwards to are in the run and done. */
+function forwardedResult(root: ExecutionView, byId: ReadonlyMap<string, ExecutionView>): { result?: unknown } {
+  const seen = new Set<string>();
+  let current: ExecutionView | undefined = root;
+  while (current?.forward !== undefined && !seen.has(current.id)) {
+    seen.add(current.id);
+    current = byId.get(current.forward);
+  }
+  return current !== root && current?.state === "completed" && current.forward === undefined ? { result: current.result } : {};
+}
+
+/** An execution's view as JSON: what `GET /executions/{id}` answers. */
+export function executionJson(view: ExecutionView): ExecutionJson {
+  const { args, result, error, ...rest } = view;
+  // In the order the API has always answered with.
+  return { ...rest, args: toJson(args), ...("result" in view ? { result: toJson(result) } : {}), ...(error === undefined ? {} : { error }) };
+}
+
+/** A run's view as JSON: what `GET /runs/{id}` answers (no `root`: it is among the executions). */
+export function runJson(view: RunView): RunJson {
+  return { id: view.id, executions: view.executions.map(executionJson), edges: view.edges };
+}
+
+/** A decoded value as plain JSON: dates as ISO strings, BigInts as strings, maps as entries. */
+function toJson(value: unknown): unknown {
+  return JSON.parse(
+    JSON.stringify(value, (_key, v: unknown) => {
+      if (typeof v === "bigint") return v.toString();
+      if (v instanceof Map) return [...v.entries()];
+      if (v instanceof Set) return [...v.values()];
+      if (v instanceof Uint8Array) return Buffer.from(v).toString("base64");
+      if (v instanceof Error) return { name: v.name, message: v.message };
+      return v;
+    }) ?? "null",
+  );
+}
