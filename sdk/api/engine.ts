@@ -10,7 +10,7 @@ import { executionView, runView, summary, type ReadPayload } from "../http/descr
 import type { ExecutionView, RunSummary, RunView } from "../http/views.ts";
 import type { Execution } from "../runtime/execution.ts";
 import type { Runtime, Submittable } from "../runtime/runtime.ts";
-import { mapRows, type MapArgs } from "./task.ts";
+import { mapRows, type MapArgs } from "./map-rows.ts";
 
 /**
  * An engine: the embedded one (`createEngine`) or the local cloud (`startLocalCloud`).

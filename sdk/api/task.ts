@@ -4,17 +4,12 @@ import type { Execution } from "../runtime/execution.ts";
 import { normalizeOptions, type TaskOptions } from "../define/options.ts";
 import { Kind, define, type TaskDefinition } from "../define/registry.ts";
 import { callHere, submitHere } from "./default-engine.ts";
+import { mapRows, type MapArgs } from "./map-rows.ts";
+
+export { unmapped, type Unmapped, type MapArgs } from "./map-rows.ts";
 
 /** What an execution of a function returning `R` resolves to: a returned execution is followed. */
 export type Resolved<R> = Awaited<R> extends Execution<infer T> ? T : Awaited<R>;
-
-/** A fixed argument of `.map()`, passed as is to every call. */
-export interface Unmapped<T> {
-  readonly unmapped: T;
-}
-
-/** The arguments of `.map()`: an iterable of each argument, or a fixed value in `unmapped()`. */
-export type MapArgs<A extends unknown[]> = { [K in keyof A]: Iterable<A[K]> | Unmapped<A[K]> };
 
 /** A task or workflow: call it to run it and wait, or `submit` it to get an {@link Execution}. */
 export interface Task<A extends unknown[], R> {
@@ -79,17 +74,6 @@ export function workflow<A extends unknown[], R>(name: string, a: TaskOptions | 
   return make(Kind.Workflow, name, a, b);
 }
 
-/**
- * Marks a `.map()` argument as fixed: every call receives it whole.
- * @example
- * resize.map(images, unmapped({ width: 200 }));
- */
-export function unmapped<T>(value: T): Unmapped<T> {
-  return { unmapped: value, [unmappedBrand]: true } as Unmapped<T>;
-}
-
-const unmappedBrand = Symbol("floe.unmapped");
-
 function make<A extends unknown[], R>(kind: Kind, name: string, a: TaskOptions | Fn<A, R>, b?: Fn<A, R>): Task<A, R> {
   const fn = typeof a === "function" ? a : b;
   const options = typeof a === "function" ? undefined : a;
@@ -113,36 +97,4 @@ function make<A extends unknown[], R>(kind: Kind, name: string, a: TaskOptions |
     submit: { value: submit, enumerable: true },
     map: { value: (...args: MapArgs<A>) => mapRows(name, args).map((row) => submit(...(row as A))), enumerable: true },
   }) as unknown as Task<A, R>;
-}
-
-/**
- * The rows of a `.map()` call: one argument list per call (see `Task.map`).
- * @param name - the task's name, for the errors
- * @param args - iterables to zip, and fixed values
- * @throws FloeError `FLOE_INVALID_OPTION` with no iterable, or iterables of different lengths
- */
-export function mapRows(name: string, args: readonly unknown[]): unknown[][] {
-  type Column = { readonly items: unknown[] } | { readonly fixed: unknown };
-  const columns = args.map((arg): Column => {
-    if (typeof arg === "object" && arg !== null && unmappedBrand in arg) return { fixed: (arg as unknown as Unmapped<unknown>).unmapped };
-    if (typeof arg === "object" && arg !== null && Symbol.iterator in arg) return { items: [...(arg as Iterable<unknown>)] };
-    return { fixed: arg };
-  });
-  const lengths = columns.flatMap((c, i) => ("items" in c ? [[i, c.items.length] as const] : []));
-  const [first] = lengths;
-  if (first === undefined) {
-    throw new FloeError(
-      ErrorCode.InvalidOption,
-      `"${name}".map() needs at least one iterable argument to map over; for a single call use submit()`,
-    );
-  }
-  const mismatch = lengths.find(([, n]) => n !== first[1]);
-  if (mismatch !== undefined) {
-    throw new FloeError(
-      ErrorCode.InvalidOption,
-      `"${name}".map() arguments have different lengths: args[${first[0]}] has ${first[1]} items, ` +
-        `args[${mismatch[0]}] has ${mismatch[1]}; give them the same length, or wrap fixed ones in unmapped()`,
-    );
-  }
-  return Array.from({ length: first[1] }, (_, row) => columns.map((c) => ("items" in c ? c.items[row] : c.fixed)));
 }
