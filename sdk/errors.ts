@@ -11,7 +11,12 @@
 /** The registry-wide key of the brand: the floe classes an error is an instance of, by name. */
 const brand = Symbol.for("floe.error");
 
-/** Codes of the errors floe raises itself. */
+/**
+ * Every code floe gives an error, thrown or answered: one registry, so a user can match on
+ * `ErrorCode.X` and a test (`test/unit/error-codes.test.ts`) can refuse a code that is not
+ * in it. The first section is thrown by the SDK; the others are answered by the HTTP API
+ * and the `floe` command.
+ */
 export const ErrorCode = {
   InvalidOption: "FLOE_INVALID_OPTION",
   DuplicateTask: "FLOE_DUPLICATE_TASK",
@@ -30,6 +35,16 @@ export const ErrorCode = {
   ForwardCycle: "FLOE_FORWARD_CYCLE",
   WaitCycle: "FLOE_WAIT_CYCLE",
   NotConnected: "FLOE_NOT_CONNECTED",
+  // Answered by the HTTP API (`sdk/http/routes.ts`) and the `floe dev` server.
+  BadRequest: "FLOE_BAD_REQUEST",
+  BadJson: "FLOE_BAD_JSON",
+  NotFound: "FLOE_NOT_FOUND",
+  UnknownRun: "FLOE_UNKNOWN_RUN",
+  Forbidden: "FLOE_FORBIDDEN",
+  ApiUnreachable: "FLOE_API_UNREACHABLE",
+  Internal: "FLOE_INTERNAL",
+  // Thrown by the `floe` command (`CliError`).
+  Cli: "FLOE_CLI",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -1,5 +1,5 @@
 /** The errors the `floe` command reports as one line, and the exit codes it uses. */
-import { FloeError } from "../errors.ts";
+import { ErrorCode, FloeError } from "../errors.ts";
 
 /** What the `floe` command's exit code means. */
 export const ExitCode = {
@@ -28,6 +28,6 @@ export class CliError extends FloeError {
     message: string,
     options?: { cause?: unknown },
   ) {
-    super("FLOE_CLI", message, options);
+    super(ErrorCode.Cli, message, options);
   }
 }

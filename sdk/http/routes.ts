@@ -124,10 +124,10 @@ async function route(runtime: Runtime, request: HttpRequest, options: RoutesOpti
   if (method === "GET" && parts.length === 1 && parts[0] === "runs") return runs(runtime, request);
   if (method === "GET" && parts.length === 2 && parts[0] === "runs") {
     const run = await runtime.getRun(parts[1] ?? "");
-    if (run === undefined) throw new HttpError(404, "FLOE_UNKNOWN_RUN", `no run has the id "${parts[1] ?? ""}"`);
+    if (run === undefined) throw new HttpError(404, ErrorCode.UnknownRun, `no run has the id "${parts[1] ?? ""}"`);
     return { status: 200, body: runJson(await runView(run, (payload) => runtime.engine.read(payload), options)) };
   }
-  throw new HttpError(404, "FLOE_NOT_FOUND", `no route for ${method} ${request.path}`);
+  throw new HttpError(404, ErrorCode.NotFound, `no route for ${method} ${request.path}`);
 }
 
 /** The path's segments, decoded; a malformed percent-encoding is the caller's error, not ours. */
@@ -137,7 +137,7 @@ function pathParts(path: string): string[] {
   } catch {
     throw new HttpError(
       400,
-      "FLOE_BAD_REQUEST",
+      ErrorCode.BadRequest,
       `the path ${JSON.stringify(path)} has a malformed percent-encoding; encode each id with encodeURIComponent (a "%" is "%25")`,
     );
   }
@@ -158,7 +158,7 @@ async function start(runtime: Runtime, name: string, request: HttpRequest, optio
   try {
     json = request.body === undefined || request.body === "" ? {} : JSON.parse(request.body);
   } catch (error) {
-    throw new HttpError(400, "FLOE_BAD_JSON", `the request body is not JSON: ${(error as Error).message}`);
+    throw new HttpError(400, ErrorCode.BadJson, `the request body is not JSON: ${(error as Error).message}`);
   }
   const parsed = startSchema.safeParse(json);
   if (!parsed.success) throw invalid(parsed.error);
@@ -232,5 +232,5 @@ function invalid(error: z.core.$ZodError, field?: string): HttpError {
   const summaryText = Object.entries(fields)
     .map(([name, message]) => `${name}: ${message}`)
     .join("; ");
-  return new HttpError(400, "FLOE_BAD_REQUEST", `invalid request: ${summaryText}`, fields);
+  return new HttpError(400, ErrorCode.BadRequest, `invalid request: ${summaryText}`, fields);
 }
