@@ -1,6 +1,7 @@
 /**
- * Errors floe throws. Each carries a string `code`; recognise errors by `code`, not
- * `instanceof`, because `instanceof` breaks across process boundaries.
+ * Errors floe throws, and {@link defineError} for a user's own. Each carries a string
+ * `code`; recognise errors by `code`, not `instanceof`, because `instanceof` breaks across
+ * process boundaries.
  *
  * Each names itself with a string literal, not its class's name, which a minifier renames
  * (`TimeoutError` becomes `ki`, and `retryOn: ["TimeoutError"]` never matches); and each
@@ -156,6 +157,71 @@ const literalNames: ReadonlyMap<abstract new (...args: never[]) => unknown, stri
   [TimeoutError, "TimeoutError"],
   [CancelledError, "CancelledError"],
 ]);
+
+/** The brand entry of a class made by {@link defineError}: apart from floe's own names. */
+const definedKind = (name: string) => `defined:${name}`;
+
+/**
+ * A class made by {@link defineError}: an `Error` subclass whose name is `N` whatever a
+ * minifier does, and whose `instanceof` recognises its errors made by another copy of it.
+ */
+export interface DefinedError<N extends string> {
+  /**
+   * @param message - what went wrong
+   * @param options - `cause`, the underlying error
+   */
+  new (message?: string, options?: { cause?: unknown }): Error & { readonly name: N; readonly code?: string };
+  readonly prototype: Error;
+  /** `N`, kept through minification: usable in `retryOn` as a string too. */
+  readonly name: N;
+}
+
+/**
+ * Defines an error class of your own that bundling cannot break: its errors are named
+ * `name` (a minifier renames classes, and `retryOn: ["PaymentDeclined"]` would then never
+ * match), and `instanceof` recognises them across copies of your code (two bundles, two
+ * installs) by a brand under a `Symbol.for` key, as floe's own errors are recognised. Two
+ * classes defined with the same name recognise each other's errors: the name is the kind.
+ * Subclass it as usual; a subclass keeps its own name.
+ *
+ * @param name - the errors' name: a JavaScript identifier, not one of floe's own error names
+ * @param options - `code`, a stable code the errors carry (kept, like the name, when the
+ *   error is recorded, and matched by `retryOn` too)
+ * @returns the class
+ * @throws FloeError `FLOE_INVALID_OPTION` for a name that is not an identifier, or is floe's
+ * @example
+ * export const PaymentDeclined = defineError("PaymentDeclined");
+ * const charge = task("charge", { retries: { limit: 3, retryOn: [PaymentDeclined] } }, async () => {
+ *   throw new PaymentDeclined("card declined");
+ * });
+ */
+export function defineError<const N extends string>(name: N, options: { readonly code?: string } = {}): DefinedError<N> {
+  if (!/^[A-Za-z_$][\w$]{0,99}$/.test(name) || [...literalNames.values()].includes(name)) {
+    throw new FloeError(
+      ErrorCode.InvalidOption,
+      `defineError needs a JavaScript identifier of up to 100 characters that is not the name of one of floe's errors, ` +
+        `got ${JSON.stringify(name)}; name your error after what went wrong, e.g. "PaymentDeclined"`,
+    );
+  }
+  const kind = definedKind(name);
+  const { code } = options;
+  class Defined extends Error {
+    constructor(message?: string, init?: { cause?: unknown }) {
+      super(message, init);
+      this.name = new.target === Defined ? name : new.target.name;
+      if (code !== undefined) Object.defineProperty(this, "code", { value: code, enumerable: true, writable: true, configurable: true });
+      // Not enumerable: the brand is not data, and neither copies nor encodes with the error.
+      Object.defineProperty(this, brand, { value: [kind] });
+    }
+
+    static override [Symbol.hasInstance](value: unknown): boolean {
+      if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+      return this === Defined && brandOf(value).includes(kind);
+    }
+  }
+  Object.defineProperty(Defined, "name", { value: name });
+  return Defined as unknown as DefinedError<N>;
+}
 
 /**
  * The error of executions whose results forward to each other in a cycle: none of them has

@@ -4,7 +4,7 @@
  * where a top-level call runs is decided at the first one (`sdk/api/default-engine.ts`).
  */
 export { task, workflow, unmapped, type Task, type Resolved, type Unmapped, type MapArgs } from "./api/task.ts";
-export type { TaskOptions, RetryOptions, WaitOption } from "./define/options.ts";
+export type { TaskOptions, RetryOptions, WaitOption, ErrorClass } from "./define/options.ts";
 export { Execution, type ResultOptions } from "./runtime/execution.ts";
 export { wait, asCompleted } from "./runtime/waiting.ts";
 export { taskContext, type TaskContext } from "./runtime/context.ts";
@@ -23,4 +23,6 @@ export {
   CancelledError,
   ErrorCode,
   errorCode,
+  defineError,
+  type DefinedError,
 } from "./errors.ts";

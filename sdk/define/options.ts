@@ -32,12 +32,16 @@ export interface RetryOptions {
    */
   readonly jitter?: boolean;
   /**
-   * Which errors are retried: a list of error names or codes, or a predicate.
-   * `NonRetriableError` is never retried.
+   * Which errors are retried: a list of error names, codes or classes (matched by
+   * `instanceof`: a class made by `defineError` also matches its errors from another copy
+   * of the bundle), or a predicate. `NonRetriableError` is never retried.
    * @default every error
    */
-  readonly retryOn?: readonly string[] | ((error: Error) => boolean);
+  readonly retryOn?: readonly (string | ErrorClass)[] | ((error: Error) => boolean);
 }
+
+/** An error class, as `retryOn` accepts it. */
+export type ErrorClass = abstract new (...args: never[]) => Error;
 
 /** Which execution arguments must finish before the task starts. */
 export type WaitOption = boolean | readonly (number | string)[] | string;
@@ -130,9 +134,13 @@ const retrySchema = z.strictObject({
   maxDelayMs: z.optional(ms("retries.maxDelayMs")),
   jitter: z.optional(z.boolean({ error: "retries.jitter must be true or false" })),
   retryOn: z.optional(
-    z.union([z.array(z.string().check(z.minLength(1))), z.custom<(e: Error) => boolean>((v) => typeof v === "function")], {
-      error: "retries.retryOn must be a list of error names or codes, or a function of the error",
-    }),
+    z.union(
+      [
+        z.array(z.union([z.string().check(z.minLength(1)), z.custom<ErrorClass>((v) => typeof v === "function" && typeof (v as { prototype?: unknown }).prototype === "object")])),
+        z.custom<(e: Error) => boolean>((v) => typeof v === "function"),
+      ],
+      { error: "retries.retryOn must be a list of error names, codes or classes, or a function of the error" },
+    ),
   ),
 });
 
@@ -240,7 +248,7 @@ function retryPolicy(retries: RetryOptions | number | undefined): RetryPolicy {
         ? undefined
         : typeof retryOn === "function"
           ? retryOn
-          : (e: Error) => retryOn.includes(e.name) || retryOn.includes(errorCode(e) ?? ""),
+          : (e: Error) => retryOn.some((kind) => (typeof kind === "string" ? kind === e.name || kind === errorCode(e) : e instanceof kind)),
   };
 }
 

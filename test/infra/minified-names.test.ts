@@ -76,3 +76,38 @@ describe("floe's errors from another copy of the module", () => {
     expect(new Mine("mine").name).toBe("Mine");
   });
 });
+
+describe("a user's error class made with defineError, in two minified copies of a bundle", () => {
+  type Copy = typeof import("../fixtures/defined-errors.ts");
+  /** Bundles the fixture minified, without kept names, as a user's own bundler might. */
+  async function copy(label: string): Promise<Copy> {
+    const outfile = join(folder, `defined-errors-${label}.mjs`);
+    await build({
+      ...esbuildOptionsOf({ ...bundlingOptions, keepNames: false, sourceMap: false }),
+      entryPoints: [join(import.meta.dirname, "..", "fixtures", "defined-errors.ts")],
+      outfile,
+      logLevel: "warning",
+    });
+    return (await import(outfile)) as Copy;
+  }
+
+  it("keeps its name, is recognised by the other copy's class, and is retried by the other copy's retryOn", async () => {
+    const [a, b] = [await copy("a"), await copy("b")];
+    expect(a.PaymentDeclined).not.toBe(b.PaymentDeclined);
+    const fromA = a.declined("card declined");
+    expect(fromA.name).toBe("PaymentDeclined");
+    expect(a.PaymentDeclined.name).toBe("PaymentDeclined");
+    expect((fromA as Error & { code?: string }).code).toBe("PAYMENT_DECLINED");
+    expect(fromA instanceof b.PaymentDeclined).toBe(true);
+    expect(new Error("other") instanceof b.PaymentDeclined).toBe(false);
+    // B's task retries on B's class an error A made; and a plain error is not retried.
+    expect(await b.attemptsWhenThrowing(() => a.declined("declined in A"))).toEqual({ attempts: 2 });
+    expect(await b.attemptsWhenThrowing(() => new Error("other"))).toEqual({ failedWith: "Error" });
+    // A plain class names no errors, and is another class in another copy: what defineError is for.
+    const plain = new a.PlainDeclined("plain");
+    expect(plain.name).toBe("Error");
+    expect(plain instanceof b.PlainDeclined).toBe(false);
+    expect(await a.attemptsWhenThrowing(() => new a.PlainDeclined("in A"), true)).toEqual({ attempts: 2 });
+    expect(await b.attemptsWhenThrowing(() => new a.PlainDeclined("in A"), true)).toEqual({ failedWith: "Error" });
+  }, 60_000);
+});
