@@ -10,6 +10,7 @@ import { engineName, openEngine } from "../engines.ts";
 import { isLoopback } from "../local-secret.ts";
 import { loadModule, watchModule } from "../module-loader.ts";
 import { localApi, remoteApi, startServer, type Server } from "../server.ts";
+import { catchStrayErrors } from "../stray-errors.ts";
 
 /** Options of `floe dev`. */
 export interface DevOptions {
@@ -24,6 +25,8 @@ export interface DevOptions {
 
 /** Serves until SIGINT or SIGTERM. */
 export async function devCommand(module: string, options: DevOptions): Promise<void> {
+  // Task code runs in this process: what it leaves uncaught must fail its attempt, not the server.
+  catchStrayErrors();
   const workflows = await loadModule(module);
   const runtime: Runtime = await openEngine(options);
   let server: Server;

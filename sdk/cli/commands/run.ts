@@ -10,6 +10,7 @@ import { CliError, ExitCode } from "../cli-error.ts";
 import { engineName, openEngine, parseArgs } from "../engines.ts";
 import { loadModule } from "../module-loader.ts";
 import { formatMs, timeline } from "../render.ts";
+import { catchStrayErrors } from "../stray-errors.ts";
 
 /** Options of `floe run`. */
 export interface RunOptions extends ApiAuth {
@@ -41,6 +42,8 @@ export async function runCommand(first: string, rest: readonly string[], options
     throw new CliError(ExitCode.BadInput, `name the workflow to run: floe run ${first} <workflow> [args...]`);
   }
   const parsed = parseArgs(args);
+  // Task code runs in this process: what it leaves uncaught must fail its attempt, not the command.
+  catchStrayErrors();
   const defined = await loadModule(first);
   if (!defined.includes(workflow)) {
     const isTask = definitionsList().some((d) => d.name === workflow);
