@@ -23,8 +23,9 @@ export interface EngineChoice {
  */
 export async function openEngine(choice: EngineChoice): Promise<Runtime> {
   const concurrency = choice.concurrency === undefined ? {} : { concurrency: choice.concurrency };
+  if (choice.localCloud !== true && choice.bundles === undefined) return createEngine(concurrency);
+  summariseSdkNotice();
   if (choice.bundles !== undefined) return openBundles(choice.bundles, choice);
-  if (choice.localCloud !== true) return createEngine(concurrency);
   const { startLocalCloud } = await import("../local-cloud/index.ts");
   try {
     return await startLocalCloud(concurrency);
@@ -57,6 +58,25 @@ async function openBundles(assembly: string, choice: EngineChoice): Promise<Runt
     if (errorCode(error) === ErrorCode.InvalidOption) throw new CliError(ExitCode.BadInput, (error as Error).message, { cause: error });
     throw new CliError(ExitCode.Unreachable, `cannot run the bundles of ${assembly}: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/** The AWS SDK's switch for its notice that its later releases need a newer Node. */
+const sdkNoticeSwitch = "AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED";
+
+/**
+ * Says once, in one line with the fix, what the AWS SDK would say in eight, in this process
+ * and in every function process it starts (each inherits the switch): on Node 20 its notice
+ * that its releases after the first week of January 2027 need Node 22 would otherwise come
+ * with every command, and under `--bundles` from every function.
+ */
+function summariseSdkNotice(): void {
+  const major = Number(process.versions.node.split(".")[0]);
+  if (major >= 22 || process.env[sdkNoticeSwitch] === "true") return;
+  process.env[sdkNoticeSwitch] = "true";
+  process.stderr.write(
+    `floe: the AWS SDK's releases after the first week of January 2027 need Node 22 or newer, and this is Node ${process.versions.node}: ` +
+      `upgrade Node to keep getting them (${sdkNoticeSwitch}=true silences this line)\n`,
+  );
 }
 
 /** What an engine is called in messages. */

@@ -16,7 +16,8 @@ Exit codes:
   1  the run failed or was cancelled
   2  bad input: usage, an unknown module, workflow or id, arguments that do not parse
   3  the API cannot be reached (or the local cloud cannot start)
-  4  an unexpected error in floe (--verbose prints its stack)`;
+  4  an unexpected error in floe (--verbose prints its stack)
+  130  run stopped by Ctrl-C before the run finished`;
 
 /**
  * Runs the command line `argv` (as `process.argv`: node, script, arguments...).

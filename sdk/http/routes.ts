@@ -5,6 +5,7 @@
  */
 import * as z from "../zod.ts";
 import { decodeError, decodeValue } from "../codec/codec.ts";
+import { previewArgs } from "../codec/preview.ts";
 import { lookup } from "../define/registry.ts";
 import { Kind } from "../define/registry.ts";
 import { isTerminal, type ExecutionRecord, type Payload } from "../engine/model.ts";
@@ -240,7 +241,10 @@ function summary(record: ExecutionRecord) {
 async function describe(runtime: Runtime, record: ExecutionRecord, options: RoutesOptions): Promise<unknown> {
   const text = (payload: Payload) => ("inline" in payload ? payload.inline : runtime.engine.read(payload));
   const body: Record<string, unknown> = { ...summary(record), history: record.history, forward: record.forward };
-  body.args = toJson(decodeValue(await text(record.args)));
+  const args = decodeValue(await text(record.args));
+  body.args = toJson(args);
+  // JSON shows an undefined argument as null; the preview, made from the decoded values, does not.
+  body.argsText = previewArgs(args);
   if (record.result !== undefined && record.state === "completed") body.result = toJson(decodeValue(await text(record.result)));
   if (record.error !== undefined && record.state !== "completed") {
     const error = decodeError(await text(record.error)) as Error & { code?: string };
