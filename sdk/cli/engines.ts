@@ -13,23 +13,29 @@ export interface EngineChoice {
   /** With `bundles`: the stack, when the assembly holds several. */
   readonly stack?: string;
   readonly concurrency?: number;
+  /** With `localCloud`: the folder that keeps the runs across restarts. */
+  readonly data?: string;
 }
 
 /**
  * Opens the embedded engine, or the local cloud (DynamoDB Local, SQS and S3 servers, the
  * real handlers). The local cloud is imported only when asked for: it pulls in the AWS SDK.
  *
- * @throws CliError `Unreachable` when the local cloud cannot start (no Java 17, say)
+ * @throws CliError `Unreachable` when the local cloud cannot start (no Java 17, say), `BadInput` for `--data` without `--local-cloud` or a folder that cannot hold the data
  */
 export async function openEngine(choice: EngineChoice): Promise<Runtime> {
   const concurrency = choice.concurrency === undefined ? {} : { concurrency: choice.concurrency };
+  if (choice.data !== undefined && choice.localCloud !== true) {
+    throw new CliError(ExitCode.BadInput, `--data keeps the local cloud's runs: add --local-cloud, or leave out --data ${choice.data}`);
+  }
   if (choice.localCloud !== true && choice.bundles === undefined) return createEngine(concurrency);
   summariseSdkNotice();
   if (choice.bundles !== undefined) return openBundles(choice.bundles, choice);
   const { startLocalCloud } = await import("../local-cloud/index.ts");
   try {
-    return await startLocalCloud(concurrency);
+    return await startLocalCloud({ ...concurrency, ...(choice.data === undefined ? {} : { dataDir: choice.data }) });
   } catch (error) {
+    if (errorCode(error) === ErrorCode.InvalidOption) throw new CliError(ExitCode.BadInput, `--data: ${(error as Error).message}`, { cause: error });
     throw new CliError(
       ExitCode.Unreachable,
       `cannot start the local cloud: ${(error as Error).message}; it needs Java 17 for DynamoDB Local (apt-get install openjdk-17-jre-headless)`,

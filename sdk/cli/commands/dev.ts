@@ -15,6 +15,8 @@ import { catchStrayErrors } from "../stray-errors.ts";
 /** Options of `floe dev`. */
 export interface DevOptions {
   readonly localCloud?: boolean;
+  /** With `localCloud`: the folder that keeps the runs across restarts. */
+  readonly data?: string;
   readonly bundles?: string;
   readonly stack?: string;
   readonly concurrency?: number;
@@ -37,6 +39,7 @@ export async function devCommand(module: string, options: DevOptions): Promise<v
     throw error;
   }
   log(`serving the API and the dashboard at ${server.url}/ on ${engineName(options)}`);
+  if (options.data !== undefined) log(`runs are kept in ${options.data}: they survive a restart on the same folder`);
   warnIfExposed(options.host, log);
   log(`workflows: ${workflows.join(", ") || "none (define one with workflow(name, fn))"}`);
   const stopWatching =
