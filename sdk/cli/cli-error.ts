@@ -13,6 +13,8 @@ export const ExitCode = {
   Unreachable: 3,
   /** A bug: an error nobody anticipated (its stack is printed with `--verbose`). */
   Internal: 4,
+  /** Stopped by Ctrl-C (SIGINT) before the run finished: 128 + the signal's number, as shells report it. */
+  Interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

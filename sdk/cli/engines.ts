@@ -13,22 +13,29 @@ export interface EngineChoice {
   /** With `bundles`: the stack, when the assembly holds several. */
   readonly stack?: string;
   readonly concurrency?: number;
+  /** With `localCloud`: the folder that keeps the runs across restarts. */
+  readonly data?: string;
 }
 
 /**
  * Opens the embedded engine, or the local cloud (DynamoDB Local, SQS and S3 servers, the
  * real handlers). The local cloud is imported only when asked for: it pulls in the AWS SDK.
  *
- * @throws CliError `Unreachable` when the local cloud cannot start (no Java 17, say)
+ * @throws CliError `Unreachable` when the local cloud cannot start (no Java 17, say), `BadInput` for `--data` without `--local-cloud` or a folder that cannot hold the data
  */
 export async function openEngine(choice: EngineChoice): Promise<Runtime> {
   const concurrency = choice.concurrency === undefined ? {} : { concurrency: choice.concurrency };
+  if (choice.data !== undefined && choice.localCloud !== true) {
+    throw new CliError(ExitCode.BadInput, `--data keeps the local cloud's runs: add --local-cloud, or leave out --data ${choice.data}`);
+  }
+  if (choice.localCloud !== true && choice.bundles === undefined) return createEmbeddedRuntime(concurrency);
+  summariseSdkNotice();
   if (choice.bundles !== undefined) return openBundles(choice.bundles, choice);
-  if (choice.localCloud !== true) return createEmbeddedRuntime(concurrency);
   const { startLocalCloudRuntime } = await import("../local-cloud/local-cloud.ts");
   try {
-    return await startLocalCloudRuntime(concurrency);
+    return await startLocalCloudRuntime({ ...concurrency, ...(choice.data === undefined ? {} : { dataDir: choice.data }) });
   } catch (error) {
+    if (errorCode(error) === ErrorCode.InvalidOption) throw new CliError(ExitCode.BadInput, `--data: ${(error as Error).message}`, { cause: error });
     throw new CliError(
       ExitCode.Unreachable,
       `cannot start the local cloud: ${(error as Error).message}; it needs Java 17 for DynamoDB Local (apt-get install openjdk-17-jre-headless)`,
@@ -57,6 +64,25 @@ async function openBundles(assembly: string, choice: EngineChoice): Promise<Runt
     if (errorCode(error) === ErrorCode.InvalidOption) throw new CliError(ExitCode.BadInput, (error as Error).message, { cause: error });
     throw new CliError(ExitCode.Unreachable, `cannot run the bundles of ${assembly}: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/** The AWS SDK's switch for its notice that its later releases need a newer Node. */
+const sdkNoticeSwitch = "AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED";
+
+/**
+ * Says once, in one line with the fix, what the AWS SDK would say in eight, in this process
+ * and in every function process it starts (each inherits the switch): on Node 20 its notice
+ * that its releases after the first week of January 2027 need Node 22 would otherwise come
+ * with every command, and under `--bundles` from every function.
+ */
+function summariseSdkNotice(): void {
+  const major = Number(process.versions.node.split(".")[0]);
+  if (major >= 22 || process.env[sdkNoticeSwitch] === "true") return;
+  process.env[sdkNoticeSwitch] = "true";
+  process.stderr.write(
+    `floe: the AWS SDK's releases after the first week of January 2027 need Node 22 or newer, and this is Node ${process.versions.node}: ` +
+      `upgrade Node to keep getting them (${sdkNoticeSwitch}=true silences this line)\n`,
+  );
 }
 
 /** What an engine is called in messages. */

@@ -16,7 +16,8 @@ Exit codes:
   1  the run failed or was cancelled
   2  bad input: usage, an unknown module, workflow or id, arguments that do not parse
   3  the API cannot be reached (or the local cloud cannot start)
-  4  an unexpected error in floe (--verbose prints its stack)`;
+  4  an unexpected error in floe (--verbose prints its stack)
+  130  run stopped by Ctrl-C before the run finished`;
 
 /**
  * Runs the command line `argv` (as `process.argv`: node, script, arguments...).
@@ -91,6 +92,7 @@ function build(setCode: (code: number) => void): Command {
       .description("Serve the HTTP API and the dashboard on localhost over the embedded engine (or the local cloud); load the module again when one of its files changes.")
       .argument("<module>", "the .ts or .js file that defines your workflows")
       .option("--local-cloud", "serve the local cloud instead of the embedded engine (needs Java 17)")
+      .option("--data <dir>", "with --local-cloud: keep the runs in <dir> (created if missing), so that they survive a restart")
       .option("--bundles <dir>", "serve a synthesized app's real Lambda bundles (the cdk.out folder) instead of the embedded engine")
       .option("--stack <name>", "with --bundles: the stack to serve, when the app has several")
       .option("--host <host>", "the address to listen on", "127.0.0.1")

@@ -10,10 +10,13 @@ import { resolve as resolvePath } from "node:path";
 import { pathToFileURL } from "node:url";
 import { MessageChannel } from "node:worker_threads";
 import { Kind, definitionsList, redefining } from "../define/registry.ts";
+import { errorCode } from "../errors.ts";
 import { CliError, ExitCode } from "./cli-error.ts";
 
 let files: Set<string> | undefined;
 let generation = 0;
+/** The names the module's earlier loads defined: those a reload did not define again are gone from it. */
+const earlier = new Set<string>();
 
 /** Registers the reload hooks once; afterwards every loaded file of the module is added to `files`. */
 function hooks(): Set<string> {
@@ -32,10 +35,11 @@ function hooks(): Set<string> {
 
 /**
  * Imports the module at `path` (relative to the working directory); a later call imports
- * it afresh, its new definitions replacing the old.
+ * it afresh, its new definitions replacing the old. A name defined twice in one load is
+ * refused, as on a plain import.
  *
- * @returns the names of the workflows defined so far
- * @throws CliError `BadInput` when the file does not exist or fails to load
+ * @returns the names of the workflows the module defines (a reload's, without those it no longer defines)
+ * @throws CliError `BadInput` when the file does not exist or fails to load (`FLOE_DUPLICATE_TASK` among the reasons)
  */
 export async function loadModule(path: string): Promise<string[]> {
   const absolute = resolvePath(path);
@@ -49,12 +53,17 @@ export async function loadModule(path: string): Promise<string[]> {
   hooks();
   generation += 1;
   const url = `${pathToFileURL(absolute).href}?floe-reload=${generation}`;
+  let defined: ReadonlySet<string>;
   try {
-    await redefining(() => import(url));
+    ({ defined } = await redefining(() => import(url)));
   } catch (error) {
-    throw new CliError(ExitCode.BadInput, `cannot load the module "${path}": ${(error as Error).message ?? String(error)}`, { cause: error });
+    const code = errorCode(error);
+    const reason = `${code?.startsWith("FLOE_") === true ? `${code}: ` : ""}${(error as Error).message ?? String(error)}`;
+    throw new CliError(ExitCode.BadInput, `cannot load the module "${path}": ${reason}`, { cause: error });
   }
-  return workflowNames();
+  const names = workflowNames().filter((name) => defined.has(name) || !earlier.has(name));
+  for (const name of defined) earlier.add(name);
+  return names;
 }
 
 /** The names of every workflow defined in this process, sorted. */

@@ -8,7 +8,8 @@ import { renderTimeline } from "./timeline.ts";
 import type { ExecutionJson, RunJson, RunSummaryJson } from "../http/views.ts";
 
 /** `load_user("u1")`: the task name, with its arguments when they are short plain values. */
-export function label(execution: Pick<ExecutionJson, "task" | "args">): string {
+export function label(execution: Pick<ExecutionJson, "task" | "args" | "argsText">): string {
+  if (execution.argsText !== undefined) return `${execution.task}(${execution.argsText.length > 40 ? "…" : execution.argsText})`;
   const args = Array.isArray(execution.args) ? execution.args : undefined;
   const parts = args?.map((a: unknown) =>
     typeof a === "string" ? JSON.stringify(a) : typeof a === "number" || typeof a === "boolean" || a === null ? String(a) : undefined,

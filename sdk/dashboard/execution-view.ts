@@ -74,7 +74,8 @@ export function executionView(run: RunJson, e: ExecutionJson, now: number): HTML
     h("h3", {}, "Attempts"),
     attempts(e, now),
     h("h3", {}, "Arguments"),
-    json(e.args),
+    // JSON shows an undefined argument as null: the API's preview shows it as written.
+    e.argsText === undefined ? json(e.args) : h("pre", { class: "json" }, `[${e.argsText}]`),
   );
   if (e.error !== undefined) {
     const { name, code, message, stack } = e.error;

@@ -112,7 +112,8 @@ export function graphEdges(run: RunJson): GraphEdge[] {
 }
 
 /** `load_user("u1")`: the task name, with its arguments when they are short plain values. */
-export function label(e: Pick<ExecutionJson, "task" | "args">): string {
+export function label(e: Pick<ExecutionJson, "task" | "args" | "argsText">): string {
+  if (e.argsText !== undefined) return `${e.task}(${e.argsText.length > 28 ? "…" : e.argsText})`;
   const args = Array.isArray(e.args) ? (e.args as unknown[]) : undefined;
   const parts = args?.map((a) =>
     typeof a === "string" ? JSON.stringify(a) : typeof a === "number" || typeof a === "boolean" || a === null ? String(a) : undefined,

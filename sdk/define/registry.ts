@@ -15,7 +15,8 @@ export interface TaskDefinition {
 }
 
 const definitions = new Map<string, TaskDefinition>();
-let redefinable = false;
+/** While a module is imported again: the definitions its names had before, each replaceable once. */
+let reloading: Map<string, TaskDefinition | undefined> | undefined;
 const namePattern = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
 /**
@@ -32,29 +33,41 @@ export function define(definition: TaskDefinition): void {
     );
   }
   const existing = definitions.get(name);
-  if (existing !== undefined && !redefinable) {
+  // A reload replaces an earlier load's definition; two in one load are a duplicate.
+  if (existing !== undefined && (reloading === undefined || reloading.has(name))) {
     throw new FloeError(
       ErrorCode.DuplicateTask,
       `a ${existing.kind} named "${name}" is already defined; task and workflow names must be unique, so rename one of them`,
     );
   }
+  reloading?.set(name, existing);
   definitions.set(name, definition);
 }
 
 /**
- * Runs `load` with redefinition allowed: a definition whose name is taken replaces the
- * earlier one instead of throwing. For `floe dev`, which imports a changed module again:
- * attempts started later run the new code, attempts already running keep the old.
+ * Runs `load` with redefinition allowed: a definition whose name was taken before `load`
+ * replaces the earlier one instead of throwing, but a name defined twice during `load` is
+ * still a duplicate. For `floe dev`, which imports a changed module again: attempts
+ * started later run the new code, attempts already running keep the old. A `load` that
+ * throws leaves every definition as it was before it.
  *
  * @param load - imports the module again
- * @returns what `load` returns
+ * @returns what `load` returns, and the names it defined
+ * @throws FloeError `FLOE_DUPLICATE_TASK` from `load` when it defines a name twice
  */
-export async function redefining<T>(load: () => Promise<T>): Promise<T> {
-  redefinable = true;
+export async function redefining<T>(load: () => Promise<T>): Promise<{ value: T; defined: ReadonlySet<string> }> {
+  const before = new Map<string, TaskDefinition | undefined>();
+  reloading = before;
   try {
-    return await load();
+    return { value: await load(), defined: new Set(before.keys()) };
+  } catch (error) {
+    for (const [name, definition] of before) {
+      if (definition === undefined) definitions.delete(name);
+      else definitions.set(name, definition);
+    }
+    throw error;
   } finally {
-    redefinable = false;
+    reloading = undefined;
   }
 }
 

@@ -4,6 +4,7 @@
  * never differ but in how values are written.
  */
 import { decodeError, decodeValue } from "../codec/codec.ts";
+import { previewArgs } from "../codec/preview.ts";
 import type { ExecutionRecord, Payload, RunView as StoredRun } from "../engine/model.ts";
 import type { MaybePromise } from "../engine/step.ts";
 import type { ErrorJson, ExecutionJson, ExecutionView, RunJson, RunSummaryJson, RunView } from "./views.ts";
@@ -46,11 +47,14 @@ export function summary(record: ExecutionRecord): RunSummaryJson {
  * @param options - whether to keep the error's stack
  */
 export async function executionView(record: ExecutionRecord, read: ReadPayload, options: DescribeOptions = {}): Promise<ExecutionView> {
+  const args = decodeValue(await read(record.args)) as unknown[];
   const view: { -readonly [K in keyof ExecutionView]: ExecutionView[K] } = {
     ...summary(record),
     history: record.history,
     forward: record.forward,
-    args: decodeValue(await read(record.args)) as unknown[],
+    args,
+    // JSON shows an undefined argument as null; the preview, made from the decoded values, does not.
+    argsText: previewArgs(args),
   };
   if (record.result !== undefined && record.state === "completed") view.result = decodeValue(await read(record.result));
   if (record.error !== undefined && record.state !== "completed") view.error = errorJson(decodeError(await read(record.error)), options);

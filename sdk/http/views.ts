@@ -20,6 +20,8 @@ export interface ExecutionJson {
   /** The execution whose result this one returned. */
   readonly forward?: string;
   readonly args?: unknown;
+  /** The arguments as a call shows them (`1, undefined, "x"`), when each is a short plain value: JSON cannot show `undefined`. */
+  readonly argsText?: string;
   readonly result?: unknown;
   readonly error?: ErrorJson;
 }

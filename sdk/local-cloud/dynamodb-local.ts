@@ -27,6 +27,12 @@ export interface DynamoDbLocalOptions {
    * @default 60000
    */
   readonly startTimeoutMs?: number;
+  /**
+   * A folder (absolute, existing) to keep the tables in, so that they outlive the process;
+   * one database for every access key and region (`-sharedDb`).
+   * @default undefined: in memory, gone when it stops
+   */
+  readonly dbPath?: string;
 }
 
 /** A running DynamoDB Local. */
@@ -38,7 +44,7 @@ export interface DynamoDbLocal {
 }
 
 /**
- * Starts DynamoDB Local in memory, telemetry off, on a free port.
+ * Starts DynamoDB Local in memory (or in `dbPath`), telemetry off, on a free port.
  *
  * @throws Error naming the fix when Java is missing or the emulator cannot be fetched
  * @example
@@ -51,7 +57,15 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   const port = await freePort();
   const child = spawn(
     "java",
-    ["-Djava.library.path=./DynamoDBLocal_lib", "-jar", "DynamoDBLocal.jar", "-inMemory", "-disableTelemetry", "-port", String(port)],
+    [
+      "-Djava.library.path=./DynamoDBLocal_lib",
+      "-jar",
+      "DynamoDBLocal.jar",
+      ...(options.dbPath === undefined ? ["-inMemory"] : ["-dbPath", options.dbPath, "-sharedDb"]),
+      "-disableTelemetry",
+      "-port",
+      String(port),
+    ],
     { cwd: dir, stdio: ["ignore", "ignore", "pipe"] },
   );
   // The emulator must not outlive this process, however it ends.

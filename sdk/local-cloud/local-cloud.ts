@@ -27,7 +27,7 @@ import { createCoordinatorHandler, finishedIn } from "../../functions/coordinato
 import { createDeadLetterHandler } from "../../functions/dead-letter.ts";
 import { createWorkerHandler } from "../../functions/worker.ts";
 import { createReconcilerHandler } from "../../functions/reconciler.ts";
-import { createAwsRuntime, type Environment } from "../aws/aws-runtime.ts";
+import { createAwsPorts, createAwsRuntime, type Environment } from "../aws/aws-runtime.ts";
 import { COORDINATOR_EVENTS, EnvironmentVariable as V, INLINE_FAN_IN, RECONCILE_EVERY_MINUTES, executionTableDefinition } from "../aws/contract.ts";
 import { definitionsList } from "../define/registry.ts";
 import { ErrorCode, FloeError } from "../errors.ts";
@@ -35,6 +35,7 @@ import type { TaskQueue } from "../engine/ports.ts";
 import { engineOf, type Engine } from "../api/engine.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { FunctionContainers } from "./containers.ts";
+import { openDataDir, resendUnfinished, type DataDir } from "./data-dir.ts";
 import { startDynamoDbLocal } from "./dynamodb-local.ts";
 import { EnsuringTaskQueue, QueuePoller, QueueSetOnSqs, type SqsHandler } from "./queue-poller.ts";
 import { StreamPoller } from "./stream-poller.ts";
@@ -110,6 +111,16 @@ export interface LocalCloudOptions {
    * requests; `bench:cloud` counts them).
    */
   readonly onInvoke?: (functionName: string) => void;
+  /**
+   * A folder to keep the tables and blobs in (created if missing), so that runs outlive the
+   * process: a local cloud started later on the same folder finds them, sends again the
+   * messages the SQS server lost with the previous process (which keeps them in memory),
+   * and takes over the attempts that were running, as after a crash, once they are a
+   * visibility timeout old. Only the emulators this call starts keep their data there.
+   * @default undefined: everything in memory, gone at `close()`
+   * @throws FloeError `FLOE_INVALID_OPTION` from {@link startLocalCloud} for a file, a folder that cannot be written, or one in use
+   */
+  readonly dataDir?: string;
 }
 
 /**
@@ -131,8 +142,11 @@ export interface Emulators {
 /**
  * Starts the emulators the local cloud needs, except those given by endpoint: DynamoDB
  * Local (Java 17), an SQS server and an S3 server, on free ports.
+ *
+ * @param given - endpoints of emulators already running
+ * @param storage - folders for DynamoDB Local's tables and the S3 server's objects to outlive them (see `openDataDir`); in memory and a temporary folder without
  */
-export async function startEmulators(given: Partial<Endpoints> = {}): Promise<Emulators> {
+export async function startEmulators(given: Partial<Endpoints> = {}, storage?: { readonly dynamodb: string; readonly s3: string }): Promise<Emulators> {
   const stops: (() => Promise<unknown>)[] = [];
   const stop = async () => {
     for (const s of stops.splice(0).reverse()) await s();
@@ -142,7 +156,7 @@ export async function startEmulators(given: Partial<Endpoints> = {}): Promise<Em
     const pick = (service: string, value: string | undefined) => value ?? env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
     let dynamodb = pick("DYNAMODB", given.dynamodb);
     if (dynamodb === undefined) {
-      const local = await startDynamoDbLocal();
+      const local = await startDynamoDbLocal(storage === undefined ? {} : { dbPath: storage.dynamodb });
       stops.push(() => local.stop());
       dynamodb = local.endpoint;
     }
@@ -154,12 +168,12 @@ export async function startEmulators(given: Partial<Endpoints> = {}): Promise<Em
     }
     let s3 = pick("S3", given.s3);
     if (s3 === undefined) {
-      const directory = await mkdtemp(join(tmpdir(), "floe-s3-"));
+      const directory = storage?.s3 ?? (await mkdtemp(join(tmpdir(), "floe-s3-")));
       const server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory });
       const { port } = await server.run();
       stops.push(async () => {
         await server.close();
-        await rm(directory, { recursive: true, force: true });
+        if (storage === undefined) await rm(directory, { recursive: true, force: true });
       });
       s3 = `http://127.0.0.1:${port}`;
     }
@@ -199,7 +213,14 @@ export async function startLocalCloudRuntime(options: LocalCloudOptions = {}): P
       `resultRecheckMs must be a positive number of milliseconds, got ${String(recheckMs)}; leave it out for the default of 2000`,
     );
   }
-  const emulators = await startEmulators(options.endpoints);
+  const data = options.dataDir === undefined ? undefined : await openDataDir(options.dataDir);
+  let emulators: Emulators;
+  try {
+    emulators = await startEmulators(options.endpoints, data);
+  } catch (error) {
+    await data?.release();
+    throw error;
+  }
   const { endpoints } = emulators;
   const prefix = options.prefix ?? "floe";
   const tableName = `${prefix}-executions`;
@@ -213,10 +234,15 @@ export async function startLocalCloudRuntime(options: LocalCloudOptions = {}): P
   const s3 = new S3Client({ endpoint: endpoints.s3, region, credentials: s3Credentials, forcePathStyle: true });
   const streams = new DynamoDBStreamsClient({ endpoint: endpoints.dynamodb, region, credentials });
   const destroyClients = () => [dynamodb, sqs, s3, streams].forEach((client) => client.destroy());
+  const stopEmulators = async () => {
+    await emulators.stop();
+    await data?.release();
+  };
   options.instrument?.({ dynamodb, sqs, s3 });
   try {
-    await dynamodb.send(new CreateTableCommand(executionTableDefinition(tableName)));
-    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    // A data folder holds the table and bucket of an earlier start.
+    await dynamodb.send(new CreateTableCommand(executionTableDefinition(tableName))).catch(existing(data, "ResourceInUseException"));
+    await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch(existing(data, "BucketAlreadyOwnedByYou", "BucketAlreadyExists"));
     const queues = new QueueSetOnSqs(sqs, {
       prefix,
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30,
@@ -266,23 +292,42 @@ export async function startLocalCloudRuntime(options: LocalCloudOptions = {}): P
     }, RECONCILE_EVERY_MINUTES * 60_000);
     reconciling.unref();
     stop = async () => {
+      // With a data folder, the data stays as the process leaves it, as after a crash: the
+      // attempts still running are taken over at the next start, not failed by the close.
+      if (data !== undefined) stopWriting(dynamodb, sqs, s3, streams);
       clearInterval(reconciling);
       // Polling stops at once; the batches in process end once their runtimes close.
       const stopping = Promise.all([poller.stop(), deadLetters.stop(), stream.stop()]);
       await functions.close();
       await stopping;
       destroyClients();
-      await emulators.stop();
+      await stopEmulators();
     };
+    if (data !== undefined) {
+      await resendUnfinished(dynamodb, tableName, createAwsPorts(env, shared).queue, env[V.VisibilityTimeoutSeconds] * 1000);
+    }
     poller.start();
     deadLetters.start();
     stream.start();
     return client;
   } catch (error) {
     destroyClients();
-    await emulators.stop();
+    await stopEmulators();
     throw error;
   }
+}
+
+/** Makes every later request of these clients fail at once, before it is sent (and retried). */
+function stopWriting(...clients: { middlewareStack: { add(middleware: unknown, options: object): void } }[]): void {
+  const refuse = () => () => Promise.reject(new Error("the local cloud has stopped: its data folder keeps the state it had"));
+  for (const client of clients) client.middlewareStack.add(refuse, { step: "initialize", name: "floeLocalCloudStopped", priority: "high" });
+}
+
+/** Lets an error through unless a data folder is in use and it says the resource exists already. */
+function existing(data: DataDir | undefined, ...names: string[]): (error: unknown) => void {
+  return (error) => {
+    if (data === undefined || !names.includes((error as Error).name)) throw error;
+  };
 }
 
 /**

@@ -12,7 +12,7 @@ import type { Clock } from "../engine/ports.ts";
 import { isPromiseLike, type MaybePromise } from "../engine/step.ts";
 import { CancelledError, ErrorCode, FloeError, TimeoutError } from "../errors.ts";
 import { CancelWatch } from "./cancel-watch.ts";
-import { ExecutionContext, runInContext, type SlotLease } from "./context.ts";
+import { ExecutionContext, currentContext, runInContext, type SlotLease } from "./context.ts";
 import { isExecution } from "./execution.ts";
 
 /** Concurrency slots: a running attempt holds one, and gives it up while it waits. */
@@ -385,6 +385,34 @@ class Attempt extends ExecutionContext {
     }
     this.#done(error);
   }
+}
+
+/** The attempt a stray error was raised in, as {@link failStrayError} found it. */
+export interface StrayErrorSource {
+  readonly executionId: string;
+  readonly taskName: string;
+  readonly attempt: number;
+  /** Whether the error failed the attempt: false when the attempt had already ended (or asked to suspend). */
+  readonly failed: boolean;
+}
+
+/**
+ * Fails the running attempt whose code raised `error` where nothing could catch it: a
+ * promise rejected with no handler, or a throw in a timer's callback. Call it from a
+ * process's `unhandledRejection` or `uncaughtException` listener, which Node runs in the
+ * async context of the promise or callback that failed, so the attempt's context is the
+ * current one there. The attempt fails as if its code had thrown `error` (retries apply)
+ * and its signal fires.
+ *
+ * @returns where the error came from, or `undefined` when no attempt of this process raised it
+ */
+export function failStrayError(error: unknown): StrayErrorSource | undefined {
+  const context = currentContext();
+  if (context === undefined) return undefined;
+  const { id, taskName, attempt } = context.record;
+  const live = context instanceof Attempt && context.outcome === undefined && context.suspend === undefined;
+  if (live) context.abort(error);
+  return { executionId: id, taskName, attempt, failed: live };
 }
 
 /**

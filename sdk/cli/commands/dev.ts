@@ -10,10 +10,13 @@ import { engineName, openEngine } from "../engines.ts";
 import { isLoopback } from "../local-secret.ts";
 import { loadModule, watchModule } from "../module-loader.ts";
 import { localApi, remoteApi, startServer, type Server } from "../server.ts";
+import { catchStrayErrors } from "../stray-errors.ts";
 
 /** Options of `floe dev`. */
 export interface DevOptions {
   readonly localCloud?: boolean;
+  /** With `localCloud`: the folder that keeps the runs across restarts. */
+  readonly data?: string;
   readonly bundles?: string;
   readonly stack?: string;
   readonly concurrency?: number;
@@ -24,6 +27,8 @@ export interface DevOptions {
 
 /** Serves until SIGINT or SIGTERM. */
 export async function devCommand(module: string, options: DevOptions): Promise<void> {
+  // Task code runs in this process: what it leaves uncaught must fail its attempt, not the server.
+  catchStrayErrors();
   const workflows = await loadModule(module);
   const runtime: Runtime = await openEngine(options);
   let server: Server;
@@ -34,7 +39,8 @@ export async function devCommand(module: string, options: DevOptions): Promise<v
     throw error;
   }
   log(`serving the API and the dashboard at ${server.url}/ on ${engineName(options)}`);
-  warnIfExposed(options.host);
+  if (options.data !== undefined) log(`runs are kept in ${options.data}: they survive a restart on the same folder`);
+  warnIfExposed(options.host, log);
   log(`workflows: ${workflows.join(", ") || "none (define one with workflow(name, fn))"}`);
   const stopWatching =
     options.watch === false
@@ -54,19 +60,21 @@ export async function devCommand(module: string, options: DevOptions): Promise<v
 /** `floe dashboard --api <url>`: the dashboard for a deployed API, which it forwards to. */
 export async function dashboardCommand(api: string, options: { host: string; port: number } & ApiAuth): Promise<void> {
   const server = await startServer(remoteApi(api, options), options);
-  log(`serving the dashboard at ${server.url}/ for the floe API at ${api}`);
-  warnIfExposed(options.host);
+  const say = (line: string) => log(line, "floe dashboard");
+  say(`serving the dashboard at ${server.url}/ for the floe API at ${api}`);
+  warnIfExposed(options.host, say);
   await untilSignal();
   await server.close();
 }
 
 /** Web pages are stopped on any address (`request-guard.ts`); other machines only on loopback. */
-function warnIfExposed(host: string): void {
-  if (!isLoopback(host)) log(`listening on ${host}: anyone who can reach this port can load the dashboard and use it as you do`);
+function warnIfExposed(host: string, say: (line: string) => void): void {
+  if (!isLoopback(host)) say(`listening on ${host}: anyone who can reach this port can load the dashboard and use it as you do`);
 }
 
-function log(line: string): void {
-  process.stdout.write(`floe dev: ${line}\n`);
+/** A line of the server's log, under the command's name. */
+function log(line: string, command = "floe dev"): void {
+  process.stdout.write(`${command}: ${line}\n`);
 }
 
 function untilSignal(): Promise<void> {

@@ -10,6 +10,7 @@ import { CliError, ExitCode } from "../cli-error.ts";
 import { engineName, openEngine, parseArgs } from "../engines.ts";
 import { loadModule } from "../module-loader.ts";
 import { formatMs, timeline } from "../render.ts";
+import { catchStrayErrors } from "../stray-errors.ts";
 
 /** Options of `floe run`. */
 export interface RunOptions extends ApiAuth {
@@ -41,6 +42,8 @@ export async function runCommand(first: string, rest: readonly string[], options
     throw new CliError(ExitCode.BadInput, `name the workflow to run: floe run ${first} <workflow> [args...]`);
   }
   const parsed = parseArgs(args);
+  // Task code runs in this process: what it leaves uncaught must fail its attempt, not the command.
+  catchStrayErrors();
   const defined = await loadModule(first);
   if (!defined.includes(workflow)) {
     const isTask = definitionsList().some((d) => d.name === workflow);
@@ -61,14 +64,23 @@ export async function runCommand(first: string, rest: readonly string[], options
 async function follow(api: ApiClient, workflow: string, args: unknown[], options: RunOptions): Promise<ExitCode> {
   const id = await api.start(workflow, args);
   const progress = options.json === true || options.progress === false ? undefined : new Progress();
+  const interrupt = new Interrupt();
   let run: RunJson | undefined;
-  for (;;) {
-    run = await api.run(id);
-    if (run === undefined) throw new CliError(ExitCode.Unreachable, `${api.where} lost run ${id}`);
-    progress?.show(run);
-    // Done when everything has finished, fire-and-forget work included.
-    if (run.executions.every((e) => isTerminal(e.state))) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  try {
+    for (;;) {
+      run = await api.run(id);
+      if (run === undefined) throw new CliError(ExitCode.Unreachable, `${api.where} lost run ${id}`);
+      progress?.show(run);
+      // Done when everything has finished, fire-and-forget work included.
+      if (run.executions.every((e) => isTerminal(e.state))) break;
+      if (await interrupt.within(100)) {
+        progress?.end();
+        process.stderr.write(`${interrupted(id, api, options)}\n`);
+        return ExitCode.Interrupted;
+      }
+    }
+  } finally {
+    interrupt.dispose();
   }
   progress?.end();
   const outcome = await api.result(id);
@@ -104,6 +116,47 @@ function report(run: RunJson, workflow: string, outcome: ExecutionJson, options:
   }
   lines.push("", timeline(run, options.width ?? 60));
   return lines.join("\n");
+}
+
+/** What Ctrl-C on `floe run` says: the run's id, and where (or whether) it can be seen. */
+function interrupted(id: string, api: ApiClient, options: RunOptions): string {
+  if (options.api !== undefined) {
+    return `floe run: stopped following run ${id}; it goes on at ${options.api}: see it with \`floe inspect ${id} --api ${options.api}\``;
+  }
+  return (
+    `floe run: stopped run ${id} before it finished; on ${api.where} a run lives in this process and ends with it, ` +
+    "so it cannot be inspected later: to keep runs, start `floe dev` and run it there with `floe run --api`"
+  );
+}
+
+/** Ctrl-C while a run is followed: noticed between polls instead of ending the process at once. */
+class Interrupt {
+  #signalled = false;
+  #wake: (() => void) | undefined;
+  readonly #listener = (): void => {
+    this.#signalled = true;
+    this.#wake?.();
+  };
+
+  constructor() {
+    process.on("SIGINT", this.#listener);
+  }
+
+  /** Waits `ms`, or less if Ctrl-C comes first; answers whether it came. */
+  within(ms: number): Promise<boolean> {
+    if (this.#signalled) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(this.#signalled), ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+    });
+  }
+
+  dispose(): void {
+    process.off("SIGINT", this.#listener);
+  }
 }
 
 /** Live counts on stderr: one line rewritten on a terminal, a line per change otherwise. */

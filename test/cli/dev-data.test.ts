@@ -1,0 +1,67 @@
+/**
+ * `floe dev --local-cloud --data <dir>`: runs survive a restart. A run is stopped midway
+ * (its task's retry waiting, its workflow suspended on it) by stopping the server; a new
+ * server on the same folder sends the lost message again and finishes the run. A `--data`
+ * that cannot hold the data, or without `--local-cloud`, is refused before anything starts.
+ */
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { httpApi } from "../../sdk/cli/api-client.ts";
+import { expectOneLine, floe, serve, stop } from "./support.ts";
+
+const module = "test/cli/fixtures/resumable.ts";
+
+beforeAll(async () => {
+  // `floe dev` keeps its secret under the home folder: one of the tests' own.
+  vi.stubEnv("HOME", await mkdtemp(join(tmpdir(), "floe-cli-home-")));
+});
+afterAll(() => {
+  vi.unstubAllEnvs();
+});
+
+describe("floe dev --local-cloud --data", () => {
+  it("finishes after a restart a run that was midway when the server stopped", { timeout: 180_000 }, async () => {
+    const data = await mkdtemp(join(tmpdir(), "floe-dev-data-"));
+    const first = { log: "" };
+    const before = await serve(["dev", module, "--local-cloud", "--data", data, "--no-watch"], first, 120_000);
+    expect(first.log).toContain(`runs are kept in ${data}`);
+    const id = await httpApi(before.url).start("later", [21]);
+    // Midway: the task's first attempt failed, its retry is queued for 5 s from then.
+    await until(async () => (await httpApi(before.url).run(id))?.executions.some((e) => e.task === "retried_later" && e.attempt === 2) === true);
+    await stop(before.child);
+
+    const second = { log: "" };
+    const after = await serve(["dev", module, "--local-cloud", "--data", data, "--no-watch"], second, 120_000);
+    try {
+      const api = httpApi(after.url);
+      await until(async () => (await api.result(id)).state === "completed");
+      expect((await api.result(id)).result).toBe(42);
+    } finally {
+      await stop(after.child);
+    }
+  });
+
+  it("refuses a file as --data, naming it and the fix, before starting anything", { timeout: 30_000 }, async () => {
+    const file = join(await mkdtemp(join(tmpdir(), "floe-dev-data-")), "a-file");
+    await writeFile(file, "");
+    expectOneLine(
+      await floe(["dev", module, "--local-cloud", "--data", file, "--port", "0"]),
+      2,
+      new RegExp(`--data: the data folder "${file}" cannot hold the local cloud's data: it is a file, not a folder; give a folder`),
+    );
+  });
+
+  it("refuses --data without --local-cloud", { timeout: 30_000 }, async () => {
+    expectOneLine(await floe(["dev", module, "--data", "somewhere", "--port", "0"]), 2, /--data keeps the local cloud's runs: add --local-cloud/);
+  });
+});
+
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  for (let waited = 0; waited < 60_000; waited += 100) {
+    if (await condition().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error("timed out");
+}
