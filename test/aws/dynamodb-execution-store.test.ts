@@ -11,6 +11,7 @@ import { ExecutionEngine } from "../../sdk/engine/execution-engine.ts";
 import type { ExecutionStore } from "../../sdk/engine/ports.ts";
 import { EdgeKind, State, WaitMode } from "../../sdk/engine/model.ts";
 import { engineScenarios } from "../engine-scenarios.ts";
+import { failureScenarios } from "../failure-scenarios.ts";
 import { newRequestCounts } from "../../sdk/aws/request-counter.ts";
 import { useDynamoDbLocal } from "../support/dynamodb-local.ts";
 import { withScenarioIds } from "../support/scenario-ids.ts";
@@ -20,6 +21,7 @@ import { familyOf } from "../../sdk/runtime/system.ts";
 // A fresh table per scenario, on the real emulator: no SDK call is mocked.
 const stores = useDynamoDbLocal();
 engineScenarios("DynamoDB Local", async () => withScenarioIds(await stores()));
+failureScenarios("DynamoDB Local", async () => withScenarioIds(await stores()));
 
 describe("DynamoDbExecutionStore retention", () => {
   it("writes the expiresAt TTL on records and link items when a retention is set, and keeps it out of records read", async () => {
@@ -145,6 +147,43 @@ describe("request counting on DynamoDB Local", () => {
     expect(await store.get("absent")).toBeUndefined();
     expect(await store.edgesFrom("absent")).toEqual([]);
     expect(counts.readUnits - reads).toBe(2);
+  });
+});
+
+describe("failed attempts on DynamoDB Local", () => {
+  it("writes each failure with the retry's update, one request, and keeps the item within a few write units", async () => {
+    const counts = newRequestCounts();
+    const store = await stores({ counts });
+    let now = 1_000;
+    const engine = new ExecutionEngine({
+      store,
+      queue: { send: () => undefined },
+      blobs: new MemoryBlobStore(),
+      clock: { now: () => (now += 1), schedule: () => () => undefined },
+      policy: {
+        retryDelayMs: () => 0,
+        encodeError: (e) => JSON.stringify({ name: (e as Error).name, message: (e as Error).message, stack: (e as Error).stack }),
+        errorFields: (text) => JSON.parse(text) as { name: string; message: string },
+      },
+      blobThreshold: 32_768,
+    });
+    await engine.register({ id: "f", runId: "f", taskName: "t", args: "[]", refs: [], waitOn: [] });
+    // A usual stack: ten frames of a bundled handler.
+    const stack = ["Error: 503 from gateway", ...Array.from({ length: 10 }, (_, i) => `    at handler${i} (/var/task/index.mjs:${1000 + i}:17)`)].join("\n");
+    const units: number[] = [];
+    for (let attempt = 1; attempt <= 8; attempt += 1) {
+      const claimed = await engine.claim({ executionId: "f", taskName: "t", attempt });
+      Object.assign(counts, newRequestCounts());
+      await engine.finish(claimed!, { type: "failed", error: Object.assign(new Error("503 from gateway"), { stack }) });
+      expect(Object.fromEntries(counts.requests)).toEqual({ "DynamoDB:UpdateItem": 1 });
+      units.push(counts.writeUnits);
+    }
+    const record = await store.get("f");
+    expect(record?.failures).toHaveLength(5);
+    expect(record?.earlierFailures).toBe(3);
+    // Five kept failures and the latest error in full: a few KB, not growing past the fifth.
+    expect(Math.max(...units)).toBeLessThanOrEqual(4);
+    expect(units.at(-1)).toBe(units.at(-3));
   });
 });
 

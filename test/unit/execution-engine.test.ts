@@ -1,4 +1,6 @@
 import { MemoryExecutionStore } from "../../sdk/embedded/memory-execution-store.ts";
 import { engineScenarios } from "../engine-scenarios.ts";
+import { failureScenarios } from "../failure-scenarios.ts";
 
 engineScenarios("the in-memory store", () => new MemoryExecutionStore());
+failureScenarios("the in-memory store", () => new MemoryExecutionStore());
