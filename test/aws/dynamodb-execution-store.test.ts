@@ -12,6 +12,7 @@ import type { ExecutionStore } from "../../sdk/engine/ports.ts";
 import { EdgeKind, State, WaitMode } from "../../sdk/engine/model.ts";
 import { engineScenarios } from "../engine-scenarios.ts";
 import { failureScenarios } from "../failure-scenarios.ts";
+import { runListingScenarios } from "../run-listing-scenarios.ts";
 import { newRequestCounts } from "../../sdk/aws/request-counter.ts";
 import { useDynamoDbLocal } from "../support/dynamodb-local.ts";
 import { withScenarioIds } from "../support/scenario-ids.ts";
@@ -22,6 +23,7 @@ import { familyOf } from "../../sdk/runtime/system.ts";
 const stores = useDynamoDbLocal();
 engineScenarios("DynamoDB Local", async () => withScenarioIds(await stores()));
 failureScenarios("DynamoDB Local", async () => withScenarioIds(await stores()));
+runListingScenarios("DynamoDB Local (the byStart and byWorkflow indexes)", () => stores());
 
 describe("DynamoDbExecutionStore retention", () => {
   it("writes the expiresAt TTL on records and link items when a retention is set, and keeps it out of records read", async () => {
