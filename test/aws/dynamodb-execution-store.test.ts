@@ -17,7 +17,9 @@ import { newRequestCounts } from "../../sdk/aws/request-counter.ts";
 import { useDynamoDbLocal } from "../support/dynamodb-local.ts";
 import { withScenarioIds } from "../support/scenario-ids.ts";
 import { LINKS_ON_RECORD } from "../../sdk/aws/links.ts";
-import { familyOf } from "../../sdk/runtime/system.ts";
+import { cryptoIds, familyOf, systemClock } from "../../sdk/runtime/system.ts";
+import { Runtime } from "../../sdk/runtime/runtime.ts";
+import { handleRequest } from "../../sdk/http/routes.ts";
 
 // A fresh table per scenario, on the real emulator: no SDK call is mocked.
 const stores = useDynamoDbLocal();
@@ -186,6 +188,43 @@ describe("failed attempts on DynamoDB Local", () => {
     // Five kept failures and the latest error in full: a few KB, not growing past the fifth.
     expect(Math.max(...units)).toBeLessThanOrEqual(4);
     expect(units.at(-1)).toBe(units.at(-3));
+  });
+});
+
+describe("the HTTP API over the DynamoDB store", () => {
+  it("lists runs by state page after page with its cursors, and shows failed attempts read back from the table", async () => {
+    const store = await stores();
+    const runtime = new Runtime({ store, queue: { send: () => undefined }, blobs: new MemoryBlobStore(), clock: systemClock, ids: cryptoIds });
+    const get = async (path: string, query: Record<string, string> = {}, errorStacks = false) =>
+      (await handleRequest(runtime, { method: "GET", path, query, headers: {}, body: undefined, caller: "local" }, { errorStacks })) as { status: number; body: any };
+    const failures = [1, 2].map((attempt) => ({
+      attempt, startedAt: 1_000 * attempt, finishedAt: 1_000 * attempt + 500,
+      error: { name: "Error", message: `failure ${attempt}`, code: "E_GATEWAY", stack: `Error: failure ${attempt}\n    at handler (index.mjs:1:1)` },
+    }));
+    // 120 runs, one in ten failed: a page of failed runs reads past a batch read's worth.
+    for (let i = 0; i < 120; i += 1) {
+      const state = i % 10 === 0 ? State.Failed : State.Completed;
+      await store.create({
+        id: `r${i}`, runId: `r${i}`, taskName: i % 20 === 0 ? "w_even" : "w", args: { inline: "J[]" }, state, attempt: 3, generation: 1,
+        pending: 0, guarded: false, waitMode: WaitMode.All, createdAt: 10_000 + i, history: [], ...(state === State.Failed ? { failures, earlierFailures: 4 } : {}),
+      });
+    }
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await get("/runs", { state: "failed", limit: "5", ...(cursor === undefined ? {} : { cursor }) });
+      expect(page.status).toBe(200);
+      seen.push(...page.body.runs.map((r: { id: string }) => r.id));
+      cursor = page.body.cursor;
+    } while (cursor !== undefined && seen.length < 100);
+    expect(seen).toEqual(Array.from({ length: 12 }, (_, i) => `r${110 - 10 * i}`));
+    expect((await get("/runs", { workflow: "w_even", state: "failed", limit: "100" })).body.runs).toHaveLength(6);
+    expect((await get("/runs", { workflow: "w", state: "failed", limit: "100" })).body.runs).toHaveLength(6);
+    expect((await get("/runs", { workflow: "w", state: "running" })).body).toEqual({ runs: [] });
+    const viewed = (await get("/executions/r50")).body;
+    expect(viewed.failures).toEqual(failures.map(({ error: { stack: _stack, ...error }, ...failure }) => ({ ...failure, error })));
+    expect(viewed.earlierFailures).toBe(4);
+    expect((await get("/runs/r50", {}, true)).body.executions[0].failures).toEqual(failures);
   });
 });
 
