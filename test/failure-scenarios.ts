@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { ExecutionEngine } from "../sdk/engine/execution-engine.ts";
-import { FAILURES_KEPT, MESSAGE_CHARS, STACK_CHARS } from "../sdk/engine/failures.ts";
+import { FAILURES_KEPT, MESSAGE_CHARS, STACK_CHARS, STACK_CUT } from "../sdk/engine/failures.ts";
 import { HISTORY_CAP } from "../sdk/engine/history.ts";
 import { State, WaitMode } from "../sdk/engine/model.ts";
 import type { ExecutionStore } from "../sdk/engine/ports.ts";
@@ -122,9 +122,11 @@ export function failureScenarios(name: string, makeStore: StoreFactory): void {
       expect(failure!.error.truncated).toBe(true);
       expect(failure!.error.message).toHaveLength(MESSAGE_CHARS);
       expect(failure!.error.message.endsWith("…")).toBe(true);
-      // Whole lines: the first frames.
+      // Whole lines: the first frames, then a line that says the rest is gone.
+      const lines = failure!.error.stack!.split("\n");
       expect(failure!.error.stack!.length).toBeLessThanOrEqual(STACK_CHARS);
-      expect(failure!.error.stack!.split("\n").at(-1)).toMatch(/^ {4}at frame\d+ \(file\.ts:\d+:1\)$/);
+      expect(lines.at(-2)).toMatch(/^ {4}at frame\d+ \(file\.ts:\d+:1\)$/);
+      expect(`\n${lines.at(-1)}`).toBe(STACK_CUT);
       // The whole error stays in the record's error, in the blob store when large.
       expect((await ctx.store.get("a"))!.error).toMatchObject({ blob: "a/error/1" });
     });

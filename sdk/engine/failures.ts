@@ -15,8 +15,11 @@ export const FAILURES_KEPT = 5;
 /** The longest message kept, in characters. */
 export const MESSAGE_CHARS = 300;
 
-/** The longest stack kept, in characters: its first frames, cut at a line's end. */
+/** The longest stack kept, in characters: its first frames, cut at a line's end, and {@link STACK_CUT}. */
 export const STACK_CHARS = 600;
+
+/** The last line of a stack that was cut. */
+export const STACK_CUT = "\n    … (the rest of the stack was not kept)";
 
 /** The longest name or code kept, in characters. */
 const NAME_CHARS = 100;
@@ -29,11 +32,14 @@ export interface ErrorFields {
   readonly stack?: string | undefined;
 }
 
-/** `fields` cut to the lengths kept, marked `truncated` when something was cut. */
+/**
+ * `fields` cut to the lengths kept: a message cut ends with `…` and is marked `truncated`; a
+ * stack keeps its first lines and ends with a line {@link STACK_CUT} that says the rest is gone.
+ */
 export function boundedError(fields: ErrorFields): AttemptError {
   const message = cut(fields.message, MESSAGE_CHARS);
-  const stack = fields.stack === undefined ? undefined : cutLines(fields.stack, STACK_CHARS);
-  const truncated = message.length < fields.message.length || (stack !== undefined && stack.length < (fields.stack ?? "").length);
+  const stack = fields.stack === undefined ? undefined : cutLines(fields.stack, STACK_CHARS - STACK_CUT.length);
+  const truncated = message.length < fields.message.length;
   return {
     name: cut(fields.name, NAME_CHARS),
     message,
@@ -63,9 +69,9 @@ function cut(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-/** The leading lines of `text` that fit in `max` characters (at least part of the first). */
+/** The leading lines of `text` that fit in `max` characters (at least part of the first), marked when cut. */
 function cutLines(text: string, max: number): string {
-  if (text.length <= max) return text;
+  if (text.length <= max + STACK_CUT.length) return text;
   const end = text.lastIndexOf("\n", max);
-  return end > 0 ? text.slice(0, end) : cut(text, max);
+  return `${end > 0 ? text.slice(0, end) : cut(text, max)}${STACK_CUT}`;
 }

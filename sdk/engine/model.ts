@@ -47,7 +47,7 @@ export interface AttemptError {
   readonly message: string;
   readonly code?: string;
   readonly stack?: string;
-  /** Set when the message or the stack was cut to the length kept. */
+  /** Set when the message was cut to the length kept (a cut stack says so in its last line). */
   readonly truncated?: boolean;
 }
 
