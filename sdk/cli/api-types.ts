@@ -41,7 +41,7 @@ export interface FailedAttemptJson {
   readonly attempt: number;
   readonly startedAt?: number;
   readonly finishedAt: number;
-  /** `truncated` when the message or the stack was cut to the length kept. */
+  /** `truncated` when the message was cut to the length kept (a cut stack says so in its last line). */
   readonly error: ErrorJson & { readonly truncated?: boolean };
 }
 
