@@ -373,20 +373,47 @@ export class DynamoDbExecutionStore implements ExecutionStore {
     return items.length === 0 ? undefined : items;
   }
 
+  /**
+   * Roots newest first, from the `byStart` index (or `byWorkflow` for one workflow), which
+   * holds keys only: a state is not in the index, so a listing by state reads the roots'
+   * records page by page and keeps those in that state until it has `limit` of them or the
+   * index ends. Putting the state in an index key instead would cost an index write at every
+   * transition of every root (queued, running, each suspension and re-run, the end), to
+   * spare reads that only a person listing runs makes.
+   */
   async runs(query: RunQuery): Promise<ExecutionRecord[]> {
     const byTask = query.taskName !== undefined;
-    const after = query.createdAfter ?? 0;
-    const before = query.createdBefore ?? Number.MAX_SAFE_INTEGER;
-    const keys = await this.#query(
-      {
-        IndexName: byTask ? "byWorkflow" : "byStart",
-        KeyConditionExpression: `${byTask ? "rootTask" : "root"} = :key AND createdAt BETWEEN :after AND :before`,
-        ExpressionAttributeValues: { ":key": query.taskName ?? "run", ":after": after, ":before": before },
-        ScanIndexForward: false,
-      },
-      query.limit ?? 50,
-    );
-    return this.#inOrder(keys, await this.#items(keys.map(({ pk, sk }) => ({ pk, sk }))));
+    const key = byTask ? "rootTask" : "root";
+    const value = query.taskName ?? "run";
+    const limit = query.limit ?? 50;
+    const { after } = query;
+    const found: ExecutionRecord[] = [];
+    let start: Record<string, unknown> | undefined =
+      after === undefined ? undefined : { [key]: value, createdAt: after.createdAt, ...recordKey(after.id) };
+    do {
+      const out = await this.#client.send(
+        new QueryCommand({
+          TableName: this.#table,
+          IndexName: byTask ? "byWorkflow" : "byStart",
+          KeyConditionExpression: `${key} = :key AND createdAt BETWEEN :after AND :before`,
+          ExpressionAttributeValues: { ":key": value, ":after": query.createdAfter ?? 0, ":before": query.createdBefore ?? Number.MAX_SAFE_INTEGER },
+          ScanIndexForward: false,
+          // Unfiltered, the keys of the runs to return; by state, a batch read's worth at a time.
+          Limit: query.state === undefined ? limit - found.length : 100,
+          ExclusiveStartKey: start,
+        }),
+      );
+      const keys = out.Items ?? [];
+      const records = this.#inOrder(keys, await this.#items(keys.map(({ pk, sk }) => ({ pk, sk }))));
+      for (const record of records) {
+        if (query.state !== undefined && record.state !== query.state) continue;
+        found.push(record);
+        // Stopped inside a page: the next one starts after the last run returned.
+        if (found.length === limit) return found;
+      }
+      start = out.LastEvaluatedKey;
+    } while (start !== undefined);
+    return found;
   }
 
   async putIdempotencyRecord(record: IdempotencyRecord): Promise<IdempotencyRecord> {

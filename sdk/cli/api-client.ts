@@ -49,11 +49,10 @@ export class ApiClient {
     return this.#ok<ExecutionJson>("GET", `/executions/${encodeURIComponent(id)}/result?waitSeconds=0`);
   }
 
-  /** Recent runs, newest first. */
-  async runs(query: { workflow?: string; limit?: number }): Promise<RunListJson> {
+  /** Runs newest first, filtered and paged by the API; a full page comes with the next one's cursor. */
+  async runs(query: { workflow?: string; state?: string; limit?: number; cursor?: string }): Promise<RunListJson> {
     const params = new URLSearchParams();
-    if (query.workflow !== undefined) params.set("workflow", query.workflow);
-    if (query.limit !== undefined) params.set("limit", String(query.limit));
+    for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
     return this.#ok<RunListJson>("GET", `/runs?${params.toString()}`);
   }
 

@@ -125,14 +125,16 @@ function build(setCode: (code: number) => void): Command {
     program
       .command("runs")
       .summary("list recent runs")
-      .description("List recent runs, newest first, from a `floe dev` server or a deployed API.")
+      .description("List recent runs, newest first, from a `floe dev` server or a deployed API, filtered and paged by the API.")
       .addOption(apiOption())
       .addOption(tokenOption())
       .addOption(iamOption())
       .option("-w, --workflow <name>", "only runs of this workflow")
       .option("-s, --state <state>", "only runs in this state (completed, failed, running, ...)")
-      .option("-n, --limit <n>", "how many runs to read (1 to 100)", intOption("--limit", 100), 20)
-      .option("--json", "print the runs as JSON")
+      .option("-n, --limit <n>", "how many runs a page holds (1 to 100)", intOption("--limit", 100), 20)
+      .option("--cursor <cursor>", "the page after the one this cursor ended (printed after a full page)")
+      .option("--all", "read every page")
+      .option("--json", "print the runs as JSON (with the next page's cursor)")
       .action(async (options: { api: string }) => {
         const { runsCommand } = await import("./commands/inspect.ts");
         setCode(await runsCommand(options));

@@ -5,7 +5,7 @@
 import type { ExecutionRecord, RunView } from "../engine/model.ts";
 import { isTerminal } from "../engine/model.ts";
 import { renderTimeline } from "./timeline.ts";
-import type { ExecutionJson, RunJson, RunSummaryJson } from "../http/views.ts";
+import type { ErrorJson, ExecutionJson, FailedAttemptJson, RunJson, RunSummaryJson } from "../http/views.ts";
 
 /** `load_user("u1")`: the task name, with its arguments when they are short plain values. */
 export function label(execution: Pick<ExecutionJson, "task" | "args" | "argsText">): string {
@@ -102,8 +102,12 @@ export function tree(run: RunJson, highlight?: string, now = Date.now()): string
     ]);
     const inner = prefix + (branch === "" ? "" : last ? "   " : "│  ");
     const kids = children.get(e.id) ?? [];
-    if (e.error !== undefined) {
-      rows.push([`${inner}${kids.length > 0 ? "│" : " "}  ✗ ${e.error.name}${e.error.code === undefined ? "" : ` [${e.error.code}]`}: ${e.error.message}`]);
+    const margin = `${inner}${kids.length > 0 ? "│" : " "}  `;
+    const retried = retriedAttempts(e);
+    for (const line of retried) rows.push([`${margin}↻ ${line.text}`]);
+    // A retry keeps its attempt's error as the execution's until the next ends: shown above.
+    if (e.error !== undefined && (retried.length === 0 || isTerminal(e.state))) {
+      rows.push([`${margin}✗ ${errorText(e.error)}`]);
     }
     kids.forEach((child, i) => visit(child, inner, i === kids.length - 1 ? "└─ " : "├─ ", i === kids.length - 1));
   };
@@ -111,6 +115,30 @@ export function tree(run: RunJson, highlight?: string, now = Date.now()): string
   const width = Math.max(...rows.filter((r) => r[1] !== undefined).map(([left]) => left.length));
   const lines = rows.map(([left, rest]) => (rest === undefined ? left : `${left.padEnd(width)}  ${rest}`));
   return lines.join("\n");
+}
+
+/** `TimeoutError [FLOE_TIMEOUT]: message`, marked when the stored text was cut. */
+export function errorText(error: ErrorJson & { readonly truncated?: boolean }): string {
+  return `${error.name}${error.code === undefined ? "" : ` [${error.code}]`}: ${error.message}${error.truncated === true ? " (truncated)" : ""}`;
+}
+
+/** `attempt 1 failed after 30.00 s: TimeoutError [FLOE_TIMEOUT]: …`: one failed attempt. */
+export function failureText(failure: FailedAttemptJson): string {
+  const took = failure.startedAt === undefined ? "" : ` after ${formatMs(failure.finishedAt - failure.startedAt)}`;
+  return `attempt ${failure.attempt} failed${took}: ${errorText(failure.error)}`;
+}
+
+/**
+ * The failed attempts of `e` that another attempt followed, one line each, after a line
+ * counting those no longer kept; the final failure of a failed execution is its error.
+ */
+export function retriedAttempts(e: Pick<ExecutionJson, "failures" | "earlierFailures" | "state" | "attempt">): { text: string; stack?: string }[] {
+  const retried = (e.failures ?? []).filter((f) => !(e.state === "failed" && f.attempt === e.attempt));
+  const earlier = e.earlierFailures ?? 0;
+  return [
+    ...(earlier > 0 ? [{ text: `${earlier} earlier failed attempt${earlier === 1 ? "" : "s"} not kept` }] : []),
+    ...retried.map((f) => ({ text: failureText(f), ...(f.error.stack === undefined ? {} : { stack: f.error.stack }) })),
+  ];
 }
 
 /** Recent runs as a table. */

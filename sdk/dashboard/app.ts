@@ -58,25 +58,49 @@ function poll(mine: number, ms: number, step: () => Promise<boolean>): void {
 
 function parseFilters(query: string): RunFilters {
   const params = new URLSearchParams(query);
-  return { workflow: params.get("workflow") || undefined, state: params.get("state") || undefined };
+  return { workflow: params.get("workflow") || undefined, state: params.get("state") || undefined, limit: params.get("limit") || undefined };
+}
+
+/** How many pages of runs the list shows: one, and one more for each "more runs". */
+let listPages = 1;
+
+/** The first `pages` pages of runs as the API filters them, and the cursor of the page after. */
+async function readRuns(filters: RunFilters, pages: number): Promise<{ runs: RunListJson["runs"][number][]; cursor?: string }> {
+  const params = new URLSearchParams({ limit: filters.limit ?? "100" });
+  if (filters.workflow !== undefined) params.set("workflow", filters.workflow);
+  if (filters.state !== undefined) params.set("state", filters.state);
+  const runs: RunListJson["runs"][number][] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < pages; page += 1) {
+    if (cursor !== undefined) params.set("cursor", cursor);
+    const list = await get<RunListJson>(`/runs?${params.toString()}`);
+    runs.push(...list.runs);
+    cursor = list.cursor;
+    if (cursor === undefined) break;
+  }
+  return { runs, ...(cursor === undefined ? {} : { cursor }) };
 }
 
 function showRuns(mine: number, filters: RunFilters): void {
   crumbs.replaceChildren(h("span", {}, "runs"));
   document.title = "floe · runs";
   poll(mine, listPollMs, async () => {
-    const params = new URLSearchParams({ limit: "100" });
-    if (filters.workflow !== undefined) params.set("workflow", filters.workflow);
-    const { runs } = await get<RunListJson>(`/runs?${params.toString()}`);
+    const { runs, cursor } = await readRuns(filters, listPages);
     if (mine !== generation) return false;
     for (const r of runs) workflowsSeen.add(r.task);
+    const more = (): void => {
+      listPages += 1;
+      generation += 1;
+      showRuns(generation, filters);
+    };
     app.replaceChildren(
       runsView(runs, [...workflowsSeen].sort(), filters, Date.now(), (next) => {
         const query = new URLSearchParams();
         if (next.workflow !== undefined) query.set("workflow", next.workflow);
         if (next.state !== undefined) query.set("state", next.state);
+        if (next.limit !== undefined) query.set("limit", next.limit);
         location.hash = `#/?${query.toString()}`;
-      }),
+      }, cursor === undefined ? undefined : more),
     );
     document.body.dataset.view = "runs";
     // The list keeps polling: new runs appear while the page is open.
@@ -146,6 +170,7 @@ function showRun(mine: number, runId: string, executionId: string | undefined): 
 
 function route(): void {
   generation += 1;
+  listPages = 1;
   const mine = generation;
   delete document.body.dataset.settled;
   delete document.body.dataset.view;

@@ -2,7 +2,7 @@
  * One execution: its arguments, its result or error with the stack, each attempt with its
  * timings, and links to its parent, upstreams, downstreams and children.
  */
-import type { ExecutionJson, RunJson } from "../http/views.ts";
+import type { ErrorJson, ExecutionJson, FailedAttemptJson, RunJson } from "../http/views.ts";
 import { formatMs, h, runLink } from "./dom.ts";
 import { label, segments } from "./model.ts";
 
@@ -21,29 +21,58 @@ function time(run: RunJson, at: number | undefined): string {
   return at === undefined ? "—" : `${new Date(at).toISOString().slice(11, 23)}Z (+${formatMs(at - start)})`;
 }
 
-/** The attempts table: when each was queued, started and ended, and how. */
+/** `TimeoutError [FLOE_TIMEOUT]: message`, marked when the kept message was cut. */
+function errorText(error: ErrorJson & { readonly truncated?: boolean }): string {
+  return `${error.name}${error.code === undefined ? "" : ` [${error.code}]`}: ${error.message}${error.truncated === true ? " (truncated)" : ""}`;
+}
+
+/** A failed attempt's error, its stack folded away (given only to the owner's own tools). */
+function failureCell(failure: FailedAttemptJson | undefined): HTMLElement {
+  if (failure === undefined) return h("td", {});
+  const { stack } = failure.error;
+  return h(
+    "td",
+    { class: "attempt-error" },
+    errorText(failure.error),
+    stack === undefined ? "" : h("details", {}, h("summary", {}, "stack"), h("pre", { class: "attempt-stack" }, stack)),
+  );
+}
+
+/** The attempts table: when each was queued, started and ended, how, and why it failed. */
 function attempts(e: ExecutionJson, now: number): HTMLElement {
   const body = h("tbody");
   const all = segments(e, now);
-  const numbers = [...new Set(all.map((x) => x.attempt))].sort((a, b) => a - b);
+  const failures = new Map((e.failures ?? []).map((f) => [f.attempt, f]));
+  // A failure is kept even where a compacted history folded its attempt away.
+  const numbers = [...new Set([...all.map((x) => x.attempt), ...failures.keys()])].sort((a, b) => a - b);
   for (const attempt of numbers) {
     const mine = all.filter((x) => x.attempt === attempt);
+    const failure = failures.get(attempt);
     // A folded stretch (a compacted history) mixes waiting and running: counted as neither.
     const waited = mine.filter((x) => x.kind !== "running" && x.kind !== "folded").reduce((t, x) => t + (x.to - x.from), 0);
     const ran = mine.filter((x) => x.kind === "running");
-    const outcome = ran.at(-1)?.outcome ?? e.state;
+    const ranMs = ran.length > 0 || failure?.startedAt === undefined ? ran.reduce((t, x) => t + (x.to - x.from), 0) : failure.finishedAt - failure.startedAt;
+    const outcome = ran.at(-1)?.outcome ?? (failure === undefined ? e.state : attempt === e.attempt ? e.state : "retried");
     body.append(
       h(
         "tr",
-        { class: `attempt outcome-${outcome}` },
+        { class: `attempt outcome-${outcome}`, "data-attempt": attempt },
         h("td", {}, String(attempt)),
         h("td", {}, formatMs(waited)),
-        h("td", {}, formatMs(ran.reduce((t, x) => t + (x.to - x.from), 0))),
+        h("td", {}, formatMs(ranMs)),
         h("td", {}, outcome),
+        failureCell(failure),
       ),
     );
   }
-  return h("table", { class: "attempts" }, h("thead", {}, h("tr", {}, h("th", {}, "attempt"), h("th", {}, "waited or queued"), h("th", {}, "ran"), h("th", {}, "outcome"))), body);
+  const head = h("tr", {}, ...["attempt", "waited or queued", "ran", "outcome", "error"].map((name) => h("th", {}, name)));
+  const earlier = e.earlierFailures ?? 0;
+  return h(
+    "div",
+    {},
+    h("table", { class: "attempts" }, h("thead", {}, head), body),
+    earlier === 0 ? "" : h("p", { class: "empty earlier-failures" }, `${earlier} earlier failed attempt${earlier === 1 ? "" : "s"} not kept.`),
+  );
 }
 
 /** The panel of one execution of `run`. */

@@ -38,13 +38,15 @@ export class MemoryExecutionStore implements ExecutionStore {
   #lastFrom: Edge | Edge[] | undefined;
   readonly #byRun = new Map<string, string[]>();
   readonly #roots: string[] = [];
+  /** Each root's position in `#roots`, where a listing that stopped at it goes on. */
+  readonly #rootAt = new Map<string, number>();
   readonly #keys = new Map<string, IdempotencyRecord>();
 
   create(record: ExecutionRecord): boolean {
     if (this.#records.has(record.id)) return false;
     this.#records.set(record.id, record);
     append(this.#byRun, record.runId, record.id);
-    if (record.parentId === undefined) this.#roots.push(record.id);
+    if (record.parentId === undefined) this.#rootAt.set(record.id, this.#roots.push(record.id) - 1);
     return true;
   }
 
@@ -179,11 +181,16 @@ export class MemoryExecutionStore implements ExecutionStore {
   runs(query: RunQuery): ExecutionRecord[] {
     const limit = query.limit ?? 50;
     const found: ExecutionRecord[] = [];
-    for (let i = this.#roots.length - 1; i >= 0 && found.length < limit; i -= 1) {
+    const { after } = query;
+    const at = after === undefined ? undefined : this.#rootAt.get(after.id);
+    for (let i = (at ?? this.#roots.length) - 1; i >= 0 && found.length < limit; i -= 1) {
       const root = this.#records.get(this.#roots[i] ?? "");
       if (root === undefined || (query.taskName !== undefined && root.taskName !== query.taskName)) continue;
+      // A position this store never listed (another server's): the runs created before it.
+      if (after !== undefined && at === undefined && root.createdAt >= after.createdAt) continue;
       if (query.createdBefore !== undefined && root.createdAt > query.createdBefore) continue;
       if (query.createdAfter !== undefined && root.createdAt < query.createdAfter) break;
+      if (query.state !== undefined && root.state !== query.state) continue;
       found.push(root);
     }
     return found;

@@ -8,6 +8,7 @@ import type { BlobStore, Clock, ExecutionStore, Expectation, Release, ReleaseOpt
 import { all, call, drive, isPromiseLike, pooled, type MaybePromise, type Step } from "./step.ts";
 import { findWaitCycle } from "./wait-cycle.ts";
 import { compact, isFull } from "./history.ts";
+import { boundedError, withFailure, type ErrorFields } from "./failures.ts";
 import { waitCycle } from "../errors.ts";
 import {
   EdgeKind,
@@ -17,6 +18,7 @@ import {
   type Edge,
   type ExecutionRecord,
   type ExecutionState,
+  type FailedAttempt,
   type Payload,
   type RunView,
   type TaskMessage,
@@ -29,6 +31,11 @@ export interface TaskPolicy {
   retryDelayMs(taskName: string, error: unknown, attempt: number): number | undefined;
   /** Encodes an error for storage (the codec lives outside the engine). */
   encodeError(error: unknown): string;
+  /**
+   * The fields of an error {@link TaskPolicy.encodeError} encoded, for the failed attempt
+   * kept with the execution. Without it the encoded text is the message.
+   */
+  errorFields?(encoded: string): ErrorFields;
 }
 
 /** The dependencies of an {@link ExecutionEngine}. */
@@ -494,24 +501,43 @@ export class ExecutionEngine {
   }
 
   *#fail(record: ExecutionRecord, error: unknown): Step<void> {
-    const encoded = yield* call(this.#payload(record.id, `error/${record.attempt}`, this.#o.policy.encodeError(error)));
+    const text = this.#o.policy.encodeError(error);
+    const encoded = yield* call(this.#payload(record.id, `error/${record.attempt}`, text));
     const delayMs = this.#o.policy.retryDelayMs(record.taskName, error, record.attempt);
     const running = { state: State.Running, attempt: record.attempt };
+    const now = this.#o.clock.now();
+    // The attempt's failure is kept in the write that ends it: no write of its own.
+    const failed = this.#failed(record, text, now);
     if (delayMs === undefined) {
-      yield* call(this.#terminate(record, running, this.#ending(State.Failed, encoded)));
+      yield* call(this.#terminate(record, running, { state: State.Failed, finishedAt: now, error: encoded, ...failed }));
       return;
     }
-    const now = this.#o.clock.now();
     const attempt = record.attempt + 1;
     const retried = yield* call(
       this.#advance(
         record,
         running,
-        { state: State.Queued, attempt, error: encoded, notBefore: now + delayMs, queuedAt: now },
+        { state: State.Queued, attempt, error: encoded, notBefore: now + delayMs, queuedAt: now, ...failed },
         { state: State.Queued, at: now, attempt },
       ),
     );
     if (retried !== undefined) yield* call(this.#send(retried, delayMs));
+  }
+
+  /**
+   * The record's failed attempts with its current one added, ended at `now` by the error
+   * encoded as `text` (see `failures.ts`). Never throws: a failure being recorded must not
+   * be lost to an error that cannot be read.
+   */
+  #failed(record: ExecutionRecord, text: string, now: number): ReturnType<typeof withFailure> {
+    let fields: ErrorFields;
+    try {
+      fields = this.#o.policy.errorFields?.(text) ?? { name: "Error", message: text };
+    } catch {
+      fields = { name: "Error", message: "floe could not read this attempt's error" };
+    }
+    const startedAt = record.startedAt === undefined ? {} : { startedAt: record.startedAt };
+    return withFailure(record, { attempt: record.attempt, ...startedAt, finishedAt: now, error: boundedError(fields) });
   }
 
   /**
@@ -643,7 +669,8 @@ export class ExecutionEngine {
     const error = this.#o.policy.encodeError(waitCycle(cycle));
     const encoded = yield* call(this.#payload(record.id, `error/${record.attempt}`, error));
     const expect = { state: State.Suspended, generation: record.generation };
-    yield* call(this.#terminate(record, expect, this.#ending(State.Failed, encoded)));
+    const now = this.#o.clock.now();
+    yield* call(this.#terminate(record, expect, { state: State.Failed, finishedAt: now, error: encoded, ...this.#failed(record, error, now) }));
   }
 
   /**
@@ -862,7 +889,10 @@ function slotsIn(ids: readonly string[]): (id: string) => number {
  * own, and this is written once per task.
  */
 type TerminalChange = { readonly state: ExecutionState; readonly finishedAt: number } &
-  ({ readonly result: Payload; readonly forward: string | undefined } | { readonly error: Payload });
+  (
+    | { readonly result: Payload; readonly forward: string | undefined }
+    | { readonly error: Payload; readonly failures?: FailedAttempt[]; readonly earlierFailures?: number }
+  );
 
 /** Whether a record, as read, is blocked with its counter at zero and its guard gone. */
 function isReady(record: ExecutionRecord): boolean {

@@ -38,6 +38,28 @@ export interface Transition {
   readonly folded?: number;
 }
 
+/**
+ * A failed attempt's error as the record keeps it: plain fields, cut to bounded lengths
+ * (`failures.ts`), so a record stays small however long the stack.
+ */
+export interface AttemptError {
+  readonly name: string;
+  readonly message: string;
+  readonly code?: string;
+  readonly stack?: string;
+  /** Set when the message was cut to the length kept (a cut stack says so in its last line). */
+  readonly truncated?: boolean;
+}
+
+/** One failed attempt of an execution: when it ran, when it ended and its error. */
+export interface FailedAttempt {
+  readonly attempt: number;
+  /** When the attempt started (absent for one that failed before it ever started). */
+  readonly startedAt?: number;
+  readonly finishedAt: number;
+  readonly error: AttemptError;
+}
+
 /** How a blocked execution is released: when all its counted edges are released, or any one. */
 export const WaitMode = { All: "all", Any: "any" } as const;
 export type WaitMode = (typeof WaitMode)[keyof typeof WaitMode];
@@ -71,6 +93,13 @@ export interface ExecutionRecord {
   startedAt?: number;
   finishedAt?: number;
   history: Transition[];
+  /**
+   * The latest failed attempts, oldest first: each retry and the final failure add one,
+   * in the write that records them (at most `FAILURES_KEPT`, see `failures.ts`).
+   */
+  failures?: FailedAttempt[];
+  /** How many failed attempts before those in `failures` were dropped from it. */
+  earlierFailures?: number;
 }
 
 /** Why one execution is linked to another. */

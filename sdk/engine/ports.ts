@@ -60,10 +60,27 @@ export interface ReadOptions {
   readonly consistent?: boolean;
 }
 
-/** Filters for listing runs. */
+/**
+ * Where a listing of runs stopped: the last run it returned. The next page starts after it
+ * (an API hands it out as an opaque cursor).
+ */
+export interface RunPosition {
+  readonly createdAt: number;
+  readonly id: string;
+}
+
+/**
+ * Filters for listing runs. A listing returns `limit` runs unless fewer are left: a store
+ * that filters reads on until it has found `limit` or reached the end.
+ */
 export interface RunQuery {
   readonly taskName?: string;
+  /** Only runs whose root execution is in this state. */
+  readonly state?: ExecutionState;
+  /** @default 50 */
   readonly limit?: number;
+  /** Only runs listed after this one: the page after the one it ended. */
+  readonly after?: RunPosition;
   /** Only runs created at or after this time (epoch milliseconds). */
   readonly createdAfter?: number;
   /** Only runs created at or before this time (epoch milliseconds). */
@@ -141,7 +158,7 @@ export interface ExecutionStore {
   executions(runId: string): MaybePromise<ExecutionRecord[]>;
   /** Every execution and edge of a run. */
   run(runId: string): MaybePromise<{ executions: ExecutionRecord[]; edges: Edge[] } | undefined>;
-  /** Root executions, newest first. */
+  /** Root executions, newest first: `limit` of them, or fewer only at the end of the listing. */
   runs(query: RunQuery): MaybePromise<ExecutionRecord[]>;
   /**
    * Puts `record` unless a record with its key exists (a conditional put); returns the

@@ -5,9 +5,9 @@
  */
 import { decodeError, decodeValue } from "../codec/codec.ts";
 import { previewArgs } from "../codec/preview.ts";
-import type { ExecutionRecord, Payload, RunView as StoredRun } from "../engine/model.ts";
+import type { ExecutionRecord, FailedAttempt, Payload, RunView as StoredRun } from "../engine/model.ts";
 import type { MaybePromise } from "../engine/step.ts";
-import type { ErrorJson, ExecutionJson, ExecutionView, RunJson, RunSummaryJson, RunView } from "./views.ts";
+import type { ErrorJson, ExecutionJson, FailedAttemptJson, ExecutionView, RunJson, RunSummaryJson, RunView } from "./views.ts";
 
 /** Reads a payload's text, inline or from the blob store (`ExecutionEngine.read`). */
 export type ReadPayload = (payload: Payload) => MaybePromise<string>;
@@ -58,7 +58,15 @@ export async function executionView(record: ExecutionRecord, read: ReadPayload, 
   };
   if (record.result !== undefined && record.state === "completed") view.result = decodeValue(await read(record.result));
   if (record.error !== undefined && record.state !== "completed") view.error = errorJson(decodeError(await read(record.error)), options);
+  if (record.failures !== undefined) view.failures = record.failures.map((failure) => failed(failure, options.errorStacks === true));
+  if (record.earlierFailures !== undefined) view.earlierFailures = record.earlierFailures;
   return view;
+}
+
+/** A failed attempt as a view shows it: its stack only where stacks are allowed. */
+function failed(failure: FailedAttempt, stacks: boolean): FailedAttemptJson {
+  const { stack, ...error } = failure.error;
+  return { ...failure, error: stacks && stack !== undefined ? { ...error, stack } : error };
 }
 
 function errorJson(decoded: unknown, options: DescribeOptions): ErrorJson {

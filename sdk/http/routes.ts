@@ -6,7 +6,8 @@
 import * as z from "../zod.ts";
 import { lookup } from "../define/registry.ts";
 import { Kind } from "../define/registry.ts";
-import { isTerminal, type ExecutionRecord } from "../engine/model.ts";
+import { State, isTerminal, type ExecutionRecord, type ExecutionState } from "../engine/model.ts";
+import type { RunPosition } from "../engine/ports.ts";
 import { ErrorCode, errorCode, forwardCycle } from "../errors.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { executionJson, executionView, runJson, runView, summary } from "./describe.ts";
@@ -204,12 +205,50 @@ async function result(runtime: Runtime, id: string, request: HttpRequest, option
   }
 }
 
+const states: readonly string[] = Object.values(State);
+
+/**
+ * `GET /runs?workflow=&state=&limit=&cursor=`: runs newest first, filtered and paged by the
+ * store. A full page comes with the cursor of the next one; a short page is the last.
+ */
 async function runs(runtime: Runtime, request: HttpRequest): Promise<HttpResponse> {
   const count = limit.safeParse(request.query.limit ?? "20");
   if (!count.success) throw invalid(count.error, "limit");
-  const workflow = request.query.workflow;
-  const roots = await runtime.listRuns({ ...(workflow === undefined ? {} : { taskName: workflow }), limit: count.data });
-  return { status: 200, body: { runs: roots.map(summary) } };
+  const { workflow, state, cursor } = request.query;
+  if (state !== undefined && !states.includes(state)) {
+    const message = `state must be one of ${states.join(", ")}, got ${JSON.stringify(state)}`;
+    throw new HttpError(400, "FLOE_BAD_REQUEST", `invalid request: state: ${message}`, { state: message });
+  }
+  const after = cursor === undefined ? undefined : positionOf(cursor);
+  const roots = await runtime.listRuns({
+    ...(workflow === undefined || workflow === "" ? {} : { taskName: workflow }),
+    ...(state === undefined ? {} : { state: state as ExecutionState }),
+    ...(after === undefined ? {} : { after }),
+    limit: count.data,
+  });
+  const last = roots.length === count.data ? roots.at(-1) : undefined;
+  return { status: 200, body: { runs: roots.map(summary), ...(last === undefined ? {} : { cursor: cursorOf(last) }) } };
+}
+
+/** The opaque cursor of the page after `record`: its position in the listing, base64url. */
+function cursorOf(record: ExecutionRecord): string {
+  return Buffer.from(JSON.stringify([record.createdAt, record.id])).toString("base64url");
+}
+
+/** The position a cursor of {@link cursorOf} holds; a 400 naming the fix for anything else. */
+function positionOf(cursor: string): RunPosition {
+  let position: unknown;
+  try {
+    position = /^[\w-]{1,2000}$/.test(cursor) ? JSON.parse(Buffer.from(cursor, "base64url").toString()) : undefined;
+  } catch {
+    position = undefined;
+  }
+  const [createdAt, id] = Array.isArray(position) && position.length === 2 ? (position as unknown[]) : [];
+  if (!Number.isSafeInteger(createdAt) || (createdAt as number) < 0 || typeof id !== "string" || id === "") {
+    const message = `cursor ${JSON.stringify(cursor.length > 60 ? `${cursor.slice(0, 60)}…` : cursor)} is not one this API gave out; pass the cursor of the previous page as it came, or leave it out for the first page`;
+    throw new HttpError(400, "FLOE_BAD_REQUEST", `invalid request: cursor: ${message}`, { cursor: message });
+  }
+  return { createdAt: createdAt as number, id };
 }
 
 async function known(runtime: Runtime, id: string): Promise<ExecutionRecord> {

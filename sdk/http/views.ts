@@ -24,6 +24,10 @@ export interface ExecutionJson {
   readonly argsText?: string;
   readonly result?: unknown;
   readonly error?: ErrorJson;
+  /** The latest failed attempts, oldest first (at most five: see `earlierFailures`). */
+  readonly failures?: readonly FailedAttemptJson[];
+  /** How many failed attempts came before those in `failures` (not kept). */
+  readonly earlierFailures?: number;
 }
 
 /** A failed execution's error. */
@@ -34,6 +38,15 @@ export interface ErrorJson {
   readonly stack?: string;
 }
 
+/** One failed attempt of an execution: when it ran and its error. */
+export interface FailedAttemptJson {
+  readonly attempt: number;
+  readonly startedAt?: number;
+  readonly finishedAt: number;
+  /** `truncated` when the message was cut to the length kept (a cut stack says so in its last line). */
+  readonly error: ErrorJson & { readonly truncated?: boolean };
+}
+
 /** `GET /runs/{id}`: every execution of a run and the dependency edges between them. */
 export interface RunJson {
   readonly id: string;
@@ -42,11 +55,13 @@ export interface RunJson {
 }
 
 /** One run of `GET /runs`: its root execution, without arguments or result. */
-export type RunSummaryJson = Omit<ExecutionJson, "history" | "args" | "result" | "error" | "forward">;
+export type RunSummaryJson = Omit<ExecutionJson, "history" | "args" | "result" | "error" | "forward" | "failures" | "earlierFailures">;
 
 /** `GET /runs`. */
 export interface RunListJson {
   readonly runs: readonly RunSummaryJson[];
+  /** Given with a full page: pass it as `cursor` for the next one. */
+  readonly cursor?: string;
 }
 
 /** An error answer of the API. */

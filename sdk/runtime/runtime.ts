@@ -149,6 +149,10 @@ export class Runtime implements ExecutionHost {
           return definition === undefined ? undefined : safeRetryDelay(definition, error, attempt);
         },
         encodeError,
+        errorFields: (encoded) => {
+          const error = decodeError(encoded) as Error & { code?: unknown };
+          return { name: error.name, message: error.message, code: typeof error.code === "string" ? error.code : undefined, stack: error.stack };
+        },
       },
       onTerminal: (record) => this.#onTerminal(record),
       inlineFanIn: options.inlineFanIn,

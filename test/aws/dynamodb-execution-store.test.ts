@@ -11,15 +11,21 @@ import { ExecutionEngine } from "../../sdk/engine/execution-engine.ts";
 import type { ExecutionStore } from "../../sdk/engine/ports.ts";
 import { EdgeKind, State, WaitMode } from "../../sdk/engine/model.ts";
 import { engineScenarios } from "../engine-scenarios.ts";
+import { failureScenarios } from "../failure-scenarios.ts";
+import { runListingScenarios } from "../run-listing-scenarios.ts";
 import { newRequestCounts } from "../../sdk/aws/request-counter.ts";
 import { useDynamoDbLocal } from "../support/dynamodb-local.ts";
 import { withScenarioIds } from "../support/scenario-ids.ts";
 import { LINKS_ON_RECORD } from "../../sdk/aws/links.ts";
-import { familyOf } from "../../sdk/runtime/system.ts";
+import { cryptoIds, familyOf, systemClock } from "../../sdk/runtime/system.ts";
+import { Runtime } from "../../sdk/runtime/runtime.ts";
+import { handleRequest } from "../../sdk/http/routes.ts";
 
 // A fresh table per scenario, on the real emulator: no SDK call is mocked.
 const stores = useDynamoDbLocal();
 engineScenarios("DynamoDB Local", async () => withScenarioIds(await stores()));
+failureScenarios("DynamoDB Local", async () => withScenarioIds(await stores()));
+runListingScenarios("DynamoDB Local (the byStart and byWorkflow indexes)", () => stores());
 
 describe("DynamoDbExecutionStore retention", () => {
   it("writes the expiresAt TTL on records and link items when a retention is set, and keeps it out of records read", async () => {
@@ -145,6 +151,80 @@ describe("request counting on DynamoDB Local", () => {
     expect(await store.get("absent")).toBeUndefined();
     expect(await store.edgesFrom("absent")).toEqual([]);
     expect(counts.readUnits - reads).toBe(2);
+  });
+});
+
+describe("failed attempts on DynamoDB Local", () => {
+  it("writes each failure with the retry's update, one request, and keeps the item within a few write units", async () => {
+    const counts = newRequestCounts();
+    const store = await stores({ counts });
+    let now = 1_000;
+    const engine = new ExecutionEngine({
+      store,
+      queue: { send: () => undefined },
+      blobs: new MemoryBlobStore(),
+      clock: { now: () => (now += 1), schedule: () => () => undefined },
+      policy: {
+        retryDelayMs: () => 0,
+        encodeError: (e) => JSON.stringify({ name: (e as Error).name, message: (e as Error).message, stack: (e as Error).stack }),
+        errorFields: (text) => JSON.parse(text) as { name: string; message: string },
+      },
+      blobThreshold: 32_768,
+    });
+    await engine.register({ id: "f", runId: "f", taskName: "t", args: "[]", refs: [], waitOn: [] });
+    // A usual stack: ten frames of a bundled handler.
+    const stack = ["Error: 503 from gateway", ...Array.from({ length: 10 }, (_, i) => `    at handler${i} (/var/task/index.mjs:${1000 + i}:17)`)].join("\n");
+    const units: number[] = [];
+    for (let attempt = 1; attempt <= 8; attempt += 1) {
+      const claimed = await engine.claim({ executionId: "f", taskName: "t", attempt });
+      Object.assign(counts, newRequestCounts());
+      await engine.finish(claimed!, { type: "failed", error: Object.assign(new Error("503 from gateway"), { stack }) });
+      expect(Object.fromEntries(counts.requests)).toEqual({ "DynamoDB:UpdateItem": 1 });
+      units.push(counts.writeUnits);
+    }
+    const record = await store.get("f");
+    expect(record?.failures).toHaveLength(5);
+    expect(record?.earlierFailures).toBe(3);
+    // Five kept failures and the latest error in full: a few KB, not growing past the fifth.
+    expect(Math.max(...units)).toBeLessThanOrEqual(4);
+    expect(units.at(-1)).toBe(units.at(-3));
+  });
+});
+
+describe("the HTTP API over the DynamoDB store", () => {
+  it("lists runs by state page after page with its cursors, and shows failed attempts read back from the table", async () => {
+    const store = await stores();
+    const runtime = new Runtime({ store, queue: { send: () => undefined }, blobs: new MemoryBlobStore(), clock: systemClock, ids: cryptoIds });
+    const get = async (path: string, query: Record<string, string> = {}, errorStacks = false) =>
+      (await handleRequest(runtime, { method: "GET", path, query, headers: {}, body: undefined, caller: "local" }, { errorStacks })) as { status: number; body: any };
+    const failures = [1, 2].map((attempt) => ({
+      attempt, startedAt: 1_000 * attempt, finishedAt: 1_000 * attempt + 500,
+      error: { name: "Error", message: `failure ${attempt}`, code: "E_GATEWAY", stack: `Error: failure ${attempt}\n    at handler (index.mjs:1:1)` },
+    }));
+    // 120 runs, one in ten failed: a page of failed runs reads past a batch read's worth.
+    for (let i = 0; i < 120; i += 1) {
+      const state = i % 10 === 0 ? State.Failed : State.Completed;
+      await store.create({
+        id: `r${i}`, runId: `r${i}`, taskName: i % 20 === 0 ? "w_even" : "w", args: { inline: "J[]" }, state, attempt: 3, generation: 1,
+        pending: 0, guarded: false, waitMode: WaitMode.All, createdAt: 10_000 + i, history: [], ...(state === State.Failed ? { failures, earlierFailures: 4 } : {}),
+      });
+    }
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await get("/runs", { state: "failed", limit: "5", ...(cursor === undefined ? {} : { cursor }) });
+      expect(page.status).toBe(200);
+      seen.push(...page.body.runs.map((r: { id: string }) => r.id));
+      cursor = page.body.cursor;
+    } while (cursor !== undefined && seen.length < 100);
+    expect(seen).toEqual(Array.from({ length: 12 }, (_, i) => `r${110 - 10 * i}`));
+    expect((await get("/runs", { workflow: "w_even", state: "failed", limit: "100" })).body.runs).toHaveLength(6);
+    expect((await get("/runs", { workflow: "w", state: "failed", limit: "100" })).body.runs).toHaveLength(6);
+    expect((await get("/runs", { workflow: "w", state: "running" })).body).toEqual({ runs: [] });
+    const viewed = (await get("/executions/r50")).body;
+    expect(viewed.failures).toEqual(failures.map(({ error: { stack: _stack, ...error }, ...failure }) => ({ ...failure, error })));
+    expect(viewed.earlierFailures).toBe(4);
+    expect((await get("/runs/r50", {}, true)).body.executions[0].failures).toEqual(failures);
   });
 });
 

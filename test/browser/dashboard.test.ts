@@ -38,6 +38,15 @@ const flaky = task("browser_flaky", { retries: { limit: 20, delayMs: 1, backoff:
   return flakes;
 });
 
+// Times out, then fails with a gateway's error, then succeeds: the attempts table says why.
+let gatewayCalls = 0;
+const gateway = task("browser_gateway", { retries: { limit: 2, delayMs: 1, backoff: "fixed" } }, async () => {
+  gatewayCalls += 1;
+  if (gatewayCalls === 1) throw Object.assign(new Error('"browser_gateway" ran past its timeoutMs of 30000 ms'), { name: "TimeoutError", code: "FLOE_TIMEOUT" });
+  if (gatewayCalls === 2) throw new Error("503 from gateway");
+  return "ok";
+});
+
 interface Box {
   readonly x: number;
   readonly width: number;
@@ -164,6 +173,34 @@ describe.skipIf(missing)("the dashboard", () => {
     await shoot("section.runs", "runs.png");
   });
 
+  it("pages the runs list with its more button, and says when the filters match no run", async () => {
+    await page.goto(`${server.url}/#/?limit=1`);
+    await page.waitForSelector("section.runs tr.run");
+    const rows = () => page.locator("section.runs tr.run").count();
+    expect(await rows()).toBe(1);
+    await page.locator("section.runs button.more").click();
+    await expect.poll(rows).toBe(2);
+    await page.goto(`${server.url}/#/?workflow=declined&state=cancelled`);
+    await expect.poll(() => page.locator("section.runs p.empty").textContent()).toBe("No cancelled runs of workflow declined.");
+    expect(await rows()).toBe(0);
+  });
+
+  it("shows why each failed attempt failed, with its stack, in the execution's attempts", async () => {
+    const run = engine.submit(gateway);
+    expect(await run.result()).toBe("ok");
+    await page.goto(`${server.url}/#/runs/${run.id}`);
+    await page.waitForSelector("body[data-settled=true]");
+    const row = (attempt: number) => page.locator(`section.execution table.attempts tr[data-attempt="${attempt}"]`);
+    expect(await row(1).locator("td.attempt-error").textContent()).toMatch(/^TimeoutError \[FLOE_TIMEOUT\]: "browser_gateway" ran past its timeoutMs of 30000 ms(stack)?/);
+    expect(await row(1).locator("td").nth(3).textContent()).toBe("retried");
+    expect(await row(2).locator("td.attempt-error").textContent()).toMatch(/^Error: 503 from gateway/);
+    await row(2).locator("summary").click();
+    expect(await row(2).locator("pre.attempt-stack").textContent()).toMatch(/^Error: 503 from gateway\n\s+at .*dashboard\.test\.ts/);
+    expect(await row(3).locator("td").nth(3).textContent()).toBe("completed");
+    expect(await row(3).locator("td").nth(4).textContent()).toBe("");
+    await shoot("#execution", "execution-attempts.png");
+  });
+
   it("sends the server's secret with its requests, and starts and cancels with it", async () => {
     const sent: (string | undefined)[] = [];
     const record = (request: { url(): string; headers(): Record<string, string> }): void => {
@@ -251,6 +288,11 @@ describe.skipIf(missing)("the dashboard", () => {
     expect(await row.locator('rect[data-kind="folded"]').count()).toBe(1);
     expect(await row.locator("rect.outcome-completed").count()).toBe(1);
     expect(await row.locator("text.segment-count").textContent()).toBe(`×${folded}`);
+    // The latest five failures are kept, and the earlier ones counted.
+    expect(await page.locator("section.execution table.attempts td.attempt-error").allTextContents()).toEqual(
+      [11, 12, 13, 14, 15].map((n) => expect.stringMatching(new RegExp(`^Error: flake ${n}`))),
+    );
+    expect(await page.locator("section.execution p.earlier-failures").textContent()).toBe("10 earlier failed attempts not kept.");
     await shoot("#timeline", "timeline-folded.png");
   });
 });

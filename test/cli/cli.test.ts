@@ -182,6 +182,15 @@ describe("floe run", () => {
     expect(stdout).not.toMatch(/\n\s+at /);
   });
 
+  it("prints why each retried attempt failed in the run's summary", async () => {
+    const { code, stdout } = await floe("run", "test/cli/fixtures/flaky.ts", "flaky", "/x", "--no-progress");
+    expect(code).toBe(0);
+    expect(stdout).toContain('result: "fetched /x"');
+    expect(stdout).toMatch(
+      /\nretried:\n {2}gateway\("\/x"\) {2}\S+\n {4}attempt 1 failed after \d+ ms: TimeoutError \[FLOE_TIMEOUT\]: "gateway" ran past its timeoutMs of 30000 ms\n {4}attempt 2 failed after \d+ ms: Error: 503 from gateway\n/,
+    );
+  });
+
   it("prints the error's stack with --verbose: the user owns the engine", async () => {
     const { code, stdout } = await cli("run", fixtures, "declined", "5", "--no-progress", "--verbose");
     expect(code).toBe(1);
@@ -279,6 +288,25 @@ describe("floe dev, runs and inspect", () => {
     const echoes = JSON.parse((await cli("runs", "--api", url, "--workflow", "echo", "--json")).stdout) as { runs: { task: string }[] };
     expect(echoes.runs.every((r) => r.task === "echo")).toBe(true);
     expectOneLine(await cli("runs", "--api", url, "--state", "done"), 2, /--state must be one of/);
+  });
+
+  it("filters and pages runs on the server, and says when a filter matches none", async () => {
+    for (const arg of ["p1", "p2"]) await cli("run", "--api", url, "echo", arg, "--no-progress");
+    expect((await cli("runs", "--api", url, "--workflow", "echo", "--state", "cancelled")).stdout).toBe("No cancelled runs of workflow echo\n");
+    const first = await cli("runs", "--api", url, "--workflow", "echo", "--limit", "1");
+    expect(first.stdout.split("\n").filter((line) => /^\S+\s+echo\s/.test(line))).toHaveLength(1);
+    const cursor = /^more: floe runs --workflow echo --limit 1 --cursor (\S+) \(or --all for every page\)$/m.exec(first.stdout)?.[1];
+    expect(cursor).toBeDefined();
+    type Page = { runs: { id: string; task: string }[]; cursor?: string };
+    const second = JSON.parse((await cli("runs", "--api", url, "--workflow", "echo", "--limit", "1", "--cursor", cursor ?? "", "--json")).stdout) as Page;
+    expect(second.runs).toHaveLength(1);
+    expect(first.stdout).not.toContain(second.runs[0]?.id);
+    const all = JSON.parse((await cli("runs", "--api", url, "--workflow", "echo", "--limit", "1", "--all", "--json")).stdout) as Page;
+    expect(all.cursor).toBeUndefined();
+    expect(all.runs.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(all.runs.map((r) => r.id)).size).toBe(all.runs.length);
+    expect(all.runs.every((r) => r.task === "echo")).toBe(true);
+    expectOneLine(await cli("runs", "--api", url, "--cursor", "junk!"), 2, /cursor "junk!" is not one this API gave out/);
   });
 
   it("inspects a run as a tree with states, attempts, durations and errors", async () => {

@@ -23,6 +23,14 @@ export const failing = workflow("api_failing", async () => {
   throw Object.assign(new Error("the card was declined"), { code: "E_DECLINED" });
 });
 
+let flakyCalls = 0;
+export const flaky = workflow("api_flaky", { retries: { limit: 2, delayMs: 0 } }, async () => {
+  flakyCalls += 1;
+  if (flakyCalls === 1) throw Object.assign(new Error('"api_flaky" ran past its timeoutMs of 30000 ms'), { name: "TimeoutError", code: "FLOE_TIMEOUT" });
+  if (flakyCalls === 2) throw new Error("503 from gateway");
+  return "ok";
+});
+
 let engine: EmbeddedEngine;
 beforeEach(() => {
   engine = createEmbeddedRuntime();
@@ -235,6 +243,60 @@ describe("HTTP API idempotency keys", () => {
     expect(new Set([ada, bob, session1, alice, eve, anonymous]).size).toBe(6);
     expect(await ids(iam("arn:aws:iam::1:user/ada"), jwt("https://idp.example", "alice"), undefined)).toEqual([ada, alice, anonymous]);
     expect(await engine.listRuns()).toHaveLength(6);
+  });
+
+  it("shows each failed attempt's error and times, its stack only where stacks are allowed", async () => {
+    flakyCalls = 0;
+    const { body } = await call("POST", "/workflows/api_flaky/executions", {});
+    const done = await call("GET", `/executions/${body.id}/result`, undefined, {}, { waitSeconds: "5" });
+    expect(done.body).toMatchObject({ state: "completed", attempt: 3, result: "ok" });
+    const failures = [
+      { attempt: 1, error: { name: "TimeoutError", code: "FLOE_TIMEOUT", message: '"api_flaky" ran past its timeoutMs of 30000 ms' } },
+      { attempt: 2, error: { name: "Error", message: "503 from gateway" } },
+    ];
+    const viewed = [(await call("GET", `/executions/${body.id}`)).body, (await call("GET", `/runs/${body.id}`)).body.executions[0]];
+    for (const execution of viewed) {
+      expect(execution.failures).toMatchObject(failures);
+      for (const failure of execution.failures) {
+        expect(failure.finishedAt).toBeGreaterThanOrEqual(failure.startedAt);
+        expect(failure.error).not.toHaveProperty("stack");
+      }
+    }
+    // The owner's own tools (floe dev with its secret, floe run in process) see the stacks.
+    const owned = await localApi(() => engine)({ method: "GET", path: `/executions/${body.id}`, search: "", headers: {}, body: "", owner: true });
+    expect((owned.body as { failures: { error: { stack?: string } }[] }).failures[1]?.error.stack).toMatch(/^Error: 503 from gateway\n\s+at /);
+  });
+
+  it("filters runs by workflow and state on the server and pages with a cursor while pages are full", async () => {
+    const failed: string[] = [];
+    for (let i = 0; i < 3; i += 1) failed.push((await call("POST", "/workflows/api_failing/executions", {})).body.id);
+    const added = (await call("POST", "/workflows/api_add/executions", { args: [1, 2] })).body.id;
+    for (const id of [...failed, added]) await call("GET", `/executions/${id}/result`, undefined, {}, { waitSeconds: "5" });
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 5; page += 1) {
+      const list = await call("GET", "/runs", undefined, {}, { state: "failed", limit: "2", ...(cursor === undefined ? {} : { cursor }) });
+      expect(list.status).toBe(200);
+      seen.push(...list.body.runs.map((r: { id: string; state: string }) => (expect(r.state).toBe("failed"), r.id)));
+      cursor = list.body.cursor;
+      if (cursor === undefined) break;
+    }
+    expect(seen).toEqual([...failed].reverse());
+    const both = await call("GET", "/runs", undefined, {}, { workflow: "api_add", state: "completed" });
+    expect(both.body).toEqual({ runs: [expect.objectContaining({ id: added })] });
+    expect((await call("GET", "/runs", undefined, {}, { workflow: "api_add", state: "failed" })).body).toEqual({ runs: [] });
+  });
+
+  it.each([
+    [{ state: "broken" }, "state", /state must be one of waiting, queued, running, suspended, completed, failed, cancelled, got "broken"/],
+    [{ cursor: "not a cursor" }, "cursor", /cursor "not a cursor" is not one this API gave out/],
+    [{ cursor: Buffer.from('{"a":1}').toString("base64url") }, "cursor", /is not one this API gave out; pass the cursor of the previous page/],
+    [{ cursor: Buffer.from('[-5,"x"]').toString("base64url") }, "cursor", /is not one this API gave out/],
+  ])("answers 400 to GET /runs with %j, naming the field and the fix", async (query, field, message) => {
+    const answer = await call("GET", "/runs", undefined, {}, query);
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.fields[field]).toMatch(message);
+    expect(answer.body.error.message).toMatch(message);
   });
 
   it("gives floe dev one caller: its key with another body gets 422", async () => {

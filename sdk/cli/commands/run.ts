@@ -9,7 +9,7 @@ import type { ExecutionJson, RunJson } from "../../http/views.ts";
 import { CliError, ExitCode } from "../cli-error.ts";
 import { engineName, openEngine, parseArgs } from "../engines.ts";
 import { loadModule } from "../module-loader.ts";
-import { formatMs, timeline } from "../render.ts";
+import { formatMs, label, retriedAttempts, timeline } from "../render.ts";
 import { catchStrayErrors } from "../stray-errors.ts";
 
 /** Options of `floe run`. */
@@ -114,6 +114,7 @@ function report(run: RunJson, workflow: string, outcome: ExecutionJson, options:
     lines.push(`error: ${name}${code === undefined ? "" : ` [${code}]`}: ${message}`);
     if (options.verbose === true && stack !== undefined) lines.push(stack);
   }
+  lines.push(...retries(run, options.verbose === true));
   lines.push("", timeline(run, options.width ?? 60));
   return lines.join("\n");
 }
@@ -157,6 +158,21 @@ class Interrupt {
   dispose(): void {
     process.off("SIGINT", this.#listener);
   }
+}
+
+/** The attempts that failed and were retried, by execution: why the run took more than one try. */
+function retries(run: RunJson, verbose: boolean): string[] {
+  const lines: string[] = [];
+  for (const e of run.executions) {
+    const retried = retriedAttempts(e);
+    if (retried.length === 0) continue;
+    lines.push(`  ${label(e)}  ${e.id}`);
+    for (const { text, stack } of retried) {
+      lines.push(`    ${text}`);
+      if (verbose && stack !== undefined) lines.push(stack.replace(/^/gm, "      "));
+    }
+  }
+  return lines.length === 0 ? [] : ["retried:", ...lines];
 }
 
 /** Live counts on stderr: one line rewritten on a terminal, a line per change otherwise. */
