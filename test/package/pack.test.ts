@@ -128,15 +128,25 @@ console.log(JSON.stringify(Object.keys(result.metafile.inputs).filter((path) => 
 
 let work = "";
 let app = "";
-let pack: { filename: string; size: number; entryCount: number; files: { path: string }[] };
+/** What `npm pack --json` says of a tarball. */
+interface Packed {
+  readonly filename: string;
+  readonly size: number;
+  readonly entryCount: number;
+  readonly files: readonly { path: string }[];
+}
+
+let pack: Packed;
 let install: Outcome;
 let typeCheck: Promise<Outcome>;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "floe-pack-"));
   app = join(work, "app");
-  const packed = await succeed("npm", ["pack", "--json", "--pack-destination", work], root);
-  [pack] = JSON.parse(packed.stdout) as (typeof pack)[];
+  const { stdout } = await succeed("npm", ["pack", "--json", "--pack-destination", work], root);
+  const [packed] = JSON.parse(stdout) as Packed[];
+  if (packed === undefined) throw new Error(`npm pack described no tarball: ${stdout}`);
+  pack = packed;
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(dirname(join(app, path)), { recursive: true });
     writeFileSync(join(app, path), text);
