@@ -16,7 +16,7 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ["*.js", "sdk/cli/*.mjs"] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: { allowDefaultProject: ["*.js", "sdk/cli/*.mjs", ".ci/*.mjs"] }, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       // A write launched without await is frozen or lost when a Lambda returns.
@@ -71,6 +71,6 @@ export default tseslint.config(
     message: "infra/ refers to the handlers by path and imports of their side only sdk/aws/contract.ts, so synth loads no handler code.",
   }),
   { files: ["*.js"], ...tseslint.configs.disableTypeChecked },
-  // The command's entry point and loader hooks are plain JavaScript outside the TS project.
-  { files: ["sdk/cli/*.mjs"], ...tseslint.configs.disableTypeChecked, languageOptions: { globals: { process: "readonly", URL: "readonly" } } },
+  // The command's entry point, loader hooks and the package build are plain JavaScript outside the TS project.
+  { files: ["sdk/cli/*.mjs", ".ci/*.mjs"], ...tseslint.configs.disableTypeChecked, languageOptions: { globals: { process: "readonly", URL: "readonly" } } },
 );

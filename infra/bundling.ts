@@ -10,7 +10,7 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join, relative, sep } from "node:path";
+import { dirname, extname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LogLevel, OutputFormat, type BundlingOptions } from "aws-cdk-lib/aws-lambda-nodejs";
 import type { BuildOptions } from "esbuild";
@@ -20,6 +20,8 @@ import { Handler } from "../sdk/aws/contract.ts";
 export { Handler } from "../sdk/aws/contract.ts";
 
 const functionsDir = join(dirname(fileURLToPath(import.meta.url)), "..", "functions");
+// The handlers' files end as this one does: .js in the package, .ts in the repository's sources.
+const handlerExtension = extname(fileURLToPath(import.meta.url));
 
 /**
  * The package condition under which `"floe"` leaves out its embedded engine (package.json
@@ -87,7 +89,7 @@ export function esbuildOptionsOf(options: BundlingOptions = bundlingOptions): Bu
  * @param projectRoot - the folder NodejsFunction bundles from; the entry must be inside it
  */
 export function entryFor(handler: Handler, tasksModule: string, projectRoot: string): string {
-  const source = join(functionsDir, `${handler}.ts`);
+  const source = join(functionsDir, `${handler}${handlerExtension}`);
   if (handler === Handler.Coordinator || handler === Handler.DeadLetter || handler === Handler.Reconciler) return source;
   const folder = join(projectRoot, "node_modules", ".cache", "floe", "entries");
   const importPath = (to: string) => {

@@ -11,9 +11,9 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { createRequire } from "node:module";
+import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildSync } from "esbuild";
 
 /** What the construct needs to know of a task or workflow. */
 export interface TaskSummary {
@@ -23,7 +23,24 @@ export interface TaskSummary {
   readonly timeoutMs?: number;
 }
 
-const registryPath = join(dirname(fileURLToPath(import.meta.url)), "..", "sdk", "define", "registry.ts");
+// floe's files end as this one does: .js in the package, .ts in the repository's sources.
+const extension = extname(fileURLToPath(import.meta.url));
+const registryPath = join(dirname(fileURLToPath(import.meta.url)), "..", "sdk", "define", `registry${extension}`);
+
+/**
+ * esbuild, an optional peer dependency that a CDK app of floe's needs: loaded when a
+ * construct is made (a constructor cannot await an import), so importing `floe/infra`
+ * needs nothing more, and its absence is named with the fix.
+ */
+function esbuild(): typeof import("esbuild") {
+  try {
+    return createRequire(import.meta.url)("esbuild") as typeof import("esbuild");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw error;
+    const fix = "npm install --save-dev esbuild";
+    throw new Error(`floe's Orchestrator bundles the tasks module and the Lambda handlers with esbuild, which is not installed: ${fix}`, { cause: error });
+  }
+}
 
 /**
  * Imports `tasksModule` in a fresh process and lists what it defines.
@@ -39,6 +56,7 @@ export function readTaskDefinitions(tasksModule: string): TaskSummary[] {
     "process.stdout.write(JSON.stringify(definitionsList().map((d) =>",
     "  ({ name: d.name, kind: d.kind, timeoutMs: d.options.timeoutMs }))));",
   ].join("\n");
+  const { buildSync } = esbuild();
   const dir = mkdtempSync(join(tmpdir(), "floe-tasks-"));
   try {
     const out = join(dir, "read-tasks.mjs");
@@ -54,7 +72,7 @@ export function readTaskDefinitions(tasksModule: string): TaskSummary[] {
         logLevel: "silent",
         // Listing the tasks submits nothing: leave out the AWS adapters a connected function
         // loads on demand (and the AWS SDK with them), a second of bundling per synth.
-        external: ["*/aws/aws-runtime.ts"],
+        external: [`*/aws/aws-runtime${extension}`],
         // Some dependencies are CommonJS and call require(); give the ES module one.
         banner: { js: "import { createRequire as __floeRequire } from 'node:module'; const require = __floeRequire(import.meta.url);" },
       });

@@ -1,8 +1,11 @@
 /**
- * The dashboard's files: its page and stylesheet as written, its script bundled by esbuild
- * from `sdk/dashboard/` on first request (no build step, no network, no CDN).
+ * The dashboard's files: its page and stylesheet as written, and its script. The package
+ * ships the script bundled at build time (`app.js` beside the page, made by
+ * `npm run build`); run from the sources, the script is bundled by esbuild from
+ * `sdk/dashboard/` on first request (no build step, no network, no CDN).
  */
 import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 
 const dashboardDir = new URL("../dashboard/", import.meta.url);
 
@@ -14,10 +17,19 @@ export interface Asset {
 
 let bundle: Promise<string> | undefined;
 
-async function script(): Promise<string> {
-  const { build } = await import("esbuild");
-  const result = await build({
-    entryPoints: [new URL("app.ts", dashboardDir).pathname],
+/**
+ * Bundles the dashboard's script with esbuild: for the build, and on demand from the sources.
+ *
+ * @param entry - the path of `sdk/dashboard/app.ts`
+ * @returns the minified ES module
+ * @throws Error naming the package to install when esbuild is not installed
+ */
+export async function bundleDashboard(entry: string): Promise<string> {
+  const esbuild = await import("esbuild").catch((error: unknown) => {
+    throw new Error("the dashboard's script is bundled by esbuild, which is not installed: npm install --save-dev esbuild", { cause: error });
+  });
+  const result = await esbuild.build({
+    entryPoints: [entry],
     bundle: true,
     write: false,
     format: "esm",
@@ -29,6 +41,15 @@ async function script(): Promise<string> {
   const [output] = result.outputFiles;
   if (output === undefined) throw new Error("esbuild produced no dashboard bundle");
   return output.text;
+}
+
+/** The script built with the package, else bundled now from the sources beside it. */
+async function script(): Promise<string> {
+  const built = await readFile(new URL("app.js", dashboardDir), "utf8").catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return undefined;
+    throw error;
+  });
+  return built ?? bundleDashboard(fileURLToPath(new URL("app.ts", dashboardDir)));
 }
 
 /**
