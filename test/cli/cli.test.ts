@@ -12,57 +12,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Hash } from "@smithy/hash-node";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { httpApi } from "../../sdk/cli/api-client.ts";
-import { main } from "../../sdk/cli/main.ts";
+import { bin, cli, expectOneLine, floe as floeWith, ownHome, root, serve, type Outcome } from "./support.ts";
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
-const bin = fileURLToPath(new URL("../../sdk/cli/floe.mjs", import.meta.url));
 const fixtures = "test/cli/fixtures/workflows.ts";
+const floe = (...args: string[]): Promise<Outcome> => floeWith(args);
 
-interface Outcome {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function floe(...args: string[]): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, FLOE_API: "" }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** Runs `floe args...` in this process, capturing what it writes. */
-async function cli(...args: string[]): Promise<Outcome> {
-  let stdout = "";
-  let stderr = "";
-  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
-  try {
-    const code = await main(["node", "floe", ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
-
-// `floe dev` and `floe dashboard` keep their secret under the home folder: one of the tests' own.
-let home = "";
-beforeAll(async () => {
-  home = await mkdtemp(join(tmpdir(), "floe-cli-home-"));
-  vi.stubEnv("HOME", home);
-});
-afterAll(() => {
-  vi.unstubAllEnvs();
-});
+const home = ownHome();
 
 /** A POST with exactly these headers (Host included), as a web page's browser would send it. */
 function post(url: string, headers: Record<string, string>, body: string): Promise<{ status: number; text: string }> {
@@ -75,29 +32,6 @@ function post(url: string, headers: Record<string, string>, body: string): Promi
     req.on("error", reject);
     req.end(body);
   });
-}
-
-/** Starts `floe <args>` as a server; resolves once it says where it serves. */
-async function serve(args: string[], output: { log: string }): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [bin, ...args, "--port", "0"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-  child.stdout?.on("data", (chunk: Buffer) => (output.log += chunk.toString()));
-  child.stderr?.on("data", (chunk: Buffer) => (output.log += chunk.toString()));
-  let url = "";
-  for (let waited = 0; url === "" && waited < 15_000; waited += 50) {
-    url = /at (http:\/\/\S+)\//.exec(output.log)?.[1] ?? "";
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  if (url === "") throw new Error(`floe ${args[0] ?? ""} did not start: ${output.log}`);
-  return { child, url };
-}
-
-/** One line on stderr that names the problem, and no stack. */
-function expectOneLine(outcome: Outcome, code: number, text: RegExp): void {
-  expect(outcome.code).toBe(code);
-  expect(outcome.stderr.trimEnd().split("\n")).toHaveLength(1);
-  expect(outcome.stderr).toMatch(/^floe: /);
-  expect(outcome.stderr).toMatch(text);
-  expect(outcome.stderr).not.toMatch(/\n\s+at /);
 }
 
 async function closedPort(): Promise<number> {
@@ -369,7 +303,7 @@ describe("floe dev, runs and inspect", () => {
     try {
       expectOneLine(await cli("run", "--api", other, "echo", "1"), 3, /the floe server at http:\/\/localhost:\d+ refused: POST needs this server's secret/);
     } finally {
-      vi.stubEnv("HOME", home);
+      vi.stubEnv("HOME", home());
     }
   });
 

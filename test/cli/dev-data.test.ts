@@ -7,19 +7,13 @@
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { httpApi } from "../../sdk/cli/api-client.ts";
-import { expectOneLine, floe, serve, stop } from "./support.ts";
+import { expectOneLine, floe, ownHome, serve, stop } from "./support.ts";
 
 const module = "test/cli/fixtures/resumable.ts";
 
-beforeAll(async () => {
-  // `floe dev` keeps its secret under the home folder: one of the tests' own.
-  vi.stubEnv("HOME", await mkdtemp(join(tmpdir(), "floe-cli-home-")));
-});
-afterAll(() => {
-  vi.unstubAllEnvs();
-});
+ownHome();
 
 describe("floe dev --local-cloud --data", () => {
   it("finishes after a restart a run that was midway when the server stopped", { timeout: 180_000 }, async () => {

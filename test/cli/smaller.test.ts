@@ -3,23 +3,14 @@
  * `null`), Ctrl-C on `floe run` naming the run and where to see it, `floe dashboard`
  * logging under its own name, and the AWS SDK's Node notice said once, in one line.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { bin, cli, floe, root, serve, stop, type Outcome } from "./support.ts";
+import { spawn } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { bin, cli, devServer, floe, ownHome, root, serve, stop, type Outcome } from "./support.ts";
 
 const module = "test/cli/fixtures/values.ts";
 const sdkNoticeSwitch = "AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED";
 
-beforeAll(async () => {
-  // `floe dev` and `floe dashboard` keep their secret under the home folder: one of the tests' own.
-  vi.stubEnv("HOME", await mkdtemp(join(tmpdir(), "floe-cli-home-")));
-});
-afterAll(() => {
-  vi.unstubAllEnvs();
-});
+ownHome();
 
 describe("floe run --local-cloud", () => {
   it("shows an undefined argument as undefined, and the AWS SDK's Node notice once, in one line", { timeout: 120_000 }, async () => {
@@ -50,15 +41,10 @@ describe("Ctrl-C on floe run", () => {
   });
 
   describe("with --api", () => {
-    let dev: ChildProcess;
-    let url = "";
-    const output = { log: "" };
-    beforeAll(async () => {
-      ({ child: dev, url } = await serve(["dev", module, "--no-watch"], output));
-    }, 30_000);
-    afterAll(() => stop(dev));
+    const dev = devServer(module);
 
     it("names the run and how to inspect it, and the run goes on", { timeout: 30_000 }, async () => {
+      const url = dev.url();
       const { code, stderr } = await interrupt(["run", "--api", url, "forever"]);
       expect(code).toBe(130);
       const id = new RegExp(`floe run: stopped following run (\\S+); it goes on at ${url}: see it with \`floe inspect \\1 --api ${url}\``).exec(stderr)?.[1];

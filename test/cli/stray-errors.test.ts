@@ -3,36 +3,20 @@
  * promise nobody handles, a throw in a timer's callback) fails the attempt that raised it,
  * as a thrown error would, and is logged with its execution; the server keeps serving.
  */
-import type { ChildProcess } from "node:child_process";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { httpApi } from "../../sdk/cli/api-client.ts";
-import { floe, serve, stop } from "./support.ts";
+import { devServer, floe, ownHome } from "./support.ts";
 
 const module = "test/cli/fixtures/stray.ts";
 
-beforeAll(async () => {
-  // `floe dev` keeps its secret under the home folder: one of the tests' own.
-  vi.stubEnv("HOME", await mkdtemp(join(tmpdir(), "floe-cli-home-")));
-});
-afterAll(() => {
-  vi.unstubAllEnvs();
-});
+ownHome();
 
 describe("floe dev with task code that leaves an error uncaught", () => {
-  let dev: ChildProcess;
-  let url = "";
-  const output = { log: "" };
-
-  beforeAll(async () => {
-    ({ child: dev, url } = await serve(["dev", module, "--no-watch"], output));
-  }, 30_000);
-  afterAll(() => stop(dev));
+  const dev = devServer(module);
+  const output = dev.output;
 
   it("fails the execution whose code left a promise rejected, logs it with its execution, and serves on", async () => {
-    const api = httpApi(url);
+    const api = httpApi(dev.url());
     const stray = await api.start("stray_rejection", []);
     const outcome = await settle(api, stray);
     expect(outcome.state).toBe("failed");
@@ -42,19 +26,19 @@ describe("floe dev with task code that leaves an error uncaught", () => {
     expect(output.log).toMatch(/stray\.ts:\d+:\d+/);
     const fine = await settle(api, await api.start("fine", [21]));
     expect(fine).toMatchObject({ state: "completed", result: 42 });
-    expect(dev.exitCode).toBeNull();
+    expect(dev.child().exitCode).toBeNull();
   });
 
   it("fails the execution whose timer callback threw", async () => {
-    const api = httpApi(url);
+    const api = httpApi(dev.url());
     const stray = await api.start("stray_throw", []);
     expect(await settle(api, stray)).toMatchObject({ state: "failed", error: { message: "stray throw in a timer" } });
     expect(output.log).toContain(`an uncaught exception in task "stray_throw" (execution ${stray}, attempt 1) failed that attempt`);
-    expect(dev.exitCode).toBeNull();
+    expect(dev.child().exitCode).toBeNull();
   });
 
   it("retries an attempt failed by a stray rejection, as for a thrown error", async () => {
-    const api = httpApi(url);
+    const api = httpApi(dev.url());
     expect(await settle(api, await api.start("retried_stray", []))).toMatchObject({ state: "completed", result: "attempt 2" });
   });
 });

@@ -3,31 +3,38 @@
  * Node with tsx's loader, in a process of its own, or `main` in this process.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { expect, vi } from "vitest";
+import { afterAll, beforeAll, expect, vi } from "vitest";
 import { main } from "../../sdk/cli/main.ts";
+import { outcomeOf, type Outcome } from "../support/child.ts";
 
 export const root = fileURLToPath(new URL("../../", import.meta.url));
 export const bin = fileURLToPath(new URL("../../sdk/cli/floe.mjs", import.meta.url));
 
-/** How a command ended. */
-export interface Outcome {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
+export type { Outcome };
+
+/**
+ * Gives the file's tests a home folder of their own, where `floe dev` and `floe dashboard`
+ * keep their secret; answers a getter of its path.
+ */
+export function ownHome(): () => string {
+  let home = "";
+  beforeAll(async () => {
+    home = await mkdtemp(join(tmpdir(), "floe-cli-home-"));
+    vi.stubEnv("HOME", home);
+  });
+  afterAll(() => {
+    vi.unstubAllEnvs();
+  });
+  return () => home;
 }
 
 /** Runs `floe args...` in a process of its own. */
 export function floe(args: readonly string[], env: Record<string, string> = {}): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, FLOE_API: "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return outcomeOf(spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, FLOE_API: "", ...env }, stdio: ["ignore", "pipe", "pipe"] }));
 }
 
 /** Runs `floe args...` in this process, capturing what it writes. */
@@ -60,6 +67,31 @@ export async function serve(args: readonly string[], output: { log: string }, wa
     throw new Error(`floe ${args[0] ?? ""} did not start: ${output.log}`);
   }
   return { child, url };
+}
+
+/** A `floe dev <module> --no-watch` server for the enclosing `describe`'s tests. */
+export interface DevServer {
+  /** Its process, once started. */
+  readonly child: () => ChildProcess;
+  /** Where it serves, once started. */
+  readonly url: () => string;
+  /** Everything it has written. */
+  readonly output: { log: string };
+}
+
+/** Starts a {@link DevServer} before the enclosing `describe`'s tests and stops it after them. */
+export function devServer(module: string): DevServer {
+  let started: { child: ChildProcess; url: string } | undefined;
+  const output = { log: "" };
+  beforeAll(async () => {
+    started = await serve(["dev", module, "--no-watch"], output);
+  }, 30_000);
+  afterAll(() => (started === undefined ? undefined : stop(started.child)));
+  const ready = () => {
+    if (started === undefined) throw new Error(`floe dev ${module} has not started`);
+    return started;
+  };
+  return { child: () => ready().child, url: () => ready().url, output };
 }
 
 /** Stops a server started by {@link serve} and waits for its process to end. */

@@ -14,16 +14,11 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { outcomeOf, type Outcome } from "../support/child.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
 const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string; devDependencies: Record<string, string> };
-
-interface Outcome {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 /** The environment of a user's shell: none of the npm script's or the test runner's settings. */
 const userEnvironment = Object.fromEntries(
@@ -31,15 +26,7 @@ const userEnvironment = Object.fromEntries(
 );
 
 function run(command: string, args: readonly string[], cwd: string): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: userEnvironment, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return outcomeOf(spawn(command, args, { cwd, env: userEnvironment, stdio: ["ignore", "pipe", "pipe"] }));
 }
 
 /** Runs and expects exit code 0, else fails with the command's output. */

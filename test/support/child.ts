@@ -1,5 +1,6 @@
 /** A TypeScript file run as a process of its own, as a user runs it, read a line of JSON at a time. */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcessByStdio } from "node:child_process";
+import type { Readable } from "node:stream";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
@@ -33,4 +34,23 @@ export function runScript(script: string, args: readonly string[], env: Record<s
       return JSON.parse(line.value) as Record<string, unknown>;
     },
   };
+}
+
+/** How a process ended, with everything it wrote. */
+export interface Outcome {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Collects a child's output until it ends. */
+export function outcomeOf(child: ChildProcessByStdio<null, Readable, Readable>): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
 }
