@@ -86,6 +86,9 @@ function make<A extends unknown[], R>(kind: Kind, name: string, a: TaskOptions |
   if (typeof a === "function" && b !== undefined) {
     throw new FloeError(ErrorCode.InvalidOption, `${kind} "${name}": pass options before the function, not after it`);
   }
+  if (kind === Kind.Task && options?.schedule !== undefined) {
+    throw new FloeError(ErrorCode.InvalidOption, `task "${name}" has a schedule; only workflows run on a schedule, so define it with workflow()`);
+  }
   const definition: TaskDefinition = { name, kind, fn: fn as (...args: any[]) => unknown, options: normalizeOptions(name, options) };
   define(definition);
   const submit = (...args: A) => submitHere(definition, args) as Execution<Resolved<R>>;

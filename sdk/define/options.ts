@@ -1,6 +1,7 @@
 /** Task options, their validation and the retry policy they define. */
 import * as z from "../zod.ts";
 import { ErrorCode, FloeError, errorCode } from "../errors.ts";
+import { parseSchedule, type ScheduleOption, type ScheduleSpec } from "../schedules/spec.ts";
 
 /** How a failed attempt is retried. */
 export interface RetryOptions {
@@ -79,6 +80,12 @@ export interface TaskOptions {
    * @default false
    */
   readonly inline?: boolean;
+  /**
+   * Workflows only: start a run at each tick, `{ cron, timezone }` or `{ every: "15 minutes" }`.
+   * The function receives `{ scheduledAt: Date }`; one run per tick, however often it fires.
+   * @default not scheduled
+   */
+  readonly schedule?: ScheduleOption;
 }
 
 /** Which arguments to wait for, normalised. */
@@ -105,6 +112,7 @@ export interface NormalizedOptions {
   readonly retries: RetryPolicy;
   readonly timeoutMs: number | undefined;
   readonly inline: boolean;
+  readonly schedule: ScheduleSpec | undefined;
 }
 
 const maxTimer = 2 ** 31 - 1;
@@ -169,11 +177,12 @@ const optionsSchema = z.strictObject(
         ),
     ),
     inline: z.optional(z.boolean({ error: "inline must be true or false" })),
+    schedule: z.optional(z.unknown()),
   },
   {
     error: (issue) =>
       issue.code === "unrecognized_keys"
-        ? `unknown option ${issue.keys.join(", ")}; the options are wait, retries, timeoutMs and inline`
+        ? `unknown option ${issue.keys.join(", ")}; the options are wait, retries, timeoutMs, inline and schedule`
         : "options must be an object",
   },
 );
@@ -217,8 +226,14 @@ export function normalizeOptions(name: string, options: unknown): NormalizedOpti
   if (problems.length > 0) {
     throw new FloeError(ErrorCode.InvalidOption, `invalid options for task "${name}": ${problems.join("; ")}`);
   }
-  const { wait, retries, timeoutMs, inline } = options as TaskOptions | undefined ?? {};
-  return { wait: waitSpec(name, wait), retries: retryPolicy(retries), timeoutMs, inline: inline === true };
+  const { wait, retries, timeoutMs, inline, schedule } = options as TaskOptions | undefined ?? {};
+  return {
+    wait: waitSpec(name, wait),
+    retries: retryPolicy(retries),
+    timeoutMs,
+    inline: inline === true,
+    schedule: schedule === undefined ? undefined : parseSchedule(name, schedule),
+  };
 }
 
 function waitSpec(name: string, wait: WaitOption | undefined): WaitSpec {
