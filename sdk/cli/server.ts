@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { handleRequest, type HttpResponse } from "../http/routes.ts";
+import type { ScheduleControl } from "../schedules/routes.ts";
 import { ErrorCode } from "../errors.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { authorizer, type ApiAuth } from "./api-auth.ts";
@@ -53,7 +54,7 @@ export interface Server {
 }
 
 /** The API over an engine in this process; errors keep their stacks for the owner only. */
-export function localApi(runtime: () => Runtime): ApiHandler {
+export function localApi(runtime: () => Runtime, schedules?: ScheduleControl): ApiHandler {
   return (request) =>
     handleRequest(
       runtime(),
@@ -66,7 +67,7 @@ export function localApi(runtime: () => Runtime): ApiHandler {
         // One person's local server: one caller.
         caller: "local",
       },
-      { errorStacks: request.owner },
+      { errorStacks: request.owner, ...(schedules === undefined ? {} : { schedules }) },
     );
 }
 

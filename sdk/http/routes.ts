@@ -10,6 +10,7 @@ import { State, isTerminal, type ExecutionRecord, type ExecutionState } from "..
 import type { RunPosition } from "../engine/ports.ts";
 import { ErrorCode, errorCode, forwardCycle } from "../errors.ts";
 import type { Runtime } from "../runtime/runtime.ts";
+import { scheduleRoute, type ScheduleControl } from "../schedules/routes.ts";
 import { executionJson, executionView, runJson, runView, summary } from "./describe.ts";
 
 /** A request, as any server sees it. */
@@ -51,6 +52,8 @@ export interface RoutesOptions {
    * @default false
    */
   readonly errorStacks?: boolean;
+  /** The scheduled workflows, for `GET /schedules` and their pause and resume. */
+  readonly schedules?: ScheduleControl;
 }
 
 const startSchema = z.strictObject({
@@ -128,6 +131,8 @@ async function route(runtime: Runtime, request: HttpRequest, options: RoutesOpti
     if (run === undefined) throw new HttpError(404, ErrorCode.UnknownRun, `no run has the id "${parts[1] ?? ""}"`);
     return { status: 200, body: runJson(await runView(run, (payload) => runtime.engine.read(payload), options)) };
   }
+  const scheduled = await scheduleRoute(options.schedules, method, parts);
+  if (scheduled !== undefined) return scheduled;
   throw new HttpError(404, ErrorCode.NotFound, `no route for ${method} ${request.path}`);
 }
 

@@ -102,6 +102,17 @@ export class ScheduleRunner {
     return this.#view(entry);
   }
 
+  /**
+   * Stops this runner and returns one for `definitions` (a module loaded again), with the
+   * same schedules paused.
+   */
+  replace(definitions: readonly TaskDefinition[]): ScheduleRunner {
+    this.stop();
+    const next = new ScheduleRunner(this.#runtime, this.#clock, definitions, this.#onError);
+    for (const [name, entry] of this.#entries) if (entry.paused && next.#entries.has(name)) next.pause(name);
+    return next;
+  }
+
   /** Cancels every timer; nothing fires afterwards. */
   stop(): void {
     this.#stopped = true;

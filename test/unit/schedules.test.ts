@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ErrorCode, State, task, workflow } from "floe";
 import { createEmbeddedRuntime, type EmbeddedEngine } from "../../sdk/embedded/embedded-engine.ts";
 import type { Clock } from "../../sdk/engine/ports.ts";
+import { handleRequest } from "../../sdk/http/routes.ts";
 import { ScheduleRunner, startTick } from "../../sdk/schedules/runner.ts";
 import type { Tick } from "../../sdk/schedules/spec.ts";
 import { thrown } from "../support/thrown.ts";
@@ -152,5 +153,52 @@ describe("the in-process schedule runner", () => {
       code: ErrorCode.UnknownTask,
       message: 'no scheduled workflow is named "sch_nope"; the scheduled workflows are: sch_every_quarter, sch_nightly',
     });
+  });
+});
+
+describe("the schedule routes", () => {
+  const request = (method: string, path: string) => ({ method, path, query: {}, headers: {}, body: undefined, caller: "local" });
+
+  it("list the schedules, and pause and resume one", async () => {
+    const { engine, runner } = setUp();
+    const listed = await handleRequest(engine, request("GET", "/schedules"), { schedules: runner });
+    expect(listed).toEqual({
+      status: 200,
+      body: {
+        schedules: [
+          { workflow: "sch_every_quarter", schedule: "every 15 minutes", paused: false, next: "2026-03-01T00:15:00.000Z" },
+          { workflow: "sch_nightly", schedule: "cron 0 3 * * * (Europe/Paris)", paused: false, next: "2026-03-01T02:00:00.000Z" },
+        ],
+      },
+    });
+    expect(await handleRequest(engine, request("POST", "/schedules/sch_nightly/pause"), { schedules: runner })).toEqual({
+      status: 200,
+      body: { workflow: "sch_nightly", schedule: "cron 0 3 * * * (Europe/Paris)", paused: true, next: null },
+    });
+    expect(runner.list()[1]).toMatchObject({ paused: true });
+    expect(await handleRequest(engine, request("POST", "/schedules/sch_nightly/resume"), { schedules: runner })).toMatchObject({
+      status: 200,
+      body: { paused: false, next: "2026-03-01T02:00:00.000Z" },
+    });
+  });
+
+  it("answer 404 for a workflow without a schedule, and when the API runs none", async () => {
+    const { engine, runner } = setUp();
+    expect(await handleRequest(engine, request("POST", "/schedules/sch_nope/pause"), { schedules: runner })).toMatchObject({
+      status: 404,
+      body: { error: { code: ErrorCode.UnknownTask, message: expect.stringContaining('no scheduled workflow is named "sch_nope"') } },
+    });
+    expect(await handleRequest(engine, request("GET", "/schedules"))).toMatchObject({
+      status: 404,
+      body: { error: { message: expect.stringContaining("this API runs no schedules") } },
+    });
+  });
+
+  it("keep a schedule paused when the module is loaded again", () => {
+    const { runner } = setUp();
+    runner.pause("sch_nightly");
+    const reloaded = runner.replace([everyQuarter.definition, nightly.definition]);
+    runners.push(reloaded);
+    expect(reloaded.list().map((v) => v.paused)).toEqual([false, true]);
   });
 });

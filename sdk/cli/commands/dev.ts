@@ -5,6 +5,10 @@
  */
 import type { ApiAuth } from "../api-auth.ts";
 import type { Runtime } from "../../runtime/runtime.ts";
+import { definitionsList } from "../../define/registry.ts";
+import { systemClock } from "../../runtime/system.ts";
+import { ScheduleRunner } from "../../schedules/runner.ts";
+import type { ScheduleControl } from "../../schedules/routes.ts";
 import { CliError } from "../cli-error.ts";
 import { engineName, openEngine } from "../engines.ts";
 import { isLoopback } from "../local-secret.ts";
@@ -31,10 +35,15 @@ export async function devCommand(module: string, options: DevOptions): Promise<v
   catchStrayErrors();
   const workflows = await loadModule(module);
   const runtime: Runtime = await openEngine(options);
+  const tickFailed = (workflow: string, error: unknown) => log(`the scheduled run of ${workflow} did not start: ${String(error)}`);
+  // Replaced on each reload, so the control reads whichever runner is current.
+  let schedules = new ScheduleRunner(runtime, systemClock, definitionsList(), tickFailed);
+  const control: ScheduleControl = { list: () => schedules.list(), pause: (w) => schedules.pause(w), resume: (w) => schedules.resume(w) };
   let server: Server;
   try {
-    server = await startServer(localApi(() => runtime), options);
+    server = await startServer(localApi(() => runtime, control), options);
   } catch (error) {
+    schedules.stop();
     await runtime.close();
     throw error;
   }
@@ -42,17 +51,22 @@ export async function devCommand(module: string, options: DevOptions): Promise<v
   if (options.data !== undefined) log(`runs are kept in ${options.data}: they survive a restart on the same folder`);
   warnIfExposed(options.host, log);
   log(`workflows: ${workflows.join(", ") || "none (define one with workflow(name, fn))"}`);
+  for (const s of schedules.list()) log(`schedule: ${s.workflow} ${s.schedule}, next at ${s.next?.toISOString() ?? "(paused)"}`);
   const stopWatching =
     options.watch === false
       ? () => undefined
       : watchModule(() => {
           loadModule(module).then(
-            (names) => log(`reloaded ${module}; workflows: ${names.join(", ")}`),
+            (names) => {
+              schedules = schedules.replace(definitionsList());
+              log(`reloaded ${module}; workflows: ${names.join(", ")}`);
+            },
             (error: unknown) => log(`${error instanceof CliError ? error.message : String(error)}; still serving the previous version`),
           );
         });
   await untilSignal();
   stopWatching();
+  schedules.stop();
   await server.close();
   await runtime.close();
 }
