@@ -17,6 +17,15 @@ export interface ApiResponse {
 /** Sends one request to the API. */
 export type ApiTransport = (method: string, path: string, body?: unknown) => Promise<ApiResponse>;
 
+/** A schedule as `GET /schedules` lists it. */
+export interface ScheduleJson {
+  readonly workflow: string;
+  readonly schedule: string;
+  readonly paused: boolean;
+  /** ISO time of the next tick, `null` while paused. */
+  readonly next: string | null;
+}
+
 /** The routes the command uses, with the API's errors turned into {@link CliError}s. */
 export class ApiClient {
   /**
@@ -54,6 +63,16 @@ export class ApiClient {
     const params = new URLSearchParams();
     for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
     return this.#ok<RunListJson>("GET", `/runs?${params.toString()}`);
+  }
+
+  /** The scheduled workflows with their next ticks. */
+  async schedules(): Promise<{ schedules: ScheduleJson[] }> {
+    return this.#ok<{ schedules: ScheduleJson[] }>("GET", "/schedules");
+  }
+
+  /** Pauses or resumes a workflow's schedule; returns it as it is now. */
+  async pauseSchedule(workflow: string, paused: boolean): Promise<ScheduleJson> {
+    return this.#ok<ScheduleJson>("POST", `/schedules/${encodeURIComponent(workflow)}/${paused ? "pause" : "resume"}`);
   }
 
   async #found<T>(path: string): Promise<T | undefined> {

@@ -1,5 +1,5 @@
 /**
- * The `floe` command: `run`, `dev`, `dashboard`, `runs`, `inspect`. Each failure the user
+ * The `floe` command: `run`, `dev`, `dashboard`, `runs`, `inspect`, `schedules`. Each failure the user
  * can fix is one line on stderr with the fix and an {@link ExitCode} that says which kind
  * it was; stacks only with `--verbose`.
  */
@@ -155,6 +155,42 @@ function build(setCode: (code: number) => void): Command {
       .action(async (id: string, options: { api: string }) => {
         const { inspectCommand } = await import("./commands/inspect.ts");
         setCode(await inspectCommand(id, options));
+      }),
+  );
+  const schedules = configure(
+    program
+      .command("schedules")
+      .summary("list scheduled workflows with their next times; pause and resume them")
+      .description("List the scheduled workflows of a module, or of a `floe dev` server or deployed API, with their next ticks; pause or resume one on the API."),
+  );
+  for (const [action, paused] of [["pause", true], ["resume", false]] as const) {
+    configure(
+      schedules
+        .command(action)
+        .description(`${paused ? "Pause" : "Resume"} a workflow's schedule on the API${paused ? ": its ticks start no runs until resumed" : ", from its next tick"}.`)
+        .argument("<workflow>", "the scheduled workflow")
+        .addOption(apiOption())
+        .addOption(tokenOption())
+        .addOption(iamOption())
+        .option("--json", "print the schedule as JSON")
+        .action(async (workflow: string, options: { api: string }) => {
+          const { pauseScheduleCommand } = await import("./commands/schedules.ts");
+          setCode(await pauseScheduleCommand(workflow, paused, options));
+        }),
+    );
+  }
+  configure(
+    schedules
+      .command("list", { isDefault: true })
+      .description("List the scheduled workflows with their next ticks: of <module> if given, else of the API.")
+      .argument("[module]", "the .ts or .js file that defines your workflows (without it: ask the API)")
+      .addOption(apiOption())
+      .addOption(tokenOption())
+      .addOption(iamOption())
+      .option("--json", "print the schedules as JSON")
+      .action(async (module: string | undefined, options: { api: string }) => {
+        const { listSchedulesCommand } = await import("./commands/schedules.ts");
+        setCode(await listSchedulesCommand(module, options));
       }),
   );
   return program;
