@@ -5,3 +5,4 @@ export { OrchestratorApi, apiRoutes, defaultJwtScopes, type RouteAccess } from "
 export { TaskWorker } from "./task-worker.ts";
 export { AWS_CONDITION, bundlingOptions } from "./bundling.ts";
 export type { TaskSummary } from "./task-definitions.ts";
+export { WorkflowSchedule, scheduleExpression } from "./schedules.ts";

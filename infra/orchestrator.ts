@@ -28,6 +28,7 @@ import { OrchestratorApi, type RouteAccess } from "./orchestrator-api.ts";
 import type { OrchestratorProps } from "./orchestrator-props.ts";
 import { executionsTable } from "./executions-table.ts";
 import { acknowledgeDesignFindings, acknowledgeTaskQueues } from "./nag-acknowledgements.ts";
+import { WorkflowSchedule } from "./schedules.ts";
 import { readTaskDefinitions, type TaskSummary } from "./task-definitions.ts";
 import { taskGroupOf } from "./task-groups.ts";
 import { TaskWorker } from "./task-worker.ts";
@@ -86,6 +87,8 @@ export class Orchestrator extends Construct {
   public readonly reconcileSchedule: events.Rule;
   /** The HTTP API, its stage and access logs. */
   public readonly api: OrchestratorApi;
+  /** The schedule of each scheduled workflow, by its name (`infra/schedules.ts`). */
+  public readonly schedules: ReadonlyMap<string, WorkflowSchedule>;
   /** The prefix of the task queues' names, `<namePrefix>-<task>`; dead-letter queues are `<namePrefix>_<task>`. */
   public readonly namePrefix: string;
   /** The ARN pattern of every task queue (`<namePrefix>-*`): what roles that send are granted. */
@@ -228,6 +231,11 @@ export class Orchestrator extends Construct {
     this.#grantData(this.deadLetterHandler, dataAccess.deadLetter);
     this.#grantData(this.reconciler, dataAccess.reconciler);
     this.alarms = [...[...tasks.values()].map((t) => t.deadLetterAlarm), ...this.#coordinatorAlarms()];
+    this.schedules = new Map(
+      this.definitions.flatMap((d) =>
+        d.schedule === undefined ? [] : [[d.name, new WorkflowSchedule(this, `Schedule_${d.name}`, { workflow: d.name, spec: d.schedule, target: this.apiHandler })] as const],
+      ),
+    );
     acknowledgeDesignFindings(this);
   }
 

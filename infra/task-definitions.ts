@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { ScheduleSpec } from "./schedules.ts";
 
 /** What the construct needs to know of a task or workflow. */
 export interface TaskSummary {
@@ -21,6 +22,8 @@ export interface TaskSummary {
   readonly kind: "task" | "workflow";
   /** The task's `timeoutMs` option, if it has one. */
   readonly timeoutMs?: number;
+  /** A workflow's validated `schedule` option, if it has one. */
+  readonly schedule?: ScheduleSpec;
 }
 
 // floe's files end as this one does: .js in the package, .ts in the repository's sources.
@@ -54,7 +57,7 @@ export function readTaskDefinitions(tasksModule: string): TaskSummary[] {
     `import ${JSON.stringify(tasksModule)};`,
     `import { definitionsList } from ${JSON.stringify(registryPath)};`,
     "process.stdout.write(JSON.stringify(definitionsList().map((d) =>",
-    "  ({ name: d.name, kind: d.kind, timeoutMs: d.options.timeoutMs }))));",
+    "  ({ name: d.name, kind: d.kind, timeoutMs: d.options.timeoutMs, schedule: d.options.schedule }))));",
   ].join("\n");
   const { buildSync } = esbuild();
   const dir = mkdtempSync(join(tmpdir(), "floe-tasks-"));
