@@ -6,6 +6,9 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { handleRequest, type RoutesOptions } from "../sdk/http/routes.ts";
 import type { Runtime } from "../sdk/runtime/runtime.ts";
+import { Kind, lookup } from "../sdk/define/registry.ts";
+import { ErrorCode, FloeError } from "../sdk/errors.ts";
+import { startTick } from "../sdk/schedules/runner.ts";
 import { entryPoint } from "./environment.ts";
 
 /** What the API needs: the runtime it starts and reads executions with. */
@@ -14,9 +17,20 @@ export interface ApiDeps {
   readonly routes?: RoutesOptions;
 }
 
+/**
+ * What a workflow's Scheduler schedule sends (infra/schedules.ts): the workflow and the
+ * tick's due time, `<aws.scheduler.scheduled-time>`.
+ */
+export interface ScheduledTickEvent {
+  readonly floeScheduledTick: { readonly workflow: string; readonly scheduledAt: string };
+}
+
 /** Creates the API's handler over `deps` (tests pass their own). */
-export function createApiHandler(deps: ApiDeps): (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2> {
+export function createApiHandler(
+  deps: ApiDeps,
+): (event: APIGatewayProxyEventV2 | ScheduledTickEvent) => Promise<APIGatewayProxyStructuredResultV2> {
   return async (event) => {
+    if ("floeScheduledTick" in event) return startScheduledTick(deps.runtime, event.floeScheduledTick);
     const body = event.body === undefined ? undefined : event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
     const headers = Object.fromEntries(Object.entries(event.headers).map(([name, value]) => [name.toLowerCase(), value]));
     const response = await handleRequest(
@@ -26,6 +40,24 @@ export function createApiHandler(deps: ApiDeps): (event: APIGatewayProxyEventV2)
     );
     return { statusCode: response.status, headers: { "content-type": "application/json" }, body: JSON.stringify(response.body) };
   };
+}
+
+/**
+ * Starts a tick's run under the id the workflow and the tick derive: Scheduler delivers at
+ * least once, and a second delivery finds the run the first started. A tick that names no
+ * scheduled workflow or no time throws, so Scheduler retries it and then dead-letters it.
+ */
+async function startScheduledTick(runtime: Runtime, tick: ScheduledTickEvent["floeScheduledTick"]): Promise<APIGatewayProxyStructuredResultV2> {
+  const definition = lookup(tick.workflow);
+  const scheduledAt = new Date(tick.scheduledAt);
+  if (definition.kind !== Kind.Workflow || definition.options.schedule === undefined || Number.isNaN(scheduledAt.getTime())) {
+    throw new FloeError(
+      ErrorCode.InvalidOption,
+      `a scheduled tick must name a scheduled workflow and an ISO time, got ${JSON.stringify(tick)}; deploy the module that gives "${tick.workflow}" its schedule`,
+    );
+  }
+  const execution = await startTick(runtime, definition, scheduledAt);
+  return { statusCode: 200, headers: { "content-type": "application/json" }, body: JSON.stringify({ id: execution.id }) };
 }
 
 /** What payload 2.0 carries of the IAM and JWT authorizers (absent without one). */
