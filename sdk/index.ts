@@ -3,7 +3,8 @@
  * AWS (Lambda, SQS, DynamoDB, S3). Importing it does nothing but define these exports:
  * where a top-level call runs is decided at the first one (`sdk/api/default-engine.ts`).
  */
-export { task, workflow, unmapped, type Task, type Resolved, type Unmapped, type MapArgs } from "./api/task.ts";
+export { task, workflow, unmapped, type Task, type Submitter, type Resolved, type Unmapped, type MapArgs } from "./api/task.ts";
+export type { StartDelay } from "./runtime/start-delay.ts";
 export type { TaskOptions, RetryOptions, WaitOption, ErrorClass } from "./define/options.ts";
 export { Execution, type ResultOptions } from "./runtime/execution.ts";
 export { wait, asCompleted } from "./runtime/waiting.ts";

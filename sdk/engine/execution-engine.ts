@@ -92,6 +92,11 @@ export interface NewExecution {
    * record). Not asked when the record existed already.
    */
   readonly admit?: (() => MaybePromise<unknown>) | undefined;
+  /**
+   * A delayed start: the first attempt's earliest start, epoch milliseconds. The record is
+   * `queued` (or `waiting`) with it as its `notBefore`, and its message is delayed to it.
+   */
+  readonly notBefore?: number | undefined;
 }
 
 /** How an attempt ended, as the runtime reports it. */
@@ -183,7 +188,7 @@ export class ExecutionEngine {
       result: undefined,
       forward: undefined,
       error: undefined,
-      notBefore: undefined,
+      notBefore: spec.notBefore,
       createdAt: now,
       queuedAt: waits ? undefined : now,
       startedAt: undefined,
@@ -397,7 +402,9 @@ export class ExecutionEngine {
 
   #send(record: ExecutionRecord, delayMs?: number): MaybePromise<void> {
     const message: TaskMessage = { executionId: record.id, taskName: record.taskName, attempt: record.attempt };
-    return this.#o.queue.send([message], delayMs);
+    // A delayed start's message waits for its time; one that comes early is sent again (#resend).
+    const early = delayMs === undefined && record.notBefore !== undefined ? record.notBefore - this.#o.clock.now() : 0;
+    return this.#o.queue.send([message], early > 0 ? early : delayMs);
   }
 
   /**
