@@ -8,6 +8,7 @@ export type { StartDelay } from "./runtime/start-delay.ts";
 export type { TaskOptions, RetryOptions, WaitOption, ErrorClass } from "./define/options.ts";
 export { Execution, type ResultOptions } from "./runtime/execution.ts";
 export { wait, asCompleted } from "./runtime/waiting.ts";
+export { sleep } from "./runtime/sleep.ts";
 export { taskContext, type TaskContext } from "./runtime/context.ts";
 export { createEngine, type EngineOptions } from "#engines";
 export type { Engine } from "./api/engine.ts";

@@ -103,7 +103,9 @@ export interface NewExecution {
 export type Outcome =
   | { readonly type: "completed"; readonly result: string; readonly forward?: string }
   | { readonly type: "failed"; readonly error: unknown }
-  | { readonly type: "suspended"; readonly on: readonly string[]; readonly mode: WaitMode };
+  | { readonly type: "suspended"; readonly on: readonly string[]; readonly mode: WaitMode }
+  /** The code slept: the attempt ends and the execution runs again from the start at `until`. */
+  | { readonly type: "sleeping"; readonly until: number; readonly wakes: readonly number[] };
 
 const blocked: readonly ExecutionState[] = [State.Waiting, State.Suspended];
 const live: readonly ExecutionState[] = [State.Waiting, State.Queued, State.Running, State.Suspended];
@@ -502,6 +504,8 @@ export class ExecutionEngine {
         return drive(this.#fail(record, outcome.error));
       case "suspended":
         return drive(this.#suspend(record, outcome.on, outcome.mode));
+      case "sleeping":
+        return drive(this.#sleep(record, outcome.until, outcome.wakes));
       default:
         throw new Error(`unknown outcome ${JSON.stringify(outcome satisfies never)}`);
     }
@@ -633,6 +637,25 @@ export class ExecutionEngine {
   }
 
   /** Parks a running execution until `on` (all, or any one of them) have finished. */
+  /**
+   * Ends a sleeping attempt: the execution is queued again for the same attempt, due at
+   * its wake time, with a message delayed to it (sent again with the delay left by a queue
+   * that cannot wait that long). It holds no slot and runs no code meanwhile.
+   */
+  *#sleep(record: ExecutionRecord, until: number, wakes: readonly number[]): Step<void> {
+    const now = this.#o.clock.now();
+    const queued = yield* call(
+      this.#advance(
+        record,
+        { state: State.Running, attempt: record.attempt },
+        // A new generation, as a suspension makes: the re-run reads the children made before.
+        { state: State.Queued, generation: record.generation + 1, notBefore: until, queuedAt: now, wakes: [...wakes] },
+        { state: State.Queued, at: now, attempt: record.attempt },
+      ),
+    );
+    if (queued !== undefined) yield* call(this.#send(queued));
+  }
+
   *#suspend(record: ExecutionRecord, on: readonly string[], mode: WaitMode): Step<void> {
     const now = this.#o.clock.now();
     const suspended = yield* call(

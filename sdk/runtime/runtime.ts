@@ -27,6 +27,7 @@ import { currentContext, type ExecutionContext } from "./context.ts";
 import { Execution, isExecution, type ExecutionHost } from "./execution.ts";
 import { collectExecutionIds, isPlainObject } from "./references.ts";
 import { notBeforeOf, type StartDelay } from "./start-delay.ts";
+import { wakeTime } from "./sleep.ts";
 
 /** The dependencies and settings of a {@link Runtime}. */
 export interface RuntimeOptions {
@@ -319,6 +320,22 @@ export class Runtime implements ExecutionHost {
     const id = stored.executionId;
     await this.engine.register({ id, runId: id, taskName: definition.name, args: encoded.text, refs: encoded.refs, waitOn, notBefore });
     return new Execution(id, this, existing);
+  }
+
+  /**
+   * The n-th `sleep` of `context`'s code (see `sleep`): passes at once when an earlier run
+   * fixed its wake time and that time has come; otherwise ends the attempt as sleeping.
+   */
+  sleep(context: ExecutionContext, duration: number | Date): Promise<void> {
+    if (context.aborted) return Promise.reject(new CancelledError(`execution ${context.record.id} is no longer running`));
+    const now = this.#o.clock.now();
+    const n = context.sleeps++;
+    const fixed = context.record.wakes?.[n];
+    if (fixed !== undefined && fixed <= now) return Promise.resolve();
+    const until = fixed ?? wakeTime(duration, now);
+    context.requestSleep(until, [...(context.record.wakes ?? []).slice(0, n), until]);
+    // The attempt ends as sleeping; the code that awaits this never resumes in this run.
+    return new Promise<void>(() => undefined);
   }
 
   /** A handle on an existing execution, by id (for the HTTP API and tools). */
