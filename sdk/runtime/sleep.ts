@@ -15,7 +15,7 @@ export const MIN_SLEEP_MS = 1_000;
  * runs again (its submissions find the children made before, by their derived ids), and
  * side effects of its own are repeated, as after any suspension.
  *
- * @param duration - milliseconds (1 second to 30 days), or the time to wake at (at least a second ahead, at most 30 days)
+ * @param duration - milliseconds (1 second to 30 days), or the time to wake at (in the next 30 days)
  * @throws FloeError `FLOE_INVALID_OPTION` outside a task, or for a duration or date out of range
  * @example
  * await sleep(90 * 60_000);
@@ -40,10 +40,10 @@ export function wakeTime(duration: unknown, now: number): number {
   if (duration instanceof Date) {
     const at = duration.getTime();
     if (Number.isNaN(at)) throw new FloeError(ErrorCode.InvalidOption, "sleep(Invalid Date): pass a valid Date, or a number of milliseconds");
-    if (at - now < MIN_SLEEP_MS || at - now > MAX_DELAY_MS) {
+    if (at <= now || at - now > MAX_DELAY_MS) {
       throw new FloeError(
         ErrorCode.InvalidOption,
-        `sleep(${duration.toISOString()}): the time must be 1 second to 30 days ahead (now is ${new Date(now).toISOString()}); ` +
+        `sleep(${duration.toISOString()}): the time must be in the next 30 days (now is ${new Date(now).toISOString()}); ` +
           "pass a later date, or skip the sleep when the time has passed",
       );
     }
