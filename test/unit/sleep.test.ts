@@ -35,6 +35,11 @@ const inlineThenSleep = workflow("sl_inline", async () => {
   await sleep(1_000);
   return got;
 });
+const napper = task("sl_napper", { inline: true }, async () => {
+  await sleep(5_000);
+  return "napped";
+});
+const callsNapper = workflow("sl_calls_napper", async () => napper());
 const fast = task("sl_fast", async () => "done");
 const outside = workflow("sl_bad", async (arg: unknown) => {
   await sleep(arg as number);
@@ -83,6 +88,30 @@ describe("sleep", () => {
     clock.advance(1_000);
     expect(await run.result()).toBe("quick");
     expect(inlineRuns).toBe(1);
+    await engine.close();
+  });
+
+  it("is cancelled like any queued execution: it never wakes", async () => {
+    const clock = new ManualClock(START);
+    const engine = createEngine({ clock });
+    log.length = 0;
+    const run = engine.submit(twice);
+    await turns();
+    await engine.cancel(run);
+    clock.advance(200_000);
+    await turns();
+    expect(await engine.getExecution(run.id)).toMatchObject({ state: State.Cancelled });
+    expect(log).toEqual(["before"]);
+    await engine.close();
+  });
+
+  it("in an inline task, sleeps that task as an execution of its own, its caller waiting for it", async () => {
+    const clock = new ManualClock(START);
+    const engine = createEngine({ clock });
+    const run = engine.submit(callsNapper);
+    await turns();
+    clock.advance(5_000);
+    expect(await run.result()).toBe("napped");
     await engine.close();
   });
 
