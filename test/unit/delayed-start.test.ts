@@ -26,6 +26,13 @@ const later = workflow("ds_later", async (user: string) => {
   return child.id;
 });
 
+const upstream = task("ds_upstream", async () => "up");
+const joined = task("ds_joined", { wait: true }, async (_value: unknown) => {
+  ran.push(clockNow());
+  return "joined";
+});
+const chain = workflow("ds_chain", async () => joined.with({ delayMs: 10_000 }).submit(upstream.submit()).id);
+
 const turns = async (n = 20) => {
   for (let i = 0; i < n; i += 1) await new Promise((resolve) => setImmediate(resolve));
 };
@@ -65,6 +72,21 @@ describe("a delayed start", () => {
     await turns();
     expect(await engine.getExecution(childId)).toMatchObject({ state: State.Completed });
     expect(ran).toEqual([5_030_000, 5_060_000]);
+    await engine.close();
+  });
+
+  it("waits for its upstreams and for its time, whichever comes last", async () => {
+    const { clock, engine } = engineAt(7_000_000);
+    const id = await engine.submit(chain).result();
+    await turns();
+    expect(await engine.getExecution(id)).toMatchObject({ state: State.Queued, notBefore: 7_010_000 });
+    clock.advance(9_999);
+    await turns();
+    expect(ran).toEqual([]);
+    clock.advance(1);
+    await turns();
+    expect(await engine.getExecution(id)).toMatchObject({ state: State.Completed });
+    expect(ran).toEqual([7_010_000]);
     await engine.close();
   });
 
