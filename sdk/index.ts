@@ -3,10 +3,12 @@
  * AWS (Lambda, SQS, DynamoDB, S3). Importing it does nothing but define these exports:
  * where a top-level call runs is decided at the first one (`sdk/api/default-engine.ts`).
  */
-export { task, workflow, unmapped, type Task, type Resolved, type Unmapped, type MapArgs } from "./api/task.ts";
+export { task, workflow, unmapped, type Task, type Submitter, type Resolved, type Unmapped, type MapArgs } from "./api/task.ts";
+export type { StartDelay } from "./runtime/start-delay.ts";
 export type { TaskOptions, RetryOptions, WaitOption, ErrorClass } from "./define/options.ts";
 export { Execution, type ResultOptions } from "./runtime/execution.ts";
 export { wait, asCompleted } from "./runtime/waiting.ts";
+export { sleep } from "./runtime/sleep.ts";
 export { taskContext, type TaskContext } from "./runtime/context.ts";
 export { createEngine, type EngineOptions } from "#engines";
 export type { Engine } from "./api/engine.ts";

@@ -19,6 +19,7 @@ import { ErrorCode, FloeError } from "../errors.ts";
 import { currentContext, type ExecutionContext } from "../runtime/context.ts";
 import type { Execution } from "../runtime/execution.ts";
 import type { Runtime } from "../runtime/runtime.ts";
+import type { StartDelay } from "../runtime/start-delay.ts";
 import { createConnectedRuntime } from "./connected.ts";
 
 let instance: Runtime | undefined;
@@ -28,10 +29,10 @@ let instance: Runtime | undefined;
  * task, on its engine, or as a new run on the default engine.
  * @throws FloeError `FLOE_NOT_CONNECTED` at top level in a Lambda function not connected to an orchestrator
  */
-export function submitHere(definition: TaskDefinition, args: unknown[]): Execution<unknown> {
+export function submitHere(definition: TaskDefinition, args: unknown[], delay?: StartDelay): Execution<unknown> {
   // One lookup of the context for both questions: it is a walk of async hooks' state.
   const context = currentContext();
-  return runtimeOf(context, definition).submitWithin(context, definition, args);
+  return runtimeOf(context, definition).submitWithin(context, definition, args, delay);
 }
 
 /**

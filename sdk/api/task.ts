@@ -5,6 +5,7 @@ import { normalizeOptions, type TaskOptions } from "../define/options.ts";
 import { Kind, define, type TaskDefinition } from "../define/registry.ts";
 import { callHere, submitHere } from "./default-engine.ts";
 import { mapRows, type MapArgs } from "./map-rows.ts";
+import { checkStartDelay, type StartDelay } from "../runtime/start-delay.ts";
 
 export { unmapped, type Unmapped, type MapArgs } from "./map-rows.ts";
 
@@ -33,10 +34,30 @@ export interface Task<A extends unknown[], R> {
    * const stops = stopAtFloor.map([3, 2, 1], unmapped("fast"));
    */
   map(...args: MapArgs<A>): Execution<Resolved<R>>[];
+  /**
+   * The task with per-call options: `{ delayMs }` or `{ startAt: Date }` delays its start
+   * (0 to 30 days ahead). The execution is `queued` with its start time as `notBefore`
+   * and holds no slot until then.
+   * @throws FloeError `FLOE_INVALID_OPTION` naming a bad delay (at submit: a time in the past or over 30 days ahead)
+   * @example
+   * remind.with({ delayMs: 86_400_000 }).submit(userId);
+   */
+  with(options: StartDelay): Submitter<A, R>;
   /** The task's name. */
   readonly name: string;
   /** What floe runs. */
   readonly definition: TaskDefinition;
+}
+
+/** A task with per-call options (see `Task.with`): call, `submit` or `map` it as the task. */
+export interface Submitter<A extends unknown[], R> {
+  (...args: A): Promise<Resolved<R>>;
+  submit(...args: A): Execution<Resolved<R>>;
+  map(...args: MapArgs<A>): Execution<Resolved<R>>[];
+  /** What floe runs. */
+  readonly definition: TaskDefinition;
+  /** The start delay every submission through it gets. */
+  readonly delay: StartDelay;
 }
 
 type Fn<A extends unknown[], R> = (...args: A) => R;
@@ -99,5 +120,18 @@ function make<A extends unknown[], R>(kind: Kind, name: string, a: TaskOptions |
     definition: { value: definition, enumerable: true },
     submit: { value: submit, enumerable: true },
     map: { value: (...args: MapArgs<A>) => mapRows(name, args).map((row) => submit(...(row as A))), enumerable: true },
+    with: { value: (options: StartDelay) => delayed<A, R>(definition, checkStartDelay(name, options)), enumerable: true },
   }) as unknown as Task<A, R>;
+}
+
+function delayed<A extends unknown[], R>(definition: TaskDefinition, delay: StartDelay): Submitter<A, R> {
+  const submit = (...args: A) => submitHere(definition, args, delay) as Execution<Resolved<R>>;
+  // A delayed call never runs inline: it waits for its start like any submission.
+  const call = (...args: A) => submit(...args).result();
+  return Object.assign(call, {
+    definition,
+    delay,
+    submit,
+    map: (...args: MapArgs<A>) => mapRows(definition.name, args).map((row) => submit(...(row as A))),
+  });
 }

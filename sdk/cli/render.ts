@@ -105,6 +105,8 @@ export function tree(run: RunJson, highlight?: string, now = Date.now()): string
     const margin = `${inner}${kids.length > 0 ? "│" : " "}  `;
     const retried = retriedAttempts(e);
     for (const line of retried) rows.push([`${margin}↻ ${line.text}`]);
+    const due = dueText(e);
+    if (due !== undefined) rows.push([`${margin}⏲ ${due}`]);
     // A retry keeps its attempt's error as the execution's until the next ends: shown above.
     if (e.error !== undefined && (retried.length === 0 || isTerminal(e.state))) {
       rows.push([`${margin}✗ ${errorText(e.error)}`]);
@@ -115,6 +117,18 @@ export function tree(run: RunJson, highlight?: string, now = Date.now()): string
   const width = Math.max(...rows.filter((r) => r[1] !== undefined).map(([left]) => left.length));
   const lines = rows.map(([left, rest]) => (rest === undefined ? left : `${left.padEnd(width)}  ${rest}`));
   return lines.join("\n");
+}
+
+/**
+ * When a queued execution with a start to come runs: "starts at …" (a delayed start),
+ * "retries at …" (a retry's delay) or "sleeping until …" (a `sleep`).
+ */
+export function dueText(e: Pick<ExecutionJson, "notBefore" | "startedAt" | "attempt" | "failures">): string | undefined {
+  if (e.notBefore === undefined) return undefined;
+  const at = new Date(e.notBefore).toISOString();
+  if (e.startedAt === undefined) return `starts at ${at}`;
+  if (e.failures?.some((f) => f.attempt === e.attempt - 1) === true) return `retries at ${at}`;
+  return `sleeping until ${at}`;
 }
 
 /** `TimeoutError [FLOE_TIMEOUT]: message`, marked when the stored text was cut. */

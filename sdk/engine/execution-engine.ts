@@ -92,13 +92,20 @@ export interface NewExecution {
    * record). Not asked when the record existed already.
    */
   readonly admit?: (() => MaybePromise<unknown>) | undefined;
+  /**
+   * A delayed start: the first attempt's earliest start, epoch milliseconds. The record is
+   * `queued` (or `waiting`) with it as its `notBefore`, and its message is delayed to it.
+   */
+  readonly notBefore?: number | undefined;
 }
 
 /** How an attempt ended, as the runtime reports it. */
 export type Outcome =
   | { readonly type: "completed"; readonly result: string; readonly forward?: string }
   | { readonly type: "failed"; readonly error: unknown }
-  | { readonly type: "suspended"; readonly on: readonly string[]; readonly mode: WaitMode };
+  | { readonly type: "suspended"; readonly on: readonly string[]; readonly mode: WaitMode }
+  /** The code slept: the attempt ends and the execution runs again from the start at `until`. */
+  | { readonly type: "sleeping"; readonly until: number; readonly wakes: readonly number[] };
 
 const blocked: readonly ExecutionState[] = [State.Waiting, State.Suspended];
 const live: readonly ExecutionState[] = [State.Waiting, State.Queued, State.Running, State.Suspended];
@@ -183,7 +190,7 @@ export class ExecutionEngine {
       result: undefined,
       forward: undefined,
       error: undefined,
-      notBefore: undefined,
+      notBefore: spec.notBefore,
       createdAt: now,
       queuedAt: waits ? undefined : now,
       startedAt: undefined,
@@ -397,7 +404,9 @@ export class ExecutionEngine {
 
   #send(record: ExecutionRecord, delayMs?: number): MaybePromise<void> {
     const message: TaskMessage = { executionId: record.id, taskName: record.taskName, attempt: record.attempt };
-    return this.#o.queue.send([message], delayMs);
+    // A delayed start's message waits for its time; one that comes early is sent again (#resend).
+    const early = delayMs === undefined && record.notBefore !== undefined ? record.notBefore - this.#o.clock.now() : 0;
+    return this.#o.queue.send([message], early > 0 ? early : delayMs);
   }
 
   /**
@@ -495,6 +504,8 @@ export class ExecutionEngine {
         return drive(this.#fail(record, outcome.error));
       case "suspended":
         return drive(this.#suspend(record, outcome.on, outcome.mode));
+      case "sleeping":
+        return drive(this.#sleep(record, outcome.until, outcome.wakes));
       default:
         throw new Error(`unknown outcome ${JSON.stringify(outcome satisfies never)}`);
     }
@@ -626,6 +637,25 @@ export class ExecutionEngine {
   }
 
   /** Parks a running execution until `on` (all, or any one of them) have finished. */
+  /**
+   * Ends a sleeping attempt: the execution is queued again for the same attempt, due at
+   * its wake time, with a message delayed to it (sent again with the delay left by a queue
+   * that cannot wait that long). It holds no slot and runs no code meanwhile.
+   */
+  *#sleep(record: ExecutionRecord, until: number, wakes: readonly number[]): Step<void> {
+    const now = this.#o.clock.now();
+    const queued = yield* call(
+      this.#advance(
+        record,
+        { state: State.Running, attempt: record.attempt },
+        // A new generation, as a suspension makes: the re-run reads the children made before.
+        { state: State.Queued, generation: record.generation + 1, notBefore: until, queuedAt: now, wakes: [...wakes] },
+        { state: State.Queued, at: now, attempt: record.attempt },
+      ),
+    );
+    if (queued !== undefined) yield* call(this.#send(queued));
+  }
+
   *#suspend(record: ExecutionRecord, on: readonly string[], mode: WaitMode): Step<void> {
     const now = this.#o.clock.now();
     const suspended = yield* call(

@@ -86,8 +86,13 @@ export interface ExecutionRecord {
   /** Set when the task returned another execution: its result is that execution's. */
   forward?: string;
   error?: Payload;
-  /** A retry's earliest start, epoch milliseconds. */
+  /** The earliest start of the next attempt or run (a retry's, a delayed start's, a sleep's wake), epoch milliseconds. */
   notBefore?: number;
+  /**
+   * The wake times of the execution's `sleep` calls, in the order its code made them: fixed
+   * by the first run that reaches each, so a re-run after waking passes it at once.
+   */
+  wakes?: number[];
   readonly createdAt: number;
   queuedAt?: number;
   startedAt?: number;

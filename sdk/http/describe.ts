@@ -5,7 +5,7 @@
  */
 import { decodeError, decodeValue } from "../codec/codec.ts";
 import { previewArgs } from "../codec/preview.ts";
-import type { ExecutionRecord, FailedAttempt, Payload, RunView as StoredRun } from "../engine/model.ts";
+import { State, type ExecutionRecord, type FailedAttempt, type Payload, type RunView as StoredRun } from "../engine/model.ts";
 import type { MaybePromise } from "../engine/step.ts";
 import type { ErrorJson, ExecutionJson, FailedAttemptJson, ExecutionView, RunJson, RunSummaryJson, RunView } from "./views.ts";
 
@@ -37,7 +37,14 @@ export function summary(record: ExecutionRecord): RunSummaryJson {
     queuedAt: record.queuedAt,
     startedAt: record.startedAt,
     finishedAt: record.finishedAt,
+    ...dueAt(record),
   };
+}
+
+/** A queued or waiting execution's earliest start, when it has one to come (a delayed start, a retry's delay). */
+function dueAt(record: ExecutionRecord): { notBefore?: number } {
+  const blocked = record.state === State.Queued || record.state === State.Waiting;
+  return blocked && record.notBefore !== undefined && record.notBefore > (record.queuedAt ?? record.createdAt) ? { notBefore: record.notBefore } : {};
 }
 
 /**

@@ -10,6 +10,7 @@ import { State, isTerminal, type ExecutionRecord, type ExecutionState } from "..
 import type { RunPosition } from "../engine/ports.ts";
 import { ErrorCode, errorCode, forwardCycle } from "../errors.ts";
 import type { Runtime } from "../runtime/runtime.ts";
+import { MAX_DELAY_MS, type StartDelay } from "../runtime/start-delay.ts";
 import { scheduleRoute, type ScheduleControl } from "../schedules/routes.ts";
 import { executionJson, executionView, runJson, runView, summary } from "./describe.ts";
 
@@ -58,6 +59,16 @@ export interface RoutesOptions {
 
 const startSchema = z.strictObject({
   args: z._default(z.array(z.unknown(), { error: "args must be an array of the workflow's arguments" }), []),
+  startAt: z.optional(
+    z.iso.datetime({ offset: true, error: 'startAt must be an ISO 8601 date and time, such as "2027-01-04T09:00:00Z"' }),
+  ),
+  delayMs: z.optional(
+    z.number({ error: "delayMs must be a number of milliseconds" }).check(
+      z.int({ error: "delayMs must be a whole number of milliseconds" }),
+      z.minimum(0, { error: "delayMs must be 0 or more (a start cannot be in the past)" }),
+      z.maximum(MAX_DELAY_MS, { error: `delayMs must be at most ${MAX_DELAY_MS} (30 days)` }),
+    ),
+  ),
 });
 const idempotencyKey = z
   .string()
@@ -168,12 +179,19 @@ async function start(runtime: Runtime, name: string, request: HttpRequest, optio
   }
   const parsed = startSchema.safeParse(json);
   if (!parsed.success) throw invalid(parsed.error);
+  const { startAt, delayMs } = parsed.data;
+  if (startAt !== undefined && delayMs !== undefined) {
+    throw new HttpError(400, ErrorCode.InvalidOption, "pass startAt or delayMs, not both", { startAt: "pass startAt or delayMs, not both" });
+  }
+  const delay: StartDelay | undefined = startAt !== undefined ? { startAt: new Date(startAt) } : delayMs !== undefined ? { delayMs } : undefined;
   const key = request.headers["idempotency-key"];
   const keyCheck = key === undefined ? undefined : idempotencyKey.safeParse(key);
   if (keyCheck !== undefined && !keyCheck.success) throw invalid(keyCheck.error, "Idempotency-Key");
   try {
     const execution =
-      key === undefined ? runtime.submit(definition.name, ...parsed.data.args) : await runtime.submitKeyed(definition, parsed.data.args, { key, caller: request.caller });
+      key === undefined
+        ? runtime.submitWithin(undefined, definition, parsed.data.args, delay)
+        : await runtime.submitKeyed(definition, parsed.data.args, { key, caller: request.caller }, delay);
     await execution.created;
     return { status: 202, body: { id: execution.id, statusUrl: `/executions/${encodeURIComponent(execution.id)}` } };
   } catch (error) {
@@ -181,6 +199,8 @@ async function start(runtime: Runtime, name: string, request: HttpRequest, optio
     const message = (error as Error).message;
     if (code === ErrorCode.IdempotencyConflict) throw new HttpError(422, code, message);
     if (code === ErrorCode.PayloadTooLarge) throw new HttpError(413, code, message);
+    // A start time in the past or too far ahead is refused by the engine, on its clock.
+    if (code === ErrorCode.InvalidOption && startAt !== undefined && message.includes("cannot start at")) throw new HttpError(400, code, message, { startAt: message });
     if (code === ErrorCode.NotSerializable || code === ErrorCode.InvalidOption) throw new HttpError(400, code, message, { args: message });
     throw error;
   }

@@ -14,6 +14,8 @@ export interface ExecutionJson {
   readonly attempt: number;
   readonly createdAt: number;
   readonly queuedAt?: number;
+  /** The earliest start of a queued or waiting execution that has one: a delayed start, a retry's delay. */
+  readonly notBefore?: number;
   readonly startedAt?: number;
   readonly finishedAt?: number;
   readonly history: readonly Transition[];

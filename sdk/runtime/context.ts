@@ -48,6 +48,8 @@ export abstract class ExecutionContext implements SlotLease {
   knownFlushed = false;
   /** Set once the code asked to suspend. */
   suspend: SuspendRequest | undefined = undefined;
+  /** How many `sleep` calls the code made so far in this run. */
+  sleeps = 0;
   /** Set once the attempt timed out, was cancelled or its engine closed. */
   aborted = false;
   #settled = false;
@@ -122,7 +124,7 @@ export abstract class ExecutionContext implements SlotLease {
 
   /** Settles the attempt; only the first call counts, and none after a suspension request. */
   settle(outcome: Outcome): void {
-    if (this.#settled || (this.suspend !== undefined && outcome.type !== "suspended")) return;
+    if (this.#settled || (this.suspend !== undefined && outcome.type !== "suspended" && outcome.type !== "sleeping")) return;
     this.#settled = true;
     this.settled(outcome);
   }
@@ -138,6 +140,13 @@ export abstract class ExecutionContext implements SlotLease {
     this.suspend = request;
     // Let calls made in the same turn (Promise.all over several results) join the request.
     setImmediate(() => this.settle({ type: "suspended", on: [...request.on], mode: request.mode }));
+  }
+
+  /** Ends the attempt as sleeping until `until` (see `sleep`), once this turn is over. */
+  requestSleep(until: number, wakes: readonly number[]): void {
+    if (this.suspend !== undefined) return;
+    this.suspend = { on: new Set(), mode: WaitMode.All };
+    setImmediate(() => this.settle({ type: "sleeping", until, wakes }));
   }
 }
 

@@ -26,6 +26,8 @@ import { RecordReads } from "./record-reads.ts";
 import { currentContext, type ExecutionContext } from "./context.ts";
 import { Execution, isExecution, type ExecutionHost } from "./execution.ts";
 import { collectExecutionIds, isPlainObject } from "./references.ts";
+import { notBeforeOf, type StartDelay } from "./start-delay.ts";
+import { wakeTime } from "./sleep.ts";
 
 /** The dependencies and settings of a {@link Runtime}. */
 export interface RuntimeOptions {
@@ -113,6 +115,8 @@ export interface KeyedStart {
  */
 export interface Submittable<A extends unknown[], R> {
   readonly definition: TaskDefinition;
+  /** A delayed start, set on what `task.with({ delayMs } | { startAt })` returns. */
+  readonly delay?: StartDelay;
   submit(...args: A): Execution<R>;
 }
 
@@ -170,8 +174,8 @@ export class Runtime implements ExecutionHost {
   submit<A extends unknown[], R>(target: Submittable<A, R>, ...args: NoInfer<A>): Execution<R>;
   submit(target: string, ...args: unknown[]): Execution<unknown>;
   submit(target: Submittable<unknown[], unknown> | string, ...args: unknown[]): Execution<unknown> {
-    const definition = typeof target === "string" ? lookup(target) : target.definition;
-    return this.submitWithin(undefined, definition, args);
+    if (typeof target === "string") return this.submitWithin(undefined, lookup(target), args);
+    return this.submitWithin(undefined, target.definition, args, target.delay);
   }
 
   /**
@@ -179,11 +183,12 @@ export class Runtime implements ExecutionHost {
    * Validation and encoding happen now, so bad input throws here and writes nothing; the
    * writes themselves complete before the parent's attempt ends.
    */
-  submitWithin(context: ExecutionContext | undefined, definition: TaskDefinition, args: unknown[]): Execution<unknown> {
+  submitWithin(context: ExecutionContext | undefined, definition: TaskDefinition, args: unknown[], delay?: StartDelay): Execution<unknown> {
     if (this.#closed) throw closed();
     if (context?.aborted) {
       throw new CancelledError(`cannot submit "${definition.name}": execution ${context.record.id} is no longer running`);
     }
+    const notBefore = delay === undefined ? undefined : notBeforeOf(definition.name, delay, this.#o.clock.now());
     const encoded = this.#encodeArgs(definition, args);
     const waitOn = waitedIds(definition, args, encoded.refs);
     const parent = context?.record;
@@ -205,6 +210,7 @@ export class Runtime implements ExecutionHost {
       refs: encoded.refs,
       waitOn,
       admit: context?.childSubmitted(id),
+      notBefore,
     });
     if (!isPromiseLike(created)) return new Execution(id, this, existing);
     created.then(undefined, ignore);
@@ -289,8 +295,9 @@ export class Runtime implements ExecutionHost {
    * @param idempotency - the key, and the caller whose keys it is among (keys of other callers never meet it)
    * @throws FloeError `FLOE_IDEMPOTENCY_CONFLICT` when the caller used the key with other arguments
    */
-  async submitKeyed(definition: TaskDefinition, args: unknown[], idempotency: KeyedStart): Promise<Execution<unknown>> {
+  async submitKeyed(definition: TaskDefinition, args: unknown[], idempotency: KeyedStart, delay?: StartDelay): Promise<Execution<unknown>> {
     if (this.#closed) throw closed();
+    const notBefore = delay === undefined ? undefined : notBeforeOf(definition.name, delay, this.#o.clock.now());
     const encoded = this.#encodeArgs(definition, args);
     const waitOn = waitedIds(definition, args, encoded.refs);
     const { key, caller } = idempotency;
@@ -311,8 +318,24 @@ export class Runtime implements ExecutionHost {
       );
     }
     const id = stored.executionId;
-    await this.engine.register({ id, runId: id, taskName: definition.name, args: encoded.text, refs: encoded.refs, waitOn });
+    await this.engine.register({ id, runId: id, taskName: definition.name, args: encoded.text, refs: encoded.refs, waitOn, notBefore });
     return new Execution(id, this, existing);
+  }
+
+  /**
+   * The n-th `sleep` of `context`'s code (see `sleep`): passes at once when an earlier run
+   * fixed its wake time and that time has come; otherwise ends the attempt as sleeping.
+   */
+  sleep(context: ExecutionContext, duration: number | Date): Promise<void> {
+    if (context.aborted) return Promise.reject(new CancelledError(`execution ${context.record.id} is no longer running`));
+    const now = this.#o.clock.now();
+    const n = context.sleeps++;
+    const fixed = context.record.wakes?.[n];
+    if (fixed !== undefined && fixed <= now) return Promise.resolve();
+    const until = fixed ?? wakeTime(duration, now);
+    context.requestSleep(until, [...(context.record.wakes ?? []).slice(0, n), until]);
+    // The attempt ends as sleeping; the code that awaits this never resumes in this run.
+    return new Promise<void>(() => undefined);
   }
 
   /** A handle on an existing execution, by id (for the HTTP API and tools). */
