@@ -18,6 +18,12 @@ const parent = workflow("ee_parent", async () => {
   childFails.submit();
   return childOk.submit().result();
 });
+const takes = task("ee_takes", async (value: string) => value);
+const passes = workflow("ee_passes", async () => {
+  // The failed child is passed on, so something waits for it: its failure is not announced alone.
+  const failing = childFails.submit();
+  return takes.submit(failing as unknown as string);
+});
 
 describe("completion events on the embedded engine", () => {
   it("tells onRunEvent of each run's end and of a failed fire-and-forget child, and of nothing else", async () => {
@@ -41,6 +47,19 @@ describe("completion events on the embedded engine", () => {
         workflow: "ee_bad",
         error: { message: "the card was declined", code: "E_DECLINED" },
       });
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it("announces no failure that something waits for: a failed argument, a failed forwarded result", async () => {
+    const events: RunEvent[] = [];
+    const engine = createEngine({ onRunEvent: (e) => events.push(e) });
+    try {
+      await engine.submit(passes).result({ raiseOnFailure: false });
+      await engine.close();
+      // The root forwarded its result, so its own record completed (see the README's known gap).
+      expect(events.map((e) => `${e.detailType} ${e.detail.task}`)).toEqual(["Run Completed ee_passes"]);
     } finally {
       await engine.close();
     }
