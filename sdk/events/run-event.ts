@@ -26,7 +26,7 @@ export type RunEventType = (typeof RunEventType)[keyof typeof RunEventType];
  * @example A Lambda target's handler
  * ```ts
  * import type { EventBridgeEvent } from "aws-lambda";
- * import type { RunEventDetail } from "floe/events";
+ * import type { RunEventDetail } from "floe";
  * export const handler = async (event: EventBridgeEvent<"Run Failed", RunEventDetail>) => {
  *   await notify(`${event.detail.workflow} ${event.detail.runId} failed: ${event.detail.error?.message}`);
  * };
