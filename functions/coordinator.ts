@@ -5,12 +5,21 @@
  * idempotent, so doing the work twice (the worker's fast path, a replayed stream record)
  * changes nothing. A batch's releases are grouped per downstream: the edges its records
  * release into one downstream are marked, and the counter decremented, in one write.
+ *
+ * It also publishes completion events (`sdk/events/`): a run's end, and the failure of an
+ * execution nothing waits for. When they cannot be published, the batch is reported failed
+ * from the first record with an event, so Lambda delivers it again from there: at least
+ * once (the releases it repeats are idempotent; consumers dedupe on the event's id).
  */
 import type { AttributeValue, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { isTerminal, type Edge, type ExecutionState } from "../sdk/engine/model.ts";
 import { edgesOfImage } from "../sdk/aws/links.ts";
 import type { MaybePromise } from "../sdk/engine/step.ts";
 import { entryPoint } from "./environment.ts";
+import { EnvironmentVariable } from "../sdk/aws/contract.ts";
+import { runEventOf, type FinishedImage, type RunEvent } from "../sdk/events/run-event.ts";
+import { createEventBridgePublisher, type RunEventPublisher } from "../sdk/events/publisher.ts";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
 
 /** What the coordinator needs: something that releases the dependents of finished executions. */
 export interface CoordinatorDeps {
@@ -20,6 +29,8 @@ export interface CoordinatorDeps {
       options?: { readonly resend?: boolean; readonly edges?: ReadonlyMap<string, readonly Edge[]> },
     ): MaybePromise<void>;
   };
+  /** Where completion events go; without one none is published. */
+  readonly publish?: RunEventPublisher;
   /**
    * Where failures are reported.
    * @default console.error
@@ -44,48 +55,98 @@ export function finishedIn(record: DynamoDBRecord): string | undefined {
   return before !== undefined && isTerminal(before) ? undefined : id;
 }
 
+/** The completion event of a record in which an execution finished, if it makes one. */
+export function runEventIn(record: DynamoDBRecord): RunEvent | undefined {
+  const image = record.dynamodb?.NewImage;
+  if (image === undefined || finishedIn(record) === undefined) return undefined;
+  // Links beyond the record's own (`overflow`) mean someone waits: the count need not be exact.
+  const linksOut = image.overflow?.BOOL === true ? Infinity : Object.keys(image.links?.M ?? {}).length;
+  const { links: _links, ...rest } = image;
+  return runEventOf(unmarshall(rest as Parameters<typeof unmarshall>[0]) as FinishedImage, linksOut);
+}
+
 /** Creates the coordinator's handler over `deps` (tests pass their own). */
 export function createCoordinatorHandler(deps: CoordinatorDeps): (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse> {
   const log = deps.log ?? ((message: string) => console.error(message));
   return async (event) => {
-    // The links out of each finished execution come in its image: no read for them.
-    const edges = new Map<string, readonly Edge[]>();
-    const finished = event.Records.flatMap((record) => {
-      const id = finishedIn(record);
-      if (id === undefined) return [];
-      const image = record.dynamodb?.NewImage;
-      const found = image === undefined ? undefined : edgesOfImage(id, image);
-      if (found !== undefined) edges.set(id, found);
-      return [{ id, sequence: record.dynamodb?.SequenceNumber }];
-    });
-    if (finished.length === 0) return { batchItemFailures: [] };
-    try {
-      // One call for the whole batch: the engine groups the releases per downstream.
-      await deps.engine.releaseDependents([...new Set(finished.map((f) => f.id))], { edges });
-      return { batchItemFailures: [] };
-    } catch (error) {
-      log(`floe coordinator: releasing the dependents of ${finished.length} executions together failed, releasing each alone: ${(error as Error).message}`);
-    }
-    // One at a time, to find the records that fail: Lambda retries from the first one
-    // reported, and a record that keeps failing goes to the on-failure destination
-    // without holding up the shard. The batch may have failed on a send after a
-    // downstream's `queued` write, which a second release would skip: resend those.
-    const failures = await Promise.all(
-      finished.map(async ({ id, sequence }) => {
-        try {
-          await deps.engine.releaseDependents([id], { resend: true });
-          return undefined;
-        } catch (error) {
-          log(`floe coordinator: releasing the dependents of ${id} failed: ${(error as Error).message}`);
-          return sequence;
-        }
-      }),
-    );
-    return {
-      batchItemFailures: failures.filter((s): s is string => s !== undefined).map((itemIdentifier) => ({ itemIdentifier })),
-    };
+    const unpublished = await publishIn(event.Records, deps.publish, log);
+    const result = await release(event, deps, log);
+    if (unpublished === undefined) return result;
+    // Lambda retries from the earliest record reported; the local cloud from the first listed.
+    const retry = [...result.batchItemFailures.map((f) => f.itemIdentifier), unpublished].sort((x, y) => (BigInt(x) < BigInt(y) ? -1 : 1));
+    return { batchItemFailures: retry.map((itemIdentifier) => ({ itemIdentifier })) };
+  };
+}
+
+/**
+ * Publishes the completion events of `records`; on failure, returns the sequence number to
+ * retry from (the first record with an event), else `undefined`.
+ */
+async function publishIn(
+  records: readonly DynamoDBRecord[],
+  publish: RunEventPublisher | undefined,
+  log: (message: string) => void,
+): Promise<string | undefined> {
+  if (publish === undefined) return undefined;
+  const found = records.flatMap((record) => {
+    const runEvent = runEventIn(record);
+    return runEvent === undefined ? [] : [{ runEvent, sequence: record.dynamodb?.SequenceNumber ?? "" }];
+  });
+  if (found.length === 0) return undefined;
+  try {
+    await publish(found.map((f) => f.runEvent));
+    return undefined;
+  } catch (error) {
+    log(`floe coordinator: publishing ${found.length} completion events failed, the batch is retried: ${(error as Error).message}`);
+    return found[0]!.sequence;
+  }
+}
+
+/** Releases the dependents of the executions that finished in `event`'s records. */
+async function release(event: DynamoDBStreamEvent, deps: CoordinatorDeps, log: (message: string) => void): Promise<DynamoDBBatchResponse> {
+  // The links out of each finished execution come in its image: no read for them.
+  const edges = new Map<string, readonly Edge[]>();
+  const finished = event.Records.flatMap((record) => {
+    const id = finishedIn(record);
+    if (id === undefined) return [];
+    const image = record.dynamodb?.NewImage;
+    const found = image === undefined ? undefined : edgesOfImage(id, image);
+    if (found !== undefined) edges.set(id, found);
+    return [{ id, sequence: record.dynamodb?.SequenceNumber }];
+  });
+  if (finished.length === 0) return { batchItemFailures: [] };
+  try {
+    // One call for the whole batch: the engine groups the releases per downstream.
+    await deps.engine.releaseDependents([...new Set(finished.map((f) => f.id))], { edges });
+    return { batchItemFailures: [] };
+  } catch (error) {
+    log(`floe coordinator: releasing the dependents of ${finished.length} executions together failed, releasing each alone: ${(error as Error).message}`);
+  }
+  // One at a time, to find the records that fail: Lambda retries from the first one
+  // reported, and a record that keeps failing goes to the on-failure destination
+  // without holding up the shard. The batch may have failed on a send after a
+  // downstream's `queued` write, which a second release would skip: resend those.
+  const failures = await Promise.all(
+    finished.map(async ({ id, sequence }) => {
+      try {
+        await deps.engine.releaseDependents([id], { resend: true });
+        return undefined;
+      } catch (error) {
+        log(`floe coordinator: releasing the dependents of ${id} failed: ${(error as Error).message}`);
+        return sequence;
+      }
+    }),
+  );
+  return {
+    batchItemFailures: failures.filter((s): s is string => s !== undefined).map((itemIdentifier) => ({ itemIdentifier })),
   };
 }
 
 /** The Lambda entry point: the coordinator over the runtime the environment describes. */
-export const handler = entryPoint((runtime) => createCoordinatorHandler({ engine: runtime.engine }));
+export const handler = entryPoint((runtime) => {
+  const busName = process.env[EnvironmentVariable.RunEventsBus];
+  return createCoordinatorHandler({
+    engine: runtime.engine,
+    ...(busName === undefined || busName === "" ? {} : { publish: createEventBridgePublisher({ busName }) }),
+  });
+});

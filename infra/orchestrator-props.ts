@@ -1,6 +1,7 @@
 /** The props of the {@link Orchestrator} construct and of each task's function. */
 import type { RemovalPolicy } from "aws-cdk-lib";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { RunEventsProps } from "./run-events.ts";
 
 /** Settings of one task's worker function and its queue; each overrides the orchestrator's default. */
 export interface TaskFunctionProps {
@@ -148,4 +149,10 @@ export interface OrchestratorProps {
    * @default the nearest folder above `tasksModule` with a lock file
    */
   readonly projectRoot?: string;
+  /**
+   * Where the coordinator publishes completion events (`Run Completed`, `Run Failed`,
+   * `Run Cancelled`, `Execution Failed`, source `floe`): see `Orchestrator.runEvents`.
+   * @default the account's default bus
+   */
+  readonly runEvents?: RunEventsProps;
 }

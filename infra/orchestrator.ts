@@ -27,6 +27,7 @@ import { FloeFunction } from "./floe-function.ts";
 import { OrchestratorApi, type RouteAccess } from "./orchestrator-api.ts";
 import type { OrchestratorProps } from "./orchestrator-props.ts";
 import { executionsTable } from "./executions-table.ts";
+import { runEventsBus } from "./run-events.ts";
 import { acknowledgeDesignFindings, acknowledgeTaskQueues } from "./nag-acknowledgements.ts";
 import { WorkflowSchedule } from "./schedules.ts";
 import { readTaskDefinitions, type TaskSummary } from "./task-definitions.ts";
@@ -65,6 +66,18 @@ export class Orchestrator extends Construct {
   public readonly bucket: s3.Bucket;
   /** Releases the dependents of finished executions, from the table's stream. */
   public readonly coordinator: NodejsFunction;
+  /**
+   * The bus the coordinator publishes completion events to (at least once; dedupe on the
+   * detail's `eventId`), the default bus unless `runEvents.bus` is given. A rule on it:
+   * ```ts
+   * new events.Rule(stack, "RunFailed", {
+   *   eventBus: orchestrator.runEvents,
+   *   eventPattern: { source: ["floe"], detailType: ["Run Failed"] },
+   *   targets: [new targets.SnsTopic(alerts)],
+   * });
+   * ```
+   */
+  public readonly runEvents: events.IEventBus;
   /** Stream records the coordinator gave up on, for inspection and replay. */
   public readonly coordinatorFailures: sqs.Queue;
   /** Marks executions whose messages were dead-lettered as failed. */
@@ -164,6 +177,7 @@ export class Orchestrator extends Construct {
 
     this.coordinator = background("Coordinator", Handler.Coordinator, "floe coordinator: releases the dependents of finished executions");
     this.coordinator.addEventSource(this.#streamSource());
+    this.runEvents = runEventsBus(this, this.coordinator, props.runEvents);
     this.deadLetterHandler = background(
       "DeadLetterHandler",
       Handler.DeadLetter,

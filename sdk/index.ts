@@ -17,6 +17,7 @@ export type { RunQuery } from "./engine/ports.ts";
 export type { ExecutionView, RunView, RunSummary, ErrorJson, ExecutionJson, RunJson, RunSummaryJson, RunListJson, ApiErrorJson } from "./http/views.ts";
 export { decodeValue } from "./codec/codec.ts";
 export { State, type ExecutionState, type Edge, type Transition } from "./engine/model.ts";
+export { RunEventType, RUN_EVENT_SOURCE, type RunEvent, type RunEventDetail } from "./events/run-event.ts";
 export {
   FloeError,
   NonRetriableError,

@@ -23,6 +23,8 @@ export const EnvironmentVariable = {
   VisibilityTimeoutSeconds: "FLOE_VISIBILITY_TIMEOUT_SECONDS",
   RetentionDays: "FLOE_RETENTION_DAYS",
   InlineFanIn: "FLOE_INLINE_FAN_IN",
+  /** The EventBridge bus the coordinator publishes completion events to; unset, none are published. */
+  RunEventsBus: "FLOE_RUN_EVENTS_BUS",
 } as const;
 
 /**

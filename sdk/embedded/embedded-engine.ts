@@ -9,6 +9,7 @@ import { MemoryBlobStore } from "./memory-blob-store.ts";
 import { MemoryExecutionStore } from "./memory-execution-store.ts";
 import { MemoryTaskQueue } from "./memory-task-queue.ts";
 import { Semaphore } from "./slots.ts";
+import { runEventOf, type RunEvent } from "../events/run-event.ts";
 
 const startsPerTurn = 256;
 
@@ -53,6 +54,12 @@ export interface EngineOptions {
    * @default random UUIDs and SHA-256 digests
    */
   readonly ids?: IdSource;
+  /**
+   * Told of each completion event, as the coordinator publishes them in AWS (`sdk/events/`):
+   * a run's end, and the failure of an execution nothing waits for. An error it throws is
+   * logged, and changes nothing.
+   */
+  readonly onRunEvent?: (event: RunEvent) => void;
 }
 
 const optionsSchema = z.strictObject({
@@ -62,6 +69,7 @@ const optionsSchema = z.strictObject({
   maxPayloadBytes: z.optional(z.number().check(z.int(), z.minimum(1))),
   clock: z.optional(z.custom<Clock>((v) => typeof v === "object" && v !== null)),
   ids: z.optional(z.custom<IdSource>((v) => typeof v === "object" && v !== null)),
+  onRunEvent: z.optional(z.custom<(event: RunEvent) => void>((v) => typeof v === "function", { error: "onRunEvent must be a function" })),
 });
 
 /**
@@ -98,6 +106,7 @@ export class EmbeddedEngine extends Runtime {
       ...(options.maxPayloadBytes === undefined ? {} : { maxPayloadBytes: options.maxPayloadBytes }),
       slots,
       onClose: () => queue.close(),
+      ...(options.onRunEvent === undefined ? {} : { onTerminal: runEventsOf(store, options.onRunEvent) }),
     });
     this.memory = { store, queue, blobs };
     // Start queued work while slots are free, but at most `startsPerTurn` attempts before
@@ -163,4 +172,18 @@ export function createEngine(options: EngineOptions = {}): Engine {
  */
 export function createEmbeddedRuntime(options: EngineOptions = {}): EmbeddedEngine {
   return new EmbeddedEngine(options);
+}
+
+/** What tells `onRunEvent` of the event, if any, of each execution that finishes in `store`. */
+function runEventsOf(store: MemoryExecutionStore, onRunEvent: (event: RunEvent) => void): (id: string) => void {
+  return (id) => {
+    const record = store.get(id);
+    const event = record === undefined ? undefined : runEventOf(record, store.edgesFrom(id).length);
+    if (event === undefined) return;
+    try {
+      onRunEvent(event);
+    } catch (error) {
+      console.error(`floe: onRunEvent threw on ${event.detailType} of ${id}`, error);
+    }
+  };
 }

@@ -28,6 +28,7 @@ import { startEmulators, type Endpoints } from "./local-cloud.ts";
 import { account, provision, region, type Provisioned } from "./provision.ts";
 import { QueuePoller } from "./queue-poller.ts";
 import { StreamPoller } from "./stream-poller.ts";
+import { startEventsEndpoint, type PublishedEvent } from "./events-endpoint.ts";
 import { assetOf, readStack, resolveValue, resourcesOfType, scheduledTargets, text, type StackTemplate } from "./template.ts";
 
 /** Options of {@link startBundledCloud}. */
@@ -54,6 +55,8 @@ export interface BundledCloudOptions {
    * middleware to them, to count requests or inject faults.
    */
   readonly instrument?: (clients: { readonly dynamodb: DynamoDBClient; readonly sqs: SQSClient; readonly s3: S3Client }) => void;
+  /** Told of each completion event the coordinator puts on EventBridge, served by a local `PutEvents` endpoint. */
+  readonly onRunEvent?: (event: PublishedEvent) => void;
   /**
    * Whether scheduled rules invoke their functions on schedule ({@link BundledCloud.runScheduled} does it on demand).
    * @default true
@@ -125,7 +128,10 @@ export async function startBundledCloud(options: BundledCloudOptions): Promise<B
   try {
     const visibility = options.visibilityTimeoutSeconds;
     const provisioned = await provision(stack, { dynamodb, sqs, s3 }, typeof visibility === "number" ? () => visibility : visibility);
-    const functions = startFunctions(stack, provisioned, endpoints, work, options);
+    // The coordinator publishes completion events: to a local endpoint, never to AWS.
+    const events = await startEventsEndpoint({ onEvent: options.onRunEvent ?? (() => undefined) });
+    stops.push(() => events.close());
+    const functions = startFunctions(stack, provisioned, { ...endpoints, events: events.url }, work, options);
     stops.push(() => Promise.all([...functions.values()].map((fn) => fn.close())));
     const byName = new Map([...functions.values()].map((fn) => [fn.spec.name, fn]));
     const pollers = driveMappings(stack, provisioned, byName, { sqs, streams });
@@ -151,7 +157,7 @@ export async function startBundledCloud(options: BundledCloudOptions): Promise<B
 }
 
 /** Copies each function's asset to a read-only folder and prepares its processes. */
-function startFunctions(stack: StackTemplate, provisioned: Provisioned, endpoints: Endpoints, work: string, options: BundledCloudOptions): Map<string, LambdaFunction> {
+function startFunctions(stack: StackTemplate, provisioned: Provisioned, endpoints: Endpoints & { readonly events: string }, work: string, options: BundledCloudOptions): Map<string, LambdaFunction> {
   const runtimeDir = join(work, "runtime");
   mkdirSync(runtimeDir, { recursive: true });
   const bootstrap = join(runtimeDir, "bootstrap.mjs");
@@ -193,6 +199,7 @@ function startFunctions(stack: StackTemplate, provisioned: Provisioned, endpoint
       AWS_ENDPOINT_URL_DYNAMODB_STREAMS: endpoints.dynamodb,
       AWS_ENDPOINT_URL_SQS: endpoints.sqs,
       AWS_ENDPOINT_URL_S3: endpoints.s3,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.events,
       // The AWS SDK's warning on Node 20, silenced here only when the host silences it.
       ...(process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED === undefined
         ? {}

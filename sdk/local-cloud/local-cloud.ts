@@ -20,6 +20,7 @@ import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-s
 import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { createSqsServer } from "local-aws-sqs";
 import S3rver from "s3rver";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
@@ -35,6 +36,8 @@ import type { TaskQueue } from "../engine/ports.ts";
 import { engineOf, type Engine } from "../api/engine.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { FunctionContainers } from "./containers.ts";
+import { startEventsEndpoint, type PublishedEvent } from "./events-endpoint.ts";
+import { createEventBridgePublisher, type RunEventPublisher } from "../events/publisher.ts";
 import { openDataDir, resendUnfinished, type DataDir } from "./data-dir.ts";
 import { startDynamoDbLocal } from "./dynamodb-local.ts";
 import { EnsuringTaskQueue, QueuePoller, QueueSetOnSqs, type SqsHandler } from "./queue-poller.ts";
@@ -104,7 +107,19 @@ export interface LocalCloudOptions {
    * Called with the AWS clients before they are used: add middleware to them, to count
    * requests or inject faults.
    */
-  readonly instrument?: (clients: { readonly dynamodb: DynamoDBClient; readonly sqs: SQSClient; readonly s3: S3Client }) => void;
+  readonly instrument?: (clients: {
+    readonly dynamodb: DynamoDBClient;
+    readonly sqs: SQSClient;
+    readonly s3: S3Client;
+    /** Set when {@link LocalCloudOptions.onRunEvent} is. */
+    readonly events?: EventBridgeClient;
+  }) => void;
+  /**
+   * Told of each completion event the coordinator publishes (`sdk/events/`), as a rule on
+   * the bus would be: the coordinator sends them with the real EventBridge client to a
+   * local `PutEvents` endpoint. Without it, none is published, as in a stack without a bus.
+   */
+  readonly onRunEvent?: (event: PublishedEvent) => void;
   /**
    * Told of each invocation of a function, before it runs, by the function's name:
    * `worker:<task>`, `coordinator`, `dead-letter` or `reconciler` (what Lambda bills as
@@ -238,7 +253,11 @@ export async function startLocalCloudRuntime(options: LocalCloudOptions = {}): P
     await emulators.stop();
     await data?.release();
   };
-  options.instrument?.({ dynamodb, sqs, s3 });
+  const onRunEvent = options.onRunEvent;
+  const eventsEndpoint = onRunEvent === undefined ? undefined : await startEventsEndpoint({ onEvent: onRunEvent });
+  const events = eventsEndpoint === undefined ? undefined : new EventBridgeClient({ endpoint: eventsEndpoint.url, region, credentials });
+  const publish = events === undefined ? undefined : createEventBridgePublisher({ busName: "default", client: events });
+  options.instrument?.({ dynamodb, sqs, s3, ...(events === undefined ? {} : { events }) });
   try {
     // A data folder holds the table and bucket of an earlier start.
     await dynamodb.send(new CreateTableCommand(executionTableDefinition(tableName))).catch(existing(data, "ResourceInUseException"));
@@ -274,7 +293,7 @@ export async function startLocalCloudRuntime(options: LocalCloudOptions = {}): P
     // A function tells the client of each finish it writes, which wakes the client's
     // top-level waits without a request; no function is told of another's.
     const coldStart = () => createAwsRuntime(env, { ...shared, onTerminal: (id) => client.finishedElsewhere(id) });
-    const functions = new LocalFunctions(coldStart, options.onInvoke);
+    const functions = new LocalFunctions(coldStart, options.onInvoke, publish);
     const poller = new QueuePoller({ sqs, queues, handlerFor: (url) => functions.workerOf(queues, url), concurrency: options.concurrency ?? 64 });
     const deadLetters = new QueuePoller({ sqs, queues: queues.deadLetters, handlerFor: () => (event) => functions.deadLetter.invoke(event), concurrency: 4 });
     const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
@@ -301,6 +320,8 @@ export async function startLocalCloudRuntime(options: LocalCloudOptions = {}): P
       await functions.close();
       await stopping;
       destroyClients();
+      events?.destroy();
+      await eventsEndpoint?.close();
       await stopEmulators();
     };
     if (data !== undefined) {
@@ -312,6 +333,7 @@ export async function startLocalCloudRuntime(options: LocalCloudOptions = {}): P
     return client;
   } catch (error) {
     destroyClients();
+    await eventsEndpoint?.close();
     await stopEmulators();
     throw error;
   }
@@ -347,11 +369,11 @@ class LocalFunctions {
    * @param coldStart - makes the runtime of a new container
    * @param onInvoke - told of each invocation (see `LocalCloudOptions.onInvoke`)
    */
-  constructor(coldStart: () => Runtime, onInvoke?: (functionName: string) => void) {
+  constructor(coldStart: () => Runtime, onInvoke?: (functionName: string) => void, publish?: RunEventPublisher) {
     this.#coldStart = coldStart;
     this.#onInvoke = onInvoke;
     this.deadLetter = this.#function("dead-letter", (runtime) => createDeadLetterHandler({ engine: runtime.engine }));
-    this.coordinator = this.#function("coordinator", (runtime) => createCoordinatorHandler({ engine: runtime.engine }));
+    this.coordinator = this.#function("coordinator", (runtime) => createCoordinatorHandler({ engine: runtime.engine, ...(publish === undefined ? {} : { publish }) }));
     this.reconciler = this.#function("reconciler", (runtime) => createReconcilerHandler({ engine: runtime.engine }));
   }
 

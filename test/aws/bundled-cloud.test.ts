@@ -11,8 +11,9 @@ import { join } from "node:path";
 import { UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { App } from "aws-cdk-lib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startBundledCloud, type BundledCloud } from "floe/local-cloud";
+import type { PublishedEvent } from "../../sdk/local-cloud/events-endpoint.ts";
 import { FloeExamplesStack } from "../../infra/app.ts";
 import "../../infra/example-tasks.ts";
 
@@ -24,6 +25,8 @@ const output: string[] = [];
 const lost = new Set<string>();
 /** Executions whose every delivery crashes the worker's process. */
 const doomed = new Set<string>();
+/** The completion events the bundled coordinator put on (the local) EventBridge. */
+const runEvents: PublishedEvent[] = [];
 
 beforeAll(async () => {
   // As the cdk CLI synthesizes: each function's metadata names its asset's folder.
@@ -41,6 +44,7 @@ beforeAll(async () => {
       dropSends(clients.sqs);
     },
     log: (id, line) => output.push(`[${id}] ${line}`),
+    onRunEvent: (event) => runEvents.push(event),
   });
 }, 180_000);
 
@@ -79,8 +83,16 @@ describe("the example app's bundles, run as Lambda runs them", () => {
   });
 
   it("runs process_order through its workers and the coordinator", async () => {
-    const result = await cloud.client.submit("process_order", "u1", "p1").result();
+    const run = cloud.client.submit("process_order", "u1", "p1");
+    const result = await run.result();
     expect(result).toEqual({ user: { id: "u1", name: "User u1" }, product: { id: "p1", priceCents: 4999 }, totalCents: 4999 });
+    // The bundled coordinator publishes the run's end through the SDK, to the local endpoint.
+    await vi.waitFor(() => expect(runEvents.find((e) => (e.detail as { runId?: string }).runId === run.id)).toMatchObject({
+      source: "floe",
+      busName: "default",
+      detailType: "Run Completed",
+      detail: { workflow: "process_order", state: "completed" },
+    }), { timeout: 20_000, interval: 100 });
   }, 60_000);
 
   it("retries by error name, of floe's TimeoutError and of a user's class, and nothing else", async () => {

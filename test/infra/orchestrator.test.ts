@@ -238,6 +238,12 @@ describe("Orchestrator, permissions", () => {
       const resources = Array.isArray(s.Resource) ? s.Resource : [s.Resource];
       const patterns = [stack.orchestrator.taskQueueArns, stack.orchestrator.deadLetterQueueArns].map((p) => JSON.stringify(stack.resolve(p)));
       if (resources.every((r) => patterns.includes(JSON.stringify(r)))) continue;
+      // The run-events bus: the account's default one here, not a resource of this stack.
+      const bus = JSON.stringify(stack.resolve(stack.orchestrator.runEvents.eventBusArn));
+      if (resources.every((r) => JSON.stringify(r) === bus)) {
+        expect(list(s.Action)).toEqual(["events:PutEvents"]);
+        continue;
+      }
       if (resources.includes("*")) {
         // IAM cannot scope ListStreams; it reads no data.
         expect(list(s.Action)).toEqual(["dynamodb:ListStreams"]);
