@@ -10,6 +10,7 @@ import { ErrorCode, State, task, taskContext, workflow, type Execution } from "f
 import { createEmbeddedRuntime, type EmbeddedEngine } from "../../sdk/embedded/embedded-engine.ts";
 import type { Clock } from "../../sdk/engine/ports.ts";
 import { handleRequest } from "../../sdk/http/routes.ts";
+import { ManualClock } from "../support/manual-clock.ts";
 
 /** Handles the tasks return or await, by key: set by the test right after submitting. */
 const held = new Map<string, Execution<unknown>>();
@@ -23,26 +24,6 @@ const awaitsHeldRetried = task("cy_awaits_held_retried", { retries: 2 }, async (
 const awaitsItself = task("cy_awaits_itself", { retries: 2 }, async () => current.reference(taskContext()!.executionId).result());
 /** Forwards to a chain of `n` more of itself: the last returns a value. */
 const forwardChain = task("cy_forward_chain", async (n: number): Promise<unknown> => (n === 0 ? "end of chain" : forwardChain.submit(n - 1)));
-
-/** A clock the test moves by hand: timers fire only when it says so. */
-class ManualClock implements Clock {
-  #now = 0;
-  #timers: { at: number; fn: () => void }[] = [];
-  now(): number {
-    return this.#now;
-  }
-  schedule(ms: number, fn: () => void): () => void {
-    const timer = { at: this.#now + ms, fn };
-    this.#timers.push(timer);
-    return () => (this.#timers = this.#timers.filter((t) => t !== timer));
-  }
-  advance(ms: number): void {
-    this.#now += ms;
-    const due = this.#timers.filter((t) => t.at <= this.#now);
-    this.#timers = this.#timers.filter((t) => t.at > this.#now);
-    for (const timer of due) timer.fn();
-  }
-}
 
 const engines: EmbeddedEngine[] = [];
 afterEach(async () => {

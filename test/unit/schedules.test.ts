@@ -5,11 +5,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ErrorCode, State, task, workflow } from "floe";
 import { createEmbeddedRuntime, type EmbeddedEngine } from "../../sdk/embedded/embedded-engine.ts";
-import type { Clock } from "../../sdk/engine/ports.ts";
 import { handleRequest } from "../../sdk/http/routes.ts";
 import { ScheduleRunner, startTick } from "../../sdk/schedules/runner.ts";
 import type { Tick } from "../../sdk/schedules/spec.ts";
 import { thrown } from "../support/thrown.ts";
+import { ManualClock } from "../support/manual-clock.ts";
 
 const seen: string[] = [];
 const everyQuarter = workflow("sch_every_quarter", { schedule: { every: "15 minutes" } }, async (tick: Tick) => {
@@ -17,34 +17,6 @@ const everyQuarter = workflow("sch_every_quarter", { schedule: { every: "15 minu
   return tick.scheduledAt.getTime();
 });
 const nightly = workflow("sch_nightly", { schedule: { cron: "0 3 * * *", timezone: "Europe/Paris" } }, async (tick: Tick) => tick.scheduledAt);
-
-/** A clock the test moves by hand: timers fire only when it says so. */
-class ManualClock implements Clock {
-  #now: number;
-  #timers: { at: number; fn: () => void }[] = [];
-  constructor(start: number) {
-    this.#now = start;
-  }
-  now(): number {
-    return this.#now;
-  }
-  schedule(ms: number, fn: () => void): () => void {
-    const timer = { at: this.#now + ms, fn };
-    this.#timers.push(timer);
-    return () => (this.#timers = this.#timers.filter((t) => t !== timer));
-  }
-  /** Moves to `to`, firing each timer due on the way at its own time. */
-  advanceTo(to: number): void {
-    for (;;) {
-      const due = this.#timers.filter((t) => t.at <= to).sort((a, b) => a.at - b.at)[0];
-      if (due === undefined) break;
-      this.#timers = this.#timers.filter((t) => t !== due);
-      this.#now = Math.max(this.#now, due.at);
-      due.fn();
-    }
-    this.#now = to;
-  }
-}
 
 const start = Date.parse("2026-03-01T00:05:00Z");
 const engines: EmbeddedEngine[] = [];
