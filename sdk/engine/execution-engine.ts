@@ -636,7 +636,6 @@ export class ExecutionEngine {
     return release !== undefined && isReady(release.downstream) ? drive(this.#queueIfReady(release.downstream)) : undefined;
   }
 
-  /** Parks a running execution until `on` (all, or any one of them) have finished. */
   /**
    * Ends a sleeping attempt: the execution is queued again for the same attempt, due at
    * its wake time, with a message delayed to it (sent again with the delay left by a queue
@@ -656,6 +655,7 @@ export class ExecutionEngine {
     if (queued !== undefined) yield* call(this.#send(queued));
   }
 
+  /** Parks a running execution until `on` (all, or any one of them) have finished. */
   *#suspend(record: ExecutionRecord, on: readonly string[], mode: WaitMode): Step<void> {
     const now = this.#o.clock.now();
     const suspended = yield* call(
