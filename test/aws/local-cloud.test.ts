@@ -3,31 +3,24 @@
  * values going to S3 (T16) and injected throttling and transaction conflicts (T8), on the
  * real emulators and handlers.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { task, workflow, type Engine, type Execution } from "floe";
-import { startEmulators, startLocalCloud, type Emulators } from "floe/local-cloud";
+import { startLocalCloud } from "floe/local-cloud";
 import { startLocalCloudRuntime } from "../../sdk/local-cloud/local-cloud.ts";
 import { injectDynamoDbFaults, type InjectedCounts } from "../support/aws-faults.ts";
 import { createApiHandler } from "../../functions/api.ts";
 import { countRequests, newRequestCounts } from "../../sdk/aws/request-counter.ts";
+import { emulatorsForFile } from "../support/file-emulators.ts";
 
-let emulators: Emulators;
+const emulators = emulatorsForFile();
 let cloud: Pick<Engine, "submit" | "close"> | undefined;
 let clouds = 0;
-
-beforeAll(async () => {
-  emulators = await startEmulators();
-}, 120_000);
 
 // Closing waits for the batches in process, which may be in the SDK's retry backoff.
 afterEach(async () => {
   await cloud?.close();
   cloud = undefined;
 }, 60_000);
-
-afterAll(async () => {
-  await emulators?.stop();
-});
 
 const echo = task("lc_echo", async (value: unknown) => value);
 const big = task("lc_big", async (size: number) => "r".repeat(size));

@@ -4,30 +4,23 @@
  * one per failed execution nothing waits for, and nothing else; a `PutEvents` that fails
  * is retried and loses nothing.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { task, workflow, type Engine } from "floe";
-import { startEmulators, startLocalCloud, type Emulators } from "floe/local-cloud";
+import { startLocalCloud } from "floe/local-cloud";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { startEventsEndpoint, type PublishedEvent } from "../../sdk/local-cloud/events-endpoint.ts";
 import { runEventOf, type RunEventDetail } from "../../sdk/events/run-event.ts";
 import { createEventBridgePublisher } from "../../sdk/events/publisher.ts";
+import { emulatorsForFile } from "../support/file-emulators.ts";
 
-let emulators: Emulators;
+const emulators = emulatorsForFile();
 let cloud: Pick<Engine, "submit" | "close"> | undefined;
 let clouds = 0;
-
-beforeAll(async () => {
-  emulators = await startEmulators();
-}, 120_000);
 
 afterEach(async () => {
   await cloud?.close();
   cloud = undefined;
 }, 60_000);
-
-afterAll(async () => {
-  await emulators?.stop();
-});
 
 const ok = workflow("ev_ok", async (n: number) => n + 1);
 const bad = workflow("ev_bad", async () => {

@@ -1,22 +1,13 @@
-import { afterAll, beforeAll } from "vitest";
-import { startEmulators, type Emulators } from "floe/local-cloud";
 import type { Engine } from "floe";
 import { startLocalCloudRuntime } from "../../sdk/local-cloud/local-cloud.ts";
 import type { Runtime } from "../../sdk/runtime/runtime.ts";
 import { conformance, runtimeOf } from "./suite.ts";
 import { inlineConformance } from "./inline.ts";
+import { emulatorsForFile } from "../support/file-emulators.ts";
 
 // One set of emulators for the file; each test gets its own table, queues and bucket.
-let emulators: Emulators;
+const emulators = emulatorsForFile();
 let clouds = 0;
-
-beforeAll(async () => {
-  emulators = await startEmulators();
-}, 120_000);
-
-afterAll(async () => {
-  await emulators?.stop();
-});
 
 /** Per cloud, the messages sent to each task's queue and the invocations of each worker. */
 const tallies = new Map<Runtime, { messages: Map<string, number>; invocations: Map<string, number> }>();
