@@ -61,9 +61,9 @@ const maxLabel = 36;
 /**
  * Renders a run as a text timeline: one row per execution, in creation order under its
  * parent and indented by depth, each with a bar across the run's time span (`·` waiting,
- * queued or suspended, `z` sleeping, `█` running; each attempt of a retried execution is its own
- * running segment; `░` a stretch of a compacted history, whose transitions are only
- * counted), then its state and how long it took. A footer sets the run's wall
+ * queued or suspended, `z` sleeping, `█` running; each attempt of a retried execution is
+ * its own running segment; `░` a stretch of a compacted history, whose transitions are
+ * only counted), then its state and how long it took. A footer sets the run's wall
  * time beside the sum of its tasks' running times, which shows how much ran in parallel.
  *
  * @param run - what `engine.getRun(id)` returned

@@ -413,8 +413,9 @@ export class ExecutionEngine {
 
   /**
    * Claims a delivered message: `queued → running` (or `sleeping → running`, a wake-up) for
-   * the message's attempt, once that attempt is due (`notBefore`). Returns `undefined` for a delivery that starts nothing,
-   * which the caller drops, after repairing what such a delivery can show was left undone.
+   * the message's attempt, once that attempt is due (`notBefore`). Returns `undefined` for a
+   * delivery that starts nothing, which the caller drops, after repairing what such a
+   * delivery can show was left undone.
    */
   claim(message: TaskMessage, takeOverAfterMs?: number): MaybePromise<ExecutionRecord | undefined> {
     const now = this.#o.clock.now();
@@ -861,11 +862,11 @@ export class ExecutionEngine {
   /**
    * The backstop for a lost message that no redelivery repairs: sends again the message of
    * every execution still `queued` whose attempt became due, or still `sleeping` whose wake
-   * time came, more than `olderThanMs` ago (and, given `lookbackMs`, less than that long ago). The process that queued it died
-   * between the write and the send, or its send failed and the message that would have
-   * repaired it never came back (it reached the dead-letter queue). A message that was
-   * only slow is delivered twice, and the second delivery is dropped at claim. Returns the
-   * ids sent.
+   * time came, more than `olderThanMs` ago (and, given `lookbackMs`, less than that long
+   * ago). The process that queued it died between the write and the send, or its send
+   * failed and the message that would have repaired it never came back (it reached the
+   * dead-letter queue). A message that was only slow is delivered twice, and the second
+   * delivery is dropped at claim. Returns the ids sent.
    */
   async resendLost(options: { readonly olderThanMs: number; readonly lookbackMs?: number; readonly limit?: number }): Promise<string[]> {
     const now = this.#o.clock.now();
