@@ -41,8 +41,12 @@ export function summary(record: ExecutionRecord): RunSummaryJson {
   };
 }
 
-/** A queued or waiting execution's earliest start, when it has one to come (a delayed start, a retry's delay). */
-function dueAt(record: ExecutionRecord): { notBefore?: number } {
+/**
+ * A queued or waiting execution's earliest start, when it has one to come (a delayed start,
+ * a retry's delay), or a sleeping one's wake time.
+ */
+function dueAt(record: ExecutionRecord): { notBefore?: number; wakeAt?: number } {
+  if (record.state === State.Sleeping && record.notBefore !== undefined) return { wakeAt: record.notBefore };
   const blocked = record.state === State.Queued || record.state === State.Waiting;
   return blocked && record.notBefore !== undefined && record.notBefore > (record.queuedAt ?? record.createdAt) ? { notBefore: record.notBefore } : {};
 }

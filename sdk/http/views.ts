@@ -16,6 +16,8 @@ export interface ExecutionJson {
   readonly queuedAt?: number;
   /** The earliest start of a queued or waiting execution that has one: a delayed start, a retry's delay. */
   readonly notBefore?: number;
+  /** When a `sleeping` execution wakes (its `sleep`'s time), epoch milliseconds as every time here. */
+  readonly wakeAt?: number;
   readonly startedAt?: number;
   readonly finishedAt?: number;
   readonly history: readonly Transition[];
