@@ -14,7 +14,7 @@ import { createEventBridgePublisher } from "../../sdk/events/publisher.ts";
 import { emulatorsForFile } from "../support/file-emulators.ts";
 
 const emulators = emulatorsForFile();
-let cloud: Pick<Engine, "submit" | "close"> | undefined;
+let cloud: Pick<Engine, "submit" | "close" | "getExecution"> | undefined;
 let clouds = 0;
 
 afterEach(async () => {
@@ -36,6 +36,20 @@ const parent = workflow("ev_parent", async () => {
   childFails.submit();
   return childOk.submit().result();
 });
+
+/** Gates the test opens: the task behind one finishes only then. */
+const gates = new Map<string, () => void>();
+const opened = new Map<string, Promise<void>>();
+function gate(name: string): () => void {
+  opened.set(name, new Promise<void>((resolve) => gates.set(name, resolve)));
+  return () => gates.get(name)!();
+}
+const held = task("ev_held", async (name: string, fails: boolean) => {
+  await opened.get(name);
+  if (fails) throw Object.assign(new Error("the courier lost it"), { code: "E_LOST" });
+  return `${name} done`;
+});
+const forwards = workflow("ev_forwards", async (name: string, fails: boolean) => held.submit(name, fails));
 
 async function start(extra: Parameters<typeof startLocalCloud>[0] = {}) {
   const events: PublishedEvent[] = [];
@@ -84,6 +98,47 @@ describe("completion events on the local cloud", () => {
     expect(lone.runId).toBe(withChildren.id);
     expect(lone.workflow).toBeUndefined();
     expect(lone.error?.message).toBe("the mail server said no");
+  }, 60_000);
+
+  it("announces a forwarding run when the execution it forwards to ends, with that one's state, once", async () => {
+    // The coordinator's marks on the executions the roots forward to (see forwarded-run.ts).
+    const marks: string[] = [];
+    const { cloud, events } = await start({
+      instrument: ({ dynamodb }) =>
+        dynamodb.middlewareStack.add(
+          (next) => async (args) => {
+            const input = args.input as { UpdateExpression?: string; ExpressionAttributeValues?: Record<string, unknown>; ExpressionAttributeNames?: Record<string, string> };
+            const output = await next(args);
+            if (Object.values(input.ExpressionAttributeNames ?? {}).includes("announces")) marks.push(JSON.stringify(input.ExpressionAttributeValues));
+            return output;
+          },
+          { step: "initialize", name: "watchMarks" },
+        ),
+    });
+    const openLater = gate("later");
+    const openFails = gate("fails");
+    const later = cloud.submit(forwards, "later", false);
+    const fails = cloud.submit(forwards, "fails", true);
+    // Both roots have completed and the coordinator has seen them, marking their targets;
+    // neither run's result is final: nothing is announced.
+    await vi.waitFor(() => expect(marks.length).toBeGreaterThanOrEqual(2), { timeout: 20_000, interval: 50 });
+    for (const run of [later, fails]) expect((await cloud.getExecution(run.id))?.state).toBe("completed");
+    expect(events.map(summary)).toEqual([]);
+    openLater();
+    openFails();
+    expect(await later.result()).toBe("later done");
+    await expect(fails.result()).rejects.toThrow("the courier lost it");
+    await vi.waitFor(() => expect(events.length).toBeGreaterThanOrEqual(2), { timeout: 20_000, interval: 50 });
+    // The roots' records were handled before: only a redelivery could add an event now.
+    expect(events.map(summary).sort()).toEqual(["Run Completed ev_forwards completed", "Run Failed ev_forwards failed"]);
+    for (const run of [later, fails]) {
+      const detail = events.map((e) => e.detail as RunEventDetail).find((d) => d.runId === run.id)!;
+      const target = await cloud.getExecution((await cloud.getExecution(run.id))!.forward!);
+      expect(detail).toMatchObject({ executionId: run.id, workflow: "ev_forwards", forwardedTo: target?.id, finishedAt: target?.finishedAt });
+      expect(detail.durationMs).toBe(detail.finishedAt - detail.createdAt);
+    }
+    const failure = events.find((e) => e.detailType === "Run Failed")!.detail as RunEventDetail;
+    expect(failure.error).toMatchObject({ message: "the courier lost it", code: "E_LOST" });
   }, 60_000);
 
   it("sends again the events of a PutEvents that failed, losing none", async () => {
