@@ -9,9 +9,14 @@ import { task, workflow, type Engine } from "floe";
 import { startLocalCloud } from "floe/local-cloud";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { startEventsEndpoint, type PublishedEvent } from "../../sdk/local-cloud/events-endpoint.ts";
-import { runEventOf, type RunEventDetail } from "../../sdk/events/run-event.ts";
+import { runEventOf, type RunEvent, type RunEventDetail } from "../../sdk/events/run-event.ts";
 import { createEventBridgePublisher } from "../../sdk/events/publisher.ts";
 import { emulatorsForFile } from "../support/file-emulators.ts";
+import { marshall } from "@aws-sdk/util-dynamodb";
+import type { AttributeValue, DynamoDBRecord } from "aws-lambda";
+import { createCoordinatorHandler } from "../../functions/coordinator.ts";
+import { MemoryExecutionStore } from "../../sdk/embedded/memory-execution-store.ts";
+import type { ExecutionRecord } from "../../sdk/engine/model.ts";
 
 const emulators = emulatorsForFile();
 let cloud: Pick<Engine, "submit" | "close" | "getExecution"> | undefined;
@@ -219,5 +224,53 @@ describe("which transitions make an event", () => {
     expect(runEventOf({ ...base, id: "root~c", state: "cancelled" }, 0)).toBeUndefined();
     expect(runEventOf({ ...base, id: "root", state: "running" }, 0)).toBeUndefined();
     expect(runEventOf({ ...base, id: "root", state: "completed" }, 0)?.detail.durationMs).toBe(20);
+  });
+});
+
+describe("the coordinator on a forwarding run", () => {
+  const record = (id: string, state: ExecutionRecord["state"], extra: Partial<ExecutionRecord> = {}): ExecutionRecord => ({
+    id, runId: "root", taskName: id === "root" ? "w" : "t", args: { inline: "[]" }, state, attempt: 1, generation: 0,
+    pending: 0, guarded: false, waitMode: "all", createdAt: 10, history: [], ...extra,
+  });
+  /** A stream record of `id` entering its state now, as the table's stream gives it. */
+  const finished = (store: MemoryExecutionStore, id: string, sequence: string): DynamoDBRecord => ({
+    eventName: "MODIFY",
+    dynamodb: {
+      SequenceNumber: sequence,
+      NewImage: marshall({ ...store.get(id)!, type: "execution" }, { removeUndefinedValues: true }) as Record<string, AttributeValue>,
+      OldImage: { state: { S: "running" } },
+    },
+  });
+
+  it("announces the run from the stream record of its chain's end, and retries from a record whose chain cannot be read", async () => {
+    const store = new MemoryExecutionStore();
+    store.create(record("root", "completed", { forward: "x", finishedAt: 20, result: { inline: "0" } }));
+    store.create(record("x", "running"));
+    store.create(record("other", "completed", { runId: "other", finishedAt: 15, result: { inline: "1" } }));
+    const published: RunEvent[] = [];
+    let unreadable = "";
+    const reads = { getMany: (ids: readonly string[]) => (ids.includes(unreadable) ? Promise.reject(new Error("the table is unreachable")) : store.getMany(ids)) };
+    const coordinator = createCoordinatorHandler({
+      engine: { store: { getMany: reads.getMany, update: (...args) => store.update(...args) }, releaseDependents: () => undefined },
+      publish: async (events) => void published.push(...events),
+      log: () => undefined,
+    });
+    // The root's record: its target runs, so it is marked and nothing is published.
+    expect(await coordinator({ Records: [finished(store, "root", "1")] })).toEqual({ batchItemFailures: [] });
+    expect(published).toEqual([]);
+    expect(store.get("x")).toMatchObject({ announces: "root" });
+    // The target's end, behind a record of another run; its chain's read fails: the other
+    // run is published, and the batch is retried from the target's record.
+    store.update("x", {}, { state: "completed", finishedAt: 30, result: { inline: "2" } });
+    const batch = { Records: [finished(store, "other", "2"), finished(store, "x", "3")] };
+    unreadable = "root";
+    expect(await coordinator(batch)).toEqual({ batchItemFailures: [{ itemIdentifier: "3" }] });
+    expect(published.map((e) => `${e.detailType} ${e.detail.executionId}`)).toEqual(["Run Completed other"]);
+    unreadable = "";
+    expect(await coordinator({ Records: [finished(store, "x", "3")] })).toEqual({ batchItemFailures: [] });
+    expect(published.map((e) => `${e.detailType} ${e.detail.executionId} ${e.detail.forwardedTo ?? ""} ${e.detail.durationMs}`)).toEqual([
+      "Run Completed other  5",
+      "Run Completed root x 20",
+    ]);
   });
 });
