@@ -18,8 +18,11 @@ import { call, type Step } from "../engine/step.ts";
 import { forwardCycle } from "../errors.ts";
 import { runEventOf, type FinishedImage, type RunEvent } from "./run-event.ts";
 
-/** What following a forward chain reads and writes. */
-export type ChainStore = Pick<ExecutionStore, "getMany" | "update">;
+/**
+ * What following a forward chain reads and writes: one record at a time (`GetItem`, which
+ * the coordinator's role holds; it holds no `BatchGetItem`) and the mark (`UpdateItem`).
+ */
+export type ChainStore = Pick<ExecutionStore, "get" | "update">;
 
 /** The states a mark is written in: any but the terminal ones (whatever states the model adds). */
 const unfinished: readonly ExecutionState[] = Object.values(State).filter((s) => !isTerminal(s));
@@ -47,7 +50,7 @@ export function* finishedRunEvents(store: ChainStore, image: FinishedImage, link
     } else own();
   } else if (image.announces === undefined) own();
   if (image.announces !== undefined && image.announces !== image.id) {
-    const [announced] = yield* call(store.getMany([image.announces]));
+    const announced = yield* call(store.get(image.announces));
     if (announced === undefined) throw new Error(`the run ${image.announces} that ${image.id} announces is not found`);
     const event = yield* chainEnd(store, announced, image);
     if (event !== undefined) events.push(event);
@@ -81,7 +84,7 @@ function* chainEnd(store: ChainStore, root: FinishedImage, from: FinishedImage):
 }
 
 function* read(store: ChainStore, id: string): Step<ExecutionRecord> {
-  const [record] = yield* call(store.getMany([id]));
+  const record = yield* call(store.get(id));
   if (record === undefined) throw new Error(`execution ${id}, forwarded to, is not found`);
   return record;
 }

@@ -249,9 +249,9 @@ describe("the coordinator on a forwarding run", () => {
     store.create(record("other", "completed", { runId: "other", finishedAt: 15, result: { inline: "1" } }));
     const published: RunEvent[] = [];
     let unreadable = "";
-    const reads = { getMany: (ids: readonly string[]) => (ids.includes(unreadable) ? Promise.reject(new Error("the table is unreachable")) : store.getMany(ids)) };
+    const get = (id: string) => (id === unreadable ? Promise.reject(new Error("the table is unreachable")) : store.get(id));
     const coordinator = createCoordinatorHandler({
-      engine: { store: { getMany: reads.getMany, update: (...args) => store.update(...args) }, releaseDependents: () => undefined },
+      engine: { store: { get, update: (...args) => store.update(...args) }, releaseDependents: () => undefined },
       publish: async (events) => void published.push(...events),
       log: () => undefined,
     });

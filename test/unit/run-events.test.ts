@@ -190,7 +190,7 @@ describe("following a forward chain over a store", () => {
     store.create(record("x", "running"));
     // The target finishes just before the mark is written: the mark's condition fails.
     const racing: ChainStore = {
-      getMany: (ids) => store.getMany(ids),
+      get: (id) => store.get(id),
       update: (id, expect, changes, transition) => {
         store.update(id, {}, { state: "failed", finishedAt: 30, failures: [{ attempt: 1, finishedAt: 30, error: { name: "Error", message: "boom" } }] });
         return store.update(id, expect, changes, transition);
