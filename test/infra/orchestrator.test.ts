@@ -52,6 +52,8 @@ describe("Orchestrator, per task", () => {
   it("names each queue so that FLOE_QUEUE_URL_PREFIX + the task's name is its URL", () => {
     const { namePrefix } = stack.orchestrator;
     const url = (ref: string) => {
+      // FLOE_API_URL, which the handlers check is a URL.
+      if (ref.endsWith(".ApiEndpoint")) return "https://abcdef1234.execute-api.eu-west-1.amazonaws.com";
       const queue = resourcesOf(template, "AWS::SQS::Queue")[ref];
       return queue === undefined ? ref : `https://sqs.eu-west-1.amazonaws.com/123456789012/${(queue.Properties.QueueName as string | undefined) ?? ref}`;
     };
