@@ -119,15 +119,15 @@ export async function provision(
     refs.set(id, name);
     refs.set(`${id}.Arn`, `arn:aws:lambda:${region}:${account}:function:${name}`);
   }
+  for (const [id] of resourcesOfType(stack, "AWS::CloudFormation::Stack")) {
+    refs.set(id, `arn:aws:cloudformation:${region}:${account}:stack/${physical(id, undefined, 128)}/local`);
+  }
   for (const [id] of resourcesOfType(stack, "AWS::ApiGatewayV2::Api")) {
     // API Gateway's ids are 10 lowercase letters and digits.
     const apiId = createHash("sha256").update(`${stack.name}/${id}`).digest("base64url").replace(/[^a-z0-9]/g, "").slice(0, 10).padEnd(10, "0");
     refs.set(id, apiId);
     refs.set(`${id}.ApiId`, apiId);
     refs.set(`${id}.ApiEndpoint`, options.apiUrl ?? `https://${apiId}.execute-api.${region}.amazonaws.com`);
-  }
-  for (const [id] of resourcesOfType(stack, "AWS::CloudFormation::Stack")) {
-    refs.set(id, `arn:aws:cloudformation:${region}:${account}:stack/${physical(id, undefined, 128)}/local`);
   }
   return { refs, queueUrls, resolve, resolverFor };
 }
