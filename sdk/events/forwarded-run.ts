@@ -10,7 +10,9 @@
  * member's own terminal transition then carries the mark, and its side carries on from it.
  * A mark that fails found the member terminal already, without the mark: that side reads it
  * again and goes on. No clock is compared, and nothing is read for a run that forwards
- * nothing.
+ * nothing. A record holds one mark: should two runs' chains meet at one execution still
+ * running (a run returning an execution it was passed from another), the later mark wins
+ * and the earlier run goes unannounced.
  */
 import { isTerminal, State, type ExecutionRecord, type ExecutionState } from "../engine/model.ts";
 import type { ExecutionStore } from "../engine/ports.ts";
