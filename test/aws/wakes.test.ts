@@ -12,6 +12,7 @@ import type { Clock } from "../../sdk/engine/ports.ts";
 import { startLocalCloudRuntime } from "../../sdk/local-cloud/local-cloud.ts";
 import { startSchedulerEndpoint, type SchedulerEndpoint } from "../../sdk/local-cloud/scheduler-endpoint.ts";
 import { WakeScheduler, wakeScheduleName } from "../../sdk/aws/scheduled-wakes.ts";
+import { readEnvironment } from "../../sdk/aws/environment.ts";
 import { SqsTaskQueue } from "../../sdk/aws/sqs-task-queue.ts";
 import type { Runtime } from "../../sdk/runtime/runtime.ts";
 import { emulatorsForFile } from "../support/file-emulators.ts";
@@ -38,7 +39,7 @@ const sleeper = workflow("wk_sleeper", async (ms: number) => {
 
 /** A local cloud on `clock`, counting the Scheduler and SQS requests and the invocations. */
 async function start(clock: Clock, wakes: "scheduler" | "sqs", onDelayedSend?: (seconds: number) => void) {
-  const counts = { created: 0, invocations: new Map<string, number>(), sends: new Map<number, number>() };
+  const counts = { created: 0, names: [] as string[], invocations: new Map<string, number>(), sends: new Map<number, number>(), scheduler: undefined as SchedulerClient | undefined };
   cloud = await startLocalCloudRuntime({
     endpoints: emulators.endpoints,
     prefix: `wakes${(clouds += 1)}`,
@@ -47,10 +48,14 @@ async function start(clock: Clock, wakes: "scheduler" | "sqs", onDelayedSend?: (
     onInvoke: (name) => counts.invocations.set(name, (counts.invocations.get(name) ?? 0) + 1),
     instrument: ({ sqs, scheduler }) => {
       countSends(sqs, counts.sends, onDelayedSend);
+      counts.scheduler = scheduler;
       scheduler?.middlewareStack.add(
         (next, context) => async (args) => {
           const out = await next(args);
-          if (context.commandName === "CreateScheduleCommand") counts.created += 1;
+          if (context.commandName === "CreateScheduleCommand") {
+            counts.created += 1;
+            counts.names.push((args.input as { Name: string }).Name);
+          }
           return out;
         },
         { step: "initialize", name: "countSchedules" },
@@ -80,6 +85,10 @@ describe("wake-ups through Scheduler on the local cloud", () => {
     expect(delayed(counts.sends)).toBe(0);
     // The workflow ran twice: once to its sleep, once woken.
     expect(counts.invocations.get("worker:wk_sleeper")).toBe(2);
+    // The one-time schedule deleted itself once it had fired.
+    await expect(counts.scheduler!.send(new GetScheduleCommand({ Name: counts.names[0]!, GroupName: `wakes${clouds}-wakes` }))).rejects.toMatchObject({
+      name: "ResourceNotFoundException",
+    });
   }, 60_000);
 
   it("starts a 30-day delayed start with one schedule and no re-delayed message", async () => {
@@ -149,5 +158,15 @@ describe("a wake-up's schedule", () => {
     await expect(client.send(new CreateScheduleCommand({ ...input, Name: "m", ScheduleExpression: "every day" }))).rejects.toMatchObject({ name: "ValidationException" });
     expect((await client.send(new GetScheduleCommand({ Name: "n" }))).State).toBe("ENABLED");
     client.destroy();
+  });
+});
+
+describe("the wake-up settings", () => {
+  const base = { FLOE_TABLE_NAME: "t", FLOE_BUCKET_NAME: "b", FLOE_QUEUE_URL_PREFIX: "https://sqs.eu-west-1.amazonaws.com/1/p-" };
+  it("takes the group, the role and the queue ARNs together, or none of them", () => {
+    expect(readEnvironment(base).FLOE_WAKE_SCHEDULE_GROUP).toBeUndefined();
+    expect(() => readEnvironment({ ...base, FLOE_WAKE_SCHEDULE_GROUP: "p-wakes" })).toThrow(
+      "FLOE_WAKE_SCHEDULE_GROUP set without FLOE_WAKE_ROLE_ARN, FLOE_QUEUE_ARN_PREFIX; wake-ups through Scheduler need all three",
+    );
   });
 });
