@@ -280,20 +280,14 @@ export async function startLocalCloudRuntime(options: LocalCloudOptions = {}): P
   const events = eventsEndpoint === undefined ? undefined : new EventBridgeClient({ endpoint: eventsEndpoint.url, region, credentials });
   const publish = events === undefined ? undefined : createEventBridgePublisher({ busName: "default", client: events });
   let scheduling: { endpoint: SchedulerEndpoint; client: SchedulerClient } | undefined;
-  try {
-    scheduling = options.wakes === "sqs" ? undefined : await startScheduling({ prefix, region, credentials, sqs, clock: options.clock, onInvoke: options.onInvoke }, (task) => queues.ensure(task), (url) => poller.nudge([url]));
-  } catch (error) {
-    destroyClients();
-    await eventsEndpoint?.close();
-    await stopEmulators();
-    throw error;
-  }
-  const scheduler = scheduling?.client;
-  options.instrument?.({ dynamodb, sqs, s3, ...(events === undefined ? {} : { events }), ...(scheduler === undefined ? {} : { scheduler }) });
   // Declared before use by the Scheduler endpoint's deliveries, which start only once a schedule exists.
   let queues: QueueSetOnSqs;
   let poller: QueuePoller;
   try {
+    const wakes = { prefix, region, credentials, sqs, clock: options.clock, onInvoke: options.onInvoke };
+    scheduling = options.wakes === "sqs" ? undefined : await startScheduling(wakes, (task) => queues.ensure(task), (url) => poller.nudge([url]));
+    const scheduler = scheduling?.client;
+    options.instrument?.({ dynamodb, sqs, s3, ...(events === undefined ? {} : { events }), ...(scheduler === undefined ? {} : { scheduler }) });
     // A data folder holds the table and bucket of an earlier start.
     await dynamodb.send(new CreateTableCommand(executionTableDefinition(tableName))).catch(existing(data, "ResourceInUseException"));
     await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch(existing(data, "BucketAlreadyOwnedByYou", "BucketAlreadyExists"));
@@ -358,7 +352,7 @@ export async function startLocalCloudRuntime(options: LocalCloudOptions = {}): P
       await stopping;
       destroyClients();
       events?.destroy();
-      scheduler?.destroy();
+      scheduling?.client.destroy();
       await eventsEndpoint?.close();
       await scheduling?.endpoint.close();
       await stopEmulators();
@@ -372,7 +366,7 @@ export async function startLocalCloudRuntime(options: LocalCloudOptions = {}): P
     return client;
   } catch (error) {
     destroyClients();
-    scheduler?.destroy();
+    scheduling?.client.destroy();
     await eventsEndpoint?.close();
     await scheduling?.endpoint.close();
     await stopEmulators();
