@@ -9,6 +9,7 @@ import { workflow } from "floe";
 import { CreateScheduleCommand, GetScheduleCommand, type SchedulerClient } from "@aws-sdk/client-scheduler";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { createApiHandler, schedulesFromEnvironment } from "../../functions/api.ts";
+import { parseWorkflowSchedules } from "../../sdk/schedules/scheduler-control.ts";
 import { startLocalCloudRuntime } from "../../sdk/local-cloud/local-cloud.ts";
 import type { Runtime } from "../../sdk/runtime/runtime.ts";
 import { emulatorsForFile } from "../support/file-emulators.ts";
@@ -86,5 +87,14 @@ describe("schedule routes on the local cloud's Scheduler", () => {
     const response = await api(request("POST", "/schedules/sp_other/pause"));
     expect(response.statusCode).toBe(404);
     expect(JSON.parse(response.body ?? "{}")).toMatchObject({ error: { code: "FLOE_UNKNOWN_TASK", message: expect.stringContaining("sp_nightly") } });
+  });
+});
+
+describe("FLOE_WORKFLOW_SCHEDULES", () => {
+  it("must be a JSON object of schedule names, or the API function says so", () => {
+    expect(parseWorkflowSchedules('{"a":"p-a"}')).toEqual({ a: "p-a" });
+    for (const bad of ["", "[]", '{"a":1}', "p-a"]) {
+      expect(() => parseWorkflowSchedules(bad)).toThrow("FLOE_WORKFLOW_SCHEDULES must be a JSON object of schedule names by workflow");
+    }
   });
 });

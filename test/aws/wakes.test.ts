@@ -5,7 +5,7 @@
  * one schedule; and without Scheduler, a long sleep is still served by re-delayed messages.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { sleep, task, workflow } from "floe";
+import { RetryAfterError, sleep, task, taskContext, workflow } from "floe";
 import { CreateScheduleCommand, GetScheduleCommand, SchedulerClient } from "@aws-sdk/client-scheduler";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { Clock } from "../../sdk/engine/ports.ts";
@@ -32,6 +32,10 @@ afterEach(async () => {
 }, 60_000);
 
 const stamp = task("wk_stamp", async (label: string) => label);
+const later = task("wk_later", { retries: 1 }, async () => {
+  if (taskContext()?.attempt === 1) throw new RetryAfterError("the partner asks to come back in two days", 2 * DAY);
+  return "again";
+});
 const sleeper = workflow("wk_sleeper", async (ms: number) => {
   await sleep(ms);
   return "after";
@@ -100,6 +104,17 @@ describe("wake-ups through Scheduler on the local cloud", () => {
     expect(await run.result()).toBe("late");
     expect(delayed(counts.sends)).toBe(0);
     expect(counts.invocations.get("worker:wk_stamp")).toBe(1);
+  }, 60_000);
+
+  it("retries after a two-day back-off with one schedule and no re-delayed message", async () => {
+    const clock = new JumpClock();
+    const { runtime, counts } = await start(clock, "scheduler");
+    const run = runtime.submit(later);
+    await waitFor(() => counts.created === 1);
+    clock.jump(2 * DAY + 1_000);
+    expect(await run.result()).toBe("again");
+    expect(delayed(counts.sends)).toBe(0);
+    expect(counts.invocations.get("worker:wk_later")).toBe(2);
   }, 60_000);
 
   it("serves a long sleep by re-delayed messages without Scheduler, one per 15 minutes", async () => {
