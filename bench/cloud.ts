@@ -9,19 +9,21 @@
  * should not grow with its length (the growth row checks it). A chain of `inline`
  * steps runs each in the workflow's own worker: no message, no invocation, no re-run,
  * only the step's record created `running` and its completion. Each row is checked
- * against issue 14's target, and the last line is one JSON object of the figures. Run with
- * `npm run bench:cloud` (`-- --wide` adds a 10,000-wide fan-out; needs Java 17 for DynamoDB
- * Local).
+ * against issue 14's target, and the last line is one JSON object of the figures. The
+ * sleep and schedule-tick rows are `cloud-time.ts`'s. Run with `npm run bench:cloud`
+ * (`-- --wide` adds a 10,000-wide fan-out, `-- --time-only` runs the time rows alone; needs
+ * Java 17 for DynamoDB Local).
  */
 import { startLocalCloud } from "floe/local-cloud";
 import { task, workflow, type Execution } from "floe";
 import { countRequests, newRequestCounts, type RequestCounts } from "../sdk/aws/request-counter.ts";
+import { benchTime } from "./cloud-time.ts";
 
 // `npm run bench:cloud -- --wide` also measures a 10,000-wide fan-out (and so the fan-in
 // target directly), which takes several minutes more.
 const args = process.argv.slice(2);
-const unknown = args.filter((a) => a !== "--wide");
-if (unknown.length > 0) throw new Error(`unknown argument(s) ${unknown.join(" ")}; the only option is --wide (add a 10,000-wide fan-out)`);
+const unknown = args.filter((a) => a !== "--wide" && a !== "--time-only");
+if (unknown.length > 0) throw new Error(`unknown argument(s) ${unknown.join(" ")}; the options are --wide (add a 10,000-wide fan-out) and --time-only (only the sleep and schedule rows)`);
 const FAN_OUTS = args.includes("--wide") ? [1_000, 10_000] : [1_000];
 const CHAINS = [10, 100] as const;
 const WAIT_CHAIN = 20;
@@ -196,6 +198,8 @@ async function main(): Promise<void> {
         `  ${width === 10_000 ? "measured" : "projected"} for 10,000 → 1: ${joinWrites10k} writes (target ≤ ${TARGET.joinWrites}) ${joinWrites10k <= TARGET.joinWrites ? "PASS" : "MISS"}`,
       );
     }
+    // Sleeps and schedule ticks, on clouds of their own whose clocks the bench moves.
+    const time = await benchTime();
     const costOf = (width: number) => fans.find((f) => f.width === width)?.cost ?? null;
     const round = (n: number | null | undefined) => (n === null || n === undefined ? null : Math.round(n * 100) / 100);
     // The last line, for scripts: dollars per million (a row not measured is null), and the join's writes as a count.
@@ -208,6 +212,7 @@ async function main(): Promise<void> {
         inlineChain: round(inlineCost),
         waitChain: round(waitCost),
         joinWrites10k: joinWrites10k ?? null,
+        ...time,
       }),
     );
   } finally {
@@ -253,4 +258,6 @@ function report(title: string, m: Measured, per: number, target: number): number
   return total;
 }
 
-await main();
+// `-- --time-only`: the sleep and schedule-tick rows alone, a minute instead of several.
+if (args.includes("--time-only")) console.log(JSON.stringify(await benchTime()));
+else await main();

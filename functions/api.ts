@@ -9,6 +9,8 @@ import type { Runtime } from "../sdk/runtime/runtime.ts";
 import { Kind, lookup } from "../sdk/define/registry.ts";
 import { ErrorCode, FloeError } from "../sdk/errors.ts";
 import { startTick } from "../sdk/schedules/runner.ts";
+import { SchedulerScheduleControl, parseWorkflowSchedules } from "../sdk/schedules/scheduler-control.ts";
+import { SchedulerClient } from "@aws-sdk/client-scheduler";
 import { entryPoint } from "./environment.ts";
 
 /** What the API needs: the runtime it starts and reads executions with. */
@@ -84,5 +86,22 @@ function callerOf(event: APIGatewayProxyEventV2): string {
   return "anonymous";
 }
 
+/**
+ * The schedule routes' control over Scheduler, when the construct names the workflows'
+ * schedules (`FLOE_WORKFLOW_SCHEDULES`); without it, the routes answer 404, naming why.
+ */
+export function schedulesFromEnvironment(env: Record<string, string | undefined> = process.env, client?: SchedulerClient): RoutesOptions {
+  const names = env.FLOE_WORKFLOW_SCHEDULES;
+  if (names === undefined) return {};
+  const find = (workflow: string) => {
+    try {
+      return lookup(workflow);
+    } catch {
+      return undefined;
+    }
+  };
+  return { schedules: new SchedulerScheduleControl({ client: client ?? new SchedulerClient({}), schedules: parseWorkflowSchedules(names), lookup: find }) };
+}
+
 /** The Lambda entry point: the API over the runtime the environment describes. */
-export const handler = entryPoint((runtime) => createApiHandler({ runtime }));
+export const handler = entryPoint((runtime) => createApiHandler({ runtime, routes: schedulesFromEnvironment() }));

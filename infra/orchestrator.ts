@@ -29,7 +29,8 @@ import type { OrchestratorProps } from "./orchestrator-props.ts";
 import { executionsTable } from "./executions-table.ts";
 import { runEventsBus } from "./run-events.ts";
 import { acknowledgeDesignFindings, acknowledgeTaskQueues } from "./nag-acknowledgements.ts";
-import { WorkflowSchedule } from "./schedules.ts";
+import { WorkflowSchedule, grantPause } from "./schedules.ts";
+import { WakeSchedules } from "./wakes.ts";
 import { readTaskDefinitions, type TaskSummary } from "./task-definitions.ts";
 import { taskGroupOf } from "./task-groups.ts";
 import { TaskWorker } from "./task-worker.ts";
@@ -100,6 +101,8 @@ export class Orchestrator extends Construct {
   public readonly reconcileSchedule: events.Rule;
   /** The HTTP API, its stage and access logs. */
   public readonly api: OrchestratorApi;
+  /** Wake-ups past SQS's 15 minutes: the Scheduler group floe's functions make one-time schedules in, and their role (`infra/wakes.ts`). */
+  public readonly wakes: WakeSchedules;
   /** The schedule of each scheduled workflow, by its name (`infra/schedules.ts`). */
   public readonly schedules: ReadonlyMap<string, WorkflowSchedule>;
   /** The prefix of the task queues' names, `<namePrefix>-<task>`; dead-letter queues are `<namePrefix>_<task>`. */
@@ -171,8 +174,12 @@ export class Orchestrator extends Construct {
       ...(props.executionRetentionDays === undefined ? {} : { [EnvironmentVariable.RetentionDays]: String(props.executionRetentionDays) }),
     };
     this.#connection = environment;
+    // floe's own functions may wake a long delay with a schedule; a connected function
+    // sends a re-delayed message, which the task's worker turns into a schedule.
+    this.wakes = new WakeSchedules(this, "Wakes", { namePrefix: this.namePrefix, taskQueueArns: this.taskQueueArns });
+    const functionEnvironment = { ...environment, ...this.wakes.environment };
     const background = (id: string, handler: Handler, description: string) =>
-      new FloeFunction(this, id, { ...common, memorySizeMb: 512, timeoutSeconds: backgroundTimeoutSeconds, environment, handler, description })
+      new FloeFunction(this, id, { ...common, memorySizeMb: 512, timeoutSeconds: backgroundTimeoutSeconds, environment: functionEnvironment, handler, description })
         .function;
 
     this.coordinator = background("Coordinator", Handler.Coordinator, "floe coordinator: releases the dependents of finished executions");
@@ -205,7 +212,7 @@ export class Orchestrator extends Construct {
           settings,
           maxReceiveCount: resolved.maxReceiveCount,
           deadLetterTimeoutSeconds: backgroundTimeoutSeconds,
-          environment,
+          environment: functionEnvironment,
         }),
       );
     }
@@ -226,7 +233,7 @@ export class Orchestrator extends Construct {
       description: "floe HTTP API",
       memorySizeMb: 512,
       timeoutSeconds: 29,
-      environment,
+      environment: functionEnvironment,
     }).function;
     this.api = new OrchestratorApi(this, "Api", {
       handler: this.apiHandler,
@@ -252,9 +259,15 @@ export class Orchestrator extends Construct {
     this.alarms = [...[...tasks.values()].map((t) => t.deadLetterAlarm), ...this.#coordinatorAlarms()];
     this.schedules = new Map(
       this.definitions.flatMap((d) =>
-        d.schedule === undefined ? [] : [[d.name, new WorkflowSchedule(this, `Schedule_${d.name}`, { workflow: d.name, spec: d.schedule, target: this.apiHandler })] as const],
+        d.schedule === undefined ? [] : [[d.name, new WorkflowSchedule(this, `Schedule_${d.name}`, { workflow: d.name, spec: d.schedule, target: this.apiHandler, namePrefix: this.namePrefix })] as const],
       ),
     );
+    for (const fn of this.functions) this.wakes.grantCreate(fn);
+    for (const schedule of this.schedules.values()) grantPause(schedule, this.apiHandler);
+    if (this.schedules.size > 0) {
+      const names = Object.fromEntries([...this.schedules].map(([workflow, s]) => [workflow, s.scheduleName]));
+      this.apiHandler.addEnvironment(EnvironmentVariable.WorkflowSchedules, JSON.stringify(names));
+    }
     acknowledgeDesignFindings(this);
   }
 

@@ -3,7 +3,8 @@
  * that may only invoke the API function (whose tick handler starts the run under the id
  * the workflow and the tick derive) and send to the schedule's dead-letter queue.
  */
-import { Duration, Stack, Validations } from "aws-cdk-lib";
+import { createHash } from "node:crypto";
+import { ArnFormat, Duration, Stack, Validations } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
@@ -26,14 +27,20 @@ export class WorkflowSchedule extends Construct {
   public readonly role: iam.Role;
   /** Where a tick goes that could not be delivered after Scheduler's retries. */
   public readonly deadLetterQueue: sqs.Queue;
+  /** The schedule's name, in the default group: what the API function pauses and resumes. */
+  public readonly scheduleName: string;
+  /** The schedule's ARN, built from its name: the API function's grant on it refers to no resource, so makes no cycle with the function the schedule targets. */
+  public readonly scheduleArn: string;
 
   /**
    * @param scope - the orchestrator
    * @param id - the construct id
    * @param props - the workflow, its validated schedule and the API function that starts its runs
    */
-  constructor(scope: Construct, id: string, props: { workflow: string; spec: ScheduleSpec; target: lambda.IFunction }) {
+  constructor(scope: Construct, id: string, props: { workflow: string; spec: ScheduleSpec; target: lambda.IFunction; namePrefix: string }) {
     super(scope, id);
+    this.scheduleName = scheduleName(props.namePrefix, props.workflow);
+    this.scheduleArn = Stack.of(this).formatArn({ service: "scheduler", resource: "schedule", resourceName: `default/${this.scheduleName}`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
     this.deadLetterQueue = new sqs.Queue(this, "DeadLetterQueue", {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -52,6 +59,7 @@ export class WorkflowSchedule extends Construct {
     for (const id of ["AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"]) Validations.of(this.deadLetterQueue).acknowledge({ id, reason: endOfLine });
     const { spec } = props;
     this.schedule = new scheduler.CfnSchedule(this, "Schedule", {
+      name: this.scheduleName,
       description: `floe: runs workflow ${props.workflow} ${spec.type === "rate" ? `every ${spec.every}` : `at cron ${spec.cron}`}`,
       scheduleExpression: scheduleExpression(spec),
       scheduleExpressionTimezone: spec.type === "cron" ? spec.timezone : undefined,
@@ -67,6 +75,33 @@ export class WorkflowSchedule extends Construct {
       },
     });
   }
+}
+
+/**
+ * A workflow schedule's name: `<namePrefix>-<workflow>`, unique to the construct (as its
+ * queues' names are), cut to Scheduler's 64 characters with a digest of the whole when longer.
+ */
+export function scheduleName(namePrefix: string, workflow: string): string {
+  const name = `${namePrefix}-${workflow}`;
+  if (name.length <= 64) return name;
+  return `${name.slice(0, 55)}-${createHash("sha256").update(name).digest("hex").slice(0, 8)}`;
+}
+
+/**
+ * Lets `grantee` (the API function) pause and resume `schedule`: read it and write it back
+ * with another state, passing its own role again, to Scheduler alone.
+ * @param schedule - a workflow's schedule
+ * @param grantee - the API function
+ */
+export function grantPause(schedule: WorkflowSchedule, grantee: iam.IGrantable): void {
+  iam.Grant.addToPrincipal({ grantee, actions: ["scheduler:GetSchedule", "scheduler:UpdateSchedule"], resourceArns: [schedule.scheduleArn] });
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      actions: ["iam:PassRole"],
+      resources: [schedule.role.roleArn],
+      conditions: { StringEquals: { "iam:PassedToService": "scheduler.amazonaws.com" } },
+    }),
+  );
 }
 
 /**

@@ -10,9 +10,10 @@
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
+import { SchedulerClient } from "@aws-sdk/client-scheduler";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import type { BlobStore, ExecutionStore, TaskQueue } from "../engine/ports.ts";
+import type { BlobStore, Clock, ExecutionStore, TaskQueue } from "../engine/ports.ts";
 import { Runtime, type RuntimeOptions } from "../runtime/runtime.ts";
 import { cryptoIds, systemClock } from "../runtime/system.ts";
 import { CANCEL_POLL_MS, EnvironmentVariable as V } from "./contract.ts";
@@ -20,6 +21,7 @@ import type { Environment } from "./environment.ts";
 import { DynamoDbExecutionStore } from "./dynamodb-execution-store.ts";
 import { S3BlobStore } from "./s3-blob-store.ts";
 import { SqsTaskQueue } from "./sqs-task-queue.ts";
+import { WakeScheduler } from "./scheduled-wakes.ts";
 
 export { readEnvironment, type Environment } from "./environment.ts";
 
@@ -28,6 +30,8 @@ export interface AwsClients {
   readonly dynamodb: DynamoDBClient;
   readonly sqs: SQSClient;
   readonly s3: S3Client;
+  /** For wake-ups past 15 minutes, when the environment names a wake schedule group. */
+  readonly scheduler?: SchedulerClient;
 }
 
 /** What a host of functions (the local cloud) adds to {@link createAwsRuntime}. */
@@ -44,6 +48,8 @@ export interface AwsRuntimeHooks {
   readonly onClose?: () => unknown;
   /** How top-level waits read the store again (a client that runs no task: see `RuntimeOptions.pollTopLevel`). */
   readonly pollTopLevel?: RuntimeOptions["pollTopLevel"];
+  /** The runtime's clock (the local cloud's, which tests move): the system's in Lambda. */
+  readonly clock?: Clock;
 }
 
 /**
@@ -55,7 +61,7 @@ export interface AwsRuntimeHooks {
 export function createAwsRuntime(env: Environment, hooks: AwsRuntimeHooks = {}): Runtime {
   return new Runtime({
     ...createAwsPorts(env, hooks),
-    clock: systemClock,
+    clock: hooks.clock ?? systemClock,
     ids: cryptoIds,
     suspendAfterMs: env[V.SuspendAfterMs],
     takeOverAfterMs: env[V.VisibilityTimeoutSeconds] * 1000,
@@ -81,7 +87,7 @@ export interface AwsPorts {
  * @param env - the function's settings ({@link readEnvironment})
  * @param hooks - the clients and queue overrides of {@link AwsRuntimeHooks}
  */
-export function createAwsPorts(env: Environment, hooks: Pick<AwsRuntimeHooks, "clients" | "queue" | "queueUrl"> = {}): AwsPorts {
+export function createAwsPorts(env: Environment, hooks: Pick<AwsRuntimeHooks, "clients" | "queue" | "queueUrl" | "clock"> = {}): AwsPorts {
   const clients = hooks.clients ?? {
     // Every write floe makes is conditional or idempotent, so retrying more than the SDK's
     // default three attempts is safe, and rides out bursts of throttling.
@@ -92,10 +98,23 @@ export function createAwsPorts(env: Environment, hooks: Pick<AwsRuntimeHooks, "c
   };
   const dynamodb = DynamoDBDocumentClient.from(clients.dynamodb, { marshallOptions: { removeUndefinedValues: true } });
   const prefix = env[V.QueueUrlPrefix];
-  const sqs = new SqsTaskQueue({ client: clients.sqs, queueUrl: hooks.queueUrl ?? ((task) => `${prefix}${task}`) });
+  const sqs = new SqsTaskQueue({ client: clients.sqs, queueUrl: hooks.queueUrl ?? ((task) => `${prefix}${task}`), wakes: wakeScheduler(env, clients, hooks.clock) });
   return {
     store: new DynamoDbExecutionStore({ client: dynamodb, tableName: env[V.TableName], retentionDays: env[V.RetentionDays] }),
     queue: hooks.queue?.(sqs) ?? sqs,
     blobs: new S3BlobStore({ client: clients.s3, bucket: env[V.BucketName] }),
   };
+}
+
+/** The Scheduler wake-ups the environment configures, or none (long delays are then re-delayed messages). */
+function wakeScheduler(env: Environment, clients: AwsClients, clock: Clock | undefined): WakeScheduler | undefined {
+  const [groupName, roleArn, arnPrefix] = [env[V.WakeScheduleGroup], env[V.WakeRoleArn], env[V.QueueArnPrefix]];
+  if (groupName === undefined || roleArn === undefined || arnPrefix === undefined) return undefined;
+  return new WakeScheduler({
+    client: clients.scheduler ?? new SchedulerClient({}),
+    groupName,
+    roleArn,
+    queueArn: (task) => `${arnPrefix}${task}`,
+    now: () => (clock ?? systemClock).now(),
+  });
 }

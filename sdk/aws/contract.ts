@@ -27,6 +27,14 @@ export const EnvironmentVariable = {
   RunEventsBus: "FLOE_RUN_EVENTS_BUS",
   /** The HTTP API's URL: the base of external executions' callback URLs; unset, they are relative. */
   ApiUrl: "FLOE_API_URL",
+  /** The Scheduler group of wake-ups past SQS's 15 minutes; unset (with the two below), long delays are re-delayed messages. */
+  WakeScheduleGroup: "FLOE_WAKE_SCHEDULE_GROUP",
+  /** The role a wake-up's schedule sends to the task's queue with. */
+  WakeRoleArn: "FLOE_WAKE_ROLE_ARN",
+  /** A task's queue ARN is this prefix followed by the task's name. */
+  QueueArnPrefix: "FLOE_QUEUE_ARN_PREFIX",
+  /** The API's: the workflows' Scheduler schedules, as JSON `{ "<workflow>": "<schedule name>" }` in the default group, for pause and resume. */
+  WorkflowSchedules: "FLOE_WORKFLOW_SCHEDULES",
 } as const;
 
 /**

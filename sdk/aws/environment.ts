@@ -19,6 +19,10 @@ const environmentSchema = z.object({
   [V.VisibilityTimeoutSeconds]: z._default(z.coerce.number().check(z.int(), z.minimum(1)), 900),
   [V.RetentionDays]: z.optional(z.coerce.number().check(z.int(), z.minimum(1))),
   [V.InlineFanIn]: z._default(z.coerce.number().check(z.int(), z.minimum(0)), INLINE_FAN_IN),
+  [V.WakeScheduleGroup]: z.optional(z.string().check(z.minLength(1))),
+  [V.WakeRoleArn]: z.optional(z.string().check(z.minLength(1))),
+  [V.QueueArnPrefix]: z.optional(z.string().check(z.minLength(1))),
+  [V.WorkflowSchedules]: z.optional(z.string()),
   AWS_ENDPOINT_URL: z.optional(z.string()),
   AWS_ENDPOINT_URL_S3: z.optional(z.string()),
 });
@@ -33,6 +37,12 @@ export type Environment = z.infer<typeof environmentSchema> & { readonly pathSty
 export function readEnvironment(env: Record<string, string | undefined> = process.env): Environment {
   const parsed = environmentSchema.safeParse(env);
   if (parsed.success) {
+    const wakes = [V.WakeScheduleGroup, V.WakeRoleArn, V.QueueArnPrefix] as const;
+    const set = wakes.filter((name) => parsed.data[name] !== undefined);
+    if (set.length > 0 && set.length < wakes.length) {
+      const missing = wakes.filter((name) => parsed.data[name] === undefined);
+      throw new Error(`floe handler misconfigured: ${set.join(", ")} set without ${missing.join(", ")}; wake-ups through Scheduler need all three (the Orchestrator construct sets them)`);
+    }
     const pathStyle = parsed.data.AWS_ENDPOINT_URL_S3 !== undefined || parsed.data.AWS_ENDPOINT_URL !== undefined;
     return { ...parsed.data, pathStyle };
   }

@@ -5,6 +5,7 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { SchedulerClient } from "@aws-sdk/client-scheduler";
 
 /** Requests and capacity, as counted. */
 export interface RequestCounts {
@@ -55,7 +56,7 @@ const dynamoReads = new Set(["GetItem", "BatchGetItem", "Query", "Scan", "Transa
  * countRequests({ dynamodb, sqs, s3 }, counts);
  */
 export function countRequests(
-  clients: { readonly dynamodb?: DynamoDBClient; readonly sqs?: SQSClient; readonly s3?: S3Client },
+  clients: { readonly dynamodb?: DynamoDBClient; readonly sqs?: SQSClient; readonly s3?: S3Client; readonly scheduler?: SchedulerClient },
   counts: RequestCounts,
 ): void {
   const tally = (service: string, command: string | undefined) => {
@@ -118,6 +119,13 @@ export function countRequests(
   clients.s3?.middlewareStack.add(
     (next, context) => async (args) => {
       tally("S3", context.commandName);
+      return next(args);
+    },
+    { step: "initialize", name: "floeRequestCounter" },
+  );
+  clients.scheduler?.middlewareStack.add(
+    (next, context) => async (args) => {
+      tally("Scheduler", context.commandName);
       return next(args);
     },
     { step: "initialize", name: "floeRequestCounter" },

@@ -12,6 +12,7 @@ import {
 import * as z from "../zod.ts";
 import type { TaskMessage } from "../engine/model.ts";
 import type { TaskQueue } from "../engine/ports.ts";
+import type { WakeScheduler } from "./scheduled-wakes.ts";
 
 /** The dependencies of an {@link SqsTaskQueue}. */
 export interface SqsTaskQueueOptions {
@@ -23,6 +24,12 @@ export interface SqsTaskQueueOptions {
    * @default 3
    */
   readonly maxResends?: number;
+  /**
+   * Makes a message delayed past SQS's 15 minutes one Scheduler schedule at its due time
+   * instead of a message delayed 15 minutes that is sent again each time it comes early.
+   * @default none: long delays are served by re-delayed messages
+   */
+  readonly wakes?: WakeScheduler;
 }
 
 /** SQS's longest per-message delay, in seconds. */
@@ -84,6 +91,12 @@ export class SqsTaskQueue implements TaskQueue {
   }
 
   async send(messages: readonly TaskMessage[], delayMs?: number): Promise<void> {
+    const wakes = this.#o.wakes;
+    if (wakes !== undefined && delayMs !== undefined && delayMs > MAX_DELAY_SECONDS * 1000) {
+      // Scheduler has no batch call: one schedule per message.
+      await Promise.all(messages.map((message) => wakes.schedule(message, delayMs)));
+      return;
+    }
     // A longer delay is served in steps: the worker sends the message again until notBefore.
     const delaySeconds = delayMs === undefined ? undefined : Math.min(MAX_DELAY_SECONDS, Math.ceil(delayMs / 1000));
     const sent = messages.map((message) => {

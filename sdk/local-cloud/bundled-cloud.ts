@@ -15,7 +15,8 @@ import { join } from "node:path";
 import { DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import { S3Client } from "@aws-sdk/client-s3";
-import { SQSClient } from "@aws-sdk/client-sqs";
+import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { CreateScheduleCommand, SchedulerClient, type CreateScheduleCommandInput } from "@aws-sdk/client-scheduler";
 import type { DynamoDBRecord } from "aws-lambda";
 import { finishedIn } from "../../functions/coordinator.ts";
 import { createAwsRuntime, readEnvironment } from "../aws/aws-runtime.ts";
@@ -29,6 +30,7 @@ import { account, provision, region, type Provisioned } from "./provision.ts";
 import { QueuePoller } from "./queue-poller.ts";
 import { StreamPoller } from "./stream-poller.ts";
 import { startEventsEndpoint, type PublishedEvent } from "./events-endpoint.ts";
+import { startSchedulerEndpoint } from "./scheduler-endpoint.ts";
 import { assetOf, readStack, resolveValue, resourcesOfType, scheduledTargets, text, type StackTemplate } from "./template.ts";
 
 /** Options of {@link startBundledCloud}. */
@@ -139,7 +141,9 @@ export async function startBundledCloud(options: BundledCloudOptions): Promise<B
     // The coordinator publishes completion events: to a local endpoint, never to AWS.
     const events = await startEventsEndpoint({ onEvent: options.onRunEvent ?? (() => undefined) });
     stops.push(() => events.close());
-    const functions = startFunctions(stack, provisioned, { ...endpoints, events: events.url }, work, options);
+    const scheduler = await startScheduler(stack, provisioned, sqs);
+    stops.push(() => scheduler.close());
+    const functions = startFunctions(stack, provisioned, { ...endpoints, events: events.url, scheduler: scheduler.url }, work, options);
     stops.push(() => Promise.all([...functions.values()].map((fn) => fn.close())));
     const byName = new Map([...functions.values()].map((fn) => [fn.spec.name, fn]));
     const pollers = driveMappings(stack, provisioned, byName, { sqs, streams });
@@ -165,7 +169,7 @@ export async function startBundledCloud(options: BundledCloudOptions): Promise<B
 }
 
 /** Copies each function's asset to a read-only folder and prepares its processes. */
-function startFunctions(stack: StackTemplate, provisioned: Provisioned, endpoints: Endpoints & { readonly events: string }, work: string, options: BundledCloudOptions): Map<string, LambdaFunction> {
+function startFunctions(stack: StackTemplate, provisioned: Provisioned, endpoints: Endpoints & { readonly events: string; readonly scheduler: string }, work: string, options: BundledCloudOptions): Map<string, LambdaFunction> {
   const runtimeDir = join(work, "runtime");
   mkdirSync(runtimeDir, { recursive: true });
   const bootstrap = join(runtimeDir, "bootstrap.mjs");
@@ -208,6 +212,7 @@ function startFunctions(stack: StackTemplate, provisioned: Provisioned, endpoint
       AWS_ENDPOINT_URL_SQS: endpoints.sqs,
       AWS_ENDPOINT_URL_S3: endpoints.s3,
       AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.events,
+      AWS_ENDPOINT_URL_SCHEDULER: endpoints.scheduler,
       // The AWS SDK's warning on Node 20, silenced here only when the host silences it.
       ...(process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED === undefined
         ? {}
@@ -226,6 +231,35 @@ function startFunctions(stack: StackTemplate, provisioned: Provisioned, endpoint
     functions.set(id, new LambdaFunction(spec, options.faults ?? {}, (line) => log(id, line)));
   }
   return functions;
+}
+
+/**
+ * The local Scheduler, with the stack's schedule groups and its workflows' schedules as
+ * the template describes them (so the API function pauses and resumes them): a fired
+ * wake-up is sent to the queue its target names. Recurring schedules are kept, not fired.
+ */
+async function startScheduler(stack: StackTemplate, provisioned: Provisioned, sqs: SQSClient): Promise<{ url: string; close(): Promise<void> }> {
+  const endpoint = await startSchedulerEndpoint({
+    groups: resourcesOfType(stack, "AWS::Scheduler::ScheduleGroup").map(([id]) => provisioned.resolve(id) as string),
+    deliver: async (arn, input) => {
+      const url = provisioned.queueUrls.get(arn);
+      if (url === undefined) throw new Error(`floe bundled cloud: a schedule targets ${arn}, which is no queue of the stack`);
+      await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: input }));
+    },
+  });
+  const client = new SchedulerClient({ endpoint: endpoint.url, region, credentials });
+  try {
+    for (const [id, schedule] of resourcesOfType(stack, "AWS::Scheduler::Schedule")) {
+      const p = resolveValue(schedule.Properties ?? {}, provisioned.resolverFor(id)) as Omit<CreateScheduleCommandInput, "Name">;
+      await client.send(new CreateScheduleCommand({ ...p, Name: provisioned.resolve(id) as string }));
+    }
+  } catch (error) {
+    await endpoint.close();
+    throw error;
+  } finally {
+    client.destroy();
+  }
+  return endpoint;
 }
 
 /** Polls each event source mapping's queue or stream and invokes its function as configured. */

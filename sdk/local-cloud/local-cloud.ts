@@ -20,6 +20,7 @@ import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-s
 import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import type { SchedulerClient } from "@aws-sdk/client-scheduler";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { createSqsServer } from "local-aws-sqs";
 import S3rver from "s3rver";
@@ -32,11 +33,13 @@ import { createAwsPorts, createAwsRuntime, type Environment } from "../aws/aws-r
 import { COORDINATOR_EVENTS, EnvironmentVariable as V, INLINE_FAN_IN, RECONCILE_EVERY_MINUTES, executionTableDefinition } from "../aws/contract.ts";
 import { definitionsList } from "../define/registry.ts";
 import { ErrorCode, FloeError } from "../errors.ts";
-import type { TaskQueue } from "../engine/ports.ts";
+import type { Clock, TaskQueue } from "../engine/ports.ts";
 import { engineOf, type Engine } from "../api/engine.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { FunctionContainers } from "./containers.ts";
 import { startEventsEndpoint, type PublishedEvent } from "./events-endpoint.ts";
+import type { SchedulerEndpoint } from "./scheduler-endpoint.ts";
+import { startScheduling, wakeEnvironment } from "./local-wakes.ts";
 import { createEventBridgePublisher, type RunEventPublisher } from "../events/publisher.ts";
 import { openDataDir, resendUnfinished, type DataDir } from "./data-dir.ts";
 import { startDynamoDbLocal } from "./dynamodb-local.ts";
@@ -113,7 +116,25 @@ export interface LocalCloudOptions {
     readonly s3: S3Client;
     /** Set when {@link LocalCloudOptions.onRunEvent} is. */
     readonly events?: EventBridgeClient;
+    /** Set unless {@link LocalCloudOptions.wakes} is `"sqs"`. */
+    readonly scheduler?: SchedulerClient;
   }) => void;
+  /**
+   * How a message delayed past SQS's 15 minutes (a sleep, a delayed start, a long retry
+   * back-off) waits, as the construct's functions do: `"scheduler"`, one EventBridge
+   * Scheduler schedule at its due time, served by a local Scheduler endpoint that fires on
+   * {@link LocalCloudOptions.clock}; `"sqs"`, a message delayed 15 minutes and sent again
+   * each time it arrives early (a stack without Scheduler).
+   * @default "scheduler"
+   */
+  readonly wakes?: "scheduler" | "sqs";
+  /**
+   * The functions' clock: what `sleep`, delayed starts and retries count from, and when the
+   * local Scheduler fires. A test moves it (a month ahead, say) to see long waits end at
+   * once; SQS's own delays (up to 15 minutes) still pass in real time.
+   * @default the system clock
+   */
+  readonly clock?: Clock;
   /**
    * Told of each completion event the coordinator publishes (`sdk/events/`), as a rule on
    * the bus would be: the coordinator sends them with the real EventBridge client to a
@@ -123,7 +144,8 @@ export interface LocalCloudOptions {
   /**
    * Told of each invocation of a function, before it runs, by the function's name:
    * `worker:<task>`, `coordinator`, `dead-letter` or `reconciler` (what Lambda bills as
-   * requests; `bench:cloud` counts them).
+   * requests; `bench:cloud` counts them), and `scheduler` for each schedule the local
+   * Scheduler fires (what Scheduler bills as an invocation).
    */
   readonly onInvoke?: (functionName: string) => void;
   /**
@@ -257,12 +279,19 @@ export async function startLocalCloudRuntime(options: LocalCloudOptions = {}): P
   const eventsEndpoint = onRunEvent === undefined ? undefined : await startEventsEndpoint({ onEvent: onRunEvent });
   const events = eventsEndpoint === undefined ? undefined : new EventBridgeClient({ endpoint: eventsEndpoint.url, region, credentials });
   const publish = events === undefined ? undefined : createEventBridgePublisher({ busName: "default", client: events });
-  options.instrument?.({ dynamodb, sqs, s3, ...(events === undefined ? {} : { events }) });
+  let scheduling: { endpoint: SchedulerEndpoint; client: SchedulerClient } | undefined;
+  // Declared before use by the Scheduler endpoint's deliveries, which start only once a schedule exists.
+  let queues: QueueSetOnSqs;
+  let poller: QueuePoller;
   try {
+    const wakes = { prefix, region, credentials, sqs, clock: options.clock, onInvoke: options.onInvoke };
+    scheduling = options.wakes === "sqs" ? undefined : await startScheduling(wakes, (task) => queues.ensure(task), (url) => poller.nudge([url]));
+    const scheduler = scheduling?.client;
+    options.instrument?.({ dynamodb, sqs, s3, ...(events === undefined ? {} : { events }), ...(scheduler === undefined ? {} : { scheduler }) });
     // A data folder holds the table and bucket of an earlier start.
     await dynamodb.send(new CreateTableCommand(executionTableDefinition(tableName))).catch(existing(data, "ResourceInUseException"));
     await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch(existing(data, "BucketAlreadyOwnedByYou", "BucketAlreadyExists"));
-    const queues = new QueueSetOnSqs(sqs, {
+    queues = new QueueSetOnSqs(sqs, {
       prefix,
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30,
       maxReceiveCount: options.maxReceiveCount ?? 5,
@@ -276,10 +305,12 @@ export async function startLocalCloudRuntime(options: LocalCloudOptions = {}): P
       [V.SuspendAfterMs]: options.suspendAfterMs ?? 100,
       [V.VisibilityTimeoutSeconds]: options.visibilityTimeoutSeconds ?? 30,
       [V.InlineFanIn]: options.inlineFanIn ?? INLINE_FAN_IN,
+      ...(scheduler === undefined ? {} : wakeEnvironment(prefix)),
       pathStyle: true,
     };
     const shared = {
-      clients: { dynamodb, sqs, s3 },
+      clients: { dynamodb, sqs, s3, ...(scheduler === undefined ? {} : { scheduler }) },
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
       // The poller exists before anything can be sent.
       queue: (inner: TaskQueue) => new EnsuringTaskQueue(queues, inner, (urls) => poller.nudge(urls)),
       queueUrl: (task: string) => queues.url(task),
@@ -294,7 +325,7 @@ export async function startLocalCloudRuntime(options: LocalCloudOptions = {}): P
     // top-level waits without a request; no function is told of another's.
     const coldStart = () => createAwsRuntime(env, { ...shared, onTerminal: (id) => client.finishedElsewhere(id) });
     const functions = new LocalFunctions(coldStart, options.onInvoke, publish);
-    const poller = new QueuePoller({ sqs, queues, handlerFor: (url) => functions.workerOf(queues, url), concurrency: options.concurrency ?? 64 });
+    poller = new QueuePoller({ sqs, queues, handlerFor: (url) => functions.workerOf(queues, url), concurrency: options.concurrency ?? 64 });
     const deadLetters = new QueuePoller({ sqs, queues: queues.deadLetters, handlerFor: () => (event) => functions.deadLetter.invoke(event), concurrency: 4 });
     const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
     const stream = new StreamPoller({
@@ -321,7 +352,9 @@ export async function startLocalCloudRuntime(options: LocalCloudOptions = {}): P
       await stopping;
       destroyClients();
       events?.destroy();
+      scheduling?.client.destroy();
       await eventsEndpoint?.close();
+      await scheduling?.endpoint.close();
       await stopEmulators();
     };
     if (data !== undefined) {
@@ -333,7 +366,9 @@ export async function startLocalCloudRuntime(options: LocalCloudOptions = {}): P
     return client;
   } catch (error) {
     destroyClients();
+    scheduling?.client.destroy();
     await eventsEndpoint?.close();
+    await scheduling?.endpoint.close();
     await stopEmulators();
     throw error;
   }

@@ -119,6 +119,20 @@ export async function provision(
     refs.set(id, name);
     refs.set(`${id}.Arn`, `arn:aws:lambda:${region}:${account}:function:${name}`);
   }
+  // Roles and Scheduler groups and schedules exist only as names here: functions are told
+  // them (the wake-up role, group and workflow schedules), and the local Scheduler keeps them.
+  for (const [id, role] of resourcesOfType(stack, "AWS::IAM::Role")) {
+    const name = physical(id, role.Properties?.RoleName, 64);
+    refs.set(id, name);
+    refs.set(`${id}.Arn`, `arn:aws:iam::${account}:role/${name}`);
+  }
+  for (const [type, kind] of [["AWS::Scheduler::ScheduleGroup", "schedule-group"], ["AWS::Scheduler::Schedule", "schedule/default"]] as const) {
+    for (const [id, resource] of resourcesOfType(stack, type)) {
+      const name = physical(id, resource.Properties?.Name, 64);
+      refs.set(id, name);
+      refs.set(`${id}.Arn`, `arn:aws:scheduler:${region}:${account}:${kind}/${name}`);
+    }
+  }
   for (const [id] of resourcesOfType(stack, "AWS::CloudFormation::Stack")) {
     refs.set(id, `arn:aws:cloudformation:${region}:${account}:stack/${physical(id, undefined, 128)}/local`);
   }

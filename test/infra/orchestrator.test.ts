@@ -263,6 +263,11 @@ describe("Orchestrator, permissions", () => {
       const resources = Array.isArray(s.Resource) ? s.Resource : [s.Resource];
       const patterns = [stack.orchestrator.taskQueueArns, stack.orchestrator.deadLetterQueueArns].map((p) => JSON.stringify(stack.resolve(p)));
       if (resources.every((r) => patterns.includes(JSON.stringify(r)))) continue;
+      // Wake-ups: schedules of the construct's own group, named at run time.
+      if (resources.every((r) => JSON.stringify(r) === JSON.stringify(stack.resolve(stack.orchestrator.wakes.scheduleArns)))) {
+        expect(list(s.Action)).toEqual(["scheduler:CreateSchedule"]);
+        continue;
+      }
       // The run-events bus: the account's default one here, not a resource of this stack.
       const bus = JSON.stringify(stack.resolve(stack.orchestrator.runEvents.eventBusArn));
       if (resources.every((r) => JSON.stringify(r) === bus)) {
