@@ -25,6 +25,8 @@ export const EnvironmentVariable = {
   InlineFanIn: "FLOE_INLINE_FAN_IN",
   /** The EventBridge bus the coordinator publishes completion events to; unset, none are published. */
   RunEventsBus: "FLOE_RUN_EVENTS_BUS",
+  /** The HTTP API's URL: the base of external executions' callback URLs; unset, they are relative. */
+  ApiUrl: "FLOE_API_URL",
 } as const;
 
 /**

@@ -19,6 +19,7 @@ const environmentSchema = z.object({
   [V.VisibilityTimeoutSeconds]: z._default(z.coerce.number().check(z.int(), z.minimum(1)), 900),
   [V.RetentionDays]: z.optional(z.coerce.number().check(z.int(), z.minimum(1))),
   [V.InlineFanIn]: z._default(z.coerce.number().check(z.int(), z.minimum(0)), INLINE_FAN_IN),
+  [V.ApiUrl]: z.optional(z.string().check(z.url({ error: `${V.ApiUrl} must be the API's URL, the base of callback URLs` }))),
   AWS_ENDPOINT_URL: z.optional(z.string()),
   AWS_ENDPOINT_URL_S3: z.optional(z.string()),
 });
