@@ -38,12 +38,14 @@ export function summary(record: ExecutionRecord): RunSummaryJson {
     startedAt: record.startedAt,
     finishedAt: record.finishedAt,
     ...dueAt(record),
+    ...(record.external === undefined ? {} : { external: { timeoutAt: record.external.timeoutAt } }),
   };
 }
 
 /** A queued or waiting execution's earliest start, when it has one to come (a delayed start, a retry's delay). */
 function dueAt(record: ExecutionRecord): { notBefore?: number } {
-  const blocked = record.state === State.Queued || record.state === State.Waiting;
+  // An external's notBefore is its timeout, shown as such (`external`): it never starts.
+  const blocked = (record.state === State.Queued || record.state === State.Waiting) && record.external === undefined;
   return blocked && record.notBefore !== undefined && record.notBefore > (record.queuedAt ?? record.createdAt) ? { notBefore: record.notBefore } : {};
 }
 

@@ -10,6 +10,8 @@ import { EmbeddedEngine } from "../../sdk/embedded/embedded-engine.ts";
 import type { Clock } from "../../sdk/engine/ports.ts";
 import { handleRequest, type HttpResponse } from "../../sdk/http/routes.ts";
 import { callbackToken } from "../../sdk/runtime/callback-token.ts";
+import { tree } from "../../sdk/cli/render.ts";
+import type { RunJson } from "../../sdk/http/views.ts";
 
 const HOUR = 3_600_000;
 const BASE = "https://approvals.example.com/prod";
@@ -148,5 +150,20 @@ describe("POST /executions/{id}/complete", () => {
     expect(response.body).toMatchObject({ error: { code: "FLOE_CONFLICT", message: expect.stringContaining('a task\'s ("xc_note")') as unknown } });
     expect(await runtime.getExecution(taskRecord.id)).toEqual(taskRecord);
     expect((await post(runtime, "/executions/nope/complete", { result: 1 })).status).toBe(404);
+  });
+});
+
+describe("an external execution's views", () => {
+  it("show its kind and timeout, never its token, and floe inspect says what it waits for", async () => {
+    const clock = new FrozenTimers();
+    const { runtime, runId, id, url } = await started(clock);
+    const view = await handleRequest(runtime, { method: "GET", path: `/runs/${runId}`, query: {}, headers: {}, body: undefined, caller: "test" });
+    const external = (view.body as RunJson).executions.find((e) => e.id === id)!;
+    expect(external).toMatchObject({ task: "approval", state: State.Waiting, external: { timeoutAt: clock.at + HOUR } });
+    expect(external).not.toHaveProperty("notBefore");
+    const token = url.slice(url.lastIndexOf("/") + 1);
+    // (The note task holds it in its arguments: the code passed it there.)
+    expect(JSON.stringify(external)).not.toContain(token.slice(token.lastIndexOf(".") + 1));
+    expect(tree(view.body as RunJson, undefined, clock.at)).toContain(`⇥ waiting for completion from outside until ${new Date(clock.at + HOUR).toISOString()}`);
   });
 });
