@@ -11,6 +11,7 @@ import type { Clock } from "../../sdk/engine/ports.ts";
 import { handleRequest, type HttpResponse } from "../../sdk/http/routes.ts";
 import { callbackToken } from "../../sdk/runtime/callback-token.ts";
 import { tree } from "../../sdk/cli/render.ts";
+import { checkRequest } from "../../sdk/cli/request-guard.ts";
 import type { RunJson } from "../../sdk/http/views.ts";
 
 const HOUR = 3_600_000;
@@ -165,5 +166,17 @@ describe("an external execution's views", () => {
     // (The note task holds it in its arguments: the code passed it there.)
     expect(JSON.stringify(external)).not.toContain(token.slice(token.lastIndexOf(".") + 1));
     expect(tree(view.body as RunJson, undefined, clock.at)).toContain(`⇥ waiting for completion from outside until ${new Date(clock.at + HOUR).toISOString()}`);
+  });
+});
+
+describe("floe dev's guard", () => {
+  const settings = { host: "127.0.0.1", port: 3700, secret: "s3cret" };
+  const headers = { host: "127.0.0.1:3700" };
+  it("lets a callback through without the server's secret (its token is its credential), and nothing else that writes", () => {
+    expect(checkRequest({ method: "POST", path: "/callbacks/abc.def", headers }, settings)).toEqual({ owner: false });
+    expect(checkRequest({ method: "POST", path: "/executions/abc/complete", headers }, settings).refused).toMatch(/needs this server's secret/);
+    expect(checkRequest({ method: "POST", path: "/callbacks/abc/more", headers }, settings).refused).toMatch(/needs this server's secret/);
+    // Another site's page is refused still.
+    expect(checkRequest({ method: "POST", path: "/callbacks/abc.def", headers: { ...headers, origin: "https://evil.example" } }, settings).refused).toMatch(/may not call/);
   });
 });

@@ -34,7 +34,9 @@ export async function devCommand(module: string, options: DevOptions): Promise<v
   // Task code runs in this process: what it leaves uncaught must fail its attempt, not the server.
   catchStrayErrors();
   const workflows = await loadModule(module);
-  const runtime: Runtime = await openEngine(options);
+  // Callback URLs name this server; with a port picked at start (0) they are relative.
+  const base = options.port === 0 ? {} : { callbackBaseUrl: `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}` };
+  const runtime: Runtime = await openEngine({ ...options, ...base });
   const tickFailed = (workflow: string, error: unknown) => log(`the scheduled run of ${workflow} did not start: ${String(error)}`);
   // Replaced on each reload, so the control reads whichever runner is current.
   let schedules = new ScheduleRunner(runtime, systemClock, definitionsList(), tickFailed);
