@@ -156,10 +156,12 @@ export class Runtime implements ExecutionHost {
   #closed = false;
   /** The deployment's callback key, once read (see {@link Runtime.callbackKey}). */
   #callbackKey: string | undefined;
+  #callbackBaseUrl: string | undefined;
 
   /** @param options - ports and settings */
   constructor(options: RuntimeOptions) {
     this.#o = options;
+    this.#callbackBaseUrl = options.callbackBaseUrl;
     this.#refs = {
       idOf: (value) => {
         if (!isExecution(value)) return undefined;
@@ -426,6 +428,14 @@ export class Runtime implements ExecutionHost {
   }
 
   /**
+   * Sets the base of callback URLs (see `RuntimeOptions.callbackBaseUrl`): for a server that
+   * learns its own URL only once it listens (`floe dev --port 0`).
+   */
+  useCallbackBaseUrl(url: string): void {
+    this.#callbackBaseUrl = url;
+  }
+
+  /**
    * Creates or finds the external execution of `context`'s code named `name` (see
    * `external`): its id derives from the caller, the name and the call's occurrence.
    */
@@ -442,14 +452,14 @@ export class Runtime implements ExecutionHost {
     const id = this.#o.ids.child === undefined ? derived : this.#o.ids.child(record.runId, derived);
     const token = callbackToken(key, id);
     const known = context.known?.get(id);
-    if (known !== undefined && context.knownFlushed) return new ExternalExecution(id, this, existing, token, this.#o.callbackBaseUrl);
+    if (known !== undefined && context.knownFlushed) return new ExternalExecution(id, this, existing, token, this.#callbackBaseUrl);
     const spec = { id, runId: record.runId, parentId: record.id, taskName: name, args: (noArgs ??= encode([], "args", this.#refs).text), timeoutAt: this.#o.clock.now() + timeoutMs, routeTo: record.taskName };
     const created = this.engine.createExternal(spec);
-    if (!isPromiseLike(created)) return new ExternalExecution(id, this, existing, token, this.#o.callbackBaseUrl);
+    if (!isPromiseLike(created)) return new ExternalExecution(id, this, existing, token, this.#callbackBaseUrl);
     const write = Promise.resolve(created);
     write.then(undefined, ignore);
     context.addWrite(write);
-    return new ExternalExecution(id, this, write, token, this.#o.callbackBaseUrl);
+    return new ExternalExecution(id, this, write, token, this.#callbackBaseUrl);
   }
 
   /**

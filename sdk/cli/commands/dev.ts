@@ -49,6 +49,7 @@ export async function devCommand(module: string, options: DevOptions): Promise<v
     await runtime.close();
     throw error;
   }
+  if (options.port === 0) runtime.useCallbackBaseUrl(server.url);
   log(`serving the API and the dashboard at ${server.url}/ on ${engineName(options)}`);
   if (options.data !== undefined) log(`runs are kept in ${options.data}: they survive a restart on the same folder`);
   warnIfExposed(options.host, log);
