@@ -38,7 +38,7 @@ export interface CoordinatorDeps {
   readonly log?: (message: string) => void;
 }
 
-const states = new Set(["waiting", "queued", "running", "suspended", "completed", "failed", "cancelled"]);
+const states = new Set(["waiting", "queued", "running", "suspended", "sleeping", "completed", "failed", "cancelled"]);
 
 function stateOf(image: Record<string, AttributeValue> | undefined): ExecutionState | undefined {
   const state = image?.state?.S;

@@ -5,7 +5,7 @@
  *
  * | item | pk | sk | indexed as |
  * | --- | --- | --- | --- |
- * | a run's root record | `X#<id>` | `X` | `byWorkflow` (`rootTask`, `createdAt`), `byStart` (`root` = `run`, `createdAt`); while `queued`, `byQueued` (`qs` = one of {@link QUEUED_SHARDS} shards, `qdue` = when its attempt became due) |
+ * | a run's root record | `X#<id>` | `X` | `byWorkflow` (`rootTask`, `createdAt`), `byStart` (`root` = `run`, `createdAt`); while first `queued` or `sleeping`, `byQueued` (`qs` = one of {@link QUEUED_SHARDS} shards, `qdue` = when its attempt became due, or its wake time) |
  * | any other record | `R#<family>` | `X#<id>` | nowhere |
  * | idempotency record | `K#<key>` | `K` | nowhere (no index attribute; its `type` is not the stream filter's) |
  * | the callback key | `C#callback-key` | `C` | nowhere (as an idempotency record) |
@@ -14,8 +14,9 @@
  * ({@link familyOf}; the runtime's id source makes such ids), so the records of a run share
  * one partition: a run, or the children of one parent, is one query on the table's own key,
  * and no index entry is written per execution. Only roots are indexed, for listing runs and,
- * while queued, for the reconciler (a lost first message of a run has no other repair; a lost
- * message below a root is sent again by the redelivery of the message whose handler failed).
+ * while queued or asleep, for the reconciler (a lost first message of a run, or a root's lost
+ * wake message, has no other repair; a lost message below a root is sent again by the
+ * redelivery of the message whose handler failed).
  *
  * Dependency links live on the records: each upstream's `links` map holds one entry per
  * edge out of it, so "the edges out of a finished execution" come with its record (the
@@ -211,7 +212,13 @@ export class DynamoDbExecutionStore implements ExecutionStore {
       names["#counted"] = "counted";
       removes.push("#counted");
     }
-    if (changes.state !== undefined && changes.state !== State.Queued && isRoot(id)) {
+    if (changes.state === State.Sleeping && changes.notBefore !== undefined && isRoot(id)) {
+      // A sleeping root is in `byQueued`, due at its wake time: its wake message may wait
+      // days, re-sent at each early delivery, and a message lost on the way has no other repair.
+      Object.assign(names, { "#qs": "qs", "#qdue": "qdue" });
+      Object.assign(values, { ":qs": queuedShard(id), ":qdue": changes.notBefore });
+      sets.push("#qs = :qs", "#qdue = :qdue");
+    } else if (changes.state !== undefined && changes.state !== State.Queued && isRoot(id)) {
       // A root leaves `byQueued` once it has started. Only its first queueing, at its
       // creation, puts it there: a later one (a retry, a re-run after a suspension) was
       // written by a handler whose message comes back if its send fails.
@@ -486,8 +493,10 @@ export class DynamoDbExecutionStore implements ExecutionStore {
         ),
       ),
     );
-    // The index is read eventually consistent: keep what the table still says is queued.
-    const records = (await this.#items(keys.flat().map(({ pk, sk }) => ({ pk, sk })))).map(toRecord).filter((r) => r.state === State.Queued);
+    // The index is read eventually consistent: keep what the table still says is queued or asleep.
+    const records = (await this.#items(keys.flat().map(({ pk, sk }) => ({ pk, sk }))))
+      .map(toRecord)
+      .filter((r) => r.state === State.Queued || r.state === State.Sleeping);
     return records.sort((a, b) => (a.queuedAt ?? 0) - (b.queuedAt ?? 0)).slice(0, query.limit);
   }
 

@@ -122,10 +122,11 @@ export function tree(run: RunJson, highlight?: string, now = Date.now()): string
 }
 
 /**
- * When a queued execution with a start to come runs: "starts at …" (a delayed start),
- * "retries at …" (a retry's delay) or "sleeping until …" (a `sleep`).
+ * When an execution with a start to come runs: "sleeping until …" (a `sleep`), or, queued,
+ * "starts at …" (a delayed start) or "retries at …" (a retry's delay).
  */
-export function dueText(e: Pick<ExecutionJson, "notBefore" | "startedAt" | "attempt" | "failures">): string | undefined {
+export function dueText(e: Pick<ExecutionJson, "notBefore" | "wakeAt" | "startedAt" | "attempt" | "failures">): string | undefined {
+  if (e.wakeAt !== undefined) return `sleeping until ${new Date(e.wakeAt).toISOString()}`;
   if (e.notBefore === undefined) return undefined;
   const at = new Date(e.notBefore).toISOString();
   if (e.startedAt === undefined) return `starts at ${at}`;
@@ -169,7 +170,7 @@ export function runsTable(runs: readonly RunSummaryJson[], now = Date.now()): st
   const rows = runs.map((r) => [
     r.id,
     r.task,
-    r.state,
+    r.wakeAt === undefined ? r.state : `sleeping until ${new Date(r.wakeAt).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z")}`,
     new Date(r.createdAt).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z"),
     formatMs((r.finishedAt ?? now) - r.createdAt) + (r.finishedAt === undefined ? "…" : ""),
   ]);

@@ -1,6 +1,6 @@
 /**
  * A text timeline of a run, for the examples and the demo: one row per execution, with a
- * bar across the run's time span that shows when it was waiting (`·`) and when it was
+ * bar across the run's time span that shows when it was waiting (`·`), sleeping (`z`) and
  * running (`█`), read from each execution's `history`.
  *
  * ```text
@@ -37,13 +37,15 @@ export const Glyph = {
   Running: "█",
   /** Waiting for upstreams, queued (also between retries) or suspended. */
   Waiting: "·",
+  /** Sleeping in `sleep` until its wake time. */
+  Sleeping: "z",
   /** Not created yet, or finished. */
   Absent: " ",
   /** A stretch of re-runs and suspensions whose transitions the engine folded into a count. */
   Folded: "░",
 } as const;
 
-type Kind = "running" | "waiting" | "folded";
+type Kind = "running" | "waiting" | "sleeping" | "folded";
 
 interface Segment {
   readonly kind: Kind;
@@ -59,9 +61,9 @@ const maxLabel = 36;
 /**
  * Renders a run as a text timeline: one row per execution, in creation order under its
  * parent and indented by depth, each with a bar across the run's time span (`·` waiting,
- * queued or suspended, `█` running; each attempt of a retried execution is its own
- * running segment; `░` a stretch of a compacted history, whose transitions are only
- * counted), then its state and how long it took. A footer sets the run's wall
+ * queued or suspended, `z` sleeping, `█` running; each attempt of a retried execution is
+ * its own running segment; `░` a stretch of a compacted history, whose transitions are
+ * only counted), then its state and how long it took. A footer sets the run's wall
  * time beside the sum of its tasks' running times, which shows how much ran in parallel.
  *
  * @param run - what `engine.getRun(id)` returned
@@ -93,8 +95,10 @@ export function renderTimeline(run: RunView, width = 60, options: TimelineOption
   let taskTime = 0;
   let tasks = 0;
   let anyFolded = false;
+  let anySleeping = false;
   rows.forEach(({ record }, i) => {
     const segments = segmentsOf(record, end);
+    if (segments.some((s) => s.kind === "sleeping")) anySleeping = true;
     const ran = sum(segments.filter((s) => s.kind === "running"));
     const foldedCount = segments.reduce((n, s) => n + (s.folded ?? 0), 0);
     if (foldedCount > 0) anyFolded = true;
@@ -121,7 +125,8 @@ export function renderTimeline(run: RunView, width = 60, options: TimelineOption
   lines.push(
     `wall time ${wallText}   first creation to ${rows.every(({ record }) => terminal.has(record.state)) ? "last finish" : "now"}`,
     `task time ${taskText}   running time summed over ${counted}${ratio}`,
-    `${Glyph.Running} running   ${Glyph.Waiting} waiting, queued or suspended${anyFolded ? `   ${Glyph.Folded} re-runs folded into a count` : ""}`,
+    `${Glyph.Running} running   ${Glyph.Waiting} waiting, queued or suspended${anySleeping ? `   ${Glyph.Sleeping} sleeping` : ""}` +
+      `${anyFolded ? `   ${Glyph.Folded} re-runs folded into a count` : ""}`,
   );
   return lines.join("\n");
 }
@@ -186,7 +191,10 @@ function segmentsOf(record: ExecutionRecord, end: number): Segment[] {
     if (terminal.has(transition.state)) return;
     const to = history[i + 1]?.at ?? record.finishedAt ?? end;
     if (transition.folded !== undefined) segments.push({ kind: "folded", from: transition.at, to, folded: transition.folded });
-    else segments.push({ kind: transition.state === State.Running ? "running" : "waiting", from: transition.at, to });
+    else {
+      const kind = transition.state === State.Running ? "running" : transition.state === State.Sleeping ? "sleeping" : "waiting";
+      segments.push({ kind, from: transition.at, to });
+    }
   });
   return segments;
 }
@@ -201,15 +209,19 @@ function bar(segments: readonly Segment[], start: number, span: number, width: n
     let running = 0;
     let waiting = 0;
     let folded = 0;
+    let sleeping = 0;
     for (const s of segments) {
       const overlap = Math.min(to, s.to) - Math.max(from, s.from);
       if (overlap <= 0) continue;
       if (s.kind === "running") running += overlap;
       else if (s.kind === "folded") folded += overlap;
+      else if (s.kind === "sleeping") sleeping += overlap;
       else waiting += overlap;
     }
-    const most = Math.max(running, waiting, folded);
-    cells.push(most === 0 ? Glyph.Absent : running === most ? Glyph.Running : folded === most ? Glyph.Folded : Glyph.Waiting);
+    const most = Math.max(running, waiting, folded, sleeping);
+    cells.push(
+      most === 0 ? Glyph.Absent : running === most ? Glyph.Running : folded === most ? Glyph.Folded : sleeping === most ? Glyph.Sleeping : Glyph.Waiting,
+    );
   }
   // A running segment shorter than a cell still gets one, where it starts.
   for (const s of segments) {

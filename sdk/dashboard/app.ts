@@ -131,6 +131,7 @@ function legend(): HTMLElement {
     { class: "legend" },
     item("segment-waiting", "waiting for upstreams"),
     item("segment-queued", "queued"),
+    item("segment-sleeping", "sleeping"),
     item("segment-folded", "re-runs folded (×count)"),
     item("outcome-running", "running"),
     item("outcome-completed", "completed"),

@@ -87,6 +87,7 @@ export function executionView(run: RunJson, e: ExecutionJson, now: number): HTML
     ["created", time(run, e.createdAt)],
     ["queued", time(run, e.queuedAt)],
     ["started", time(run, e.startedAt)],
+    ...(e.wakeAt === undefined ? [] : [["wakes", `${new Date(e.wakeAt).toISOString()} (in ${formatMs(Math.max(0, e.wakeAt - now))})`] as [string, string]]),
     ["finished", time(run, e.finishedAt)],
     ["took", formatMs((e.finishedAt ?? now) - e.createdAt)],
     ["parent", e.parentId === undefined ? "none (the run's root)" : links(run, [e.parentId])],

@@ -8,10 +8,10 @@ import type { ExecutionJson, RunJson } from "../http/views.ts";
  * What an execution was doing during a segment of its time; `folded` is a stretch whose
  * transitions the engine compacted into a count (an awaited chain's re-runs).
  */
-export type SegmentKind = "waiting" | "queued" | "running" | "suspended" | "folded";
+export type SegmentKind = "waiting" | "queued" | "running" | "suspended" | "sleeping" | "folded";
 
 /** How a running segment ended: the attempt's outcome, or `running` while it goes on. */
-export type Outcome = "completed" | "failed" | "retried" | "cancelled" | "suspended" | "running";
+export type Outcome = "completed" | "failed" | "retried" | "cancelled" | "suspended" | "sleeping" | "running";
 
 /** A stretch of an execution's time, from one transition to the next. */
 export interface Segment {

@@ -2,7 +2,7 @@
 import type { RunSummaryJson } from "../http/views.ts";
 import { formatMs, h, runLink } from "./dom.ts";
 
-const states = ["waiting", "queued", "running", "suspended", "completed", "failed", "cancelled"];
+const states = ["waiting", "queued", "running", "suspended", "sleeping", "completed", "failed", "cancelled"];
 
 /** The current filters, kept in the page's address (`#/?workflow=...&state=...`). */
 export interface RunFilters {

@@ -1,7 +1,7 @@
 /**
- * The run's timeline as SVG: one row per execution, its bar split into waiting, queued and
- * running stretches, running ones coloured by how the attempt ended, so what ran in
- * parallel lines up vertically.
+ * The run's timeline as SVG: one row per execution, its bar split into waiting, queued,
+ * sleeping and running stretches, running ones coloured by how the attempt ended, so what
+ * ran in parallel lines up vertically.
  */
 import type { RunJson } from "../http/views.ts";
 import { formatMs, runLink, s } from "./dom.ts";

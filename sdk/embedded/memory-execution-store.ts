@@ -201,7 +201,8 @@ export class MemoryExecutionStore implements ExecutionStore {
     // Only the reconciler asks, rarely: a pass over every record keeps the writes free of an index.
     const found: ExecutionRecord[] = [];
     for (const record of this.#records.values()) {
-      if (record.state !== State.Queued) continue;
+      // A sleeping execution waits for its wake message as a queued one waits for its own.
+      if (record.state !== State.Queued && record.state !== State.Sleeping) continue;
       const due = dueAt(record);
       if (due <= query.dueBefore && (query.dueAfter === undefined || due >= query.dueAfter)) found.push(record);
     }
@@ -236,7 +237,7 @@ interface EdgeGroup {
   byUpstream: Map<string, Edge> | undefined;
 }
 
-/** When a queued execution's attempt became due: when it was queued, or its retry's `notBefore`. */
+/** When a queued execution's attempt became due: when it was queued, or its retry's (or wake's) `notBefore`. */
 function dueAt(record: ExecutionRecord): number {
   const queuedAt = record.queuedAt ?? record.createdAt;
   return record.notBefore !== undefined && record.notBefore > queuedAt ? record.notBefore : queuedAt;

@@ -132,7 +132,9 @@ export type ExternalCompletion =
   | { readonly status: "finished"; readonly record: ExecutionRecord };
 
 const blocked: readonly ExecutionState[] = [State.Waiting, State.Suspended];
-const live: readonly ExecutionState[] = [State.Waiting, State.Queued, State.Running, State.Suspended];
+const live: readonly ExecutionState[] = [State.Waiting, State.Queued, State.Running, State.Suspended, State.Sleeping];
+/** The states whose execution waits for its message: queued, or asleep until its wake time. */
+const awaitingMessage: readonly ExecutionState[] = [State.Queued, State.Sleeping];
 
 /**
  * The state machine of executions over the store, queue and blob ports. Each public method
@@ -434,15 +436,16 @@ export class ExecutionEngine {
   }
 
   /**
-   * Claims a delivered message: `queued → running` for the message's attempt, once that
-   * attempt is due (`notBefore`). Returns `undefined` for a delivery that starts nothing,
-   * which the caller drops, after repairing what such a delivery can show was left undone.
+   * Claims a delivered message: `queued → running` (or `sleeping → running`, a wake-up) for
+   * the message's attempt, once that attempt is due (`notBefore`). Returns `undefined` for a
+   * delivery that starts nothing, which the caller drops, after repairing what such a
+   * delivery can show was left undone.
    */
   claim(message: TaskMessage, takeOverAfterMs?: number): MaybePromise<ExecutionRecord | undefined> {
     const now = this.#o.clock.now();
     const claimed = this.#o.store.update(
       message.executionId,
-      { state: State.Queued, attempt: message.attempt, dueBy: now },
+      { state: awaitingMessage, attempt: message.attempt, dueBy: now },
       { state: State.Running, startedAt: now },
       { state: State.Running, at: now, attempt: message.attempt },
     );
@@ -474,7 +477,7 @@ export class ExecutionEngine {
     if (record === undefined) return undefined;
     if (isTerminal(record.state)) {
       yield* this.#releaseDependents([record.id], true);
-    } else if (record.state === State.Queued && record.attempt >= message.attempt) {
+    } else if (awaitingMessage.includes(record.state) && record.attempt >= message.attempt) {
       yield* call(this.#resend(record, now));
     } else if (record.external !== undefined && record.state === State.Waiting) {
       yield* this.#timeoutExternal(record, message.taskName, now);
@@ -492,7 +495,7 @@ export class ExecutionEngine {
     return undefined;
   }
 
-  /** Sends a queued execution's message again, delayed until its attempt is due. */
+  /** Sends a queued or sleeping execution's message again, delayed until its attempt is due. */
   #resend(record: ExecutionRecord, now: number): MaybePromise<void> {
     const remaining = record.notBefore === undefined ? 0 : record.notBefore - now;
     return this.#send(record, remaining > 0 ? remaining : undefined);
@@ -663,22 +666,23 @@ export class ExecutionEngine {
   }
 
   /**
-   * Ends a sleeping attempt: the execution is queued again for the same attempt, due at
-   * its wake time, with a message delayed to it (sent again with the delay left by a queue
-   * that cannot wait that long). It holds no slot and runs no code meanwhile.
+   * Ends a sleeping attempt: the execution is `sleeping` until its wake time (`notBefore`),
+   * for the same attempt, with a message delayed to it (sent again with the delay left by a
+   * queue that cannot wait that long). The message's claim wakes it, as it starts a queued
+   * one. It holds no slot and runs no code meanwhile.
    */
   *#sleep(record: ExecutionRecord, until: number, wakes: readonly number[]): Step<void> {
     const now = this.#o.clock.now();
-    const queued = yield* call(
+    const asleep = yield* call(
       this.#advance(
         record,
         { state: State.Running, attempt: record.attempt },
         // A new generation, as a suspension makes: the re-run reads the children made before.
-        { state: State.Queued, generation: record.generation + 1, notBefore: until, queuedAt: now, wakes: [...wakes] },
-        { state: State.Queued, at: now, attempt: record.attempt },
+        { state: State.Sleeping, generation: record.generation + 1, notBefore: until, queuedAt: now, wakes: [...wakes] },
+        { state: State.Sleeping, at: now, attempt: record.attempt },
       ),
     );
-    if (queued !== undefined) yield* call(this.#send(queued));
+    if (asleep !== undefined) yield* call(this.#send(asleep));
   }
 
   /** Parks a running execution until `on` (all, or any one of them) have finished. */
@@ -883,12 +887,12 @@ export class ExecutionEngine {
 
   /**
    * The backstop for a lost message that no redelivery repairs: sends again the message of
-   * every execution still `queued` whose attempt became due more than `olderThanMs` ago
-   * (and, given `lookbackMs`, less than that long ago). The process that queued it died
-   * between the write and the send, or its send failed and the message that would have
-   * repaired it never came back (it reached the dead-letter queue). A message that was
-   * only slow is delivered twice, and the second delivery is dropped at claim. Returns the
-   * ids sent.
+   * every execution still `queued` whose attempt became due, or still `sleeping` whose wake
+   * time came, more than `olderThanMs` ago (and, given `lookbackMs`, less than that long
+   * ago). The process that queued it died between the write and the send, or its send
+   * failed and the message that would have repaired it never came back (it reached the
+   * dead-letter queue). A message that was only slow is delivered twice, and the second
+   * delivery is dropped at claim. Returns the ids sent.
    */
   async resendLost(options: { readonly olderThanMs: number; readonly lookbackMs?: number; readonly limit?: number }): Promise<string[]> {
     const now = this.#o.clock.now();

@@ -1,11 +1,16 @@
 /** The execution model shared by every backend: states, records, edges, messages. */
 
-/** The states of an execution. `completed`, `failed` and `cancelled` are terminal. */
+/**
+ * The states of an execution. `completed`, `failed` and `cancelled` are terminal.
+ * `sleeping` is a running attempt's code in `sleep`: the attempt ended, and its wake
+ * message starts it again at `notBefore`.
+ */
 export const State = {
   Waiting: "waiting",
   Queued: "queued",
   Running: "running",
   Suspended: "suspended",
+  Sleeping: "sleeping",
   Completed: "completed",
   Failed: "failed",
   Cancelled: "cancelled",

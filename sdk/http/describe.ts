@@ -42,8 +42,12 @@ export function summary(record: ExecutionRecord): RunSummaryJson {
   };
 }
 
-/** A queued or waiting execution's earliest start, when it has one to come (a delayed start, a retry's delay). */
-function dueAt(record: ExecutionRecord): { notBefore?: number } {
+/**
+ * A queued or waiting execution's earliest start, when it has one to come (a delayed start,
+ * a retry's delay), or a sleeping one's wake time.
+ */
+function dueAt(record: ExecutionRecord): { notBefore?: number; wakeAt?: number } {
+  if (record.state === State.Sleeping && record.notBefore !== undefined) return { wakeAt: record.notBefore };
   // An external's notBefore is its timeout, shown as such (`external`): it never starts.
   const blocked = (record.state === State.Queued || record.state === State.Waiting) && record.external === undefined;
   return blocked && record.notBefore !== undefined && record.notBefore > (record.queuedAt ?? record.createdAt) ? { notBefore: record.notBefore } : {};

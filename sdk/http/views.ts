@@ -21,6 +21,8 @@ export interface ExecutionJson {
    * `FLOE_TIMEOUT` if nothing completes it. Its callback token is never shown.
    */
   readonly external?: { readonly timeoutAt: number };
+  /** When a `sleeping` execution wakes (its `sleep`'s time), epoch milliseconds as every time here. */
+  readonly wakeAt?: number;
   readonly startedAt?: number;
   readonly finishedAt?: number;
   readonly history: readonly Transition[];

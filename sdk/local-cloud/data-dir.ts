@@ -73,10 +73,10 @@ function unusable(dir: string, problem: string): FloeError {
 
 /**
  * Sends again the message of every execution whose message the previous process's SQS
- * server held when it stopped: each `queued` one (delayed until its attempt is due), and
- * each `running` one that came from a queue, whose attempt died with that process and is
- * taken over as after a crash, once it is `takeOverAfterMs` old (the message is delayed
- * until then). A running inline execution had no message: its caller's re-run takes it
+ * server held when it stopped: each `queued` one (delayed until its attempt is due), each
+ * `sleeping` one (delayed until its wake time), and each `running` one that came from a
+ * queue, whose attempt died with that process and is taken over as after a crash, once it
+ * is `takeOverAfterMs` old (the message is delayed until then). A running inline execution had no message: its caller's re-run takes it
  * over. Waiting and suspended executions are released as always, by the coordinator,
  * which reads the table's stream from its start. A message sent twice is dropped at claim.
  *
@@ -97,16 +97,21 @@ export async function resendUnfinished(
       new ScanCommand({
         TableName: tableName,
         ExclusiveStartKey: start,
-        FilterExpression: "#type = :execution AND #state IN (:queued, :running)",
+        FilterExpression: "#type = :execution AND #state IN (:queued, :sleeping, :running)",
         ProjectionExpression: "id, taskName, attempt, #state, notBefore, queuedAt, startedAt",
         ExpressionAttributeNames: { "#type": "type", "#state": "state" },
-        ExpressionAttributeValues: { ":execution": { S: "execution" }, ":queued": { S: State.Queued }, ":running": { S: State.Running } },
+        ExpressionAttributeValues: {
+          ":execution": { S: "execution" },
+          ":queued": { S: State.Queued },
+          ":sleeping": { S: State.Sleeping },
+          ":running": { S: State.Running },
+        },
       }),
     );
     for (const item of page.Items ?? []) {
       const record = unmarshall(item) as { id: string; taskName: string; attempt: number; state: string; notBefore?: number; queuedAt?: number; startedAt?: number };
       if (record.state === State.Running && record.queuedAt === undefined) continue;
-      const due = record.state === State.Queued ? (record.notBefore ?? now) : (record.startedAt ?? now) + takeOverAfterMs;
+      const due = record.state === State.Running ? (record.startedAt ?? now) + takeOverAfterMs : (record.notBefore ?? now);
       const delay = Math.min(Math.max(0, due - now), MAX_DELAY_SECONDS * 1000);
       byDelay.set(delay, [...(byDelay.get(delay) ?? []), { executionId: record.id, taskName: record.taskName, attempt: record.attempt }]);
     }

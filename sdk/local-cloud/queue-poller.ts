@@ -304,12 +304,19 @@ export class QueuePoller {
     }
     const done = messages.filter((m) => !failed.has(m.MessageId ?? ""));
     if (done.length === 0) return;
-    await this.#o.sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: url,
-        Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
-      }),
-    );
+    try {
+      await this.#o.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: url,
+          Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+        }),
+      );
+    } catch (error) {
+      // A message left undeleted comes back after its visibility timeout and is dropped at
+      // claim. A stopped cloud's clients refuse every request (a data folder's close):
+      // failing here would fail the close itself.
+      if (!this.#stopped) console.error(`floe local cloud: deleting handled messages from ${url} failed`, error);
+    }
   }
 
   async #acquire(count: number): Promise<void> {

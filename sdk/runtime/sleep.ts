@@ -8,9 +8,9 @@ import { MAX_DELAY_MS } from "./start-delay.ts";
 export const MIN_SLEEP_MS = 1_000;
 
 /**
- * Sleeps durably inside a task: the attempt ends, the execution is `queued` with its wake
- * time as `notBefore`, holding no slot and no compute, and runs again from the start at
- * that time, as after a suspension. Each `sleep` call's wake time is fixed by the first
+ * Sleeps durably inside a task: the attempt ends, the execution is `sleeping` until its
+ * wake time (its `notBefore`; `wakeAt` in the API's views), holding no slot and no compute,
+ * and runs again from the start at that time, as after a suspension. Each `sleep` call's wake time is fixed by the first
  * run that reaches it, so on the re-run a passed sleep returns at once: the code before it
  * runs again (its submissions find the children made before, by their derived ids), and
  * side effects of its own are repeated, as after any suspension.

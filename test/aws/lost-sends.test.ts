@@ -5,15 +5,16 @@
  * and the driver moves the clock by that delay (or by the visibility timeout, for a
  * message whose delivery failed) before delivering it. The same wrapper fails a send once,
  * before it reaches the queue or after (the response lost), as SQS failing past the SDK's
- * retries would.
+ * retries would, or drops it (answered as sent, never queued), as a message lost on the way.
  */
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ChangeMessageVisibilityCommand, CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { createSqsServer } from "local-aws-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createReconcilerHandler } from "../../functions/reconciler.ts";
 import { createWorkerHandler } from "../../functions/worker.ts";
-import { RetryAfterError, task, type Execution } from "floe";
+import { RetryAfterError, sleep, task, type Execution } from "floe";
 import { MAX_DELAY_SECONDS, SqsTaskQueue } from "../../sdk/aws/sqs-task-queue.ts";
 import { MemoryBlobStore } from "../../sdk/embedded/memory-blob-store.ts";
 import { State, type ExecutionRecord } from "../../sdk/engine/model.ts";
@@ -25,7 +26,7 @@ import { sqsRecord } from "../support/sqs-event.ts";
 
 const stores = useDynamoDbLocal();
 const VISIBILITY_MS = 30_000;
-const TASKS = ["la_up", "la_down", "la_parent", "la_child", "la_later"];
+const TASKS = ["la_up", "la_down", "la_parent", "la_child", "la_later", "la_napper"];
 
 let server: Server;
 let endpoint = "";
@@ -66,10 +67,17 @@ const later = task("la_later", { retries: 1 }, async () => {
   return "due";
 });
 
-/** A send fault: the next SendMessage whose body names `match` fails once. */
+let napMs = 0;
+const napper = task("la_napper", async () => {
+  count("la_napper");
+  await sleep(napMs);
+  return "rested";
+});
+
+/** A send fault: the next SendMessage whose body names `match` fails once, or is dropped. */
 interface SendFault {
   match: string;
-  mode: "before" | "after";
+  mode: "before" | "after" | "drop";
 }
 
 async function setup(prefix: string, polled: readonly string[] = TASKS) {
@@ -89,6 +97,7 @@ async function setup(prefix: string, polled: readonly string[] = TASKS) {
       const fault = faults.find((f) => entries.some((e) => e.MessageBody?.includes(f.match)));
       if (fault !== undefined) faults.splice(faults.indexOf(fault), 1);
       if (fault?.mode === "before") throw serviceError();
+      if (fault?.mode === "drop") return { output: { $metadata: {} }, response: {} };
       for (const entry of entries) {
         const body = entry.MessageBody ?? "";
         delays.set(body, [...(delays.get(body) ?? []), entry.DelaySeconds ?? 0]);
@@ -227,4 +236,64 @@ describe("a retry's notBefore, on the AWS code path", () => {
     }
     env.close();
   }, 240_000);
+});
+
+describe("a sleeping root on the AWS code path", () => {
+  const states = (record: ExecutionRecord | undefined) => record?.history.map((h) => h.state);
+
+  it("is re-delayed in steps of at most 15 minutes while asleep, and wakes once due", async () => {
+    runs.clear();
+    napMs = 3_600_000;
+    const env = await setup(`sl${(suffix += 1)}`, ["la_napper"]);
+    const e = env.runtime.submit(napper);
+    await e.created;
+    await env.quiesce();
+    const record = await env.runtime.getExecution(e.id);
+    expect(states(record)).toEqual(["queued", "running", "sleeping", "running", "completed"]);
+    const [, , slept, woke] = record!.history;
+    expect(woke!.at).toBeGreaterThanOrEqual(slept!.at + napMs);
+    expect(woke!.at).toBeLessThanOrEqual(slept!.at + napMs + 1_000);
+    expect(runs.get("la_napper")).toBe(2);
+    env.close();
+  }, 120_000);
+
+  it("whose wake send fails is sent again by the redelivery of the message that slept", async () => {
+    runs.clear();
+    napMs = 600_000;
+    const env = await setup(`sf${(suffix += 1)}`, ["la_napper"]);
+    const e = env.runtime.submit(napper);
+    await e.created;
+    // The first message is sent: the next send of this execution is its wake message.
+    env.faults.push({ match: e.id, mode: "before" });
+    await env.quiesce();
+    const record = await env.runtime.getExecution(e.id);
+    expect(states(record)).toEqual(["queued", "running", "sleeping", "running", "completed"]);
+    expect(record!.history[3]!.at).toBeGreaterThanOrEqual(record!.history[2]!.at + napMs);
+    env.close();
+  }, 60_000);
+
+  it("whose wake message is lost is woken by the reconciler once its wake time is past, and only then", async () => {
+    runs.clear();
+    napMs = 600_000;
+    const env = await setup(`sr${(suffix += 1)}`, ["la_napper"]);
+    const e = env.runtime.submit(napper);
+    await e.created;
+    env.faults.push({ match: e.id, mode: "drop" });
+    await env.quiesce();
+    const asleep = await env.runtime.getExecution(e.id);
+    expect(asleep?.state).toBe(State.Sleeping);
+    const reconciler = createReconcilerHandler({ engine: env.runtime.engine, olderThanMs: 900_000, log: () => undefined });
+    expect((await reconciler()).resent).toEqual([]);
+    env.clock.advanceTo(asleep!.notBefore! + 900_000 - 1);
+    expect((await reconciler()).resent).toEqual([]);
+    env.clock.advanceTo(asleep!.notBefore! + 900_000);
+    expect((await reconciler()).resent).toEqual([e.id]);
+    await env.quiesce();
+    const record = await env.runtime.getExecution(e.id);
+    expect(states(record)).toEqual(["queued", "running", "sleeping", "running", "completed"]);
+    expect(runs.get("la_napper")).toBe(2);
+    // Awake, it has left the reconciler's index.
+    expect((await reconciler()).resent).toEqual([]);
+    env.close();
+  }, 60_000);
 });

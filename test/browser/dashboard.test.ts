@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { task, workflow } from "floe";
+import { sleep, task, workflow } from "floe";
 import { createEmbeddedRuntime, type EmbeddedEngine } from "../../sdk/embedded/embedded-engine.ts";
 import { processOrder } from "../../examples/process-order.ts";
 import { declined } from "../cli/fixtures/workflows.ts";
@@ -30,6 +30,10 @@ const gatedStep = task("gated_step", async () => {
 });
 const gated = workflow("gated", async () => gatedStep());
 const held = workflow("browser_held", () => new Promise<never>(() => undefined));
+const napper = workflow("browser_napper", async () => {
+  await sleep(3_600_000);
+  return "rested";
+});
 // Fails its first 15 attempts: its history, 2 transitions a retry, is compacted on the way.
 let flakes = 0;
 const flaky = task("browser_flaky", { retries: { limit: 20, delayMs: 1, backoff: "fixed" } }, async () => {
@@ -275,6 +279,22 @@ describe.skipIf(missing)("the dashboard", () => {
     await expect.poll(() => step.getAttribute("data-state")).toBe("completed");
     await page.waitForSelector("body[data-settled=true]");
     expect(await step.locator("rect.outcome-completed").count()).toBe(1);
+  });
+
+  it("draws a sleeping execution in the sleeping colour, named in the legend, with its wake time", async () => {
+    const run = engine.submit(napper);
+    await expect.poll(async () => (await engine.getExecution(run.id))?.state).toBe("sleeping");
+    const wakeAt = (await engine.getExecution(run.id))?.notBefore;
+    await page.goto(`${server.url}/#/runs/${run.id}`);
+    const asleep = page.locator('svg.timeline g.row[data-task="browser_napper"] rect[data-kind="sleeping"]');
+    await asleep.waitFor();
+    const fill = (locator: typeof asleep) => locator.evaluate((e): string => (globalThis as any).getComputedStyle(e).fill);
+    expect(await fill(asleep)).toBe("rgb(167, 139, 250)");
+    expect(await page.locator(".legend .legend-item", { has: page.locator("i.segment-sleeping") }).textContent()).toBe("sleeping");
+    expect(await page.locator("section.execution .badge.state-sleeping").textContent()).toBe("sleeping");
+    const facts = await page.locator("section.execution dl").innerText();
+    expect(facts).toContain(new Date(wakeAt!).toISOString());
+    await shoot("#timeline", "timeline-sleeping.png");
   });
 
   it("draws the folded stretch of a compacted history as one segment labelled with its count", async () => {

@@ -1,7 +1,8 @@
 /**
  * Durable time (issue 16), written once for every backend: a delayed start runs not
  * before its time, and `sleep` resumes after its time, the code before it re-run (its
- * submissions found, not made again) and each sleep passed once woken. Real time, kept to
+ * submissions found, not made again) and each sleep passed once woken. A sleeping
+ * execution is `sleeping`, its wake time given, until it wakes. Real time, kept to
  * a second or two: the controlled-clock cases are in test/unit/sleep.test.ts and
  * test/unit/delayed-start.test.ts.
  */
@@ -24,6 +25,11 @@ export const sleepsTwice = workflow("time_sleeps_twice", async (until: number) =
   await sleep(new Date(until));
   const third = await stamp("after");
   return [first, second, third];
+});
+
+export const naps = workflow("time_naps", async (ms: number) => {
+  await sleep(ms);
+  return "rested";
 });
 
 /** Registers the durable-time cases for `backend`. */
@@ -54,7 +60,32 @@ export function timeConformance(backend: TimeBackend): void {
       const states = (await e.getExecution(run.id))!.history.map((h) => h.state);
       // A run per sleep at least (a backend that suspends on each await runs it more often).
       expect(states.filter((s) => s === "running").length).toBeGreaterThanOrEqual(3);
+      // Each sleep shows (a long history folds the earlier ones into a count).
+      expect(states).toContain("sleeping");
       expect(states.at(-1)).toBe("completed");
+    }, 30_000);
+
+    it("is sleeping, its wake time given, until it wakes; then it runs and completes", async () => {
+      const e = await engine();
+      const submitted = Date.now();
+      const run = e.submit(naps, 5_000);
+      let view = await e.getExecution(run.id);
+      // The backend's own processes write the record: read until the attempt has slept.
+      for (let i = 0; i < 200 && view?.state !== "sleeping"; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        view = await e.getExecution(run.id);
+      }
+      expect(view?.state).toBe("sleeping");
+      expect(await run.state()).toBe("sleeping");
+      expect(view!.wakeAt).toBeGreaterThanOrEqual(submitted + 5_000);
+      expect(view!.wakeAt).toBeLessThanOrEqual(Date.now() + 5_000);
+      expect((await e.listRuns({ state: "sleeping" })).map((r) => r.id)).toContain(run.id);
+      expect(await run.result()).toBe("rested");
+      const done = (await e.getExecution(run.id))!;
+      expect(done.state).toBe("completed");
+      expect(done).not.toHaveProperty("wakeAt");
+      expect(done.history.map((h) => h.state)).toEqual(["queued", "running", "sleeping", "running", "completed"]);
+      expect(done.history[3]!.at).toBeGreaterThanOrEqual(view!.wakeAt!);
     }, 30_000);
 
     it("fails a sleep with a bad duration with FLOE_INVALID_OPTION", async () => {

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { createCoordinatorHandler } from "../../functions/coordinator.ts";
 import { createReconcilerHandler } from "../../functions/reconciler.ts";
 import { createWorkerHandler } from "../../functions/worker.ts";
-import { task, type Execution } from "floe";
+import { sleep, task, type Execution } from "floe";
 import { MemoryBlobStore } from "../../sdk/embedded/memory-blob-store.ts";
 import { MemoryExecutionStore } from "../../sdk/embedded/memory-execution-store.ts";
 import { State, type ExecutionRecord } from "../../sdk/engine/model.ts";
@@ -44,6 +44,12 @@ const parentTask = task("ls_parent", async () => {
   count("ls_parent");
   childTask.submit();
   return "parent";
+});
+
+const napperTask = task("ls_napper", async () => {
+  count("ls_napper");
+  await sleep(600_000);
+  return "rested";
 });
 
 function setup() {
@@ -162,6 +168,31 @@ describe("the reconciler's backstop", () => {
     await sqs.deliver(worker);
     expect((await runtime.getExecution(down.id))?.state).toBe(State.Completed);
     expect(await down.result()).toBe(20);
+    expect((await reconciler()).resent).toEqual([]);
+  });
+
+  it("sends again a sleeping execution's lost wake message once its wake time is long past", async () => {
+    runs.clear();
+    const { sqs, runtime, clock, worker } = setup();
+    const napper = runtime.submit(napperTask);
+    await napper.created;
+    // Its wake send fails, and the message that slept never comes back to repair it.
+    sqs.faults.push({ executionId: napper.id, mode: "before", times: 1 });
+    await sqs.deliver(async (event) => {
+      await worker(event);
+      return { batchItemFailures: [] };
+    });
+    const asleep = await runtime.getExecution(napper.id);
+    expect(asleep?.state).toBe(State.Sleeping);
+    expect(sqs.size).toBe(0);
+    const reconciler = createReconcilerHandler({ engine: runtime.engine, olderThanMs: 900_000, log: () => undefined });
+    clock.advanceTo(asleep!.notBefore! + 899_999);
+    expect((await reconciler()).resent).toEqual([]);
+    clock.advanceTo(asleep!.notBefore! + 900_000);
+    expect((await reconciler()).resent).toEqual([napper.id]);
+    await sqs.deliver(worker);
+    expect(await napper.result()).toBe("rested");
+    expect(runs.get("ls_napper")).toBe(2);
     expect((await reconciler()).resent).toEqual([]);
   });
 

@@ -10,7 +10,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { task, workflow, type Execution } from "floe";
+import { sleep, task, workflow, type Execution } from "floe";
 import { startLocalCloud } from "floe/local-cloud";
 import { errorCode } from "../../sdk/errors.ts";
 import { startLocalCloudRuntime } from "../../sdk/local-cloud/local-cloud.ts";
@@ -26,6 +26,10 @@ const held = task("dd_gate", async (x: number) => {
 });
 const joined = task("dd_join", { wait: true }, async (a: Execution<string>) => `joined(${await a.result()})`);
 const resumable = workflow("dd_resumable", async (x: number) => joined.submit(held.submit(x)));
+const napper = workflow("dd_napper", async () => {
+  await sleep(3_000);
+  return "rested";
+});
 
 async function until(condition: () => Promise<boolean> | boolean, what: string): Promise<void> {
   for (let waited = 0; waited < 60_000; waited += 100) {
@@ -59,6 +63,25 @@ describe("the local cloud with a data folder", () => {
       expect(attempts).toEqual([7, 7]);
       const after = await second.getRun(run.id);
       expect(after?.executions.find((e) => e.taskName === "dd_gate")?.attempt).toBe(2);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it("wakes after a restart a run that was sleeping when it stopped", { timeout: 180_000 }, async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "floe-data-"));
+    const options = { dataDir, visibilityTimeoutSeconds: 1, prefix: "dz" };
+    const first = await startLocalCloud(options);
+    const run = first.submit(napper);
+    await until(async () => (await first.getExecution(run.id))?.state === "sleeping", "the run asleep");
+    const { wakeAt } = (await first.getExecution(run.id))!;
+    await first.close();
+    const second = await startLocalCloudRuntime(options);
+    try {
+      expect(await second.reference(run.id).result()).toBe("rested");
+      const woke = (await second.getExecution(run.id))!.history.find((h, i, all) => all[i - 1]?.state === "sleeping");
+      expect(woke?.state).toBe("running");
+      expect(woke!.at).toBeGreaterThanOrEqual(wakeAt!);
     } finally {
       await second.close();
     }

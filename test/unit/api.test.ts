@@ -7,7 +7,7 @@ import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createApiHandler } from "../../functions/api.ts";
 import { localApi } from "../../sdk/cli/server.ts";
-import { task, workflow } from "floe";
+import { sleep, task, workflow } from "floe";
 import { createEmbeddedRuntime, type EmbeddedEngine } from "../../sdk/embedded/embedded-engine.ts";
 
 // Exported only to show they are defined for the API to find by name.
@@ -21,6 +21,11 @@ export const blocked = workflow("api_blocked", async () => {
 });
 export const failing = workflow("api_failing", async () => {
   throw Object.assign(new Error("the card was declined"), { code: "E_DECLINED" });
+});
+
+export const napper = workflow("api_napper", async () => {
+  await sleep(3_600_000);
+  return "rested";
 });
 
 let flakyCalls = 0;
@@ -287,8 +292,25 @@ describe("HTTP API idempotency keys", () => {
     expect((await call("GET", "/runs", undefined, {}, { workflow: "api_add", state: "failed" })).body).toEqual({ runs: [] });
   });
 
+  it("lists sleeping runs with their wake time, and gives it for the execution", async () => {
+    const before = Date.now();
+    const { body } = await call("POST", "/workflows/api_napper/executions", {});
+    await call("POST", "/workflows/api_add/executions", { args: [1, 2] });
+    let read = await call("GET", `/executions/${body.id}`);
+    for (let turn = 0; turn < 200 && read.body.state !== "sleeping"; turn += 1) {
+      await new Promise((resolve) => setImmediate(resolve));
+      read = await call("GET", `/executions/${body.id}`);
+    }
+    expect(read.body).toMatchObject({ state: "sleeping", wakeAt: expect.any(Number) });
+    expect(read.body.wakeAt).toBeGreaterThanOrEqual(before + 3_600_000);
+    expect(read.body.history.map((h: { state: string }) => h.state)).toEqual(["queued", "running", "sleeping"]);
+    const list = await call("GET", "/runs", undefined, {}, { state: "sleeping" });
+    expect(list.status).toBe(200);
+    expect(list.body).toEqual({ runs: [expect.objectContaining({ id: body.id, state: "sleeping", wakeAt: read.body.wakeAt })] });
+  });
+
   it.each([
-    [{ state: "broken" }, "state", /state must be one of waiting, queued, running, suspended, completed, failed, cancelled, got "broken"/],
+    [{ state: "broken" }, "state", /state must be one of waiting, queued, running, suspended, sleeping, completed, failed, cancelled, got "broken"/],
     [{ cursor: "not a cursor" }, "cursor", /cursor "not a cursor" is not one this API gave out/],
     [{ cursor: Buffer.from('{"a":1}').toString("base64url") }, "cursor", /is not one this API gave out; pass the cursor of the previous page/],
     [{ cursor: Buffer.from('[-5,"x"]').toString("base64url") }, "cursor", /is not one this API gave out/],

@@ -1,5 +1,5 @@
 /**
- * `sleep(ms | Date)` inside a task: the attempt ends, the execution is `queued` with its
+ * `sleep(ms | Date)` inside a task: the attempt ends, the execution is `sleeping` with its
  * wake time as `notBefore` (holding no slot), and it runs again from the start then; a
  * passed sleep returns at once on the re-run. Time is the test's clock.
  */
@@ -47,13 +47,14 @@ const outside = workflow("sl_bad", async (arg: unknown) => {
 });
 
 describe("sleep", () => {
-  it("queues the execution until its wake time, holding no slot, and runs it again from the start then", async () => {
+  it("makes the execution sleeping until its wake time, holding no slot, and runs it again from the start then", async () => {
     const clock = new ManualClock(START);
     const engine = createEngine({ clock, concurrency: 1 });
     log.length = 0;
     const run = engine.submit(twice);
     await turns();
-    expect(await engine.getExecution(run.id)).toMatchObject({ state: State.Queued, notBefore: START + 60_000 });
+    expect(await engine.getExecution(run.id)).toMatchObject({ state: State.Sleeping, wakeAt: START + 60_000 });
+    expect(await run.state()).toBe(State.Sleeping);
     // Its slot is free: another task runs while it sleeps (concurrency 1).
     expect(await engine.submit(fast).result()).toBe("done");
     clock.advance(59_999);
@@ -61,18 +62,19 @@ describe("sleep", () => {
     expect(log).toEqual(["before"]);
     clock.advance(1);
     await turns();
-    expect(await engine.getExecution(run.id)).toMatchObject({ state: State.Queued, notBefore: START + 120_000 });
+    expect(await engine.getExecution(run.id)).toMatchObject({ state: State.Sleeping, wakeAt: START + 120_000 });
     clock.advance(60_000);
     expect(await run.result()).toBe("woke");
+    expect(await engine.getExecution(run.id)).not.toHaveProperty("wakeAt");
     // The children are made once (derived ids); the code before each sleep ran again.
     expect(log).toEqual(["before", "between", "after"]);
     const history = (await engine.getExecution(run.id))!.history.map((h) => [h.state, h.at - START]);
     expect(history).toEqual([
       [State.Queued, 0],
       [State.Running, 0],
-      [State.Queued, 0],
+      [State.Sleeping, 0],
       [State.Running, 60_000],
-      [State.Queued, 60_000],
+      [State.Sleeping, 60_000],
       [State.Running, 120_000],
       [State.Completed, 120_000],
     ]);
@@ -97,6 +99,7 @@ describe("sleep", () => {
     log.length = 0;
     const run = engine.submit(twice);
     await turns();
+    expect(await run.state()).toBe(State.Sleeping);
     await engine.cancel(run);
     clock.advance(200_000);
     await turns();

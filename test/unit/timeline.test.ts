@@ -139,6 +139,16 @@ describe("renderTimeline", () => {
     expect(order.slice(0, 2)).toBe("  ");
   });
 
+  it("draws a sleep with z, names it in the legend, and the dashboard makes it a sleeping segment", () => {
+    const run = runOf(record("root", "nap", [["queued", 0], ["running", 0], ["sleeping", 20], ["running", 80], ["completed", 100]]));
+    const timeline = renderTimeline(run, 10);
+    expect(row(timeline, "nap").bar).toBe("██zzzzzz██");
+    expect(timeline.split("\n").at(-1)).toContain(`${Glyph.Sleeping} sleeping`);
+    expect(renderTimeline(processOrder).split("\n").at(-1)).not.toContain("sleeping");
+    const kinds = segments(run.root as unknown as ExecutionJson, 100).map((x) => `${x.kind}${x.outcome === undefined ? "" : `:${x.outcome}`}`);
+    expect(kinds).toEqual(["queued", "running:sleeping", "sleeping", "running:completed"]);
+  });
+
   it("shows each attempt of a retried execution as its own running segment", () => {
     const run = runOf(
       record("root", "charge_card", [

@@ -19,7 +19,7 @@ export interface RunsOptions extends ApiAuth {
   readonly json?: boolean;
 }
 
-const states = ["waiting", "queued", "running", "suspended", "completed", "failed", "cancelled"];
+const states = ["waiting", "queued", "running", "suspended", "sleeping", "completed", "failed", "cancelled"];
 
 /** Prints runs newest first, filtered and paged by the API. */
 export async function runsCommand(options: RunsOptions): Promise<ExitCode> {

@@ -186,6 +186,7 @@ class Progress {
     const line =
       `${run.executions.length} execution${run.executions.length === 1 ? "" : "s"}: ` +
       `${count("waiting", "queued", "suspended")} queued, ${count("running")} running, ` +
+      `${count("sleeping") > 0 ? `${count("sleeping")} sleeping, ` : ""}` +
       `${count("completed")} done, ${count("failed", "cancelled")} failed`;
     if (line === this.#last) return;
     this.#last = line;

@@ -1,0 +1,47 @@
+/**
+ * The README's examples do what their comments say: each runs here on the embedded engine,
+ * with time from the test's clock where the example waits.
+ */
+import { describe, expect, it } from "vitest";
+import { createEngine, RunEventType, State } from "floe";
+import { ManualClock } from "../support/sim-sqs.ts";
+import { checkout, checkoutWithEvents, describeEvent } from "../../examples/run-events.ts";
+import { signUp } from "../../examples/reminder.ts";
+import { nightlyReport } from "../../examples/nightly-report.ts";
+
+const turns = async (n = 40) => {
+  for (let i = 0; i < n; i += 1) await new Promise((resolve) => setImmediate(resolve));
+};
+
+describe("examples", () => {
+  it("run-events: the run's end and the background receipt's failure are announced, once each", async () => {
+    const events = await checkoutWithEvents("order-17");
+    expect(events.map((e) => [e.detailType, e.detail.task])).toEqual([
+      [RunEventType.Completed, checkout.name],
+      [RunEventType.ExecutionFailed, "send_receipt"],
+    ]);
+    expect(describeEvent(events[1]!)).toContain("the mail service refused the receipt for order-17");
+  });
+
+  it("reminder: sleeps two seconds, nudges, and books a follow-up three seconds later", async () => {
+    const clock = new ManualClock(1_800_000_000_000);
+    await using engine = createEngine({ clock });
+    const run = engine.submit(signUp, "ada@example.com");
+    await turns();
+    expect(await engine.getExecution(run.id)).toMatchObject({ notBefore: clock.now() + 2_000 });
+    clock.advance(2_000);
+    const result = await run.result();
+    expect(result.nudged).toBe(true);
+    const followUp = await engine.getExecution(result.followUp);
+    expect(followUp).toMatchObject({ state: State.Queued });
+    clock.advance(3_000);
+    await turns();
+    expect(await engine.getExecution(result.followUp)).toMatchObject({ state: State.Completed, result: { subject: "How is it going?" } });
+  });
+
+  it("nightly-report: a tick reports on the day before it", async () => {
+    await using engine = createEngine();
+    const report = await engine.submit(nightlyReport, { scheduledAt: "2026-03-02T02:00:00Z" }).result();
+    expect(report).toEqual({ day: "2026-03-01", orders: 70 });
+  });
+});
