@@ -20,6 +20,9 @@ const turns = async (n = 30) => {
 };
 
 export const waitsAnHour = workflow("xu_waits_an_hour", async () => external<string>("answer", { timeoutMs: HOUR }).result());
+export const retriesAfterLostSend = workflow("xu_lost_send", { retries: { limit: 1, delayMs: 1_000, backoff: "fixed" } }, async () =>
+  external<string>("answer", { timeoutMs: HOUR }).result(),
+);
 export const badExternal = task("xu_bad", async (name: unknown, options: unknown) => {
   external(name as string, options as { timeoutMs: number });
   return "made";
@@ -80,6 +83,43 @@ describe("an external execution's timeout", () => {
     }
     await turns();
     expect(hops).toBe(4);
+    await deliver();
+    await expect(run.result()).rejects.toMatchObject({ code: "FLOE_TIMEOUT" });
+    await runtime.close();
+  });
+});
+
+describe("a lost timeout message", () => {
+  it("is sent again by the retry of the code that created the external, which finds it", async () => {
+    const clock = new ManualClock(START);
+    const sent: { message: TaskMessage; at: number }[] = [];
+    let lose = true;
+    const queue = {
+      send(messages: readonly TaskMessage[], delayMs?: number) {
+        // The first timeout message's send fails after the external's record was written.
+        if (lose && delayMs === HOUR) {
+          lose = false;
+          throw new Error("injected: the queue is unavailable");
+        }
+        for (const message of messages) sent.push({ message, at: clock.now() + (delayMs ?? 0) });
+      },
+    };
+    const runtime = new Runtime({ store: new MemoryExecutionStore(), queue, blobs: new MemoryBlobStore(), clock, ids: cryptoIds, suspendAfterMs: 0 });
+    const run = runtime.submit(retriesAfterLostSend);
+    const deliver = async () => {
+      for (let next = sent.findIndex((s) => s.at <= clock.now()); next >= 0; next = sent.findIndex((s) => s.at <= clock.now())) {
+        const [due] = sent.splice(next, 1);
+        await runtime.process(due!.message).catch(() => undefined);
+      }
+      await turns();
+    };
+    await deliver();
+    expect(lose).toBe(false);
+    clock.advance(1_000);
+    await deliver();
+    // The retry found the external and sent its timeout message again.
+    expect(sent.filter((s) => s.message.executionId !== run.id).map((s) => s.at)).toEqual([START + HOUR]);
+    clock.advanceTo(START + HOUR);
     await deliver();
     await expect(run.result()).rejects.toMatchObject({ code: "FLOE_TIMEOUT" });
     await runtime.close();
