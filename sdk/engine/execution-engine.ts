@@ -960,7 +960,8 @@ export class ExecutionEngine {
         ? this.#completion(yield* call(this.#payload(id, "result", outcome.result)), undefined)
         : this.#ending(State.Failed, yield* call(this.#payload(id, "error/1", this.#o.policy.encodeError(outcome.error))));
     const done = yield* call(this.#terminate(record, { state: State.Waiting }, change));
-    return done ? { status: "completed", record: yield* this.#reread(record) } : { status: "finished", record: yield* this.#reread(record) };
+    // As written (its history aside): no read to answer with it.
+    return done ? { status: "completed", record: { ...record, ...change } } : { status: "finished", record: yield* this.#reread(record) };
   }
 
   *#reread(record: ExecutionRecord): Step<ExecutionRecord> {

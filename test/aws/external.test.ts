@@ -34,7 +34,8 @@ describe("the callback key on DynamoDB", () => {
 
 describe("an external execution on DynamoDB", () => {
   it("waits unqueued, and its completion queues the execution waiting for it; a second completion changes nothing", async () => {
-    const store = await stores();
+    const counts = newRequestCounts();
+    const store = await stores({ counts });
     const sent: TaskMessage[] = [];
     let now = 1_700_000_000_000;
     const engine = new ExecutionEngine({
@@ -53,18 +54,25 @@ describe("an external execution on DynamoDB", () => {
     });
     const id = cryptoIds.child!(root, "approval");
     const down = cryptoIds.child!(root, "pay");
+    const before = new Map(counts.requests);
     const { created } = await engine.createExternal({ id, runId: root, parentId: root, taskName: "approval", args: "J[]", timeoutAt: now + 3_600_000, routeTo: "expense" });
     expect(created).toBe(true);
+    // One conditional put.
+    expect(delta(before, counts.requests)).toEqual({ "DynamoDB:PutItem": 1 });
     // Its timeout message rides on its parent's queue.
     expect(sent).toEqual([{ executionId: id, taskName: "expense", attempt: 1 }]);
     await engine.register({ id: down, runId: root, parentId: root, taskName: "pay", args: "J[]", refs: [id], waitOn: [id] });
     expect((await store.get(id))?.state).toBe(State.Waiting);
     expect((await store.get(down))?.state).toBe(State.Waiting);
     sent.length = 0;
+    const beforeCompletion = new Map(counts.requests);
     const done = await engine.completeExternal(id, { result: 'J{"approved":true}' });
     expect(done).toMatchObject({ status: "completed", record: { state: State.Completed, result: { inline: 'J{"approved":true}' } } });
     expect((await store.get(down))?.state).toBe(State.Queued);
     expect(sent).toEqual([{ executionId: down, taskName: "pay", attempt: 1 }]);
+    // A read, the completion's conditional write, the read of its links a task's completion
+    // makes too, and the release that queues the downstream in the same write.
+    expect(delta(beforeCompletion, counts.requests)).toEqual({ "DynamoDB:GetItem": 2, "DynamoDB:UpdateItem": 2 });
     const again = await engine.completeExternal(id, { error: new Error("late") });
     expect(again).toMatchObject({ status: "finished", record: { state: State.Completed } });
     // A re-run of the parent finds it, completed.
@@ -73,3 +81,9 @@ describe("an external execution on DynamoDB", () => {
     expect(await engine.completeExternal(root, { result: "J1" })).toMatchObject({ status: "not-external" });
   });
 });
+
+function delta(before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, n] of after) if (n !== (before.get(name) ?? 0)) out[name] = n - (before.get(name) ?? 0);
+  return out;
+}
