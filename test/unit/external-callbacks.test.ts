@@ -169,6 +169,12 @@ describe("an external execution's views", () => {
   });
 });
 
+describe("callbackBaseUrl", () => {
+  it("must be an absolute URL", () => {
+    expect(() => new EmbeddedEngine({ callbackBaseUrl: "approvals" })).toThrow(/callbackBaseUrl must be an absolute URL, such as "https:\/\/api.example.com"/);
+  });
+});
+
 describe("floe dev's guard", () => {
   const settings = { host: "127.0.0.1", port: 3700, secret: "s3cret" };
   const headers = { host: "127.0.0.1:3700" };
