@@ -1,7 +1,7 @@
 /**
  * Durable time: `sign_up` welcomes a user, sleeps, then nudges them if they have not
  * finished their profile, and books a follow-up with a delayed start. While it sleeps the
- * run is `queued` with its wake time as `notBefore`: it holds no slot and runs no code,
+ * run is `sleeping` until its wake time: it holds no slot and runs no code,
  * and on the cloud it survives any restart. The delays are seconds here so the example
  * runs quickly; days work the same way (up to 30).
  *

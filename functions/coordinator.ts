@@ -6,24 +6,31 @@
  * changes nothing. A batch's releases are grouped per downstream: the edges its records
  * release into one downstream are marked, and the counter decremented, in one write.
  *
- * It also publishes completion events (`sdk/events/`): a run's end, and the failure of an
- * execution nothing waits for. When they cannot be published, the batch is reported failed
+ * It also publishes completion events (`sdk/events/`): a run's end (for a root that
+ * forwarded its result, the end of its forward chain: `forwarded-run.ts`), and the failure
+ * of an execution nothing waits for. When they cannot be published, the batch is reported failed
  * from the first record with an event, so Lambda delivers it again from there: at least
  * once (the releases it repeats are idempotent; consumers dedupe on the event's id).
  */
 import type { AttributeValue, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { isTerminal, type Edge, type ExecutionState } from "../sdk/engine/model.ts";
 import { edgesOfImage } from "../sdk/aws/links.ts";
-import type { MaybePromise } from "../sdk/engine/step.ts";
+import { drive, type MaybePromise } from "../sdk/engine/step.ts";
 import { entryPoint } from "./environment.ts";
 import { EnvironmentVariable } from "../sdk/aws/contract.ts";
 import { runEventOf, type FinishedImage, type RunEvent } from "../sdk/events/run-event.ts";
+import { finishedRunEvents, type ChainStore } from "../sdk/events/forwarded-run.ts";
 import { createEventBridgePublisher, type RunEventPublisher } from "../sdk/events/publisher.ts";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 
 /** What the coordinator needs: something that releases the dependents of finished executions. */
 export interface CoordinatorDeps {
   readonly engine: {
+    /**
+     * Where a forwarding run's chain is followed (`sdk/events/forwarded-run.ts`); without it,
+     * a forwarding root is announced when its own record ends, as if it had not forwarded.
+     */
+    readonly store?: ChainStore;
     releaseDependents(
       upstreamIds: readonly string[],
       options?: { readonly resend?: boolean; readonly edges?: ReadonlyMap<string, readonly Edge[]> },
@@ -55,21 +62,35 @@ export function finishedIn(record: DynamoDBRecord): string | undefined {
   return before !== undefined && isTerminal(before) ? undefined : id;
 }
 
-/** The completion event of a record in which an execution finished, if it makes one. */
-export function runEventIn(record: DynamoDBRecord): RunEvent | undefined {
+/** The finished execution of a record, as an image, and how many links lead out of it; or none. */
+function finishedImageIn(record: DynamoDBRecord): { image: FinishedImage; linksOut: number } | undefined {
   const image = record.dynamodb?.NewImage;
   if (image === undefined || finishedIn(record) === undefined) return undefined;
   // Links beyond the record's own (`overflow`) mean someone waits: the count need not be exact.
   const linksOut = image.overflow?.BOOL === true ? Infinity : Object.keys(image.links?.M ?? {}).length;
   const { links: _links, ...rest } = image;
-  return runEventOf(unmarshall(rest as Parameters<typeof unmarshall>[0]) as FinishedImage, linksOut);
+  return { image: unmarshall(rest as Parameters<typeof unmarshall>[0]) as FinishedImage, linksOut };
+}
+
+/** The completion event of a record in which an execution finished, if it makes one (its record alone, no chain followed). */
+export function runEventIn(record: DynamoDBRecord): RunEvent | undefined {
+  const found = finishedImageIn(record);
+  return found === undefined ? undefined : runEventOf(found.image, found.linksOut);
+}
+
+/** The completion events of a record, a forwarding run's chain followed in `store`. */
+async function runEventsIn(record: DynamoDBRecord, store: ChainStore | undefined): Promise<RunEvent[]> {
+  const found = finishedImageIn(record);
+  if (found === undefined) return [];
+  if (store === undefined) return [runEventOf(found.image, found.linksOut)].filter((e) => e !== undefined);
+  return drive(finishedRunEvents(store, found.image, found.linksOut));
 }
 
 /** Creates the coordinator's handler over `deps` (tests pass their own). */
 export function createCoordinatorHandler(deps: CoordinatorDeps): (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse> {
   const log = deps.log ?? ((message: string) => console.error(message));
   return async (event) => {
-    const unpublished = await publishIn(event.Records, deps.publish, log);
+    const unpublished = await publishIn(event.Records, deps.publish, deps.engine.store, log);
     const result = await release(event, deps, log);
     if (unpublished === undefined) return result;
     // Lambda retries from the earliest record reported; the local cloud from the first listed.
@@ -85,19 +106,37 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (event: DynamoD
 async function publishIn(
   records: readonly DynamoDBRecord[],
   publish: RunEventPublisher | undefined,
+  store: ChainStore | undefined,
   log: (message: string) => void,
 ): Promise<string | undefined> {
   if (publish === undefined) return undefined;
-  const found = records.flatMap((record) => {
-    const runEvent = runEventIn(record);
-    return runEvent === undefined ? [] : [{ runEvent, sequence: record.dynamodb?.SequenceNumber ?? "" }];
-  });
+  const found: { runEvents: RunEvent[]; sequence: string }[] = [];
+  for (const record of records) {
+    const sequence = record.dynamodb?.SequenceNumber ?? "";
+    try {
+      const runEvents = await runEventsIn(record, store);
+      if (runEvents.length > 0) found.push({ runEvents, sequence });
+    } catch (error) {
+      // The records before it are published; it and those after are delivered again.
+      log(`floe coordinator: the completion events of record ${sequence} could not be made, the batch is retried from it: ${(error as Error).message}`);
+      return (await publishFound(found, publish, log)) ?? sequence;
+    }
+  }
+  return publishFound(found, publish, log);
+}
+
+async function publishFound(
+  found: readonly { runEvents: readonly RunEvent[]; sequence: string }[],
+  publish: RunEventPublisher,
+  log: (message: string) => void,
+): Promise<string | undefined> {
   if (found.length === 0) return undefined;
+  const runEvents = found.flatMap((f) => f.runEvents);
   try {
-    await publish(found.map((f) => f.runEvent));
+    await publish(runEvents);
     return undefined;
   } catch (error) {
-    log(`floe coordinator: publishing ${found.length} completion events failed, the batch is retried: ${(error as Error).message}`);
+    log(`floe coordinator: publishing ${runEvents.length} completion events failed, the batch is retried: ${(error as Error).message}`);
     return found[0]!.sequence;
   }
 }

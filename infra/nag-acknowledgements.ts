@@ -39,6 +39,11 @@ const reasons = {
   deadLetterQueues:
     "the dead-letter handler consumes every dead-letter queue of this construct, named <namePrefix>_<task> and granted " +
     "by that pattern, one resource however many tasks there are; the prefix is unique to this construct and stack",
+  callbackRoute:
+    "POST /callbacks/{token} is called by whoever holds an external execution's callback URL (a person clicking a " +
+    "link, a third party's webhook), without AWS credentials or a token of the issuer: the token in the path is the " +
+    "secret (128 bits of HMAC, single-use, expiring with the execution, checked by the API function, 404 for any bad " +
+    "one), and the route is throttled on its own (callbackRateLimitPerSecond, callbackBurstLimit)",
   endOfLine:
     "this queue is the last stop (a dead-letter queue or the coordinator's on-failure destination): it keeps " +
     "messages 14 days for inspection and an alarm fires when it is not empty",
@@ -106,4 +111,5 @@ export function acknowledgeDesignFindings(orchestrator: Orchestrator): void {
     acknowledge(queue, "Serverless", "SQSRedrivePolicy", reasons.endOfLine);
   }
   acknowledge(orchestrator.coordinatorFailures, "AwsSolutions", "SQS3", reasons.endOfLine);
+  acknowledge(orchestrator.api.callbackRoute, "AwsSolutions", "APIG4", reasons.callbackRoute);
 }

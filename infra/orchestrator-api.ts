@@ -1,7 +1,9 @@
 /**
  * The HTTP API of DESIGN section 4 on API Gateway: every route authorised (IAM by
  * default, or a JWT authorizer that also requires the route's scope), served by the API
- * function, with JSON access logs and throttling on its one stage.
+ * function, with JSON access logs and throttling on its one stage; but for the callback
+ * route of external executions, whose token in the path is its secret, which has no
+ * authoriser and a throttle of its own.
  */
 import type { RemovalPolicy } from "aws-cdk-lib";
 import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
@@ -12,8 +14,8 @@ import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 
-/** What a route does: start a workflow, read executions and runs, or cancel. */
-export type RouteAccess = "start" | "read" | "cancel";
+/** What a route does: start a workflow, read executions and runs, cancel, or complete an external execution. */
+export type RouteAccess = "start" | "read" | "cancel" | "complete";
 
 /** The routes of DESIGN section 4, as API Gateway route keys, each with what it does. */
 export const apiRoutes = [
@@ -21,9 +23,16 @@ export const apiRoutes = [
   { method: apigwv2.HttpMethod.GET, path: "/executions/{id}", access: "read" },
   { method: apigwv2.HttpMethod.GET, path: "/executions/{id}/result", access: "read" },
   { method: apigwv2.HttpMethod.POST, path: "/executions/{id}/cancel", access: "cancel" },
+  { method: apigwv2.HttpMethod.POST, path: "/executions/{id}/complete", access: "complete" },
   { method: apigwv2.HttpMethod.GET, path: "/runs", access: "read" },
   { method: apigwv2.HttpMethod.GET, path: "/runs/{id}", access: "read" },
 ] as const satisfies readonly { method: apigwv2.HttpMethod; path: string; access: RouteAccess }[];
+
+/**
+ * The route an external execution's callback URL calls: no AWS credentials, no token of the
+ * issuer; the single-use token in the path is the secret (checked by the API function).
+ */
+export const callbackRoute = { method: apigwv2.HttpMethod.POST, path: "/callbacks/{token}" } as const;
 
 /**
  * The scopes a JWT must carry, by what the route does, unless `jwtScopes` says otherwise.
@@ -33,6 +42,7 @@ export const defaultJwtScopes: Readonly<Record<RouteAccess, readonly string[]>> 
   start: ["floe/start"],
   read: ["floe/read"],
   cancel: ["floe/cancel"],
+  complete: ["floe/complete"],
 };
 
 /** The props of an {@link OrchestratorApi}. */
@@ -49,6 +59,10 @@ export interface OrchestratorApiProps {
   readonly jwtScopes?: Readonly<Record<RouteAccess, readonly string[]>>;
   readonly rateLimitPerSecond: number;
   readonly burstLimit: number;
+  /** The callback route's own steady rate, per second: it is open to anyone with the URL. */
+  readonly callbackRateLimitPerSecond: number;
+  /** The callback route's own burst. */
+  readonly callbackBurstLimit: number;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
 }
@@ -65,6 +79,8 @@ export class OrchestratorApi extends Construct {
   public readonly iamAuthorized: boolean;
   /** With a JWT authorizer, the scopes each kind of route requires (a token needs one of them); with IAM, undefined. */
   public readonly jwtScopes: Readonly<Record<RouteAccess, readonly string[]>> | undefined;
+  /** `POST /callbacks/{token}`: no authoriser, throttled on its own. */
+  public readonly callbackRoute: apigwv2.HttpRoute;
 
   /**
    * @param scope - the parent
@@ -80,7 +96,7 @@ export class OrchestratorApi extends Construct {
         ? new HttpIamAuthorizer()
         : new HttpJwtAuthorizer("Jwt", props.jwtIssuer, { jwtAudience: [...(props.jwtAudience ?? [])] });
     this.httpApi = new apigwv2.HttpApi(this, "HttpApi", {
-      description: "floe: start, read and cancel workflow executions",
+      description: "floe: start, read, cancel and complete workflow executions",
       createDefaultStage: false,
       defaultAuthorizer: authorizer,
     });
@@ -113,6 +129,24 @@ export class OrchestratorApi extends Construct {
       const authorizationScopes = this.jwtScopes === undefined ? undefined : [...this.jwtScopes[route.access]];
       this.httpApi.addRoutes({ path: route.path, methods: [route.method], integration, authorizationScopes });
     }
+    [this.callbackRoute] = this.httpApi.addRoutes({
+      path: callbackRoute.path,
+      methods: [callbackRoute.method],
+      integration,
+      authorizer: new apigwv2.HttpNoneAuthorizer(),
+    }) as [apigwv2.HttpRoute];
+    // Open to anyone with a URL, so a flood of forged tokens is held to its own limits and
+    // leaves the stage's to the signed routes.
+    const stage = this.stage.node.defaultChild as apigwv2.CfnStage;
+    // A map by route key, untyped in CDK: written with CloudFormation's own property names.
+    stage.routeSettings = {
+      [`${callbackRoute.method} ${callbackRoute.path}`]: {
+        ThrottlingRateLimit: props.callbackRateLimitPerSecond,
+        ThrottlingBurstLimit: props.callbackBurstLimit,
+      },
+    };
+    // A stage's settings may name only a route that exists.
+    stage.node.addDependency(this.callbackRoute);
   }
 
   /** The URL of the API's `$default` stage. */

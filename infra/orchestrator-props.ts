@@ -53,6 +53,12 @@ export interface JwtScopes {
    * @default ["floe/cancel"]
    */
   readonly cancel?: readonly string[];
+  /**
+   * Scopes for `POST /executions/{id}/complete` (an external execution's result or error).
+   * `POST /callbacks/{token}` takes no token: its path is its secret.
+   * @default ["floe/complete"]
+   */
+  readonly complete?: readonly string[];
 }
 
 /** The props of an {@link Orchestrator}. */
@@ -113,7 +119,7 @@ export interface OrchestratorProps {
   /**
    * With `jwtIssuer`, the scopes a token must carry for each kind of route, so that a token
    * issued to read cannot start or cancel. Each kind left out keeps its default.
-   * @default `floe/start`, `floe/read` and `floe/cancel`
+   * @default `floe/start`, `floe/read`, `floe/cancel` and `floe/complete`
    */
   readonly jwtScopes?: JwtScopes;
   /**
@@ -126,6 +132,19 @@ export interface OrchestratorProps {
    * @default 200
    */
   readonly apiBurstLimit?: number;
+  /**
+   * Steady request rate of `POST /callbacks/{token}`, per second: the route external
+   * executions' callback URLs call, without AWS credentials or a JWT, throttled on its own so
+   * that a flood of forged tokens cannot use up the rest of the API's rate. At most
+   * `apiRateLimitPerSecond`.
+   * @default 10, or `apiRateLimitPerSecond` when lower
+   */
+  readonly callbackRateLimitPerSecond?: number;
+  /**
+   * Burst of requests `POST /callbacks/{token}` allows. At most `apiBurstLimit`.
+   * @default 20, or `apiBurstLimit` when lower
+   */
+  readonly callbackBurstLimit?: number;
   /**
    * Days after which executions are deleted: their records and edges by the table's
    * `expiresAt` TTL attribute (the functions get it as `FLOE_RETENTION_DAYS` and write it on

@@ -235,10 +235,15 @@ export class Orchestrator extends Construct {
       jwtScopes: resolved.jwtScopes,
       rateLimitPerSecond: props.apiRateLimitPerSecond ?? 100,
       burstLimit: props.apiBurstLimit ?? 200,
+      callbackRateLimitPerSecond: resolved.callbackThrottle.rateLimitPerSecond,
+      callbackBurstLimit: resolved.callbackThrottle.burstLimit,
       logRetention,
       removalPolicy,
     });
 
+    // External executions' callback URLs start with it. The API's id is all the functions
+    // reference, and the API references none of them: no cycle.
+    for (const fn of [...this.taskFunctions, this.apiHandler]) fn.addEnvironment(EnvironmentVariable.ApiUrl, this.api.url);
     // Each role gets what its function's code path uses: the coordinator, say, no payloads.
     for (const fn of [...this.taskFunctions, this.apiHandler]) this.grantDataAccess(fn);
     this.#grantData(this.coordinator, dataAccess.coordinator);
@@ -342,6 +347,17 @@ export class Orchestrator extends Construct {
    */
   grantCancel(grantee: iam.IGrantable): iam.Grant {
     return this.#grantInvoke(grantee, "grantCancel", "cancel", [["POST", "/executions/*/cancel"]]);
+  }
+
+  /**
+   * Lets `grantee` complete external executions through the HTTP API
+   * (`POST /executions/{id}/complete`), and nothing else. The callback route needs no grant.
+   * @param grantee - the principal to grant to
+   * @returns the grant
+   * @throws Error when the API uses a JWT authorizer, where IAM grants do not apply
+   */
+  grantComplete(grantee: iam.IGrantable): iam.Grant {
+    return this.#grantInvoke(grantee, "grantComplete", "complete", [["POST", "/executions/*/complete"]]);
   }
 
   #grantInvoke(grantee: iam.IGrantable, method: string, access: RouteAccess, routes: readonly (readonly [string, string])[]): iam.Grant {

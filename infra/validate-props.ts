@@ -27,6 +27,8 @@ export interface ResolvedProps {
   readonly maxReceiveCount: number;
   /** With a JWT authorizer, the scopes of each kind of route; with IAM, undefined. */
   readonly jwtScopes: Readonly<Record<RouteAccess, readonly string[]>> | undefined;
+  /** The callback route's throttle. */
+  readonly callbackThrottle: { readonly rateLimitPerSecond: number; readonly burstLimit: number };
 }
 
 /**
@@ -103,7 +105,7 @@ export function resolveProps(props: OrchestratorProps, tasks: readonly TaskSumma
     const count = problems.list.length === 1 ? "1 problem" : `${problems.list.length} problems`;
     throw new Error(`floe Orchestrator props: ${count}:\n${problems.list.map((p) => `  - ${p}`).join("\n")}`);
   }
-  return { tasks: resolved, maxReceiveCount: props.maxReceiveCount ?? 5, jwtScopes: resolveJwtScopes(props) };
+  return { tasks: resolved, maxReceiveCount: props.maxReceiveCount ?? 5, jwtScopes: resolveJwtScopes(props), callbackThrottle: callbackThrottleOf(props) };
 }
 
 function checkDefaults(props: OrchestratorProps, problems: Problems): void {
@@ -114,6 +116,7 @@ function checkDefaults(props: OrchestratorProps, problems: Problems): void {
   problems.range("maxReceiveCount", props.maxReceiveCount, 5, 1000, " (fewer dead-letters messages a throttled batch only returned)");
   problems.range("apiRateLimitPerSecond", props.apiRateLimitPerSecond, 1, 10_000);
   problems.range("apiBurstLimit", props.apiBurstLimit, 1, 5000);
+  checkCallbackThrottle(props, problems);
   problems.range("executionRetentionDays", props.executionRetentionDays, 1, 36_500);
   if (props.namePrefix !== undefined && !Token.isUnresolved(props.namePrefix) && !namePrefixPattern.test(props.namePrefix)) {
     problems.add(`namePrefix must be 1 to 15 letters, digits, "_" or "-" (it starts every queue name), got ${JSON.stringify(props.namePrefix)}`);
@@ -128,13 +131,34 @@ function checkDefaults(props: OrchestratorProps, problems: Problems): void {
   checkJwtScopes(props, problems);
 }
 
+/** The callback route's throttle: in API Gateway's range, and within the stage's own. */
+function checkCallbackThrottle(props: OrchestratorProps, problems: Problems): void {
+  problems.range("callbackRateLimitPerSecond", props.callbackRateLimitPerSecond, 1, 10_000);
+  problems.range("callbackBurstLimit", props.callbackBurstLimit, 1, 5000);
+  const above = (prop: string, value: number | undefined, stageProp: string, stage: number) => {
+    if (value === undefined || Token.isUnresolved(value) || Token.isUnresolved(stage) || value <= stage) return;
+    problems.add(`${prop} (${value}) exceeds ${stageProp} (${stage}), which limits every route: lower it, or raise ${stageProp}`);
+  };
+  above("callbackRateLimitPerSecond", props.callbackRateLimitPerSecond, "apiRateLimitPerSecond", props.apiRateLimitPerSecond ?? 100);
+  above("callbackBurstLimit", props.callbackBurstLimit, "apiBurstLimit", props.apiBurstLimit ?? 200);
+}
+
+/** The callback route's throttle: as given, else 10 and 20, or the stage's own when lower. */
+function callbackThrottleOf(props: OrchestratorProps): ResolvedProps["callbackThrottle"] {
+  const lower = (fallback: number, stage: number | undefined) => (stage === undefined || Token.isUnresolved(stage) ? fallback : Math.min(fallback, stage));
+  return {
+    rateLimitPerSecond: props.callbackRateLimitPerSecond ?? lower(10, props.apiRateLimitPerSecond),
+    burstLimit: props.callbackBurstLimit ?? lower(20, props.apiBurstLimit),
+  };
+}
+
 /** An OAuth scope (RFC 6749, section 3.3): printable ASCII but for spaces, quotes and backslashes. */
 const scopePattern = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
 function checkJwtScopes(props: OrchestratorProps, problems: Problems): void {
   if (props.jwtScopes === undefined) return;
   if (props.jwtIssuer === undefined) {
-    problems.add("jwtScopes is set without jwtIssuer: scopes apply to a JWT authorizer; with IAM authorisation use grantStart, grantRead and grantCancel");
+    problems.add("jwtScopes is set without jwtIssuer: scopes apply to a JWT authorizer; with IAM authorisation use grantStart, grantRead, grantCancel and grantComplete");
   }
   const kinds = Object.keys(defaultJwtScopes);
   for (const [kind, scopes] of Object.entries(props.jwtScopes as Record<string, unknown>)) {
@@ -159,7 +183,12 @@ function checkScopeList(prop: string, scopes: unknown, problems: Problems): void
 function resolveJwtScopes(props: OrchestratorProps): ResolvedProps["jwtScopes"] {
   if (props.jwtIssuer === undefined) return undefined;
   const own = props.jwtScopes ?? {};
-  return { start: own.start ?? defaultJwtScopes.start, read: own.read ?? defaultJwtScopes.read, cancel: own.cancel ?? defaultJwtScopes.cancel };
+  return {
+    start: own.start ?? defaultJwtScopes.start,
+    read: own.read ?? defaultJwtScopes.read,
+    cancel: own.cancel ?? defaultJwtScopes.cancel,
+    complete: own.complete ?? defaultJwtScopes.complete,
+  };
 }
 
 function resolveTask(task: TaskSummary, props: OrchestratorProps, own: TaskFunctionProps, problems: Problems): TaskSettings {

@@ -9,7 +9,9 @@ import { MemoryBlobStore } from "./memory-blob-store.ts";
 import { MemoryExecutionStore } from "./memory-execution-store.ts";
 import { MemoryTaskQueue } from "./memory-task-queue.ts";
 import { Semaphore } from "./slots.ts";
-import { runEventOf, type RunEvent } from "../events/run-event.ts";
+import type { RunEvent } from "../events/run-event.ts";
+import { finishedRunEvents } from "../events/forwarded-run.ts";
+import { drive, isPromiseLike } from "../engine/step.ts";
 
 const startsPerTurn = 256;
 
@@ -181,16 +183,27 @@ export function createEmbeddedRuntime(options: EngineOptions = {}): EmbeddedEngi
   return new EmbeddedEngine(options);
 }
 
-/** What tells `onRunEvent` of the event, if any, of each execution that finishes in `store`. */
+/**
+ * What tells `onRunEvent` of the events, if any, of each execution that finishes in
+ * `store`: at once, since the memory store answers at once (a forwarding run's when the end
+ * of its chain finishes).
+ */
 function runEventsOf(store: MemoryExecutionStore, onRunEvent: (event: RunEvent) => void): (id: string) => void {
   return (id) => {
     const record = store.get(id);
-    const event = record === undefined ? undefined : runEventOf(record, store.edgesFrom(id).length);
-    if (event === undefined) return;
+    let found: RunEvent[] | PromiseLike<unknown> = [];
     try {
-      onRunEvent(event);
+      if (record !== undefined) found = drive(finishedRunEvents(store, record, store.edgesFrom(id).length));
     } catch (error) {
-      console.error(`floe: onRunEvent threw on ${event.detailType} of ${id}`, error);
+      console.error(`floe: the completion events of ${id} could not be made`, error);
+    }
+    if (isPromiseLike(found)) throw new Error("the memory store answered later: the embedded engine's events would be late");
+    for (const event of found) {
+      try {
+        onRunEvent(event);
+      } catch (error) {
+        console.error(`floe: onRunEvent threw on ${event.detailType} of ${id}`, error);
+      }
     }
   };
 }

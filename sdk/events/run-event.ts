@@ -50,6 +50,11 @@ export interface RunEventDetail {
   readonly finishedAt: number;
   /** `finishedAt - createdAt`: the time the caller waited, queueing included. */
   readonly durationMs: number;
+  /**
+   * On a run whose root returned another execution: the execution its result came from (the
+   * end of the forward chain), whose state, error and end the event gives.
+   */
+  readonly forwardedTo?: string;
   /** The last attempt's error, on a failure. */
   readonly error?: { readonly name: string; readonly message: string; readonly code?: string };
 }
@@ -70,6 +75,13 @@ export interface FinishedImage {
   readonly startedAt?: number;
   readonly finishedAt?: number;
   readonly failures?: readonly { readonly error: AttemptError }[];
+  /** Set when the execution completed by returning another: the one its result is. */
+  readonly forward?: string;
+  /**
+   * Set on an execution a forwarding run's result waits for: the id of that run, whose event
+   * its end makes (see `forwarded-run.ts`). Written by the events' side alone.
+   */
+  readonly announces?: string;
 }
 
 const runTypes = {
@@ -85,7 +97,8 @@ const runTypes = {
  * nobody waits for does: an execution is fire-and-forget when, at the moment it failed, no
  * link leads out of it (no argument edge into a downstream, no parent suspended on it).
  * Whoever waits on a failed execution sees the failure itself, so it is not announced
- * twice; a parent that awaits it only after it failed is told by its own await.
+ * twice; a parent that awaits it only after it failed is told by its own await. A root that
+ * forwarded its result is announced when its chain ends: see `finishedRunEvents`.
  *
  * @param image - the execution's record just after the transition
  * @param linksOut - how many links lead out of it (its waiters), from the same image

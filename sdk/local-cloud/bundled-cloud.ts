@@ -51,6 +51,12 @@ export interface BundledCloudOptions {
    */
   readonly visibilityTimeoutSeconds?: number | ((queueName: string) => number | undefined);
   /**
+   * What the functions get as `FLOE_API_URL` (the template's HTTP API endpoint), the base of
+   * external executions' callback URLs: the URL that serves the API locally.
+   * @default the endpoint CloudFormation would give the API, which nothing serves locally
+   */
+  readonly apiUrl?: string;
+  /**
    * Called with the AWS clients before they are used (the client runtime's too): add
    * middleware to them, to count requests or inject faults.
    */
@@ -127,7 +133,9 @@ export async function startBundledCloud(options: BundledCloudOptions): Promise<B
   };
   try {
     const visibility = options.visibilityTimeoutSeconds;
-    const provisioned = await provision(stack, { dynamodb, sqs, s3 }, typeof visibility === "number" ? () => visibility : visibility);
+    const provisioned = await provision(stack, { dynamodb, sqs, s3 }, typeof visibility === "number" ? () => visibility : visibility, {
+      ...(options.apiUrl === undefined ? {} : { apiUrl: options.apiUrl }),
+    });
     // The coordinator publishes completion events: to a local endpoint, never to AWS.
     const events = await startEventsEndpoint({ onEvent: options.onRunEvent ?? (() => undefined) });
     stops.push(() => events.close());

@@ -3,7 +3,9 @@
  * DynamoDB table (keys, indexes, stream), S3 bucket and SQS queue (name, visibility
  * timeout, retention, redrive to its dead-letter queue). Returns what the template's `Ref`
  * and `Fn::GetAtt` of them resolve to, as CloudFormation would: a queue's `Ref` is its URL,
- * a table's `Fn::GetAtt … StreamArn` its stream.
+ * a table's `Fn::GetAtt … StreamArn` its stream. An HTTP API is not created (the API
+ * function is invoked directly), but its endpoint resolves, to the URL that serves it
+ * locally when one is given: the functions read it as `FLOE_API_URL`.
  */
 import { createHash } from "node:crypto";
 import { CreateTableCommand, DescribeTableCommand, type CreateTableCommandInput, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -20,6 +22,15 @@ export interface ProvisionClients {
   readonly dynamodb: DynamoDBClient;
   readonly sqs: SQSClient;
   readonly s3: S3Client;
+}
+
+/** Settings of {@link provision}. */
+export interface ProvisionOptions {
+  /**
+   * What an HTTP API's endpoint (`Fn::GetAtt … ApiEndpoint`) resolves to.
+   * @default the endpoint CloudFormation would give it, `https://<api id>.execute-api.<region>.amazonaws.com`
+   */
+  readonly apiUrl?: string;
 }
 
 /** What was created. */
@@ -39,11 +50,13 @@ export interface Provisioned {
  * @param stack - the template
  * @param clients - clients of the emulators
  * @param visibilityTimeoutSeconds - a queue's visibility timeout instead of the template's, by queue name
+ * @param options - the API's URL
  */
 export async function provision(
   stack: StackTemplate,
   clients: ProvisionClients,
   visibilityTimeoutSeconds: (queueName: string) => number | undefined = () => undefined,
+  options: ProvisionOptions = {},
 ): Promise<Provisioned> {
   const refs = new Map<string, string>([
     ["AWS::Region", region],
@@ -108,6 +121,13 @@ export async function provision(
   }
   for (const [id] of resourcesOfType(stack, "AWS::CloudFormation::Stack")) {
     refs.set(id, `arn:aws:cloudformation:${region}:${account}:stack/${physical(id, undefined, 128)}/local`);
+  }
+  for (const [id] of resourcesOfType(stack, "AWS::ApiGatewayV2::Api")) {
+    // API Gateway's ids are 10 lowercase letters and digits.
+    const apiId = createHash("sha256").update(`${stack.name}/${id}`).digest("base64url").replace(/[^a-z0-9]/g, "").slice(0, 10).padEnd(10, "0");
+    refs.set(id, apiId);
+    refs.set(`${id}.ApiId`, apiId);
+    refs.set(`${id}.ApiEndpoint`, options.apiUrl ?? `https://${apiId}.execute-api.${region}.amazonaws.com`);
   }
   return { refs, queueUrls, resolve, resolverFor };
 }

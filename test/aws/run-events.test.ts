@@ -9,12 +9,17 @@ import { task, workflow, type Engine } from "floe";
 import { startLocalCloud } from "floe/local-cloud";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { startEventsEndpoint, type PublishedEvent } from "../../sdk/local-cloud/events-endpoint.ts";
-import { runEventOf, type RunEventDetail } from "../../sdk/events/run-event.ts";
+import { runEventOf, type RunEvent, type RunEventDetail } from "../../sdk/events/run-event.ts";
 import { createEventBridgePublisher } from "../../sdk/events/publisher.ts";
 import { emulatorsForFile } from "../support/file-emulators.ts";
+import { marshall } from "@aws-sdk/util-dynamodb";
+import type { AttributeValue, DynamoDBRecord } from "aws-lambda";
+import { createCoordinatorHandler } from "../../functions/coordinator.ts";
+import { MemoryExecutionStore } from "../../sdk/embedded/memory-execution-store.ts";
+import type { ExecutionRecord } from "../../sdk/engine/model.ts";
 
 const emulators = emulatorsForFile();
-let cloud: Pick<Engine, "submit" | "close"> | undefined;
+let cloud: Pick<Engine, "submit" | "close" | "getExecution"> | undefined;
 let clouds = 0;
 
 afterEach(async () => {
@@ -36,6 +41,20 @@ const parent = workflow("ev_parent", async () => {
   childFails.submit();
   return childOk.submit().result();
 });
+
+/** Gates the test opens: the task behind one finishes only then. */
+const gates = new Map<string, () => void>();
+const opened = new Map<string, Promise<void>>();
+function gate(name: string): () => void {
+  opened.set(name, new Promise<void>((resolve) => gates.set(name, resolve)));
+  return () => gates.get(name)!();
+}
+const held = task("ev_held", async (name: string, fails: boolean) => {
+  await opened.get(name);
+  if (fails) throw Object.assign(new Error("the courier lost it"), { code: "E_LOST" });
+  return `${name} done`;
+});
+const forwards = workflow("ev_forwards", async (name: string, fails: boolean) => held.submit(name, fails));
 
 async function start(extra: Parameters<typeof startLocalCloud>[0] = {}) {
   const events: PublishedEvent[] = [];
@@ -84,6 +103,47 @@ describe("completion events on the local cloud", () => {
     expect(lone.runId).toBe(withChildren.id);
     expect(lone.workflow).toBeUndefined();
     expect(lone.error?.message).toBe("the mail server said no");
+  }, 60_000);
+
+  it("announces a forwarding run when the execution it forwards to ends, with that one's state, once", async () => {
+    // The coordinator's marks on the executions the roots forward to (see forwarded-run.ts).
+    const marks: string[] = [];
+    const { cloud, events } = await start({
+      instrument: ({ dynamodb }) =>
+        dynamodb.middlewareStack.add(
+          (next) => async (args) => {
+            const input = args.input as { UpdateExpression?: string; ExpressionAttributeValues?: Record<string, unknown>; ExpressionAttributeNames?: Record<string, string> };
+            const output = await next(args);
+            if (Object.values(input.ExpressionAttributeNames ?? {}).includes("announces")) marks.push(JSON.stringify(input.ExpressionAttributeValues));
+            return output;
+          },
+          { step: "initialize", name: "watchMarks" },
+        ),
+    });
+    const openLater = gate("later");
+    const openFails = gate("fails");
+    const later = cloud.submit(forwards, "later", false);
+    const fails = cloud.submit(forwards, "fails", true);
+    // Both roots have completed and the coordinator has seen them, marking their targets;
+    // neither run's result is final: nothing is announced.
+    await vi.waitFor(() => expect(marks.length).toBeGreaterThanOrEqual(2), { timeout: 20_000, interval: 50 });
+    for (const run of [later, fails]) expect((await cloud.getExecution(run.id))?.state).toBe("completed");
+    expect(events.map(summary)).toEqual([]);
+    openLater();
+    openFails();
+    expect(await later.result()).toBe("later done");
+    await expect(fails.result()).rejects.toThrow("the courier lost it");
+    await vi.waitFor(() => expect(events.length).toBeGreaterThanOrEqual(2), { timeout: 20_000, interval: 50 });
+    // The roots' records were handled before: only a redelivery could add an event now.
+    expect(events.map(summary).sort()).toEqual(["Run Completed ev_forwards completed", "Run Failed ev_forwards failed"]);
+    for (const run of [later, fails]) {
+      const detail = events.map((e) => e.detail as RunEventDetail).find((d) => d.runId === run.id)!;
+      const target = await cloud.getExecution((await cloud.getExecution(run.id))!.forward!);
+      expect(detail).toMatchObject({ executionId: run.id, workflow: "ev_forwards", forwardedTo: target?.id, finishedAt: target?.finishedAt });
+      expect(detail.durationMs).toBe(detail.finishedAt - detail.createdAt);
+    }
+    const failure = events.find((e) => e.detailType === "Run Failed")!.detail as RunEventDetail;
+    expect(failure.error).toMatchObject({ message: "the courier lost it", code: "E_LOST" });
   }, 60_000);
 
   it("sends again the events of a PutEvents that failed, losing none", async () => {
@@ -164,5 +224,53 @@ describe("which transitions make an event", () => {
     expect(runEventOf({ ...base, id: "root~c", state: "cancelled" }, 0)).toBeUndefined();
     expect(runEventOf({ ...base, id: "root", state: "running" }, 0)).toBeUndefined();
     expect(runEventOf({ ...base, id: "root", state: "completed" }, 0)?.detail.durationMs).toBe(20);
+  });
+});
+
+describe("the coordinator on a forwarding run", () => {
+  const record = (id: string, state: ExecutionRecord["state"], extra: Partial<ExecutionRecord> = {}): ExecutionRecord => ({
+    id, runId: "root", taskName: id === "root" ? "w" : "t", args: { inline: "[]" }, state, attempt: 1, generation: 0,
+    pending: 0, guarded: false, waitMode: "all", createdAt: 10, history: [], ...extra,
+  });
+  /** A stream record of `id` entering its state now, as the table's stream gives it. */
+  const finished = (store: MemoryExecutionStore, id: string, sequence: string): DynamoDBRecord => ({
+    eventName: "MODIFY",
+    dynamodb: {
+      SequenceNumber: sequence,
+      NewImage: marshall({ ...store.get(id)!, type: "execution" }, { removeUndefinedValues: true }) as Record<string, AttributeValue>,
+      OldImage: { state: { S: "running" } },
+    },
+  });
+
+  it("announces the run from the stream record of its chain's end, and retries from a record whose chain cannot be read", async () => {
+    const store = new MemoryExecutionStore();
+    store.create(record("root", "completed", { forward: "x", finishedAt: 20, result: { inline: "0" } }));
+    store.create(record("x", "running"));
+    store.create(record("other", "completed", { runId: "other", finishedAt: 15, result: { inline: "1" } }));
+    const published: RunEvent[] = [];
+    let unreadable = "";
+    const get = (id: string) => (id === unreadable ? Promise.reject(new Error("the table is unreachable")) : store.get(id));
+    const coordinator = createCoordinatorHandler({
+      engine: { store: { get, update: (...args) => store.update(...args) }, releaseDependents: () => undefined },
+      publish: async (events) => void published.push(...events),
+      log: () => undefined,
+    });
+    // The root's record: its target runs, so it is marked and nothing is published.
+    expect(await coordinator({ Records: [finished(store, "root", "1")] })).toEqual({ batchItemFailures: [] });
+    expect(published).toEqual([]);
+    expect(store.get("x")).toMatchObject({ announces: "root" });
+    // The target's end, behind a record of another run; its chain's read fails: the other
+    // run is published, and the batch is retried from the target's record.
+    store.update("x", {}, { state: "completed", finishedAt: 30, result: { inline: "2" } });
+    const batch = { Records: [finished(store, "other", "2"), finished(store, "x", "3")] };
+    unreadable = "root";
+    expect(await coordinator(batch)).toEqual({ batchItemFailures: [{ itemIdentifier: "3" }] });
+    expect(published.map((e) => `${e.detailType} ${e.detail.executionId}`)).toEqual(["Run Completed other"]);
+    unreadable = "";
+    expect(await coordinator({ Records: [finished(store, "x", "3")] })).toEqual({ batchItemFailures: [] });
+    expect(published.map((e) => `${e.detailType} ${e.detail.executionId} ${e.detail.forwardedTo ?? ""} ${e.detail.durationMs}`)).toEqual([
+      "Run Completed other  5",
+      "Run Completed root x 20",
+    ]);
   });
 });

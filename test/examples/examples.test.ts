@@ -28,7 +28,7 @@ describe("examples", () => {
     await using engine = createEngine({ clock });
     const run = engine.submit(signUp, "ada@example.com");
     await turns();
-    expect(await engine.getExecution(run.id)).toMatchObject({ notBefore: clock.now() + 2_000 });
+    expect(await engine.getExecution(run.id)).toMatchObject({ state: State.Sleeping, wakeAt: clock.now() + 2_000 });
     clock.advance(2_000);
     const result = await run.result();
     expect(result.nudged).toBe(true);

@@ -10,7 +10,8 @@ import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import type { DynamoDBStreamEvent } from "aws-lambda";
+import type { AttributeValue, DynamoDBStreamEvent } from "aws-lambda";
+import { marshall } from "@aws-sdk/util-dynamodb";
 import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -141,6 +142,35 @@ describe("each background function's grants are what its code path requests", ()
     // Links beyond those a record holds are read by a query: on the release path, for an
     // execution with more dependents than this one.
     expect([...used, "dynamodb:Query on table"].sort()).toEqual(fold(dataGrants(stack, template, stack.orchestrator.coordinator)));
+  });
+
+  it("the coordinator publishing events: a forwarding run's chain read and marked, and announced from its end", async () => {
+    const setup = recordedRuntime();
+    const root = cryptoIds.fresh();
+    const target = cryptoIds.child!(root, cryptoIds.fresh());
+    await setup.engine.register({ id: root, runId: root, taskName: "load_user", args: "[]", refs: [], waitOn: [] });
+    await setup.engine.register({ id: target, runId: root, parentId: root, taskName: "load_product", args: "[]", refs: [], waitOn: [] });
+    const claimed = await setup.engine.claim({ executionId: root, taskName: "load_user", attempt: 1 });
+    await setup.engine.finish(claimed!, { type: "completed", result: "1", forward: target });
+    const published: string[] = [];
+    const coordinator = createCoordinatorHandler({ engine: recordedRuntime().engine, publish: async (events) => void published.push(...events.map((e) => e.detailType)) });
+    const image = async (id: string) => marshall(await setup.engine.store.get(id), { removeUndefinedValues: true }) as Record<string, AttributeValue>;
+    const event = async (id: string): Promise<DynamoDBStreamEvent> => ({
+      Records: [{ dynamodb: { SequenceNumber: "1", NewImage: { ...(await image(id)), type: { S: "execution" } }, OldImage: { state: { S: "running" } } } }],
+    });
+    const rootEvent = await event(root);
+    const marking = await recorded(() => coordinator(rootEvent));
+    expect(published).toEqual([]);
+    const running = await setup.engine.claim({ executionId: target, taskName: "load_product", attempt: 1 });
+    await setup.engine.finish(running!, { type: "completed", result: "2" });
+    const targetEvent = await event(target);
+    const announcing = await recorded(() => coordinator(targetEvent));
+    expect(published).toEqual(["Run Completed"]);
+    const used = [...marking, ...announcing];
+    expect(used).toContain("dynamodb:UpdateItem on table");
+    // Within the release path's grants: the chain is read record by record and marked by an update.
+    const grants = fold(dataGrants(stack, template, stack.orchestrator.coordinator));
+    for (const line of used.filter((l) => l.startsWith("dynamodb:"))) expect(grants).toContain(line);
   });
 
   it("the dead-letter handler: the failure, its error written to the bucket when large, the dependent released and sent", async () => {

@@ -52,6 +52,8 @@ describe("Orchestrator, per task", () => {
   it("names each queue so that FLOE_QUEUE_URL_PREFIX + the task's name is its URL", () => {
     const { namePrefix } = stack.orchestrator;
     const url = (ref: string) => {
+      // FLOE_API_URL, which the handlers check is a URL.
+      if (ref.endsWith(".ApiEndpoint")) return "https://abcdef1234.execute-api.eu-west-1.amazonaws.com";
       const queue = resourcesOf(template, "AWS::SQS::Queue")[ref];
       return queue === undefined ? ref : `https://sqs.eu-west-1.amazonaws.com/123456789012/${(queue.Properties.QueueName as string | undefined) ?? ref}`;
     };
@@ -190,12 +192,35 @@ describe("Orchestrator, shared resources", () => {
     });
   });
 
-  it("serves the routes of DESIGN section 4, every one authorised with IAM", () => {
+  it("serves the routes of DESIGN section 4, every one authorised with IAM but the callback route, with none", () => {
     const routes = Object.values(resourcesOf(template, "AWS::ApiGatewayV2::Route"));
-    expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(
-      ["GET /executions/{id}", "GET /executions/{id}/result", "GET /runs", "GET /runs/{id}", "POST /executions/{id}/cancel", "POST /workflows/{name}/executions"],
-    );
-    for (const route of routes) expect(route.Properties.AuthorizationType).toBe("AWS_IAM");
+    expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual([
+      "GET /executions/{id}", "GET /executions/{id}/result", "GET /runs", "GET /runs/{id}", "POST /callbacks/{token}",
+      "POST /executions/{id}/cancel", "POST /executions/{id}/complete", "POST /workflows/{name}/executions",
+    ]);
+    for (const route of routes) {
+      expect(route.Properties.AuthorizationType).toBe(route.Properties.RouteKey === "POST /callbacks/{token}" ? "NONE" : "AWS_IAM");
+    }
+  });
+
+  it("throttles the callback route on its own, below the stage, once the route exists", () => {
+    const [id, stage] = Object.entries(template.findResources("AWS::ApiGatewayV2::Stage"))[0]!;
+    expect(stage.Properties.RouteSettings).toEqual({ "POST /callbacks/{token}": { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 } });
+    expect(stage.DependsOn).toContain(logicalId(stack.orchestrator.api.callbackRoute));
+    expect(id).toBe(logicalId(stack.orchestrator.api.stage));
+  });
+
+  it("tells every worker and the API's handler the API's URL (FLOE_API_URL), the base of callback URLs", () => {
+    const apiId = logicalId(stack.orchestrator.api.httpApi);
+    for (const fn of [...stack.orchestrator.taskFunctions, stack.orchestrator.apiHandler]) {
+      const variables = resourcesOf(template, "AWS::Lambda::Function")[logicalId(fn)]!.Properties.Environment.Variables as Record<string, unknown>;
+      // A worker's nested stack gets it as a parameter, which the parent sets to the API's endpoint.
+      expect(evaluate(variables.FLOE_API_URL, (ref) => (ref === `${apiId}.ApiEndpoint` ? "https://api.example" : ref))).toBe("https://api.example");
+    }
+    for (const fn of [stack.orchestrator.coordinator, stack.orchestrator.deadLetterHandler, stack.orchestrator.reconciler]) {
+      const variables = resourcesOf(template, "AWS::Lambda::Function")[logicalId(fn)]!.Properties.Environment.Variables as Record<string, unknown>;
+      expect(variables.FLOE_API_URL).toBeUndefined();
+    }
   });
 
   it("logs API access as JSON and throttles the stage", () => {

@@ -113,12 +113,16 @@ describe("Orchestrator options", () => {
       JwtConfiguration: { Issuer: "https://issuer.example.com/", Audience: ["floe-api"] },
     });
     const routes = Object.values(template.findResources("AWS::ApiGatewayV2::Route"));
-    expect(routes).toHaveLength(6);
-    for (const route of routes) expect(route.Properties).toMatchObject({ AuthorizationType: "JWT", AuthorizerId: expect.anything() });
+    expect(routes).toHaveLength(8);
+    for (const route of routes) {
+      // The callback route's token in the path is its secret: no JWT there either.
+      if (route.Properties.RouteKey === "POST /callbacks/{token}") expect(route.Properties).toMatchObject({ AuthorizationType: "NONE" });
+      else expect(route.Properties).toMatchObject({ AuthorizationType: "JWT", AuthorizerId: expect.anything() });
+    }
     expect(() => floe.grantStart(new iam.User(stack, "Caller"))).toThrow(/uses a JWT authorizer, .* issue tokens with the scope floe\/start instead/);
   });
 
-  it("requires a JWT to carry the scope of what each route does: start, read or cancel", () => {
+  it("requires a JWT to carry the scope of what each route does: start, read, cancel or complete", () => {
     const { stack } = orchestrator({ jwtIssuer: "https://issuer.example.com/", jwtAudience: ["floe-api"] });
     expect(routeScopes(stack)).toEqual({
       "POST /workflows/{name}/executions": ["floe/start"],
@@ -127,11 +131,13 @@ describe("Orchestrator options", () => {
       "GET /runs": ["floe/read"],
       "GET /runs/{id}": ["floe/read"],
       "POST /executions/{id}/cancel": ["floe/cancel"],
+      "POST /executions/{id}/complete": ["floe/complete"],
+      "POST /callbacks/{token}": undefined,
     });
   });
 
   it("takes each kind's scopes from jwtScopes, keeping the default of a kind left out", () => {
-    const jwtScopes = { start: ["shop/start"], read: ["shop/read", "shop/admin"] };
+    const jwtScopes = { start: ["shop/start"], read: ["shop/read", "shop/admin"], complete: ["shop/approve"] };
     const { stack } = orchestrator({ jwtIssuer: "https://issuer.example.com/", jwtAudience: ["floe-api"], jwtScopes });
     expect(routeScopes(stack)).toEqual({
       "POST /workflows/{name}/executions": ["shop/start"],
@@ -140,6 +146,8 @@ describe("Orchestrator options", () => {
       "GET /runs": ["shop/read", "shop/admin"],
       "GET /runs/{id}": ["shop/read", "shop/admin"],
       "POST /executions/{id}/cancel": ["floe/cancel"],
+      "POST /executions/{id}/complete": ["shop/approve"],
+      "POST /callbacks/{token}": undefined,
     });
   });
 
@@ -161,6 +169,38 @@ describe("Orchestrator options", () => {
     for (const route of ["/$default/POST/workflows/*/executions", "/$default/GET/executions/*", "/$default/GET/runs", "/$default/GET/runs/*"]) {
       expect(resources).toContain(route);
     }
+  });
+
+  it("grants completing external executions through the API on its route only", () => {
+    const { stack, floe } = orchestrator();
+    const caller = new iam.Role(stack, "Caller", { assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com") });
+    floe.grantComplete(caller);
+    const statements = Object.values(Template.fromStack(stack).findResources("AWS::IAM::Policy"))
+      .filter((p) => JSON.stringify(p.Properties.Roles).includes("Caller"))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string; Resource: unknown }[]);
+    expect(statements.map((s) => s.Action)).toEqual(["execute-api:Invoke"]);
+    const resource = JSON.stringify(stack.resolve(statements[0]!.Resource));
+    expect(resource).toContain("/$default/POST/executions/*/complete");
+    for (const other of ["cancel", "GET", "workflows", "callbacks"]) expect(resource).not.toContain(other);
+    const jwt = orchestrator({ jwtIssuer: "https://issuer.example.com/", jwtAudience: ["floe-api"] });
+    expect(() => jwt.floe.grantComplete(new iam.User(jwt.stack, "Caller"))).toThrow(/uses a JWT authorizer, .* issue tokens with the scope floe\/complete instead/);
+  });
+
+  it("throttles the callback route as told, and refuses limits out of range or above the stage's, naming the fix", () => {
+    const { stack } = orchestrator({ callbackRateLimitPerSecond: 3, callbackBurstLimit: 6 });
+    Template.fromStack(stack).hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+      RouteSettings: { "POST /callbacks/{token}": { ThrottlingRateLimit: 3, ThrottlingBurstLimit: 6 } },
+    });
+    const outOfRange = problems({ callbackRateLimitPerSecond: 0, callbackBurstLimit: 2.5 });
+    expect(outOfRange).toContain("callbackRateLimitPerSecond must be a whole number from 1 to 10000, got 0");
+    expect(outOfRange).toContain("callbackBurstLimit must be a whole number from 1 to 5000, got 2.5");
+    const above = problems({ apiRateLimitPerSecond: 5, apiBurstLimit: 8, callbackRateLimitPerSecond: 6, callbackBurstLimit: 9 });
+    expect(above).toContain("callbackRateLimitPerSecond (6) exceeds apiRateLimitPerSecond (5), which limits every route: lower it, or raise apiRateLimitPerSecond");
+    expect(above).toContain("callbackBurstLimit (9) exceeds apiBurstLimit (8), which limits every route: lower it, or raise apiBurstLimit");
+    // The defaults (10 and 20) come down to a stage set lower.
+    Template.fromStack(orchestrator({ apiRateLimitPerSecond: 5, apiBurstLimit: 8 }).stack).hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+      RouteSettings: { "POST /callbacks/{token}": { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 8 } },
+    });
   });
 
   it("expires records and payloads after the retention, and destroys what it made when told to", () => {
