@@ -41,6 +41,8 @@ export const ErrorCode = {
   BadJson: "FLOE_BAD_JSON",
   NotFound: "FLOE_NOT_FOUND",
   UnknownRun: "FLOE_UNKNOWN_RUN",
+  /** The execution cannot be completed from outside: a task's, or finished already. */
+  Conflict: "FLOE_CONFLICT",
   Forbidden: "FLOE_FORBIDDEN",
   ApiUnreachable: "FLOE_API_UNREACHABLE",
   Internal: "FLOE_INTERNAL",

@@ -9,6 +9,7 @@ export type { TaskOptions, RetryOptions, WaitOption, ErrorClass } from "./define
 export { Execution, type ResultOptions } from "./runtime/execution.ts";
 export { wait, asCompleted } from "./runtime/waiting.ts";
 export { sleep } from "./runtime/sleep.ts";
+export { external, ExternalExecution, type ExternalOptions } from "./runtime/external.ts";
 export { taskContext, type TaskContext } from "./runtime/context.ts";
 export { createEngine, type EngineOptions } from "#engines";
 export type { Engine } from "./api/engine.ts";

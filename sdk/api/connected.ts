@@ -55,6 +55,7 @@ const storeMethods: Record<keyof ExecutionStore, true> = {
   run: true,
   runs: true,
   putIdempotencyRecord: true,
+  callbackKey: true,
   queued: true,
 };
 

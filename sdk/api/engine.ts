@@ -9,7 +9,9 @@ import type { RunQuery } from "../engine/ports.ts";
 import { executionView, runView, summary, type ReadPayload } from "../http/describe.ts";
 import type { ExecutionView, RunSummary, RunView } from "../http/views.ts";
 import type { Execution } from "../runtime/execution.ts";
-import type { Runtime, Submittable } from "../runtime/runtime.ts";
+import type { ExternalOutcome, Runtime, Submittable } from "../runtime/runtime.ts";
+import type { ExecutionState } from "../engine/model.ts";
+import { ErrorCode, FloeError } from "../errors.ts";
 import { mapRows, type MapArgs } from "./map-rows.ts";
 
 /**
@@ -65,6 +67,17 @@ export interface Engine extends AsyncDisposable {
    * @throws FloeError `FLOE_UNKNOWN_EXECUTION` for an id this engine does not know
    */
   cancel(execution: Execution<unknown> | string): Promise<void>;
+  /**
+   * Completes an external execution (see `external`) with a result or an error, as
+   * `POST /executions/{id}/complete` does; answers its state after.
+   * @param execution - its id, or the execution
+   * @param outcome - `{ result }`, or `{ error: { message, code? } }`
+   * @throws FloeError `FLOE_UNKNOWN_EXECUTION` for an unknown id; `FLOE_INVALID_OPTION` for one
+   *   that is not external, or has finished (completed, failed, timed out or cancelled)
+   * @example
+   * await engine.complete(approvalId, { result: { approved: true } });
+   */
+  complete(execution: Execution<unknown> | string, outcome: ExternalOutcome): Promise<{ readonly id: string; readonly state: ExecutionState }>;
   /** Stops the engine: queued work is dropped, and waiting on its executions fails. */
   close(): Promise<void>;
 }
@@ -92,6 +105,7 @@ export function engineOf(runtime: Runtime): Engine {
     },
     listRuns: async (query?: RunQuery) => (await runtime.listRuns(query)).map(summary),
     cancel: (target: Execution<unknown> | string) => cancelById(runtime, idOf(target)),
+    complete: (target: Execution<unknown> | string, outcome: ExternalOutcome) => completeById(runtime, idOf(target), outcome),
     close: () => runtime.close(),
     [Symbol.asyncDispose]: () => runtime.close(),
   };
@@ -103,4 +117,21 @@ async function cancelById(runtime: Runtime, id: string): Promise<void> {
   const execution = runtime.reference(id);
   await runtime.state(execution);
   await runtime.cancel(execution);
+}
+
+/** Completes an external execution on `runtime`; anything but a completion throws, naming why. */
+async function completeById(runtime: Runtime, id: string, outcome: ExternalOutcome): Promise<{ readonly id: string; readonly state: ExecutionState }> {
+  const done = await runtime.complete(id, outcome);
+  switch (done.status) {
+    case "completed":
+      return { id, state: done.record.state };
+    case "unknown":
+      throw new FloeError(ErrorCode.UnknownExecution, `no execution has the id "${id}"`);
+    case "not-external":
+      throw new FloeError(ErrorCode.InvalidOption, `execution ${id} is a task's ("${done.record.taskName}"), not an external one: only its code completes it`);
+    case "finished":
+      throw new FloeError(ErrorCode.InvalidOption, `external execution ${id} is ${done.record.state} already: a completion counts once, before its timeout`);
+    default:
+      throw new Error(`unknown completion ${JSON.stringify(done satisfies never)}`);
+  }
 }

@@ -67,6 +67,7 @@ export function createAwsRuntime(env: Environment, hooks: AwsRuntimeHooks = {}):
     takeOverAfterMs: env[V.VisibilityTimeoutSeconds] * 1000,
     inlineFanIn: env[V.InlineFanIn],
     cancelPollMs: CANCEL_POLL_MS,
+    ...(env[V.ApiUrl] === undefined ? {} : { callbackBaseUrl: env[V.ApiUrl] }),
     ...(hooks.onTerminal === undefined ? {} : { onTerminal: hooks.onTerminal }),
     ...(hooks.onClose === undefined ? {} : { onClose: hooks.onClose }),
     ...(hooks.pollTopLevel === undefined ? {} : { pollTopLevel: hooks.pollTopLevel }),

@@ -8,6 +8,7 @@
  * | a run's root record | `X#<id>` | `X` | `byWorkflow` (`rootTask`, `createdAt`), `byStart` (`root` = `run`, `createdAt`); while first `queued` or `sleeping`, `byQueued` (`qs` = one of {@link QUEUED_SHARDS} shards, `qdue` = when its attempt became due, or its wake time) |
  * | any other record | `R#<family>` | `X#<id>` | nowhere |
  * | idempotency record | `K#<key>` | `K` | nowhere (no index attribute; its `type` is not the stream filter's) |
+ * | the callback key | `C#callback-key` | `C` | nowhere (as an idempotency record) |
  *
  * Every execution below a root has an id `<family>~<digest>`, the family being its run's
  * ({@link familyOf}; the runtime's id source makes such ids), so the records of a run share
@@ -66,6 +67,8 @@ export interface DynamoDbExecutionStoreOptions {
 }
 
 const idempotencyKey = (key: string) => ({ pk: `K#${key}`, sk: "K" });
+/** The deployment's callback key: one item, never expiring, indexed nowhere. */
+const callbackKeyItem = { pk: "C#callback-key", sk: "C" };
 
 const storageKeys = new Set(["pk", "sk", "rootTask", "root", "type", "expiresAt", "qs", "qdue", "links", "counted", "overflow"]);
 
@@ -450,6 +453,30 @@ export class DynamoDbExecutionStore implements ExecutionStore {
       }
     }
     throw new Error(`the idempotency record ${record.key} was held at the put and gone at the read, twice; repeat the request`);
+  }
+
+  async callbackKey(candidate: string): Promise<string> {
+    // Read first: the key exists but on a deployment's first use, and a read costs less
+    // than a put that fails its condition.
+    const read = async () =>
+      (await this.#client.send(new GetCommand({ TableName: this.#table, Key: callbackKeyItem, ConsistentRead: true }))).Item?.key as string | undefined;
+    const found = await read();
+    if (found !== undefined) return found;
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: { ...callbackKeyItem, type: "callback-key", key: candidate },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+      return candidate;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    const stored = await read();
+    if (stored === undefined) throw new Error("the callback key was there at the put and gone at the read; try again");
+    return stored;
   }
 
   async queued(query: QueuedQuery): Promise<ExecutionRecord[]> {

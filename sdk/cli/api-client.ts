@@ -75,6 +75,11 @@ export class ApiClient {
     return this.#ok<ScheduleJson>("POST", `/schedules/${encodeURIComponent(workflow)}/${paused ? "pause" : "resume"}`);
   }
 
+  /** Completes an external execution with `{ result }` or `{ error }`; answers its id and state. */
+  async complete(id: string, body: { result: unknown } | { error: { message: string; code?: string } }): Promise<{ id: string; state: string }> {
+    return this.#ok<{ id: string; state: string }>("POST", `/executions/${encodeURIComponent(id)}/complete`, body);
+  }
+
   async #found<T>(path: string): Promise<T | undefined> {
     const response = await this.transport("GET", path);
     if (response.status === 404) return undefined;

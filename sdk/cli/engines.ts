@@ -15,6 +15,8 @@ export interface EngineChoice {
   readonly concurrency?: number;
   /** With `localCloud`: the folder that keeps the runs across restarts. */
   readonly data?: string;
+  /** The base of external executions' callback URLs: the dev server's URL. */
+  readonly callbackBaseUrl?: string;
 }
 
 /**
@@ -24,7 +26,10 @@ export interface EngineChoice {
  * @throws CliError `Unreachable` when the local cloud cannot start (no Java 17, say), `BadInput` for `--data` without `--local-cloud` or a folder that cannot hold the data
  */
 export async function openEngine(choice: EngineChoice): Promise<Runtime> {
-  const concurrency = choice.concurrency === undefined ? {} : { concurrency: choice.concurrency };
+  const concurrency = {
+    ...(choice.concurrency === undefined ? {} : { concurrency: choice.concurrency }),
+    ...(choice.callbackBaseUrl === undefined ? {} : { callbackBaseUrl: choice.callbackBaseUrl }),
+  };
   if (choice.data !== undefined && choice.localCloud !== true) {
     throw new CliError(ExitCode.BadInput, `--data keeps the local cloud's runs: add --local-cloud, or leave out --data ${choice.data}`);
   }

@@ -1,5 +1,5 @@
 /**
- * The `floe` command: `run`, `dev`, `dashboard`, `runs`, `inspect`, `schedules`. Each failure the user
+ * The `floe` command: `run`, `dev`, `dashboard`, `runs`, `inspect`, `complete`, `schedules`. Each failure the user
  * can fix is one line on stderr with the fix and an {@link ExitCode} that says which kind
  * it was; stacks only with `--verbose`.
  */
@@ -155,6 +155,23 @@ function build(setCode: (code: number) => void): Command {
       .action(async (id: string, options: { api: string }) => {
         const { inspectCommand } = await import("./commands/inspect.ts");
         setCode(await inspectCommand(id, options));
+      }),
+  );
+  configure(
+    program
+      .command("complete")
+      .summary("complete an external execution with a result or an error")
+      .description("Complete an external execution (made by external() in a task) on the API, with --result <json> or --error <message> [--code <code>].")
+      .argument("<id>", "the external execution's id")
+      .addOption(apiOption())
+      .addOption(tokenOption())
+      .addOption(iamOption())
+      .option("--result <json>", "the result, as JSON (a string in quotes: '\"yes\"')")
+      .option("--error <message>", "fail it with this message instead")
+      .option("--code <code>", "with --error: the error's code, such as E_REJECTED")
+      .action(async (id: string, options: { api: string }) => {
+        const { completeCommand } = await import("./commands/complete.ts");
+        setCode(await completeCommand(id, options));
       }),
   );
   const schedules = configure(

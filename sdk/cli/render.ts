@@ -107,6 +107,8 @@ export function tree(run: RunJson, highlight?: string, now = Date.now()): string
     for (const line of retried) rows.push([`${margin}↻ ${line.text}`]);
     const due = dueText(e);
     if (due !== undefined) rows.push([`${margin}⏲ ${due}`]);
+    const outside = externalText(e);
+    if (outside !== undefined) rows.push([`${margin}⇥ ${outside}`]);
     // A retry keeps its attempt's error as the execution's until the next ends: shown above.
     if (e.error !== undefined && (retried.length === 0 || isTerminal(e.state))) {
       rows.push([`${margin}✗ ${errorText(e.error)}`]);
@@ -130,6 +132,12 @@ export function dueText(e: Pick<ExecutionJson, "notBefore" | "wakeAt" | "started
   if (e.startedAt === undefined) return `starts at ${at}`;
   if (e.failures?.some((f) => f.attempt === e.attempt - 1) === true) return `retries at ${at}`;
   return `sleeping until ${at}`;
+}
+
+/** What an external execution still waiting waits for: "waiting for completion from outside until …". */
+export function externalText(e: Pick<ExecutionJson, "external" | "state">): string | undefined {
+  if (e.external === undefined || e.state !== "waiting") return undefined;
+  return `waiting for completion from outside until ${new Date(e.external.timeoutAt).toISOString()}`;
 }
 
 /** `TimeoutError [FLOE_TIMEOUT]: message`, marked when the stored text was cut. */

@@ -10,7 +10,8 @@
  *   A GET navigation (a link followed to the dashboard) may come from any site: it can read
  *   nothing back and change nothing.
  * - Anything but GET and HEAD carries the server's secret ({@link secretHeader}), which only
- *   its page and the user's files hold; a wrong secret is refused on any method.
+ *   its page and the user's files hold; a wrong secret is refused on any method. The one
+ *   exception is `POST /callbacks/{token}`, whose token is its credential, as on AWS.
  */
 import { isIP } from "node:net";
 import { sameSecret, secretHeader, secretPath } from "./local-secret.ts";
@@ -26,6 +27,8 @@ export interface GuardSettings {
 /** The request's parts the guard reads; header names in lower case. */
 export interface GuardedRequest {
   readonly method: string;
+  /** The URL's path, when known. */
+  readonly path?: string;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
@@ -65,7 +68,8 @@ function checkSecret(request: GuardedRequest, settings: GuardSettings): Verdict 
         `reload the dashboard page, or check that --api names the server you started (its secret is in ${secretPath(settings.port)})`,
     };
   }
-  if (given === undefined && request.method !== "GET" && request.method !== "HEAD") {
+  const callback = request.method === "POST" && /^\/callbacks\/[^/]+$/.test(request.path ?? "");
+  if (given === undefined && request.method !== "GET" && request.method !== "HEAD" && !callback) {
     return {
       refused:
         `refused: ${request.method} needs this server's secret in the X-Floe-Secret header; the dashboard page sends it, ` +

@@ -147,9 +147,9 @@ async function listen(server: HttpServer, options: ServerOptions): Promise<numbe
 
 async function handle(api: ApiHandler, guard: GuardSettings, maxBodyBytes: number, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const method = req.method ?? "GET";
-  const verdict = checkRequest({ method, headers: req.headers }, guard);
-  if (verdict.refused !== undefined) return refuse(req, res, 403, "FLOE_FORBIDDEN", verdict.refused);
   const url = new URL(req.url ?? "/", "http://localhost");
+  const verdict = checkRequest({ method, path: url.pathname, headers: req.headers }, guard);
+  if (verdict.refused !== undefined) return refuse(req, res, 403, "FLOE_FORBIDDEN", verdict.refused);
   if (method === "GET") {
     const asset = await dashboardAsset(url.pathname, guard.secret);
     if (asset !== undefined) return send(res, 200, asset.type, asset.body);

@@ -96,6 +96,7 @@ export function executionView(run: RunJson, e: ExecutionJson, now: number): HTML
     ["children", links(run, children)],
   ];
   if (e.forward !== undefined) facts.push(["result from", links(run, [e.forward])]);
+  if (e.external !== undefined) facts.splice(2, 0, ["kind", `external: completed from outside; times out ${new Date(e.external.timeoutAt).toISOString()}`]);
   const panel = h(
     "section",
     { class: "execution", "data-execution-id": e.id },

@@ -62,6 +62,11 @@ export interface EngineOptions {
    * logged, and changes nothing.
    */
   readonly onRunEvent?: (event: RunEvent) => void;
+  /**
+   * The base of external executions' callback URLs (`<base>/callbacks/<token>`): the URL of
+   * a server that hands `POST /callbacks/{token}` to this engine. Without it they are relative.
+   */
+  readonly callbackBaseUrl?: string;
 }
 
 const optionsSchema = z.strictObject({
@@ -71,6 +76,7 @@ const optionsSchema = z.strictObject({
   maxPayloadBytes: z.optional(z.number().check(z.int(), z.minimum(1))),
   clock: z.optional(z.custom<Clock>((v) => typeof v === "object" && v !== null)),
   ids: z.optional(z.custom<IdSource>((v) => typeof v === "object" && v !== null)),
+  callbackBaseUrl: z.optional(z.url({ error: 'callbackBaseUrl must be an absolute URL, such as "https://api.example.com"' })),
   onRunEvent: z.optional(z.custom<(event: RunEvent) => void>((v) => typeof v === "function", { error: "onRunEvent must be a function" })),
 });
 
@@ -106,6 +112,7 @@ export class EmbeddedEngine extends Runtime {
       ...(options.blobThreshold === undefined ? {} : { blobThreshold: options.blobThreshold }),
       ...(options.suspendAfterMs === undefined ? {} : { suspendAfterMs: options.suspendAfterMs }),
       ...(options.maxPayloadBytes === undefined ? {} : { maxPayloadBytes: options.maxPayloadBytes }),
+      ...(options.callbackBaseUrl === undefined ? {} : { callbackBaseUrl: options.callbackBaseUrl }),
       slots,
       onClose: () => queue.close(),
       ...(options.onRunEvent === undefined ? {} : { onTerminal: runEventsOf(store, options.onRunEvent) }),

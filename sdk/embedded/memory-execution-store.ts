@@ -41,6 +41,7 @@ export class MemoryExecutionStore implements ExecutionStore {
   /** Each root's position in `#roots`, where a listing that stopped at it goes on. */
   readonly #rootAt = new Map<string, number>();
   readonly #keys = new Map<string, IdempotencyRecord>();
+  #callbackKey: string | undefined;
 
   create(record: ExecutionRecord): boolean {
     if (this.#records.has(record.id)) return false;
@@ -213,6 +214,11 @@ export class MemoryExecutionStore implements ExecutionStore {
     if (stored !== undefined) return stored;
     this.#keys.set(record.key, record);
     return record;
+  }
+
+  callbackKey(candidate: string): string {
+    this.#callbackKey ??= candidate;
+    return this.#callbackKey;
   }
 
   #lookup(ids: readonly string[] | undefined): ExecutionRecord[] {

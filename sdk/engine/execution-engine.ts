@@ -9,7 +9,7 @@ import { all, call, drive, isPromiseLike, pooled, type MaybePromise, type Step }
 import { findWaitCycle } from "./wait-cycle.ts";
 import { compact, isFull } from "./history.ts";
 import { boundedError, withFailure, type ErrorFields } from "./failures.ts";
-import { waitCycle } from "../errors.ts";
+import { ErrorCode, FloeError, waitCycle } from "../errors.ts";
 import {
   EdgeKind,
   State,
@@ -106,6 +106,30 @@ export type Outcome =
   | { readonly type: "suspended"; readonly on: readonly string[]; readonly mode: WaitMode }
   /** The code slept: the attempt ends and the execution runs again from the start at `until`. */
   | { readonly type: "sleeping"; readonly until: number; readonly wakes: readonly number[] };
+
+/** A new external execution, as the runtime describes it (see {@link ExecutionEngine.createExternal}). */
+export interface NewExternal {
+  readonly id: string;
+  readonly runId: string;
+  readonly parentId: string;
+  /** The name given to `external()`. */
+  readonly taskName: string;
+  /** Its arguments, encoded (none: what the views show of it). */
+  readonly args: string;
+  /** When it fails with `FLOE_TIMEOUT` if nothing completed it, epoch milliseconds. */
+  readonly timeoutAt: number;
+  /** The task whose queue carries its timeout message: its parent's (an external has no queue). */
+  readonly routeTo: string;
+}
+
+/** What completing an external execution from outside came to. */
+export type ExternalCompletion =
+  | { readonly status: "completed"; readonly record: ExecutionRecord }
+  | { readonly status: "unknown" }
+  /** Not an external execution: a task's, which only its own code completes. */
+  | { readonly status: "not-external"; readonly record: ExecutionRecord }
+  /** Finished already (completed, failed, timed out or cancelled): nothing changed. */
+  | { readonly status: "finished"; readonly record: ExecutionRecord };
 
 const blocked: readonly ExecutionState[] = [State.Waiting, State.Suspended];
 const live: readonly ExecutionState[] = [State.Waiting, State.Queued, State.Running, State.Suspended, State.Sleeping];
@@ -455,6 +479,8 @@ export class ExecutionEngine {
       yield* this.#releaseDependents([record.id], true);
     } else if (awaitingMessage.includes(record.state) && record.attempt >= message.attempt) {
       yield* call(this.#resend(record, now));
+    } else if (record.external !== undefined && record.state === State.Waiting) {
+      yield* this.#timeoutExternal(record, message.taskName, now);
     } else if (takesOver && record.state === State.Running && record.attempt === message.attempt) {
       // The attempt this message started is running, and too recently to be taken over. A
       // message comes back one visibility timeout after it was received, a little before
@@ -881,6 +907,91 @@ export class ExecutionEngine {
     return lost.map((record) => record.id);
   }
 
+  /**
+   * Creates an external execution (`external()`): `waiting` at zero with no guard, never
+   * queued (no edge leads into it, and {@link isReady} refuses it), with a timeout message
+   * delayed to `timeoutAt` on its parent's queue. A record found under its id (a re-run of
+   * the parent) is answered with `created` false; still waiting, its timeout message is sent
+   * again, since the run that created it may have died before its send.
+   */
+  createExternal(spec: NewExternal): MaybePromise<{ readonly record: ExecutionRecord; readonly created: boolean }> {
+    return drive(this.#createExternal(spec));
+  }
+
+  *#createExternal(spec: NewExternal): Step<{ readonly record: ExecutionRecord; readonly created: boolean }> {
+    const now = this.#o.clock.now();
+    const record: ExecutionRecord = {
+      ...this.#newRecord({ id: spec.id, runId: spec.runId, parentId: spec.parentId, taskName: spec.taskName, args: spec.args, refs: [], waitOn: [] }, { inline: spec.args }),
+      state: State.Waiting,
+      queuedAt: undefined,
+      notBefore: spec.timeoutAt,
+      history: [{ state: State.Waiting, at: now, attempt: 1 }],
+      external: { timeoutAt: spec.timeoutAt },
+    };
+    if (yield* call(this.#o.store.create(record))) {
+      yield* call(this.#sendTimeout(record, spec.routeTo, now));
+      return { record, created: true };
+    }
+    const found = yield* call(this.#o.store.get(spec.id));
+    if (found === undefined) throw new Error(`execution ${spec.id} vanished while it was being created`);
+    if (found.external !== undefined && found.state === State.Waiting) yield* call(this.#sendTimeout(found, spec.routeTo, now));
+    return { record: found, created: false };
+  }
+
+  /**
+   * Completes an external execution from outside with a result (encoded) or an error: one
+   * conditional write `waiting → completed | failed`, then the release of its dependents a
+   * task's completion makes. One past its timeout is failed with `FLOE_TIMEOUT` instead and
+   * answered `finished`, as is one found finished; a second completion changes nothing.
+   */
+  completeExternal(id: string, outcome: { readonly result: string } | { readonly error: unknown }): MaybePromise<ExternalCompletion> {
+    return drive(this.#completeExternal(id, outcome));
+  }
+
+  *#completeExternal(id: string, outcome: { readonly result: string } | { readonly error: unknown }): Step<ExternalCompletion> {
+    const record = yield* call(this.#o.store.get(id));
+    if (record === undefined) return { status: "unknown" };
+    if (record.external === undefined) return { status: "not-external", record };
+    const now = this.#o.clock.now();
+    if (record.state === State.Waiting && now >= record.external.timeoutAt) yield* this.#timeoutExternal(record, undefined, now);
+    if (record.state !== State.Waiting || now >= record.external.timeoutAt) return { status: "finished", record: yield* this.#reread(record) };
+    const change =
+      "result" in outcome
+        ? this.#completion(yield* call(this.#payload(id, "result", outcome.result)), undefined)
+        : this.#ending(State.Failed, yield* call(this.#payload(id, "error/1", this.#o.policy.encodeError(outcome.error))));
+    const done = yield* call(this.#terminate(record, { state: State.Waiting }, change));
+    // As written (its history aside): no read to answer with it.
+    return done ? { status: "completed", record: { ...record, ...change } } : { status: "finished", record: yield* this.#reread(record) };
+  }
+
+  *#reread(record: ExecutionRecord): Step<ExecutionRecord> {
+    return (yield* call(this.#o.store.get(record.id))) ?? record;
+  }
+
+  /**
+   * A timeout message of a waiting external: due, it fails the external with `FLOE_TIMEOUT`
+   * (a completion's write and release); early (a queue delays 15 minutes at most), it is
+   * sent again with the delay left. Without `routeTo`, nothing is sent.
+   */
+  *#timeoutExternal(record: ExecutionRecord, routeTo: string | undefined, now: number): Step<void> {
+    const timeoutAt = record.external?.timeoutAt ?? now;
+    if (now < timeoutAt) {
+      if (routeTo !== undefined) yield* call(this.#sendTimeout(record, routeTo, now));
+      return;
+    }
+    const error = new FloeError(
+      ErrorCode.Timeout,
+      `the external execution "${record.taskName}" (${record.id}) was not completed before its timeout at ${new Date(timeoutAt).toISOString()}`,
+    );
+    const encoded = yield* call(this.#payload(record.id, "error/1", this.#o.policy.encodeError(error)));
+    yield* call(this.#terminate(record, { state: State.Waiting }, this.#ending(State.Failed, encoded)));
+  }
+
+  #sendTimeout(record: ExecutionRecord, routeTo: string, now: number): MaybePromise<void> {
+    const delay = (record.external?.timeoutAt ?? now) - now;
+    return this.#o.queue.send([{ executionId: record.id, taskName: routeTo, attempt: record.attempt }], delay > 0 ? delay : undefined);
+  }
+
   /** One run: its root and every execution and edge under it. */
   async run(runId: string): Promise<RunView | undefined> {
     const found = await this.#o.store.run(runId);
@@ -930,7 +1041,8 @@ type TerminalChange = { readonly state: ExecutionState; readonly finishedAt: num
 
 /** Whether a record, as read, is blocked with its counter at zero and its guard gone. */
 function isReady(record: ExecutionRecord): boolean {
-  return record.pending === 0 && !record.guarded && blocked.includes(record.state);
+  // An external waits at zero with no guard from its creation: only a completion ends that.
+  return record.pending === 0 && !record.guarded && blocked.includes(record.state) && record.external === undefined;
 }
 
 /**

@@ -110,6 +110,11 @@ export interface ExecutionRecord {
   failures?: FailedAttempt[];
   /** How many failed attempts before those in `failures` were dropped from it. */
   earlierFailures?: number;
+  /**
+   * Set on an external execution (`external()`): completed from outside, never queued or
+   * run; failed with `FLOE_TIMEOUT` at `timeoutAt` (epoch milliseconds) if nothing completed it.
+   */
+  readonly external?: { readonly timeoutAt: number };
 }
 
 /** Why one execution is linked to another. */

@@ -167,6 +167,12 @@ export interface ExecutionStore {
    */
   putIdempotencyRecord(record: IdempotencyRecord): MaybePromise<IdempotencyRecord>;
   /**
+   * The deployment's callback key (what external executions' callback tokens are derived
+   * with): the one stored, or `candidate` put first when there is none (a conditional put,
+   * so concurrent first uses agree on one). Kept apart from executions, never listed.
+   */
+  callbackKey(candidate: string): MaybePromise<string>;
+  /**
    * Executions `queued` whose current attempt became due (when it was queued, or at its
    * retry's `notBefore`) within the query's bounds: those whose message may be lost. Read
    * by the reconciler without scanning every execution.

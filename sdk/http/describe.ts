@@ -38,6 +38,7 @@ export function summary(record: ExecutionRecord): RunSummaryJson {
     startedAt: record.startedAt,
     finishedAt: record.finishedAt,
     ...dueAt(record),
+    ...(record.external === undefined ? {} : { external: { timeoutAt: record.external.timeoutAt } }),
   };
 }
 
@@ -47,7 +48,8 @@ export function summary(record: ExecutionRecord): RunSummaryJson {
  */
 function dueAt(record: ExecutionRecord): { notBefore?: number; wakeAt?: number } {
   if (record.state === State.Sleeping && record.notBefore !== undefined) return { wakeAt: record.notBefore };
-  const blocked = record.state === State.Queued || record.state === State.Waiting;
+  // An external's notBefore is its timeout, shown as such (`external`): it never starts.
+  const blocked = (record.state === State.Queued || record.state === State.Waiting) && record.external === undefined;
   return blocked && record.notBefore !== undefined && record.notBefore > (record.queuedAt ?? record.createdAt) ? { notBefore: record.notBefore } : {};
 }
 

@@ -13,6 +13,8 @@ import type { Runtime } from "../runtime/runtime.ts";
 import { MAX_DELAY_MS, type StartDelay } from "../runtime/start-delay.ts";
 import { scheduleRoute, type ScheduleControl } from "../schedules/routes.ts";
 import { executionJson, executionView, runJson, runView, summary } from "./describe.ts";
+import { completionOf } from "./completion.ts";
+import { verifyCallbackToken } from "../runtime/callback-token.ts";
 
 /** A request, as any server sees it. */
 export interface HttpRequest {
@@ -136,6 +138,10 @@ async function route(runtime: Runtime, request: HttpRequest, options: RoutesOpti
     await runtime.cancel(runtime.reference(parts[1] ?? ""));
     return { status: 202, body: await view(runtime, parts[1] ?? "", options) };
   }
+  if (method === "POST" && parts.length === 3 && parts[0] === "executions" && parts[2] === "complete") {
+    return completeRoute(runtime, parts[1] ?? "", request, options);
+  }
+  if (method === "POST" && parts.length === 2 && parts[0] === "callbacks") return callbackRoute(runtime, parts[1] ?? "", request, options);
   if (method === "GET" && parts.length === 1 && parts[0] === "runs") return runs(runtime, request);
   if (method === "GET" && parts.length === 2 && parts[0] === "runs") {
     const run = await runtime.getRun(parts[1] ?? "");
@@ -204,6 +210,44 @@ async function start(runtime: Runtime, name: string, request: HttpRequest, optio
     if (code === ErrorCode.NotSerializable || code === ErrorCode.InvalidOption) throw new HttpError(400, code, message, { args: message });
     throw error;
   }
+}
+
+/**
+ * `POST /executions/{id}/complete` with `{ result }` or `{ error: { message, code? } }`:
+ * 200 `{ id, state }`, 404 for an unknown id, 409 for a task's execution or one finished.
+ */
+async function completeRoute(runtime: Runtime, id: string, request: HttpRequest, options: RoutesOptions): Promise<HttpResponse> {
+  const outcome = completionOf(request.body, options.maxBodyBytes ?? 1024 * 1024, (status, code, message, fields) => new HttpError(status, code, message, fields));
+  const done = await runtime.complete(id, outcome);
+  switch (done.status) {
+    case "completed":
+      return { status: 200, body: { id, state: done.record.state } };
+    case "unknown":
+      throw new HttpError(404, ErrorCode.UnknownExecution, `no execution has the id "${id}"`);
+    case "not-external":
+      throw new HttpError(409, ErrorCode.Conflict, `execution ${id} is ${done.record.state}, and a task's ("${done.record.taskName}"): only external executions are completed over the API`);
+    case "finished":
+      throw new HttpError(409, ErrorCode.Conflict, `external execution ${id} is ${done.record.state} already: a completion counts once, before its timeout`);
+    default:
+      throw new Error(`unknown completion ${JSON.stringify(done satisfies never)}`);
+  }
+}
+
+/**
+ * `POST /callbacks/{token}`, which needs no credentials: the token is the proof. A forged,
+ * malformed, used or expired token gets the same 404, and changes nothing.
+ */
+async function callbackRoute(runtime: Runtime, token: string, request: HttpRequest, options: RoutesOptions): Promise<HttpResponse> {
+  const id = verifyCallbackToken(await runtime.callbackKey(), token);
+  if (id === undefined) throw noCallback();
+  const outcome = completionOf(request.body, options.maxBodyBytes ?? 1024 * 1024, (status, code, message, fields) => new HttpError(status, code, message, fields));
+  const done = await runtime.complete(id, outcome);
+  if (done.status !== "completed") throw noCallback();
+  return { status: 200, body: { id, state: done.record.state } };
+}
+
+function noCallback(): HttpError {
+  return new HttpError(404, ErrorCode.NotFound, "no callback answers at this URL: it was used, it expired, or it was never given out");
 }
 
 async function result(runtime: Runtime, id: string, request: HttpRequest, options: RoutesOptions): Promise<HttpResponse> {

@@ -16,6 +16,11 @@ export interface ExecutionJson {
   readonly queuedAt?: number;
   /** The earliest start of a queued or waiting execution that has one: a delayed start, a retry's delay. */
   readonly notBefore?: number;
+  /**
+   * Set on an external execution (`external()`), completed from outside: when it fails with
+   * `FLOE_TIMEOUT` if nothing completes it. Its callback token is never shown.
+   */
+  readonly external?: { readonly timeoutAt: number };
   /** When a `sleeping` execution wakes (its `sleep`'s time), epoch milliseconds as every time here. */
   readonly wakeAt?: number;
   readonly startedAt?: number;

@@ -158,6 +158,12 @@ export interface LocalCloudOptions {
    * @throws FloeError `FLOE_INVALID_OPTION` from {@link startLocalCloud} for a file, a folder that cannot be written, or one in use
    */
   readonly dataDir?: string;
+  /**
+   * The base of external executions' callback URLs (`<base>/callbacks/<token>`): the URL of
+   * a server that hands `POST /callbacks/{token}` to this cloud (`floe dev` passes its own).
+   * @default undefined: relative URLs
+   */
+  readonly callbackBaseUrl?: string;
 }
 
 /**
@@ -306,6 +312,7 @@ export async function startLocalCloudRuntime(options: LocalCloudOptions = {}): P
       [V.VisibilityTimeoutSeconds]: options.visibilityTimeoutSeconds ?? 30,
       [V.InlineFanIn]: options.inlineFanIn ?? INLINE_FAN_IN,
       ...(scheduler === undefined ? {} : wakeEnvironment(prefix)),
+      ...(options.callbackBaseUrl === undefined ? {} : { [V.ApiUrl]: options.callbackBaseUrl }),
       pathStyle: true,
     };
     const shared = {
@@ -321,6 +328,8 @@ export async function startLocalCloudRuntime(options: LocalCloudOptions = {}): P
     // by no function (one written by another process on the same emulators, or whose
     // notification's read failed).
     const client = createAwsRuntime(env, { ...shared, onClose: () => stop(), pollTopLevel: { firstMs: recheckMs, maxMs: recheckMs } });
+    // Made now, as a deployment's first use would: each function reads it at its cold start.
+    await client.callbackKey();
     // A function tells the client of each finish it writes, which wakes the client's
     // top-level waits without a request; no function is told of another's.
     const coldStart = () => createAwsRuntime(env, { ...shared, onTerminal: (id) => client.finishedElsewhere(id) });

@@ -8,7 +8,7 @@ import { decode, decodeError, encode, encodeError, type ReferenceCodec } from ".
 import { lookup, type TaskDefinition } from "../define/registry.ts";
 import { retryDelay } from "../define/options.ts";
 import { ExecutionEngine, type NewExecution } from "../engine/execution-engine.ts";
-import { isPromiseLike } from "../engine/step.ts";
+import { isPromiseLike, type MaybePromise } from "../engine/step.ts";
 import {
   State,
   WaitMode,
@@ -28,6 +28,9 @@ import { Execution, isExecution, type ExecutionHost } from "./execution.ts";
 import { collectExecutionIds, isPlainObject } from "./references.ts";
 import { notBeforeOf, type StartDelay } from "./start-delay.ts";
 import { wakeTime } from "./sleep.ts";
+import { ExternalExecution } from "./external.ts";
+import { callbackToken, newCallbackKey } from "./callback-token.ts";
+import type { ExternalCompletion } from "../engine/execution-engine.ts";
 
 /** The dependencies and settings of a {@link Runtime}. */
 export interface RuntimeOptions {
@@ -93,6 +96,11 @@ export interface RuntimeOptions {
    * @default undefined
    */
   readonly pollTopLevel?: { readonly firstMs: number; readonly maxMs: number };
+  /**
+   * The base of external executions' callback URLs (`<base>/callbacks/<token>`): the API's
+   * URL. `undefined` gives relative URLs.
+   */
+  readonly callbackBaseUrl?: string;
 }
 
 export type { Slots } from "./attempts.ts";
@@ -120,6 +128,23 @@ export interface Submittable<A extends unknown[], R> {
   submit(...args: A): Execution<R>;
 }
 
+/** The encoded arguments of every external execution: none. */
+let noArgs: string | undefined;
+
+/** How an external execution is completed: with a result, or an error (its message and code). */
+export type ExternalOutcome =
+  | { readonly result: unknown }
+  | { readonly error: { readonly message: string; readonly code?: string | undefined } };
+
+/** The error an external execution fails with, as its completion describes it. */
+function externalError(error: { readonly message: string; readonly code?: string | undefined }): Error {
+  const made = error.code === undefined ? new Error(error.message) : new FloeError(error.code, error.message);
+  if (error.code === undefined) made.name = "ExternalError";
+  // Thrown by no code: a stack would name only floe's completion path.
+  delete made.stack;
+  return made;
+}
+
 /** Runs user code for the {@link ExecutionEngine}; see the file comment. */
 export class Runtime implements ExecutionHost {
   readonly engine: ExecutionEngine;
@@ -129,10 +154,14 @@ export class Runtime implements ExecutionHost {
   readonly #attempts: Attempts;
   readonly #reads: RecordReads;
   #closed = false;
+  /** The deployment's callback key, once read (see {@link Runtime.callbackKey}). */
+  #callbackKey: string | undefined;
+  #callbackBaseUrl: string | undefined;
 
   /** @param options - ports and settings */
   constructor(options: RuntimeOptions) {
     this.#o = options;
+    this.#callbackBaseUrl = options.callbackBaseUrl;
     this.#refs = {
       idOf: (value) => {
         if (!isExecution(value)) return undefined;
@@ -361,12 +390,92 @@ export class Runtime implements ExecutionHost {
    * outcome. A duplicate or stale delivery does nothing. The Lambda worker's entry point.
    */
   process(message: TaskMessage): Promise<void> {
-    return this.#attempts.process(message);
+    if (this.#callbackKey !== undefined) return this.#attempts.process(message);
+    // Read once per process, before any code runs: `external()` answers its URL at once.
+    const key = this.callbackKey();
+    return isPromiseLike(key) ? key.then(() => this.#attempts.process(message)) : this.#attempts.process(message);
   }
 
   /** {@link Runtime.process} with a callback instead of a promise, for the embedded engine. */
   dispatch(message: TaskMessage, done: (error?: unknown) => void): void {
-    this.#attempts.dispatch(message, done);
+    if (this.#callbackKey !== undefined) return this.#attempts.dispatch(message, done);
+    let key: ReturnType<Runtime["callbackKey"]>;
+    try {
+      key = this.callbackKey();
+    } catch (error) {
+      this.#o.slots?.release();
+      return done(error);
+    }
+    if (!isPromiseLike(key)) return this.#attempts.dispatch(message, done);
+    key.then(
+      () => this.#attempts.dispatch(message, done),
+      (error: unknown) => {
+        this.#o.slots?.release();
+        done(error);
+      },
+    );
+  }
+
+  /**
+   * The deployment's callback key: read from the store once per process (and created
+   * there on a deployment's first use), then kept.
+   */
+  callbackKey(): MaybePromise<string> {
+    if (this.#callbackKey !== undefined) return this.#callbackKey;
+    const key = this.#o.store.callbackKey(newCallbackKey());
+    if (!isPromiseLike(key)) return (this.#callbackKey = key);
+    return Promise.resolve(key).then((k) => (this.#callbackKey = k));
+  }
+
+  /**
+   * Sets the base of callback URLs (see `RuntimeOptions.callbackBaseUrl`): for a server that
+   * learns its own URL only once it listens (`floe dev --port 0`).
+   */
+  useCallbackBaseUrl(url: string): void {
+    this.#callbackBaseUrl = url;
+  }
+
+  /**
+   * Creates or finds the external execution of `context`'s code named `name` (see
+   * `external`): its id derives from the caller, the name and the call's occurrence.
+   */
+  external(context: ExecutionContext, name: string, timeoutMs: number): ExternalExecution<unknown> {
+    if (this.#closed) throw closed();
+    if (context.aborted) throw new CancelledError(`cannot create external "${name}": execution ${context.record.id} is no longer running`);
+    const key = this.#callbackKey;
+    // Read before the attempt's code started (process, dispatch): only a runtime driven otherwise lacks it.
+    if (key === undefined) throw new Error("floe read no callback key before running this attempt; external() needs one");
+    const { record } = context;
+    const digest = this.#o.ids.derive([record.id, "floe:external", name]);
+    const occurrence = context.occurrence(digest);
+    const derived = occurrence === 1 ? digest : `${digest}.${occurrence}`;
+    const id = this.#o.ids.child === undefined ? derived : this.#o.ids.child(record.runId, derived);
+    const token = callbackToken(key, id);
+    const known = context.known?.get(id);
+    if (known !== undefined && context.knownFlushed) return new ExternalExecution(id, this, existing, token, this.#callbackBaseUrl);
+    const spec = { id, runId: record.runId, parentId: record.id, taskName: name, args: (noArgs ??= encode([], "args", this.#refs).text), timeoutAt: this.#o.clock.now() + timeoutMs, routeTo: record.taskName };
+    const created = this.engine.createExternal(spec);
+    if (!isPromiseLike(created)) return new ExternalExecution(id, this, existing, token, this.#callbackBaseUrl);
+    const write = Promise.resolve(created);
+    write.then(undefined, ignore);
+    context.addWrite(write);
+    return new ExternalExecution(id, this, write, token, this.#callbackBaseUrl);
+  }
+
+  /**
+   * Completes an external execution from outside with a result or an error (see
+   * `ExecutionEngine.completeExternal`); a second completion changes nothing.
+   */
+  complete(id: string, outcome: ExternalOutcome): Promise<ExternalCompletion> {
+    if (this.#closed) return Promise.reject(closed());
+    let encoded: { readonly result: string } | { readonly error: unknown };
+    try {
+      encoded = "result" in outcome ? { result: encode(outcome.result, "result", this.#refs).text } : { error: externalError(outcome.error) };
+    } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on what the codec threw
+      return Promise.reject(error);
+    }
+    return Promise.resolve(this.engine.completeExternal(id, encoded));
   }
 
   result(execution: Execution<unknown>, raiseOnFailure: boolean): Promise<unknown> {

@@ -104,6 +104,10 @@ export class FaultyStore implements ExecutionStore {
     return this.#call("putIdempotencyRecord", record.executionId, () => this.#inner.putIdempotencyRecord(record));
   }
 
+  callbackKey(candidate: string): MaybePromise<string> {
+    return this.#inner.callbackKey(candidate);
+  }
+
   queued(query: QueuedQuery): MaybePromise<ExecutionRecord[]> {
     return this.#inner.queued(query);
   }

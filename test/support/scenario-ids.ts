@@ -53,6 +53,7 @@ export function withScenarioIds(store: ExecutionStore): ExecutionStore {
       ),
     runs: (query) => then(store.runs(query), (rs) => rs.map((r) => record(r, outward))),
     putIdempotencyRecord: (r: IdempotencyRecord) => store.putIdempotencyRecord(r),
+    callbackKey: (candidate: string) => store.callbackKey(candidate),
     queued: (query) => then(store.queued(query), (rs) => rs.map((r) => record(r, outward))),
   };
 }

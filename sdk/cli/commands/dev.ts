@@ -34,7 +34,9 @@ export async function devCommand(module: string, options: DevOptions): Promise<v
   // Task code runs in this process: what it leaves uncaught must fail its attempt, not the server.
   catchStrayErrors();
   const workflows = await loadModule(module);
-  const runtime: Runtime = await openEngine(options);
+  // Callback URLs name this server; with a port picked at start (0) they are relative.
+  const base = options.port === 0 ? {} : { callbackBaseUrl: `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}` };
+  const runtime: Runtime = await openEngine({ ...options, ...base });
   const tickFailed = (workflow: string, error: unknown) => log(`the scheduled run of ${workflow} did not start: ${String(error)}`);
   // Replaced on each reload, so the control reads whichever runner is current.
   let schedules = new ScheduleRunner(runtime, systemClock, definitionsList(), tickFailed);
@@ -47,6 +49,7 @@ export async function devCommand(module: string, options: DevOptions): Promise<v
     await runtime.close();
     throw error;
   }
+  if (options.port === 0) runtime.useCallbackBaseUrl(server.url);
   log(`serving the API and the dashboard at ${server.url}/ on ${engineName(options)}`);
   if (options.data !== undefined) log(`runs are kept in ${options.data}: they survive a restart on the same folder`);
   warnIfExposed(options.host, log);
