@@ -8,6 +8,7 @@ import { ManualClock } from "../support/sim-sqs.ts";
 import { checkout, checkoutWithEvents, describeEvent } from "../../examples/run-events.ts";
 import { signUp } from "../../examples/reminder.ts";
 import { nightlyReport } from "../../examples/nightly-report.ts";
+import { submitExpense } from "../../examples/expense-approval.ts";
 
 const turns = async (n = 40) => {
   for (let i = 0; i < n; i += 1) await new Promise((resolve) => setImmediate(resolve));
@@ -37,6 +38,33 @@ describe("examples", () => {
     clock.advance(3_000);
     await turns();
     expect(await engine.getExecution(result.followUp)).toMatchObject({ state: State.Completed, result: { subject: "How is it going?" } });
+  });
+
+  it("expense-approval: reminds the manager, then pays once the approval comes from outside", async () => {
+    const clock = new ManualClock(1_800_000_000_000);
+    await using engine = createEngine({ clock });
+    const run = engine.submit(submitExpense, "ada", 42_000);
+    await turns();
+    const approval = (await engine.getRun(run.id))?.executions.find((e) => e.task === "manager_approval");
+    expect(approval).toMatchObject({ state: State.Waiting, external: { timeoutAt: clock.now() + 15_000 } });
+    clock.advance(3_000);
+    await turns();
+    const reminder = (await engine.getRun(run.id))?.executions.find((e) => e.task === "remind_manager");
+    expect(reminder).toMatchObject({ state: State.Completed, result: "reminded" });
+    await engine.complete(approval!.id, { result: { approved: true } });
+    clock.advance(5_000);
+    expect(await run.result()).toMatchObject({ employee: "ada", status: "paid", payment: { amountCents: 42_000 } });
+  });
+
+  it("expense-approval: with no answer by the timeout, the expense is not paid", async () => {
+    const clock = new ManualClock(1_800_000_000_000);
+    await using engine = createEngine({ clock });
+    const run = engine.submit(submitExpense, "ada", 42_000);
+    for (let second = 0; second < 15; second += 1) {
+      await turns();
+      clock.advance(1_000);
+    }
+    expect(await run.result()).toEqual({ employee: "ada", status: "no answer in time" });
   });
 
   it("nightly-report: a tick reports on the day before it", async () => {
