@@ -63,6 +63,8 @@ async function openBundles(assembly: string, choice: EngineChoice): Promise<Runt
       assembly,
       ...(choice.stack === undefined ? {} : { stack: choice.stack }),
       ...(choice.concurrency === undefined ? {} : { concurrency: choice.concurrency }),
+      // The functions' FLOE_API_URL: callback URLs then name the `floe dev` server.
+      ...(choice.callbackBaseUrl === undefined ? {} : { apiUrl: choice.callbackBaseUrl }),
     });
     return cloud.client;
   } catch (error) {
