@@ -12,6 +12,7 @@ import { App, Stack } from "aws-cdk-lib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startBundledCloud, type BundledCloud } from "floe/local-cloud";
 import { Orchestrator } from "../../infra/index.ts";
+import { apiEvent } from "../support/api-event.ts";
 
 const assembly = mkdtempSync(join(tmpdir(), "floe-assembly-"));
 let cloud: BundledCloud;
@@ -33,15 +34,7 @@ afterAll(async () => {
 async function call(method: string, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const api = cloud.functions.get([...cloud.functions.keys()].find((id) => id.startsWith("FloeApiHandlerFunction")) ?? "");
   if (api === undefined) throw new Error(`no API function among ${[...cloud.functions.keys()].join(", ")}`);
-  const event = {
-    version: "2.0",
-    routeKey: "$default",
-    rawPath: path,
-    rawQueryString: "",
-    headers: {},
-    isBase64Encoded: false,
-    requestContext: { http: { method, path }, authorizer: { iam: { userArn: "arn:aws:iam::1:user/ops" } } },
-  };
+  const event = apiEvent(method, path, { caller: "arn:aws:iam::1:user/ops" });
   const response = (await api.invoke(event)) as { statusCode: number; body: string };
   return { status: response.statusCode, body: JSON.parse(response.body) as Record<string, unknown> };
 }

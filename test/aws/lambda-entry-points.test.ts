@@ -15,6 +15,7 @@ import { workflow } from "floe";
 import { executionTableDefinition } from "../../sdk/aws/contract.ts";
 import { startEmulators, type Emulators } from "floe/local-cloud";
 import { sqsRecord } from "../support/sqs-event.ts";
+import { apiEvent } from "../support/api-event.ts";
 
 export const double = workflow("env_double", async (n: number) => n * 2);
 
@@ -54,23 +55,13 @@ afterAll(async () => {
   process.env = saved;
 });
 
-function apiEvent(method: string, path: string, body?: unknown, query?: Record<string, string>): APIGatewayProxyEventV2 {
-  return {
-    version: "2.0",
-    routeKey: "$default",
-    rawPath: path,
-    rawQueryString: "",
-    headers: {},
-    queryStringParameters: query,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    isBase64Encoded: false,
-    requestContext: { http: { method, path } } as APIGatewayProxyEventV2["requestContext"],
-  };
+function request(method: string, path: string, body?: unknown, query?: Record<string, string>): APIGatewayProxyEventV2 {
+  return apiEvent(method, path, { body, query });
 }
 
 describe("Lambda entry points", () => {
   it("start a workflow through the API, run it in the worker, and read its result back", async () => {
-    const started = await api(apiEvent("POST", "/workflows/env_double/executions", { args: [21] }));
+    const started = await api(request("POST", "/workflows/env_double/executions", { args: [21] }));
     expect(started.statusCode).toBe(202);
     const { id } = JSON.parse(started.body ?? "{}") as { id: string };
     const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 2 }));
@@ -78,7 +69,7 @@ describe("Lambda entry points", () => {
     const event: SQSEvent = { Records: [sqsRecord(message?.Body ?? "", message?.MessageId ?? "")] };
     expect((await worker(event)).batchItemFailures).toEqual([]);
     await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message?.ReceiptHandle }));
-    const result = await api(apiEvent("GET", `/executions/${id}/result`, undefined, { waitSeconds: "2" }));
+    const result = await api(request("GET", `/executions/${id}/result`, undefined, { waitSeconds: "2" }));
     expect(JSON.parse(result.body ?? "{}")).toMatchObject({ state: "completed", result: 42 });
     // Started, and recent: the scheduled reconciler has nothing to send again.
     expect(await reconciler({ source: "aws.events", "detail-type": "Scheduled Event" } as ScheduledEvent)).toEqual({ resent: [] });

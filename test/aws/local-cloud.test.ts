@@ -11,6 +11,7 @@ import { injectDynamoDbFaults, type InjectedCounts } from "../support/aws-faults
 import { createApiHandler } from "../../functions/api.ts";
 import { countRequests, newRequestCounts } from "../../sdk/aws/request-counter.ts";
 import { emulatorsForFile } from "../support/file-emulators.ts";
+import { apiEvent } from "../support/api-event.ts";
 
 const emulators = emulatorsForFile();
 let cloud: Pick<Engine, "submit" | "close"> | undefined;
@@ -123,16 +124,9 @@ describe("local cloud HTTP API", () => {
     cloud = local;
     const api = createApiHandler({ runtime: local });
     const post = async (text: string, key: string) => {
-      const response = await api({
-        version: "2.0",
-        routeKey: "$default",
-        rawPath: "/workflows/lc_measure/executions",
-        rawQueryString: "",
-        headers: { "idempotency-key": key },
-        body: JSON.stringify({ args: [text] }),
-        isBase64Encoded: false,
-        requestContext: { http: { method: "POST" }, authorizer: { iam: { userArn: "arn:aws:iam::1:user/ada" } } } as never,
-      });
+      const response = await api(
+        apiEvent("POST", "/workflows/lc_measure/executions", { body: { args: [text] }, headers: { "idempotency-key": key }, caller: "arn:aws:iam::1:user/ada" }),
+      );
       return { status: response.statusCode, body: JSON.parse(response.body ?? "null") as { id: string; error?: { code: string } } };
     };
     const same = await Promise.all(Array.from({ length: 20 }, () => post("s".repeat(40_000), "order-1")));

@@ -7,11 +7,8 @@
  * before it reaches the queue or after (the response lost), as SQS failing past the SDK's
  * retries would, or drops it (answered as sent, never queued), as a message lost on the way.
  */
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { ChangeMessageVisibilityCommand, CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { createSqsServer } from "local-aws-sqs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ChangeMessageVisibilityCommand, CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { describe, expect, it } from "vitest";
 import { createReconcilerHandler } from "../../functions/reconciler.ts";
 import { createWorkerHandler } from "../../functions/worker.ts";
 import { RetryAfterError, sleep, task, type Execution } from "floe";
@@ -23,22 +20,13 @@ import { cryptoIds } from "../../sdk/runtime/system.ts";
 import { useDynamoDbLocal } from "../support/dynamodb-local.ts";
 import { ManualClock } from "../support/sim-sqs.ts";
 import { sqsRecord } from "../support/sqs-event.ts";
+import { useSqsServer } from "../support/sqs-server.ts";
 
 const stores = useDynamoDbLocal();
 const VISIBILITY_MS = 30_000;
 const TASKS = ["la_up", "la_down", "la_parent", "la_child", "la_later", "la_napper"];
 
-let server: Server;
-let endpoint = "";
-
-beforeAll(async () => {
-  server = await createSqsServer({ port: 0, hostname: "127.0.0.1" });
-  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-
-afterAll(async () => {
-  await new Promise((resolve) => server?.close(resolve));
-});
+const sqsServer = useSqsServer();
 
 const runs = new Map<string, number>();
 const count = (name: string) => runs.set(name, (runs.get(name) ?? 0) + 1);
@@ -82,7 +70,7 @@ interface SendFault {
 
 async function setup(prefix: string, polled: readonly string[] = TASKS) {
   const clock = new ManualClock();
-  const client = new SQSClient({ endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+  const client = sqsServer.client();
   const urls = new Map<string, string>();
   for (const name of TASKS) {
     const { QueueUrl } = await client.send(new CreateQueueCommand({ QueueName: `${prefix}-${name}` }));

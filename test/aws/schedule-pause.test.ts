@@ -13,6 +13,7 @@ import { parseWorkflowSchedules } from "../../sdk/schedules/scheduler-control.ts
 import { startLocalCloudRuntime } from "../../sdk/local-cloud/local-cloud.ts";
 import type { Runtime } from "../../sdk/runtime/runtime.ts";
 import { emulatorsForFile } from "../support/file-emulators.ts";
+import { apiEvent } from "../support/api-event.ts";
 
 const emulators = emulatorsForFile();
 let cloud: Runtime & { close(): Promise<void> };
@@ -47,15 +48,7 @@ afterAll(async () => {
 }, 60_000);
 
 function request(method: string, path: string): APIGatewayProxyEventV2 {
-  return {
-    version: "2.0",
-    routeKey: "$default",
-    rawPath: path,
-    rawQueryString: "",
-    headers: {},
-    isBase64Encoded: false,
-    requestContext: { http: { method, path }, authorizer: { iam: { userArn: "arn:aws:iam::1:user/ops" } } },
-  } as unknown as APIGatewayProxyEventV2;
+  return apiEvent(method, path, { caller: "arn:aws:iam::1:user/ops" });
 }
 
 describe("schedule routes on the local cloud's Scheduler", () => {

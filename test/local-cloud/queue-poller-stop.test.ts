@@ -3,28 +3,16 @@
  * the cloud's clients refuse every request from then on, so the batch's delete fails, and
  * the stop must still end (the message comes back at the next start, dropped at claim).
  */
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { CreateQueueCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { createSqsServer } from "local-aws-sqs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CreateQueueCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { describe, expect, it } from "vitest";
 import { QueuePoller } from "../../sdk/local-cloud/queue-poller.ts";
+import { useSqsServer } from "../support/sqs-server.ts";
 
-let server: Server;
-let endpoint = "";
-
-beforeAll(async () => {
-  server = await createSqsServer({ port: 0, hostname: "127.0.0.1" });
-  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-
-afterAll(async () => {
-  await new Promise((resolve) => server?.close(resolve));
-});
+const sqsServer = useSqsServer();
 
 describe("QueuePoller.stop", () => {
   it("ends though the batch in process finishes after the clients were stopped and its delete is refused", async () => {
-    const sqs = new SQSClient({ endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+    const sqs = sqsServer.client();
     const { QueueUrl = "" } = await sqs.send(new CreateQueueCommand({ QueueName: "stop-midway" }));
     await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "one" }));
     let finish!: () => void;

@@ -9,6 +9,7 @@ import { createApiHandler } from "../../functions/api.ts";
 import { localApi } from "../../sdk/cli/server.ts";
 import { sleep, task, workflow } from "floe";
 import { createEmbeddedRuntime, type EmbeddedEngine } from "../../sdk/embedded/embedded-engine.ts";
+import { apiEvent } from "../support/api-event.ts";
 
 // Exported only to show they are defined for the API to find by name.
 export const greet = workflow("api_greet", async (name: string, at: Date) => ({ hello: name, year: at.getFullYear?.() ?? null }));
@@ -45,17 +46,7 @@ afterEach(async () => {
 });
 
 function event(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, query?: Record<string, string>): APIGatewayProxyEventV2 {
-  return {
-    version: "2.0",
-    routeKey: "$default",
-    rawPath: path,
-    rawQueryString: "",
-    headers,
-    queryStringParameters: query,
-    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-    isBase64Encoded: false,
-    requestContext: { http: { method, path } } as APIGatewayProxyEventV2["requestContext"],
-  };
+  return apiEvent(method, path, { body, headers, query });
 }
 
 async function call(...args: Parameters<typeof event>): Promise<{ status: number; body: any }> {
