@@ -7,6 +7,7 @@ import { decodeError, decodeValue } from "../codec/codec.ts";
 import { previewArgs } from "../codec/preview.ts";
 import { State, type ExecutionRecord, type FailedAttempt, type Payload, type RunView as StoredRun } from "../engine/model.ts";
 import type { MaybePromise } from "../engine/step.ts";
+import { whyOf } from "./why.ts";
 import type { ErrorJson, ExecutionJson, FailedAttemptJson, ExecutionView, RunJson, RunSummaryJson, RunView } from "./views.ts";
 
 /** Reads a payload's text, inline or from the blob store (`ExecutionEngine.read`). */
@@ -88,12 +89,19 @@ function errorJson(decoded: unknown, options: DescribeOptions): ErrorJson {
 }
 
 /**
- * A run's view: every execution decoded, the root's `result` the run's (see `RunView.root`).
+ * A run's view: every execution decoded, each unfinished one with its `why`, the root's
+ * `result` the run's (see `RunView.root`).
  * @param run - the stored run
  * @param read - reads its payloads
  */
 export async function runView(run: StoredRun, read: ReadPayload, options: DescribeOptions = {}): Promise<RunView> {
-  const executions = await Promise.all(run.executions.map((e) => executionView(e, read, options)));
+  const executions = await Promise.all(
+    run.executions.map(async (e) => {
+      const view = await executionView(e, read, options);
+      const why = whyOf(e, run);
+      return why === undefined ? view : { ...view, why };
+    }),
+  );
   const byId = new Map(executions.map((e) => [e.id, e]));
   const root = byId.get(run.id) ?? (await executionView(run.root, read, options));
   return { id: run.id, root: { ...root, ...forwardedResult(root, byId) }, executions, edges: run.edges };

@@ -3,6 +3,7 @@
  * dashboard read it, and the decoded views an `Engine` returns; `describe.ts` makes both.
  */
 import type { Edge, ExecutionState, Transition } from "../engine/model.ts";
+import type { WhyJson } from "./why.ts";
 
 /** `GET /executions/{id}`, and each execution of `GET /runs/{id}`. */
 export interface ExecutionJson {
@@ -37,6 +38,11 @@ export interface ExecutionJson {
   readonly failures?: readonly FailedAttemptJson[];
   /** How many failed attempts came before those in `failures` (not kept). */
   readonly earlierFailures?: number;
+  /**
+   * Why an unfinished execution is not done: in `GET /runs/{id}` only, made from the run's
+   * records and edges (see `why.ts`); none once finished.
+   */
+  readonly why?: WhyJson;
 }
 
 /** A failed execution's error. */
@@ -64,7 +70,7 @@ export interface RunJson {
 }
 
 /** One run of `GET /runs`: its root execution, without arguments or result. */
-export type RunSummaryJson = Omit<ExecutionJson, "history" | "args" | "result" | "error" | "forward" | "failures" | "earlierFailures">;
+export type RunSummaryJson = Omit<ExecutionJson, "history" | "args" | "result" | "error" | "forward" | "failures" | "earlierFailures" | "why">;
 
 /** `GET /runs`. */
 export interface RunListJson {
