@@ -5,6 +5,7 @@
 import type { ExecutionRecord, RunView } from "../engine/model.ts";
 import { isTerminal } from "../engine/model.ts";
 import { renderTimeline } from "./timeline.ts";
+import { whyText } from "../http/why.ts";
 import type { ErrorJson, ExecutionJson, FailedAttemptJson, RunJson, RunSummaryJson } from "../http/views.ts";
 
 /** `load_user("u1")`: the task name, with its arguments when they are short plain values. */
@@ -74,7 +75,7 @@ export function durations(e: ExecutionJson, now = Date.now()): { waited: number;
 
 /**
  * The run as a tree under its root: each execution's state, attempts, how long it waited
- * and ran, what it waits for, and its error.
+ * and ran, what it waits for, why it is not done (its `why`), and its error.
  *
  * @param highlight - an execution to mark with `◀`
  */
@@ -105,10 +106,9 @@ export function tree(run: RunJson, highlight?: string, now = Date.now()): string
     const margin = `${inner}${kids.length > 0 ? "│" : " "}  `;
     const retried = retriedAttempts(e);
     for (const line of retried) rows.push([`${margin}↻ ${line.text}`]);
-    const due = dueText(e);
-    if (due !== undefined) rows.push([`${margin}⏲ ${due}`]);
-    const outside = externalText(e);
-    if (outside !== undefined) rows.push([`${margin}⇥ ${outside}`]);
+    // The API's `why` says it for every surface; an older API's view has only the times.
+    if (e.why !== undefined) rows.push([`${margin}⏲ ${whyText(e.why, now, formatMs)}`]);
+    for (const text of e.why === undefined ? [dueText(e), externalText(e)] : []) if (text !== undefined) rows.push([`${margin}⏲ ${text}`]);
     // A retry keeps its attempt's error as the execution's until the next ends: shown above.
     if (e.error !== undefined && (retried.length === 0 || isTerminal(e.state))) {
       rows.push([`${margin}✗ ${errorText(e.error)}`]);

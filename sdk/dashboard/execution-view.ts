@@ -75,6 +75,11 @@ function attempts(e: ExecutionJson, now: number): HTMLElement {
   );
 }
 
+/** The API's `why` of an unfinished execution, with how long it has been so. */
+function whyLine(why: NonNullable<ExecutionJson["why"]>, now: number): string {
+  return why.since === undefined || now < why.since ? why.text : `${why.text} (${formatMs(now - why.since)})`;
+}
+
 /** The panel of one execution of `run`. */
 export function executionView(run: RunJson, e: ExecutionJson, now: number): HTMLElement {
   const upstreams = run.edges.filter((edge) => edge.downstreamId === e.id).map((edge) => edge.upstreamId);
@@ -83,6 +88,7 @@ export function executionView(run: RunJson, e: ExecutionJson, now: number): HTML
   const facts: [string, Node | string][] = [
     ["id", h("code", {}, e.id)],
     ["state", h("span", { class: `badge state-${e.state}` }, e.state)],
+    ...(e.why === undefined ? [] : [["why", h("span", { class: "why" }, whyLine(e.why, now))] as [string, Node]]),
     ["attempts", String(e.attempt)],
     ["created", time(run, e.createdAt)],
     ["queued", time(run, e.queuedAt)],

@@ -165,7 +165,10 @@ describe("an external execution's views", () => {
     const token = url.slice(url.lastIndexOf("/") + 1);
     // (The note task holds it in its arguments: the code passed it there.)
     expect(JSON.stringify(external)).not.toContain(token.slice(token.lastIndexOf(".") + 1));
-    expect(tree(view.body as RunJson, undefined, clock.at)).toContain(`⇥ waiting for completion from outside until ${new Date(clock.at + HOUR).toISOString()}`);
+    expect(tree(view.body as RunJson, undefined, clock.at)).toContain(
+      `⏲ waiting for completion from outside until ${new Date(clock.at + HOUR).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z")}`,
+    );
+    expect(external.why).toMatchObject({ reason: "external", until: clock.at + HOUR });
   });
 });
 
