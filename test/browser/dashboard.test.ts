@@ -294,6 +294,8 @@ describe.skipIf(missing)("the dashboard", () => {
     expect(await page.locator("section.execution .badge.state-sleeping").textContent()).toBe("sleeping");
     const facts = await page.locator("section.execution dl").innerText();
     expect(facts).toContain(new Date(wakeAt!).toISOString());
+    // The API's why, the same sentence floe inspect prints.
+    expect(await page.locator("section.execution .why").innerText()).toBe(`sleeping until ${new Date(wakeAt!).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z")}`);
     await shoot("#timeline", "timeline-sleeping.png");
   });
 
