@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { EdgeKind, State, type Edge, type ExecutionRecord, type ExecutionState } from "../../sdk/engine/model.ts";
 import { whyOf, whyText } from "../../sdk/http/why.ts";
+import { tree } from "../../sdk/cli/render.ts";
 
 const t0 = Date.parse("2026-12-02T09:14:03Z");
 
@@ -78,5 +79,22 @@ describe("why an execution is not finished", () => {
   it("adds how long it has been so for a reader that knows the time", () => {
     expect(whyText({ text: "queued since x", since: t0 }, t0 + 12_000, (ms) => `${ms / 1000} s`)).toBe("queued since x (12 s)");
     expect(whyText({ text: "starts at x" }, t0, String)).toBe("starts at x");
+  });
+});
+
+describe("floe inspect's line for it", () => {
+  it("prints the API's why under the execution, with how long it has been so, instead of the times alone", () => {
+    const base = { runId: "r", attempt: 1, createdAt: t0, history: [], args: [] };
+    const run = {
+      id: "r",
+      executions: [
+        { ...base, id: "r", task: "order", state: State.Queued, queuedAt: t0, notBefore: t0 + 60_000, why: { reason: "queued" as const, text: "queued since 09:14:03", since: t0 } },
+      ],
+      edges: [],
+    };
+    const text = tree(run, undefined, t0 + 12_000);
+    expect(text).toContain("⏲ queued since 09:14:03 (12.00 s)");
+    // The old "starts at" line is the why's to say, not printed beside it.
+    expect(text).not.toContain("starts at");
   });
 });
