@@ -4,13 +4,12 @@
  * listing shows it; a completion from outside releases the execution that waits for it.
  */
 import { describe, expect, it } from "vitest";
-import { MemoryBlobStore } from "../../sdk/embedded/memory-blob-store.ts";
-import { ExecutionEngine } from "../../sdk/engine/execution-engine.ts";
-import { State, WaitMode, type TaskMessage } from "../../sdk/engine/model.ts";
+import { State, WaitMode } from "../../sdk/engine/model.ts";
 import { newCallbackKey } from "../../sdk/runtime/callback-token.ts";
 import { cryptoIds } from "../../sdk/runtime/system.ts";
 import { useDynamoDbLocal } from "../support/dynamodb-local.ts";
 import { newRequestCounts } from "../../sdk/aws/request-counter.ts";
+import { setupWith } from "../engine-scenarios.ts";
 
 const stores = useDynamoDbLocal();
 
@@ -35,18 +34,9 @@ describe("the callback key on DynamoDB", () => {
 describe("an external execution on DynamoDB", () => {
   it("waits unqueued, and its completion queues the execution waiting for it; a second completion changes nothing", async () => {
     const counts = newRequestCounts();
-    const store = await stores({ counts });
-    const sent: TaskMessage[] = [];
-    let now = 1_700_000_000_000;
-    const engine = new ExecutionEngine({
-      store,
-      queue: { send: (messages) => void sent.push(...messages) },
-      blobs: new MemoryBlobStore(),
-      clock: { now: () => (now += 1), schedule: () => () => undefined },
-      policy: { retryDelayMs: () => undefined, encodeError: (e) => JSON.stringify({ message: (e as Error).message }) },
-      blobThreshold: 1_000,
-      inlineFanIn: 8,
-    });
+    const { engine, store, queue, options } = await setupWith(() => stores({ counts }), [], 8);
+    const sent = () => queue.sent.map((s) => s.message);
+    const now = options.clock.now();
     const root = "root-1";
     await store.create({
       id: root, runId: root, taskName: "expense", args: { inline: "J[]" }, state: State.Running, attempt: 1, generation: 1,
@@ -60,16 +50,16 @@ describe("an external execution on DynamoDB", () => {
     // One conditional put.
     expect(delta(before, counts.requests)).toEqual({ "DynamoDB:PutItem": 1 });
     // Its timeout message rides on its parent's queue.
-    expect(sent).toEqual([{ executionId: id, taskName: "expense", attempt: 1 }]);
+    expect(sent()).toEqual([{ executionId: id, taskName: "expense", attempt: 1 }]);
     await engine.register({ id: down, runId: root, parentId: root, taskName: "pay", args: "J[]", refs: [id], waitOn: [id] });
     expect((await store.get(id))?.state).toBe(State.Waiting);
     expect((await store.get(down))?.state).toBe(State.Waiting);
-    sent.length = 0;
+    queue.sent.length = 0;
     const beforeCompletion = new Map(counts.requests);
     const done = await engine.completeExternal(id, { result: 'J{"approved":true}' });
     expect(done).toMatchObject({ status: "completed", record: { state: State.Completed, result: { inline: 'J{"approved":true}' } } });
     expect((await store.get(down))?.state).toBe(State.Queued);
-    expect(sent).toEqual([{ executionId: down, taskName: "pay", attempt: 1 }]);
+    expect(sent()).toEqual([{ executionId: down, taskName: "pay", attempt: 1 }]);
     // A read, the completion's conditional write, the read of its links a task's completion
     // makes too, and the release that queues the downstream in the same write.
     expect(delta(beforeCompletion, counts.requests)).toEqual({ "DynamoDB:GetItem": 2, "DynamoDB:UpdateItem": 2 });

@@ -4,32 +4,21 @@
  * released, the unfinished upstream's state names it.
  */
 import { describe, expect, it } from "vitest";
-import { MemoryBlobStore } from "../../sdk/embedded/memory-blob-store.ts";
-import { ExecutionEngine } from "../../sdk/engine/execution-engine.ts";
 import { State, WaitMode } from "../../sdk/engine/model.ts";
 import { runView } from "../../sdk/http/describe.ts";
 import { cryptoIds } from "../../sdk/runtime/system.ts";
 import { useDynamoDbLocal } from "../support/dynamodb-local.ts";
+import { setupWith } from "../engine-scenarios.ts";
 
 const stores = useDynamoDbLocal();
 
 describe("why on DynamoDB", () => {
   it("names the unfinished upstream a downstream waits on, as the embedded engine does", async () => {
-    const store = await stores();
-    let now = 1_700_000_000_000;
-    const engine = new ExecutionEngine({
-      store,
-      queue: { send: () => undefined },
-      blobs: new MemoryBlobStore(),
-      clock: { now: () => (now += 1), schedule: () => () => undefined },
-      policy: { retryDelayMs: () => undefined, encodeError: (e) => JSON.stringify({ message: (e as Error).message }) },
-      blobThreshold: 1_000,
-      inlineFanIn: 8,
-    });
+    const { engine, store } = await setupWith(() => stores(), [], 8);
     const root = "root-why";
     await store.create({
       id: root, runId: root, taskName: "order", args: { inline: "J[]" }, state: State.Running, attempt: 1, generation: 1,
-      pending: 0, guarded: false, waitMode: WaitMode.All, createdAt: now, history: [],
+      pending: 0, guarded: false, waitMode: WaitMode.All, createdAt: 1_000, history: [],
     });
     const up = cryptoIds.child!(root, "charge_card");
     const down = cryptoIds.child!(root, "ship");
