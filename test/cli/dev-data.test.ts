@@ -32,7 +32,9 @@ describe("floe dev --local-cloud --data", () => {
       const api = httpApi(after.url);
       // An attempt that was running at the stop is taken over one visibility timeout (30 s)
       // after it started, which a loaded machine can push well past a minute.
-      await until(async () => (await api.result(id)).state === "completed", 150_000);
+      await until(async () => (await api.result(id)).state === "completed", 150_000, async () =>
+        JSON.stringify({ run: await api.run(id).catch(String), log: second.log.slice(-4_000) }, undefined, 2),
+      );
       expect((await api.result(id)).result).toBe(42);
     } finally {
       await stop(after.child);
@@ -54,10 +56,10 @@ describe("floe dev --local-cloud --data", () => {
   });
 });
 
-async function until(condition: () => Promise<boolean>, budgetMs = 60_000): Promise<void> {
+async function until(condition: () => Promise<boolean>, budgetMs = 60_000, explain?: () => Promise<string>): Promise<void> {
   for (let waited = 0; waited < budgetMs; waited += 100) {
     if (await condition().catch(() => false)) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error("timed out");
+  throw new Error(`timed out${explain === undefined ? "" : `: ${await explain()}`}`);
 }
