@@ -396,7 +396,7 @@ export class Orchestrator extends Construct {
       batchSize: COORDINATOR_EVENTS.batchSize,
       maxBatchingWindow: Duration.seconds(COORDINATOR_EVENTS.batchingWindowSeconds),
       bisectBatchOnError: true,
-      retryAttempts: 10,
+      retryAttempts: COORDINATOR_EVENTS.retryAttempts,
       maxRecordAge: Duration.days(1),
       reportBatchItemFailures: true,
       onFailure: new SqsDlq(this.coordinatorFailures),

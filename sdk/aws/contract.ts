@@ -47,6 +47,8 @@ export const EnvironmentVariable = {
 export const COORDINATOR_EVENTS = {
   batchSize: 99,
   batchingWindowSeconds: 1,
+  /** Tries of a failed batch after the first, before its records go to the failure queue. */
+  retryAttempts: 10,
 } as const;
 
 /** The schedule the CDK construct gives the reconciler, in minutes. */

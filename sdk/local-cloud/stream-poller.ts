@@ -4,6 +4,10 @@
  * `DynamoDBStreamEvent`. New shards (the stream rolls them over) are found as they appear.
  * As an event source mapping does, it drops the records its filter rejects and gathers
  * the rest into batches of up to `batchSize`, waiting up to the batching window to fill one.
+ * A batch the coordinator fails, by an error or by reporting a record, is tried again as
+ * the construct's mapping does (`COORDINATOR_EVENTS.retryAttempts` times), never skipped
+ * while tries remain: a dropped completion would leave its dependents waiting until the
+ * reconciler's next pass.
  */
 import {
   DescribeStreamCommand,
@@ -13,6 +17,7 @@ import {
   type _Record,
 } from "@aws-sdk/client-dynamodb-streams";
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
+import { COORDINATOR_EVENTS } from "../aws/contract.ts";
 
 /** The dependencies of a {@link StreamPoller}. */
 export interface StreamPollerOptions {
@@ -36,6 +41,17 @@ export interface StreamPollerOptions {
    * @default 0
    */
   readonly batchingWindowMs?: number;
+  /**
+   * How many times a failed batch is tried again before its records are given up.
+   * @default COORDINATOR_EVENTS.retryAttempts, as the construct's mapping
+   */
+  readonly retryAttempts?: number;
+  /**
+   * The pause before the first retry of a failed batch, in milliseconds; it doubles with
+   * each retry, up to 5 s, so that a coordinator slowed by a loaded machine can catch up.
+   * @default 100
+   */
+  readonly retryPauseMs?: number;
 }
 
 /** Reads the table's stream and feeds the coordinator. */
@@ -116,14 +132,29 @@ export class StreamPoller {
     }
   }
 
-  /** Hands records to the coordinator, retrying the batch from its first failure, as Lambda does. */
+  /**
+   * Hands records to the coordinator, retrying the batch from its first reported failure,
+   * or whole after an error of the invocation (a timeout, a crashed process), as Lambda does.
+   */
   async #deliver(records: DynamoDBRecord[]): Promise<void> {
+    const retries = this.#o.retryAttempts ?? COORDINATOR_EVENTS.retryAttempts;
     let pending = records;
-    for (let attempt = 0; pending.length > 0 && attempt < 3 && !this.#stopped; attempt += 1) {
-      const { batchItemFailures } = await this.#o.coordinator({ Records: pending });
-      const first = batchItemFailures[0]?.itemIdentifier;
-      if (first === undefined) return;
-      pending = pending.slice(Math.max(0, pending.findIndex((r) => r.dynamodb?.SequenceNumber === first)));
+    for (let attempt = 0; !this.#stopped; attempt += 1) {
+      try {
+        const { batchItemFailures } = await this.#o.coordinator({ Records: pending });
+        const first = batchItemFailures[0]?.itemIdentifier;
+        if (first === undefined) return;
+        pending = pending.slice(Math.max(0, pending.findIndex((r) => r.dynamodb?.SequenceNumber === first)));
+      } catch (error) {
+        if (this.#stopped) return;
+        console.error(`floe local cloud: the coordinator failed a batch of ${pending.length} stream records (try ${attempt + 1} of ${retries + 1})`, error);
+      }
+      if (attempt >= retries) {
+        const ids = pending.map((r) => r.dynamodb?.NewImage?.id?.S ?? r.eventID).join(", ");
+        console.error(`floe local cloud: gave up on ${pending.length} stream records after ${retries + 1} tries (in AWS they go to the coordinator's failure queue): ${ids}`);
+        return;
+      }
+      await this.#pause(Math.min(5_000, (this.#o.retryPauseMs ?? 100) * 2 ** attempt));
     }
   }
 
