@@ -67,6 +67,16 @@ export interface RunJson {
   readonly id: string;
   readonly executions: readonly ExecutionJson[];
   readonly edges: readonly Edge[];
+  /**
+   * Pass it as `since` (`GET /runs/{id}?since=<cursor>`) to read only what changed after
+   * this view was read. Opaque. Every answer of the API has one.
+   */
+  readonly cursor?: string;
+  /**
+   * Set on a `since` answer: it holds only the executions that changed (and the edges that
+   * did or are new), to fold into the view held by `mergeRun` (`sdk/http/merge-run.ts`).
+   */
+  readonly partial?: true;
 }
 
 /** One run of `GET /runs`: its root execution, without arguments or result. */
