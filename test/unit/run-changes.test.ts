@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { State, WaitMode, type Edge, type ExecutionRecord } from "../../sdk/engine/model.ts";
 import { changedAt, changesSince, SINCE_OVERLAP_MS } from "../../sdk/http/run-changes.ts";
 import { mergeRun } from "../../sdk/http/merge-run.ts";
+import { runView } from "../../sdk/http/describe.ts";
 import { cursorTime, sinceCursor } from "../../sdk/http/since-cursor.ts";
 import type { RunJson } from "../../sdk/http/views.ts";
 
@@ -28,6 +29,16 @@ describe("changesSince", () => {
     };
     const picked = changesSince(run, cursor - SINCE_OVERLAP_MS).executions.map((e) => e.id);
     expect(picked).toEqual(["root", "late"]);
+  });
+
+  it("has a since view send a change a slow writer dated before the cursor, once it lands", async () => {
+    const cursor = 100_000;
+    // Written after the read that gave the cursor, by a writer whose clock or write lagged a second.
+    const late = record("late", cursor - 1_000);
+    const run = { id: "root", root: record("root", 1_000), executions: [record("root", 1_000), late], edges: [] };
+    const view = await runView(run, (p) => ("inline" in p ? p.inline : ""), { since: cursor, readAt: cursor + 500 });
+    expect(view.executions.map((e) => e.id)).toEqual(["root", "late"]);
+    expect(view).toMatchObject({ partial: true, cursor: sinceCursor(cursor + 500) });
   });
 
   it("dates a record by its latest transition, time or failure", () => {
