@@ -111,12 +111,16 @@ function errorJson(decoded: unknown, options: DescribeOptions): ErrorJson {
  */
 export async function runView(run: StoredRun, read: ReadPayload, options: RunViewOptions = {}): Promise<RunView> {
   const { since, readAt } = options;
-  const shown = since === undefined ? run : changesSince(run, since - SINCE_OVERLAP_MS);
+  const after = since === undefined ? undefined : since - SINCE_OVERLAP_MS;
+  const shown = after === undefined ? run : changesSince(run, after);
   const executions = await Promise.all(
     shown.executions.map(async (e) => {
       const view = await executionView(e, read, options);
       const why = whyOf(e, run);
-      return why === undefined ? view : { ...view, why };
+      const shownView = why === undefined ? view : { ...view, why };
+      // Arguments never change: a since view sends them with the execution's creation only
+      // (a join's are its thousands of upstreams), and `mergeRun` keeps those held.
+      return after !== undefined && e.createdAt < after ? withoutArgs(shownView) : shownView;
     }),
   );
   const byId = new Map(executions.map((e) => [e.id, e]));
@@ -129,6 +133,13 @@ export async function runView(run: StoredRun, read: ReadPayload, options: RunVie
     ...(readAt === undefined ? {} : { cursor: sinceCursor(readAt) }),
     ...(since === undefined ? {} : { partial: true as const }),
   };
+}
+
+/** A view without its arguments, as a since view sends an execution made before its cursor. */
+function withoutArgs(view: ExecutionView): ExecutionView {
+  const { args: _args, argsText: _argsText, ...rest } = view;
+  // Typed as a view for the merge that gives its arguments back (`mergeRun`).
+  return rest as ExecutionView;
 }
 
 /** The result a forwarding root resolves to, when the executions it forwards to are in the run and done. */
@@ -146,7 +157,13 @@ function forwardedResult(root: ExecutionView, byId: ReadonlyMap<string, Executio
 export function executionJson(view: ExecutionView): ExecutionJson {
   const { args, result, error, ...rest } = view;
   // In the order the API has always answered with.
-  return { ...rest, args: toJson(args), ...("result" in view ? { result: toJson(result) } : {}), ...(error === undefined ? {} : { error }) };
+  return {
+    ...rest,
+    // A since view leaves out the arguments of an execution made before its cursor.
+    ...("args" in view ? { args: toJson(args) } : {}),
+    ...("result" in view ? { result: toJson(result) } : {}),
+    ...(error === undefined ? {} : { error }),
+  };
 }
 
 /** A run's view as JSON: what `GET /runs/{id}` answers (no `root`: it is among the executions). */

@@ -15,8 +15,10 @@ export interface MergeableRun {
 
 /**
  * The view a full read would give now, from the view read before and the changes since:
- * each execution of `partial` replaces the one with its id or is added, each edge replaces
- * the one with its key or is added (nothing leaves a run). Executions keep the order of
+ * each execution of `partial` replaces the one with its id or is added (keeping the held
+ * one's arguments when it comes without them: a partial view sends them once, with the
+ * execution's creation), each edge replaces the one with its key or is added (nothing
+ * leaves a run). Executions keep the order of
  * `previous`, new ones after. A whole view (no `partial`) replaces `previous`; a view of
  * another run is refused, since merging it would mix two runs.
  *
@@ -31,7 +33,7 @@ export function mergeRun<R extends MergeableRun>(previous: R, partial: R): R {
   if (previous.id !== partial.id) throw new Error(`cannot merge a view of run ${partial.id} into one of run ${previous.id}`);
   if (partial.partial !== true) return partial;
   const executions = new Map(previous.executions.map((e) => [e.id, e]));
-  for (const execution of partial.executions) executions.set(execution.id, execution);
+  for (const execution of partial.executions) executions.set(execution.id, withHeldArgs(execution, executions.get(execution.id)));
   const edges = new Map(previous.edges.map((e) => [edgeKey(e), e]));
   for (const edge of partial.edges) edges.set(edgeKey(edge), edge);
   const { partial: _partial, ...rest } = partial;
@@ -39,3 +41,14 @@ export function mergeRun<R extends MergeableRun>(previous: R, partial: R): R {
   return { ...rest, executions: [...executions.values()], edges: [...edges.values()] } as unknown as R;
 }
 
+
+/** Arguments never change, so a partial view sends them only with an execution's creation. */
+const ARGUMENT_FIELDS = ["args", "argsText"] as const;
+
+/** `execution` with the arguments of `held` where it came without them. */
+function withHeldArgs<E extends { readonly id: string }>(execution: E, held: E | undefined): E {
+  if (held === undefined || "args" in execution) return execution;
+  const kept: Record<string, unknown> = {};
+  for (const field of ARGUMENT_FIELDS) if (field in held) kept[field] = (held as Record<string, unknown>)[field];
+  return { ...execution, ...kept };
+}

@@ -85,6 +85,8 @@ describe("GET /runs/{id}?since=", () => {
     expect(poll.partial).toBe(true);
     expect(poll.executions.map((e) => e.id).sort()).toEqual([changed.id, joined.id, run.id].sort());
     expect(poll.executions.find((e) => e.id === changed.id)).toMatchObject({ state: "completed", result: 20 });
+    // Arguments never change: sent with an execution's creation only, kept by the merge.
+    expect(poll.executions.find((e) => e.id === changed.id)).not.toHaveProperty("args");
     // The downstream's why no longer names the upstream that finished.
     const why = poll.executions.find((e) => e.id === joined.id)?.why;
     expect(why?.upstreams?.map((u) => u.id)).not.toContain(changed.id);
