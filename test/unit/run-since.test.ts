@@ -12,6 +12,7 @@ import { SINCE_OVERLAP_MS } from "../../sdk/http/run-changes.ts";
 import type { RunJson } from "../../sdk/http/views.ts";
 import { edgeKey } from "../../sdk/engine/model.ts";
 import { ManualClock } from "../support/manual-clock.ts";
+import { inProcessApi } from "../../sdk/cli/in-process-api.ts";
 
 const turns = async (n = 40) => {
   for (let i = 0; i < n; i += 1) await new Promise((resolve) => setImmediate(resolve));
@@ -144,6 +145,22 @@ describe("GET /runs/{id}?since=", () => {
     const view = await runJson(runtime, run.id);
     expect((await get(runtime, "/runs/nobody", { since: view.cursor! })).status).toBe(404);
     expect((await get(runtime, "/runs/nobody", { since: "bad" })).status).toBe(400);
+  });
+
+  it("gives the same through the floe command's API client: run(id, since), merged, equals run(id)", async () => {
+    const { runtime, clock, run } = start(3);
+    const client = inProcessApi(runtime, "the embedded engine");
+    await turns();
+    clock.advance(SINCE_OVERLAP_MS * 2);
+    const first = (await client.run(run.id))!;
+    gates.get(0)!();
+    await turns();
+    clock.advance(SINCE_OVERLAP_MS * 2);
+    const poll = (await client.run(run.id, first.cursor))!;
+    expect(poll.partial).toBe(true);
+    expect(poll.executions).toHaveLength(3);
+    expect(normal(mergeRun(first, poll))).toEqual(normal((await client.run(run.id))!));
+    await expect(client.run(run.id, "nope")).rejects.toThrow("leave since out");
   });
 
   it("gives the same on the Engine: getRun with since, merged, equals a full getRun", async () => {
