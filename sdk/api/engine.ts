@@ -50,7 +50,9 @@ export interface Engine extends AsyncDisposable {
   /**
    * A run's executions and edges, values decoded; `undefined` if unknown. Given the run's
    * root `Execution<R>`, `root.result` is typed `R`. Given `since` (a view's `cursor`),
-   * only what changed after that view (`partial: true`), to fold in with `mergeRun`.
+   * only what changed after that view (`partial: true`), to fold in with `mergeRun`; its
+   * executions made before that view come without `args` (they never change: the merge
+   * keeps those held).
    * @param run - the run's id, or its root execution
    * @param options - `since`: the cursor of a view read before
    * @throws FloeError `FLOE_INVALID_OPTION` for a `since` that is not a cursor a view gave
