@@ -12,11 +12,12 @@ export { sleep } from "./runtime/sleep.ts";
 export { external, ExternalExecution, type ExternalOptions } from "./runtime/external.ts";
 export { taskContext, type TaskContext } from "./runtime/context.ts";
 export { createEngine, type EngineOptions } from "#engines";
-export type { Engine } from "./api/engine.ts";
+export type { Engine, GetRunOptions } from "./api/engine.ts";
 export type { Submittable } from "./runtime/runtime.ts";
 export type { RunQuery } from "./engine/ports.ts";
 export type { ExecutionView, RunView, RunSummary, ErrorJson, ExecutionJson, RunJson, RunSummaryJson, RunListJson, ApiErrorJson } from "./http/views.ts";
 export { decodeValue } from "./codec/codec.ts";
+export { mergeRun } from "./http/merge-run.ts";
 export { State, type ExecutionState, type Edge, type Transition } from "./engine/model.ts";
 export { RunEventType, RUN_EVENT_SOURCE, type RunEvent, type RunEventDetail } from "./events/run-event.ts";
 export {

@@ -7,6 +7,7 @@
  */
 import type { RunQuery } from "../engine/ports.ts";
 import { executionView, runView, summary, type ReadPayload } from "../http/describe.ts";
+import { badSince, cursorTime } from "../http/since-cursor.ts";
 import type { ExecutionView, RunSummary, RunView } from "../http/views.ts";
 import type { Execution } from "../runtime/execution.ts";
 import type { ExternalOutcome, Runtime, Submittable } from "../runtime/runtime.ts";
@@ -48,11 +49,19 @@ export interface Engine extends AsyncDisposable {
   map<A extends unknown[], R>(target: Submittable<A, R>, ...args: MapArgs<NoInfer<A>>): Execution<R>[];
   /**
    * A run's executions and edges, values decoded; `undefined` if unknown. Given the run's
-   * root `Execution<R>`, `root.result` is typed `R`.
+   * root `Execution<R>`, `root.result` is typed `R`. Given `since` (a view's `cursor`),
+   * only what changed after that view (`partial: true`), to fold in with `mergeRun`; its
+   * executions made before that view come without `args` (they never change: the merge
+   * keeps those held).
    * @param run - the run's id, or its root execution
+   * @param options - `since`: the cursor of a view read before
+   * @throws FloeError `FLOE_INVALID_OPTION` for a `since` that is not a cursor a view gave
+   * @example
+   * let view = await engine.getRun(run);
+   * view = mergeRun(view, await engine.getRun(run, { since: view.cursor }));
    */
-  getRun<R>(run: Execution<R>): Promise<RunView<R> | undefined>;
-  getRun(runId: string): Promise<RunView | undefined>;
+  getRun<R>(run: Execution<R>, options?: GetRunOptions): Promise<RunView<R> | undefined>;
+  getRun(runId: string, options?: GetRunOptions): Promise<RunView | undefined>;
   /**
    * One execution, values decoded; `undefined` if unknown.
    * @param execution - its id, or the execution
@@ -82,6 +91,15 @@ export interface Engine extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+/** Settings of {@link Engine.getRun}. */
+export interface GetRunOptions {
+  /**
+   * The `cursor` of a view of the run read before: only what changed after it.
+   * @default undefined (the whole run)
+   */
+  readonly since?: string;
+}
+
 /**
  * The facade of `runtime`: the one object a user gets.
  * @param runtime - the runtime it submits to and reads from
@@ -95,9 +113,12 @@ export function engineOf(runtime: Runtime): Engine {
       typeof target === "string" ? runtime.submit(target, ...args) : runtime.submit(target, ...args),
     map: (target: Submittable<unknown[], unknown>, ...args: unknown[]) =>
       mapRows(target.definition.name, args).map((row) => runtime.submit(target, ...row)),
-    getRun: async (target: Execution<unknown> | string) => {
+    getRun: async (target: Execution<unknown> | string, options: GetRunOptions = {}) => {
+      const since = options.since === undefined ? undefined : cursorTime(options.since);
+      if (options.since !== undefined && since === undefined) throw new FloeError(ErrorCode.InvalidOption, badSince(options.since));
+      const readAt = runtime.now();
       const run = await runtime.getRun(idOf(target));
-      return run === undefined ? undefined : runView(run, read, views);
+      return run === undefined ? undefined : runView(run, read, { ...views, readAt, since });
     },
     getExecution: async (target: Execution<unknown> | string) => {
       const record = await runtime.getExecution(idOf(target));

@@ -43,9 +43,13 @@ export class ApiClient {
     return body.id;
   }
 
-  /** A run with all its executions and edges, or `undefined` when no run has the id. */
-  async run(id: string): Promise<RunJson | undefined> {
-    return this.#found<RunJson>(`/runs/${encodeURIComponent(id)}`);
+  /**
+   * A run with all its executions and edges, or `undefined` when no run has the id; given
+   * `since` (a view's `cursor`), only what changed after that view (fold it in with `mergeRun`).
+   */
+  async run(id: string, since?: string): Promise<RunJson | undefined> {
+    const query = since === undefined ? "" : `?since=${encodeURIComponent(since)}`;
+    return this.#found<RunJson>(`/runs/${encodeURIComponent(id)}${query}`);
   }
 
   /** One execution, or `undefined` when no execution has the id. */

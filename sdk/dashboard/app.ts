@@ -5,6 +5,7 @@
  * `floe dashboard --api <url>` forwards instead). Its requests carry the secret of the floe
  * server that served the page (a `<meta name="floe-secret">`), which refuses calls without it.
  */
+import { mergeRun } from "../http/merge-run.ts";
 import type { ExecutionJson, RunJson, RunListJson } from "../http/views.ts";
 import { formatMs, h, runLink } from "./dom.ts";
 import { executionView } from "./execution-view.ts";
@@ -145,9 +146,15 @@ function legend(): HTMLElement {
 
 function showRun(mine: number, runId: string, executionId: string | undefined): void {
   document.title = "floe · run";
+  // The view held: each poll after the first asks only what changed since it (`?since=`).
+  let held: RunJson | undefined;
   poll(mine, runPollMs, async () => {
-    const run = await get<RunJson>(`/runs/${encodeURIComponent(runId)}`);
+    const path = `/runs/${encodeURIComponent(runId)}`;
+    const since = held?.cursor;
+    const answer = await get<RunJson>(since === undefined ? path : `${path}?since=${encodeURIComponent(since)}`);
     if (mine !== generation) return false;
+    const run = held === undefined ? answer : mergeRun(held, answer);
+    held = run;
     const now = Date.now();
     const root = run.executions.find((e) => e.id === run.id);
     const selected = run.executions.find((e) => e.id === executionId) ?? root;

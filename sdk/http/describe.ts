@@ -8,6 +8,8 @@ import { previewArgs } from "../codec/preview.ts";
 import { State, type ExecutionRecord, type FailedAttempt, type Payload, type RunView as StoredRun } from "../engine/model.ts";
 import type { MaybePromise } from "../engine/step.ts";
 import { whyOf } from "./why.ts";
+import { changesSince, SINCE_OVERLAP_MS } from "./run-changes.ts";
+import { sinceCursor } from "./since-cursor.ts";
 import type { ErrorJson, ExecutionJson, FailedAttemptJson, ExecutionView, RunJson, RunSummaryJson, RunView } from "./views.ts";
 
 /** Reads a payload's text, inline or from the blob store (`ExecutionEngine.read`). */
@@ -20,6 +22,17 @@ export interface DescribeOptions {
    * @default false
    */
   readonly errorStacks?: boolean;
+}
+
+/** Settings of {@link runView}. */
+export interface RunViewOptions extends DescribeOptions {
+  /** When the run was read (before the read began), on the reader's clock: the view's cursor. */
+  readonly readAt?: number;
+  /**
+   * The time a `since` cursor holds: then the view is partial, only what changed after it
+   * less {@link SINCE_OVERLAP_MS} (see `run-changes.ts`).
+   */
+  readonly since?: number;
 }
 
 /**
@@ -90,21 +103,43 @@ function errorJson(decoded: unknown, options: DescribeOptions): ErrorJson {
 
 /**
  * A run's view: every execution decoded, each unfinished one with its `why`, the root's
- * `result` the run's (see `RunView.root`).
+ * `result` the run's (see `RunView.root`). Given `since`, only what changed after it (a
+ * `why` is still made from the whole run).
  * @param run - the stored run
  * @param read - reads its payloads
+ * @param options - the stacks, and the read's time and `since` cursor
  */
-export async function runView(run: StoredRun, read: ReadPayload, options: DescribeOptions = {}): Promise<RunView> {
+export async function runView(run: StoredRun, read: ReadPayload, options: RunViewOptions = {}): Promise<RunView> {
+  const { since, readAt } = options;
+  const after = since === undefined ? undefined : since - SINCE_OVERLAP_MS;
+  const shown = after === undefined ? run : changesSince(run, after);
   const executions = await Promise.all(
-    run.executions.map(async (e) => {
+    shown.executions.map(async (e) => {
       const view = await executionView(e, read, options);
       const why = whyOf(e, run);
-      return why === undefined ? view : { ...view, why };
+      const shownView = why === undefined ? view : { ...view, why };
+      // Arguments never change: a since view sends them with the execution's creation only
+      // (a join's are its thousands of upstreams), and `mergeRun` keeps those held.
+      return after !== undefined && e.createdAt < after ? withoutArgs(shownView) : shownView;
     }),
   );
   const byId = new Map(executions.map((e) => [e.id, e]));
   const root = byId.get(run.id) ?? (await executionView(run.root, read, options));
-  return { id: run.id, root: { ...root, ...forwardedResult(root, byId) }, executions, edges: run.edges };
+  return {
+    id: run.id,
+    root: { ...root, ...forwardedResult(root, byId) },
+    executions,
+    edges: shown.edges,
+    ...(readAt === undefined ? {} : { cursor: sinceCursor(readAt) }),
+    ...(since === undefined ? {} : { partial: true as const }),
+  };
+}
+
+/** A view without its arguments, as a since view sends an execution made before its cursor. */
+function withoutArgs(view: ExecutionView): ExecutionView {
+  const { args: _args, argsText: _argsText, ...rest } = view;
+  // Typed as a view for the merge that gives its arguments back (`mergeRun`).
+  return rest as ExecutionView;
 }
 
 /** The result a forwarding root resolves to, when the executions it forwards to are in the run and done. */
@@ -122,12 +157,19 @@ function forwardedResult(root: ExecutionView, byId: ReadonlyMap<string, Executio
 export function executionJson(view: ExecutionView): ExecutionJson {
   const { args, result, error, ...rest } = view;
   // In the order the API has always answered with.
-  return { ...rest, args: toJson(args), ...("result" in view ? { result: toJson(result) } : {}), ...(error === undefined ? {} : { error }) };
+  return {
+    ...rest,
+    // A since view leaves out the arguments of an execution made before its cursor.
+    ...("args" in view ? { args: toJson(args) } : {}),
+    ...("result" in view ? { result: toJson(result) } : {}),
+    ...(error === undefined ? {} : { error }),
+  };
 }
 
 /** A run's view as JSON: what `GET /runs/{id}` answers (no `root`: it is among the executions). */
 export function runJson(view: RunView): RunJson {
-  return { id: view.id, executions: view.executions.map(executionJson), edges: view.edges };
+  const { cursor, partial } = view;
+  return { id: view.id, executions: view.executions.map(executionJson), edges: view.edges, ...(cursor === undefined ? {} : { cursor }), ...(partial === undefined ? {} : { partial }) };
 }
 
 /** A decoded value as plain JSON: dates as ISO strings, BigInts as strings, maps as entries. */

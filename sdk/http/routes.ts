@@ -14,6 +14,7 @@ import { MAX_DELAY_MS, type StartDelay } from "../runtime/start-delay.ts";
 import { scheduleRoute, type ScheduleControl } from "../schedules/routes.ts";
 import { executionJson, executionView, runJson, runView, summary } from "./describe.ts";
 import { completionOf } from "./completion.ts";
+import { badSince, cursorTime } from "./since-cursor.ts";
 import { verifyCallbackToken } from "../runtime/callback-token.ts";
 
 /** A request, as any server sees it. */
@@ -143,11 +144,7 @@ async function route(runtime: Runtime, request: HttpRequest, options: RoutesOpti
   }
   if (method === "POST" && parts.length === 2 && parts[0] === "callbacks") return callbackRoute(runtime, parts[1] ?? "", request, options);
   if (method === "GET" && parts.length === 1 && parts[0] === "runs") return runs(runtime, request);
-  if (method === "GET" && parts.length === 2 && parts[0] === "runs") {
-    const run = await runtime.getRun(parts[1] ?? "");
-    if (run === undefined) throw new HttpError(404, ErrorCode.UnknownRun, `no run has the id "${parts[1] ?? ""}"`);
-    return { status: 200, body: runJson(await runView(run, (payload) => runtime.engine.read(payload), options)) };
-  }
+  if (method === "GET" && parts.length === 2 && parts[0] === "runs") return runRoute(runtime, parts[1] ?? "", request, options);
   const scheduled = await scheduleRoute(options.schedules, method, parts);
   if (scheduled !== undefined) return scheduled;
   throw new HttpError(404, ErrorCode.NotFound, `no route for ${method} ${request.path}`);
@@ -272,6 +269,25 @@ async function result(runtime: Runtime, id: string, request: HttpRequest, option
     if (isTerminal(record.state) || Date.now() >= deadline) return { status: 200, body: await describe(runtime, record, options) };
     await sleep(Math.min(250, Math.max(0, deadline - Date.now())));
   }
+}
+
+/**
+ * `GET /runs/{id}`, or with `?since=<cursor>` only what changed after the view that gave
+ * the cursor (`partial: true`). The cursor is checked before anything is read.
+ */
+async function runRoute(runtime: Runtime, id: string, request: HttpRequest, options: RoutesOptions): Promise<HttpResponse> {
+  const { since } = request.query;
+  const after = since === undefined ? undefined : cursorTime(since);
+  if (since !== undefined && after === undefined) {
+    const message = badSince(since);
+    throw new HttpError(400, ErrorCode.BadRequest, `invalid request: since: ${message}`, { since: message });
+  }
+  // Taken before the read: a change that lands during it is dated before the next cursor.
+  const readAt = runtime.now();
+  const run = await runtime.getRun(id);
+  if (run === undefined) throw new HttpError(404, ErrorCode.UnknownRun, `no run has the id "${id}"`);
+  const view = await runView(run, (payload) => runtime.engine.read(payload), { errorStacks: options.errorStacks, readAt, since: after });
+  return { status: 200, body: runJson(view) };
 }
 
 const states: readonly string[] = Object.values(State);

@@ -29,6 +29,7 @@ export interface ExecutionJson {
   readonly history: readonly Transition[];
   /** The execution whose result this one returned. */
   readonly forward?: string;
+  /** Its arguments; left out of a `since` answer's executions made before its cursor (see `RunJson.partial`). */
   readonly args?: unknown;
   /** The arguments as a call shows them (`1, undefined, "x"`), when each is a short plain value: JSON cannot show `undefined`. */
   readonly argsText?: string;
@@ -67,6 +68,18 @@ export interface RunJson {
   readonly id: string;
   readonly executions: readonly ExecutionJson[];
   readonly edges: readonly Edge[];
+  /**
+   * Pass it as `since` (`GET /runs/{id}?since=<cursor>`) to read only what changed after
+   * this view was read. Opaque. Every answer of the API has one.
+   */
+  readonly cursor?: string;
+  /**
+   * Set on a `since` answer: it holds only the executions that changed (and the edges that
+   * did or are new), to fold into the view held by `mergeRun` (`sdk/http/merge-run.ts`),
+   * replacing or adding each by id. An execution made before the cursor comes without its
+   * `args` and `argsText` (arguments never change): a merge keeps those held.
+   */
+  readonly partial?: true;
 }
 
 /** One run of `GET /runs`: its root execution, without arguments or result. */

@@ -23,12 +23,21 @@ export interface WhyJson {
   readonly since?: number;
   /** When it is due: a retry's, a delayed start's or a wake's time, an external's timeout. */
   readonly until?: number;
-  /** The upstreams still unfinished that it waits for (all of them, even those the text only counts). */
+  /** The upstreams still unfinished that it waits for: the first {@link UPSTREAMS_LISTED} of them. */
   readonly upstreams?: readonly WhyUpstream[];
+  /** How many more unfinished upstreams it waits for than `upstreams` lists. */
+  readonly unlisted?: number;
 }
 
 /** How many upstreams a sentence names before counting the rest. */
 export const UPSTREAMS_NAMED = 5;
+
+/**
+ * The most upstreams a `why` lists; it counts the rest (`unlisted`). A join of 10,000 listing
+ * them all would weigh a megabyte, sent again by every live poll (`?since=`) in which one
+ * of them changes.
+ */
+export const UPSTREAMS_LISTED = 20;
 
 /** The part of a run {@link whyOf} reads. */
 export interface WhyRun {
@@ -80,9 +89,10 @@ function blocked(record: ExecutionRecord, run: WhyRun): WhyJson | undefined {
   const named = open.slice(0, UPSTREAMS_NAMED).map((u) => `${u.task} (${u.state})`);
   const more = open.length > UPSTREAMS_NAMED ? `, ${open.length - UPSTREAMS_NAMED} more` : "";
   const list = `${named.join(", ")}${more}`;
-  if (record.state === State.Suspended) return { reason: "suspended", text: `suspended, awaiting ${list}`, upstreams: open };
+  const listed = open.length > UPSTREAMS_LISTED ? { upstreams: open.slice(0, UPSTREAMS_LISTED), unlisted: open.length - UPSTREAMS_LISTED } : { upstreams: open };
+  if (record.state === State.Suspended) return { reason: "suspended", text: `suspended, awaiting ${list}`, ...listed };
   const of = ids.length === 1 ? "its upstream" : `${open.length} of ${ids.length} upstreams`;
-  return { reason: "waiting-upstreams", text: `waiting on ${of}: ${list}`, upstreams: open };
+  return { reason: "waiting-upstreams", text: `waiting on ${of}: ${list}`, ...listed };
 }
 
 /** A queued (or released, not yet queued) execution: a retry's delay, a delayed start, or its queue. */

@@ -741,6 +741,11 @@ export class Runtime implements ExecutionHost {
     return this.#callerContext();
   }
 
+  /** The time on this runtime's clock, epoch milliseconds (what a run view's cursor holds). */
+  now(): number {
+    return this.#o.clock.now();
+  }
+
   async getRun(runId: string): Promise<RunView | undefined> {
     const run = await this.engine.run(runId);
     return run === undefined ? undefined : structuredClone(run);

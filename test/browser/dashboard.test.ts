@@ -268,8 +268,14 @@ describe.skipIf(missing)("the dashboard", () => {
     }
   });
 
-  it("updates a run's view live while it runs", async () => {
+  it("updates a run's view live while it runs, each poll after the first asking only what changed", async () => {
     const run = engine.submit(gated);
+    const polls: string[] = [];
+    const seen = (request: { url(): string }) => {
+      const url = new URL(request.url());
+      if (url.pathname === `/runs/${run.id}`) polls.push(url.search);
+    };
+    page.on("request", seen);
     await page.goto(`${server.url}/#/runs/${run.id}`);
     const step = page.locator('svg.timeline g.row[data-task="gated_step"]');
     await expect.poll(() => step.getAttribute("data-state")).toBe("running");
@@ -279,6 +285,10 @@ describe.skipIf(missing)("the dashboard", () => {
     await expect.poll(() => step.getAttribute("data-state")).toBe("completed");
     await page.waitForSelector("body[data-settled=true]");
     expect(await step.locator("rect.outcome-completed").count()).toBe(1);
+    page.off("request", seen);
+    expect(polls[0]).toBe("");
+    expect(polls.length).toBeGreaterThan(1);
+    expect(polls.slice(1).every((search) => search.startsWith("?since="))).toBe(true);
   });
 
   it("draws a sleeping execution in the sleeping colour, named in the legend, with its wake time", async () => {

@@ -39,6 +39,15 @@ describe("why an execution is not finished", () => {
     expect(why?.upstreams).toHaveLength(10);
   });
 
+  it("lists 20 of a fan-in of 30 and counts the rest, so a live poll stays small", () => {
+    const ups = Array.from({ length: 30 }, (_, i) => rec(`part_${i}`, State.Queued));
+    const down = rec("merge", State.Waiting);
+    const why = whyOf(down, { executions: [...ups, down], edges: ups.map((u) => edge(u.id, "merge")) });
+    expect(why?.upstreams?.map((u) => u.id)).toEqual(ups.slice(0, 20).map((u) => u.id));
+    expect(why?.unlisted).toBe(10);
+    expect(why?.text).toMatch(/^waiting on 30 of 30 upstreams: .*, 25 more$/);
+  });
+
   it("says what a suspension awaits, on two", () => {
     const run = {
       executions: [rec("fetch_rates", State.Running), rec("fetch_fees", State.Waiting), rec("quote", State.Suspended, { generation: 3 })],

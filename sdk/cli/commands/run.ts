@@ -5,6 +5,7 @@ import { isTerminal } from "../../engine/model.ts";
 import type { Runtime } from "../../runtime/runtime.ts";
 import { httpApi, type ApiClient } from "../api-client.ts";
 import { inProcessApi } from "../in-process-api.ts";
+import { mergeRun } from "../../http/merge-run.ts";
 import type { ExecutionJson, RunJson } from "../../http/views.ts";
 import { CliError, ExitCode } from "../cli-error.ts";
 import { engineName, openEngine, parseArgs } from "../engines.ts";
@@ -68,8 +69,10 @@ async function follow(api: ApiClient, workflow: string, args: unknown[], options
   let run: RunJson | undefined;
   try {
     for (;;) {
-      run = await api.run(id);
-      if (run === undefined) throw new CliError(ExitCode.Unreachable, `${api.where} lost run ${id}`);
+      // After the first read, only what changed since the one before (`?since=`), merged in.
+      const read: RunJson | undefined = await api.run(id, run?.cursor);
+      if (read === undefined) throw new CliError(ExitCode.Unreachable, `${api.where} lost run ${id}`);
+      run = run === undefined ? read : mergeRun(run, read);
       progress?.show(run);
       // Done when everything has finished, fire-and-forget work included.
       if (run.executions.every((e) => isTerminal(e.state))) break;
