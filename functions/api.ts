@@ -3,6 +3,7 @@
  * section 4 (`sdk/http/routes.ts`), which `floe dev` serves too. This file only translates
  * the event (its authorizer's identity into the caller) and the response.
  */
+import { gzipSync } from "node:zlib";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { handleRequest, type RoutesOptions } from "../sdk/http/routes.ts";
 import type { Runtime } from "../sdk/runtime/runtime.ts";
@@ -40,8 +41,55 @@ export function createApiHandler(
       { method: event.requestContext.http.method, path: event.rawPath, query: event.queryStringParameters ?? {}, headers, body, caller: callerOf(event) },
       deps.routes,
     );
-    return { statusCode: response.status, headers: { "content-type": "application/json" }, body: JSON.stringify(response.body) };
+    return apiResponse(response.status, response.body, headers["accept-encoding"]);
   };
+}
+
+/**
+ * The most a Lambda response can hold (6 MB, a base64 body counted as sent), less room
+ * for the headers and the envelope.
+ */
+export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024 - 16 * 1024;
+/** Smaller answers go as they are: compressing them saves less than it costs. */
+const COMPRESS_ABOVE_BYTES = 32 * 1024;
+
+/**
+ * The function's answer for `body`: gzipped when it is large and the client accepts gzip
+ * (browsers and `fetch` do), since API Gateway's HTTP APIs compress nothing and a whole
+ * 10,000-execution run is several megabytes of JSON, over Lambda's limit uncompressed. An
+ * answer still over the limit is replaced by an error that says so, instead of the bare
+ * 502 Lambda would give.
+ */
+export function apiResponse(status: number, body: unknown, acceptEncoding: string | undefined): APIGatewayProxyStructuredResultV2 {
+  const text = JSON.stringify(body);
+  const bytes = Buffer.byteLength(text);
+  const gzip = acceptsGzip(acceptEncoding);
+  if (bytes > COMPRESS_ABOVE_BYTES && gzip) {
+    const zipped = gzipSync(text).toString("base64");
+    if (zipped.length <= MAX_RESPONSE_BYTES) {
+      return { statusCode: status, headers: { "content-type": "application/json", "content-encoding": "gzip", vary: "accept-encoding" }, body: zipped, isBase64Encoded: true };
+    }
+  } else if (bytes <= MAX_RESPONSE_BYTES) {
+    return { statusCode: status, headers: { "content-type": "application/json", ...(bytes > COMPRESS_ABOVE_BYTES ? { vary: "accept-encoding" } : {}) }, body: text };
+  }
+  const message =
+    `the answer is ${bytes} bytes of JSON, over the ${MAX_RESPONSE_BYTES} a Lambda response can hold` +
+    (gzip ? " even gzipped; read the run's executions one at a time (GET /executions/{id})" : "; send Accept-Encoding: gzip, which brings most answers under it");
+  return {
+    statusCode: 500,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ error: { code: ErrorCode.PayloadTooLarge, message } }),
+  };
+}
+
+/** Whether an Accept-Encoding header accepts gzip (a `q=0` refuses it). */
+function acceptsGzip(header: string | undefined): boolean {
+  return (header ?? "").split(",").some((part) => {
+    const [coding = "", ...params] = part.split(";").map((p) => p.trim().toLowerCase());
+    if (coding !== "gzip" && coding !== "*") return false;
+    const q = params.find((p) => p.startsWith("q="));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
 }
 
 /**

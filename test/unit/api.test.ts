@@ -5,7 +5,8 @@
  */
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createApiHandler } from "../../functions/api.ts";
+import { gunzipSync } from "node:zlib";
+import { apiResponse, createApiHandler, MAX_RESPONSE_BYTES } from "../../functions/api.ts";
 import { localApi } from "../../sdk/cli/server.ts";
 import { sleep, task, workflow } from "floe";
 import { createEmbeddedRuntime, type EmbeddedEngine } from "../../sdk/embedded/embedded-engine.ts";
@@ -180,6 +181,48 @@ describe("HTTP API", () => {
     expect(response.body.error.code).toBe("FLOE_BAD_REQUEST");
     expect(response.body.error.message).toContain(`the path "${path}" has a malformed percent-encoding`);
     await nothingWritten();
+  });
+});
+
+const leaf = task("api_leaf", async (i: number) => i);
+export const wide = workflow("api_wide", async (n: number) => {
+  const all = Array.from({ length: n }, (_, i) => leaf.submit(i));
+  let sum = 0;
+  for (const one of all) sum += await one.result();
+  return sum;
+});
+
+describe("HTTP API answers past a Lambda response's limit", () => {
+  it("gzips a large answer for a client that accepts gzip, which decodes to the plain answer", async () => {
+    const { body } = await call("POST", "/workflows/api_wide/executions", { args: [400] });
+    await call("GET", `/executions/${body.id}/result`, undefined, {}, { waitSeconds: "10" });
+    const handler = createApiHandler({ runtime: engine });
+    const plain = await handler(event("GET", `/runs/${body.id}`));
+    const zipped = await handler(event("GET", `/runs/${body.id}`, undefined, { "accept-encoding": "gzip, deflate, br" }));
+    expect(plain.isBase64Encoded).toBeFalsy();
+    expect(zipped).toMatchObject({ statusCode: 200, isBase64Encoded: true, headers: { "content-encoding": "gzip" } });
+    const decoded = JSON.parse(gunzipSync(Buffer.from(zipped.body ?? "", "base64")).toString("utf8"));
+    expect(decoded.executions).toHaveLength(401);
+    expect({ ...decoded, cursor: undefined }).toEqual({ ...JSON.parse(plain.body ?? ""), cursor: undefined });
+    expect((zipped.body ?? "").length).toBeLessThan((plain.body ?? "").length / 4);
+  });
+
+  it("sends a small answer as it is, and gzip refused with q=0 as if not offered", () => {
+    expect(apiResponse(200, { ok: true }, "gzip")).toEqual({ statusCode: 200, headers: { "content-type": "application/json" }, body: '{"ok":true}' });
+    const big = { text: "x".repeat(100_000) };
+    expect(apiResponse(200, big, "gzip;q=0, identity").isBase64Encoded).toBeUndefined();
+    expect(apiResponse(200, big, "*").isBase64Encoded).toBe(true);
+  });
+
+  it("answers an error naming the size, the limit and the fix instead of an answer Lambda would refuse", () => {
+    const huge = { text: "x".repeat(MAX_RESPONSE_BYTES) };
+    const response = apiResponse(200, huge, undefined);
+    expect(response.statusCode).toBe(500);
+    const { error } = JSON.parse(response.body ?? "");
+    expect(error.code).toBe("FLOE_PAYLOAD_TOO_LARGE");
+    expect(error.message).toMatch(/over the \d+ a Lambda response can hold; send Accept-Encoding: gzip/);
+    // Gzipped, the same answer fits easily.
+    expect(apiResponse(200, huge, "gzip").statusCode).toBe(200);
   });
 });
 
