@@ -181,7 +181,18 @@ export class GraphView {
       const attrs =
         node.kind === "execution"
           ? { "data-execution-id": node.id, "data-task": node.execution.task }
-          : { "data-group": node.group.key, "data-task": node.group.task, role: "button", onclick: () => this.onToggle(node.group.key) };
+          : {
+              "data-group": node.group.key,
+              "data-task": node.group.task,
+              role: "button",
+              tabindex: 0,
+              onclick: () => this.onToggle(node.group.key),
+              onkeydown: (event: Event) => {
+                if ((event as KeyboardEvent).key !== "Enter" && (event as KeyboardEvent).key !== " ") return;
+                event.preventDefault();
+                this.onToggle(node.group.key);
+              },
+            };
       const g = s("g", { class: `node${node.kind === "group" ? " group-node" : ""} state-${state}${node.id === selectedNode ? " selected" : ""}`, ...attrs });
       g.append(
         s("rect", { x: x - w / 2, y: y - ht / 2, width: w, height: ht, rx: 6 }),

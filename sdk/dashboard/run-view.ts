@@ -51,6 +51,13 @@ export class RunPage {
   #run: RunJson | undefined;
   #selectedId: string | undefined;
   #message = "";
+  /**
+   * What the header's title and the details were last drawn from: redrawn only when it
+   * changes, so a button is not replaced under the pointer and an opened stack stays open.
+   * The details' key includes a 5-second tick, so their durations still move on.
+   */
+  #titleKey = "";
+  #detailsKey = "";
 
   constructor(
     private readonly actions: RunActions,
@@ -80,6 +87,18 @@ export class RunPage {
         this.#details,
       ),
     );
+    this.#watchWidth();
+  }
+
+  /** Draws again at the page's new width (a settled run is not polled). */
+  #watchWidth(): void {
+    let width = 0;
+    new ResizeObserver(([entry]) => {
+      const now = Math.round(entry?.contentRect.width ?? 0);
+      if (now === width) return;
+      width = now;
+      this.#render(false);
+    }).observe(this.element);
   }
 
   /** The run last drawn. */
@@ -114,30 +133,41 @@ export class RunPage {
     const selected = this.selected;
     const tree = runTree(run);
     const width = Math.max((this.#timeline.element.parentElement?.clientWidth ?? 0) - 34, 560);
-    this.#header.replaceChildren(...this.#headerParts(run, now));
+    this.#drawHeader(run, now);
     this.#timeline.update(run, displayRows(tree, this.#expanded), now, selected?.id, width);
     this.#graph.update(run, groupGraph(run, tree, this.#expanded), selected?.id);
     if (moved && selected !== undefined) {
       this.#graph.centre(selected.id);
       this.#timeline.reveal(selected.id);
     }
-    this.#details.replaceChildren(...(selected === undefined ? [] : this.#detailParts(run, selected, now)));
+    const detailsKey =
+      selected === undefined
+        ? ""
+        : [selected.id, selected.state, selected.attempt, selected.history.length, selected.finishedAt, selected.why?.text, this.#message, Math.floor(now / 5000)].join("|");
+    if (detailsKey !== this.#detailsKey) {
+      this.#detailsKey = detailsKey;
+      this.#details.replaceChildren(...(selected === undefined ? [] : this.#detailParts(run, selected, now)));
+    }
   }
 
-  #headerParts(run: RunJson, now: number): Node[] {
+  #drawHeader(run: RunJson, now: number): void {
     const root = run.executions.find((e) => e.id === run.id);
     const { start, end } = span(run, now);
     let failed = 0;
     for (const e of run.executions) if (e.state === "failed") failed += 1;
-    const title = h("h1", {}, root?.task ?? run.id, " ", h("span", { class: `badge state-${root?.state ?? "unknown"}` }, root?.state ?? "unknown"));
-    if (root !== undefined && !isTerminal(root.state)) title.append(" ", this.#cancelButton(root, "cancel run"));
-    const facts = h(
-      "p",
-      { class: "facts" },
+    const facts =
       `run ${run.id} · started ${new Date(start).toLocaleString()} · ${settled(run) ? "took" : "running for"} ${formatMs(end - start)} · ` +
-        `${run.executions.length.toLocaleString("en-US")} executions${failed > 0 ? ` · ${failed} failed` : ""}`,
-    );
-    return [title, facts];
+      `${run.executions.length.toLocaleString("en-US")} executions${failed > 0 ? ` · ${failed} failed` : ""}`;
+    const titleKey = `${root?.task}|${root?.state}`;
+    if (titleKey !== this.#titleKey || this.#header.childElementCount === 0) {
+      this.#titleKey = titleKey;
+      const title = h("h1", {}, root?.task ?? run.id, " ", h("span", { class: `badge state-${root?.state ?? "unknown"}` }, root?.state ?? "unknown"));
+      if (root !== undefined && !isTerminal(root.state)) title.append(" ", this.#cancelButton(root, "cancel run"));
+      this.#header.replaceChildren(title, h("p", { class: "facts" }, facts));
+    } else {
+      const line = this.#header.querySelector(".facts");
+      if (line !== null) line.textContent = facts;
+    }
   }
 
   #detailParts(run: RunJson, e: ExecutionJson, now: number): Node[] {

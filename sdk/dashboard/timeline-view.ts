@@ -133,7 +133,13 @@ export class TimelineView {
       "data-expanded": String(expanded),
       role: "button",
       "aria-expanded": String(expanded),
+      tabindex: 0,
       onclick: () => this.onToggle(group.key),
+      onkeydown: (event: Event) => {
+        if ((event as KeyboardEvent).key !== "Enter" && (event as KeyboardEvent).key !== " ") return;
+        event.preventDefault();
+        this.onToggle(group.key);
+      },
     });
     const counts = countsText(group);
     row.append(

@@ -29,6 +29,20 @@ export const needsInput = workflow("browser_needs_input", { wait: [0] }, async (
 const stuck = task("browser_stuck", () => new Promise<never>(() => undefined));
 export const waitsOnStuck = workflow("browser_waits_on_stuck", async () => stuck());
 
+// A fan-out whose rows wait on a gate: the group is live while the page polls it.
+let openGate: () => void = () => undefined;
+const gate = new Promise<void>((resolve) => (openGate = resolve));
+const slowRow = task("browser_slow_row", async (row: number) => {
+  await gate;
+  return row;
+});
+export const slowRows = workflow("browser_slow_rows", async (rows: number) => {
+  const all = Array.from({ length: rows }, (_, row) => slowRow.submit(row));
+  let sum = 0;
+  for (const one of all) sum += await one.result();
+  return sum;
+});
+
 interface Rect {
   readonly x: number;
   readonly y: number;
@@ -57,6 +71,7 @@ describe.skipIf(missing)("the dashboard on a 10,000-execution run", () => {
 
   afterAll(async () => {
     releaseHeld();
+    openGate();
     await browser?.close();
     await server?.close();
     await engine?.close();
@@ -209,6 +224,31 @@ describe.skipIf(missing)("the dashboard on a 10,000-execution run", () => {
     expect(Math.abs(node.y + node.height / 2 - (graph.y + graph.height / 2))).toBeLessThan(2);
   });
 
+  it("keeps a live group's counts current, and keeps it expanded, across polls", async () => {
+    const run = engine.submit(slowRows, 30);
+    await expect.poll(async () => (await engine.getRun(run.id))?.executions.filter((e) => e.state === "running").length).toBe(31);
+    await page.goto(`${server.url}/#/runs/${run.id}`);
+    const live = page.locator('svg.timeline g.group-row[data-task="browser_slow_row"]');
+    await expect.poll(() => live.locator("text.row-status").textContent()).toBe("30 running");
+    await live.click();
+    await expect.poll(() => live.getAttribute("data-expanded")).toBe("true");
+    // Two more polls: the group stays open, its rows drawn.
+    let polls = 0;
+    const count = (response: { url(): string }): void => {
+      if (new URL(response.url()).pathname.startsWith("/runs/")) polls += 1;
+    };
+    page.on("response", count);
+    await expect.poll(() => polls).toBeGreaterThanOrEqual(2);
+    page.off("response", count);
+    expect(await live.getAttribute("data-expanded")).toBe("true");
+    expect(await page.locator('svg.timeline g.row[data-execution-id][data-task="browser_slow_row"][data-state="running"]').count()).toBe(30);
+    openGate();
+    await page.waitForSelector("body[data-settled=true]");
+    expect(await live.locator("text.row-status").textContent()).toBe("30 completed");
+    expect(await live.getAttribute("data-expanded")).toBe("true");
+    expect(await page.locator('svg.timeline g.row[data-execution-id][data-task="browser_slow_row"][data-state="completed"]').count()).toBe(30);
+  });
+
   it("starts a workflow with JSON arguments, refusing bad JSON in the form and showing the API's 400", async () => {
     const posts: string[] = [];
     page.on("request", (request) => {
@@ -217,7 +257,7 @@ describe.skipIf(missing)("the dashboard on a 10,000-execution run", () => {
     await page.goto(`${server.url}/#/`);
     const form = page.locator("form.start-form");
     await form.locator("select[name=start-workflow] option", { hasText: "browser_needs_input" }).waitFor({ state: "attached" });
-    expect(await form.locator("select[name=start-workflow] option").allTextContents()).toEqual(["browser_needs_input", "browser_waits_on_stuck", "extract_rows", "extract_rows_held"]);
+    expect(await form.locator("select[name=start-workflow] option").allTextContents()).toEqual(["browser_needs_input", "browser_slow_rows", "browser_waits_on_stuck", "extract_rows", "extract_rows_held"]);
     await form.locator("select[name=start-workflow]").selectOption("browser_needs_input");
     await form.locator("textarea").fill("[1,");
     await form.locator("button[type=submit]").click();
