@@ -102,6 +102,10 @@ describe.skipIf(missing)("the dashboard on a 10,000-execution run", () => {
     // The root and the group: two rows, not 10,001.
     expect(await page.locator("svg.timeline g.row").count()).toBe(2);
     expect(await page.locator(".run-header .facts").textContent()).toContain("10,001 executions");
+    // Suspended has a colour of its own in the legend, beside sleeping's.
+    const swatch = (kind: string) => page.locator(`.legend i.segment-${kind}`).evaluate((e): string => (globalThis as any).getComputedStyle(e).backgroundColor);
+    expect(await swatch("suspended")).toBe("rgb(95, 179, 197)");
+    expect(new Set([await swatch("suspended"), await swatch("sleeping"), await swatch("queued")]).size).toBe(3);
     // The root's details link its first 20 children and count the rest.
     expect(await page.locator("section.execution a[data-link]").count()).toBe(20);
     expect(await page.locator("section.execution .more-links").textContent()).toBe("and 9,980 more");
