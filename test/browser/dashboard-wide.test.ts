@@ -22,6 +22,8 @@ const executablePath = process.env.FLOE_CHROMIUM ?? "/usr/bin/chromium";
 const missing = !existsSync(executablePath) && process.env.CI !== "true";
 const artifacts = new URL("../../test-artifacts/", import.meta.url);
 const rows = 10_000;
+// The page polls every 500 ms, and a loaded machine answers slower: what it waits for may take seconds.
+const soon = { timeout: 15_000 };
 
 // Waits for its first argument: started without one, the API refuses it with a 400 (exported: defined for the API to find by name).
 export const needsInput = workflow("browser_needs_input", { wait: [0] }, async (input: unknown) => input);
@@ -114,7 +116,7 @@ describe.skipIf(missing)("the dashboard on a 10,000-execution run", () => {
 
   it("expands the group on a click, drawing a screenful of its 10,000 rows at a time, and collapses it again", async () => {
     await page.locator(group).click();
-    await expect.poll(() => page.locator(group).getAttribute("data-expanded")).toBe("true");
+    await expect.poll(() => page.locator(group).getAttribute("data-expanded"), soon).toBe("true");
     const scroller = page.locator(".timeline-scroll");
     // The box scrolls through every row, while the page holds only those in view.
     expect(await scroller.evaluate((e) => e.scrollHeight)).toBeGreaterThan(rows * 20);
@@ -122,7 +124,7 @@ describe.skipIf(missing)("the dashboard on a 10,000-execution run", () => {
     expect(drawn).toBeGreaterThan(10);
     expect(drawn).toBeLessThan(100);
     await scroller.evaluate((e) => (e.scrollTop = e.scrollHeight));
-    await expect.poll(() => page.locator('svg.timeline g.row[data-task="extract_row"] text.row-label').last().textContent()).toBe("extract_row(9999)");
+    await expect.poll(() => page.locator('svg.timeline g.row[data-task="extract_row"] text.row-label').last().textContent(), soon).toBe("extract_row(9999)");
     expect(await page.locator("svg.timeline g.row").count()).toBeLessThan(100);
     // The time axis stays above the rows, wherever they are scrolled to.
     const axis = await box(".timeline-axis");
@@ -131,7 +133,7 @@ describe.skipIf(missing)("the dashboard on a 10,000-execution run", () => {
     expect(await page.locator(".timeline-axis text.tick-label").count()).toBeGreaterThan(2);
     await scroller.evaluate((e) => (e.scrollTop = 0));
     await page.locator(group).click();
-    await expect.poll(() => page.locator(group).getAttribute("data-expanded")).toBe("false");
+    await expect.poll(() => page.locator(group).getAttribute("data-expanded"), soon).toBe("false");
     expect(await page.locator("svg.timeline g.row").count()).toBe(2);
   });
 
@@ -140,7 +142,7 @@ describe.skipIf(missing)("the dashboard on a 10,000-execution run", () => {
     const scroller = page.locator(".timeline-scroll");
     await scroller.evaluate((e) => (e.scrollTop = e.scrollHeight / 2));
     // Wait for the redraw of the rows scrolled to, from about the 5,000th on.
-    await expect.poll(async () => Number(/\d+/.exec((await page.locator('svg.timeline g.row[data-task="extract_row"] text.row-label').first().textContent()) ?? "")?.[0])).toBeGreaterThan(4000);
+    await expect.poll(async () => Number(/\d+/.exec((await page.locator('svg.timeline g.row[data-task="extract_row"] text.row-label').first().textContent()) ?? "")?.[0]), soon).toBeGreaterThan(4000);
     const bar = page.locator('svg.timeline g.row[data-task="extract_row"] rect[data-kind="running"]').nth(12);
     await bar.waitFor();
     // The 13th row drawn: the first eight are drawn above the box's top, out of view.
@@ -149,7 +151,7 @@ describe.skipIf(missing)("the dashboard on a 10,000-execution run", () => {
     const name = await row.locator("text.row-label").textContent();
     await bar.click();
     const details = page.locator("section.execution");
-    await expect.poll(() => details.getAttribute("data-execution-id")).toBe(id);
+    await expect.poll(() => details.getAttribute("data-execution-id"), soon).toBe(id);
     expect(await details.locator("h2").textContent()).toBe(name);
     const panel = await box("#execution");
     const viewport = page.viewportSize() ?? { width: 0, height: 0 };
@@ -167,6 +169,7 @@ describe.skipIf(missing)("the dashboard on a 10,000-execution run", () => {
   it("draws the graph with one node for the group, fitted into its panel", async () => {
     // By the runs list: the page of the run is drawn anew, as when opened.
     await page.goto(`${server.url}/#/`);
+    await page.waitForSelector("body[data-view=runs]");
     await page.goto(`${server.url}/#/runs/${wideRun}`);
     await page.waitForSelector("svg.graph g.node");
     const nodes = await page.locator("svg.graph g.node").all();
@@ -196,7 +199,7 @@ describe.skipIf(missing)("the dashboard on a 10,000-execution run", () => {
     const panel = await box("svg.graph");
     await page.mouse.move(panel.x + panel.width / 2, panel.y + panel.height / 2);
     await page.mouse.wheel(0, 300);
-    await expect.poll(async () => (await viewBox())[2]).toBeGreaterThan(zoomed[2]!);
+    await expect.poll(async () => (await viewBox())[2], soon).toBeGreaterThan(zoomed[2]!);
     const before = await viewBox();
     await page.mouse.move(panel.x + 40, panel.y + 40);
     await page.mouse.down();
@@ -219,10 +222,10 @@ describe.skipIf(missing)("the dashboard on a 10,000-execution run", () => {
     await page.locator('.graph-tools button[aria-label="zoom in"]').click();
     // Expanded, a group of 10,000 stays one node of the graph: too many to lay out one by one.
     await page.locator('svg.graph g.group-node[data-task="extract_row"]').click();
-    await expect.poll(() => page.locator(group).getAttribute("data-expanded")).toBe("true");
+    await expect.poll(() => page.locator(group).getAttribute("data-expanded"), soon).toBe("true");
     expect(await page.locator("svg.graph g.node").count()).toBe(2);
     await page.locator(`section.execution a[data-link]`).first().click();
-    await expect.poll(() => page.locator("section.execution").getAttribute("data-execution-id")).not.toBe(root?.id);
+    await expect.poll(() => page.locator("section.execution").getAttribute("data-execution-id"), soon).not.toBe(root?.id);
     const graph = await box("svg.graph");
     const node = await box('svg.graph g.group-node[data-task="extract_row"]');
     expect(Math.abs(node.x + node.width / 2 - (graph.x + graph.width / 2))).toBeLessThan(2);
@@ -231,19 +234,19 @@ describe.skipIf(missing)("the dashboard on a 10,000-execution run", () => {
 
   it("keeps a live group's counts current, and keeps it expanded, across polls", async () => {
     const run = engine.submit(slowRows, 30);
-    await expect.poll(async () => (await engine.getRun(run.id))?.executions.filter((e) => e.state === "running").length).toBe(31);
+    await expect.poll(async () => (await engine.getRun(run.id))?.executions.filter((e) => e.state === "running").length, soon).toBe(31);
     await page.goto(`${server.url}/#/runs/${run.id}`);
     const live = page.locator('svg.timeline g.group-row[data-task="browser_slow_row"]');
-    await expect.poll(() => live.locator("text.row-status").textContent()).toBe("30 running");
+    await expect.poll(() => live.locator("text.row-status").textContent(), soon).toBe("30 running");
     await live.click();
-    await expect.poll(() => live.getAttribute("data-expanded")).toBe("true");
+    await expect.poll(() => live.getAttribute("data-expanded"), soon).toBe("true");
     // Two more polls: the group stays open, its rows drawn.
     let polls = 0;
     const count = (response: { url(): string }): void => {
       if (new URL(response.url()).pathname.startsWith("/runs/")) polls += 1;
     };
     page.on("response", count);
-    await expect.poll(() => polls).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => polls, soon).toBeGreaterThanOrEqual(2);
     page.off("response", count);
     expect(await live.getAttribute("data-expanded")).toBe("true");
     expect(await page.locator('svg.timeline g.row[data-execution-id][data-task="browser_slow_row"][data-state="running"]').count()).toBe(30);
@@ -266,15 +269,15 @@ describe.skipIf(missing)("the dashboard on a 10,000-execution run", () => {
     await form.locator("select[name=start-workflow]").selectOption("browser_needs_input");
     await form.locator("textarea").fill("[1,");
     await form.locator("button[type=submit]").click();
-    await expect.poll(() => form.locator(".form-error").textContent()).toMatch(/^the arguments are not JSON \(.*\): write them as a JSON array, such as \["u1", 2\]$/);
+    await expect.poll(() => form.locator(".form-error").textContent(), soon).toMatch(/^the arguments are not JSON \(.*\): write them as a JSON array, such as \["u1", 2\]$/);
     await form.locator("textarea").fill('{"rows": 3}');
     await form.locator("button[type=submit]").click();
-    await expect.poll(() => form.locator(".form-error").textContent()).toBe('the arguments must be a JSON array of the workflow\'s arguments, such as ["u1", 2]; got an object');
+    await expect.poll(() => form.locator(".form-error").textContent(), soon).toBe('the arguments must be a JSON array of the workflow\'s arguments, such as ["u1", 2]; got an object');
     expect(posts).toEqual([]);
     const before = (await engine.listRuns()).length;
     await form.locator("textarea").fill("[]");
     await form.locator("button[type=submit]").click();
-    await expect.poll(() => form.locator(".form-error").textContent()).toMatch(/^"browser_needs_input" waits for argument 0, but it was called with 0 argument/);
+    await expect.poll(() => form.locator(".form-error").textContent(), soon).toMatch(/^"browser_needs_input" waits for argument 0, but it was called with 0 argument/);
     expect(posts).toEqual(["/workflows/browser_needs_input/executions"]);
     expect(await engine.listRuns()).toHaveLength(before);
     await form.locator("select[name=start-workflow]").selectOption("extract_rows");
@@ -288,7 +291,7 @@ describe.skipIf(missing)("the dashboard on a 10,000-execution run", () => {
 
   it("cancels a running execution and a running run from their buttons", async () => {
     const run = engine.submit(extractRowsHeld, 3);
-    await expect.poll(async () => (await engine.getRun(run.id))?.executions.filter((e) => e.state === "completed").length).toBe(3);
+    await expect.poll(async () => (await engine.getRun(run.id))?.executions.filter((e) => e.state === "completed").length, soon).toBe(3);
     await page.goto(`${server.url}/#/runs/${run.id}`);
     const cancel = page.locator(`.run-header button.cancel[data-cancel="${run.id}"]`);
     await cancel.click();
@@ -298,11 +301,11 @@ describe.skipIf(missing)("the dashboard on a 10,000-execution run", () => {
     expect(await page.locator(".run-header button.cancel").count()).toBe(0);
 
     const waiting = engine.submit(waitsOnStuck);
-    await expect.poll(async () => (await engine.getRun(waiting.id))?.executions.find((e) => e.taskName === "browser_stuck")?.state).toBe("running");
+    await expect.poll(async () => (await engine.getRun(waiting.id))?.executions.find((e) => e.taskName === "browser_stuck")?.state, soon).toBe("running");
     const step = (await engine.getRun(waiting.id))?.executions.find((e) => e.taskName === "browser_stuck");
     await page.goto(`${server.url}/#/runs/${waiting.id}/${step?.id ?? ""}`);
     await page.locator(`#execution button.cancel[data-cancel="${step?.id ?? ""}"]`).click();
-    await expect.poll(() => page.locator("section.execution .badge").textContent()).toBe("cancelled");
+    await expect.poll(() => page.locator("section.execution .badge").textContent(), soon).toBe("cancelled");
     expect((await engine.getExecution(step?.id ?? ""))?.state).toBe("cancelled");
     expect(await page.locator("#execution button.cancel").count()).toBe(0);
   });
