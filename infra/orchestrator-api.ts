@@ -20,6 +20,7 @@ export type RouteAccess = "start" | "read" | "cancel" | "complete";
 /** The routes of DESIGN section 4, as API Gateway route keys, each with what it does. */
 export const apiRoutes = [
   { method: apigwv2.HttpMethod.POST, path: "/workflows/{name}/executions", access: "start" },
+  { method: apigwv2.HttpMethod.GET, path: "/workflows", access: "read" },
   { method: apigwv2.HttpMethod.GET, path: "/executions/{id}", access: "read" },
   { method: apigwv2.HttpMethod.GET, path: "/executions/{id}/result", access: "read" },
   { method: apigwv2.HttpMethod.POST, path: "/executions/{id}/cancel", access: "cancel" },

@@ -349,7 +349,7 @@ export class Orchestrator extends Construct {
    * @throws Error when the API uses a JWT authorizer, where IAM grants do not apply
    */
   grantRead(grantee: iam.IGrantable): iam.Grant {
-    return this.#grantInvoke(grantee, "grantRead", "read", [["GET", "/executions/*"], ["GET", "/runs"], ["GET", "/runs/*"]]);
+    return this.#grantInvoke(grantee, "grantRead", "read", [["GET", "/executions/*"], ["GET", "/runs"], ["GET", "/runs/*"], ["GET", "/workflows"]]);
   }
 
   /**

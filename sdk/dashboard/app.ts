@@ -1,18 +1,17 @@
 /**
  * The dashboard: a single page over the HTTP API (`GET /runs`, `GET /runs/{id}`), routed by
  * the address's hash so any static server or `floe dev` can serve it. It polls while
- * something is running. `?api=<url>` points it at another API (which must allow CORS;
+ * something is running, and starts workflows and cancels executions. `?api=<url>` points it at another API (which must allow CORS;
  * `floe dashboard --api <url>` forwards instead). Its requests carry the secret of the floe
  * server that served the page (a `<meta name="floe-secret">`), which refuses calls without it.
  */
 import { mergeRun } from "../http/merge-run.ts";
-import type { ExecutionJson, RunJson, RunListJson } from "../http/views.ts";
-import { formatMs, h, runLink } from "./dom.ts";
-import { executionView } from "./execution-view.ts";
-import { graphView } from "./graph-view.ts";
-import { settled, span } from "./model.ts";
+import type { RunJson, RunListJson } from "../http/views.ts";
+import { h, runLink } from "./dom.ts";
+import { settled } from "./model.ts";
+import { RunPage } from "./run-view.ts";
 import { runsView, type RunFilters } from "./runs-view.ts";
-import { timelineView } from "./timeline-view.ts";
+import { startForm } from "./start-form.ts";
 
 const apiBase = (new URLSearchParams(location.search).get("api") ?? "").replace(/\/+$/, "");
 // The secret of the floe server that served this page: sent back to it only, never to ?api=.
@@ -34,6 +33,23 @@ async function get<T>(path: string): Promise<T> {
   const body = (await response.json()) as T & { error?: { message: string } };
   if (!response.ok) throw new Error(body.error?.message ?? `${path} answered ${response.status}`);
   return body;
+}
+
+/** A POST with a JSON body; rejects with the API's message (a 400 says what was wrong). */
+async function post<T>(path: string, body: unknown): Promise<T> {
+  const response = await fetch(`${apiBase}${path}`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(body) });
+  const answer = (await response.json()) as T & { error?: { message: string } };
+  if (!response.ok) throw new Error(answer.error?.message ?? `${path} answered ${response.status}`);
+  return answer;
+}
+
+/** The registered workflows, for the start form; an API without `GET /workflows` gives the ones seen in the list. */
+async function workflowNames(): Promise<string[]> {
+  try {
+    return (await get<{ workflows: { name: string }[] }>("/workflows")).workflows.map((w) => w.name);
+  } catch {
+    return [...workflowsSeen].sort();
+  }
 }
 
 function showError(error: unknown): void {
@@ -85,6 +101,14 @@ async function readRuns(filters: RunFilters, pages: number): Promise<{ runs: Run
 function showRuns(mine: number, filters: RunFilters): void {
   crumbs.replaceChildren(h("span", {}, "runs"));
   document.title = "floe · runs";
+  // The list is redrawn by each poll; the form is not, so what is typed in it stays.
+  const list = h("div", { class: "runs-list" });
+  const formBox = h("div", { class: "start" });
+  let drawn = false;
+  void workflowNames().then((names) => {
+    if (mine !== generation) return;
+    formBox.replaceChildren(startForm(names, async (workflow, args) => (await post<{ id: string }>(`/workflows/${encodeURIComponent(workflow)}/executions`, { args })).id, (id) => (location.hash = runLink(id))));
+  });
   poll(mine, listPollMs, async () => {
     const { runs, cursor } = await readRuns(filters, listPages);
     if (mine !== generation) return false;
@@ -94,7 +118,9 @@ function showRuns(mine: number, filters: RunFilters): void {
       generation += 1;
       showRuns(generation, filters);
     };
-    app.replaceChildren(
+    if (!drawn) app.replaceChildren(formBox, list);
+    drawn = true;
+    list.replaceChildren(
       runsView(runs, [...workflowsSeen].sort(), filters, Date.now(), (next) => {
         const query = new URLSearchParams();
         if (next.workflow !== undefined) query.set("workflow", next.workflow);
@@ -109,43 +135,22 @@ function showRuns(mine: number, filters: RunFilters): void {
   });
 }
 
-function runHeader(run: RunJson, root: ExecutionJson | undefined, now: number): HTMLElement {
-  const { start, end } = span(run, now);
-  const failed = run.executions.filter((e) => e.state === "failed").length;
-  return h(
-    "section",
-    { class: "run-header" },
-    h("h1", {}, root?.task ?? run.id, " ", h("span", { class: `badge state-${root?.state ?? "unknown"}` }, root?.state ?? "unknown")),
-    h(
-      "p",
-      { class: "facts" },
-      `run ${run.id} · started ${new Date(start).toLocaleString()} · ${settled(run) ? "took" : "running for"} ${formatMs(end - start)} · ` +
-        `${run.executions.length} executions${failed > 0 ? ` · ${failed} failed` : ""}`,
-    ),
-  );
-}
+/** The run page shown, kept while the address names its run: choosing an execution fetches nothing. */
+let shown: { runId: string; page: RunPage } | undefined;
 
-function legend(): HTMLElement {
-  const item = (cls: string, text: string): HTMLElement => h("span", { class: "legend-item" }, h("i", { class: cls }), text);
-  return h(
-    "p",
-    { class: "legend" },
-    item("segment-waiting", "waiting for upstreams"),
-    item("segment-queued", "queued"),
-    item("segment-sleeping", "sleeping"),
-    item("segment-folded", "re-runs folded (×count)"),
-    item("outcome-running", "running"),
-    item("outcome-completed", "completed"),
-    item("outcome-retried", "failed, retried"),
-    item("outcome-failed", "failed"),
-    item("outcome-cancelled", "cancelled"),
-    item("edge-dependency", "dependency"),
-    item("edge-child", "parent–child"),
-  );
+function showCrumbs(page: RunPage): void {
+  const run = page.run;
+  if (run === undefined) return;
+  const root = run.executions.find((e) => e.id === run.id);
+  const selected = page.selected;
+  crumbs.replaceChildren(h("a", { href: "#/" }, "runs"), " / ", h("a", { href: runLink(run.id) }, root?.task ?? run.id), selected !== undefined && selected !== root ? ` / ${selected.task}` : "");
 }
 
 function showRun(mine: number, runId: string, executionId: string | undefined): void {
   document.title = "floe · run";
+  const page = new RunPage({ cancel: async (id) => void (await post(`/executions/${encodeURIComponent(id)}/cancel`, {})) }, executionId);
+  shown = { runId, page };
+  let drawn = false;
   // The view held: each poll after the first asks only what changed since it (`?since=`).
   let held: RunJson | undefined;
   poll(mine, runPollMs, async () => {
@@ -155,20 +160,10 @@ function showRun(mine: number, runId: string, executionId: string | undefined): 
     if (mine !== generation) return false;
     const run = held === undefined ? answer : mergeRun(held, answer);
     held = run;
-    const now = Date.now();
-    const root = run.executions.find((e) => e.id === run.id);
-    const selected = run.executions.find((e) => e.id === executionId) ?? root;
-    crumbs.replaceChildren(h("a", { href: "#/" }, "runs"), " / ", h("a", { href: runLink(run.id) }, root?.task ?? run.id), selected !== undefined && selected !== root ? ` / ${selected.task}` : "");
-    const width = Math.max(app.clientWidth, 640);
-    app.replaceChildren(
-      runHeader(run, root, now),
-      legend(),
-      h("section", { class: "panel", id: "timeline" }, h("h2", {}, "Timeline"), timelineView(run, width - 70, now, selected?.id)),
-      h("div", { class: "columns" },
-        h("section", { class: "panel", id: "graph" }, h("h2", {}, "Graph"), h("div", { class: "scroll" }, graphView(run, selected?.id))),
-        selected === undefined ? "" : h("div", { class: "panel", id: "execution" }, executionView(run, selected, now)),
-      ),
-    );
+    if (!drawn) app.replaceChildren(page.element);
+    drawn = true;
+    page.update(run);
+    showCrumbs(page);
     const done = settled(run);
     document.body.dataset.view = "run";
     document.body.dataset.settled = String(done);
@@ -177,14 +172,20 @@ function showRun(mine: number, runId: string, executionId: string | undefined): 
 }
 
 function route(): void {
+  const hash = location.hash.replace(/^#/, "") || "/";
+  const [path = "/", query = ""] = hash.split("?");
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  if (parts[0] === "runs" && parts[1] !== undefined && shown?.runId === parts[1]) {
+    shown.page.select(parts[2]);
+    showCrumbs(shown.page);
+    return;
+  }
+  shown = undefined;
   generation += 1;
   listPages = 1;
   const mine = generation;
   delete document.body.dataset.settled;
   delete document.body.dataset.view;
-  const hash = location.hash.replace(/^#/, "") || "/";
-  const [path = "/", query = ""] = hash.split("?");
-  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
   if (parts[0] === "runs" && parts[1] !== undefined) showRun(mine, parts[1], parts[2]);
   else showRuns(mine, parseFilters(query));
 }

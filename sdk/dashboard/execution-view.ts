@@ -6,10 +6,21 @@ import type { ErrorJson, ExecutionJson, FailedAttemptJson, RunJson } from "../ht
 import { formatMs, h, runLink } from "./dom.ts";
 import { label, segments } from "./model.ts";
 
+/** Links shown in a list before the rest are counted: a fan-out's root has 10,000 children. */
+const linksShown = 20;
+
 function links(run: RunJson, ids: readonly string[]): HTMLElement | string {
   if (ids.length === 0) return "none";
-  const byId = new Map(run.executions.map((e) => [e.id, e]));
-  return h("span", { class: "links" }, ...[...new Set(ids)].map((id) => h("a", { href: runLink(run.id, id), "data-link": id }, label(byId.get(id) ?? { task: id, args: undefined }))));
+  const unique = [...new Set(ids)];
+  const shown = new Set(unique.slice(0, linksShown));
+  const byId = new Map(run.executions.filter((e) => shown.has(e.id)).map((e) => [e.id, e]));
+  const rest = unique.length - shown.size;
+  return h(
+    "span",
+    { class: "links" },
+    ...[...shown].map((id) => h("a", { href: runLink(run.id, id), "data-link": id }, label(byId.get(id) ?? { task: id, args: undefined }))),
+    rest > 0 ? h("span", { class: "more-links" }, `and ${rest.toLocaleString("en-US")} more`) : "",
+  );
 }
 
 function json(value: unknown): HTMLElement {

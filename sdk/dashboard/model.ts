@@ -1,6 +1,7 @@
 /**
- * What the views draw, read from a run as `GET /runs/{id}` gives it: rows in tree order,
- * each execution's time split into segments, and the graph's two kinds of edges.
+ * What the views draw, read from a run as `GET /runs/{id}` gives it: each execution's time
+ * split into segments, the run's span, and a call's label (rows and the graph's nodes and
+ * edges, with their groups, are in `groups.ts`).
  */
 import type { ExecutionJson, RunJson } from "../http/views.ts";
 
@@ -37,27 +38,6 @@ export function settled(run: RunJson): boolean {
   return run.executions.every((e) => isTerminal(e.state));
 }
 
-/** Executions depth first under their parents, siblings in creation order. */
-export function rows(run: RunJson): { execution: ExecutionJson; depth: number }[] {
-  const ids = new Set(run.executions.map((e) => e.id));
-  const children = new Map<string | undefined, ExecutionJson[]>();
-  for (const e of [...run.executions].sort((a, b) => a.createdAt - b.createdAt)) {
-    const parent = e.parentId !== undefined && ids.has(e.parentId) ? e.parentId : undefined;
-    children.set(parent, [...(children.get(parent) ?? []), e]);
-  }
-  const out: { execution: ExecutionJson; depth: number }[] = [];
-  const seen = new Set<string>();
-  const visit = (e: ExecutionJson, depth: number): void => {
-    if (seen.has(e.id)) return;
-    seen.add(e.id);
-    out.push({ execution: e, depth });
-    for (const child of children.get(e.id) ?? []) visit(child, depth + 1);
-  };
-  for (const top of children.get(undefined) ?? []) visit(top, 0);
-  for (const e of run.executions) visit(e, 0);
-  return out;
-}
-
 /** The execution's time as segments, read from its history; the last open one ends at `now`. */
 export function segments(e: ExecutionJson, now: number): Segment[] {
   const history = [...e.history].sort((a, b) => a.at - b.at);
@@ -84,31 +64,15 @@ export function segments(e: ExecutionJson, now: number): Segment[] {
 
 /** The run's time span: first creation to last finish (or `now` while it runs). */
 export function span(run: RunJson, now: number): { start: number; end: number } {
-  const start = Math.min(...run.executions.map((e) => e.createdAt));
-  const times = run.executions.flatMap((e) => [e.finishedAt ?? 0, ...e.history.map((h) => h.at)]);
-  const end = settled(run) ? Math.max(...times) : Math.max(now, ...times);
-  return { start, end: Math.max(end, start + 1) };
-}
-
-/** An edge of the graph: a dependency (solid) or a parent–child link (dashed). */
-export interface GraphEdge {
-  readonly from: string;
-  readonly to: string;
-  readonly kind: "dependency" | "child";
-}
-
-/** The graph's edges: one per upstream–downstream pair, and one per parent and child. */
-export function graphEdges(run: RunJson): GraphEdge[] {
-  const ids = new Set(run.executions.map((e) => e.id));
-  const dependencies = new Map<string, GraphEdge>();
-  for (const edge of run.edges) {
-    if (!ids.has(edge.upstreamId) || !ids.has(edge.downstreamId)) continue;
-    dependencies.set(`${edge.upstreamId}|${edge.downstreamId}`, { from: edge.upstreamId, to: edge.downstreamId, kind: "dependency" });
+  // Loops, not Math.min(...): a spread of every time of a wide run can pass the engine's argument limit.
+  let start = Infinity;
+  let end = settled(run) ? -Infinity : now;
+  for (const e of run.executions) {
+    start = Math.min(start, e.createdAt);
+    end = Math.max(end, e.finishedAt ?? 0);
+    for (const t of e.history) end = Math.max(end, t.at);
   }
-  const children = run.executions
-    .filter((e) => e.parentId !== undefined && ids.has(e.parentId))
-    .map((e): GraphEdge => ({ from: e.parentId ?? "", to: e.id, kind: "child" }));
-  return [...children, ...dependencies.values()];
+  return { start, end: Math.max(end, start + 1) };
 }
 
 /** `load_user("u1")`: the task name, with its arguments when they are short plain values. */

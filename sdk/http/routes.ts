@@ -4,7 +4,7 @@
  * validated before anything is written, so a rejected request changes nothing.
  */
 import * as z from "../zod.ts";
-import { lookup } from "../define/registry.ts";
+import { definitionsList, lookup } from "../define/registry.ts";
 import { Kind } from "../define/registry.ts";
 import { State, isTerminal, type ExecutionRecord, type ExecutionState } from "../engine/model.ts";
 import type { RunPosition } from "../engine/ports.ts";
@@ -144,10 +144,20 @@ async function route(runtime: Runtime, request: HttpRequest, options: RoutesOpti
   }
   if (method === "POST" && parts.length === 2 && parts[0] === "callbacks") return callbackRoute(runtime, parts[1] ?? "", request, options);
   if (method === "GET" && parts.length === 1 && parts[0] === "runs") return runs(runtime, request);
+  if (method === "GET" && parts.length === 1 && parts[0] === "workflows") return { status: 200, body: workflows() };
   if (method === "GET" && parts.length === 2 && parts[0] === "runs") return runRoute(runtime, parts[1] ?? "", request, options);
   const scheduled = await scheduleRoute(options.schedules, method, parts);
   if (scheduled !== undefined) return scheduled;
   throw new HttpError(404, ErrorCode.NotFound, `no route for ${method} ${request.path}`);
+}
+
+/**
+ * `GET /workflows`: the names of the workflows this process has registered (those a start
+ * can name), sorted; tasks are left out, as they cannot be started from outside.
+ */
+function workflows(): { workflows: { name: string }[] } {
+  const names = definitionsList().filter((d) => d.kind === Kind.Workflow).map((d) => d.name);
+  return { workflows: names.sort().map((name) => ({ name })) };
 }
 
 /** The path's segments, decoded; a malformed percent-encoding is the caller's error, not ours. */

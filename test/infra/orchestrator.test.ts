@@ -195,7 +195,7 @@ describe("Orchestrator, shared resources", () => {
   it("serves the routes of DESIGN section 4, every one authorised with IAM but the callback route, with none", () => {
     const routes = Object.values(resourcesOf(template, "AWS::ApiGatewayV2::Route"));
     expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual([
-      "GET /executions/{id}", "GET /executions/{id}/result", "GET /runs", "GET /runs/{id}", "POST /callbacks/{token}",
+      "GET /executions/{id}", "GET /executions/{id}/result", "GET /runs", "GET /runs/{id}", "GET /workflows", "POST /callbacks/{token}",
       "POST /executions/{id}/cancel", "POST /executions/{id}/complete", "POST /workflows/{name}/executions",
     ]);
     for (const route of routes) {

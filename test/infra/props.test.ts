@@ -113,7 +113,7 @@ describe("Orchestrator options", () => {
       JwtConfiguration: { Issuer: "https://issuer.example.com/", Audience: ["floe-api"] },
     });
     const routes = Object.values(template.findResources("AWS::ApiGatewayV2::Route"));
-    expect(routes).toHaveLength(8);
+    expect(routes).toHaveLength(9);
     for (const route of routes) {
       // The callback route's token in the path is its secret: no JWT there either.
       if (route.Properties.RouteKey === "POST /callbacks/{token}") expect(route.Properties).toMatchObject({ AuthorizationType: "NONE" });
@@ -126,6 +126,7 @@ describe("Orchestrator options", () => {
     const { stack } = orchestrator({ jwtIssuer: "https://issuer.example.com/", jwtAudience: ["floe-api"] });
     expect(routeScopes(stack)).toEqual({
       "POST /workflows/{name}/executions": ["floe/start"],
+      "GET /workflows": ["floe/read"],
       "GET /executions/{id}": ["floe/read"],
       "GET /executions/{id}/result": ["floe/read"],
       "GET /runs": ["floe/read"],
@@ -141,6 +142,7 @@ describe("Orchestrator options", () => {
     const { stack } = orchestrator({ jwtIssuer: "https://issuer.example.com/", jwtAudience: ["floe-api"], jwtScopes });
     expect(routeScopes(stack)).toEqual({
       "POST /workflows/{name}/executions": ["shop/start"],
+      "GET /workflows": ["shop/read", "shop/admin"],
       "GET /executions/{id}": ["shop/read", "shop/admin"],
       "GET /executions/{id}/result": ["shop/read", "shop/admin"],
       "GET /runs": ["shop/read", "shop/admin"],
@@ -166,7 +168,7 @@ describe("Orchestrator options", () => {
       .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string; Resource: unknown }[]);
     expect(statements.map((s) => s.Action)).toEqual(["execute-api:Invoke", "execute-api:Invoke"]);
     const resources = JSON.stringify(statements.map((s) => s.Resource));
-    for (const route of ["/$default/POST/workflows/*/executions", "/$default/GET/executions/*", "/$default/GET/runs", "/$default/GET/runs/*"]) {
+    for (const route of ["/$default/POST/workflows/*/executions", "/$default/GET/executions/*", "/$default/GET/runs", "/$default/GET/runs/*", "/$default/GET/workflows"]) {
       expect(resources).toContain(route);
     }
   });

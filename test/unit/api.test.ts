@@ -116,6 +116,16 @@ describe("HTTP API", () => {
     expect(run.body.edges).toEqual([]);
   });
 
+  it("lists the workflows it can start, sorted, without the tasks", async () => {
+    const { status, body } = await call("GET", "/workflows");
+    expect(status).toBe(200);
+    const names: string[] = body.workflows.map((w: { name: string }) => w.name);
+    expect(names).toEqual(expect.arrayContaining(["api_add", "api_blocked", "api_failing", "api_greet"]));
+    expect(names).not.toContain("api_helper");
+    expect(names).toEqual([...names].sort());
+    expect(body.workflows[0]).toEqual({ name: names[0] });
+  });
+
   it("gives the same execution for the same Idempotency-Key and body, even 20 times at once (T15)", async () => {
     const headers = { "Idempotency-Key": "order-7" };
     const responses = await Promise.all(Array.from({ length: 20 }, () => call("POST", "/workflows/api_add/executions", { args: [4, 5] }, headers)));
