@@ -12,6 +12,7 @@ import { Semaphore } from "./slots.ts";
 import type { RunEvent } from "../events/run-event.ts";
 import { finishedRunEvents } from "../events/forwarded-run.ts";
 import { drive, isPromiseLike } from "../engine/step.ts";
+import { MemoryExecutionLogs } from "../logs/memory-execution-logs.ts";
 
 const startsPerTurn = 256;
 
@@ -85,7 +86,12 @@ const optionsSchema = z.strictObject({
  * tools; users get its {@link Engine} facade from {@link createEngine}.
  */
 export class EmbeddedEngine extends Runtime {
-  readonly memory: { readonly store: MemoryExecutionStore; readonly queue: MemoryTaskQueue; readonly blobs: MemoryBlobStore };
+  readonly memory: {
+    readonly store: MemoryExecutionStore;
+    readonly queue: MemoryTaskQueue;
+    readonly blobs: MemoryBlobStore;
+    readonly logs: MemoryExecutionLogs;
+  };
 
   /** @param options - see {@link EngineOptions} */
   constructor(options: EngineOptions = {}) {
@@ -101,6 +107,7 @@ export class EmbeddedEngine extends Runtime {
     const store = new MemoryExecutionStore();
     const queue = new MemoryTaskQueue(clock);
     const blobs = new MemoryBlobStore();
+    const logs = new MemoryExecutionLogs();
     let pump = (): void => undefined;
     const slots = new Semaphore(options.concurrency ?? 64, () => pump());
     super({
@@ -114,10 +121,12 @@ export class EmbeddedEngine extends Runtime {
       ...(options.maxPayloadBytes === undefined ? {} : { maxPayloadBytes: options.maxPayloadBytes }),
       ...(options.callbackBaseUrl === undefined ? {} : { callbackBaseUrl: options.callbackBaseUrl }),
       slots,
+      // Kept with the execution, and printed as before: the console is the user's terminal.
+      logs: { sink: logs, reader: logs, echo: true },
       onClose: () => queue.close(),
       ...(options.onRunEvent === undefined ? {} : { onTerminal: runEventsOf(store, options.onRunEvent) }),
     });
-    this.memory = { store, queue, blobs };
+    this.memory = { store, queue, blobs, logs };
     // Start queued work while slots are free, but at most `startsPerTurn` attempts before
     // the event loop turns: thousands started at once all stay alive together and swamp
     // the garbage collector.
