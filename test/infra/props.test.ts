@@ -113,7 +113,7 @@ describe("Orchestrator options", () => {
       JwtConfiguration: { Issuer: "https://issuer.example.com/", Audience: ["floe-api"] },
     });
     const routes = Object.values(template.findResources("AWS::ApiGatewayV2::Route"));
-    expect(routes).toHaveLength(8);
+    expect(routes).toHaveLength(9);
     for (const route of routes) {
       // The callback route's token in the path is its secret: no JWT there either.
       if (route.Properties.RouteKey === "POST /callbacks/{token}") expect(route.Properties).toMatchObject({ AuthorizationType: "NONE" });
@@ -128,6 +128,7 @@ describe("Orchestrator options", () => {
       "POST /workflows/{name}/executions": ["floe/start"],
       "GET /executions/{id}": ["floe/read"],
       "GET /executions/{id}/result": ["floe/read"],
+      "GET /executions/{id}/logs": ["floe/read"],
       "GET /runs": ["floe/read"],
       "GET /runs/{id}": ["floe/read"],
       "POST /executions/{id}/cancel": ["floe/cancel"],
@@ -143,6 +144,7 @@ describe("Orchestrator options", () => {
       "POST /workflows/{name}/executions": ["shop/start"],
       "GET /executions/{id}": ["shop/read", "shop/admin"],
       "GET /executions/{id}/result": ["shop/read", "shop/admin"],
+      "GET /executions/{id}/logs": ["shop/read", "shop/admin"],
       "GET /runs": ["shop/read", "shop/admin"],
       "GET /runs/{id}": ["shop/read", "shop/admin"],
       "POST /executions/{id}/cancel": ["floe/cancel"],
