@@ -6,6 +6,7 @@
  * server that served the page (a `<meta name="floe-secret">`), which refuses calls without it.
  */
 import type { ExecutionJson, RunJson, RunListJson } from "../http/views.ts";
+import type { ExecutionLogsJson } from "../logs/log-json.ts";
 import { formatMs, h, runLink } from "./dom.ts";
 import { executionView } from "./execution-view.ts";
 import { graphView } from "./graph-view.ts";
@@ -143,6 +144,8 @@ function legend(): HTMLElement {
   );
 }
 
+const loadLogs = (id: string): Promise<ExecutionLogsJson> => get<ExecutionLogsJson>(`/executions/${encodeURIComponent(id)}/logs`);
+
 function showRun(mine: number, runId: string, executionId: string | undefined): void {
   document.title = "floe · run";
   poll(mine, runPollMs, async () => {
@@ -159,7 +162,7 @@ function showRun(mine: number, runId: string, executionId: string | undefined): 
       h("section", { class: "panel", id: "timeline" }, h("h2", {}, "Timeline"), timelineView(run, width - 70, now, selected?.id)),
       h("div", { class: "columns" },
         h("section", { class: "panel", id: "graph" }, h("h2", {}, "Graph"), h("div", { class: "scroll" }, graphView(run, selected?.id))),
-        selected === undefined ? "" : h("div", { class: "panel", id: "execution" }, executionView(run, selected, now)),
+        selected === undefined ? "" : h("div", { class: "panel", id: "execution" }, executionView(run, selected, now, loadLogs)),
       ),
     );
     const done = settled(run);

@@ -4,10 +4,9 @@
  * JSON here, once, so that a line is the same on every backend and never throws.
  */
 import { Buffer } from "node:buffer";
+import { LogLevel, type LogLineJson } from "./log-json.ts";
 
-/** A line's level, as `log` and `console` name them. */
-export const LogLevel = { Debug: "debug", Info: "info", Warn: "warn", Error: "error" } as const;
-export type LogLevel = (typeof LogLevel)[keyof typeof LogLevel];
+export { LogLevel, type LogLineJson, type ExecutionLogsJson } from "./log-json.ts";
 
 /** Which attempt wrote a line: the tags of every line a task writes. */
 export interface LogTags {
@@ -26,27 +25,6 @@ export interface TaggedLine {
   /** Plain JSON (see {@link plainFields}). */
   readonly fields?: Readonly<Record<string, unknown>>;
   readonly tags: LogTags;
-}
-
-/** A line as `GET /executions/{id}/logs` answers it. */
-export interface LogLineJson {
-  /** ISO 8601 time. */
-  readonly at: string;
-  readonly level: LogLevel;
-  readonly message: string;
-  readonly fields?: Readonly<Record<string, unknown>>;
-  readonly attempt: number;
-}
-
-/** What `GET /executions/{id}/logs` answers. */
-export interface ExecutionLogsJson {
-  readonly executionId: string;
-  /** Oldest first. */
-  readonly lines: readonly LogLineJson[];
-  /** How many older lines the engine dropped to stay within its bound (embedded engine). */
-  readonly dropped?: number;
-  /** Set when more lines matched than the API reads in one request (AWS and the local cloud). */
-  readonly truncated?: boolean;
 }
 
 /**
