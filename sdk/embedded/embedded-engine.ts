@@ -68,6 +68,12 @@ export interface EngineOptions {
    * a server that hands `POST /callbacks/{token}` to this engine. Without it they are relative.
    */
   readonly callbackBaseUrl?: string;
+  /**
+   * Print each line a task logs (`log`, `console` inside a task) as the console would, as
+   * well as keeping it with its execution; `false` only keeps it.
+   * @default true
+   */
+  readonly printLogs?: boolean;
 }
 
 const optionsSchema = z.strictObject({
@@ -79,6 +85,7 @@ const optionsSchema = z.strictObject({
   ids: z.optional(z.custom<IdSource>((v) => typeof v === "object" && v !== null)),
   callbackBaseUrl: z.optional(z.url({ error: 'callbackBaseUrl must be an absolute URL, such as "https://api.example.com"' })),
   onRunEvent: z.optional(z.custom<(event: RunEvent) => void>((v) => typeof v === "function", { error: "onRunEvent must be a function" })),
+  printLogs: z.optional(z.boolean({ error: "printLogs must be true or false" })),
 });
 
 /**
@@ -122,7 +129,7 @@ export class EmbeddedEngine extends Runtime {
       ...(options.callbackBaseUrl === undefined ? {} : { callbackBaseUrl: options.callbackBaseUrl }),
       slots,
       // Kept with the execution, and printed as before: the console is the user's terminal.
-      logs: { sink: logs, reader: logs, echo: true },
+      logs: { sink: logs, reader: logs, echo: options.printLogs ?? true },
       onClose: () => queue.close(),
       ...(options.onRunEvent === undefined ? {} : { onTerminal: runEventsOf(store, options.onRunEvent) }),
     });
@@ -168,7 +175,7 @@ export class EmbeddedEngine extends Runtime {
  * adapters. The analogue of Prefect's `ThreadPoolTaskRunner(max_workers)`.
  *
  * @param options - concurrency and, for tests, suspension, clock and ids
- * @returns an {@link Engine}: `submit`, `map`, `getRun`, `getExecution`, `listRuns`, `cancel`, `close`
+ * @returns an {@link Engine}: `submit`, `map`, `getRun`, `getExecution`, `getLogs`, `listRuns`, `cancel`, `close`
  * @throws FloeError `FLOE_INVALID_OPTION` for bad options
  * @example
  * const engine = createEngine({ concurrency: 3 });
