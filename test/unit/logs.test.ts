@@ -101,6 +101,17 @@ describe("task logs on the embedded engine", () => {
     expect((await logsOf(runtime, run.id)).lines.map((l) => l.message)).toEqual(["line 0", "line 1"]);
   });
 
+  it("keeps a task's console line without printing it with printLogs: false", async () => {
+    const printed: unknown[][] = [];
+    vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => void printed.push(args));
+    const runtime = new EmbeddedEngine({ printLogs: false });
+    engine = runtime;
+    const run = runtime.submit(chatty, 1);
+    await run.result();
+    expect(printed).toEqual([]);
+    expect((await logsOf(runtime, run.id)).lines.map((l) => l.message)).toEqual(["line 0"]);
+  });
+
   it(`keeps the last ${MAX_LINES_PER_EXECUTION} lines of an execution and counts those dropped`, async () => {
     vi.spyOn(console, "log").mockImplementation(() => undefined);
     const runtime = new EmbeddedEngine();
