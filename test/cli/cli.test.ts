@@ -129,6 +129,8 @@ describe("floe run", () => {
     const { code, stdout } = await floe("run", "test/cli/fixtures/flaky.ts", "flaky", "/x", "--no-progress", "--logs");
     expect(code).toBe(0);
     const logs = stdout.slice(stdout.indexOf("\nlogs:\n"));
+    // Printed once, in the logs, not also as the tasks ran.
+    expect(stdout.split("calling the gateway")).toHaveLength(4);
     expect(logs).toMatch(
       new RegExp(
         [

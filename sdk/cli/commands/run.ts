@@ -57,7 +57,8 @@ export async function runCommand(first: string, rest: readonly string[], options
   }
   let runtime: Runtime | undefined;
   try {
-    runtime = await openEngine(options);
+    // With --logs the lines are printed once, after the run, under their attempts.
+    runtime = await openEngine({ ...options, printLogs: options.logs !== true });
     return await follow(inProcessApi(runtime, engineName(options)), workflow, parsed, options);
   } finally {
     await runtime?.close();
