@@ -64,14 +64,17 @@ const examples: readonly Example[] = [
   },
   {
     title: "checkout: charge_card retried with exponential backoff",
-    note: "charge_card ran three attempts; the gaps between them are the 100 ms and 200 ms backoff.",
+    note:
+      "charge_card ran three attempts; the gaps between them are the 100 ms and 200 ms backoff. Each attempt's log " +
+      "lines: npx floe run examples/flaky-payment.ts checkout order-42 4999 --logs",
     start: (engine) => engine.submit(checkout, "order-42", 4999),
   },
 ];
 
 const began = Date.now();
 for (const [i, example] of examples.entries()) {
-  const engine = createEmbeddedRuntime(example.concurrency === undefined ? {} : { concurrency: example.concurrency });
+  // The tasks' log lines are kept, not printed: `floe run … --logs` prints them.
+  const engine = createEmbeddedRuntime({ printLogs: false, ...(example.concurrency === undefined ? {} : { concurrency: example.concurrency }) });
   try {
     const execution = example.start(engine);
     const result = await execution.result();

@@ -2,11 +2,12 @@
  * Retries with backoff: `charge_card` fails its first two attempts (a flaky payment
  * gateway) and succeeds on the third. With `retries: { limit: 3, delayMs: 100, backoff:
  * "exponential" }` floe waits 100 ms before the second attempt and 200 ms before the
- * third; `taskContext()` tells the task which attempt it is in.
+ * third; `taskContext()` tells the task which attempt it is in, and `log` keeps each
+ * attempt's lines with the execution (`floe inspect`, the dashboard, `engine.getLogs`).
  *
  * Run it with `npm run demo`.
  */
-import { task, taskContext, workflow } from "floe";
+import { log, task, taskContext, workflow } from "floe";
 
 /** What a successful charge returns. */
 export interface Receipt {
@@ -24,8 +25,13 @@ export const chargeCard = task(
   { retries: { limit: 3, delayMs: 100, backoff: "exponential" } },
   async (orderId: string, amountCents: number): Promise<Receipt> => {
     const attempt = taskContext()?.attempt ?? 1;
+    log.info("charging", { orderId, amountCents });
     await sleep(50);
-    if (attempt < 3) throw new Error(`payment gateway timed out (attempt ${attempt})`);
+    if (attempt < 3) {
+      log.warn("the payment gateway timed out", { orderId });
+      throw new Error(`payment gateway timed out (attempt ${attempt})`);
+    }
+    log.info("charged", { orderId });
     return { orderId, amountCents, attempt };
   },
 );

@@ -24,6 +24,14 @@ export interface FloeFunctionProps {
   readonly environment: Readonly<Record<string, string>>;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  /** @default a name CloudFormation generates */
+  readonly logGroupName?: string;
+  /**
+   * Lambda's JSON log format, whose application log level (unset: Lambda's default) filters
+   * the JSON lines a task writes by their `level`.
+   * @default Lambda's text format
+   */
+  readonly jsonLogs?: { readonly applicationLogLevel?: lambda.ApplicationLogLevel };
 }
 
 /** One floe handler as a Lambda function, with its log group and role. */
@@ -42,7 +50,7 @@ export class FloeFunction extends Construct {
    */
   constructor(scope: Construct, id: string, props: FloeFunctionProps) {
     super(scope, id);
-    this.logGroup = new logs.LogGroup(this, "LogGroup", { retention: props.logRetention, removalPolicy: props.removalPolicy });
+    this.logGroup = new logs.LogGroup(this, "LogGroup", { retention: props.logRetention, removalPolicy: props.removalPolicy, logGroupName: props.logGroupName });
     this.role = new iam.Role(this, "Role", {
       assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
       description: `${props.description}: writes its own log group; data access granted by floe's Orchestrator`,
@@ -62,6 +70,7 @@ export class FloeFunction extends Construct {
       // Stack traces point into the TypeScript sources, through the bundle's source map.
       environment: { NODE_OPTIONS: "--enable-source-maps", ...props.environment },
       logGroup: this.logGroup,
+      ...(props.jsonLogs === undefined ? {} : { loggingFormat: lambda.LoggingFormat.JSON, applicationLogLevelV2: props.jsonLogs.applicationLogLevel }),
       role: this.role,
       bundling: bundlingOptions,
     });

@@ -44,6 +44,10 @@ const reasons = {
     "link, a third party's webhook), without AWS credentials or a token of the issuer: the token in the path is the " +
     "secret (128 bits of HMAC, single-use, expiring with the execution, checked by the API function, 404 for any bad " +
     "one), and the route is throttled on its own (callbackRateLimitPerSecond, callbackBurstLimit)",
+  workerLogs:
+    "the API reads task logs back with logs:FilterLogEvents on the worker log groups only, named " +
+    "/floe/<namePrefix>/workers/<task> and granted by that pattern, one resource however many tasks there are; " +
+    "the prefix is unique to this construct and stack",
   endOfLine:
     "this queue is the last stop (a dead-letter queue or the coordinator's on-failure destination): it keeps " +
     "messages 14 days for inspection and an alarm fires when it is not empty",
@@ -112,4 +116,5 @@ export function acknowledgeDesignFindings(orchestrator: Orchestrator): void {
   }
   acknowledge(orchestrator.coordinatorFailures, "AwsSolutions", "SQS3", reasons.endOfLine);
   acknowledge(orchestrator.api.callbackRoute, "AwsSolutions", "APIG4", reasons.callbackRoute);
+  acknowledge(orchestrator.apiHandler.role!, "AwsSolutions", `IAM5[Resource::${nagResource(orchestrator, orchestrator.workerLogGroupArns)}]`, reasons.workerLogs);
 }

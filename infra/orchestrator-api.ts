@@ -23,6 +23,7 @@ export const apiRoutes = [
   { method: apigwv2.HttpMethod.GET, path: "/workflows", access: "read" },
   { method: apigwv2.HttpMethod.GET, path: "/executions/{id}", access: "read" },
   { method: apigwv2.HttpMethod.GET, path: "/executions/{id}/result", access: "read" },
+  { method: apigwv2.HttpMethod.GET, path: "/executions/{id}/logs", access: "read" },
   { method: apigwv2.HttpMethod.POST, path: "/executions/{id}/cancel", access: "cancel" },
   { method: apigwv2.HttpMethod.POST, path: "/executions/{id}/complete", access: "complete" },
   { method: apigwv2.HttpMethod.GET, path: "/runs", access: "read" },

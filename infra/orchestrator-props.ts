@@ -153,6 +153,13 @@ export interface OrchestratorProps {
    */
   readonly executionRetentionDays?: number;
   /**
+   * The level below which Lambda drops the log lines of tasks (`log.debug` and
+   * `console.debug` are DEBUG; `console.log` is INFO): the workers' application log level
+   * in Lambda's JSON log format.
+   * @default Lambda's default for the JSON format (INFO)
+   */
+  readonly workerLogLevel?: "TRACE" | "DEBUG" | "INFO" | "WARN" | "ERROR" | "FATAL";
+  /**
    * Retention of every log group the construct creates.
    * @default RetentionDays.ONE_MONTH
    */

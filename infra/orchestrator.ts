@@ -6,7 +6,7 @@
  * the payload bucket, the HTTP API and alarms. Names and variables match what the handlers
  * in `functions/` read.
  */
-import { Duration, Fn, NestedStack, RemovalPolicy, Stack, Token } from "aws-cdk-lib";
+import { ArnFormat, Duration, Fn, NestedStack, RemovalPolicy, Stack, Token } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as events from "aws-cdk-lib/aws-events";
@@ -20,7 +20,7 @@ import * as s3 from "aws-cdk-lib/aws-s3";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { resolve } from "node:path";
-import { COORDINATOR_EVENTS, EnvironmentVariable, RECONCILE_EVERY_MINUTES } from "../sdk/aws/contract.ts";
+import { COORDINATOR_EVENTS, EnvironmentVariable, RECONCILE_EVERY_MINUTES, workerLogGroupPrefix } from "../sdk/aws/contract.ts";
 import { Handler, findProjectRoot } from "./bundling.ts";
 import { dataAccess, grantData, payloadPrefix, type DataAccess } from "./data-access.ts";
 import { FloeFunction } from "./floe-function.ts";
@@ -213,6 +213,8 @@ export class Orchestrator extends Construct {
           maxReceiveCount: resolved.maxReceiveCount,
           deadLetterTimeoutSeconds: backgroundTimeoutSeconds,
           environment: functionEnvironment,
+          logGroupName: `${workerLogGroupPrefix(this.namePrefix)}${name}`,
+          ...(props.workerLogLevel === undefined ? {} : { logLevel: lambda.ApplicationLogLevel[props.workerLogLevel] }),
         }),
       );
     }
@@ -253,6 +255,7 @@ export class Orchestrator extends Construct {
     for (const fn of [...this.taskFunctions, this.apiHandler]) fn.addEnvironment(EnvironmentVariable.ApiUrl, this.api.url);
     // Each role gets what its function's code path uses: the coordinator, say, no payloads.
     for (const fn of [...this.taskFunctions, this.apiHandler]) this.grantDataAccess(fn);
+    this.#grantLogReads(this.apiHandler);
     this.#grantData(this.coordinator, dataAccess.coordinator);
     this.#grantData(this.deadLetterHandler, dataAccess.deadLetter);
     this.#grantData(this.reconciler, dataAccess.reconciler);
@@ -326,6 +329,22 @@ export class Orchestrator extends Construct {
    */
   grantDataAccess(grantee: iam.IGrantable): iam.Grant {
     return this.#grantData(grantee, dataAccess.engine);
+  }
+
+  /**
+   * Lets the API read task logs back (`GET /executions/{id}/logs`): `logs:FilterLogEvents`
+   * on the worker log groups only, named by their prefix, one resource however many tasks
+   * there are; and tells it the prefix.
+   */
+  #grantLogReads(api: NodejsFunction): void {
+    const prefix = workerLogGroupPrefix(this.namePrefix);
+    api.addEnvironment(EnvironmentVariable.WorkerLogGroupPrefix, prefix);
+    iam.Grant.addToPrincipal({ grantee: api, actions: ["logs:FilterLogEvents"], resourceArns: [this.workerLogGroupArns] });
+  }
+
+  /** The ARN pattern of the worker log groups, `/floe/<namePrefix>/workers/*`. */
+  get workerLogGroupArns(): string {
+    return Stack.of(this).formatArn({ service: "logs", resource: "log-group", resourceName: `${workerLogGroupPrefix(this.namePrefix)}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
   }
 
   #grantData(grantee: iam.IGrantable, access: DataAccess): iam.Grant {

@@ -34,6 +34,10 @@ export interface TaskWorkerProps {
   readonly environment: Readonly<Record<string, string>>;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  /** The worker's log group, `<FLOE_WORKER_LOG_GROUP_PREFIX><task>`: where the API reads the task's lines. */
+  readonly logGroupName: string;
+  /** Lambda's application log level for the task's JSON lines. @default Lambda's */
+  readonly logLevel?: lambda.ApplicationLogLevel;
 }
 
 /** A task's queue, dead-letter queue and worker function. */
@@ -86,6 +90,9 @@ export class TaskWorker extends Construct {
       environment: { ...props.environment, FLOE_VISIBILITY_TIMEOUT_SECONDS: String(settings.visibilityTimeoutSeconds) },
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
+      logGroupName: props.logGroupName,
+      // A task's log lines are JSON (sdk/logs/): Lambda keeps them as written and filters them by level.
+      jsonLogs: { applicationLogLevel: props.logLevel },
     });
     this.function = worker.function;
     this.logGroup = worker.logGroup;

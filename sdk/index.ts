@@ -11,6 +11,8 @@ export { wait, asCompleted } from "./runtime/waiting.ts";
 export { sleep } from "./runtime/sleep.ts";
 export { external, ExternalExecution, type ExternalOptions } from "./runtime/external.ts";
 export { taskContext, type TaskContext } from "./runtime/context.ts";
+export { log } from "./logs/log.ts";
+export type { LogLevel, LogLineJson, ExecutionLogsJson } from "./logs/log-line.ts";
 export { createEngine, type EngineOptions } from "#engines";
 export type { Engine, GetRunOptions } from "./api/engine.ts";
 export type { Submittable } from "./runtime/runtime.ts";

@@ -14,6 +14,7 @@ import type { ExternalOutcome, Runtime, Submittable } from "../runtime/runtime.t
 import type { ExecutionState } from "../engine/model.ts";
 import { ErrorCode, FloeError } from "../errors.ts";
 import { mapRows, type MapArgs } from "./map-rows.ts";
+import { lineJson, type ExecutionLogsJson } from "../logs/log-line.ts";
 
 /**
  * An engine: the embedded one (`createEngine`) or the local cloud (`startLocalCloud`).
@@ -71,6 +72,16 @@ export interface Engine extends AsyncDisposable {
   /** Recent runs (their root executions), newest first. */
   listRuns(query?: RunQuery): Promise<RunSummary[]>;
   /**
+   * The lines an execution's tasks logged (`log`, `console` inside the task), oldest first,
+   * each with its attempt, as `GET /executions/{id}/logs` answers; `undefined` if unknown.
+   * @param execution - its id, or the execution
+   * @param options - `attempt`: only that attempt's lines
+   * @example
+   * const logs = await engine.getLogs(charge, { attempt: 2 });
+   * for (const line of logs?.lines ?? []) console.log(line.at, line.level, line.message);
+   */
+  getLogs(execution: Execution<unknown> | string, options?: { readonly attempt?: number }): Promise<ExecutionLogsJson | undefined>;
+  /**
    * Cancels an execution and, with it, its children.
    * @param execution - its id, or the execution
    * @throws FloeError `FLOE_UNKNOWN_EXECUTION` for an id this engine does not know
@@ -125,6 +136,12 @@ export function engineOf(runtime: Runtime): Engine {
       return record === undefined ? undefined : executionView(record, read, views);
     },
     listRuns: async (query?: RunQuery) => (await runtime.listRuns(query)).map(summary),
+    getLogs: async (target: Execution<unknown> | string, options: { readonly attempt?: number } = {}) => {
+      const record = await runtime.getExecution(idOf(target));
+      if (record === undefined) return undefined;
+      const page = await runtime.readLogs(record, options.attempt);
+      return { executionId: record.id, lines: page.lines.map(lineJson), ...(page.dropped === undefined ? {} : { dropped: page.dropped }), ...(page.truncated === true ? { truncated: true } : {}) };
+    },
     cancel: (target: Execution<unknown> | string) => cancelById(runtime, idOf(target)),
     complete: (target: Execution<unknown> | string, outcome: ExternalOutcome) => completeById(runtime, idOf(target), outcome),
     close: () => runtime.close(),

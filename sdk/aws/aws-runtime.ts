@@ -22,6 +22,10 @@ import { DynamoDbExecutionStore } from "./dynamodb-execution-store.ts";
 import { S3BlobStore } from "./s3-blob-store.ts";
 import { SqsTaskQueue } from "./sqs-task-queue.ts";
 import { WakeScheduler } from "./scheduled-wakes.ts";
+import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import type { LogSink } from "../logs/execution-logs.ts";
+import { StdoutLogSink } from "../logs/stdout-log-sink.ts";
+import { CloudWatchLogReader } from "./cloudwatch-log-reader.ts";
 
 export { readEnvironment, type Environment } from "./environment.ts";
 
@@ -50,6 +54,14 @@ export interface AwsRuntimeHooks {
   readonly pollTopLevel?: RuntimeOptions["pollTopLevel"];
   /** The runtime's clock (the local cloud's, which tests move): the system's in Lambda. */
   readonly clock?: Clock;
+  /**
+   * Where the lines of tasks go, and whether they are printed too: a JSON line each on
+   * stdout in Lambda; the function's log group on the local cloud's Logs endpoint.
+   */
+  readonly logSink?: LogSink;
+  readonly echoLogs?: boolean;
+  /** The CloudWatch Logs client the API reads task logs with: made from the SDK's configuration when not given. */
+  readonly logsClient?: CloudWatchLogsClient;
 }
 
 /**
@@ -71,7 +83,18 @@ export function createAwsRuntime(env: Environment, hooks: AwsRuntimeHooks = {}):
     ...(hooks.onTerminal === undefined ? {} : { onTerminal: hooks.onTerminal }),
     ...(hooks.onClose === undefined ? {} : { onClose: hooks.onClose }),
     ...(hooks.pollTopLevel === undefined ? {} : { pollTopLevel: hooks.pollTopLevel }),
+    logs: { sink: hooks.logSink ?? new StdoutLogSink(), reader: logReader(env, hooks), echo: hooks.echoLogs ?? false },
   });
+}
+
+/** The API's reader of the workers' log groups, when the environment names them. */
+function logReader(env: Environment, hooks: AwsRuntimeHooks): CloudWatchLogReader | undefined {
+  const prefix = env[V.WorkerLogGroupPrefix];
+  if (prefix === undefined) return undefined;
+  const clock = hooks.clock ?? systemClock;
+  // Only the API reads logs: the other functions never load this client.
+  const client = hooks.logsClient ?? (async () => new (await import("@aws-sdk/client-cloudwatch-logs")).CloudWatchLogsClient({}));
+  return new CloudWatchLogReader({ client, logGroupOf: (task) => `${prefix}${task}`, now: () => clock.now() });
 }
 
 /** The ports of a runtime on the AWS code path. */

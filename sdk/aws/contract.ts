@@ -35,7 +35,21 @@ export const EnvironmentVariable = {
   QueueArnPrefix: "FLOE_QUEUE_ARN_PREFIX",
   /** The API's: the workflows' Scheduler schedules, as JSON `{ "<workflow>": "<schedule name>" }` in the default group, for pause and resume. */
   WorkflowSchedules: "FLOE_WORKFLOW_SCHEDULES",
+  /** The API's: a task's worker writes its log lines to the log group named this prefix followed by the task's name; unset, the API reads no logs. */
+  WorkerLogGroupPrefix: "FLOE_WORKER_LOG_GROUP_PREFIX",
 } as const;
+
+/**
+ * The prefix of the worker log groups' names (`FLOE_WORKER_LOG_GROUP_PREFIX`): a task's
+ * worker writes to `/floe/<namePrefix>/workers/<task>`. Named, not generated, so that the
+ * API reads them, and is granted `logs:FilterLogEvents` on them, by one prefix however many
+ * tasks there are.
+ *
+ * @param namePrefix - the orchestrator's name prefix (the queues')
+ */
+export function workerLogGroupPrefix(namePrefix: string): string {
+  return `/floe/${namePrefix}/workers/`;
+}
 
 /**
  * The stream event source's batching, shared by the CDK construct and the local cloud

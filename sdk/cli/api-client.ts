@@ -4,6 +4,7 @@
  * every command reads runs the same way whichever engine runs them.
  */
 import type { ApiErrorJson, ExecutionJson, RunJson, RunListJson } from "../http/views.ts";
+import type { ExecutionLogsJson } from "../logs/log-line.ts";
 import { authorizer, type ApiAuth } from "./api-auth.ts";
 import { CliError, ExitCode } from "./cli-error.ts";
 import { findSecret, secretHeader } from "./local-secret.ts";
@@ -60,6 +61,11 @@ export class ApiClient {
   /** The execution whose result `id` ends with, forwards followed (`waitSeconds=0`: no waiting). */
   async result(id: string): Promise<ExecutionJson> {
     return this.#ok<ExecutionJson>("GET", `/executions/${encodeURIComponent(id)}/result?waitSeconds=0`);
+  }
+
+  /** The lines an execution's tasks logged, oldest first, tagged with their attempt. */
+  async logs(id: string, attempt?: number): Promise<ExecutionLogsJson> {
+    return this.#ok<ExecutionLogsJson>("GET", `/executions/${encodeURIComponent(id)}/logs${attempt === undefined ? "" : `?attempt=${attempt}`}`);
   }
 
   /** Runs newest first, filtered and paged by the API; a full page comes with the next one's cursor. */

@@ -17,6 +17,8 @@ export interface EngineChoice {
   readonly data?: string;
   /** The base of external executions' callback URLs: the dev server's URL. */
   readonly callbackBaseUrl?: string;
+  /** On the embedded engine, print the lines tasks log as well as keeping them. @default true */
+  readonly printLogs?: boolean;
 }
 
 /**
@@ -33,7 +35,9 @@ export async function openEngine(choice: EngineChoice): Promise<Runtime> {
   if (choice.data !== undefined && choice.localCloud !== true) {
     throw new CliError(ExitCode.BadInput, `--data keeps the local cloud's runs: add --local-cloud, or leave out --data ${choice.data}`);
   }
-  if (choice.localCloud !== true && choice.bundles === undefined) return createEmbeddedRuntime(concurrency);
+  if (choice.localCloud !== true && choice.bundles === undefined) {
+    return createEmbeddedRuntime({ ...concurrency, ...(choice.printLogs === false ? { printLogs: false } : {}) });
+  }
   summariseSdkNotice();
   if (choice.bundles !== undefined) return openBundles(choice.bundles, choice);
   const { startLocalCloudRuntime } = await import("../local-cloud/local-cloud.ts");

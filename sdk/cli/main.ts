@@ -78,6 +78,7 @@ function build(setCode: (code: number) => void): Command {
       .option("--width <n>", "the timeline's width in characters", intOption("--width", 1000), 60)
       .option("--no-progress", "do not show live progress on stderr")
       .option("--json", "print the run as JSON (state, result or error, executions, edges)")
+      .option("--logs", "once the run has finished, print the lines its tasks logged (log, console), per execution and attempt (up to 50 executions)")
       .action(async (first: string, rest: string[], options: Record<string, unknown>) => {
         // Commands are imported when run, so `--help` and usage errors answer at once.
         const { runCommand } = await import("./commands/run.ts");
@@ -144,14 +145,19 @@ function build(setCode: (code: number) => void): Command {
   configure(
     program
       .command("inspect")
-      .summary("show one run as a tree and a timeline")
-      .description("Show a run (given its id or the id of any of its executions) as a tree of executions with states, attempts, durations and errors, then its timeline.")
+      .summary("show one run as a tree, a timeline and its logs")
+      .description(
+        "Show a run (given its id or the id of any of its executions) as a tree of executions with states, attempts, durations and errors, " +
+          "then its timeline, then the lines its tasks logged (log, console) under each attempt: every execution's (up to 50) for a run's id, " +
+          "only that execution's for an execution's id.",
+      )
       .argument("<id>", "a run id or an execution id")
       .addOption(apiOption())
       .addOption(tokenOption())
       .addOption(iamOption())
       .option("--width <n>", "the timeline's width in characters", intOption("--width", 1000), 60)
       .option("--json", "print the run as JSON")
+      .option("--no-logs", "do not read and print the lines the tasks logged")
       .action(async (id: string, options: { api: string }) => {
         const { inspectCommand } = await import("./commands/inspect.ts");
         setCode(await inspectCommand(id, options));

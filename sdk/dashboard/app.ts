@@ -10,6 +10,7 @@ import type { RunJson, RunListJson } from "../http/views.ts";
 import { h, runLink } from "./dom.ts";
 import { settled } from "./model.ts";
 import { RunPage } from "./run-view.ts";
+import type { ExecutionLogsJson } from "../logs/log-json.ts";
 import { runsView, type RunFilters } from "./runs-view.ts";
 import { startForm } from "./start-form.ts";
 
@@ -146,9 +147,11 @@ function showCrumbs(page: RunPage): void {
   crumbs.replaceChildren(h("a", { href: "#/" }, "runs"), " / ", h("a", { href: runLink(run.id) }, root?.task ?? run.id), selected !== undefined && selected !== root ? ` / ${selected.task}` : "");
 }
 
+const loadLogs = (id: string): Promise<ExecutionLogsJson> => get<ExecutionLogsJson>(`/executions/${encodeURIComponent(id)}/logs`);
+
 function showRun(mine: number, runId: string, executionId: string | undefined): void {
   document.title = "floe · run";
-  const page = new RunPage({ cancel: async (id) => void (await post(`/executions/${encodeURIComponent(id)}/cancel`, {})) }, executionId);
+  const page = new RunPage({ cancel: async (id) => void (await post(`/executions/${encodeURIComponent(id)}/cancel`, {})), logs: loadLogs }, executionId);
   shown = { runId, page };
   let drawn = false;
   // The view held: each poll after the first asks only what changed since it (`?since=`).

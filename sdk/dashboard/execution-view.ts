@@ -5,6 +5,7 @@
 import type { ErrorJson, ExecutionJson, FailedAttemptJson, RunJson } from "../http/views.ts";
 import { formatMs, h, runLink } from "./dom.ts";
 import { label, segments } from "./model.ts";
+import { logsView, type LoadLogs } from "./logs-view.ts";
 
 /** Links shown in a list before the rest are counted: a fan-out's root has 10,000 children. */
 const linksShown = 20;
@@ -91,8 +92,8 @@ function whyLine(why: NonNullable<ExecutionJson["why"]>, now: number): string {
   return why.since === undefined || now < why.since ? why.text : `${why.text} (${formatMs(now - why.since)})`;
 }
 
-/** The panel of one execution of `run`. */
-export function executionView(run: RunJson, e: ExecutionJson, now: number): HTMLElement {
+/** The panel of one execution of `run`; with `loadLogs`, its Logs section too. */
+export function executionView(run: RunJson, e: ExecutionJson, now: number, loadLogs?: LoadLogs): HTMLElement {
   const upstreams = run.edges.filter((edge) => edge.downstreamId === e.id).map((edge) => edge.upstreamId);
   const downstreams = run.edges.filter((edge) => edge.upstreamId === e.id).map((edge) => edge.downstreamId);
   const children = run.executions.filter((x) => x.parentId === e.id).sort((a, b) => a.createdAt - b.createdAt).map((x) => x.id);
@@ -135,5 +136,6 @@ export function executionView(run: RunJson, e: ExecutionJson, now: number): HTML
   } else if (e.state === "completed") {
     panel.append(h("h3", {}, "Result"), e.forward === undefined ? json(e.result) : h("p", {}, "forwarded: the result of ", links(run, [e.forward])));
   }
+  if (loadLogs !== undefined && e.external === undefined) panel.append(logsView(e.id, loadLogs));
   return panel;
 }

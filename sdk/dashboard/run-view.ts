@@ -7,6 +7,7 @@
 import type { ExecutionJson, RunJson } from "../http/views.ts";
 import { formatMs, h } from "./dom.ts";
 import { executionView } from "./execution-view.ts";
+import type { LoadLogs } from "./logs-view.ts";
 import { GraphView } from "./graph-view.ts";
 import { displayRows, groupGraph, runTree } from "./groups.ts";
 import { isTerminal, settled, span } from "./model.ts";
@@ -16,6 +17,8 @@ import { TimelineView } from "./timeline-view.ts";
 export interface RunActions {
   /** `POST /executions/{id}/cancel`; rejects with the API's message. */
   readonly cancel: (executionId: string) => Promise<void>;
+  /** `GET /executions/{id}/logs`, for the details' Logs section. */
+  readonly logs?: LoadLogs;
 }
 
 function legend(): HTMLElement {
@@ -174,7 +177,7 @@ export class RunPage {
     const parts: Node[] = [];
     if (!isTerminal(e.state) && e.id !== run.id) parts.push(h("p", { class: "actions" }, this.#cancelButton(e, "cancel execution")));
     if (this.#message !== "") parts.push(h("p", { class: "failure action-error" }, this.#message));
-    parts.push(executionView(run, e, now));
+    parts.push(executionView(run, e, now, this.actions.logs));
     return parts;
   }
 

@@ -12,6 +12,7 @@ import { Semaphore } from "./slots.ts";
 import type { RunEvent } from "../events/run-event.ts";
 import { finishedRunEvents } from "../events/forwarded-run.ts";
 import { drive, isPromiseLike } from "../engine/step.ts";
+import { MemoryExecutionLogs } from "../logs/memory-execution-logs.ts";
 
 const startsPerTurn = 256;
 
@@ -67,6 +68,12 @@ export interface EngineOptions {
    * a server that hands `POST /callbacks/{token}` to this engine. Without it they are relative.
    */
   readonly callbackBaseUrl?: string;
+  /**
+   * Print each line a task logs (`log`, `console` inside a task) as the console would, as
+   * well as keeping it with its execution; `false` only keeps it.
+   * @default true
+   */
+  readonly printLogs?: boolean;
 }
 
 const optionsSchema = z.strictObject({
@@ -78,6 +85,7 @@ const optionsSchema = z.strictObject({
   ids: z.optional(z.custom<IdSource>((v) => typeof v === "object" && v !== null)),
   callbackBaseUrl: z.optional(z.url({ error: 'callbackBaseUrl must be an absolute URL, such as "https://api.example.com"' })),
   onRunEvent: z.optional(z.custom<(event: RunEvent) => void>((v) => typeof v === "function", { error: "onRunEvent must be a function" })),
+  printLogs: z.optional(z.boolean({ error: "printLogs must be true or false" })),
 });
 
 /**
@@ -85,7 +93,12 @@ const optionsSchema = z.strictObject({
  * tools; users get its {@link Engine} facade from {@link createEngine}.
  */
 export class EmbeddedEngine extends Runtime {
-  readonly memory: { readonly store: MemoryExecutionStore; readonly queue: MemoryTaskQueue; readonly blobs: MemoryBlobStore };
+  readonly memory: {
+    readonly store: MemoryExecutionStore;
+    readonly queue: MemoryTaskQueue;
+    readonly blobs: MemoryBlobStore;
+    readonly logs: MemoryExecutionLogs;
+  };
 
   /** @param options - see {@link EngineOptions} */
   constructor(options: EngineOptions = {}) {
@@ -101,6 +114,7 @@ export class EmbeddedEngine extends Runtime {
     const store = new MemoryExecutionStore();
     const queue = new MemoryTaskQueue(clock);
     const blobs = new MemoryBlobStore();
+    const logs = new MemoryExecutionLogs();
     let pump = (): void => undefined;
     const slots = new Semaphore(options.concurrency ?? 64, () => pump());
     super({
@@ -114,10 +128,12 @@ export class EmbeddedEngine extends Runtime {
       ...(options.maxPayloadBytes === undefined ? {} : { maxPayloadBytes: options.maxPayloadBytes }),
       ...(options.callbackBaseUrl === undefined ? {} : { callbackBaseUrl: options.callbackBaseUrl }),
       slots,
+      // Kept with the execution, and printed as before: the console is the user's terminal.
+      logs: { sink: logs, reader: logs, echo: options.printLogs ?? true },
       onClose: () => queue.close(),
       ...(options.onRunEvent === undefined ? {} : { onTerminal: runEventsOf(store, options.onRunEvent) }),
     });
-    this.memory = { store, queue, blobs };
+    this.memory = { store, queue, blobs, logs };
     // Start queued work while slots are free, but at most `startsPerTurn` attempts before
     // the event loop turns: thousands started at once all stay alive together and swamp
     // the garbage collector.
@@ -159,7 +175,7 @@ export class EmbeddedEngine extends Runtime {
  * adapters. The analogue of Prefect's `ThreadPoolTaskRunner(max_workers)`.
  *
  * @param options - concurrency and, for tests, suspension, clock and ids
- * @returns an {@link Engine}: `submit`, `map`, `getRun`, `getExecution`, `listRuns`, `cancel`, `close`
+ * @returns an {@link Engine}: `submit`, `map`, `getRun`, `getExecution`, `getLogs`, `listRuns`, `cancel`, `close`
  * @throws FloeError `FLOE_INVALID_OPTION` for bad options
  * @example
  * const engine = createEngine({ concurrency: 3 });

@@ -16,6 +16,7 @@ import { executionJson, executionView, runJson, runView, summary } from "./descr
 import { completionOf } from "./completion.ts";
 import { badSince, cursorTime } from "./since-cursor.ts";
 import { verifyCallbackToken } from "../runtime/callback-token.ts";
+import { executionLogs } from "./logs-route.ts";
 
 /** A request, as any server sees it. */
 export interface HttpRequest {
@@ -133,6 +134,10 @@ async function route(runtime: Runtime, request: HttpRequest, options: RoutesOpti
   if (method === "GET" && parts.length === 2 && parts[0] === "executions") return { status: 200, body: await view(runtime, parts[1] ?? "", options) };
   if (method === "GET" && parts.length === 3 && parts[0] === "executions" && parts[2] === "result") {
     return result(runtime, parts[1] ?? "", request, options);
+  }
+  if (method === "GET" && parts.length === 3 && parts[0] === "executions" && parts[2] === "logs") {
+    const fail = (status: number, code: string, message: string, fields?: Record<string, string>) => new HttpError(status, code, message, fields);
+    return { status: 200, body: await executionLogs(runtime, parts[1] ?? "", request.query.attempt, fail) };
   }
   if (method === "POST" && parts.length === 3 && parts[0] === "executions" && parts[2] === "cancel") {
     await known(runtime, parts[1] ?? "");

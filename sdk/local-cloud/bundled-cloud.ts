@@ -16,6 +16,7 @@ import { DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { CreateScheduleCommand, SchedulerClient, type CreateScheduleCommandInput } from "@aws-sdk/client-scheduler";
 import type { DynamoDBRecord } from "aws-lambda";
 import { finishedIn } from "../../functions/coordinator.ts";
@@ -31,6 +32,7 @@ import { QueuePoller } from "./queue-poller.ts";
 import { StreamPoller } from "./stream-poller.ts";
 import { startEventsEndpoint, type PublishedEvent } from "./events-endpoint.ts";
 import { startSchedulerEndpoint } from "./scheduler-endpoint.ts";
+import { startLogsEndpoint, type LogsEndpoint } from "./logs-endpoint.ts";
 import { assetOf, readStack, resolveValue, resourcesOfType, scheduledTargets, text, type StackTemplate } from "./template.ts";
 
 /** Options of {@link startBundledCloud}. */
@@ -143,7 +145,10 @@ export async function startBundledCloud(options: BundledCloudOptions): Promise<B
     stops.push(() => events.close());
     const scheduler = await startScheduler(stack, provisioned, sqs);
     stops.push(() => scheduler.close());
-    const functions = startFunctions(stack, provisioned, { ...endpoints, events: events.url, scheduler: scheduler.url }, work, options);
+    // Each function's output is kept in its log group, where the API reads task logs back.
+    const logs = await startLogsEndpoint();
+    stops.push(() => logs.close());
+    const functions = startFunctions(stack, provisioned, { ...endpoints, events: events.url, scheduler: scheduler.url, logs }, work, options);
     stops.push(() => Promise.all([...functions.values()].map((fn) => fn.close())));
     const byName = new Map([...functions.values()].map((fn) => [fn.spec.name, fn]));
     const pollers = driveMappings(stack, provisioned, byName, { sqs, streams });
@@ -160,7 +165,7 @@ export async function startBundledCloud(options: BundledCloudOptions): Promise<B
       timers.forEach((timer) => timer.unref());
       stops.push(() => timers.forEach((timer) => clearInterval(timer)));
     }
-    const client = await startClient(stack, functions, { dynamodb, sqs, s3, streams }, stop);
+    const client = await startClient(stack, functions, { dynamodb, sqs, s3, streams }, logs, stop);
     return { client, functions, refs: provisioned.refs, endpoints, runScheduled, close: () => client.close() };
   } catch (error) {
     await stop();
@@ -169,7 +174,13 @@ export async function startBundledCloud(options: BundledCloudOptions): Promise<B
 }
 
 /** Copies each function's asset to a read-only folder and prepares its processes. */
-function startFunctions(stack: StackTemplate, provisioned: Provisioned, endpoints: Endpoints & { readonly events: string; readonly scheduler: string }, work: string, options: BundledCloudOptions): Map<string, LambdaFunction> {
+function startFunctions(
+  stack: StackTemplate,
+  provisioned: Provisioned,
+  endpoints: Endpoints & { readonly events: string; readonly scheduler: string; readonly logs: LogsEndpoint },
+  work: string,
+  options: BundledCloudOptions,
+): Map<string, LambdaFunction> {
   const runtimeDir = join(work, "runtime");
   mkdirSync(runtimeDir, { recursive: true });
   const bootstrap = join(runtimeDir, "bootstrap.mjs");
@@ -195,7 +206,7 @@ function startFunctions(stack: StackTemplate, provisioned: Provisioned, endpoint
       AWS_LAMBDA_FUNCTION_NAME: name,
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: memory,
       AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
-      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${name}`,
+      AWS_LAMBDA_LOG_GROUP_NAME: logGroupOf(stack, id, name),
       AWS_LAMBDA_LOG_STREAM_NAME: `local/${id}`,
       AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
       AWS_EXECUTION_ENV: `AWS_Lambda_${text(p.Runtime) ?? "nodejs22.x"}`,
@@ -213,6 +224,7 @@ function startFunctions(stack: StackTemplate, provisioned: Provisioned, endpoint
       AWS_ENDPOINT_URL_S3: endpoints.s3,
       AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.events,
       AWS_ENDPOINT_URL_SCHEDULER: endpoints.scheduler,
+      AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: endpoints.logs.url,
       // The AWS SDK's warning on Node 20, silenced here only when the host silences it.
       ...(process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED === undefined
         ? {}
@@ -228,7 +240,11 @@ function startFunctions(stack: StackTemplate, provisioned: Provisioned, endpoint
       timeoutSeconds: Number(p.Timeout ?? 3),
       concurrency: Math.max(1, options.concurrency ?? 2),
     };
-    functions.set(id, new LambdaFunction(spec, options.faults ?? {}, (line) => log(id, line)));
+    const group = logGroupOf(stack, id, name);
+    functions.set(id, new LambdaFunction(spec, options.faults ?? {}, (line) => {
+      log(id, line);
+      endpoints.logs.append(group, line, `local/${id}`);
+    }));
   }
   return functions;
 }
@@ -385,16 +401,22 @@ async function startClient(
   stack: StackTemplate,
   functions: Map<string, LambdaFunction>,
   clients: { readonly dynamodb: DynamoDBClient; readonly sqs: SQSClient; readonly s3: S3Client; readonly streams: DynamoDBStreamsClient },
+  logs: LogsEndpoint,
   stop: () => Promise<void>,
 ): Promise<Runtime> {
   const floe = [...functions.values()].find((fn) => fn.spec.environment[EnvironmentVariable.TableName] !== undefined);
   if (floe === undefined) throw new Error(`stack ${stack.name} has no floe function (none sets ${EnvironmentVariable.TableName}): is it an app with floe's Orchestrator?`);
-  const env = readEnvironment(floe.spec.environment);
+  // The API function's: where the workers' log groups are.
+  const prefix = [...functions.values()].map((fn) => fn.spec.environment[EnvironmentVariable.WorkerLogGroupPrefix]).find((p) => p !== undefined);
+  const env = readEnvironment({ ...floe.spec.environment, ...(prefix === undefined ? {} : { [EnvironmentVariable.WorkerLogGroupPrefix]: prefix }) });
+  const logsClient = new CloudWatchLogsClient({ endpoint: logs.url, region, credentials });
   let subscription: StreamPoller | undefined;
   const client = createAwsRuntime(env, {
     clients,
+    logsClient,
     onClose: async () => {
       await subscription?.stop();
+      logsClient.destroy();
       await stop();
     },
   });
@@ -415,6 +437,18 @@ async function startClient(
     subscription.start();
   }
   return client;
+}
+
+/**
+ * The log group a function writes to: the one its `LoggingConfig` names (a log group of the
+ * template with a name of its own), else Lambda's default, `/aws/lambda/<function name>`.
+ */
+function logGroupOf(stack: StackTemplate, id: string, name: string): string {
+  const ref = ((stack.resources[id]?.Properties?.LoggingConfig as { LogGroup?: { Ref?: unknown } } | undefined)?.LogGroup)?.Ref;
+  // A resource of a nested stack is named by its path: the referenced log group shares it.
+  const path = typeof ref === "string" ? `${id.includes("/") ? id.slice(0, id.lastIndexOf("/") + 1) : ""}${ref}` : undefined;
+  const named = path === undefined ? undefined : text(stack.resources[path]?.Properties?.LogGroupName);
+  return named ?? `/aws/lambda/${name}`;
 }
 
 function makeReadOnly(folder: string): void {

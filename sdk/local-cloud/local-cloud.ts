@@ -22,6 +22,7 @@ import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { SchedulerClient } from "@aws-sdk/client-scheduler";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { createSqsServer } from "local-aws-sqs";
 import S3rver from "s3rver";
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
@@ -30,7 +31,7 @@ import { createDeadLetterHandler } from "../../functions/dead-letter.ts";
 import { createWorkerHandler } from "../../functions/worker.ts";
 import { createReconcilerHandler } from "../../functions/reconciler.ts";
 import { createAwsPorts, createAwsRuntime, type Environment } from "../aws/aws-runtime.ts";
-import { COORDINATOR_EVENTS, EnvironmentVariable as V, INLINE_FAN_IN, RECONCILE_EVERY_MINUTES, executionTableDefinition } from "../aws/contract.ts";
+import { COORDINATOR_EVENTS, EnvironmentVariable as V, INLINE_FAN_IN, RECONCILE_EVERY_MINUTES, executionTableDefinition, workerLogGroupPrefix } from "../aws/contract.ts";
 import { definitionsList } from "../define/registry.ts";
 import { ErrorCode, FloeError } from "../errors.ts";
 import type { Clock, TaskQueue } from "../engine/ports.ts";
@@ -45,6 +46,9 @@ import { openDataDir, resendUnfinished, type DataDir } from "./data-dir.ts";
 import { startDynamoDbLocal } from "./dynamodb-local.ts";
 import { EnsuringTaskQueue, QueuePoller, QueueSetOnSqs, type SqsHandler } from "./queue-poller.ts";
 import { StreamPoller } from "./stream-poller.ts";
+import { startLogsEndpoint, type LogsEndpoint } from "./logs-endpoint.ts";
+import { jsonLine } from "../logs/log-line.ts";
+import type { LogSink } from "../logs/execution-logs.ts";
 
 /** Where the three services answer. */
 export interface Endpoints {
@@ -164,6 +168,11 @@ export interface LocalCloudOptions {
    * @default undefined: relative URLs
    */
   readonly callbackBaseUrl?: string;
+  /**
+   * Told of the local CloudWatch Logs endpoint once it runs: each function's lines are kept
+   * in its log group there, and the API reads task logs from it with `FilterLogEvents`.
+   */
+  readonly onLogsEndpoint?: (endpoint: LogsEndpoint) => void;
 }
 
 /**
@@ -278,9 +287,14 @@ export async function startLocalCloudRuntime(options: LocalCloudOptions = {}): P
   const streams = new DynamoDBStreamsClient({ endpoint: endpoints.dynamodb, region, credentials });
   const destroyClients = () => [dynamodb, sqs, s3, streams].forEach((client) => client.destroy());
   const stopEmulators = async () => {
+    logs.destroy();
+    await logsEndpoint.close();
     await emulators.stop();
     await data?.release();
   };
+  const logsEndpoint = await startLogsEndpoint(options.clock === undefined ? {} : { now: () => options.clock!.now() });
+  options.onLogsEndpoint?.(logsEndpoint);
+  const logs = new CloudWatchLogsClient({ endpoint: logsEndpoint.url, region, credentials });
   const onRunEvent = options.onRunEvent;
   const eventsEndpoint = onRunEvent === undefined ? undefined : await startEventsEndpoint({ onEvent: onRunEvent });
   const events = eventsEndpoint === undefined ? undefined : new EventBridgeClient({ endpoint: eventsEndpoint.url, region, credentials });
@@ -313,6 +327,7 @@ export async function startLocalCloudRuntime(options: LocalCloudOptions = {}): P
       [V.InlineFanIn]: options.inlineFanIn ?? INLINE_FAN_IN,
       ...(scheduler === undefined ? {} : wakeEnvironment(prefix)),
       ...(options.callbackBaseUrl === undefined ? {} : { [V.ApiUrl]: options.callbackBaseUrl }),
+      [V.WorkerLogGroupPrefix]: workerLogGroupPrefix(prefix),
       pathStyle: true,
     };
     const shared = {
@@ -327,12 +342,20 @@ export async function startLocalCloudRuntime(options: LocalCloudOptions = {}): P
     // finishes below, and read the store again every `recheckMs`, should a finish reach it
     // by no function (one written by another process on the same emulators, or whose
     // notification's read failed).
-    const client = createAwsRuntime(env, { ...shared, onClose: () => stop(), pollTopLevel: { firstMs: recheckMs, maxMs: recheckMs } });
+    const client = createAwsRuntime(env, { ...shared, onClose: () => stop(), pollTopLevel: { firstMs: recheckMs, maxMs: recheckMs }, logsClient: logs });
     // Made now, as a deployment's first use would: each function reads it at its cold start.
     await client.callbackKey();
     // A function tells the client of each finish it writes, which wakes the client's
     // top-level waits without a request; no function is told of another's.
-    const coldStart = () => createAwsRuntime(env, { ...shared, onTerminal: (id) => client.finishedElsewhere(id) });
+    // Each function's lines go to its log group, as Lambda sends a function's stdout; they
+    // are printed too, since the console here is the user's terminal.
+    const logSinkOf = (functionName: string): LogSink => {
+      const task = /^worker:(.+)$/.exec(functionName)?.[1];
+      const group = task === undefined ? `/aws/lambda/${prefix}-${functionName}` : `${workerLogGroupPrefix(prefix)}${task}`;
+      return { write: (line) => logsEndpoint.append(group, jsonLine(line)) };
+    };
+    const coldStart = (functionName: string) =>
+      createAwsRuntime(env, { ...shared, onTerminal: (id) => client.finishedElsewhere(id), logSink: logSinkOf(functionName), echoLogs: true });
     const functions = new LocalFunctions(coldStart, options.onInvoke, publish);
     poller = new QueuePoller({ sqs, queues, handlerFor: (url) => functions.workerOf(queues, url), concurrency: options.concurrency ?? 64 });
     const deadLetters = new QueuePoller({ sqs, queues: queues.deadLetters, handlerFor: () => (event) => functions.deadLetter.invoke(event), concurrency: 4 });
@@ -401,7 +424,7 @@ function existing(data: DataDir | undefined, ...names: string[]): (error: unknow
  * dead-letter handler, the coordinator and the reconciler.
  */
 class LocalFunctions {
-  readonly #coldStart: () => Runtime;
+  readonly #coldStart: (functionName: string) => Runtime;
   readonly #workers = new Map<string, FunctionContainers<SQSEvent, SQSBatchResponse>>();
   readonly deadLetter: FunctionContainers<SQSEvent, SQSBatchResponse>;
   readonly coordinator: FunctionContainers<DynamoDBStreamEvent, DynamoDBBatchResponse>;
@@ -410,10 +433,10 @@ class LocalFunctions {
   readonly #onInvoke: ((functionName: string) => void) | undefined;
 
   /**
-   * @param coldStart - makes the runtime of a new container
+   * @param coldStart - makes the runtime of a new container of the function named
    * @param onInvoke - told of each invocation (see `LocalCloudOptions.onInvoke`)
    */
-  constructor(coldStart: () => Runtime, onInvoke?: (functionName: string) => void, publish?: RunEventPublisher) {
+  constructor(coldStart: (functionName: string) => Runtime, onInvoke?: (functionName: string) => void, publish?: RunEventPublisher) {
     this.#coldStart = coldStart;
     this.#onInvoke = onInvoke;
     this.deadLetter = this.#function("dead-letter", (runtime) => createDeadLetterHandler({ engine: runtime.engine }));
@@ -423,8 +446,9 @@ class LocalFunctions {
 
   #function<E, R>(name: string, handler: (runtime: Runtime) => (event: E) => Promise<R>): FunctionContainers<E, R> {
     const onInvoke = this.#onInvoke;
-    if (onInvoke === undefined) return new FunctionContainers(name, this.#coldStart, handler);
-    return new FunctionContainers(name, this.#coldStart, (runtime) => {
+    const coldStart = () => this.#coldStart(name);
+    if (onInvoke === undefined) return new FunctionContainers(name, coldStart, handler);
+    return new FunctionContainers(name, coldStart, (runtime) => {
       const handle = handler(runtime);
       return (event) => {
         onInvoke(name);

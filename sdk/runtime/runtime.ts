@@ -31,6 +31,8 @@ import { wakeTime } from "./sleep.ts";
 import { ExternalExecution } from "./external.ts";
 import { callbackToken, newCallbackKey } from "./callback-token.ts";
 import type { ExternalCompletion } from "../engine/execution-engine.ts";
+import type { LogPage, LogReader, LogSink } from "../logs/execution-logs.ts";
+import { captureConsole, type LogHost } from "../logs/log.ts";
 
 /** The dependencies and settings of a {@link Runtime}. */
 export interface RuntimeOptions {
@@ -101,6 +103,24 @@ export interface RuntimeOptions {
    * URL. `undefined` gives relative URLs.
    */
   readonly callbackBaseUrl?: string;
+  /**
+   * Where the lines tasks write (`log`, `console` inside a task) go, and where the API
+   * reads them back. Without a sink they go to the console untagged; without a reader an
+   * execution has no lines.
+   */
+  readonly logs?: RuntimeLogs;
+}
+
+/** The task logs of a {@link Runtime}. */
+export interface RuntimeLogs {
+  readonly sink?: LogSink;
+  readonly reader?: LogReader;
+  /**
+   * Print each kept line too, as the console call would have printed it: where the console
+   * is the user's terminal (the embedded engine, the local cloud), not on AWS.
+   * @default false
+   */
+  readonly echo?: boolean;
 }
 
 export type { Slots } from "./attempts.ts";
@@ -146,8 +166,10 @@ function externalError(error: { readonly message: string; readonly code?: string
 }
 
 /** Runs user code for the {@link ExecutionEngine}; see the file comment. */
-export class Runtime implements ExecutionHost {
+export class Runtime implements ExecutionHost, LogHost {
   readonly engine: ExecutionEngine;
+  readonly logSink: LogSink | undefined;
+  readonly echoLogs: boolean;
   readonly #o: RuntimeOptions;
   readonly #refs: ReferenceCodec;
   readonly #waiters: Waiters;
@@ -162,6 +184,10 @@ export class Runtime implements ExecutionHost {
   constructor(options: RuntimeOptions) {
     this.#o = options;
     this.#callbackBaseUrl = options.callbackBaseUrl;
+    this.logSink = options.logs?.sink;
+    this.echoLogs = options.logs?.echo ?? false;
+    // Once per process, and only where tasks' lines have somewhere to go.
+    if (this.logSink !== undefined) captureConsole();
     this.#refs = {
       idOf: (value) => {
         if (!isExecution(value)) return undefined;
@@ -758,6 +784,38 @@ export class Runtime implements ExecutionHost {
 
   async listRuns(query: RunQuery = {}): Promise<ExecutionRecord[]> {
     return structuredClone(await this.#o.store.runs(query));
+  }
+
+  /** The time a task's log line is stamped with: the runtime's clock. */
+  logClock(): number {
+    return this.#o.clock.now();
+  }
+
+  /**
+   * An execution's log lines, oldest first (see `LogReader`); none without a reader.
+   * @param record - the execution, as stored
+   * @param attempt - only this attempt's lines
+   */
+  async readLogs(record: ExecutionRecord, attempt?: number): Promise<LogPage> {
+    const reader = this.#o.logs?.reader;
+    if (reader === undefined) return { lines: [] };
+    return reader.read({ record, ...(attempt === undefined ? {} : { attempt }), inlineHosts: await this.#inlineHosts(record) });
+  }
+
+  /**
+   * The tasks whose workers may have run `record` inline: its nearest ancestors, while each
+   * is an inline task itself, and the first that is not (which ran them all in its worker).
+   */
+  async #inlineHosts(record: ExecutionRecord): Promise<string[]> {
+    const hosts: string[] = [];
+    let current = record;
+    for (let depth = 0; depth < 8 && tryLookup(current.taskName)?.options.inline === true && current.parentId !== undefined; depth += 1) {
+      const parent = await this.#o.store.get(current.parentId);
+      if (parent === undefined) break;
+      hosts.push(parent.taskName);
+      current = parent;
+    }
+    return hosts;
   }
 
   /** Whether {@link Runtime.close} was called. */

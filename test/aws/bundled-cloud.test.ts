@@ -12,6 +12,8 @@ import { UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { App } from "aws-cdk-lib";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { handleRequest } from "../../sdk/http/routes.ts";
+import type { ExecutionLogsJson } from "../../sdk/logs/log-line.ts";
 import { startBundledCloud, type BundledCloud } from "floe/local-cloud";
 import type { PublishedEvent } from "../../sdk/local-cloud/events-endpoint.ts";
 import { FloeExamplesStack } from "../../infra/app.ts";
@@ -93,6 +95,22 @@ describe("the example app's bundles, run as Lambda runs them", () => {
       detailType: "Run Completed",
       detail: { workflow: "process_order", state: "completed" },
     }), { timeout: 20_000, interval: 100 });
+  }, 60_000);
+
+  it("keeps each worker's JSON log lines in its log group, and reads an execution's back per attempt", async () => {
+    const run = cloud.client.submit("checkout", "order-7", 1200);
+    expect(await run.result()).toMatchObject({ paid: true });
+    const charge = (await cloud.client.getRun(run.id))!.executions.find((e) => e.taskName === "charge_card")!;
+    const response = await handleRequest(cloud.client, { method: "GET", path: `/executions/${encodeURIComponent(charge.id)}/logs`, query: {}, headers: {}, body: undefined, caller: "test" });
+    expect(response.status).toBe(200);
+    const { lines } = response.body as ExecutionLogsJson;
+    expect(lines.map((l) => [l.attempt, l.level, l.message])).toEqual([
+      [1, "info", "charging"], [1, "warn", "the payment gateway timed out"],
+      [2, "info", "charging"], [2, "warn", "the payment gateway timed out"],
+      [3, "info", "charging"], [3, "info", "charged"],
+    ]);
+    // Written by the worker's process as one JSON line each on stdout, as Lambda would send it.
+    expect(output.some((line) => line.includes("charge_card") && line.includes('"message":"charged"') && line.includes('"level":"INFO"'))).toBe(true);
   }, 60_000);
 
   it("retries by error name, of floe's TimeoutError and of a user's class, and nothing else", async () => {

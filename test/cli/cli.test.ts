@@ -125,6 +125,23 @@ describe("floe run", () => {
     );
   });
 
+  it("prints the lines each attempt logged with --logs, under that attempt, once the run has finished", async () => {
+    const { code, stdout } = await floe("run", "test/cli/fixtures/flaky.ts", "flaky", "/x", "--no-progress", "--logs");
+    expect(code).toBe(0);
+    const logs = stdout.slice(stdout.indexOf("\nlogs:\n"));
+    // Printed once, in the logs, not also as the tasks ran.
+    expect(stdout.split("calling the gateway")).toHaveLength(4);
+    expect(logs).toMatch(
+      new RegExp(
+        [
+          String.raw`\nlogs:`,
+          String.raw` {2}gateway\("/x"\) {2}\S+`,
+          ...[1, 2, 3].flatMap((n) => [` {4}attempt ${n}`, String.raw` {6}\d\d:\d\d:\d\d\.\d{3} info {2}calling the gateway \{"path":"/x","call":${n}\}`]),
+        ].join("\n"),
+      ),
+    );
+  });
+
   it("prints the error's stack with --verbose: the user owns the engine", async () => {
     const { code, stdout } = await cli("run", fixtures, "declined", "5", "--no-progress", "--verbose");
     expect(code).toBe(1);
@@ -254,6 +271,10 @@ describe("floe dev, runs and inspect", () => {
     const charge = run.executions.find((e) => e.task === "charge")?.id ?? "";
     const byExecution = await cli("inspect", charge, "--api", url);
     expect(byExecution.stdout).toMatch(new RegExp(`charge\\(3\\).*${charge}  ◀`));
+    // The lines its task logged, under their attempt; none of the workflow's own.
+    expect(stdout).toMatch(new RegExp(`\\nlogs:\\n {2}charge\\(3\\) {2}${charge}\\n {4}attempt 1\\n {6}\\d\\d:\\d\\d:\\d\\d\\.\\d{3} warn {2}declining a charge of 3 cents\\n`));
+    expect(byExecution.stdout).toContain("declining a charge of 3 cents");
+    expect((await cli("inspect", run.id, "--api", url, "--no-logs")).stdout).not.toContain("logs:");
     const json = JSON.parse((await cli("inspect", run.id, "--api", url, "--json")).stdout) as { id: string; executions: unknown[] };
     expect(json.id).toBe(run.id);
     expect(json.executions).toHaveLength(2);

@@ -49,6 +49,16 @@ describe("Orchestrator, per task", () => {
     template.hasResourceProperties("AWS::Logs::LogGroup", { RetentionInDays: 30 });
   });
 
+  it("writes each worker's logs in Lambda's JSON format to /floe/<namePrefix>/workers/<task>, its level left to the user", () => {
+    for (const [name, worker] of stack.orchestrator.tasks) {
+      template.hasResourceProperties("AWS::Logs::LogGroup", { LogGroupName: `/floe/${stack.orchestrator.namePrefix}/workers/${name}` });
+      template.hasResourceProperties("AWS::Lambda::Function", {
+        Description: `floe worker of task ${name}`,
+        LoggingConfig: { LogFormat: "JSON", LogGroup: { Ref: logicalId(worker.logGroup) }, ApplicationLogLevel: Match.absent() },
+      });
+    }
+  });
+
   it("names each queue so that FLOE_QUEUE_URL_PREFIX + the task's name is its URL", () => {
     const { namePrefix } = stack.orchestrator;
     const url = (ref: string) => {
@@ -195,7 +205,7 @@ describe("Orchestrator, shared resources", () => {
   it("serves the routes of DESIGN section 4, every one authorised with IAM but the callback route, with none", () => {
     const routes = Object.values(resourcesOf(template, "AWS::ApiGatewayV2::Route"));
     expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual([
-      "GET /executions/{id}", "GET /executions/{id}/result", "GET /runs", "GET /runs/{id}", "GET /workflows", "POST /callbacks/{token}",
+      "GET /executions/{id}", "GET /executions/{id}/logs", "GET /executions/{id}/result", "GET /runs", "GET /runs/{id}", "GET /workflows", "POST /callbacks/{token}",
       "POST /executions/{id}/cancel", "POST /executions/{id}/complete", "POST /workflows/{name}/executions",
     ]);
     for (const route of routes) {
@@ -274,6 +284,11 @@ describe("Orchestrator, permissions", () => {
         expect(list(s.Action)).toEqual(["events:PutEvents"]);
         continue;
       }
+      // Task logs: the worker log groups, named by their prefix (read by the API).
+      if (resources.every((r) => JSON.stringify(r) === JSON.stringify(stack.resolve(stack.orchestrator.workerLogGroupArns)))) {
+        expect(list(s.Action)).toEqual(["logs:FilterLogEvents"]);
+        continue;
+      }
       if (resources.includes("*")) {
         // IAM cannot scope ListStreams; it reads no data.
         expect(list(s.Action)).toEqual(["dynamodb:ListStreams"]);
@@ -284,6 +299,21 @@ describe("Orchestrator, permissions", () => {
         expect(refs.length, JSON.stringify(resource)).toBeGreaterThan(0);
         for (const ref of refs) expect(own.has(ref.replace(/.*"([^"]+)"$/, "$1"))).toBe(true);
       }
+    }
+  });
+
+  it("lets the API read task logs: logs:FilterLogEvents on the worker log groups only, whose prefix it is told", () => {
+    const prefix = `/floe/${stack.orchestrator.namePrefix}/workers/`;
+    const api = resourcesOf(template, "AWS::Lambda::Function")[logicalId(stack.orchestrator.apiHandler)]!;
+    expect(api.Properties.Environment.Variables.FLOE_WORKER_LOG_GROUP_PREFIX).toBe(prefix);
+    const reads = statements().filter((s) => list(s.Action).includes("logs:FilterLogEvents"));
+    expect(reads).toHaveLength(1);
+    expect(list(reads[0]!.Action)).toEqual(["logs:FilterLogEvents"]);
+    expect(JSON.stringify(reads[0]!.Resource)).toContain(`:log-group:${prefix}*`);
+    const apiPolicies = Object.values(resourcesOf(template, "AWS::IAM::Policy")).filter((p) => JSON.stringify(p.Properties.Roles).includes(logicalId(stack.orchestrator.apiHandler.role!)));
+    expect(apiPolicies.some((p) => JSON.stringify(p.Properties.PolicyDocument).includes("logs:FilterLogEvents"))).toBe(true);
+    for (const fn of [...stack.orchestrator.taskFunctions, stack.orchestrator.coordinator]) {
+      expect(resourcesOf(template, "AWS::Lambda::Function")[logicalId(fn)]!.Properties.Environment.Variables.FLOE_WORKER_LOG_GROUP_PREFIX).toBeUndefined();
     }
   });
 

@@ -5,6 +5,7 @@ import { httpApi } from "../api-client.ts";
 import { CliError, ExitCode } from "../cli-error.ts";
 import { runsTable, timeline, tree } from "../render.ts";
 import type { RunSummaryJson } from "../../http/views.ts";
+import { readRunLogs, renderLogs } from "../run-logs.ts";
 
 /** Options of `floe runs`. */
 export interface RunsOptions extends ApiAuth {
@@ -65,8 +66,11 @@ function commandLine(options: RunsOptions): string {
   return parts.map((p) => ` ${/^[\w.:/=-]+$/.test(p) ? p : JSON.stringify(p)}`).join("");
 }
 
-/** Prints a run (given its id or the id of any execution in it) as a tree and a timeline. */
-export async function inspectCommand(id: string, options: { api: string; json?: boolean; width?: number } & ApiAuth): Promise<ExitCode> {
+/**
+ * Prints a run (given its id or the id of any execution in it) as a tree, a timeline and the
+ * lines its tasks logged (only the execution's, given an execution's id), per attempt.
+ */
+export async function inspectCommand(id: string, options: { api: string; json?: boolean; width?: number; logs?: boolean } & ApiAuth): Promise<ExitCode> {
   const api = httpApi(options.api, options);
   let run = await api.run(id);
   if (run === undefined) {
@@ -83,5 +87,9 @@ export async function inspectCommand(id: string, options: { api: string; json?: 
   const now = Date.now();
   const unfinished = run.executions.some((e) => !isTerminal(e.state));
   process.stdout.write(`${tree(run, id === run.id ? undefined : id, now)}\n\n${timeline(run, options.width ?? 60, unfinished ? now : undefined)}\n`);
+  if (options.logs !== false) {
+    const { read, skipped } = await readRunLogs(api, run, id === run.id ? undefined : id);
+    process.stdout.write(`\n${renderLogs(read, skipped)}\n`);
+  }
   return ExitCode.Ok;
 }

@@ -12,6 +12,7 @@ import { engineName, openEngine, parseArgs } from "../engines.ts";
 import { loadModule } from "../module-loader.ts";
 import { formatMs, label, retriedAttempts, timeline } from "../render.ts";
 import { catchStrayErrors } from "../stray-errors.ts";
+import { readRunLogs, renderLogs } from "../run-logs.ts";
 
 /** Options of `floe run`. */
 export interface RunOptions extends ApiAuth {
@@ -24,6 +25,8 @@ export interface RunOptions extends ApiAuth {
   readonly progress?: boolean;
   readonly width?: number;
   readonly verbose?: boolean;
+  /** Print the lines the run's tasks logged once it has finished. */
+  readonly logs?: boolean;
 }
 
 /**
@@ -55,7 +58,8 @@ export async function runCommand(first: string, rest: readonly string[], options
   }
   let runtime: Runtime | undefined;
   try {
-    runtime = await openEngine(options);
+    // With --logs the lines are printed once, after the run, under their attempts.
+    runtime = await openEngine({ ...options, printLogs: options.logs !== true });
     return await follow(inProcessApi(runtime, engineName(options)), workflow, parsed, options);
   } finally {
     await runtime?.close();
@@ -87,10 +91,13 @@ async function follow(api: ApiClient, workflow: string, args: unknown[], options
   }
   progress?.end();
   const outcome = await api.result(id);
+  const logs = options.logs === true ? await readRunLogs(api, run) : undefined;
   if (options.json === true) {
-    process.stdout.write(`${JSON.stringify(summary(run, workflow, outcome), null, 2)}\n`);
+    const withLogs = logs === undefined ? {} : { logs: logs.read.map(({ logs: l }) => l) };
+    process.stdout.write(`${JSON.stringify({ ...summary(run, workflow, outcome), ...withLogs }, null, 2)}\n`);
   } else {
     process.stdout.write(`${report(run, workflow, outcome, options)}\n`);
+    if (logs !== undefined) process.stdout.write(`\n${renderLogs(logs.read, logs.skipped)}\n`);
   }
   return outcome.state === "completed" ? ExitCode.Ok : ExitCode.RunFailed;
 }
