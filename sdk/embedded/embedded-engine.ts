@@ -67,6 +67,13 @@ export interface EngineOptions {
    * a server that hands `POST /callbacks/{token}` to this engine. Without it they are relative.
    */
   readonly callbackBaseUrl?: string;
+  /**
+   * Runs every attempt inside an OpenTelemetry span (`floe.task <task>`) whose parent is the
+   * span that submitted it, so a run is one trace. Spans go to the tracer provider you
+   * register with `@opentelemetry/api` (an SDK and an exporter of your choice).
+   * @default false
+   */
+  readonly tracing?: boolean;
 }
 
 const optionsSchema = z.strictObject({
@@ -78,6 +85,7 @@ const optionsSchema = z.strictObject({
   ids: z.optional(z.custom<IdSource>((v) => typeof v === "object" && v !== null)),
   callbackBaseUrl: z.optional(z.url({ error: 'callbackBaseUrl must be an absolute URL, such as "https://api.example.com"' })),
   onRunEvent: z.optional(z.custom<(event: RunEvent) => void>((v) => typeof v === "function", { error: "onRunEvent must be a function" })),
+  tracing: z.optional(z.boolean({ error: "tracing must be true or false" })),
 });
 
 /**
@@ -113,6 +121,7 @@ export class EmbeddedEngine extends Runtime {
       ...(options.suspendAfterMs === undefined ? {} : { suspendAfterMs: options.suspendAfterMs }),
       ...(options.maxPayloadBytes === undefined ? {} : { maxPayloadBytes: options.maxPayloadBytes }),
       ...(options.callbackBaseUrl === undefined ? {} : { callbackBaseUrl: options.callbackBaseUrl }),
+      ...(options.tracing === undefined ? {} : { tracing: options.tracing }),
       slots,
       onClose: () => queue.close(),
       ...(options.onRunEvent === undefined ? {} : { onTerminal: runEventsOf(store, options.onRunEvent) }),

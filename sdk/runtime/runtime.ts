@@ -31,6 +31,8 @@ import { wakeTime } from "./sleep.ts";
 import { ExternalExecution } from "./external.ts";
 import { callbackToken, newCallbackKey } from "./callback-token.ts";
 import type { ExternalCompletion } from "../engine/execution-engine.ts";
+import type { AttemptWatcher } from "./attempt-watch.ts";
+import { AttemptTracer } from "./attempt-tracer.ts";
 
 /** The dependencies and settings of a {@link Runtime}. */
 export interface RuntimeOptions {
@@ -101,6 +103,15 @@ export interface RuntimeOptions {
    * URL. `undefined` gives relative URLs.
    */
   readonly callbackBaseUrl?: string;
+  /**
+   * Runs every attempt inside an OpenTelemetry span whose parent is the span that submitted
+   * the execution (see `attempt-tracer.ts`), and keeps the submitting span's `traceparent`
+   * on each new record.
+   * @default false
+   */
+  readonly tracing?: boolean;
+  /** Told of each attempt's start and end (metrics). */
+  readonly watchers?: readonly AttemptWatcher[];
 }
 
 export type { Slots } from "./attempts.ts";
@@ -157,6 +168,7 @@ export class Runtime implements ExecutionHost {
   /** The deployment's callback key, once read (see {@link Runtime.callbackKey}). */
   #callbackKey: string | undefined;
   #callbackBaseUrl: string | undefined;
+  readonly #watchers: readonly AttemptWatcher[];
 
   /** @param options - ports and settings */
   constructor(options: RuntimeOptions) {
@@ -192,7 +204,22 @@ export class Runtime implements ExecutionHost {
     });
     this.#waiters = new Waiters(options.store, options.clock);
     this.#reads = new RecordReads(options.store);
-    this.#attempts = new Attempts({ runtime: this, engine: this.engine, clock: options.clock, refs: this.#refs, slots: options.slots, takeOverAfterMs: options.takeOverAfterMs, maxPayloadBytes: options.maxPayloadBytes ?? defaultMaxPayload, cancelPollMs: options.cancelPollMs });
+    this.#watchers = [...(options.tracing === true ? [new AttemptTracer()] : []), ...(options.watchers ?? [])];
+    this.#attempts = new Attempts({
+      runtime: this,
+      engine: this.engine,
+      clock: options.clock,
+      refs: this.#refs,
+      slots: options.slots,
+      takeOverAfterMs: options.takeOverAfterMs,
+      maxPayloadBytes: options.maxPayloadBytes ?? defaultMaxPayload,
+      cancelPollMs: options.cancelPollMs,
+      watchers: this.#watchers,
+      willRetry: (record, error) => {
+        const definition = tryLookup(record.taskName);
+        return definition !== undefined && safeRetryDelay(definition, error, record.attempt) !== undefined;
+      },
+    });
   }
 
   /**
@@ -240,11 +267,22 @@ export class Runtime implements ExecutionHost {
       waitOn,
       admit: context?.childSubmitted(id),
       notBefore,
+      trace: this.#trace(context, definition),
     });
     if (!isPromiseLike(created)) return new Execution(id, this, existing);
     created.then(undefined, ignore);
     context?.addWrite(created);
     return new Execution(id, this, created);
+  }
+
+  /** The `traceparent` a submission from `context` (or from outside any task) keeps, when traces are on. */
+  #trace(context: ExecutionContext | undefined, definition: TaskDefinition): string | undefined {
+    return this.#o.tracing === true ? AttemptTracer.submitting(context?.traceparent, definition.name) : undefined;
+  }
+
+  /** Writes out what the watchers hold (metrics): a Lambda handler calls it before returning. */
+  flushWatchers(): void {
+    for (const watcher of this.#watchers) watcher.flush?.();
   }
 
   /**
@@ -281,7 +319,8 @@ export class Runtime implements ExecutionHost {
     // creation: the execution runs in the caller's attempt and learns of a cancellation with it.
     context.childSubmitted(id);
     const { runId, id: parentId } = context.record;
-    const ran = this.#runInline(context, definition, { id, runId, parentId, taskName: definition.name, args: encoded.text, refs: noIds, waitOn: noIds });
+    const spec = { id, runId, parentId, taskName: definition.name, args: encoded.text, refs: noIds, waitOn: noIds, trace: this.#trace(context, definition) };
+    const ran = this.#runInline(context, definition, spec);
     context.addWrite(ran);
     const execution = new Execution(id, this, ran);
     // Anything but a completion recorded here (a failure, a retry, a suspension, a forward,
@@ -347,7 +386,7 @@ export class Runtime implements ExecutionHost {
       );
     }
     const id = stored.executionId;
-    await this.engine.register({ id, runId: id, taskName: definition.name, args: encoded.text, refs: encoded.refs, waitOn, notBefore });
+    await this.engine.register({ id, runId: id, taskName: definition.name, args: encoded.text, refs: encoded.refs, waitOn, notBefore, trace: this.#trace(undefined, definition) });
     return new Execution(id, this, existing);
   }
 
