@@ -22,6 +22,7 @@ import { DynamoDbExecutionStore } from "./dynamodb-execution-store.ts";
 import { S3BlobStore } from "./s3-blob-store.ts";
 import { SqsTaskQueue } from "./sqs-task-queue.ts";
 import { WakeScheduler } from "./scheduled-wakes.ts";
+import { EmfMetrics } from "./emf-metrics.ts";
 
 export { readEnvironment, type Environment } from "./environment.ts";
 
@@ -59,9 +60,11 @@ export interface AwsRuntimeHooks {
  * @param hooks - what a host of several functions shares or adds; none in Lambda
  */
 export function createAwsRuntime(env: Environment, hooks: AwsRuntimeHooks = {}): Runtime {
+  const clock = hooks.clock ?? systemClock;
+  const namespace = env[V.MetricsNamespace];
   return new Runtime({
     ...createAwsPorts(env, hooks),
-    clock: hooks.clock ?? systemClock,
+    clock,
     ids: cryptoIds,
     suspendAfterMs: env[V.SuspendAfterMs],
     takeOverAfterMs: env[V.VisibilityTimeoutSeconds] * 1000,
@@ -71,6 +74,8 @@ export function createAwsRuntime(env: Environment, hooks: AwsRuntimeHooks = {}):
     ...(hooks.onTerminal === undefined ? {} : { onTerminal: hooks.onTerminal }),
     ...(hooks.onClose === undefined ? {} : { onClose: hooks.onClose }),
     ...(hooks.pollTopLevel === undefined ? {} : { pollTopLevel: hooks.pollTopLevel }),
+    ...(env[V.Tracing] === "true" ? { tracing: true } : {}),
+    ...(namespace === undefined ? {} : { watchers: [new EmfMetrics({ namespace, deployment: env[V.MetricsDeployment] ?? "floe", now: () => clock.now() })] }),
   });
 }
 

@@ -35,6 +35,12 @@ export const EnvironmentVariable = {
   QueueArnPrefix: "FLOE_QUEUE_ARN_PREFIX",
   /** The API's: the workflows' Scheduler schedules, as JSON `{ "<workflow>": "<schedule name>" }` in the default group, for pause and resume. */
   WorkflowSchedules: "FLOE_WORKFLOW_SCHEDULES",
+  /** The workers': the CloudWatch namespace of their per-task metrics (EMF lines); unset, none are written. */
+  MetricsNamespace: "FLOE_METRICS_NAMESPACE",
+  /** The workers': the `Deployment` dimension of their metrics. */
+  MetricsDeployment: "FLOE_METRICS_DEPLOYMENT",
+  /** `true`: every attempt runs inside an OpenTelemetry span, and submissions keep a `traceparent`. */
+  Tracing: "FLOE_TRACING",
 } as const;
 
 /**
