@@ -44,6 +44,9 @@ const reasons = {
     "link, a third party's webhook), without AWS credentials or a token of the issuer: the token in the path is the " +
     "secret (128 bits of HMAC, single-use, expiring with the execution, checked by the API function, 404 for any bad " +
     "one), and the route is throttled on its own (callbackRateLimitPerSecond, callbackBurstLimit)",
+  xray:
+    "xray:PutTraceSegments and xray:PutTelemetryRecords cannot be scoped to a resource (IAM supports only *); " +
+    "they are what Lambda's active tracing needs, granted only with the Orchestrator's tracing prop",
   endOfLine:
     "this queue is the last stop (a dead-letter queue or the coordinator's on-failure destination): it keeps " +
     "messages 14 days for inspection and an alarm fires when it is not empty",
@@ -67,6 +70,14 @@ function nagResource(scope: IConstruct, value: string): string {
     return JSON.stringify(node);
   };
   return visit(Stack.of(scope).resolve(value));
+}
+
+/**
+ * Acknowledges, on `role`, the wildcard of X-Ray's actions, which take no resource.
+ * @param role - a traced function's role
+ */
+export function acknowledgeXRay(role: IConstruct): void {
+  acknowledge(role, "AwsSolutions", "IAM5[Resource::*]", reasons.xray);
 }
 
 /**
