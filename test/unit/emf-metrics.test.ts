@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { task } from "floe";
 import { createWorkerHandler } from "../../functions/worker.ts";
 import { EMF_DIMENSIONS, EmfMetrics } from "../../sdk/aws/emf-metrics.ts";
+import { queueWaitMs } from "../../sdk/runtime/attempt-watch.ts";
 import { MemoryBlobStore } from "../../sdk/embedded/memory-blob-store.ts";
 import { MemoryExecutionStore } from "../../sdk/embedded/memory-execution-store.ts";
 import { MemoryTaskQueue } from "../../sdk/embedded/memory-task-queue.ts";
@@ -147,5 +148,19 @@ describe("worker metrics (EMF)", () => {
     expect((first?.Duration as number[]).length).toBe(100);
     expect(second?.Started).toBeUndefined();
     expect(second?.Duration).toEqual(Array.from({ length: 50 }, (_, i) => 100 + i));
+  });
+});
+
+describe("queue wait", () => {
+  const base = { id: "x", runId: "x", taskName: "t", args: { inline: "[]" }, state: "running", attempt: 2, generation: 1, pending: 0, guarded: false, waitMode: "all", createdAt: 0 } as const;
+  it("runs from the later of queueing and the due time, and is not measured for a take-over or an inline attempt", () => {
+    const retried = { ...base, notBefore: 1_000, history: [{ state: "queued", at: 400, attempt: 2 }, { state: "running", at: 1_250, attempt: 2 }] } as const;
+    expect(queueWaitMs({ ...retried, history: [...retried.history] }, 1_250)).toBe(250);
+    const woke = { ...base, history: [{ state: "sleeping", at: 100, attempt: 2 }, { state: "running", at: 900, attempt: 2 }] } as const;
+    expect(queueWaitMs({ ...woke, history: [...woke.history] }, 900)).toBe(800);
+    const takenOver = { ...base, history: [{ state: "running", at: 100, attempt: 1 }, { state: "running", at: 900, attempt: 2 }] } as const;
+    expect(queueWaitMs({ ...takenOver, history: [...takenOver.history] }, 900)).toBeUndefined();
+    const inline = { ...base, history: [{ state: "running", at: 100, attempt: 1 }] } as const;
+    expect(queueWaitMs({ ...inline, history: [...inline.history] }, 100)).toBeUndefined();
   });
 });
