@@ -12,7 +12,11 @@ import { sqsBatchHandler } from "./sqs-batch.ts";
 
 /** What the worker needs: something that processes one task message. */
 export interface WorkerDeps {
-  readonly runtime: { process(message: TaskMessage): Promise<void> };
+  readonly runtime: {
+    process(message: TaskMessage): Promise<void>;
+    /** Writes out the invocation's metrics (`Runtime.flushWatchers`), if the runtime keeps any. */
+    flushWatchers?(): void;
+  };
   /**
    * Where malformed messages are reported.
    * @default console.error
@@ -22,9 +26,18 @@ export interface WorkerDeps {
 
 /** Creates the worker's handler over `deps` (tests pass their own). */
 export function createWorkerHandler(deps: WorkerDeps): (event: SQSEvent) => Promise<SQSBatchResponse> {
-  return sqsBatchHandler("worker", deps.log ?? ((message: string) => console.error(message)), (message) =>
+  const handle = sqsBatchHandler("worker", deps.log ?? ((message: string) => console.error(message)), (message) =>
     deps.runtime.process(message),
   );
+  return async (event) => {
+    try {
+      return await handle(event);
+    } finally {
+      // Once per invocation, whatever became of the batch: Lambda may freeze the process
+      // right after the handler returns, so nothing is left in memory.
+      deps.runtime.flushWatchers?.();
+    }
+  };
 }
 
 /** The Lambda entry point: the worker over the runtime the environment describes. */

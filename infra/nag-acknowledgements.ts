@@ -48,6 +48,9 @@ const reasons = {
     "the API reads task logs back with logs:FilterLogEvents on the worker log groups only, named " +
     "/floe/<namePrefix>/workers/<task> and granted by that pattern, one resource however many tasks there are; " +
     "the prefix is unique to this construct and stack",
+  xray:
+    "xray:PutTraceSegments and xray:PutTelemetryRecords cannot be scoped to a resource (IAM supports only *); " +
+    "they are what Lambda's active tracing needs, granted only with the Orchestrator's tracing prop",
   endOfLine:
     "this queue is the last stop (a dead-letter queue or the coordinator's on-failure destination): it keeps " +
     "messages 14 days for inspection and an alarm fires when it is not empty",
@@ -71,6 +74,14 @@ function nagResource(scope: IConstruct, value: string): string {
     return JSON.stringify(node);
   };
   return visit(Stack.of(scope).resolve(value));
+}
+
+/**
+ * Acknowledges, on `role`, the wildcard of X-Ray's actions, which take no resource.
+ * @param role - a traced function's role
+ */
+export function acknowledgeXRay(role: IConstruct): void {
+  acknowledge(role, "AwsSolutions", "IAM5[Resource::*]", reasons.xray);
 }
 
 /**

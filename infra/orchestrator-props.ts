@@ -1,6 +1,7 @@
 /** The props of the {@link Orchestrator} construct and of each task's function. */
 import type { RemovalPolicy } from "aws-cdk-lib";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { ITopic } from "aws-cdk-lib/aws-sns";
 import type { RunEventsProps } from "./run-events.ts";
 
 /** Settings of one task's worker function and its queue; each overrides the orchestrator's default. */
@@ -59,6 +60,53 @@ export interface JwtScopes {
    * @default ["floe/complete"]
    */
   readonly complete?: readonly string[];
+}
+
+/** An alarm on the share of executions that failed (no retry left) among those that ended. */
+export interface FailureRateAlarmProps {
+  /** Fires above this share, greater than 0 and below 1: `0.05` is 5%. */
+  readonly threshold: number;
+  /**
+   * How many 5-minute periods in a row must be above the threshold, 1 to 288.
+   * @default 1
+   */
+  readonly periods?: number;
+  /**
+   * Where the alarm is sent when it fires.
+   * @default no action: the alarm only changes state
+   */
+  readonly topic?: ITopic;
+  /**
+   * One alarm per task instead of one for the whole deployment (each alarm is billed).
+   * @default false
+   */
+  readonly perTask?: boolean;
+}
+
+/** The workers' metrics, the dashboard and the alarms (see `Orchestrator.monitoring`). */
+export interface MonitoringProps {
+  /**
+   * Whether the workers write their per-task metrics (embedded metric format lines in
+   * their logs: log ingestion, and six custom metrics per task plus six for the deployment).
+   * @default true
+   */
+  readonly metrics?: boolean;
+  /**
+   * The metrics' CloudWatch namespace.
+   * @default "floe"
+   */
+  readonly namespace?: string;
+  /**
+   * A CloudWatch dashboard: attempts, durations and queue waits, for the deployment and per
+   * task, the age of each task queue's oldest message and each dead-letter queue's depth.
+   * @default false
+   */
+  readonly dashboard?: boolean;
+  /**
+   * An alarm on the failure rate, failed / (completed + failed).
+   * @default no alarm
+   */
+  readonly failureRateAlarm?: FailureRateAlarmProps;
 }
 
 /** The props of an {@link Orchestrator}. */
@@ -181,4 +229,16 @@ export interface OrchestratorProps {
    * @default the account's default bus
    */
   readonly runEvents?: RunEventsProps;
+  /**
+   * The workers' metrics, a dashboard and failure-rate alarms.
+   * @default metrics on, in namespace `floe`; no dashboard, no alarm
+   */
+  readonly monitoring?: MonitoringProps;
+  /**
+   * X-Ray active tracing on every function, and an OpenTelemetry span per attempt whose
+   * parent is the span that submitted the execution. floe's code uses only
+   * `@opentelemetry/api`: add an SDK and exporter to the functions (the ADOT Lambda layer).
+   * @default false
+   */
+  readonly tracing?: boolean;
 }

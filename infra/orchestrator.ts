@@ -28,12 +28,13 @@ import { OrchestratorApi, type RouteAccess } from "./orchestrator-api.ts";
 import type { OrchestratorProps } from "./orchestrator-props.ts";
 import { executionsTable } from "./executions-table.ts";
 import { runEventsBus } from "./run-events.ts";
-import { acknowledgeDesignFindings, acknowledgeTaskQueues } from "./nag-acknowledgements.ts";
+import { acknowledgeDesignFindings, acknowledgeTaskQueues, acknowledgeXRay } from "./nag-acknowledgements.ts";
 import { WorkflowSchedule, grantPause } from "./schedules.ts";
 import { WakeSchedules } from "./wakes.ts";
 import { readTaskDefinitions, type TaskSummary } from "./task-definitions.ts";
 import { taskGroupOf } from "./task-groups.ts";
 import { TaskWorker } from "./task-worker.ts";
+import { OrchestratorMonitoring, enableMetrics, enableTracing } from "./monitoring.ts";
 import { defaultNamePrefix, resolveProps } from "./validate-props.ts";
 
 /** The coordinator's and the dead-letter handler's timeout, in seconds. */
@@ -115,8 +116,14 @@ export class Orchestrator extends Construct {
   public readonly taskStacks: readonly NestedStack[];
   /** A task's queue URL is this followed by the task's name (`FLOE_QUEUE_URL_PREFIX`). */
   public readonly queueUrlPrefix: string;
-  /** The alarms: one per dead-letter queue, and two on the coordinator. */
+  /** The alarms: one per dead-letter queue, two on the coordinator, and the failure-rate alarms of `monitoring`. */
   public readonly alarms: readonly cloudwatch.Alarm[];
+  /**
+   * The workers' metrics (namespace `floe`, dimensions `Deployment` = this construct's path,
+   * and `Task`): the dashboard and failure-rate alarms `props.monitoring` asked for, and
+   * `metric()` and `failureRate()` to build graphs and alarms of your own.
+   */
+  public readonly monitoring: OrchestratorMonitoring;
   /** The environment of floe's functions that is not task-specific: what `connect` sets. */
   readonly #connection: Readonly<Record<string, string>>;
 
@@ -259,7 +266,8 @@ export class Orchestrator extends Construct {
     this.#grantData(this.coordinator, dataAccess.coordinator);
     this.#grantData(this.deadLetterHandler, dataAccess.deadLetter);
     this.#grantData(this.reconciler, dataAccess.reconciler);
-    this.alarms = [...[...tasks.values()].map((t) => t.deadLetterAlarm), ...this.#coordinatorAlarms()];
+    this.monitoring = this.#monitoring(props);
+    this.alarms = [...[...tasks.values()].map((t) => t.deadLetterAlarm), ...this.#coordinatorAlarms(), ...this.monitoring.alarms];
     this.schedules = new Map(
       this.definitions.flatMap((d) =>
         d.schedule === undefined ? [] : [[d.name, new WorkflowSchedule(this, `Schedule_${d.name}`, { workflow: d.name, spec: d.schedule, target: this.apiHandler, namePrefix: this.namePrefix })] as const],
@@ -272,6 +280,20 @@ export class Orchestrator extends Construct {
       this.apiHandler.addEnvironment(EnvironmentVariable.WorkflowSchedules, JSON.stringify(names));
     }
     acknowledgeDesignFindings(this);
+  }
+
+  /** The workers' metrics, the dashboard and alarms, and tracing, as `props` ask. */
+  #monitoring(props: OrchestratorProps): OrchestratorMonitoring {
+    const { metrics, namespace = "floe", dashboard, failureRateAlarm } = props.monitoring ?? {};
+    const deployment = this.node.path;
+    if (metrics !== false) enableMetrics(this.taskFunctions, namespace, deployment);
+    if (props.tracing === true) {
+      enableTracing(this.functions);
+      // The coordinator's role holds a Resource::* of its own (ListStreams), acknowledged with it.
+      for (const fn of this.functions) if (fn !== this.coordinator) acknowledgeXRay(fn.role!);
+    }
+    const tasks = [...this.tasks.keys()].map((name) => ({ name, queueName: `${this.namePrefix}-${name}`, deadLetterQueueName: `${this.namePrefix}_${name}` }));
+    return new OrchestratorMonitoring(this, "Monitoring", { namespace, deployment, tasks, dashboard: dashboard === true, failureRateAlarm });
   }
 
   /**

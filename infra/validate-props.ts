@@ -129,6 +129,29 @@ function checkDefaults(props: OrchestratorProps, problems: Problems): void {
     if ((props.jwtAudience ?? []).length === 0) problems.add("jwtIssuer is set without jwtAudience: name at least one audience the tokens must carry");
   }
   checkJwtScopes(props, problems);
+  checkMonitoring(props, problems);
+}
+
+/** CloudWatch's namespace rule: 1 to 255 of these characters, and not AWS's own. */
+const namespacePattern = /^[A-Za-z0-9 .\-_/#:]{1,255}$/;
+
+function checkMonitoring(props: OrchestratorProps, problems: Problems): void {
+  const monitoring = props.monitoring;
+  if (props.tracing !== undefined && typeof props.tracing !== "boolean") problems.add(`tracing must be true or false, got ${JSON.stringify(props.tracing)}`);
+  if (monitoring === undefined) return;
+  const { namespace, failureRateAlarm: alarm } = monitoring;
+  if (namespace !== undefined && !Token.isUnresolved(namespace) && (!namespacePattern.test(namespace) || namespace.startsWith("AWS/"))) {
+    problems.add(`monitoring.namespace must be 1 to 255 letters, digits or . - _ / # : and spaces, not starting with "AWS/", got ${JSON.stringify(namespace)}`);
+  }
+  if (monitoring.metrics === false && (monitoring.dashboard === true || alarm !== undefined)) {
+    problems.add("monitoring.metrics is false, but the dashboard and the failure-rate alarm are drawn from those metrics: remove metrics: false, or the dashboard and alarm");
+  }
+  if (alarm === undefined) return;
+  const { threshold } = alarm;
+  if (!Token.isUnresolved(threshold) && (typeof threshold !== "number" || !(threshold > 0 && threshold < 1))) {
+    problems.add(`monitoring.failureRateAlarm.threshold is a share of the executions that ended, greater than 0 and below 1 (0.05 for 5%), got ${JSON.stringify(threshold)}`);
+  }
+  problems.range("monitoring.failureRateAlarm.periods", alarm.periods, 1, 288, " (5-minute periods, up to a day)");
 }
 
 /** The callback route's throttle: in API Gateway's range, and within the stage's own. */

@@ -26,6 +26,7 @@ import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import type { LogSink } from "../logs/execution-logs.ts";
 import { StdoutLogSink } from "../logs/stdout-log-sink.ts";
 import { CloudWatchLogReader } from "./cloudwatch-log-reader.ts";
+import { EmfMetrics } from "./emf-metrics.ts";
 
 export { readEnvironment, type Environment } from "./environment.ts";
 
@@ -71,9 +72,11 @@ export interface AwsRuntimeHooks {
  * @param hooks - what a host of several functions shares or adds; none in Lambda
  */
 export function createAwsRuntime(env: Environment, hooks: AwsRuntimeHooks = {}): Runtime {
+  const clock = hooks.clock ?? systemClock;
+  const namespace = env[V.MetricsNamespace];
   return new Runtime({
     ...createAwsPorts(env, hooks),
-    clock: hooks.clock ?? systemClock,
+    clock,
     ids: cryptoIds,
     suspendAfterMs: env[V.SuspendAfterMs],
     takeOverAfterMs: env[V.VisibilityTimeoutSeconds] * 1000,
@@ -84,6 +87,8 @@ export function createAwsRuntime(env: Environment, hooks: AwsRuntimeHooks = {}):
     ...(hooks.onClose === undefined ? {} : { onClose: hooks.onClose }),
     ...(hooks.pollTopLevel === undefined ? {} : { pollTopLevel: hooks.pollTopLevel }),
     logs: { sink: hooks.logSink ?? new StdoutLogSink(), reader: logReader(env, hooks), echo: hooks.echoLogs ?? false },
+    ...(env[V.Tracing] === "true" ? { tracing: true } : {}),
+    ...(namespace === undefined ? {} : { watchers: [new EmfMetrics({ namespace, deployment: env[V.MetricsDeployment] ?? "floe", now: () => clock.now() })] }),
   });
 }
 

@@ -37,6 +37,12 @@ export const EnvironmentVariable = {
   WorkflowSchedules: "FLOE_WORKFLOW_SCHEDULES",
   /** The API's: a task's worker writes its log lines to the log group named this prefix followed by the task's name; unset, the API reads no logs. */
   WorkerLogGroupPrefix: "FLOE_WORKER_LOG_GROUP_PREFIX",
+  /** The workers': the CloudWatch namespace of their per-task metrics (EMF lines); unset, none are written. */
+  MetricsNamespace: "FLOE_METRICS_NAMESPACE",
+  /** The workers': the `Deployment` dimension of their metrics. */
+  MetricsDeployment: "FLOE_METRICS_DEPLOYMENT",
+  /** `true`: every attempt runs inside an OpenTelemetry span, and submissions keep a `traceparent`. */
+  Tracing: "FLOE_TRACING",
 } as const;
 
 /**

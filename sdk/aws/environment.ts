@@ -25,6 +25,9 @@ const environmentSchema = z.object({
   [V.WorkflowSchedules]: z.optional(z.string()),
   [V.WorkerLogGroupPrefix]: z.optional(z.string().check(z.regex(/^[\w./#-]{1,400}$/, { error: `${V.WorkerLogGroupPrefix} must be the start of log group names (letters, digits and _ - . / #)` }))),
   [V.ApiUrl]: z.optional(z.string().check(z.url({ error: `${V.ApiUrl} must be the API's URL, the base of callback URLs` }))),
+  [V.MetricsNamespace]: z.optional(z.string().check(z.minLength(1, { error: `${V.MetricsNamespace} must name a CloudWatch namespace, or be unset` }))),
+  [V.MetricsDeployment]: z.optional(z.string().check(z.minLength(1))),
+  [V.Tracing]: z.optional(z.enum(["true", "false"], { error: `${V.Tracing} must be "true" or "false"` })),
   AWS_ENDPOINT_URL: z.optional(z.string()),
   AWS_ENDPOINT_URL_S3: z.optional(z.string()),
 });

@@ -74,6 +74,13 @@ export interface EngineOptions {
    * @default true
    */
   readonly printLogs?: boolean;
+  /**
+   * Runs every attempt inside an OpenTelemetry span (`floe.task <task>`) whose parent is the
+   * span that submitted it, so a run is one trace. Spans go to the tracer provider you
+   * register with `@opentelemetry/api` (an SDK and an exporter of your choice).
+   * @default false
+   */
+  readonly tracing?: boolean;
 }
 
 const optionsSchema = z.strictObject({
@@ -86,6 +93,7 @@ const optionsSchema = z.strictObject({
   callbackBaseUrl: z.optional(z.url({ error: 'callbackBaseUrl must be an absolute URL, such as "https://api.example.com"' })),
   onRunEvent: z.optional(z.custom<(event: RunEvent) => void>((v) => typeof v === "function", { error: "onRunEvent must be a function" })),
   printLogs: z.optional(z.boolean({ error: "printLogs must be true or false" })),
+  tracing: z.optional(z.boolean({ error: "tracing must be true or false" })),
 });
 
 /**
@@ -127,6 +135,7 @@ export class EmbeddedEngine extends Runtime {
       ...(options.suspendAfterMs === undefined ? {} : { suspendAfterMs: options.suspendAfterMs }),
       ...(options.maxPayloadBytes === undefined ? {} : { maxPayloadBytes: options.maxPayloadBytes }),
       ...(options.callbackBaseUrl === undefined ? {} : { callbackBaseUrl: options.callbackBaseUrl }),
+      ...(options.tracing === undefined ? {} : { tracing: options.tracing }),
       slots,
       // Kept with the execution, and printed as before: the console is the user's terminal.
       logs: { sink: logs, reader: logs, echo: options.printLogs ?? true },

@@ -97,6 +97,8 @@ export interface NewExecution {
    * `queued` (or `waiting`) with it as its `notBefore`, and its message is delayed to it.
    */
   readonly notBefore?: number | undefined;
+  /** The W3C `traceparent` of the submitting span, kept on the record ({@link ExecutionRecord.trace}). */
+  readonly trace?: string | undefined;
 }
 
 /** How an attempt ended, as the runtime reports it. */
@@ -222,6 +224,7 @@ export class ExecutionEngine {
       startedAt: undefined,
       finishedAt: undefined,
       history: [{ state, at: now, attempt: 1 }],
+      ...(spec.trace === undefined ? {} : { trace: spec.trace }),
     };
   }
 

@@ -115,6 +115,11 @@ export interface ExecutionRecord {
    * run; failed with `FLOE_TIMEOUT` at `timeoutAt` (epoch milliseconds) if nothing completed it.
    */
   readonly external?: { readonly timeoutAt: number };
+  /**
+   * The W3C `traceparent` of the span that submitted the execution, when traces are on: an
+   * opaque string the engine only carries, so every attempt's span continues that trace.
+   */
+  readonly trace?: string;
 }
 
 /** Why one execution is linked to another. */

@@ -111,6 +111,12 @@ export interface LocalCloudOptions {
    */
   readonly resultRecheckMs?: number;
   /**
+   * Every attempt runs inside an OpenTelemetry span whose parent is the span that submitted
+   * it, as the Orchestrator's `tracing` does in AWS (`FLOE_TRACING`).
+   * @default false
+   */
+  readonly tracing?: boolean;
+  /**
    * Called with the AWS clients before they are used: add middleware to them, to count
    * requests or inject faults.
    */
@@ -328,6 +334,7 @@ export async function startLocalCloudRuntime(options: LocalCloudOptions = {}): P
       ...(scheduler === undefined ? {} : wakeEnvironment(prefix)),
       ...(options.callbackBaseUrl === undefined ? {} : { [V.ApiUrl]: options.callbackBaseUrl }),
       [V.WorkerLogGroupPrefix]: workerLogGroupPrefix(prefix),
+      ...(options.tracing === true ? { [V.Tracing]: "true" as const } : {}),
       pathStyle: true,
     };
     const shared = {

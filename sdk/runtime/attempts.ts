@@ -14,6 +14,7 @@ import { CancelledError, ErrorCode, FloeError, TimeoutError } from "../errors.ts
 import { CancelWatch } from "./cancel-watch.ts";
 import { ExecutionContext, currentContext, runInContext, type SlotLease } from "./context.ts";
 import { isExecution } from "./execution.ts";
+import { AttemptEnding, type AttemptWatch, type AttemptWatcher } from "./attempt-watch.ts";
 
 /** Concurrency slots: a running attempt holds one, and gives it up while it waits. */
 export interface Slots {
@@ -38,6 +39,10 @@ export interface AttemptsOptions {
   readonly maxPayloadBytes: number;
   /** How often a running attempt reads its record for a cancellation (see `RuntimeOptions`). */
   readonly cancelPollMs: number | undefined;
+  /** Told of each attempt's start and end (metrics, traces); none by default. */
+  readonly watchers: readonly AttemptWatcher[];
+  /** Whether a failure of this attempt with `error` is retried (the task's retry policy). */
+  readonly willRetry: (record: ExecutionRecord, error: unknown) => boolean;
 }
 
 /** How an inline attempt ended (see {@link Attempts.runInline}). */
@@ -154,6 +159,7 @@ export class Attempts {
   #run(attempt: Attempt, definition: TaskDefinition): void {
     const { record } = attempt;
     this.running.set(record.id, attempt);
+    if (this.#o.watchers.length > 0) attempt.startWatches(this.#o.watchers, record.startedAt ?? this.#o.clock.now());
     const { cancelPollMs } = this.#o;
     if (cancelPollMs !== undefined) attempt.watch = new CancelWatch(attempt, this.#o.engine, this.#o.clock, cancelPollMs);
     const { timeoutMs } = definition.options;
@@ -188,7 +194,8 @@ export class Attempts {
   #start(context: ExecutionContext, definition: TaskDefinition, text: string): void {
     let value: unknown;
     try {
-      value = runInContext(context, definition.fn, decode(text, this.#o.refs) as unknown[]);
+      const run = () => runInContext(context, definition.fn, decode(text, this.#o.refs) as unknown[]);
+      value = context instanceof Attempt && context.watches !== undefined ? context.runWatched(run) : run();
     } catch (error) {
       context.settle({ type: "failed", error });
       return;
@@ -251,7 +258,7 @@ class Attempt extends ExecutionContext {
   cancelTimer: (() => void) | undefined = undefined;
   /** Learns of a cancellation made by another process, when the runtime asks for it. */
   watch: CancelWatch | undefined = undefined;
-  #ended = false;
+  #over = false;
   /** The caller's attempt, for an inline attempt: it runs in the caller's slot. */
   readonly #caller: ExecutionContext | undefined;
   /** How the attempt ended, once it settled. */
@@ -263,6 +270,48 @@ class Attempt extends ExecutionContext {
   #writing: Promise<void> | undefined;
   /** Stops the timer that writes an unwritten inline record. */
   stopWriteTimer: (() => void) | undefined = undefined;
+  /** What watches this attempt (see `attempt-watch.ts`), when the runtime has watchers. */
+  watches: AttemptWatch[] | undefined = undefined;
+
+  /** Tells `watchers` the attempt starts at `at`. */
+  startWatches(watchers: readonly AttemptWatcher[], at: number): void {
+    this.watches = watchers.map((watcher) => watcher.start(this.record, at));
+    for (const watch of this.watches) this.traceparent ??= watch.traceparent;
+  }
+
+  /** Runs `fn` inside every watch's `run` (a tracer's span). */
+  runWatched<T>(fn: () => T): T {
+    return (this.watches ?? []).reduce<() => T>((inner, watch) => (watch.run === undefined ? inner : () => watch.run!(inner)), fn)();
+  }
+
+  /** Tells the watches how the attempt ended: `error` when its outcome could not be recorded. */
+  #ended(error: unknown): void {
+    const watches = this.watches;
+    if (watches === undefined) return;
+    this.watches = undefined;
+    const end = { ...this.#ending(error), at: this.#o.clock.now() };
+    for (const watch of watches) watch.end(end);
+  }
+
+  #ending(error: unknown): { ending: AttemptEnding; error?: unknown } {
+    const { outcome } = this;
+    if (error !== undefined || outcome === undefined || this.#lost) return { ending: AttemptEnding.Unrecorded, error };
+    switch (outcome.type) {
+      case "completed":
+        return { ending: AttemptEnding.Completed };
+      case "suspended":
+        return { ending: AttemptEnding.Suspended };
+      case "sleeping":
+        return { ending: AttemptEnding.Sleeping };
+      case "failed": {
+        // Recognised by code: an error from another bundle is not an instance of this one's class.
+        if ((outcome.error as { code?: unknown } | undefined)?.code === ErrorCode.Cancelled) return { ending: AttemptEnding.Cancelled, error: outcome.error };
+        return { ending: this.#o.willRetry(this.record, outcome.error) ? AttemptEnding.Retried : AttemptEnding.Failed, error: outcome.error };
+      }
+      default:
+        throw new Error(`unknown outcome ${JSON.stringify(outcome satisfies never)}`);
+    }
+  }
 
   /** Writes an unwritten inline record, once, as it is: running. */
   written(): Promise<void> {
@@ -376,8 +425,9 @@ class Attempt extends ExecutionContext {
 
   #end(error?: unknown): void {
     // Once only, whatever path (a store error thrown after a partial commit) calls it again.
-    if (this.#ended) return;
-    this.#ended = true;
+    if (this.#over) return;
+    this.#over = true;
+    this.#ended(error);
     this.active = false;
     if (this.held) {
       this.held = false;

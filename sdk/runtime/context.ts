@@ -50,6 +50,8 @@ export abstract class ExecutionContext implements SlotLease {
   suspend: SuspendRequest | undefined = undefined;
   /** How many `sleep` calls the code made so far in this run. */
   sleeps = 0;
+  /** The W3C `traceparent` of the attempt's span, when traces are on: the parent of the spans of the children it submits. */
+  traceparent: string | undefined = undefined;
   /** Set once the attempt timed out, was cancelled or its engine closed. */
   aborted = false;
   #settled = false;

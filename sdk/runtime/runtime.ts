@@ -33,6 +33,8 @@ import { callbackToken, newCallbackKey } from "./callback-token.ts";
 import type { ExternalCompletion } from "../engine/execution-engine.ts";
 import type { LogPage, LogReader, LogSink } from "../logs/execution-logs.ts";
 import { captureConsole, type LogHost } from "../logs/log.ts";
+import type { AttemptWatcher } from "./attempt-watch.ts";
+import { AttemptTracer } from "./attempt-tracer.ts";
 
 /** The dependencies and settings of a {@link Runtime}. */
 export interface RuntimeOptions {
@@ -109,6 +111,15 @@ export interface RuntimeOptions {
    * execution has no lines.
    */
   readonly logs?: RuntimeLogs;
+  /**
+   * Runs every attempt inside an OpenTelemetry span whose parent is the span that submitted
+   * the execution (see `attempt-tracer.ts`), and keeps the submitting span's `traceparent`
+   * on each new record.
+   * @default false
+   */
+  readonly tracing?: boolean;
+  /** Told of each attempt's start and end (metrics). */
+  readonly watchers?: readonly AttemptWatcher[];
 }
 
 /** The task logs of a {@link Runtime}. */
@@ -179,6 +190,7 @@ export class Runtime implements ExecutionHost, LogHost {
   /** The deployment's callback key, once read (see {@link Runtime.callbackKey}). */
   #callbackKey: string | undefined;
   #callbackBaseUrl: string | undefined;
+  readonly #watchers: readonly AttemptWatcher[];
 
   /** @param options - ports and settings */
   constructor(options: RuntimeOptions) {
@@ -218,7 +230,22 @@ export class Runtime implements ExecutionHost, LogHost {
     });
     this.#waiters = new Waiters(options.store, options.clock);
     this.#reads = new RecordReads(options.store);
-    this.#attempts = new Attempts({ runtime: this, engine: this.engine, clock: options.clock, refs: this.#refs, slots: options.slots, takeOverAfterMs: options.takeOverAfterMs, maxPayloadBytes: options.maxPayloadBytes ?? defaultMaxPayload, cancelPollMs: options.cancelPollMs });
+    this.#watchers = [...(options.tracing === true ? [new AttemptTracer()] : []), ...(options.watchers ?? [])];
+    this.#attempts = new Attempts({
+      runtime: this,
+      engine: this.engine,
+      clock: options.clock,
+      refs: this.#refs,
+      slots: options.slots,
+      takeOverAfterMs: options.takeOverAfterMs,
+      maxPayloadBytes: options.maxPayloadBytes ?? defaultMaxPayload,
+      cancelPollMs: options.cancelPollMs,
+      watchers: this.#watchers,
+      willRetry: (record, error) => {
+        const definition = tryLookup(record.taskName);
+        return definition !== undefined && safeRetryDelay(definition, error, record.attempt) !== undefined;
+      },
+    });
   }
 
   /**
@@ -266,11 +293,22 @@ export class Runtime implements ExecutionHost, LogHost {
       waitOn,
       admit: context?.childSubmitted(id),
       notBefore,
+      trace: this.#trace(context, definition),
     });
     if (!isPromiseLike(created)) return new Execution(id, this, existing);
     created.then(undefined, ignore);
     context?.addWrite(created);
     return new Execution(id, this, created);
+  }
+
+  /** The `traceparent` a submission from `context` (or from outside any task) keeps, when traces are on. */
+  #trace(context: ExecutionContext | undefined, definition: TaskDefinition): string | undefined {
+    return this.#o.tracing === true ? AttemptTracer.submitting(context?.traceparent, definition.name) : undefined;
+  }
+
+  /** Writes out what the watchers hold (metrics): a Lambda handler calls it before returning. */
+  flushWatchers(): void {
+    for (const watcher of this.#watchers) watcher.flush?.();
   }
 
   /**
@@ -307,7 +345,8 @@ export class Runtime implements ExecutionHost, LogHost {
     // creation: the execution runs in the caller's attempt and learns of a cancellation with it.
     context.childSubmitted(id);
     const { runId, id: parentId } = context.record;
-    const ran = this.#runInline(context, definition, { id, runId, parentId, taskName: definition.name, args: encoded.text, refs: noIds, waitOn: noIds });
+    const spec = { id, runId, parentId, taskName: definition.name, args: encoded.text, refs: noIds, waitOn: noIds, trace: this.#trace(context, definition) };
+    const ran = this.#runInline(context, definition, spec);
     context.addWrite(ran);
     const execution = new Execution(id, this, ran);
     // Anything but a completion recorded here (a failure, a retry, a suspension, a forward,
@@ -373,7 +412,7 @@ export class Runtime implements ExecutionHost, LogHost {
       );
     }
     const id = stored.executionId;
-    await this.engine.register({ id, runId: id, taskName: definition.name, args: encoded.text, refs: encoded.refs, waitOn, notBefore });
+    await this.engine.register({ id, runId: id, taskName: definition.name, args: encoded.text, refs: encoded.refs, waitOn, notBefore, trace: this.#trace(undefined, definition) });
     return new Execution(id, this, existing);
   }
 
