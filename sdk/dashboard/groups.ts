@@ -61,6 +61,23 @@ function cluster(parentId: string | undefined, siblings: readonly ExecutionJson[
   });
 }
 
+const natural = new Intl.Collator("en", { numeric: true });
+
+/**
+ * The graph's order of siblings: by what each node shows (numbers compared as numbers), then
+ * by creation. Not by creation first, as the timeline is: calls one backend makes in the
+ * same millisecond another makes milliseconds apart, so creation order alone would draw
+ * the same code's graph differently on each.
+ */
+function byContent(a: ExecutionJson, b: ExecutionJson): number {
+  return natural.compare(label(a), label(b)) || a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** Sibling groups in the graph: by task, each group being one task's executions under one parent. */
+function byTask(a: Group, b: Group): number {
+  return natural.compare(a.task, b.task);
+}
+
 /** Builds the run's tree of groups, in a linear pass after one sort. */
 export function runTree(run: RunJson): RunTree {
   const ids = new Set(run.executions.map((e) => e.id));
@@ -167,11 +184,11 @@ export function groupGraph(run: RunJson, tree: RunTree, expanded: ReadonlySet<st
     nodeOf.set(e.id, e.id);
     order.set(e.id, nodes.length);
     nodes.push({ kind: "execution", id: e.id, execution: e });
-    for (const group of tree.children.get(e.id) ?? []) visitGroup(group);
+    for (const group of [...(tree.children.get(e.id) ?? [])].sort(byTask)) visitGroup(group);
   };
   const visitGroup = (group: Group): void => {
     if (!collapsed(group, expanded) && group.members.length <= graphExpandLimit) {
-      for (const m of group.members) visit(m);
+      for (const m of [...group.members].sort(byContent)) visit(m);
       return;
     }
     const id = groupNodeId(group);
@@ -179,7 +196,7 @@ export function groupGraph(run: RunJson, tree: RunTree, expanded: ReadonlySet<st
     nodes.push({ kind: "group", id, group });
     for (const m of group.members) fold(m, id);
   };
-  for (const group of tree.top) visitGroup(group);
+  for (const group of [...tree.top].sort(byTask)) visitGroup(group);
   const edges = new Map<string, NodeEdge>();
   const add = (from: string | undefined, to: string | undefined, kind: NodeEdge["kind"]): void => {
     if (from === undefined || to === undefined || from === to) return;
