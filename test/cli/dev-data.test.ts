@@ -22,7 +22,7 @@ describe("floe dev --local-cloud --data", () => {
     const before = await serve(["dev", module, "--local-cloud", "--data", data, "--no-watch"], first, 120_000);
     expect(first.log).toContain(`runs are kept in ${data}`);
     const id = await httpApi(before.url).start("later", [21]);
-    // Midway: the task's first attempt failed, its retry is queued for 5 s from then.
+    // Midway: the task's first attempt failed, its retry is queued for 30 s from then.
     await until(async () => (await httpApi(before.url).run(id))?.executions.some((e) => e.task === "retried_later" && e.attempt === 2) === true);
     await stop(before.child);
 

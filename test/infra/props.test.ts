@@ -113,7 +113,7 @@ describe("Orchestrator options", () => {
       JwtConfiguration: { Issuer: "https://issuer.example.com/", Audience: ["floe-api"] },
     });
     const routes = Object.values(template.findResources("AWS::ApiGatewayV2::Route"));
-    expect(routes).toHaveLength(9);
+    expect(routes).toHaveLength(10);
     for (const route of routes) {
       // The callback route's token in the path is its secret: no JWT there either.
       if (route.Properties.RouteKey === "POST /callbacks/{token}") expect(route.Properties).toMatchObject({ AuthorizationType: "NONE" });
