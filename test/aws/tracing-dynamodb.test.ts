@@ -3,10 +3,8 @@
  * one the child's span continues in another runtime (another Lambda), which shares nothing
  * with the submitter but the table and the queue.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { context, trace } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { task } from "floe";
 import { MemoryBlobStore } from "../../sdk/embedded/memory-blob-store.ts";
 import { MemoryTaskQueue } from "../../sdk/embedded/memory-task-queue.ts";
@@ -15,20 +13,10 @@ import { cryptoIds, systemClock } from "../../sdk/runtime/system.ts";
 import { parseTraceparent } from "../../sdk/runtime/attempt-tracer.ts";
 import { useDynamoDbLocal } from "../support/dynamodb-local.ts";
 import { takeAll } from "../support/take-all.ts";
+import { useInMemoryTracing } from "../support/tracing.ts";
 
 const stores = useDynamoDbLocal();
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-
-beforeAll(() => {
-  trace.setGlobalTracerProvider(provider);
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-});
-afterAll(async () => {
-  await provider.shutdown();
-  trace.disable();
-  context.disable();
-});
+const exporter = useInMemoryTracing();
 
 const greet = task("trd_greet", async (name: string) => `hello ${name}`);
 

@@ -3,27 +3,15 @@
  * own process, so a workflow → task chain's spans are linked only through the
  * `traceparent` each record carries from its submission (DynamoDB Local, the SQS server).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { context, trace } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { describe, expect, it } from "vitest";
+import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { task, workflow } from "floe";
 import { startLocalCloud } from "floe/local-cloud";
 import { emulatorsForFile } from "../support/file-emulators.ts";
+import { useInMemoryTracing } from "../support/tracing.ts";
 
 const emulators = emulatorsForFile();
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-
-beforeAll(() => {
-  trace.setGlobalTracerProvider(provider);
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-});
-afterAll(async () => {
-  await provider.shutdown();
-  trace.disable();
-  context.disable();
-});
+const exporter = useInMemoryTracing();
 
 const double = task("tlc_double", async (n: number) => n * 2);
 const addOne = task("tlc_add_one", async (n: number) => (await double(n)) + 1);

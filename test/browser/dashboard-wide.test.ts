@@ -6,7 +6,7 @@
  * the page becomes usable is measured by `npm run bench:dashboard`, not asserted here.
  * Screenshots go to test-artifacts/ (and to docs/ with FLOE_UPDATE_DOCS=1, for the README).
  */
-import { copyFile, mkdir, mkdtemp } from "node:fs/promises";
+import { mkdir, mkdtemp } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +16,7 @@ import { task, workflow } from "floe";
 import { createEmbeddedRuntime, type EmbeddedEngine } from "../../sdk/embedded/embedded-engine.ts";
 import { localApi, startServer, type Server } from "../../sdk/cli/server.ts";
 import { extractRows, extractRowsHeld, releaseHeld } from "../support/wide-run.ts";
+import { screenshot } from "../support/screenshots.ts";
 
 const executablePath = process.env.FLOE_CHROMIUM ?? "/usr/bin/chromium";
 // CI installs Chromium (.ci/run), so there a missing browser fails instead of skipping.
@@ -80,11 +81,7 @@ describe.skipIf(missing)("the dashboard on a 10,000-execution run", () => {
     vi.unstubAllEnvs();
   });
 
-  async function shoot(selector: string, name: string, forDocs = false): Promise<void> {
-    const path = new URL(name, artifacts);
-    await page.locator(selector).screenshot({ path: path.pathname });
-    if (forDocs && process.env.FLOE_UPDATE_DOCS === "1") await copyFile(path, new URL(`../../docs/${name}`, import.meta.url));
-  }
+  const shoot = (selector: string, name: string, forDocs = false): Promise<void> => screenshot(page, selector, name, forDocs);
 
   async function box(selector: string): Promise<Rect> {
     const found = await page.locator(selector).first().boundingBox();

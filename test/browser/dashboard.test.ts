@@ -4,7 +4,7 @@
  * filters and live updates. Screenshots go to test-artifacts/ (the timeline and
  * the graph also to docs/ with FLOE_UPDATE_DOCS=1, for the README).
  */
-import { copyFile, mkdir, mkdtemp } from "node:fs/promises";
+import { mkdir, mkdtemp } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { createServer, type Server as HttpServer } from "node:http";
 import { tmpdir } from "node:os";
@@ -16,6 +16,7 @@ import { createEmbeddedRuntime, type EmbeddedEngine } from "../../sdk/embedded/e
 import { processOrder } from "../../examples/process-order.ts";
 import { declined } from "../cli/fixtures/workflows.ts";
 import { localApi, startServer, type Server } from "../../sdk/cli/server.ts";
+import { screenshot } from "../support/screenshots.ts";
 
 const executablePath = process.env.FLOE_CHROMIUM ?? "/usr/bin/chromium";
 // CI installs Chromium (.ci/run), so there a missing browser fails instead of skipping.
@@ -85,12 +86,7 @@ describe.skipIf(missing)("the dashboard", () => {
     vi.unstubAllEnvs();
   });
 
-  /** Screenshots an element; the README's pictures are refreshed with FLOE_UPDATE_DOCS=1. */
-  async function shoot(selector: string, name: string, forDocs = false): Promise<void> {
-    const path = new URL(name, artifacts);
-    await page.locator(selector).screenshot({ path: path.pathname });
-    if (forDocs && process.env.FLOE_UPDATE_DOCS === "1") await copyFile(path, new URL(`../../docs/${name}`, import.meta.url));
-  }
+  const shoot = (selector: string, name: string, forDocs = false): Promise<void> => screenshot(page, selector, name, forDocs);
 
   async function runningBar(task: string): Promise<Box> {
     const box = await page.locator(`svg.timeline g.row[data-task="${task}"] rect[data-kind="running"]`).first().boundingBox();

@@ -4,7 +4,7 @@
  * `GET /executions/{id}/logs`. The screenshot goes to test-artifacts/ (and docs/ with
  * FLOE_UPDATE_DOCS=1, for the README).
  */
-import { copyFile, mkdir, mkdtemp } from "node:fs/promises";
+import { mkdir, mkdtemp } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +14,7 @@ import { log, task, workflow } from "floe";
 import { createEmbeddedRuntime, type EmbeddedEngine } from "../../sdk/embedded/embedded-engine.ts";
 import { localApi, startServer, type Server } from "../../sdk/cli/server.ts";
 import { restoreConsole } from "../../sdk/logs/log.ts";
+import { screenshot } from "../support/screenshots.ts";
 
 const executablePath = process.env.FLOE_CHROMIUM ?? "/usr/bin/chromium";
 const missing = !existsSync(executablePath) && process.env.CI !== "true";
@@ -69,8 +70,6 @@ describe.skipIf(missing)("the dashboard's logs", () => {
     expect(first.map((l) => l.slice(13).trim())).toEqual(['info  fetching rates {"currency":"EUR","call":1}', 'error the rates service refused {"status":503}']);
     expect(second.map((l) => l.slice(13).trim())).toEqual(['info  fetching rates {"currency":"EUR","call":2}', "info  got 42 rates"]);
     expect(await page.locator('section.logs .log-line.level-error').count()).toBe(1);
-    const path = new URL("logs.png", artifacts);
-    await page.locator("#execution").screenshot({ path: path.pathname });
-    if (process.env.FLOE_UPDATE_DOCS === "1") await copyFile(path, new URL("../../docs/logs.png", import.meta.url));
+    await screenshot(page, "#execution", "logs.png", true);
   }, 30_000);
 });
