@@ -7,8 +7,7 @@
  * fields joined by `&&` (`{ $.floe.executionId = "…" && $.floe.attempt = 2 }`), and refuses
  * any other clearly. Each group keeps its last {@link MAX_EVENTS_PER_GROUP} lines.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { ServiceError, startJsonEndpoint } from "./json-endpoint.ts";
 
 /** The most lines a log group keeps; the oldest go first. */
 export const MAX_EVENTS_PER_GROUP = 50_000;
@@ -54,29 +53,24 @@ interface Equality {
   readonly value: string | number;
 }
 
-/** An error as the service answers it. */
-class ServiceError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /** Starts the endpoint on a free local port. */
 export async function startLogsEndpoint(options: LogsEndpointOptions = {}): Promise<LogsEndpoint> {
   const groups = new Map<string, StoredEvent[]>();
   const now = options.now ?? Date.now;
   const max = options.maxEventsPerGroup ?? MAX_EVENTS_PER_GROUP;
   let sequence = 0;
-  const server: Server = createServer((request, response) => {
-    handle(request, response, (body) => filterLogEvents(groups, body, options.pageSize ?? 10_000));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  const endpoint = await startJsonEndpoint(
+    "json-1.1",
+    ({ target, body }) => {
+      if (target !== "Logs_20140328.FilterLogEvents") {
+        throw new ServiceError(400, "UnknownOperationException", `this local CloudWatch Logs serves only FilterLogEvents, not ${String(target)}`);
+      }
+      return filterLogEvents(groups, body, options.pageSize ?? 10_000);
+    },
+    "InvalidParameterException",
+  );
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: endpoint.url,
     append(group, line, stream = "local") {
       let events = groups.get(group);
       if (events === undefined) groups.set(group, (events = []));
@@ -85,44 +79,17 @@ export async function startLogsEndpoint(options: LogsEndpointOptions = {}): Prom
       if (events.length > max) events.splice(0, events.length - max);
     },
     lines: (group) => (groups.get(group) ?? []).map((event) => event.message),
-    close: () => new Promise<void>((resolve, reject) => server.close((error) => (error === undefined ? resolve() : reject(error)))),
+    close: () => endpoint.close(),
   };
-}
-
-function handle(request: IncomingMessage, response: ServerResponse, filter: (body: Record<string, unknown>) => unknown): void {
-  const chunks: Buffer[] = [];
-  request.on("data", (chunk: Buffer) => chunks.push(chunk));
-  request.on("end", () => {
-    const reply = (status: number, body: unknown) => {
-      response.writeHead(status, { "content-type": "application/x-amz-json-1.1" });
-      response.end(JSON.stringify(body));
-    };
-    try {
-      const target = request.headers["x-amz-target"];
-      if (target !== "Logs_20140328.FilterLogEvents") {
-        throw new ServiceError("UnknownOperationException", `this local CloudWatch Logs serves only FilterLogEvents, not ${String(target)}`);
-      }
-      let body: unknown;
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-      } catch (error) {
-        throw new ServiceError("InvalidParameterException", `the body is not JSON: ${(error as Error).message}`);
-      }
-      reply(200, filter(body as Record<string, unknown>));
-    } catch (error) {
-      if (!(error instanceof ServiceError)) throw error;
-      reply(400, { __type: error.type, message: error.message });
-    }
-  });
 }
 
 function filterLogEvents(groups: Map<string, StoredEvent[]>, body: Record<string, unknown>, pageSize: number): unknown {
   const name = body.logGroupName ?? body.logGroupIdentifier;
-  if (typeof name !== "string") throw new ServiceError("InvalidParameterException", "logGroupName or logGroupIdentifier is required");
+  if (typeof name !== "string") throw new ServiceError(400, "InvalidParameterException", "logGroupName or logGroupIdentifier is required");
   const events = groups.get(name);
-  if (events === undefined) throw new ServiceError("ResourceNotFoundException", `The specified log group does not exist: ${name}`);
+  if (events === undefined) throw new ServiceError(400, "ResourceNotFoundException", `The specified log group does not exist: ${name}`);
   const pattern = body.filterPattern;
-  if (pattern !== undefined && typeof pattern !== "string") throw new ServiceError("InvalidParameterException", "filterPattern must be a string");
+  if (pattern !== undefined && typeof pattern !== "string") throw new ServiceError(400, "InvalidParameterException", "filterPattern must be a string");
   const tests = pattern === undefined || pattern === "" ? [] : parsePattern(pattern);
   const start = typeof body.startTime === "number" ? body.startTime : -Infinity;
   const end = typeof body.endTime === "number" ? body.endTime : Infinity;
@@ -150,6 +117,7 @@ export function parsePattern(pattern: string): Equality[] {
   const terms = inner?.split("&&").map((term) => equality.exec(term.trim()));
   if (terms === undefined || terms.some((term) => term === null)) {
     throw new ServiceError(
+      400,
       "InvalidParameterException",
       `this local CloudWatch Logs serves only JSON equality patterns joined by &&, such as { $.floe.executionId = "abc" && $.floe.attempt = 2 }; got ${JSON.stringify(pattern)}`,
     );

@@ -10,8 +10,7 @@
  * its clock a month ahead sees a month's wake-ups fire at once. Recurring schedules
  * (`cron(…)`, `rate(…)`) are kept for pausing, never fired.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { ServiceError, startJsonEndpoint } from "./json-endpoint.ts";
 
 /** A schedule as the service keeps it (the `CreateSchedule` input's fields). */
 export interface StoredSchedule {
@@ -57,13 +56,6 @@ export interface SchedulerEndpoint {
   close(): Promise<void>;
 }
 
-/** An error as the service answers it. */
-class ServiceError extends Error {
-  constructor(readonly status: number, readonly type: string, message: string) {
-    super(message);
-  }
-}
-
 const namePattern = /^[0-9a-zA-Z-_.]{1,64}$/;
 const atPattern = /^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$/;
 
@@ -107,33 +99,12 @@ export async function startSchedulerEndpoint(options: SchedulerEndpointOptions):
     }
   };
 
-  const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => {
-      const reply = (status: number, body: unknown, type?: string) => {
-        response.writeHead(status, { "content-type": "application/json", ...(type === undefined ? {} : { "x-amzn-errortype": type }) });
-        response.end(JSON.stringify(body));
-      };
-      try {
-        const url = new URL(request.url ?? "/", "http://local");
-        const match = /^\/schedules(?:\/([^/]+))?$/.exec(url.pathname);
-        if (match === null) throw new ServiceError(404, "ResourceNotFoundException", `no Scheduler operation at ${url.pathname}`);
-        const text = Buffer.concat(chunks).toString("utf8");
-        let body: Record<string, unknown> = {};
-        try {
-          body = text === "" ? {} : (JSON.parse(text) as Record<string, unknown>);
-        } catch (error) {
-          throw new ServiceError(400, "ValidationException", `the body is not JSON: ${(error as Error).message}`);
-        }
-        const name = match[1] === undefined ? undefined : decodeURIComponent(match[1]);
-        const group = url.searchParams.get("groupName") ?? (typeof body.GroupName === "string" ? body.GroupName : "default");
-        reply(200, handle(request.method ?? "GET", name, group, body));
-      } catch (error) {
-        if (error instanceof ServiceError) reply(error.status, { __type: error.type, Message: error.message }, error.type);
-        else reply(500, { __type: "InternalServerException", Message: String(error) }, "InternalServerException");
-      }
-    });
+  const endpoint = await startJsonEndpoint("rest-json", ({ method, url, body }) => {
+    const match = /^\/schedules(?:\/([^/]+))?$/.exec(url.pathname);
+    if (match === null) throw new ServiceError(404, "ResourceNotFoundException", `no Scheduler operation at ${url.pathname}`);
+    const name = match[1] === undefined ? undefined : decodeURIComponent(match[1]);
+    const group = url.searchParams.get("groupName") ?? (typeof body.GroupName === "string" ? body.GroupName : "default");
+    return handle(method, name, group, body);
   });
 
   const fireDue = async (): Promise<number> => {
@@ -160,16 +131,14 @@ export async function startSchedulerEndpoint(options: SchedulerEndpointOptions):
   const timer = setInterval(() => void fireDue(), options.pollMs ?? 100);
   timer.unref();
 
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: endpoint.url,
     schedules: () => [...stored.values()],
     fired: () => fired,
     fireDue,
     close: () => {
       clearInterval(timer);
-      return new Promise<void>((resolve, reject) => server.close((error) => (error === undefined ? resolve() : reject(error))));
+      return endpoint.close();
     },
   };
 }
