@@ -482,6 +482,8 @@ export class ExecutionEngine {
       yield* this.#releaseDependents([record.id], true);
     } else if (awaitingMessage.includes(record.state) && record.attempt >= message.attempt) {
       yield* call(this.#resend(record, now));
+    } else if (record.state === State.Suspended && record.attempt === message.attempt) {
+      yield* this.#rerunSuspended(record, now);
     } else if (record.external !== undefined && record.state === State.Waiting) {
       yield* this.#timeoutExternal(record, message.taskName, now);
     } else if (takesOver && record.state === State.Running && record.attempt === message.attempt) {
@@ -496,6 +498,28 @@ export class ExecutionEngine {
       );
     }
     return undefined;
+  }
+
+  /**
+   * Queues again a suspended execution whose attempt's message came back. The worker that
+   * suspended it acknowledges its message once the suspension is armed, so a message that
+   * comes back may mean it died or failed between the suspension's write and its await
+   * edges, and then no upstream would ever release it. Which executions it awaits is not
+   * stored (an `asCompleted` over thousands would make every write to the item dear), so it
+   * runs again: the re-run finds its children and suspends afresh, in a new generation no
+   * earlier release can touch. A duplicate delivery of a well-armed suspension costs the
+   * same re-run, and nothing else.
+   */
+  *#rerunSuspended(record: ExecutionRecord, now: number): Step<void> {
+    const queued = yield* call(
+      this.#advance(
+        record,
+        { state: State.Suspended, attempt: record.attempt, generation: record.generation },
+        { state: State.Queued, pending: 0, queuedAt: now },
+        { state: State.Queued, at: now, attempt: record.attempt },
+      ),
+    );
+    if (queued !== undefined) yield* call(this.#send(queued));
   }
 
   /** Sends a queued or sleeping execution's message again, delayed until its attempt is due. */

@@ -77,8 +77,11 @@ function unusable(dir: string, problem: string): FloeError {
  * `sleeping` one (delayed until its wake time), and each `running` one that came from a
  * queue, whose attempt died with that process and is taken over as after a crash, once it
  * is `takeOverAfterMs` old (the message is delayed until then). A running inline execution had no message: its caller's re-run takes it
- * over. Waiting and suspended executions are released as always, by the coordinator,
- * which reads the table's stream from its start. A message sent twice is dropped at claim.
+ * over. Each `suspended` one gets its attempt's message too, which runs it again: the
+ * previous process may have stopped between its suspension's write and its await edges,
+ * which no upstream would then release (a suspension armed in full is merely re-run, and
+ * suspends again). Waiting executions are released as always, by the coordinator, which
+ * reads the table's stream from its start. A message sent twice is dropped at claim.
  *
  * @returns the ids of the executions whose message was sent
  */
@@ -97,7 +100,7 @@ export async function resendUnfinished(
       new ScanCommand({
         TableName: tableName,
         ExclusiveStartKey: start,
-        FilterExpression: "#type = :execution AND #state IN (:queued, :sleeping, :running)",
+        FilterExpression: "#type = :execution AND #state IN (:queued, :sleeping, :running, :suspended)",
         ProjectionExpression: "id, taskName, attempt, #state, notBefore, queuedAt, startedAt",
         ExpressionAttributeNames: { "#type": "type", "#state": "state" },
         ExpressionAttributeValues: {
@@ -105,13 +108,15 @@ export async function resendUnfinished(
           ":queued": { S: State.Queued },
           ":sleeping": { S: State.Sleeping },
           ":running": { S: State.Running },
+          ":suspended": { S: State.Suspended },
         },
       }),
     );
     for (const item of page.Items ?? []) {
       const record = unmarshall(item) as { id: string; taskName: string; attempt: number; state: string; notBefore?: number; queuedAt?: number; startedAt?: number };
       if (record.state === State.Running && record.queuedAt === undefined) continue;
-      const due = record.state === State.Running ? (record.startedAt ?? now) + takeOverAfterMs : (record.notBefore ?? now);
+      const due =
+        record.state === State.Running ? (record.startedAt ?? now) + takeOverAfterMs : record.state === State.Suspended ? now : (record.notBefore ?? now);
       const delay = Math.min(Math.max(0, due - now), MAX_DELAY_SECONDS * 1000);
       byDelay.set(delay, [...(byDelay.get(delay) ?? []), { executionId: record.id, taskName: record.taskName, attempt: record.attempt }]);
     }

@@ -401,6 +401,43 @@ describe("a message lost between the record's creation and its send", () => {
   });
 });
 
+describe("a suspension written but never armed", () => {
+  it("runs the execution again when its message comes back, so no upstream is left to release it", async () => {
+    let parentRuns = 0;
+    const child = task("h_unarmed_child", async () => "child ran");
+    const parent = task("h_unarmed_parent", async () => {
+      parentRuns += 1;
+      return child();
+    });
+    const store = new FaultyStore(new MemoryExecutionStore());
+    const queue = new MemoryTaskQueue(systemClock);
+    const runtime = new Runtime({ store, queue, blobs: new MemoryBlobStore(), clock: systemClock, ids: cryptoIds, suspendAfterMs: 0 });
+    const worker = createWorkerHandler({ runtime, log: () => undefined });
+    const execution = runtime.submit(parent);
+    await settle();
+    const [first] = takeAll(queue);
+    // The parent's state is written suspended, then the write of its await edge fails: the
+    // worker died, or lost the write, between the two.
+    store.inject({ method: "addEdges", id: execution.id, mode: "before", times: 1 });
+    expect((await worker(sqsEvent([first!]))).batchItemFailures).toHaveLength(1);
+    expect(await execution.state()).toBe(State.Suspended);
+    await settle();
+    // The child runs and finishes, with no edge to release.
+    const [childMessage] = takeAll(queue);
+    expect(childMessage?.taskName).toBe("h_unarmed_child");
+    await worker(sqsEvent([childMessage!]));
+    expect(await execution.state()).toBe(State.Suspended);
+    // The parent's message comes back, as SQS returns a message whose processing failed.
+    expect((await worker(sqsEvent([first!], 2))).batchItemFailures).toEqual([]);
+    await settle();
+    const messages = takeAll(queue);
+    expect(messages.map((m) => m.executionId)).toEqual([execution.id]);
+    await worker(sqsEvent(messages));
+    expect(await execution.result()).toBe("child ran");
+    expect(parentRuns).toBe(2);
+  });
+});
+
 describe("reconciler", () => {
   it("starts a run whose first message was lost and that nobody submitted again", async () => {
     const root = task("h_lost_root", async () => "root ran");
