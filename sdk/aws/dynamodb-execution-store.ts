@@ -492,7 +492,7 @@ export class DynamoDbExecutionStore implements ExecutionStore {
     };
     // A record past its `until` counts as gone, as TTL deletes it only some time later.
     const values: Record<string, unknown> = { ":now": record.createdAt };
-    let expression: string | undefined = "attribute_not_exists(pk) OR until <= :now";
+    let expression: string | undefined = "attribute_not_exists(pk) OR #until <= :now";
     if ("replacing" in condition) {
       expression += " OR executionId = :replacing";
       values[":replacing"] = condition.replacing;
@@ -504,7 +504,7 @@ export class DynamoDbExecutionStore implements ExecutionStore {
         new PutCommand({
           TableName: this.#table,
           Item: item,
-          ...(expression === undefined ? {} : { ConditionExpression: expression, ExpressionAttributeValues: values }),
+          ...(expression === undefined ? {} : { ConditionExpression: expression, ExpressionAttributeNames: { "#until": "until" }, ExpressionAttributeValues: values }),
         }),
       );
       return record;
