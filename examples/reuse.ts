@@ -1,6 +1,6 @@
 /**
  * Reusing executions: `autosave` is debounced per document (a burst of edits saves once,
- * with the last text), `exchange_rate` is cached for a minute across runs, and `load_user`
+ * with the last text), `exchange_rate` is cached for a minute across runs, and `load_customer`
  * is memoised within a run (every identical call in the run shares one execution).
  *
  * Run it with `floe run examples/reuse.ts cart_checkout u1 EUR` (twice within a minute: the

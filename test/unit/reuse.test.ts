@@ -100,6 +100,23 @@ describe("debounce", () => {
     await engine.close();
   });
 
+  it("supersedes only a queued call: one cancelled stays cancelled, and the next call runs", async () => {
+    const { clock, engine } = engineAt(3_500_000);
+    clockNow = () => clock.now();
+    saved.length = 0;
+    const a = engine.submit(save, { user: "fay", text: "one" });
+    await turns();
+    await a.cancel();
+    const b = engine.submit(save, { user: "fay", text: "two" });
+    await turns();
+    clock.advance(5_000);
+    expect(await b.result()).toBe("saved two");
+    expect(await engine.getExecution(a.id)).toMatchObject({ state: State.Cancelled });
+    expect((await engine.getExecution(a.id))?.forward).toBeUndefined();
+    expect(saved.map((s) => s.text)).toEqual(["two"]);
+    await engine.close();
+  });
+
   it("never pushes the start past maxWaitMs after the window opened", async () => {
     const { clock, engine } = engineAt(4_000_000);
     clockNow = () => clock.now();
