@@ -57,6 +57,8 @@ const storeMethods: Record<keyof ExecutionStore, true> = {
   putIdempotencyRecord: true,
   callbackKey: true,
   queued: true,
+  getReuseRecord: true,
+  putReuseRecord: true,
 };
 
 /** A port whose every method waits for the adapter to be loaded, then calls it. */

@@ -110,7 +110,7 @@ function make<A extends unknown[], R>(kind: Kind, name: string, a: TaskOptions |
   if (kind === Kind.Task && options?.schedule !== undefined) {
     throw new FloeError(ErrorCode.InvalidOption, `task "${name}" has a schedule; only workflows run on a schedule, so define it with workflow()`);
   }
-  const definition: TaskDefinition = { name, kind, fn: fn as (...args: any[]) => unknown, options: normalizeOptions(name, options) };
+  const definition: TaskDefinition = { name, kind, fn: fn as (...args: any[]) => unknown, options: normalizeOptions(name, options, kind) };
   define(definition);
   const submit = (...args: A) => submitHere(definition, args) as Execution<Resolved<R>>;
   // Exactly submit(...args).result(), but an inline task called inside a task runs in the caller's attempt.

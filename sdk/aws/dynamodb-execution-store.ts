@@ -9,6 +9,7 @@
  * | any other record | `R#<family>` | `X#<id>` | nowhere |
  * | idempotency record | `K#<key>` | `K` | nowhere (no index attribute; its `type` is not the stream filter's) |
  * | the callback key | `C#callback-key` | `C` | nowhere (as an idempotency record) |
+ * | reuse record (a cached result, a debounce window) | `U#<key>` | `U` | nowhere (as an idempotency record); `expiresAt`, the TTL attribute, one day after it stops counting |
  *
  * Every execution below a root has an id `<family>~<digest>`, the family being its run's
  * ({@link familyOf}; the runtime's id source makes such ids), so the records of a run share
@@ -41,7 +42,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { State, isTerminal, type Edge, type ExecutionRecord, type Transition } from "../engine/model.ts";
-import type { ExecutionStore, Expectation, IdempotencyRecord, QueuedQuery, Release, ReleaseOptions, RunQuery } from "../engine/ports.ts";
+import type { ExecutionStore, Expectation, IdempotencyRecord, QueuedQuery, Release, ReleaseOptions, ReuseCondition, ReuseRecord, RunQuery } from "../engine/ports.ts";
 import { FAMILY_SEPARATOR, familyOf } from "../runtime/system.ts";
 import { conditionOf, isConditionFailure } from "./dynamodb-conditions.ts";
 import { linkEdges, releaseInto, type StoreContext } from "./dynamodb-dependencies.ts";
@@ -67,6 +68,10 @@ export interface DynamoDbExecutionStoreOptions {
 }
 
 const idempotencyKey = (key: string) => ({ pk: `K#${key}`, sk: "K" });
+const reuseKey = (key: string) => ({ pk: `U#${key}`, sk: "U" });
+/** How long DynamoDB keeps a reuse record after it stops counting: TTL deletes late, reads check `until`. */
+const reuseGraceSeconds = 86_400;
+
 /** The deployment's callback key: one item, never expiring, indexed nowhere. */
 const callbackKeyItem = { pk: "C#callback-key", sk: "C" };
 
@@ -471,6 +476,45 @@ export class DynamoDbExecutionStore implements ExecutionStore {
     throw new Error(`the idempotency record ${record.key} was held at the put and gone at the read, twice; repeat the request`);
   }
 
+  async getReuseRecord(key: string, now: number): Promise<ReuseRecord | undefined> {
+    const { Item } = await this.#client.send(new GetCommand({ TableName: this.#table, Key: reuseKey(key), ConsistentRead: true }));
+    return Item === undefined ? undefined : reuseOf(Item, now);
+  }
+
+  async putReuseRecord(record: ReuseRecord, condition: ReuseCondition): Promise<ReuseRecord | undefined> {
+    const { expiresAt, ...fields } = record;
+    const item = {
+      ...fields,
+      ...reuseKey(record.key),
+      type: "reuse",
+      // `until` is when it stops counting; `expiresAt` (seconds) is the table's TTL attribute.
+      ...(expiresAt === undefined ? {} : { until: expiresAt, expiresAt: Math.floor(expiresAt / 1000) + reuseGraceSeconds }),
+    };
+    // A record past its `until` counts as gone, as TTL deletes it only some time later.
+    const values: Record<string, unknown> = { ":now": record.createdAt };
+    let expression: string | undefined = "attribute_not_exists(pk) OR #until <= :now";
+    if ("replacing" in condition) {
+      expression += " OR executionId = :replacing";
+      values[":replacing"] = condition.replacing;
+    } else if ("always" in condition) {
+      expression = undefined;
+    }
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: item,
+          ...(expression === undefined ? {} : { ConditionExpression: expression, ExpressionAttributeNames: { "#until": "until" }, ExpressionAttributeValues: values }),
+        }),
+      );
+      return record;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    const { Item } = await this.#client.send(new GetCommand({ TableName: this.#table, Key: reuseKey(record.key), ConsistentRead: true }));
+    return Item === undefined ? undefined : reuseOf(Item, Number.NEGATIVE_INFINITY);
+  }
+
   async callbackKey(candidate: string): Promise<string> {
     // Read first: the key exists but on a deployment's first use, and a read costs less
     // than a put that fails its condition.
@@ -570,3 +614,15 @@ function toRecord(item: Record<string, unknown>): ExecutionRecord {
   return Object.fromEntries(Object.entries(item).filter(([key]) => !storageKeys.has(key))) as unknown as ExecutionRecord;
 }
 
+/** A reuse record from its item, unless it stopped counting by `now`. */
+function reuseOf(item: Record<string, unknown>, now: number): ReuseRecord | undefined {
+  const until = item.until as number | undefined;
+  if (until !== undefined && until <= now) return undefined;
+  const record: ReuseRecord = { key: (item.pk as string).slice(2), executionId: item.executionId as string, createdAt: item.createdAt as number };
+  return {
+    ...record,
+    ...(until === undefined ? {} : { expiresAt: until }),
+    ...(item.result === undefined ? {} : { result: item.result as ReuseRecord["result"] }),
+    ...(item.since === undefined ? {} : { since: item.since as number }),
+  };
+}

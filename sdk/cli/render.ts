@@ -109,6 +109,8 @@ export function tree(run: RunJson, highlight?: string, now = Date.now()): string
     // The API's `why` says it for every surface; an older API's view has only the times.
     if (e.why !== undefined) rows.push([`${margin}⏲ ${whyText(e.why, now, formatMs)}`]);
     for (const text of e.why === undefined ? [dueText(e), externalText(e)] : []) if (text !== undefined) rows.push([`${margin}⏲ ${text}`]);
+    const reused = reusedText(e);
+    if (reused !== undefined) rows.push([`${margin}↺ ${reused}`]);
     // A retry keeps its attempt's error as the execution's until the next ends: shown above.
     if (e.error !== undefined && (retried.length === 0 || isTerminal(e.state))) {
       rows.push([`${margin}✗ ${errorText(e.error)}`]);
@@ -132,6 +134,13 @@ export function dueText(e: Pick<ExecutionJson, "notBefore" | "wakeAt" | "started
   if (e.startedAt === undefined) return `starts at ${at}`;
   if (e.failures?.some((f) => f.attempt === e.attempt - 1) === true) return `retries at ${at}`;
   return `sleeping until ${at}`;
+}
+
+/** Where a reused execution's result came from: "cached from <id>" or "debounced into <id>". */
+export function reusedText(e: Pick<ExecutionJson, "cachedFrom" | "debounced" | "forward">): string | undefined {
+  if (e.cachedFrom !== undefined) return `cached from ${e.cachedFrom} (did not run)`;
+  if (e.debounced === true && e.forward !== undefined) return `debounced into ${e.forward} (a later call of its window; did not run)`;
+  return undefined;
 }
 
 /** What an external execution still waiting waits for: "waiting for completion from outside until …". */

@@ -113,7 +113,7 @@ export function renderTimeline(run: RunView, width = 60, options: TimelineOption
     const state = terminal.has(record.state) ? record.state : `${record.state}…`;
     lines.push(
       `${(labels[i] ?? "").padEnd(labelWidth)} │${bar(segments, start, span, width)}│ ` +
-        `${state.padEnd(10)} ${formatMs(elapsed).padStart(7)}, ran ${formatMs(ran)}${attempts}${folded}`,
+        `${state.padEnd(10)} ${formatMs(elapsed).padStart(7)}, ran ${formatMs(ran)}${attempts}${folded}${reusedNote(record)}`,
     );
   });
 
@@ -129,6 +129,13 @@ export function renderTimeline(run: RunView, width = 60, options: TimelineOption
       `${anyFolded ? `   ${Glyph.Folded} re-runs folded into a count` : ""}`,
   );
   return lines.join("\n");
+}
+
+/** Where a reused execution's result came from: the cached source, or the later debounced call it became. */
+function reusedNote(record: ExecutionRecord): string {
+  if (record.cachedFrom !== undefined) return `, cached from ${record.cachedFrom}`;
+  if (record.debounced === true && record.forward !== undefined) return `, debounced into ${record.forward}`;
+  return "";
 }
 
 /** Executions depth first: each parent before its children, siblings in creation order. */

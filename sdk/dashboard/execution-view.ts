@@ -114,6 +114,9 @@ export function executionView(run: RunJson, e: ExecutionJson, now: number, loadL
     ["children", links(run, children)],
   ];
   if (e.forward !== undefined) facts.push(["result from", links(run, [e.forward])]);
+  // The source of a cached result is most often in another run: shown by id.
+  if (e.cachedFrom !== undefined) facts.push(["cached from", h("span", {}, h("code", {}, e.cachedFrom), " (reused its result; did not run)")]);
+  if (e.debounced === true) facts.push(["debounced", "a later call of its window took its place; it did not run"]);
   if (e.external !== undefined) facts.splice(2, 0, ["kind", `external: completed from outside; times out ${new Date(e.external.timeoutAt).toISOString()}`]);
   const panel = h(
     "section",

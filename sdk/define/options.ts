@@ -2,6 +2,9 @@
 import * as z from "../zod.ts";
 import { ErrorCode, FloeError, errorCode } from "../errors.ts";
 import { parseSchedule, type ScheduleOption, type ScheduleSpec } from "../schedules/spec.ts";
+import { reuseOptions, type CacheOptions, type CacheSpec, type DebounceOptions, type DebounceSpec } from "./reuse-options.ts";
+
+export type { CacheOptions, DebounceOptions } from "./reuse-options.ts";
 
 /** How a failed attempt is retried. */
 export interface RetryOptions {
@@ -86,6 +89,27 @@ export interface TaskOptions {
    * @default not scheduled
    */
   readonly schedule?: ScheduleOption;
+  /**
+   * Calls with one key within `periodMs` of each other become one execution, run with the
+   * last call's arguments once `periodMs` has passed since the last call (a trailing
+   * window, capped by `maxWaitMs`); every caller's `Execution` is that execution. A
+   * debounced execution is the root of a run of its own, whoever calls it.
+   * @default not debounced
+   */
+  readonly debounce?: DebounceOptions;
+  /**
+   * Reuse a completed result of the same task and arguments (or `key`) for `ttlMs` after it
+   * finished: the call's execution is completed at once with it, marked `cachedFrom` the
+   * execution that computed it. Failures are not cached. `true` keeps results for a day.
+   * @default not cached
+   */
+  readonly cache?: boolean | CacheOptions;
+  /**
+   * One execution per identical call (same task, same encoded arguments) within a run: a
+   * second call anywhere in the run gets the first call's `Execution`.
+   * @default false
+   */
+  readonly memo?: boolean;
 }
 
 /** Which arguments to wait for, normalised. */
@@ -113,6 +137,9 @@ export interface NormalizedOptions {
   readonly timeoutMs: number | undefined;
   readonly inline: boolean;
   readonly schedule: ScheduleSpec | undefined;
+  readonly debounce?: DebounceSpec | undefined;
+  readonly cache?: CacheSpec | undefined;
+  readonly memo?: boolean;
 }
 
 const maxTimer = 2 ** 31 - 1;
@@ -178,11 +205,14 @@ const optionsSchema = z.strictObject(
     ),
     inline: z.optional(z.boolean({ error: "inline must be true or false" })),
     schedule: z.optional(z.unknown()),
+    debounce: z.optional(z.unknown()),
+    cache: z.optional(z.unknown()),
+    memo: z.optional(z.unknown()),
   },
   {
     error: (issue) =>
       issue.code === "unrecognized_keys"
-        ? `unknown option ${issue.keys.join(", ")}; the options are wait, retries, timeoutMs, inline and schedule`
+        ? `unknown option ${issue.keys.join(", ")}; the options are wait, retries, timeoutMs, inline, schedule, debounce, cache and memo`
         : "options must be an object",
   },
 );
@@ -218,7 +248,7 @@ function problemsOf(options: unknown): Issue[] {
  * @param options - what the user passed
  * @throws FloeError `FLOE_INVALID_OPTION` naming each bad option, the value and the fix
  */
-export function normalizeOptions(name: string, options: unknown): NormalizedOptions {
+export function normalizeOptions(name: string, options: unknown, kind: "task" | "workflow" = "task"): NormalizedOptions {
   const problems = problemsOf(options).map((issue) => {
     const received = issue.path.length === 0 ? undefined : valueAt(options, issue.path);
     return `${issue.message}${received === undefined ? "" : `, got ${show(received)}`}`;
@@ -226,8 +256,10 @@ export function normalizeOptions(name: string, options: unknown): NormalizedOpti
   if (problems.length > 0) {
     throw new FloeError(ErrorCode.InvalidOption, `invalid options for task "${name}": ${problems.join("; ")}`);
   }
-  const { wait, retries, timeoutMs, inline, schedule } = options as TaskOptions | undefined ?? {};
+  const { wait, retries, timeoutMs, inline, schedule, debounce, cache, memo } = options as TaskOptions | undefined ?? {};
+  const reuse = reuseOptions({ name, kind, inline: inline === true, schedule: schedule !== undefined }, { debounce, cache, memo });
   return {
+    ...reuse,
     wait: waitSpec(name, wait),
     retries: retryPolicy(retries),
     timeoutMs,

@@ -1,6 +1,6 @@
 /** The in-memory execution store of the embedded engine. */
 import { State, isTerminal, type Edge, type ExecutionRecord, type Transition } from "../engine/model.ts";
-import type { ExecutionStore, Expectation, IdempotencyRecord, QueuedQuery, Release, RunQuery } from "../engine/ports.ts";
+import type { ExecutionStore, Expectation, IdempotencyRecord, QueuedQuery, Release, ReuseCondition, ReuseRecord, RunQuery } from "../engine/ports.ts";
 
 function meets(record: ExecutionRecord, expect: Expectation): boolean {
   const { state } = expect;
@@ -41,6 +41,7 @@ export class MemoryExecutionStore implements ExecutionStore {
   /** Each root's position in `#roots`, where a listing that stopped at it goes on. */
   readonly #rootAt = new Map<string, number>();
   readonly #keys = new Map<string, IdempotencyRecord>();
+  readonly #reuse = new Map<string, ReuseRecord>();
   #callbackKey: string | undefined;
 
   create(record: ExecutionRecord): boolean {
@@ -213,6 +214,19 @@ export class MemoryExecutionStore implements ExecutionStore {
     const stored = this.#keys.get(record.key);
     if (stored !== undefined) return stored;
     this.#keys.set(record.key, record);
+    return record;
+  }
+
+  getReuseRecord(key: string, now: number): ReuseRecord | undefined {
+    const found = this.#reuse.get(key);
+    return found === undefined || (found.expiresAt !== undefined && found.expiresAt <= now) ? undefined : found;
+  }
+
+  putReuseRecord(record: ReuseRecord, condition: ReuseCondition): ReuseRecord {
+    const found = this.getReuseRecord(record.key, record.createdAt);
+    const holds = "always" in condition || found === undefined || ("replacing" in condition && found.executionId === condition.replacing);
+    if (!holds) return found;
+    this.#reuse.set(record.key, record);
     return record;
   }
 

@@ -99,6 +99,8 @@ export interface NewExecution {
   readonly notBefore?: number | undefined;
   /** The W3C `traceparent` of the submitting span, kept on the record ({@link ExecutionRecord.trace}). */
   readonly trace?: string | undefined;
+  /** A cached task's cache entry, written when it completes ({@link ExecutionRecord.cache}). */
+  readonly cache?: { readonly key: string; readonly ttlMs: number } | undefined;
 }
 
 /** How an attempt ended, as the runtime reports it. */
@@ -225,7 +227,59 @@ export class ExecutionEngine {
       finishedAt: undefined,
       history: [{ state, at: now, attempt: 1 }],
       ...(spec.trace === undefined ? {} : { trace: spec.trace }),
+      ...(spec.cache === undefined ? {} : { cache: spec.cache }),
     };
+  }
+
+  /**
+   * Creates an execution completed at once with a cached result (`cache`): the record
+   * {@link register} makes, but `completed` with `source`'s result and `cachedFrom` naming
+   * it, then the release a completion makes (a downstream may have linked to it already).
+   * A conditional create like any other: a re-run of the caller finds it.
+   */
+  registerCached(spec: NewExecution, source: { readonly executionId: string; readonly result: Payload }): MaybePromise<ExecutionRecord> {
+    const build = (payload: Payload): ExecutionRecord => {
+      const base = this.#newRecord({ ...spec, waitOn: [], cache: undefined }, payload);
+      const at = base.createdAt;
+      return {
+        ...base,
+        state: State.Completed,
+        result: source.result,
+        queuedAt: undefined,
+        finishedAt: at,
+        history: [{ state: State.Completed, at, attempt: 1 }],
+        cachedFrom: source.executionId,
+      };
+    };
+    const create = (made: ExecutionRecord): MaybePromise<ExecutionRecord> => {
+      const created = this.#o.store.create(made);
+      const done = (answer: boolean): MaybePromise<ExecutionRecord> => {
+        if (!answer) return made;
+        const released = this.#terminated(made);
+        return isPromiseLike(released) ? released.then(() => made) : made;
+      };
+      return isPromiseLike(created) ? created.then(done) : done(created);
+    };
+    const args = this.#payload(spec.id, "args", spec.args);
+    return isPromiseLike(args) ? args.then((payload) => create(build(payload))) : create(build(args));
+  }
+
+  /**
+   * Supersedes a debounced call's execution still `queued` for its first attempt by a later
+   * call's (`forward`): one conditional write completes it forwarding there, marked
+   * `debounced`, then the release a completion makes; its waiters follow the forward. Its
+   * message, when it comes, finds it finished. Answers whether it was still queued.
+   * @param result - the encoded reference to `forward`
+   */
+  supersede(id: string, result: string, forward: string): MaybePromise<boolean> {
+    const now = this.#o.clock.now();
+    const done = this.#o.store.update(
+      id,
+      { state: State.Queued, attempt: 1 },
+      { state: State.Completed, finishedAt: now, result: { inline: result }, forward, debounced: true },
+      { state: State.Completed, at: now, attempt: 1 },
+    );
+    return isPromiseLike(done) ? done.then((d) => this.#terminated(d)) : this.#terminated(done);
   }
 
   /**
@@ -554,7 +608,10 @@ export class ExecutionEngine {
         const done = isPromiseLike(result)
           ? result.then((payload) => this.#terminate(record, running, this.#completion(payload, forward)))
           : this.#terminate(record, running, this.#completion(result, forward));
-        return isPromiseLike(done) ? done.then(ignore) : undefined;
+        if (record.cache === undefined || forward !== undefined) return isPromiseLike(done) ? done.then(ignore) : undefined;
+        // Kept once the completion is written: a crash in between loses the entry, not the result.
+        const kept = (committed: boolean) => (committed ? this.#keepCached(record, result) : undefined);
+        return isPromiseLike(done) ? done.then(kept) : kept(done);
       }
       case "failed":
         return drive(this.#fail(record, outcome.error));
@@ -565,6 +622,21 @@ export class ExecutionEngine {
       default:
         throw new Error(`unknown outcome ${JSON.stringify(outcome satisfies never)}`);
     }
+  }
+
+  /** Writes the cache entry of a cached task's completion (see {@link ExecutionRecord.cache}). */
+  #keepCached(record: ExecutionRecord, result: MaybePromise<Payload>): MaybePromise<void> {
+    const cache = record.cache;
+    if (cache === undefined) return undefined;
+    const keep = (payload: Payload): MaybePromise<void> => {
+      const now = this.#o.clock.now();
+      const put = this.#o.store.putReuseRecord(
+        { key: cache.key, executionId: record.id, createdAt: now, expiresAt: now + cache.ttlMs, result: payload },
+        { always: true },
+      );
+      return isPromiseLike(put) ? put.then(ignore) : undefined;
+    };
+    return isPromiseLike(result) ? result.then(keep) : keep(result);
   }
 
   *#fail(record: ExecutionRecord, error: unknown): Step<void> {

@@ -120,6 +120,21 @@ export interface ExecutionRecord {
    * opaque string the engine only carries, so every attempt's span continues that trace.
    */
   readonly trace?: string;
+  /**
+   * Set on an execution of a cached task (`cache`): the digest its result is kept under, and
+   * for how long after it completes (milliseconds). Its completion writes the cache entry.
+   */
+  readonly cache?: { readonly key: string; readonly ttlMs: number };
+  /**
+   * Set on an execution completed at its creation with a cached result: the execution that
+   * computed it (what the timeline links to). It never ran.
+   */
+  readonly cachedFrom?: string;
+  /**
+   * Set on a debounced call's execution that a later call of its window superseded: it never
+   * ran, and completed forwarding to the later call's execution (`forward`), whose result is its.
+   */
+  readonly debounced?: boolean;
 }
 
 /** Why one execution is linked to another. */

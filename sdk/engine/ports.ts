@@ -2,7 +2,7 @@
  * The ports the engine drives. Each backend (in memory, AWS) implements them; the engine
  * holds the logic and performs no I/O of its own.
  */
-import type { Edge, ExecutionRecord, ExecutionState, TaskMessage, Transition } from "./model.ts";
+import type { Edge, ExecutionRecord, ExecutionState, Payload, TaskMessage, Transition } from "./model.ts";
 import type { MaybePromise } from "./step.ts";
 
 /** What a conditional update requires of the stored record. */
@@ -112,6 +112,34 @@ export interface IdempotencyRecord {
 }
 
 /**
+ * A record by which calls reuse an execution (`sdk/runtime/reuse.ts`): a cached result, a
+ * debounce window's open execution, or which execution a debounced call inside a task
+ * joined. Kept apart from executions, as idempotency records are.
+ */
+export interface ReuseRecord {
+  /** A digest naming what is reused (the kind of record is part of it). */
+  readonly key: string;
+  readonly executionId: string;
+  /** Epoch milliseconds. */
+  readonly createdAt: number;
+  /** When it stops counting (epoch milliseconds): a read then finds nothing. */
+  readonly expiresAt?: number;
+  /** A cached result: the source execution's, as its record holds it. */
+  readonly result?: Payload;
+  /** A debounce window: when its first call came (epoch milliseconds), for `maxWaitMs`. */
+  readonly since?: number;
+}
+
+/** The condition of {@link ExecutionStore.putReuseRecord}. */
+export type ReuseCondition =
+  /** Write whatever is stored. */
+  | { readonly always: true }
+  /** Write only if nothing (or an expired record) is stored under the key. */
+  | { readonly absent: true }
+  /** Write only if nothing is stored, or the record stored names this execution. */
+  | { readonly replacing: string };
+
+/**
  * Execution records and dependency edges. Every state change is conditional: it applies
  * only when the stored record matches the expectation, so a duplicate or stale actor loses.
  * Methods may answer at once (in memory) or with a promise (over the network).
@@ -172,6 +200,14 @@ export interface ExecutionStore {
    * so concurrent first uses agree on one). Kept apart from executions, never listed.
    */
   callbackKey(candidate: string): MaybePromise<string>;
+  /** The reuse record under `key`, unless there is none or it expired by `now` (epoch milliseconds). */
+  getReuseRecord(key: string, now: number): MaybePromise<ReuseRecord | undefined>;
+  /**
+   * Puts a reuse record if `condition` holds; returns the record now stored under its key
+   * (`record` itself, or the one that failed the condition, `undefined` if that one vanished
+   * meanwhile). Never listed, never in a run.
+   */
+  putReuseRecord(record: ReuseRecord, condition: ReuseCondition): MaybePromise<ReuseRecord | undefined>;
   /**
    * Executions `queued` whose current attempt became due (when it was queued, or at its
    * retry's `notBefore`) within the query's bounds: those whose message may be lost. Read

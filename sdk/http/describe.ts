@@ -53,6 +53,8 @@ export function summary(record: ExecutionRecord): RunSummaryJson {
     finishedAt: record.finishedAt,
     ...dueAt(record),
     ...(record.external === undefined ? {} : { external: { timeoutAt: record.external.timeoutAt } }),
+    ...(record.cachedFrom === undefined ? {} : { cachedFrom: record.cachedFrom }),
+    ...(record.debounced === true ? { debounced: true as const } : {}),
   };
 }
 

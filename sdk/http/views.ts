@@ -29,6 +29,16 @@ export interface ExecutionJson {
   readonly history: readonly Transition[];
   /** The execution whose result this one returned. */
   readonly forward?: string;
+  /**
+   * Completed at its creation with a cached result (`cache`): the execution that computed
+   * it. It never ran.
+   */
+  readonly cachedFrom?: string;
+  /**
+   * A debounced call superseded by a later call of its window (`debounce`): it never ran,
+   * and its result is that of the execution in `forward`.
+   */
+  readonly debounced?: true;
   /** Its arguments; left out of a `since` answer's executions made before its cursor (see `RunJson.partial`). */
   readonly args?: unknown;
   /** The arguments as a call shows them (`1, undefined, "x"`), when each is a short plain value: JSON cannot show `undefined`. */

@@ -35,6 +35,7 @@ import type { LogPage, LogReader, LogSink } from "../logs/execution-logs.ts";
 import { captureConsole, type LogHost } from "../logs/log.ts";
 import type { AttemptWatcher } from "./attempt-watch.ts";
 import { AttemptTracer } from "./attempt-tracer.ts";
+import { Reuse } from "./reuse.ts";
 
 /** The dependencies and settings of a {@link Runtime}. */
 export interface RuntimeOptions {
@@ -191,6 +192,7 @@ export class Runtime implements ExecutionHost, LogHost {
   #callbackKey: string | undefined;
   #callbackBaseUrl: string | undefined;
   readonly #watchers: readonly AttemptWatcher[];
+  readonly #reuse: Reuse;
 
   /** @param options - ports and settings */
   constructor(options: RuntimeOptions) {
@@ -227,6 +229,13 @@ export class Runtime implements ExecutionHost, LogHost {
       },
       onTerminal: (record) => this.#onTerminal(record),
       inlineFanIn: options.inlineFanIn,
+    });
+    this.#reuse = new Reuse({
+      store: options.store,
+      engine: this.engine,
+      ids: options.ids,
+      clock: options.clock,
+      encodeReference: (id) => encode(new Execution(id, this, existing), "result", this.#refs).text,
     });
     this.#waiters = new Waiters(options.store, options.clock);
     this.#reads = new RecordReads(options.store);
@@ -274,16 +283,22 @@ export class Runtime implements ExecutionHost, LogHost {
     const encoded = this.#encodeArgs(definition, args);
     const waitOn = waitedIds(definition, args, encoded.refs);
     const parent = context?.record;
+    const { memo, debounce } = definition.options;
+    if (debounce !== undefined) checkDebounced(definition, encoded.refs, delay);
+    const windowKey = debounce === undefined ? undefined : this.#reuse.windowKey(definition, debounce, args);
+    const cache = this.#reuse.cacheOf(definition, args, encoded.text);
     let id: string;
     if (context === undefined) {
       id = this.#o.ids.fresh();
+    } else if (memo === true) {
+      id = this.#reuse.memoId(context.record.runId, definition, encoded.text);
     } else {
       id = this.#childId(context, definition, encoded.text);
     }
     const known = context?.known?.get(id);
     // Made by an earlier run of this parent and fully registered: nothing to write again.
     if (known !== undefined && context?.knownFlushed === true && !known.guarded) return new Execution(id, this, existing);
-    const created = this.engine.register({
+    const spec = {
       id,
       runId: parent?.runId ?? id,
       parentId: parent?.id,
@@ -294,7 +309,13 @@ export class Runtime implements ExecutionHost, LogHost {
       admit: context?.childSubmitted(id),
       notBefore,
       trace: this.#trace(context, definition),
-    });
+    };
+    const created =
+      debounce !== undefined && windowKey !== undefined
+        ? this.#reuse.debounce(spec, windowKey, debounce)
+        : cache !== undefined
+          ? this.#reuse.registerCached({ ...spec, cache })
+          : this.engine.register(spec);
     if (!isPromiseLike(created)) return new Execution(id, this, existing);
     created.then(undefined, ignore);
     context?.addWrite(created);
@@ -331,7 +352,9 @@ export class Runtime implements ExecutionHost, LogHost {
    * `TaskOptions.inline`). The caller's attempt ends only once the outcome is recorded.
    */
   call(context: ExecutionContext | undefined, definition: TaskDefinition, args: unknown[]): Promise<unknown> {
-    if (context === undefined || !definition.options.inline) return this.submitWithin(context, definition, args).result();
+    const { inline, memo, cache } = definition.options;
+    // A memo or cached call may find an execution that exists: never run inline.
+    if (context === undefined || !inline || memo === true || cache !== undefined) return this.submitWithin(context, definition, args).result();
     if (this.#closed) throw closed();
     if (context.aborted) {
       throw new CancelledError(`cannot call "${definition.name}": execution ${context.record.id} is no longer running`);
@@ -882,6 +905,25 @@ const notReady = Symbol("not ready");
 
 /** The `created` of an execution that is known to exist. */
 const existing: Promise<unknown> = Promise.resolve();
+
+/**
+ * Refuses what a debounced call cannot take: executions among its arguments (a superseded
+ * call's would be linked to nothing that runs) and a delayed start (the window sets the start).
+ */
+function checkDebounced(definition: TaskDefinition, refs: readonly string[], delay: StartDelay | undefined): void {
+  if (refs.length > 0) {
+    throw new FloeError(
+      ErrorCode.InvalidOption,
+      `"${definition.name}" is debounced, and its arguments hold executions; pass their results (await them first), or drop debounce`,
+    );
+  }
+  if (delay !== undefined) {
+    throw new FloeError(
+      ErrorCode.InvalidOption,
+      `"${definition.name}" is debounced, so its window sets its start; call it without with({ delayMs | startAt }), or drop debounce`,
+    );
+  }
+}
 
 /** The ids among `refs` (every execution in `args`) that the task's `wait` option names. */
 function waitedIds(definition: TaskDefinition, args: readonly unknown[], refs: readonly string[]): readonly string[] {

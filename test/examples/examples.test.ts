@@ -9,6 +9,7 @@ import { checkout, checkoutWithEvents, describeEvent } from "../../examples/run-
 import { signUp } from "../../examples/reminder.ts";
 import { nightlyReport } from "../../examples/nightly-report.ts";
 import { submitExpense } from "../../examples/expense-approval.ts";
+import { cartCheckout, typeOut } from "../../examples/reuse.ts";
 
 const turns = async (n = 40) => {
   for (let i = 0; i < n; i += 1) await new Promise((resolve) => setImmediate(resolve));
@@ -38,6 +39,23 @@ describe("examples", () => {
     clock.advance(3_000);
     await turns();
     expect(await engine.getExecution(result.followUp)).toMatchObject({ state: State.Completed, result: { subject: "How is it going?" } });
+  });
+
+  it("reuse: the user is loaded once a run, the rate cached across runs, the typing saved once", async () => {
+    const clock = new ManualClock(1_800_000_000_000);
+    await using engine = createEngine({ clock });
+    const first = engine.submit(cartCheckout, "u1", "EUR");
+    expect(await first.result()).toEqual({ user: "user u1", total: 2_160 });
+    const users = (await engine.getRun(first.id))?.executions.filter((e) => e.task === "load_customer");
+    expect(users?.length).toBe(1);
+    const second = engine.submit(cartCheckout, "u1", "EUR");
+    expect(await second.result()).toEqual({ user: "user u1", total: 2_160 });
+    const rate = (await engine.getRun(second.id))?.executions.find((e) => e.task === "exchange_rate");
+    expect(rate?.cachedFrom).toBeDefined();
+    const typing = engine.submit(typeOut, "doc-1", "hey");
+    await turns();
+    clock.advance(2_000);
+    expect(await typing.result()).toEqual({ keystrokes: 3, saved: ["hey", "hey", "hey"] });
   });
 
   it("expense-approval: reminds the manager, then pays once the approval comes from outside", async () => {

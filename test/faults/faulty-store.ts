@@ -3,7 +3,7 @@
  * (nothing applied), or apply the write and then throw (a lost response).
  */
 import type { Edge, ExecutionRecord, Transition } from "../../sdk/engine/model.ts";
-import type { ExecutionStore, Expectation, IdempotencyRecord, QueuedQuery, Release, ReleaseOptions, RunQuery } from "../../sdk/engine/ports.ts";
+import type { ExecutionStore, Expectation, IdempotencyRecord, QueuedQuery, Release, ReleaseOptions, ReuseCondition, ReuseRecord, RunQuery } from "../../sdk/engine/ports.ts";
 import type { MaybePromise } from "../../sdk/engine/step.ts";
 
 /** Where a fault strikes. */
@@ -110,5 +110,13 @@ export class FaultyStore implements ExecutionStore {
 
   queued(query: QueuedQuery): MaybePromise<ExecutionRecord[]> {
     return this.#inner.queued(query);
+  }
+
+  getReuseRecord(key: string, now: number): MaybePromise<ReuseRecord | undefined> {
+    return this.#inner.getReuseRecord(key, now);
+  }
+
+  putReuseRecord(record: ReuseRecord, condition: ReuseCondition): MaybePromise<ReuseRecord | undefined> {
+    return this.#inner.putReuseRecord(record, condition);
   }
 }

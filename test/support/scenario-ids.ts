@@ -5,7 +5,7 @@
  * keep their short names while the store sees ids of that form, both ways.
  */
 import type { Edge, ExecutionRecord } from "../../sdk/engine/model.ts";
-import type { ExecutionStore, IdempotencyRecord, Release } from "../../sdk/engine/ports.ts";
+import type { ExecutionStore, IdempotencyRecord, Release, ReuseCondition, ReuseRecord } from "../../sdk/engine/ports.ts";
 import { isPromiseLike, type MaybePromise } from "../../sdk/engine/step.ts";
 
 const RUN = "run";
@@ -54,6 +54,16 @@ export function withScenarioIds(store: ExecutionStore): ExecutionStore {
     runs: (query) => then(store.runs(query), (rs) => rs.map((r) => record(r, outward))),
     putIdempotencyRecord: (r: IdempotencyRecord) => store.putIdempotencyRecord(r),
     callbackKey: (candidate: string) => store.callbackKey(candidate),
+    getReuseRecord: (key: string, now: number) =>
+      then(store.getReuseRecord(key, now), (r: ReuseRecord | undefined) => (r === undefined ? undefined : { ...r, executionId: outward(r.executionId) })),
+    putReuseRecord: (r: ReuseRecord, condition: ReuseCondition) =>
+      then(
+        store.putReuseRecord(
+          { ...r, executionId: inward(r.executionId) },
+          "replacing" in condition ? { replacing: inward(condition.replacing) } : condition,
+        ),
+        (found: ReuseRecord | undefined) => (found === undefined ? undefined : { ...found, executionId: outward(found.executionId) }),
+      ),
     queued: (query) => then(store.queued(query), (rs) => rs.map((r) => record(r, outward))),
   };
 }
