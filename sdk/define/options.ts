@@ -2,6 +2,7 @@
 import * as z from "../zod.ts";
 import { ErrorCode, FloeError, errorCode } from "../errors.ts";
 import { parseSchedule, type ScheduleOption, type ScheduleSpec } from "../schedules/spec.ts";
+import { inputSpec, type InputSchema, type InputSpec } from "./input.ts";
 
 /** How a failed attempt is retried. */
 export interface RetryOptions {
@@ -86,6 +87,16 @@ export interface TaskOptions {
    * @default not scheduled
    */
   readonly schedule?: ScheduleOption;
+  /**
+   * The arguments' schema, any Standard Schema (zod, valibot, arktype…): one schema of the
+   * single argument, or a list of schemas, one per argument. It types the function's
+   * parameters (the schemas' outputs) and what callers pass (their inputs); arguments are
+   * validated at every submit and at the HTTP API, and refused with `FLOE_INVALID_INPUT`
+   * naming each field, before anything is written. The task receives the schema's output
+   * (defaults, transforms). The schema must validate synchronously.
+   * @default no validation
+   */
+  readonly input?: InputSchema;
 }
 
 /** Which arguments to wait for, normalised. */
@@ -113,6 +124,7 @@ export interface NormalizedOptions {
   readonly timeoutMs: number | undefined;
   readonly inline: boolean;
   readonly schedule: ScheduleSpec | undefined;
+  readonly input: InputSpec | undefined;
 }
 
 const maxTimer = 2 ** 31 - 1;
@@ -178,11 +190,12 @@ const optionsSchema = z.strictObject(
     ),
     inline: z.optional(z.boolean({ error: "inline must be true or false" })),
     schedule: z.optional(z.unknown()),
+    input: z.optional(z.unknown()),
   },
   {
     error: (issue) =>
       issue.code === "unrecognized_keys"
-        ? `unknown option ${issue.keys.join(", ")}; the options are wait, retries, timeoutMs, inline and schedule`
+        ? `unknown option ${issue.keys.join(", ")}; the options are wait, retries, timeoutMs, inline, schedule and input`
         : "options must be an object",
   },
 );
@@ -226,13 +239,14 @@ export function normalizeOptions(name: string, options: unknown): NormalizedOpti
   if (problems.length > 0) {
     throw new FloeError(ErrorCode.InvalidOption, `invalid options for task "${name}": ${problems.join("; ")}`);
   }
-  const { wait, retries, timeoutMs, inline, schedule } = options as TaskOptions | undefined ?? {};
+  const { wait, retries, timeoutMs, inline, schedule, input } = options as TaskOptions | undefined ?? {};
   return {
     wait: waitSpec(name, wait),
     retries: retryPolicy(retries),
     timeoutMs,
     inline: inline === true,
     schedule: schedule === undefined ? undefined : parseSchedule(name, schedule),
+    input: inputSpec(name, input),
   };
 }
 
@@ -278,6 +292,8 @@ const neverRetried: ReadonlySet<string> = new Set([
   ErrorCode.PayloadTooLarge,
   ErrorCode.ForwardCycle,
   ErrorCode.WaitCycle,
+  // Arguments the schema refused at an attempt's start (a schema changed since the submit).
+  ErrorCode.InvalidInput,
 ]);
 
 /**
