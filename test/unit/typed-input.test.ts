@@ -11,6 +11,7 @@ import { InvalidInputError, task, workflow, type Execution, type Task } from "fl
 import { createEmbeddedRuntime, type EmbeddedEngine } from "../../sdk/embedded/embedded-engine.ts";
 import { engineOf } from "../../sdk/api/engine.ts";
 import { createApiHandler } from "../../functions/api.ts";
+import { localApi } from "../../sdk/cli/server.ts";
 import { apiEvent } from "../support/api-event.ts";
 import { thrown } from "../support/thrown.ts";
 
@@ -217,6 +218,16 @@ describe("typed inputs: validated at the HTTP API", () => {
       expect(Object.keys(answer.body.error.fields)).toEqual([field]);
       expect(answer.body.error.message).toContain(`invalid input for "${name}"`);
     }
+    await untouched(e);
+  });
+
+  it("answers 400 on floe dev's server too, naming the field, and writes nothing", async () => {
+    const e = engine();
+    const api = localApi(() => e);
+    const body = JSON.stringify({ args: [{ email: "ada@example.com", name: 7 }] });
+    const answer = await api({ method: "POST", path: "/workflows/ti_zod_sign_up/executions", search: "", headers: {}, body, owner: false });
+    expect(answer.status).toBe(400);
+    expect((answer.body as { error: { fields: Record<string, string> } }).error.fields).toEqual({ "args.0.name": expect.stringContaining("expected string") });
     await untouched(e);
   });
 
