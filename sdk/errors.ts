@@ -36,6 +36,8 @@ export const ErrorCode = {
   ForwardCycle: "FLOE_FORWARD_CYCLE",
   WaitCycle: "FLOE_WAIT_CYCLE",
   NotConnected: "FLOE_NOT_CONNECTED",
+  /** Arguments that the task's `input` schema refused. */
+  InvalidInput: "FLOE_INVALID_INPUT",
   // Answered by the HTTP API (`sdk/http/routes.ts`) and the `floe dev` server.
   BadRequest: "FLOE_BAD_REQUEST",
   BadJson: "FLOE_BAD_JSON",
@@ -151,6 +153,33 @@ export class CancelledError extends FloeError {
   }
 }
 
+/** One field an `input` schema refused: its path from the argument list (`[0, "email"]`) and the schema's message. */
+export interface InputIssue {
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+}
+
+/**
+ * Thrown at submit (and answered as a 400 by the HTTP API) when arguments do not match the
+ * task's `input` schema; nothing is written.
+ *
+ * @example
+ * try { signup.submit({ email: "x" }); } catch (e) { if (e instanceof InvalidInputError) console.log(e.issues); }
+ */
+export class InvalidInputError extends FloeError {
+  /** Each refused field, its path starting with the argument's position. */
+  readonly issues: readonly InputIssue[];
+
+  /**
+   * @param message - the task and each field's path and message
+   * @param issues - the refused fields
+   */
+  constructor(message: string, issues: readonly InputIssue[]) {
+    super(ErrorCode.InvalidInput, message);
+    this.issues = issues;
+  }
+}
+
 // After the classes, which it names; read only when an error is made, never at load time.
 const literalNames: ReadonlyMap<abstract new (...args: never[]) => unknown, string> = new Map<abstract new (...args: never[]) => unknown, string>([
   [FloeError, "FloeError"],
@@ -158,6 +187,7 @@ const literalNames: ReadonlyMap<abstract new (...args: never[]) => unknown, stri
   [RetryAfterError, "RetryAfterError"],
   [TimeoutError, "TimeoutError"],
   [CancelledError, "CancelledError"],
+  [InvalidInputError, "InvalidInputError"],
 ]);
 
 /** The brand entry of a class made by {@link defineError}: apart from floe's own names. */

@@ -6,6 +6,7 @@
 export { task, workflow, unmapped, type Task, type Submitter, type Resolved, type Unmapped, type MapArgs } from "./api/task.ts";
 export type { StartDelay } from "./runtime/start-delay.ts";
 export type { TaskOptions, RetryOptions, WaitOption, ErrorClass } from "./define/options.ts";
+export type { InputSchema, InputParameters, InputArguments } from "./define/input.ts";
 export { Execution, type ResultOptions } from "./runtime/execution.ts";
 export { wait, asCompleted } from "./runtime/waiting.ts";
 export { sleep } from "./runtime/sleep.ts";
@@ -28,6 +29,8 @@ export {
   RetryAfterError,
   TimeoutError,
   CancelledError,
+  InvalidInputError,
+  type InputIssue,
   ErrorCode,
   errorCode,
   defineError,

@@ -123,7 +123,7 @@ export function engineOf(runtime: Runtime): Engine {
     submit: (target: Submittable<unknown[], unknown> | string, ...args: unknown[]) =>
       typeof target === "string" ? runtime.submit(target, ...args) : runtime.submit(target, ...args),
     map: (target: Submittable<unknown[], unknown>, ...args: unknown[]) =>
-      mapRows(target.definition.name, args).map((row) => runtime.submit(target, ...row)),
+      mapRows(target.definition.name, args, target.definition.options.input).map((row) => runtime.submit(target, ...row)),
     getRun: async (target: Execution<unknown> | string, options: GetRunOptions = {}) => {
       const since = options.since === undefined ? undefined : cursorTime(options.since);
       if (options.since !== undefined && since === undefined) throw new FloeError(ErrorCode.InvalidOption, badSince(options.since));

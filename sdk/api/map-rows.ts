@@ -3,7 +3,8 @@
  * list per call, and fixed values marked with `unmapped()`. Apart from `task.ts` so that an
  * engine can map without importing the default engine.
  */
-import { ErrorCode, FloeError } from "../errors.ts";
+import { ErrorCode, FloeError, InvalidInputError } from "../errors.ts";
+import { validateInput, type InputSpec } from "../define/input.ts";
 
 /** A fixed argument of `.map()`, passed as is to every call. */
 export interface Unmapped<T> {
@@ -28,9 +29,11 @@ const unmappedBrand = Symbol("floe.unmapped");
  * The rows of a `.map()` call: one argument list per call (see `Task.map`).
  * @param name - the task's name, for the errors
  * @param args - iterables to zip, and fixed values
+ * @param input - the task's `input`: every row is validated before any is submitted
  * @throws FloeError `FLOE_INVALID_OPTION` with no iterable, or iterables of different lengths
+ * @throws InvalidInputError `FLOE_INVALID_INPUT` for a row the schema refuses, naming it
  */
-export function mapRows(name: string, args: readonly unknown[]): unknown[][] {
+export function mapRows(name: string, args: readonly unknown[], input?: InputSpec): unknown[][] {
   type Column = { readonly items: unknown[] } | { readonly fixed: unknown };
   const columns = args.map((arg): Column => {
     if (typeof arg === "object" && arg !== null && unmappedBrand in arg) return { fixed: (arg as unknown as Unmapped<unknown>).unmapped };
@@ -53,5 +56,16 @@ export function mapRows(name: string, args: readonly unknown[]): unknown[][] {
         `args[${mismatch[0]}] has ${mismatch[1]}; give them the same length, or wrap fixed ones in unmapped()`,
     );
   }
-  return Array.from({ length: first[1] }, (_, row) => columns.map((c) => ("items" in c ? c.items[row] : c.fixed)));
+  const rows = Array.from({ length: first[1] }, (_, row) => columns.map((c) => ("items" in c ? c.items[row] : c.fixed)));
+  if (input !== undefined) rows.forEach((row, index) => validateRow(name, input, row, index));
+  return rows;
+}
+
+function validateRow(name: string, input: InputSpec, row: unknown[], index: number): void {
+  try {
+    validateInput(name, input, row);
+  } catch (error) {
+    if (!(error instanceof InvalidInputError)) throw error;
+    throw new InvalidInputError(`${error.message} (in item ${index} of "${name}".map(); no item was submitted)`, error.issues);
+  }
 }

@@ -2,6 +2,7 @@
 import { ErrorCode, FloeError } from "../errors.ts";
 import type { Execution } from "../runtime/execution.ts";
 import { normalizeOptions, type TaskOptions } from "../define/options.ts";
+import type { InputArguments, InputParameters, InputSchema } from "../define/input.ts";
 import { Kind, define, type TaskDefinition } from "../define/registry.ts";
 import { callHere, submitHere } from "./default-engine.ts";
 import { mapRows, type MapArgs } from "./map-rows.ts";
@@ -62,19 +63,26 @@ export interface Submitter<A extends unknown[], R> {
 
 type Fn<A extends unknown[], R> = (...args: A) => R;
 
+/** Options with an `input` schema: it types the function's parameters and the callers' arguments. */
+type TypedOptions<S extends InputSchema> = Omit<TaskOptions, "input"> & { readonly input: S };
+/** Options without one: the function's own parameters type the task (a schema never goes unchecked against them). */
+type UntypedOptions = Omit<TaskOptions, "input"> & { readonly input?: undefined };
+
 /**
  * Defines a task.
  *
  * @param name - unique; 1 to 64 letters, digits, `_` or `-`
- * @param options - `wait`, `retries`, `timeoutMs`, `inline` (optional)
+ * @param options - `wait`, `retries`, `timeoutMs`, `inline`, `input` (optional)
  * @param fn - the code, an async function of serialisable arguments
  * @throws FloeError `FLOE_DUPLICATE_TASK` or `FLOE_INVALID_OPTION`
  * @example
  * export const loadUser = task("load_user", async (id: string) => db.users.get(id));
  * export const createOrder = task("create_order", { wait: true, retries: 3 }, async (user, product) => ...);
+ * export const signUp = task("sign_up", { input: z.object({ email: z.email() }) }, async ({ email }) => ...);
  */
+export function task<const S extends InputSchema, R>(name: string, options: TypedOptions<S>, fn: Fn<InputParameters<S>, R>): Task<InputArguments<S>, R>;
 export function task<A extends unknown[], R>(name: string, fn: Fn<A, R>): Task<A, R>;
-export function task<A extends unknown[], R>(name: string, options: TaskOptions, fn: Fn<A, R>): Task<A, R>;
+export function task<A extends unknown[], R>(name: string, options: UntypedOptions, fn: Fn<A, R>): Task<A, R>;
 export function task<A extends unknown[], R>(name: string, a: TaskOptions | Fn<A, R>, b?: Fn<A, R>): Task<A, R> {
   return make(Kind.Task, name, a, b);
 }
@@ -89,8 +97,9 @@ export function task<A extends unknown[], R>(name: string, a: TaskOptions | Fn<A
  *   return createOrder.submit(user, product);
  * });
  */
+export function workflow<const S extends InputSchema, R>(name: string, options: TypedOptions<S>, fn: Fn<InputParameters<S>, R>): Task<InputArguments<S>, R>;
 export function workflow<A extends unknown[], R>(name: string, fn: Fn<A, R>): Task<A, R>;
-export function workflow<A extends unknown[], R>(name: string, options: TaskOptions, fn: Fn<A, R>): Task<A, R>;
+export function workflow<A extends unknown[], R>(name: string, options: UntypedOptions, fn: Fn<A, R>): Task<A, R>;
 export function workflow<A extends unknown[], R>(name: string, a: TaskOptions | Fn<A, R>, b?: Fn<A, R>): Task<A, R> {
   return make(Kind.Workflow, name, a, b);
 }
@@ -119,7 +128,7 @@ function make<A extends unknown[], R>(kind: Kind, name: string, a: TaskOptions |
     name: { value: name },
     definition: { value: definition, enumerable: true },
     submit: { value: submit, enumerable: true },
-    map: { value: (...args: MapArgs<A>) => mapRows(name, args).map((row) => submit(...(row as A))), enumerable: true },
+    map: { value: (...args: MapArgs<A>) => mapRows(name, args, definition.options.input).map((row) => submit(...(row as A))), enumerable: true },
     with: { value: (options: StartDelay) => delayed<A, R>(definition, checkStartDelay(name, options)), enumerable: true },
   }) as unknown as Task<A, R>;
 }
@@ -132,6 +141,6 @@ function delayed<A extends unknown[], R>(definition: TaskDefinition, delay: Star
     definition,
     delay,
     submit,
-    map: (...args: MapArgs<A>) => mapRows(definition.name, args).map((row) => submit(...(row as A))),
+    map: (...args: MapArgs<A>) => mapRows(definition.name, args, definition.options.input).map((row) => submit(...(row as A))),
   });
 }

@@ -5,6 +5,7 @@ import { parseSchedule, type ScheduleOption, type ScheduleSpec } from "../schedu
 import { reuseOptions, type CacheOptions, type CacheSpec, type DebounceOptions, type DebounceSpec } from "./reuse-options.ts";
 
 export type { CacheOptions, DebounceOptions } from "./reuse-options.ts";
+import { inputSpec, type InputSchema, type InputSpec } from "./input.ts";
 
 /** How a failed attempt is retried. */
 export interface RetryOptions {
@@ -110,6 +111,16 @@ export interface TaskOptions {
    * @default false
    */
   readonly memo?: boolean;
+  /**
+   * The arguments' schema, any Standard Schema (zod, valibot, arktype…): one schema of the
+   * single argument, or a list of schemas, one per argument. It types the function's
+   * parameters (the schemas' outputs) and what callers pass (their inputs); arguments are
+   * validated at every submit and at the HTTP API, and refused with `FLOE_INVALID_INPUT`
+   * naming each field, before anything is written. The task receives the schema's output
+   * (defaults, transforms). The schema must validate synchronously.
+   * @default no validation
+   */
+  readonly input?: InputSchema;
 }
 
 /** Which arguments to wait for, normalised. */
@@ -140,6 +151,7 @@ export interface NormalizedOptions {
   readonly debounce?: DebounceSpec | undefined;
   readonly cache?: CacheSpec | undefined;
   readonly memo?: boolean;
+  readonly input: InputSpec | undefined;
 }
 
 const maxTimer = 2 ** 31 - 1;
@@ -208,11 +220,12 @@ const optionsSchema = z.strictObject(
     debounce: z.optional(z.unknown()),
     cache: z.optional(z.unknown()),
     memo: z.optional(z.unknown()),
+    input: z.optional(z.unknown()),
   },
   {
     error: (issue) =>
       issue.code === "unrecognized_keys"
-        ? `unknown option ${issue.keys.join(", ")}; the options are wait, retries, timeoutMs, inline, schedule, debounce, cache and memo`
+        ? `unknown option ${issue.keys.join(", ")}; the options are wait, retries, timeoutMs, inline, schedule, debounce, cache, memo and input`
         : "options must be an object",
   },
 );
@@ -256,7 +269,7 @@ export function normalizeOptions(name: string, options: unknown, kind: "task" | 
   if (problems.length > 0) {
     throw new FloeError(ErrorCode.InvalidOption, `invalid options for task "${name}": ${problems.join("; ")}`);
   }
-  const { wait, retries, timeoutMs, inline, schedule, debounce, cache, memo } = options as TaskOptions | undefined ?? {};
+  const { wait, retries, timeoutMs, inline, schedule, debounce, cache, memo, input } = options as TaskOptions | undefined ?? {};
   const reuse = reuseOptions({ name, kind, inline: inline === true, schedule: schedule !== undefined }, { debounce, cache, memo });
   return {
     ...reuse,
@@ -265,6 +278,7 @@ export function normalizeOptions(name: string, options: unknown, kind: "task" | 
     timeoutMs,
     inline: inline === true,
     schedule: schedule === undefined ? undefined : parseSchedule(name, schedule),
+    input: inputSpec(name, input),
   };
 }
 
@@ -310,6 +324,8 @@ const neverRetried: ReadonlySet<string> = new Set([
   ErrorCode.PayloadTooLarge,
   ErrorCode.ForwardCycle,
   ErrorCode.WaitCycle,
+  // Arguments the schema refused at an attempt's start (a schema changed since the submit).
+  ErrorCode.InvalidInput,
 ]);
 
 /**

@@ -8,7 +8,7 @@ import { definitionsList, lookup } from "../define/registry.ts";
 import { Kind } from "../define/registry.ts";
 import { State, isTerminal, type ExecutionRecord, type ExecutionState } from "../engine/model.ts";
 import type { RunPosition } from "../engine/ports.ts";
-import { ErrorCode, errorCode, forwardCycle } from "../errors.ts";
+import { ErrorCode, InvalidInputError, errorCode, forwardCycle } from "../errors.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { MAX_DELAY_MS, type StartDelay } from "../runtime/start-delay.ts";
 import { scheduleRoute, type ScheduleControl } from "../schedules/routes.ts";
@@ -219,9 +219,23 @@ async function start(runtime: Runtime, name: string, request: HttpRequest, optio
     if (code === ErrorCode.PayloadTooLarge) throw new HttpError(413, code, message);
     // A start time in the past or too far ahead is refused by the engine, on its clock.
     if (code === ErrorCode.InvalidOption && startAt !== undefined && message.includes("cannot start at")) throw new HttpError(400, code, message, { startAt: message });
+    if (error instanceof InvalidInputError) throw new HttpError(400, ErrorCode.InvalidInput, message, inputFields(error));
     if (code === ErrorCode.NotSerializable || code === ErrorCode.InvalidOption) throw new HttpError(400, code, message, { args: message });
     throw error;
   }
+}
+
+/**
+ * The fields an `input` schema refused, by their path in the request body (`args.0.email`),
+ * as the API names the fields of any bad request; two issues of one field are joined.
+ */
+function inputFields(error: InvalidInputError): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const issue of error.issues) {
+    const name = ["args", ...issue.path.map((key) => (typeof key === "symbol" ? key.toString() : String(key)))].join(".");
+    fields[name] = fields[name] === undefined ? issue.message : `${fields[name]}; ${issue.message}`;
+  }
+  return fields;
 }
 
 /**

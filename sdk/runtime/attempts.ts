@@ -14,6 +14,7 @@ import { CancelledError, ErrorCode, FloeError, TimeoutError } from "../errors.ts
 import { CancelWatch } from "./cancel-watch.ts";
 import { ExecutionContext, currentContext, runInContext, type SlotLease } from "./context.ts";
 import { isExecution } from "./execution.ts";
+import { validateInput } from "../define/input.ts";
 import { AttemptEnding, type AttemptWatch, type AttemptWatcher } from "./attempt-watch.ts";
 
 /** Concurrency slots: a running attempt holds one, and gives it up while it waits. */
@@ -194,7 +195,12 @@ export class Attempts {
   #start(context: ExecutionContext, definition: TaskDefinition, text: string): void {
     let value: unknown;
     try {
-      const run = () => runInContext(context, definition.fn, decode(text, this.#o.refs) as unknown[]);
+      const decoded = decode(text, this.#o.refs) as unknown[];
+      // The code receives the schema's output (defaults, transforms); the record keeps what
+      // the caller passed, which the ids derive from. A schema changed since the submit fails here.
+      const { input } = definition.options;
+      const args = input === undefined ? decoded : validateInput(definition.name, input, decoded);
+      const run = () => runInContext(context, definition.fn, args);
       value = context instanceof Attempt && context.watches !== undefined ? context.runWatched(run) : run();
     } catch (error) {
       context.settle({ type: "failed", error });

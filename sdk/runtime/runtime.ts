@@ -19,7 +19,8 @@ import {
   type TaskMessage,
 } from "../engine/model.ts";
 import type { BlobStore, Clock, ExecutionStore, IdSource, RunQuery, TaskQueue } from "../engine/ports.ts";
-import { CancelledError, ErrorCode, FloeError, forwardCycle } from "../errors.ts";
+import { CancelledError, ErrorCode, FloeError, InvalidInputError, forwardCycle } from "../errors.ts";
+import { validateInput, type InputSpec } from "../define/input.ts";
 import { Attempts, type Slots } from "./attempts.ts";
 import { Waiters, type WaitCallback } from "./waiters.ts";
 import { RecordReads } from "./record-reads.ts";
@@ -461,6 +462,9 @@ export class Runtime implements ExecutionHost, LogHost {
   }
 
   #encodeArgs(definition: TaskDefinition, args: unknown[]): ReturnType<typeof encode> {
+    // Every door (a call, submit, map, the HTTP API, a connected function) passes here, before any write.
+    const { input } = definition.options;
+    if (input !== undefined) checkInput(definition, input, args);
     const encoded = encode(args, "args", this.#refs);
     const max = this.#o.maxPayloadBytes ?? defaultMaxPayload;
     if (encoded.text.length > max) {
@@ -1025,4 +1029,23 @@ function unknownExecution(id: string): FloeError {
 
 function closed(): FloeError {
   return new FloeError(ErrorCode.EngineClosed, "this engine is closed; create a new one with createEngine()");
+}
+
+/**
+ * Validates arguments against a task's `input`. An execution among them is refused by the
+ * schema (it is not the value the schema describes), and the message says what to pass.
+ */
+function checkInput(definition: TaskDefinition, input: InputSpec, args: unknown[]): void {
+  try {
+    validateInput(definition.name, input, args);
+  } catch (error) {
+    const executions = new Set<string>();
+    if (!(error instanceof InvalidInputError)) throw error;
+    collectExecutionIds(args, executions);
+    if (executions.size === 0) throw error;
+    throw new InvalidInputError(
+      `${error.message}; an execution was passed where the schema describes a value: a task with input takes values, so pass \`await execution.result()\``,
+      error.issues,
+    );
+  }
 }

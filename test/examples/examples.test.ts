@@ -10,12 +10,25 @@ import { signUp } from "../../examples/reminder.ts";
 import { nightlyReport } from "../../examples/nightly-report.ts";
 import { submitExpense } from "../../examples/expense-approval.ts";
 import { cartCheckout, typeOut } from "../../examples/reuse.ts";
+import { signUp as typedSignUp } from "../../examples/typed-input.ts";
 
 const turns = async (n = 40) => {
   for (let i = 0; i < n; i += 1) await new Promise((resolve) => setImmediate(resolve));
 };
 
 describe("examples", () => {
+  it("typed-input: runs with the schema's output, and refuses a bad email naming the field, starting nothing", async () => {
+    await using engine = createEngine();
+    expect(await engine.submit(typedSignUp, { email: "ada@example.com", name: " Ada ", plan: "pro" }).result()).toEqual({
+      id: "acct-ada@example.com",
+      name: "Ada",
+      plan: "pro",
+      credits: 100,
+    });
+    expect(() => engine.submit(typedSignUp, { email: "ada", name: "Ada" })).toThrow(/invalid input for "sign_up_typed": email: Invalid email address/);
+    expect(await engine.listRuns({ taskName: "sign_up_typed" })).toHaveLength(1);
+  });
+
   it("run-events: the run's end and the background receipt's failure are announced, once each", async () => {
     const events = await checkoutWithEvents("order-17");
     expect(events.map((e) => [e.detailType, e.detail.task])).toEqual([
