@@ -18,6 +18,8 @@ execFileSync(process.execPath, [tsc, "-p", join(root, "tsconfig.build.json")], {
 
 for (const file of ["floe.mjs", "reload-hooks.mjs"]) copyFileSync(join(root, "sdk/cli", file), join(dist, "sdk/cli", file));
 chmodSync(join(dist, "sdk/cli/floe.mjs"), 0o755);
+// The worker threads' entry point, loaded by plain Node before any loader is registered.
+copyFileSync(join(root, "sdk/embedded/pool-worker.mjs"), join(dist, "sdk/embedded/pool-worker.mjs"));
 
 const dashboard = join(dist, "sdk/dashboard");
 mkdirSync(dashboard, { recursive: true });

@@ -86,7 +86,22 @@ export interface TaskOptions {
    * @default not scheduled
    */
   readonly schedule?: ScheduleOption;
+  /**
+   * Where the task's code runs on the embedded engine: `"worker"` runs it on a worker
+   * thread of the engine's pool (`createEngine({ workers })`, `floe run --workers N`), for
+   * CPU-bound work that would otherwise hold the one thread every other task and the
+   * orchestration share. Arguments and results cross the thread through floe's codec, and
+   * the code may not submit, call or await executions, `sleep` or create externals there.
+   * On an engine without `workers` it runs on the main thread. On the local cloud and AWS
+   * every task is already a Lambda function of its own, so the option changes nothing there.
+   * @default "main"
+   */
+  readonly runner?: Runner;
 }
+
+/** Where a task's code runs on the embedded engine (see {@link TaskOptions.runner}). */
+export const Runner = { Main: "main", Worker: "worker" } as const;
+export type Runner = (typeof Runner)[keyof typeof Runner];
 
 /** Which arguments to wait for, normalised. */
 export type WaitSpec =
@@ -113,6 +128,7 @@ export interface NormalizedOptions {
   readonly timeoutMs: number | undefined;
   readonly inline: boolean;
   readonly schedule: ScheduleSpec | undefined;
+  readonly runner: Runner;
 }
 
 const maxTimer = 2 ** 31 - 1;
@@ -178,11 +194,12 @@ const optionsSchema = z.strictObject(
     ),
     inline: z.optional(z.boolean({ error: "inline must be true or false" })),
     schedule: z.optional(z.unknown()),
+    runner: z.optional(z.enum(["main", "worker"], { error: 'runner must be "main" or "worker" (a worker thread of createEngine({ workers }))' })),
   },
   {
     error: (issue) =>
       issue.code === "unrecognized_keys"
-        ? `unknown option ${issue.keys.join(", ")}; the options are wait, retries, timeoutMs, inline and schedule`
+        ? `unknown option ${issue.keys.join(", ")}; the options are wait, retries, timeoutMs, inline, schedule and runner`
         : "options must be an object",
   },
 );
@@ -226,13 +243,14 @@ export function normalizeOptions(name: string, options: unknown): NormalizedOpti
   if (problems.length > 0) {
     throw new FloeError(ErrorCode.InvalidOption, `invalid options for task "${name}": ${problems.join("; ")}`);
   }
-  const { wait, retries, timeoutMs, inline, schedule } = options as TaskOptions | undefined ?? {};
+  const { wait, retries, timeoutMs, inline, schedule, runner } = options as TaskOptions | undefined ?? {};
   return {
     wait: waitSpec(name, wait),
     retries: retryPolicy(retries),
     timeoutMs,
     inline: inline === true,
     schedule: schedule === undefined ? undefined : parseSchedule(name, schedule),
+    runner: runner ?? Runner.Main,
   };
 }
 
