@@ -16,7 +16,7 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ["*.js", "sdk/cli/*.mjs", ".ci/*.mjs"] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: { allowDefaultProject: ["*.js", "sdk/cli/*.mjs", "sdk/embedded/*.mjs", ".ci/*.mjs"] }, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       // A write launched without await is frozen or lost when a Lambda returns.
@@ -72,5 +72,5 @@ export default tseslint.config(
   }),
   { files: ["*.js"], ...tseslint.configs.disableTypeChecked },
   // The command's entry point, loader hooks and the package build are plain JavaScript outside the TS project.
-  { files: ["sdk/cli/*.mjs", ".ci/*.mjs"], ...tseslint.configs.disableTypeChecked, languageOptions: { globals: { process: "readonly", URL: "readonly" } } },
+  { files: ["sdk/cli/*.mjs", "sdk/embedded/*.mjs", ".ci/*.mjs"], ...tseslint.configs.disableTypeChecked, languageOptions: { globals: { process: "readonly", URL: "readonly" } } },
 );

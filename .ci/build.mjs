@@ -18,6 +18,9 @@ execFileSync(process.execPath, [tsc, "-p", join(root, "tsconfig.build.json")], {
 
 for (const file of ["floe.mjs", "reload-hooks.mjs"]) copyFileSync(join(root, "sdk/cli", file), join(dist, "sdk/cli", file));
 chmodSync(join(dist, "sdk/cli/floe.mjs"), 0o755);
+// The worker threads' entry point, loaded by plain Node before any loader is registered,
+// and the TypeScript file it tries to learn whether its thread has a loader.
+for (const file of ["pool-worker.mjs", "pool-probe.ts"]) copyFileSync(join(root, "sdk/embedded", file), join(dist, "sdk/embedded", file));
 
 const dashboard = join(dist, "sdk/dashboard");
 mkdirSync(dashboard, { recursive: true });

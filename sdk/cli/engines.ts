@@ -19,6 +19,12 @@ export interface EngineChoice {
   readonly callbackBaseUrl?: string;
   /** On the embedded engine, print the lines tasks log as well as keeping them. @default true */
   readonly printLogs?: boolean;
+  /**
+   * On the embedded engine: run `runner: "worker"` tasks on this many worker threads, each
+   * importing `module` (the module being run). The local cloud and bundles run every task
+   * in a process of its function's already, so they refuse it.
+   */
+  readonly workers?: { readonly count: number; readonly module: string };
 }
 
 /**
@@ -35,8 +41,19 @@ export async function openEngine(choice: EngineChoice): Promise<Runtime> {
   if (choice.data !== undefined && choice.localCloud !== true) {
     throw new CliError(ExitCode.BadInput, `--data keeps the local cloud's runs: add --local-cloud, or leave out --data ${choice.data}`);
   }
+  if (choice.workers !== undefined && (choice.localCloud === true || choice.bundles !== undefined)) {
+    throw new CliError(
+      ExitCode.BadInput,
+      `--workers is for the embedded engine: on ${choice.localCloud === true ? "--local-cloud" : "--bundles"} every task runs in its own ` +
+        "function's processes already, so leave out --workers",
+    );
+  }
   if (choice.localCloud !== true && choice.bundles === undefined) {
-    return createEmbeddedRuntime({ ...concurrency, ...(choice.printLogs === false ? { printLogs: false } : {}) });
+    return createEmbeddedRuntime({
+      ...concurrency,
+      ...(choice.printLogs === false ? { printLogs: false } : {}),
+      ...(choice.workers === undefined ? {} : { workers: choice.workers }),
+    });
   }
   summariseSdkNotice();
   if (choice.bundles !== undefined) return openBundles(choice.bundles, choice);

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { CliError, ExitCode } from "./cli-error.ts";
-import { intOption } from "./int-option.ts";
+import { countOption, intOption } from "./int-option.ts";
 
 const defaultApi = "http://127.0.0.1:3700";
 
@@ -75,6 +75,7 @@ function build(setCode: (code: number) => void): Command {
       .addOption(tokenOption())
       .addOption(iamOption())
       .option("--concurrency <n>", "how many tasks may run at once", intOption("--concurrency", 100_000))
+      .option("--workers <n>", 'run tasks marked runner: "worker" on <n> worker threads, each importing <module> (embedded engine)', countOption("--workers", 256))
       .option("--width <n>", "the timeline's width in characters", intOption("--width", 1000), 60)
       .option("--no-progress", "do not show live progress on stderr")
       .option("--json", "print the run as JSON (state, result or error, executions, edges)")

@@ -121,7 +121,22 @@ export interface TaskOptions {
    * @default no validation
    */
   readonly input?: InputSchema;
+  /**
+   * Where the task's code runs on the embedded engine: `"worker"` runs it on a worker
+   * thread of the engine's pool (`createEngine({ workers })`, `floe run --workers N`), for
+   * CPU-bound work that would otherwise hold the one thread every other task and the
+   * orchestration share. Arguments and results cross the thread through floe's codec, and
+   * the code may not submit, call or await executions, `sleep` or create externals there.
+   * On an engine without `workers` it runs on the main thread. On the local cloud and AWS
+   * every task is already a Lambda function of its own, so the option changes nothing there.
+   * @default "main"
+   */
+  readonly runner?: Runner;
 }
+
+/** Where a task's code runs on the embedded engine (see {@link TaskOptions.runner}). */
+export const Runner = { Main: "main", Worker: "worker" } as const;
+export type Runner = (typeof Runner)[keyof typeof Runner];
 
 /** Which arguments to wait for, normalised. */
 export type WaitSpec =
@@ -152,6 +167,7 @@ export interface NormalizedOptions {
   readonly cache?: CacheSpec | undefined;
   readonly memo?: boolean;
   readonly input: InputSpec | undefined;
+  readonly runner: Runner;
 }
 
 const maxTimer = 2 ** 31 - 1;
@@ -221,11 +237,12 @@ const optionsSchema = z.strictObject(
     cache: z.optional(z.unknown()),
     memo: z.optional(z.unknown()),
     input: z.optional(z.unknown()),
+    runner: z.optional(z.enum(["main", "worker"], { error: 'runner must be "main" or "worker" (a worker thread of createEngine({ workers }))' })),
   },
   {
     error: (issue) =>
       issue.code === "unrecognized_keys"
-        ? `unknown option ${issue.keys.join(", ")}; the options are wait, retries, timeoutMs, inline, schedule, debounce, cache, memo and input`
+        ? `unknown option ${issue.keys.join(", ")}; the options are wait, retries, timeoutMs, inline, schedule, debounce, cache, memo, input and runner`
         : "options must be an object",
   },
 );
@@ -269,7 +286,7 @@ export function normalizeOptions(name: string, options: unknown, kind: "task" | 
   if (problems.length > 0) {
     throw new FloeError(ErrorCode.InvalidOption, `invalid options for task "${name}": ${problems.join("; ")}`);
   }
-  const { wait, retries, timeoutMs, inline, schedule, debounce, cache, memo, input } = options as TaskOptions | undefined ?? {};
+  const { wait, retries, timeoutMs, inline, schedule, debounce, cache, memo, input, runner } = options as TaskOptions | undefined ?? {};
   const reuse = reuseOptions({ name, kind, inline: inline === true, schedule: schedule !== undefined }, { debounce, cache, memo });
   return {
     ...reuse,
@@ -279,6 +296,7 @@ export function normalizeOptions(name: string, options: unknown, kind: "task" | 
     inline: inline === true,
     schedule: schedule === undefined ? undefined : parseSchedule(name, schedule),
     input: inputSpec(name, input),
+    runner: runner ?? Runner.Main,
   };
 }
 

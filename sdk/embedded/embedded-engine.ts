@@ -13,6 +13,7 @@ import type { RunEvent } from "../events/run-event.ts";
 import { finishedRunEvents } from "../events/forwarded-run.ts";
 import { drive, isPromiseLike } from "../engine/step.ts";
 import { MemoryExecutionLogs } from "../logs/memory-execution-logs.ts";
+import { WorkerPool, poolSettings, type WorkersOptions } from "./worker-pool.ts";
 
 const startsPerTurn = 256;
 
@@ -81,6 +82,16 @@ export interface EngineOptions {
    * @default false
    */
   readonly tracing?: boolean;
+  /**
+   * A pool of worker threads for the code of tasks marked `runner: "worker"` (CPU-bound
+   * work): `count` threads, each importing `module` to find the task definitions. The
+   * engine, the store, submissions and waits stay on the main thread, and so does the code
+   * of every other task. Without it, `runner: "worker"` tasks run on the main thread.
+   * @default no pool
+   * @example
+   * const engine = createEngine({ workers: { count: 4, module: import.meta.url } });
+   */
+  readonly workers?: WorkersOptions;
 }
 
 const optionsSchema = z.strictObject({
@@ -94,6 +105,8 @@ const optionsSchema = z.strictObject({
   onRunEvent: z.optional(z.custom<(event: RunEvent) => void>((v) => typeof v === "function", { error: "onRunEvent must be a function" })),
   printLogs: z.optional(z.boolean({ error: "printLogs must be true or false" })),
   tracing: z.optional(z.boolean({ error: "tracing must be true or false" })),
+  // Checked by poolSettings, whose messages name each field.
+  workers: z.optional(z.unknown()),
 });
 
 /**
@@ -118,6 +131,8 @@ export class EmbeddedEngine extends Runtime {
         `invalid createEngine options: ${problems.join("; ")} (concurrency is a whole number from 1 to 100000)`,
       );
     }
+    // Checked before anything is made: a refused option leaves nothing running.
+    const pool = options.workers === undefined ? undefined : new WorkerPool(poolSettings(options.workers));
     const clock = options.clock ?? systemClock;
     const store = new MemoryExecutionStore();
     const queue = new MemoryTaskQueue(clock);
@@ -139,7 +154,11 @@ export class EmbeddedEngine extends Runtime {
       slots,
       // Kept with the execution, and printed as before: the console is the user's terminal.
       logs: { sink: logs, reader: logs, echo: options.printLogs ?? true },
-      onClose: () => queue.close(),
+      onClose: async () => {
+        queue.close();
+        await pool?.close();
+      },
+      ...(pool === undefined ? {} : { runOnWorker: (definition, args, context) => pool.run(definition, args, context) }),
       ...(options.onRunEvent === undefined ? {} : { onTerminal: runEventsOf(store, options.onRunEvent) }),
     });
     this.memory = { store, queue, blobs, logs };

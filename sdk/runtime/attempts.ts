@@ -5,6 +5,7 @@
  * own.
  */
 import { decode, encode, type ReferenceCodec } from "../codec/codec.ts";
+import { Runner } from "../define/options.ts";
 import { lookup, type TaskDefinition } from "../define/registry.ts";
 import type { ExecutionEngine, Outcome } from "../engine/execution-engine.ts";
 import { State, type ExecutionRecord, type TaskMessage } from "../engine/model.ts";
@@ -44,7 +45,15 @@ export interface AttemptsOptions {
   readonly watchers: readonly AttemptWatcher[];
   /** Whether a failure of this attempt with `error` is retried (the task's retry policy). */
   readonly willRetry: (record: ExecutionRecord, error: unknown) => boolean;
+  /** Runs the code of `runner: "worker"` tasks elsewhere (see `RuntimeOptions.runOnWorker`). */
+  readonly runOnWorker?: RunOnWorker | undefined;
 }
+
+/**
+ * Runs a task's code off this thread: given the attempt and its encoded arguments,
+ * resolves to the encoded result or rejects with the code's error.
+ */
+export type RunOnWorker = (definition: TaskDefinition, args: string, context: ExecutionContext) => Promise<string>;
 
 /** How an inline attempt ended (see {@link Attempts.runInline}). */
 export interface InlineEnd {
@@ -193,6 +202,8 @@ export class Attempts {
   }
 
   #start(context: ExecutionContext, definition: TaskDefinition, text: string): void {
+    const { runOnWorker } = this.#o;
+    if (runOnWorker !== undefined && definition.options.runner === Runner.Worker) return this.#startOnWorker(runOnWorker, context, definition, text);
     let value: unknown;
     try {
       const decoded = decode(text, this.#o.refs) as unknown[];
@@ -214,6 +225,34 @@ export class Attempts {
     } else {
       context.settle(this.#encodeResult(value, context.record.id));
     }
+  }
+
+  /**
+   * Runs the code on a worker thread. Its result is decoded here and encoded again, so a
+   * returned execution forwards and the size limit holds as for code run on this thread.
+   */
+  #startOnWorker(runOnWorker: RunOnWorker, context: ExecutionContext, definition: TaskDefinition, text: string): void {
+    let running: Promise<string>;
+    try {
+      const run = () => runOnWorker(definition, text, context);
+      running = context instanceof Attempt && context.watches !== undefined ? context.runWatched(run) : run();
+    } catch (error) {
+      context.settle({ type: "failed", error });
+      return;
+    }
+    running.then(
+      (result) => {
+        let value: unknown;
+        try {
+          value = decode(result, this.#o.refs);
+        } catch (error) {
+          context.settle({ type: "failed", error });
+          return;
+        }
+        context.settle(this.#encodeResult(value, context.record.id));
+      },
+      (error: unknown) => context.settle({ type: "failed", error }),
+    );
   }
 
   #encodeResult(value: unknown, id: string): Outcome {

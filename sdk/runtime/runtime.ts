@@ -21,7 +21,7 @@ import {
 import type { BlobStore, Clock, ExecutionStore, IdSource, RunQuery, TaskQueue } from "../engine/ports.ts";
 import { CancelledError, ErrorCode, FloeError, InvalidInputError, forwardCycle } from "../errors.ts";
 import { validateInput, type InputSpec } from "../define/input.ts";
-import { Attempts, type Slots } from "./attempts.ts";
+import { Attempts, type RunOnWorker, type Slots } from "./attempts.ts";
 import { Waiters, type WaitCallback } from "./waiters.ts";
 import { RecordReads } from "./record-reads.ts";
 import { currentContext, type ExecutionContext } from "./context.ts";
@@ -122,6 +122,12 @@ export interface RuntimeOptions {
   readonly tracing?: boolean;
   /** Told of each attempt's start and end (metrics). */
   readonly watchers?: readonly AttemptWatcher[];
+  /**
+   * Runs the code of tasks marked `runner: "worker"` off the main thread (the embedded
+   * engine's worker pool); without it they run here like any other.
+   * @default undefined
+   */
+  readonly runOnWorker?: RunOnWorker;
 }
 
 /** The task logs of a {@link Runtime}. */
@@ -251,6 +257,7 @@ export class Runtime implements ExecutionHost, LogHost {
       maxPayloadBytes: options.maxPayloadBytes ?? defaultMaxPayload,
       cancelPollMs: options.cancelPollMs,
       watchers: this.#watchers,
+      runOnWorker: options.runOnWorker,
       willRetry: (record, error) => {
         const definition = tryLookup(record.taskName);
         return definition !== undefined && safeRetryDelay(definition, error, record.attempt) !== undefined;

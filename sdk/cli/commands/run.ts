@@ -21,6 +21,8 @@ export interface RunOptions extends ApiAuth {
   readonly stack?: string;
   readonly api?: string;
   readonly concurrency?: number;
+  /** Worker threads for `runner: "worker"` tasks, each importing the module being run. */
+  readonly workers?: number;
   readonly json?: boolean;
   readonly progress?: boolean;
   readonly width?: number;
@@ -39,6 +41,9 @@ export async function runCommand(first: string, rest: readonly string[], options
   }
   if (options.api !== undefined && options.bundles !== undefined) {
     throw new CliError(ExitCode.BadInput, "--api and --bundles exclude each other: --api runs on a deployed stack or a `floe dev` server");
+  }
+  if (options.api !== undefined && options.workers !== undefined) {
+    throw new CliError(ExitCode.BadInput, "--api and --workers exclude each other: --workers runs tasks on threads of this process's embedded engine");
   }
   if (options.api !== undefined) return follow(httpApi(options.api, options), first, parseArgs(rest), options);
   const [workflow, ...args] = rest;
@@ -59,8 +64,14 @@ export async function runCommand(first: string, rest: readonly string[], options
   let runtime: Runtime | undefined;
   try {
     // With --logs the lines are printed once, after the run, under their attempts.
-    runtime = await openEngine({ ...options, printLogs: options.logs !== true });
-    return await follow(inProcessApi(runtime, engineName(options)), workflow, parsed, options);
+    const { workers: count, ...choice } = options;
+    runtime = await openEngine({
+      ...choice,
+      printLogs: options.logs !== true,
+      // The threads import the module being run: it defines the workflow's tasks.
+      ...(count === undefined ? {} : { workers: { count, module: first } }),
+    });
+    return await follow(inProcessApi(runtime, engineName(choice)), workflow, parsed, options);
   } finally {
     await runtime?.close();
   }
