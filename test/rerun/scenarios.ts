@@ -5,10 +5,11 @@
  * it runs again, completed executions are reused, the earlier failure stays in the history,
  * and a run that is live or completed, or re-run twice at once, is refused.
  */
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCode, State, type Engine } from "floe";
+import { engineOf } from "../../sdk/api/engine.ts";
 import type { Runtime } from "../../sdk/runtime/runtime.ts";
-import { closedAfterEach, settledRun } from "../conformance/suite.ts";
+import { settledRun } from "../conformance/suite.ts";
 import { counted, openLatch, unique } from "../conformance/probes.ts";
 import { failing, rrFanOut, rrGated, rrGate, rrRetried } from "./tasks.ts";
 
@@ -16,7 +17,7 @@ import { failing, rrFanOut, rrGated, rrGate, rrRetried } from "./tasks.ts";
 export interface RerunBackend {
   readonly name: string;
   create(): Runtime | Promise<Runtime>;
-  /** How long a run may take to settle. */
+  /** How long a run may take to settle, and a test to pass. */
   readonly settleMs?: number;
 }
 
@@ -43,7 +44,19 @@ async function until(fn: () => boolean, what: string, timeoutMs: number): Promis
 export function rerunScenarios(backend: RerunBackend): void {
   const settleMs = backend.settleMs ?? 10_000;
   describe(`re-runs: ${backend.name}`, () => {
-    const engine = closedAfterEach(() => backend.create());
+    // One engine for the file's tests (each test's keys are its own): a local cloud takes
+    // a table and queues of its own to start.
+    let shared: Engine | undefined;
+    beforeAll(async () => {
+      shared = engineOf(await backend.create());
+    }, 120_000);
+    afterAll(async () => {
+      await shared?.close();
+    });
+    const engine = () => {
+      if (shared === undefined) throw new Error("the engine has not started");
+      return Promise.resolve(shared);
+    };
 
     /** A fan-out of four leaves whose leaves in `fail` failed, settled. */
     async function failedFanOut(e: Engine, key: string, fail: readonly number[]) {
@@ -79,7 +92,7 @@ export function rerunScenarios(backend: RerunBackend): void {
       expect(view.root.failures?.map((f) => f.attempt)).toEqual([1]);
       const leaf0 = view.executions.find((x) => x.task === "rr_leaf" && x.result === 0);
       expect(leaf0?.attempt).toBe(1);
-    });
+    }, settleMs + 10_000);
 
     it("re-runs a cancelled run: the completed leaf is reused, the cancelled gate runs again", async () => {
       const e = await engine();
@@ -100,7 +113,7 @@ export function rerunScenarios(backend: RerunBackend): void {
       const gate = view.executions.find((x) => x.task === rrGate.definition.name);
       expect(gate?.history.map((h) => h.state)).toContain(State.Cancelled);
       expect(gate?.state).toBe(State.Completed);
-    });
+    }, settleMs + 10_000);
 
     it("gives a re-run its retries again, and runs a child that fails again in it only once", async () => {
       const e = await engine();
@@ -122,7 +135,7 @@ export function rerunScenarios(backend: RerunBackend): void {
       const root = await e.getExecution(run);
       expect(root?.attempt).toBe(4);
       expect(root?.failures?.map((f) => f.attempt)).toEqual([1, 2, 3, 4]);
-    });
+    }, settleMs + 10_000);
 
     it("accepts the id of any execution of the run and re-runs the run", async () => {
       const e = await engine();
@@ -133,7 +146,7 @@ export function rerunScenarios(backend: RerunBackend): void {
       const again = await e.rerun(leaf?.id ?? "missing");
       expect(again.id).toBe(run.id);
       expect(await again.result()).toBe(12);
-    });
+    }, settleMs + 10_000);
 
     it("refuses a run that completed, one still live and an unknown id, writing nothing", async () => {
       const e = await engine();
@@ -151,7 +164,7 @@ export function rerunScenarios(backend: RerunBackend): void {
       await live.result();
 
       expect(await codeOf(e.rerun("no-such-run"))).toBe(ErrorCode.UnknownExecution);
-    });
+    }, settleMs + 10_000);
 
     it("starts one re-run when two are requested at once", async () => {
       const e = await engine();
@@ -163,6 +176,6 @@ export function rerunScenarios(backend: RerunBackend): void {
       expect(await run.result()).toBe(12);
       expect(counted(`${key}:leaf:0`)).toBe(2);
       expect((await e.getExecution(run))?.attempt).toBe(2);
-    });
+    }, settleMs + 10_000);
   });
 }
