@@ -9,12 +9,21 @@ import { checkout, checkoutWithEvents, describeEvent } from "../../examples/run-
 import { signUp } from "../../examples/reminder.ts";
 import { nightlyReport } from "../../examples/nightly-report.ts";
 import { submitExpense } from "../../examples/expense-approval.ts";
+import { reportWithRerun } from "../../examples/rerun.ts";
 
 const turns = async (n = 40) => {
   for (let i = 0; i < n; i += 1) await new Promise((resolve) => setImmediate(resolve));
 };
 
 describe("examples", () => {
+  it("rerun: the failed region runs again with what depends on it; the completed ones are reused", async () => {
+    await using engine = createEngine();
+    const { firstError, report, fetches } = await reportWithRerun(engine, "2026-11");
+    expect(firstError).toBe("the emea sales API answered 503 for 2026-11");
+    expect(report).toEqual({ month: "2026-11", totalCents: 250_000 });
+    expect(fetches).toEqual({ amer: 1, emea: 2, apac: 1 });
+  });
+
   it("run-events: the run's end and the background receipt's failure are announced, once each", async () => {
     const events = await checkoutWithEvents("order-17");
     expect(events.map((e) => [e.detailType, e.detail.task])).toEqual([
