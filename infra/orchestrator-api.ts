@@ -14,8 +14,8 @@ import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 
-/** What a route does: start a workflow, read executions and runs, cancel, or complete an external execution. */
-export type RouteAccess = "start" | "read" | "cancel" | "complete";
+/** What a route does: start a workflow, read executions and runs, cancel, complete an external execution, or re-run a run. */
+export type RouteAccess = "start" | "read" | "cancel" | "complete" | "rerun";
 
 /** The routes of DESIGN section 4, as API Gateway route keys, each with what it does. */
 export const apiRoutes = [
@@ -26,6 +26,8 @@ export const apiRoutes = [
   { method: apigwv2.HttpMethod.GET, path: "/executions/{id}/logs", access: "read" },
   { method: apigwv2.HttpMethod.POST, path: "/executions/{id}/cancel", access: "cancel" },
   { method: apigwv2.HttpMethod.POST, path: "/executions/{id}/complete", access: "complete" },
+  { method: apigwv2.HttpMethod.POST, path: "/executions/{id}/rerun", access: "rerun" },
+  { method: apigwv2.HttpMethod.POST, path: "/workflows/{name}/cancel", access: "cancel" },
   { method: apigwv2.HttpMethod.GET, path: "/runs", access: "read" },
   { method: apigwv2.HttpMethod.GET, path: "/runs/{id}", access: "read" },
 ] as const satisfies readonly { method: apigwv2.HttpMethod; path: string; access: RouteAccess }[];
@@ -45,6 +47,7 @@ export const defaultJwtScopes: Readonly<Record<RouteAccess, readonly string[]>> 
   read: ["floe/read"],
   cancel: ["floe/cancel"],
   complete: ["floe/complete"],
+  rerun: ["floe/rerun"],
 };
 
 /** The props of an {@link OrchestratorApi}. */

@@ -50,7 +50,8 @@ export interface JwtScopes {
    */
   readonly read?: readonly string[];
   /**
-   * Scopes for `POST /executions/{id}/cancel`.
+   * Scopes for `POST /executions/{id}/cancel` and `POST /workflows/{name}/cancel` (a
+   * workflow's runs in a state).
    * @default ["floe/cancel"]
    */
   readonly cancel?: readonly string[];
@@ -60,6 +61,11 @@ export interface JwtScopes {
    * @default ["floe/complete"]
    */
   readonly complete?: readonly string[];
+  /**
+   * Scopes for `POST /executions/{id}/rerun` (a failed or cancelled run run again).
+   * @default ["floe/rerun"]
+   */
+  readonly rerun?: readonly string[];
 }
 
 /** An alarm on the share of executions that failed (no retry left) among those that ended. */
@@ -167,7 +173,7 @@ export interface OrchestratorProps {
   /**
    * With `jwtIssuer`, the scopes a token must carry for each kind of route, so that a token
    * issued to read cannot start or cancel. Each kind left out keeps its default.
-   * @default `floe/start`, `floe/read`, `floe/cancel` and `floe/complete`
+   * @default `floe/start`, `floe/read`, `floe/cancel`, `floe/complete` and `floe/rerun`
    */
   readonly jwtScopes?: JwtScopes;
   /**

@@ -394,13 +394,25 @@ export class Orchestrator extends Construct {
   }
 
   /**
-   * Lets `grantee` cancel executions through the HTTP API (`POST /executions/{id}/cancel`).
+   * Lets `grantee` cancel executions through the HTTP API (`POST /executions/{id}/cancel`),
+   * and a workflow's runs in a state (`POST /workflows/{name}/cancel`).
    * @param grantee - the principal to grant to
    * @returns the grant
    * @throws Error when the API uses a JWT authorizer, where IAM grants do not apply
    */
   grantCancel(grantee: iam.IGrantable): iam.Grant {
-    return this.#grantInvoke(grantee, "grantCancel", "cancel", [["POST", "/executions/*/cancel"]]);
+    return this.#grantInvoke(grantee, "grantCancel", "cancel", [["POST", "/executions/*/cancel"], ["POST", "/workflows/*/cancel"]]);
+  }
+
+  /**
+   * Lets `grantee` re-run failed or cancelled runs through the HTTP API
+   * (`POST /executions/{id}/rerun`), and nothing else.
+   * @param grantee - the principal to grant to
+   * @returns the grant
+   * @throws Error when the API uses a JWT authorizer, where IAM grants do not apply
+   */
+  grantRerun(grantee: iam.IGrantable): iam.Grant {
+    return this.#grantInvoke(grantee, "grantRerun", "rerun", [["POST", "/executions/*/rerun"]]);
   }
 
   /**

@@ -211,6 +211,7 @@ function resolveJwtScopes(props: OrchestratorProps): ResolvedProps["jwtScopes"] 
     read: own.read ?? defaultJwtScopes.read,
     cancel: own.cancel ?? defaultJwtScopes.cancel,
     complete: own.complete ?? defaultJwtScopes.complete,
+    rerun: own.rerun ?? defaultJwtScopes.rerun,
   };
 }
 

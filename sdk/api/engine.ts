@@ -13,6 +13,7 @@ import type { Execution } from "../runtime/execution.ts";
 import type { ExternalOutcome, Runtime, Submittable } from "../runtime/runtime.ts";
 import type { ExecutionState } from "../engine/model.ts";
 import { ErrorCode, FloeError } from "../errors.ts";
+import { rerunRefusal } from "../engine/rerun.ts";
 import { mapRows, type MapArgs } from "./map-rows.ts";
 import { lineJson, type ExecutionLogsJson } from "../logs/log-line.ts";
 
@@ -88,6 +89,23 @@ export interface Engine extends AsyncDisposable {
    */
   cancel(execution: Execution<unknown> | string): Promise<void>;
   /**
+   * Runs a failed or cancelled run again, in place (same run id): every execution that
+   * completed is reused, and what failed or was cancelled, with what depends on it, runs
+   * again with a new attempt; the earlier failures stay in the run's history. As
+   * `POST /executions/{id}/rerun` and `floe rerun <id>` do.
+   * @param run - the run's root execution, or the id of any execution of the run
+   * @returns the run's root execution, queued again
+   * @throws FloeError `FLOE_UNKNOWN_EXECUTION` for an unknown id; `FLOE_CONFLICT` for a run
+   *   that is live or completed (naming its state), or that another request re-ran first
+   * @example
+   * const run = engine.submit(report, "2026-12");
+   * await run.result().catch(() => undefined);   // failed: a flaky upstream
+   * const again = await engine.rerun(run);        // re-runs only what failed
+   * console.log(await again.result());
+   */
+  rerun<R>(run: Execution<R>): Promise<Execution<R>>;
+  rerun(id: string): Promise<Execution<unknown>>;
+  /**
    * Completes an external execution (see `external`) with a result or an error, as
    * `POST /executions/{id}/complete` does; answers its state after.
    * @param execution - its id, or the execution
@@ -144,6 +162,7 @@ export function engineOf(runtime: Runtime): Engine {
     },
     cancel: (target: Execution<unknown> | string) => cancelById(runtime, idOf(target)),
     complete: (target: Execution<unknown> | string, outcome: ExternalOutcome) => completeById(runtime, idOf(target), outcome),
+    rerun: (target: Execution<unknown> | string) => rerunById(runtime, idOf(target)),
     close: () => runtime.close(),
     [Symbol.asyncDispose]: () => runtime.close(),
   };
@@ -155,6 +174,21 @@ async function cancelById(runtime: Runtime, id: string): Promise<void> {
   const execution = runtime.reference(id);
   await runtime.state(execution);
   await runtime.cancel(execution);
+}
+
+/** Re-runs on `runtime` the run of execution `id`; a refusal throws, naming the run's state. */
+async function rerunById(runtime: Runtime, id: string): Promise<Execution<unknown>> {
+  const done = await runtime.rerun(id);
+  switch (done.status) {
+    case "started":
+      return runtime.reference(done.record.id);
+    case "unknown":
+      throw new FloeError(ErrorCode.UnknownExecution, `no execution has the id "${id}"`);
+    case "refused":
+      throw new FloeError(ErrorCode.Conflict, rerunRefusal(done.record));
+    default:
+      throw new Error(`unknown re-run outcome ${JSON.stringify(done satisfies never)}`);
+  }
 }
 
 /** Completes an external execution on `runtime`; anything but a completion throws, naming why. */

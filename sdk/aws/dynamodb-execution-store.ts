@@ -5,7 +5,7 @@
  *
  * | item | pk | sk | indexed as |
  * | --- | --- | --- | --- |
- * | a run's root record | `X#<id>` | `X` | `byWorkflow` (`rootTask`, `createdAt`), `byStart` (`root` = `run`, `createdAt`); while first `queued` or `sleeping`, `byQueued` (`qs` = one of {@link QUEUED_SHARDS} shards, `qdue` = when its attempt became due, or its wake time) |
+ * | a run's root record | `X#<id>` | `X` | `byWorkflow` (`rootTask`, `createdAt`), `byStart` (`root` = `run`, `createdAt`); while first `queued` (or queued by a re-run) or `sleeping`, `byQueued` (`qs` = one of {@link QUEUED_SHARDS} shards, `qdue` = when its attempt became due, or its wake time) |
  * | any other record | `R#<family>` | `X#<id>` | nowhere |
  * | idempotency record | `K#<key>` | `K` | nowhere (no index attribute; its `type` is not the stream filter's) |
  * | the callback key | `C#callback-key` | `C` | nowhere (as an idempotency record) |
@@ -222,6 +222,12 @@ export class DynamoDbExecutionStore implements ExecutionStore {
       // days, re-sent at each early delivery, and a message lost on the way has no other repair.
       Object.assign(names, { "#qs": "qs", "#qdue": "qdue" });
       Object.assign(values, { ":qs": queuedShard(id), ":qdue": changes.notBefore });
+      sets.push("#qs = :qs", "#qdue = :qdue");
+    } else if (changes.state === State.Queued && changes.rerun !== undefined && changes.queuedAt !== undefined && isRoot(id)) {
+      // A re-run queues its root from an API request, which no message brings back if its
+      // send fails: in `byQueued` as at its creation, so the reconciler sends it again.
+      Object.assign(names, { "#qs": "qs", "#qdue": "qdue" });
+      Object.assign(values, { ":qs": queuedShard(id), ":qdue": changes.queuedAt });
       sets.push("#qs = :qs", "#qdue = :qdue");
     } else if (changes.state !== undefined && changes.state !== State.Queued && isRoot(id)) {
       // A root leaves `byQueued` once it has started. Only its first queueing, at its

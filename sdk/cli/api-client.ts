@@ -90,6 +90,21 @@ export class ApiClient {
     return this.#ok<{ id: string; state: string }>("POST", `/executions/${encodeURIComponent(id)}/complete`, body);
   }
 
+  /** Re-runs the failed or cancelled run of execution `id`; answers its root's id and new attempt. */
+  async rerun(id: string): Promise<{ id: string; runId: string; attempt: number; statusUrl: string }> {
+    return this.#ok<{ id: string; runId: string; attempt: number; statusUrl: string }>("POST", `/executions/${encodeURIComponent(id)}/rerun`);
+  }
+
+  /** Cancels an execution and everything under it; answers its id and state. */
+  async cancel(id: string): Promise<{ id: string; state: string }> {
+    return this.#ok<{ id: string; state: string }>("POST", `/executions/${encodeURIComponent(id)}/cancel`);
+  }
+
+  /** Cancels (or with `dryRun` lists) the runs of `workflow` in `state`, up to the API's page; `more` when others remain. */
+  async cancelRuns(workflow: string, body: { state: string; dryRun?: boolean }): Promise<{ ids: string[]; more: boolean }> {
+    return this.#ok<{ ids: string[]; more: boolean }>("POST", `/workflows/${encodeURIComponent(workflow)}/cancel`, body);
+  }
+
   async #found<T>(path: string): Promise<T | undefined> {
     const response = await this.transport("GET", path);
     if (response.status === 404) return undefined;

@@ -1,5 +1,5 @@
 /**
- * The `floe` command: `run`, `dev`, `dashboard`, `runs`, `inspect`, `complete`, `schedules`. Each failure the user
+ * The `floe` command: `run`, `dev`, `dashboard`, `runs`, `inspect`, `complete`, `rerun`, `cancel`, `schedules`. Each failure the user
  * can fix is one line on stderr with the fix and an {@link ExitCode} that says which kind
  * it was; stacks only with `--verbose`.
  */
@@ -179,6 +179,37 @@ function build(setCode: (code: number) => void): Command {
       .action(async (id: string, options: { api: string }) => {
         const { completeCommand } = await import("./commands/complete.ts");
         setCode(await completeCommand(id, options));
+      }),
+  );
+  configure(
+    program
+      .command("rerun")
+      .summary("run a failed or cancelled run again, reusing what completed")
+      .description("Re-run a failed or cancelled run on the API, in place: its completed executions are reused, what failed or was cancelled runs again with what depends on it.")
+      .argument("<id>", "the run's id, or the id of any execution of it")
+      .addOption(apiOption())
+      .addOption(tokenOption())
+      .addOption(iamOption())
+      .action(async (id: string, options: { api: string }) => {
+        const { rerunCommand } = await import("./commands/rerun.ts");
+        setCode(await rerunCommand(id, options));
+      }),
+  );
+  configure(
+    program
+      .command("cancel")
+      .summary("cancel an execution, or every run of a workflow in a state")
+      .description("Cancel an execution and everything under it, or with --workflow and --state every run of a workflow whose root is in that state (--dry-run lists them).")
+      .argument("[id]", "the execution to cancel")
+      .option("--workflow <name>", "cancel the runs of this workflow")
+      .option("--state <state>", "with --workflow: the runs in this live state (waiting, queued, running, suspended, sleeping)")
+      .option("--dry-run", "with --workflow: list the runs that would be cancelled, cancel nothing")
+      .addOption(apiOption())
+      .addOption(tokenOption())
+      .addOption(iamOption())
+      .action(async (id: string | undefined, options: { api: string }) => {
+        const { cancelCommand } = await import("./commands/rerun.ts");
+        setCode(await cancelCommand(id, options));
       }),
   );
   const schedules = configure(

@@ -10,6 +10,7 @@ import { findWaitCycle } from "./wait-cycle.ts";
 import { compact, isFull } from "./history.ts";
 import { boundedError, withFailure, type ErrorFields } from "./failures.ts";
 import { ErrorCode, FloeError, waitCycle } from "../errors.ts";
+import { attemptInRerun, endedBeforeRerun, isRerunnable, rerunChanges } from "./rerun.ts";
 import {
   EdgeKind,
   State,
@@ -101,7 +102,20 @@ export interface NewExecution {
   readonly trace?: string | undefined;
   /** A cached task's cache entry, written when it completes ({@link ExecutionRecord.cache}). */
   readonly cache?: { readonly key: string; readonly ttlMs: number } | undefined;
+  /**
+   * The re-run of the run its parent runs in ({@link ExecutionRecord.rerun}): a record found
+   * failed or cancelled from before it is started again (see `rerun.ts`).
+   */
+  readonly rerun?: number | undefined;
 }
+
+/** What {@link ExecutionEngine.rerun} did. */
+export type RerunOutcome =
+  /** The run's root was queued again: `record` as written. */
+  | { readonly status: "started"; readonly record: ExecutionRecord }
+  /** Nothing was written: the root is live or completed (another re-run may have just started it). */
+  | { readonly status: "refused"; readonly record: ExecutionRecord }
+  | { readonly status: "unknown" };
 
 /** How an attempt ended, as the runtime reports it. */
 export type Outcome =
@@ -228,6 +242,7 @@ export class ExecutionEngine {
       history: [{ state, at: now, attempt: 1 }],
       ...(spec.trace === undefined ? {} : { trace: spec.trace }),
       ...(spec.cache === undefined ? {} : { cache: spec.cache }),
+      ...(spec.rerun === undefined ? {} : { rerun: spec.rerun }),
     };
   }
 
@@ -394,8 +409,15 @@ export class ExecutionEngine {
         return (yield* this.#cancelOne(record, error)) ?? record;
       }
     }
-    const current = created ? record : yield* call(this.#o.store.get(spec.id));
+    let current = created ? record : yield* call(this.#o.store.get(spec.id));
     if (current === undefined) throw new Error(`execution ${spec.id} vanished while it was being created`);
+    if (!created && endedBeforeRerun(current, spec.rerun)) {
+      const restarted = yield* this.#restart(spec, current);
+      if (restarted !== undefined) return restarted;
+      // Another submission of the same re-run restarted it first: registered as found now.
+      current = yield* call(this.#o.store.get(spec.id));
+      if (current === undefined) throw new Error(`execution ${spec.id} vanished while it was being re-run`);
+    }
     if (spec.refs.length > 0) yield* call(linking ?? this.#o.store.addEdges(this.#argumentEdges(spec, record.createdAt)));
     if (!current.guarded) {
       // A record found queued and never started may have lost its message: whoever created
@@ -412,7 +434,58 @@ export class ExecutionEngine {
     return yield* this.#arm(current, spec.waitOn, EdgeKind.Argument, slotsIn(spec.refs));
   }
 
-  #argumentEdges(spec: NewExecution, now: number): Edge[] {
+  /**
+   * Starts again an execution found failed or cancelled from before its parent's re-run: a
+   * new attempt and generation, waiting for its upstreams as a registration does (edges of
+   * the new generation, then the upstreams read, then the guard removed), or queued at once.
+   * The write expects the state, attempt and generation read, so of two submissions of
+   * the same re-run one restarts it. Returns `undefined` when another did.
+   */
+  *#restart(spec: NewExecution, found: ExecutionRecord): Step<ExecutionRecord | undefined> {
+    const now = this.#o.clock.now();
+    const changes = rerunChanges(found, spec.rerun ?? 0, spec.waitOn.length, now);
+    const expect = { state: found.state, attempt: found.attempt, generation: found.generation };
+    const transition = { state: changes.state as ExecutionState, at: now, attempt: changes.attempt as number };
+    const restarted = yield* call(this.#advance(found, expect, changes, transition));
+    if (restarted === undefined) return undefined;
+    if (spec.refs.length > 0) yield* call(this.#o.store.addEdges(this.#argumentEdges(spec, now, restarted)));
+    if (restarted.guarded) return yield* this.#arm(restarted, spec.waitOn, EdgeKind.Argument, slotsIn(spec.refs));
+    yield* call(this.#send(restarted));
+    return restarted;
+  }
+
+  /**
+   * Re-runs the failed or cancelled run that `id` (its root or any execution of it) belongs
+   * to, in place: the root is queued again with a new attempt and generation and re-run
+   * number, and its code's submissions reuse what completed and start again what failed or
+   * was cancelled (see `rerun.ts`). One conditional write, expecting the root's state and
+   * attempt as read, so of concurrent requests one starts the re-run and the rest are refused.
+   */
+  rerun(id: string): MaybePromise<RerunOutcome> {
+    return drive(this.#rerun(id));
+  }
+
+  *#rerun(id: string): Step<RerunOutcome> {
+    const found = yield* call(this.#o.store.get(id));
+    if (found === undefined) return { status: "unknown" };
+    const root = found.runId === found.id ? found : yield* call(this.#o.store.get(found.runId));
+    if (root === undefined) return { status: "unknown" };
+    if (!isRerunnable(root)) return { status: "refused", record: root };
+    const now = this.#o.clock.now();
+    const changes = rerunChanges(root, (root.rerun ?? 0) + 1, 0, now);
+    const expect = { state: root.state, attempt: root.attempt, generation: root.generation };
+    const transition = { state: State.Queued, at: now, attempt: changes.attempt as number };
+    const queued = yield* call(this.#advance(root, expect, changes, transition));
+    if (queued === undefined) {
+      const after = yield* call(this.#o.store.get(root.id));
+      return after === undefined ? { status: "unknown" } : { status: "refused", record: after };
+    }
+    yield* call(this.#send(queued));
+    return { status: "started", record: queued };
+  }
+
+  /** @param restarted - the record started again by a re-run, whose generation and attempt its edges take */
+  #argumentEdges(spec: NewExecution, now: number, restarted?: ExecutionRecord): Edge[] {
     // A join waits for all its references or none: no set of thousands to ask.
     const every = spec.waitOn === spec.refs || spec.waitOn.length === spec.refs.length;
     const waitOn = every || spec.waitOn.length === 0 ? undefined : new Set(spec.waitOn);
@@ -423,10 +496,10 @@ export class ExecutionEngine {
       runId: spec.runId,
       kind: EdgeKind.Argument,
       waits: waitOn === undefined ? waitsAll : waitOn.has(upstreamId),
-      generation: 1,
+      generation: restarted?.generation ?? 1,
       fanIn: spec.waitOn.length,
       slot,
-      attempt: 1,
+      attempt: restarted?.attempt ?? 1,
       released: false,
       createdAt: now,
     }));
@@ -642,7 +715,8 @@ export class ExecutionEngine {
   *#fail(record: ExecutionRecord, error: unknown): Step<void> {
     const text = this.#o.policy.encodeError(error);
     const encoded = yield* call(this.#payload(record.id, `error/${record.attempt}`, text));
-    const delayMs = this.#o.policy.retryDelayMs(record.taskName, error, record.attempt);
+    // A re-run's attempts count from its first: a task's retries are its own again.
+    const delayMs = this.#o.policy.retryDelayMs(record.taskName, error, attemptInRerun(record));
     const running = { state: State.Running, attempt: record.attempt };
     const now = this.#o.clock.now();
     // The attempt's failure is kept in the write that ends it: no write of its own.

@@ -116,6 +116,14 @@ export interface ExecutionRecord {
    */
   readonly external?: { readonly timeoutAt: number };
   /**
+   * The re-run of its run this execution last started in (see `rerun.ts`): set on a run's
+   * root by each re-run, and on every execution a re-run creates or starts again. Absent
+   * before any re-run.
+   */
+  rerun?: number;
+  /** The first attempt of the latest re-run that started the execution again: its retries count from there. */
+  rerunFrom?: number;
+  /**
    * The W3C `traceparent` of the span that submitted the execution, when traces are on: an
    * opaque string the engine only carries, so every attempt's span continues that trace.
    */

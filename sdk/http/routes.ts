@@ -17,6 +17,7 @@ import { completionOf } from "./completion.ts";
 import { badSince, cursorTime } from "./since-cursor.ts";
 import { verifyCallbackToken } from "../runtime/callback-token.ts";
 import { executionLogs } from "./logs-route.ts";
+import { bulkCancelRoute, rerunRoute, type Fail } from "./rerun-routes.ts";
 
 /** A request, as any server sees it. */
 export interface HttpRequest {
@@ -96,6 +97,9 @@ const limit = z.coerce
     z.maximum(100, { error: "limit must be between 1 and 100" }),
   );
 
+/** Makes the {@link HttpError} a route module outside this one answers with. */
+const fail: Fail = (status, code, message, fields) => new HttpError(status, code, message, fields);
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -144,6 +148,8 @@ async function route(runtime: Runtime, request: HttpRequest, options: RoutesOpti
     await runtime.cancel(runtime.reference(parts[1] ?? ""));
     return { status: 202, body: await view(runtime, parts[1] ?? "", options) };
   }
+  if (method === "POST" && parts.length === 3 && parts[0] === "executions" && parts[2] === "rerun") return rerunRoute(runtime, parts[1] ?? "", fail);
+  if (method === "POST" && parts.length === 3 && parts[0] === "workflows" && parts[2] === "cancel") return bulkCancelRoute(runtime, parts[1] ?? "", request, fail);
   if (method === "POST" && parts.length === 3 && parts[0] === "executions" && parts[2] === "complete") {
     return completeRoute(runtime, parts[1] ?? "", request, options);
   }

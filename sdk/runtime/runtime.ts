@@ -9,6 +9,7 @@ import { lookup, type TaskDefinition } from "../define/registry.ts";
 import { retryDelay } from "../define/options.ts";
 import { ExecutionEngine, type NewExecution } from "../engine/execution-engine.ts";
 import { isPromiseLike, type MaybePromise } from "../engine/step.ts";
+import { attemptInRerun } from "../engine/rerun.ts";
 import {
   State,
   WaitMode,
@@ -31,7 +32,7 @@ import { notBeforeOf, type StartDelay } from "./start-delay.ts";
 import { wakeTime } from "./sleep.ts";
 import { ExternalExecution } from "./external.ts";
 import { callbackToken, newCallbackKey } from "./callback-token.ts";
-import type { ExternalCompletion } from "../engine/execution-engine.ts";
+import type { ExternalCompletion, RerunOutcome } from "../engine/execution-engine.ts";
 import type { LogPage, LogReader, LogSink } from "../logs/execution-logs.ts";
 import { captureConsole, type LogHost } from "../logs/log.ts";
 import type { AttemptWatcher } from "./attempt-watch.ts";
@@ -260,7 +261,7 @@ export class Runtime implements ExecutionHost, LogHost {
       runOnWorker: options.runOnWorker,
       willRetry: (record, error) => {
         const definition = tryLookup(record.taskName);
-        return definition !== undefined && safeRetryDelay(definition, error, record.attempt) !== undefined;
+        return definition !== undefined && safeRetryDelay(definition, error, attemptInRerun(record)) !== undefined;
       },
     });
   }
@@ -317,6 +318,7 @@ export class Runtime implements ExecutionHost, LogHost {
       admit: context?.childSubmitted(id),
       notBefore,
       trace: this.#trace(context, definition),
+      rerun: parent?.rerun,
     };
     const created =
       debounce !== undefined && windowKey !== undefined
@@ -700,6 +702,15 @@ export class Runtime implements ExecutionHost, LogHost {
   async state(execution: Execution<unknown>): Promise<ExecutionState> {
     await execution.created;
     return (await this.#record(execution.id)).state;
+  }
+
+  /**
+   * Re-runs the failed or cancelled run that execution `id` belongs to, in place (see
+   * `ExecutionEngine.rerun`); answers what it did without throwing for a refusal.
+   */
+  rerun(id: string): Promise<RerunOutcome> {
+    if (this.#closed) return Promise.reject(closed());
+    return Promise.resolve(this.engine.rerun(id));
   }
 
   async cancel(execution: Execution<unknown>): Promise<void> {

@@ -11,6 +11,7 @@ import { nightlyReport } from "../../examples/nightly-report.ts";
 import { submitExpense } from "../../examples/expense-approval.ts";
 import { cartCheckout, typeOut } from "../../examples/reuse.ts";
 import { signUp as typedSignUp } from "../../examples/typed-input.ts";
+import { reportWithRerun } from "../../examples/rerun.ts";
 
 const turns = async (n = 40) => {
   for (let i = 0; i < n; i += 1) await new Promise((resolve) => setImmediate(resolve));
@@ -27,6 +28,14 @@ describe("examples", () => {
     });
     expect(() => engine.submit(typedSignUp, { email: "ada", name: "Ada" })).toThrow(/invalid input for "sign_up_typed": email: Invalid email address/);
     expect(await engine.listRuns({ taskName: "sign_up_typed" })).toHaveLength(1);
+  });
+
+  it("rerun: the failed region runs again with what depends on it; the completed ones are reused", async () => {
+    await using engine = createEngine();
+    const { firstError, report, fetches } = await reportWithRerun(engine, "2026-11");
+    expect(firstError).toBe("the emea sales API answered 503 for 2026-11");
+    expect(report).toEqual({ month: "2026-11", totalCents: 250_000 });
+    expect(fetches).toEqual({ amer: 1, emea: 2, apac: 1 });
   });
 
   it("run-events: the run's end and the background receipt's failure are announced, once each", async () => {

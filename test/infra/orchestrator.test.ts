@@ -206,7 +206,7 @@ describe("Orchestrator, shared resources", () => {
     const routes = Object.values(resourcesOf(template, "AWS::ApiGatewayV2::Route"));
     expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual([
       "GET /executions/{id}", "GET /executions/{id}/logs", "GET /executions/{id}/result", "GET /runs", "GET /runs/{id}", "GET /workflows", "POST /callbacks/{token}",
-      "POST /executions/{id}/cancel", "POST /executions/{id}/complete", "POST /workflows/{name}/executions",
+      "POST /executions/{id}/cancel", "POST /executions/{id}/complete", "POST /executions/{id}/rerun", "POST /workflows/{name}/cancel", "POST /workflows/{name}/executions",
     ]);
     for (const route of routes) {
       expect(route.Properties.AuthorizationType).toBe(route.Properties.RouteKey === "POST /callbacks/{token}" ? "NONE" : "AWS_IAM");

@@ -113,7 +113,7 @@ describe("Orchestrator options", () => {
       JwtConfiguration: { Issuer: "https://issuer.example.com/", Audience: ["floe-api"] },
     });
     const routes = Object.values(template.findResources("AWS::ApiGatewayV2::Route"));
-    expect(routes).toHaveLength(10);
+    expect(routes).toHaveLength(12);
     for (const route of routes) {
       // The callback route's token in the path is its secret: no JWT there either.
       if (route.Properties.RouteKey === "POST /callbacks/{token}") expect(route.Properties).toMatchObject({ AuthorizationType: "NONE" });
@@ -122,7 +122,7 @@ describe("Orchestrator options", () => {
     expect(() => floe.grantStart(new iam.User(stack, "Caller"))).toThrow(/uses a JWT authorizer, .* issue tokens with the scope floe\/start instead/);
   });
 
-  it("requires a JWT to carry the scope of what each route does: start, read, cancel or complete", () => {
+  it("requires a JWT to carry the scope of what each route does: start, read, cancel, complete or rerun", () => {
     const { stack } = orchestrator({ jwtIssuer: "https://issuer.example.com/", jwtAudience: ["floe-api"] });
     expect(routeScopes(stack)).toEqual({
       "POST /workflows/{name}/executions": ["floe/start"],
@@ -134,12 +134,14 @@ describe("Orchestrator options", () => {
       "GET /runs/{id}": ["floe/read"],
       "POST /executions/{id}/cancel": ["floe/cancel"],
       "POST /executions/{id}/complete": ["floe/complete"],
+      "POST /executions/{id}/rerun": ["floe/rerun"],
+      "POST /workflows/{name}/cancel": ["floe/cancel"],
       "POST /callbacks/{token}": undefined,
     });
   });
 
   it("takes each kind's scopes from jwtScopes, keeping the default of a kind left out", () => {
-    const jwtScopes = { start: ["shop/start"], read: ["shop/read", "shop/admin"], complete: ["shop/approve"] };
+    const jwtScopes = { start: ["shop/start"], read: ["shop/read", "shop/admin"], complete: ["shop/approve"], rerun: ["shop/ops"] };
     const { stack } = orchestrator({ jwtIssuer: "https://issuer.example.com/", jwtAudience: ["floe-api"], jwtScopes });
     expect(routeScopes(stack)).toEqual({
       "POST /workflows/{name}/executions": ["shop/start"],
@@ -151,6 +153,8 @@ describe("Orchestrator options", () => {
       "GET /runs/{id}": ["shop/read", "shop/admin"],
       "POST /executions/{id}/cancel": ["floe/cancel"],
       "POST /executions/{id}/complete": ["shop/approve"],
+      "POST /executions/{id}/rerun": ["shop/ops"],
+      "POST /workflows/{name}/cancel": ["floe/cancel"],
       "POST /callbacks/{token}": undefined,
     });
   });
@@ -188,6 +192,25 @@ describe("Orchestrator options", () => {
     for (const other of ["cancel", "GET", "workflows", "callbacks"]) expect(resource).not.toContain(other);
     const jwt = orchestrator({ jwtIssuer: "https://issuer.example.com/", jwtAudience: ["floe-api"] });
     expect(() => jwt.floe.grantComplete(new iam.User(jwt.stack, "Caller"))).toThrow(/uses a JWT authorizer, .* issue tokens with the scope floe\/complete instead/);
+  });
+
+  it("grants re-running through the API on its route only, and bulk cancel with cancel", () => {
+    const { stack, floe } = orchestrator();
+    const statementsOf = (name: string) =>
+      Object.values(Template.fromStack(stack).findResources("AWS::IAM::Policy"))
+        .filter((p) => JSON.stringify(p.Properties.Roles).includes(name))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string; Resource: unknown }[]);
+    floe.grantRerun(new iam.Role(stack, "Operator", { assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com") }));
+    floe.grantCancel(new iam.Role(stack, "Janitor", { assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com") }));
+    const rerun = JSON.stringify(stack.resolve(statementsOf("Operator").map((s) => s.Resource)));
+    expect(rerun).toContain("/$default/POST/executions/*/rerun");
+    for (const other of ["cancel", "complete", "GET", "workflows"]) expect(rerun).not.toContain(other);
+    const cancel = JSON.stringify(stack.resolve(statementsOf("Janitor").map((s) => s.Resource)));
+    expect(cancel).toContain("/$default/POST/executions/*/cancel");
+    expect(cancel).toContain("/$default/POST/workflows/*/cancel");
+    expect(cancel).not.toContain("rerun");
+    const jwt = orchestrator({ jwtIssuer: "https://issuer.example.com/", jwtAudience: ["floe-api"] });
+    expect(() => jwt.floe.grantRerun(new iam.User(jwt.stack, "Caller"))).toThrow(/uses a JWT authorizer, .* issue tokens with the scope floe\/rerun instead/);
   });
 
   it("throttles the callback route as told, and refuses limits out of range or above the stage's, naming the fix", () => {

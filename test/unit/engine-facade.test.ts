@@ -58,7 +58,7 @@ describe("Engine", () => {
     for (const internal of ["engine", "submitWithin", "process", "dispatch", "records", "memory", "reference", "submitKeyed", "call"]) {
       expect(e[internal], internal).toBeUndefined();
     }
-    expect(Object.keys(e).sort()).toEqual(["cancel", "close", "complete", "getExecution", "getLogs", "getRun", "listRuns", "map", "submit"]);
+    expect(Object.keys(e).sort()).toEqual(["cancel", "close", "complete", "getExecution", "getLogs", "getRun", "listRuns", "map", "rerun", "submit"]);
     expect(Object.isFrozen(e)).toBe(true);
   });
 
