@@ -151,7 +151,21 @@ const loadLogs = (id: string): Promise<ExecutionLogsJson> => get<ExecutionLogsJs
 
 function showRun(mine: number, runId: string, executionId: string | undefined): void {
   document.title = "floe · run";
-  const page = new RunPage({ cancel: async (id) => void (await post(`/executions/${encodeURIComponent(id)}/cancel`, {})), logs: loadLogs }, executionId);
+  const page = new RunPage(
+    {
+      cancel: async (id) => void (await post(`/executions/${encodeURIComponent(id)}/cancel`, {})),
+      rerun: async (id) => {
+        await post(`/executions/${encodeURIComponent(id)}/rerun`, {});
+        // The run was settled, so its poll had stopped: a new page polls it from a full read.
+        if (mine === generation) {
+          shown = undefined;
+          route();
+        }
+      },
+      logs: loadLogs,
+    },
+    executionId,
+  );
   shown = { runId, page };
   let drawn = false;
   // The view held: each poll after the first asks only what changed since it (`?since=`).

@@ -1,5 +1,6 @@
 /**
- * The page of one run: its header with a cancel button, the legend, the timeline and the
+ * The page of one run: its header with a cancel button (a re-run button once the run failed
+ * or was cancelled), the legend, the timeline and the
  * graph, and beside them the selected execution's details. It lives as long as the run is
  * shown: a poll hands it the run again, a click selects another execution without a fetch,
  * and which groups are expanded, the timeline's scroll and the graph's zoom all stay.
@@ -17,6 +18,11 @@ import { TimelineView } from "./timeline-view.ts";
 export interface RunActions {
   /** `POST /executions/{id}/cancel`; rejects with the API's message. */
   readonly cancel: (executionId: string) => Promise<void>;
+  /**
+   * `POST /executions/{id}/rerun`, for a failed or cancelled run; rejects with the API's
+   * message. The page is drawn again from a full read once it resolves.
+   */
+  readonly rerun?: (runId: string) => Promise<void>;
   /** `GET /executions/{id}/logs`, for the details' Logs section. */
   readonly logs?: LoadLogs;
 }
@@ -166,6 +172,9 @@ export class RunPage {
       this.#titleKey = titleKey;
       const title = h("h1", {}, root?.task ?? run.id, " ", h("span", { class: `badge state-${root?.state ?? "unknown"}` }, root?.state ?? "unknown"));
       if (root !== undefined && !isTerminal(root.state)) title.append(" ", this.#cancelButton(root, "cancel run"));
+      if (root !== undefined && (root.state === "failed" || root.state === "cancelled") && this.actions.rerun !== undefined) {
+        title.append(" ", this.#rerunButton(root, this.actions.rerun));
+      }
       this.#header.replaceChildren(title, h("p", { class: "facts" }, facts));
     } else {
       const line = this.#header.querySelector(".facts");
@@ -179,6 +188,24 @@ export class RunPage {
     if (this.#message !== "") parts.push(h("p", { class: "failure action-error" }, this.#message));
     parts.push(executionView(run, e, now, this.actions.logs));
     return parts;
+  }
+
+  #rerunButton(root: ExecutionJson, rerun: (runId: string) => Promise<void>): HTMLButtonElement {
+    const button = h("button", { type: "button", class: "rerun", "data-rerun": root.id }, "re-run");
+    button.title = "run it again: completed executions are reused, what failed or was cancelled runs again";
+    button.addEventListener("click", () => {
+      button.disabled = true;
+      rerun(root.id).then(
+        () => (button.textContent = "re-running…"),
+        (error: unknown) => {
+          this.#message = `Cannot re-run ${root.task}: ${(error as Error).message}`;
+          button.disabled = false;
+          this.#detailsKey = "";
+          this.#render(false);
+        },
+      );
+    });
+    return button;
   }
 
   #cancelButton(e: ExecutionJson, text: string): HTMLButtonElement {

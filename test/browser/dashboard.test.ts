@@ -52,6 +52,15 @@ const gateway = task("browser_gateway", { retries: { limit: 2, delayMs: 1, backo
   return "ok";
 });
 
+// Fails until the test lets it succeed: a run to re-run from the page.
+let fixed = false;
+const fragile = task("browser_fragile", async (n: number) => {
+  if (!fixed) throw new Error(`the service was down for ${n}`);
+  return n * 2;
+});
+const steady = task("browser_steady", async (n: number) => n + 1);
+const mended = workflow("browser_mended", async (n: number) => (await steady(n)) + (await fragile(n)));
+
 interface Box {
   readonly x: number;
   readonly width: number;
@@ -155,6 +164,22 @@ describe.skipIf(missing)("the dashboard", () => {
     expect(await page.locator("section.execution p.error").textContent()).toBe("NonRetriableError [FLOE_NON_RETRIABLE]: card declined for 5 cents");
     expect(await page.locator("section.execution pre.stack").textContent()).toMatch(/at .*workflows\.ts/);
     expect(await page.locator('svg.timeline g.row[data-task="charge"] rect.outcome-failed').count()).toBe(1);
+  });
+
+  it("re-runs a failed run from its header, and follows it to completion, reusing what completed", async () => {
+    const run = engine.submit(mended, 4);
+    await run.result({ raiseOnFailure: false });
+    await settle(engine, run.id);
+    await page.goto(`${server.url}/#/runs/${run.id}`);
+    await page.waitForSelector("body[data-settled=true]");
+    expect(await page.locator("section.run-header h1 .badge").textContent()).toBe("failed");
+    fixed = true;
+    await page.locator(`button.rerun[data-rerun="${run.id}"]`).click();
+    await expect.poll(() => page.locator("section.run-header h1 .badge").textContent(), { timeout: 10_000 }).toBe("completed");
+    expect(await run.result()).toBe(13);
+    expect(await page.locator("button.rerun").count()).toBe(0);
+    const steps = (await engine.getRun(run.id))?.executions.filter((e) => e.taskName === "browser_steady");
+    expect(steps?.map((e) => e.attempt)).toEqual([1]);
   });
 
   it("lists runs, filtered by workflow and by state", async () => {
