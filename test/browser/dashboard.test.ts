@@ -166,22 +166,6 @@ describe.skipIf(missing)("the dashboard", () => {
     expect(await page.locator('svg.timeline g.row[data-task="charge"] rect.outcome-failed').count()).toBe(1);
   });
 
-  it("re-runs a failed run from its header, and follows it to completion, reusing what completed", async () => {
-    const run = engine.submit(mended, 4);
-    await run.result({ raiseOnFailure: false });
-    await settle(engine, run.id);
-    await page.goto(`${server.url}/#/runs/${run.id}`);
-    await page.waitForSelector("body[data-settled=true]");
-    expect(await page.locator("section.run-header h1 .badge").textContent()).toBe("failed");
-    fixed = true;
-    await page.locator(`button.rerun[data-rerun="${run.id}"]`).click();
-    await expect.poll(() => page.locator("section.run-header h1 .badge").textContent(), { timeout: 10_000 }).toBe("completed");
-    expect(await run.result()).toBe(13);
-    expect(await page.locator("button.rerun").count()).toBe(0);
-    const steps = (await engine.getRun(run.id))?.executions.filter((e) => e.taskName === "browser_steady");
-    expect(steps?.map((e) => e.attempt)).toEqual([1]);
-  });
-
   it("lists runs, filtered by workflow and by state", async () => {
     await page.goto(`${server.url}/#/`);
     await page.waitForSelector("section.runs tr.run");
@@ -196,6 +180,22 @@ describe.skipIf(missing)("the dashboard", () => {
     await page.selectOption("select[name=workflow]", "");
     await expect.poll(workflows).toHaveLength(2);
     await shoot("section.runs", "runs.png");
+  });
+
+  it("re-runs a failed run from its header, and follows it to completion, reusing what completed", async () => {
+    const run = engine.submit(mended, 4);
+    await run.result({ raiseOnFailure: false });
+    await settle(engine, run.id);
+    await page.goto(`${server.url}/#/runs/${run.id}`);
+    await page.waitForSelector("body[data-settled=true]");
+    expect(await page.locator("section.run-header h1 .badge").textContent()).toBe("failed");
+    fixed = true;
+    await page.locator(`button.rerun[data-rerun="${run.id}"]`).click();
+    await expect.poll(() => page.locator("section.run-header h1 .badge").textContent(), { timeout: 10_000 }).toBe("completed");
+    expect(await run.result()).toBe(13);
+    expect(await page.locator("button.rerun").count()).toBe(0);
+    const steps = (await engine.getRun(run.id))?.executions.filter((e) => e.taskName === "browser_steady");
+    expect(steps?.map((e) => e.attempt)).toEqual([1]);
   });
 
   it("pages the runs list with its more button, and says when the filters match no run", async () => {
