@@ -17,4 +17,5 @@ rerunScenarios({
     return startLocalCloudRuntime({ endpoints: emulators.endpoints, prefix: `rr${clouds}`, concurrency: 16, suspendAfterMs: 0 });
   },
   settleMs: 150_000,
+  restartsRace: true,
 });
