@@ -1,23 +1,9 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createEngine, task, unmapped, workflow, type Execution } from "floe";
-import { createEmbeddedRuntime, type EmbeddedEngine } from "../../sdk/embedded/embedded-engine.ts";
 import { thrown } from "../support/thrown.ts";
+import { untouched, useEmbeddedEngines } from "../support/embedded-engines.ts";
 
-const engines: EmbeddedEngine[] = [];
-function engine(): EmbeddedEngine {
-  const created = createEmbeddedRuntime();
-  engines.push(created);
-  return created;
-}
-afterEach(async () => {
-  await Promise.all(engines.splice(0).map((e) => e.close()));
-});
-
-/** Nothing was written: no run, no record, no queued message. */
-async function untouched(e: EmbeddedEngine): Promise<void> {
-  expect(await e.listRuns()).toEqual([]);
-  expect(e.memory.queue.size).toBe(0);
-}
+const engine = useEmbeddedEngines();
 
 const echo = task("b_echo", async (...args: unknown[]) => args.length);
 const pair = task("b_pair", { wait: [2] }, async (_a: unknown, _b: unknown) => "ran");
@@ -167,8 +153,7 @@ describe("bad input", () => {
   });
 
   it("refuses arguments over the payload limit at submit, naming the limit, and writes nothing", async () => {
-    const e = createEmbeddedRuntime({ maxPayloadBytes: 100 });
-    engines.push(e);
+    const e = engine({ maxPayloadBytes: 100 });
     const error = thrown(() => e.submit(echo, "x".repeat(200)));
     expect(error.code).toBe("FLOE_PAYLOAD_TOO_LARGE");
     expect(error.message).toContain("over the limit of 100");
@@ -176,8 +161,7 @@ describe("bad input", () => {
   });
 
   it("fails an execution whose result is over the payload limit, without retrying", async () => {
-    const e = createEmbeddedRuntime({ maxPayloadBytes: 100 });
-    engines.push(e);
+    const e = engine({ maxPayloadBytes: 100 });
     let runs = 0;
     const huge = task("b_huge", { retries: 3 }, async () => {
       runs += 1;

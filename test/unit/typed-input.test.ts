@@ -2,34 +2,21 @@
  * Typed inputs (`input:` any Standard Schema): validated at every door before anything is
  * written, the task given the schema's output, the parameters typed by the schema.
  */
-import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
 import * as zod from "zod";
 import * as v from "valibot";
 import { type } from "arktype";
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { InvalidInputError, task, workflow, type Execution, type Task } from "floe";
-import { createEmbeddedRuntime, type EmbeddedEngine } from "../../sdk/embedded/embedded-engine.ts";
+import type { EmbeddedEngine } from "../../sdk/embedded/embedded-engine.ts";
 import { engineOf } from "../../sdk/api/engine.ts";
 import { createApiHandler } from "../../functions/api.ts";
 import { localApi } from "../../sdk/cli/server.ts";
 import { apiEvent } from "../support/api-event.ts";
 import { thrown } from "../support/thrown.ts";
+import { untouched, useEmbeddedEngines } from "../support/embedded-engines.ts";
 
-const engines: EmbeddedEngine[] = [];
-function engine(options: Parameters<typeof createEmbeddedRuntime>[0] = {}): EmbeddedEngine {
-  const created = createEmbeddedRuntime(options);
-  engines.push(created);
-  return created;
-}
-afterEach(async () => {
-  await Promise.all(engines.splice(0).map((e) => e.close()));
-});
-
-/** Nothing was written: no run, no record, no queued message. */
-async function untouched(e: EmbeddedEngine): Promise<void> {
-  expect(await e.listRuns()).toEqual([]);
-  expect(e.memory.queue.size).toBe(0);
-}
+const engine = useEmbeddedEngines();
 
 const zodUser = zod.object({ email: zod.email(), name: zod.string().trim(), plan: zod.enum(["free", "pro"]).default("free") });
 const zodSignUp = workflow("ti_zod_sign_up", { input: zodUser }, async (user) => `${user.name} <${user.email}> on ${user.plan}`);
