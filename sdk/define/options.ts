@@ -93,8 +93,9 @@ export interface TaskOptions {
   /**
    * Calls with one key within `periodMs` of each other become one execution, run with the
    * last call's arguments once `periodMs` has passed since the last call (a trailing
-   * window, capped by `maxWaitMs`); every caller's `Execution` is that execution. A
-   * debounced execution is the root of a run of its own, whoever calls it.
+   * window, capped by `maxWaitMs`); every caller's `Execution` resolves to that execution.
+   * Each call is an execution of its caller's run; the window is the task's and key's across
+   * every run.
    * @default not debounced
    */
   readonly debounce?: DebounceOptions;
