@@ -2,6 +2,7 @@
 import * as z from "../zod.ts";
 import { ErrorCode, FloeError, errorCode } from "../errors.ts";
 import { parseSchedule, type ScheduleOption, type ScheduleSpec } from "../schedules/spec.ts";
+import { limitProblems } from "./limit-options.ts";
 
 /** How a failed attempt is retried. */
 export interface RetryOptions {
@@ -43,6 +44,38 @@ export interface RetryOptions {
 
 /** An error class, as `retryOn` accepts it. */
 export type ErrorClass = abstract new (...args: never[]) => Error;
+
+/**
+ * At most `limit` executions of the task (per key) running at once. One over the limit
+ * waits `queued` with no message sent (no Lambda invoked) and starts when a slot frees.
+ */
+export interface ConcurrencyOptions {
+  /** How many may run at once, 1 to 1000. */
+  readonly limit: number;
+  /**
+   * The key the limit counts by, from the task's arguments: a limit per tenant, per user…
+   * Called once per submission; it must return a string (at most 256 characters).
+   * @default the whole task
+   */
+  key?(...args: unknown[]): string;
+}
+
+/**
+ * At most `limit` starts of the task (per key) in any window of `periodMs`: a sliding
+ * window over admitted starts. One over the limit waits `queued`, its message delayed to
+ * the first moment the window has room (no Lambda invoked meanwhile).
+ */
+export interface RateLimitOptions {
+  /** How many starts per period, 1 to 1000. */
+  readonly limit: number;
+  /** The period, in milliseconds: from 1 second to 30 days. */
+  readonly periodMs: number;
+  /**
+   * The key the limit counts by, from the task's arguments; a string (at most 256 characters).
+   * @default the whole task
+   */
+  key?(...args: unknown[]): string;
+}
 
 /** Which execution arguments must finish before the task starts. */
 export type WaitOption = boolean | readonly (number | string)[] | string;
@@ -86,6 +119,19 @@ export interface TaskOptions {
    * @default not scheduled
    */
   readonly schedule?: ScheduleOption;
+  /**
+   * At most `limit` executions running at once, for the whole task or per `key`:
+   * `{ limit: 5, key: (req) => req.tenant }`. Slots are freed by completion, failure,
+   * cancellation, dead-lettering, a suspension and a sleep.
+   * @default no limit
+   */
+  readonly concurrency?: ConcurrencyOptions;
+  /**
+   * At most `limit` starts per `periodMs`, for the whole task or per `key`:
+   * `{ limit: 100, periodMs: 60_000 }`. Each attempt is a start.
+   * @default no limit
+   */
+  readonly rateLimit?: RateLimitOptions;
 }
 
 /** Which arguments to wait for, normalised. */
@@ -113,6 +159,8 @@ export interface NormalizedOptions {
   readonly timeoutMs: number | undefined;
   readonly inline: boolean;
   readonly schedule: ScheduleSpec | undefined;
+  readonly concurrency: ConcurrencyOptions | undefined;
+  readonly rateLimit: RateLimitOptions | undefined;
 }
 
 const maxTimer = 2 ** 31 - 1;
@@ -178,11 +226,13 @@ const optionsSchema = z.strictObject(
     ),
     inline: z.optional(z.boolean({ error: "inline must be true or false" })),
     schedule: z.optional(z.unknown()),
+    concurrency: z.optional(z.unknown()),
+    rateLimit: z.optional(z.unknown()),
   },
   {
     error: (issue) =>
       issue.code === "unrecognized_keys"
-        ? `unknown option ${issue.keys.join(", ")}; the options are wait, retries, timeoutMs, inline and schedule`
+        ? `unknown option ${issue.keys.join(", ")}; the options are wait, retries, timeoutMs, inline, schedule, concurrency and rateLimit`
         : "options must be an object",
   },
 );
@@ -203,6 +253,7 @@ function problemsOf(options: unknown): Issue[] {
     const parsed = waitSchema.safeParse(wait);
     if (!parsed.success) issues.push({ message: waitMessage, path: ["wait"] });
   }
+  issues.push(...limitProblems(top.data));
   if (typeof retries === "number") check(limit, retries, "retries");
   else if (typeof retries === "object" && retries !== null) check(retrySchema, retries, "retries");
   else if (retries !== undefined) {
@@ -226,13 +277,15 @@ export function normalizeOptions(name: string, options: unknown): NormalizedOpti
   if (problems.length > 0) {
     throw new FloeError(ErrorCode.InvalidOption, `invalid options for task "${name}": ${problems.join("; ")}`);
   }
-  const { wait, retries, timeoutMs, inline, schedule } = options as TaskOptions | undefined ?? {};
+  const { wait, retries, timeoutMs, inline, schedule, concurrency, rateLimit } = options as TaskOptions | undefined ?? {};
   return {
     wait: waitSpec(name, wait),
     retries: retryPolicy(retries),
     timeoutMs,
     inline: inline === true,
     schedule: schedule === undefined ? undefined : parseSchedule(name, schedule),
+    concurrency,
+    rateLimit,
   };
 }
 

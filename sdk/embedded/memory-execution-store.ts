@@ -1,6 +1,7 @@
 /** The in-memory execution store of the embedded engine. */
 import { State, isTerminal, type Edge, type ExecutionRecord, type Transition } from "../engine/model.ts";
 import type { ExecutionStore, Expectation, IdempotencyRecord, QueuedQuery, Release, RunQuery } from "../engine/ports.ts";
+import { MemoryLimitStore } from "./memory-limit-store.ts";
 
 function meets(record: ExecutionRecord, expect: Expectation): boolean {
   const { state } = expect;
@@ -42,6 +43,8 @@ export class MemoryExecutionStore implements ExecutionStore {
   readonly #rootAt = new Map<string, number>();
   readonly #keys = new Map<string, IdempotencyRecord>();
   #callbackKey: string | undefined;
+  /** The counters of concurrency and rate limits. */
+  readonly limits = new MemoryLimitStore();
 
   create(record: ExecutionRecord): boolean {
     if (this.#records.has(record.id)) return false;

@@ -35,6 +35,7 @@ import type { LogPage, LogReader, LogSink } from "../logs/execution-logs.ts";
 import { captureConsole, type LogHost } from "../logs/log.ts";
 import type { AttemptWatcher } from "./attempt-watch.ts";
 import { AttemptTracer } from "./attempt-tracer.ts";
+import { limitKeysOf, taskLimitsOf } from "../define/limit-options.ts";
 
 /** The dependencies and settings of a {@link Runtime}. */
 export interface RuntimeOptions {
@@ -220,6 +221,10 @@ export class Runtime implements ExecutionHost, LogHost {
           return definition === undefined ? undefined : safeRetryDelay(definition, error, attempt);
         },
         encodeError,
+        limits: (taskName) => {
+          const definition = tryLookup(taskName);
+          return definition === undefined ? undefined : taskLimitsOf(definition.options);
+        },
         errorFields: (encoded) => {
           const error = decodeError(encoded) as Error & { code?: unknown };
           return { name: error.name, message: error.message, code: typeof error.code === "string" ? error.code : undefined, stack: error.stack };
@@ -273,6 +278,7 @@ export class Runtime implements ExecutionHost, LogHost {
     const notBefore = delay === undefined ? undefined : notBeforeOf(definition.name, delay, this.#o.clock.now());
     const encoded = this.#encodeArgs(definition, args);
     const waitOn = waitedIds(definition, args, encoded.refs);
+    const limits = limitKeysOf(definition.name, definition.options, args);
     const parent = context?.record;
     let id: string;
     if (context === undefined) {
@@ -294,6 +300,7 @@ export class Runtime implements ExecutionHost, LogHost {
       admit: context?.childSubmitted(id),
       notBefore,
       trace: this.#trace(context, definition),
+      limits,
     });
     if (!isPromiseLike(created)) return new Execution(id, this, existing);
     created.then(undefined, ignore);
@@ -394,6 +401,7 @@ export class Runtime implements ExecutionHost, LogHost {
     const notBefore = delay === undefined ? undefined : notBeforeOf(definition.name, delay, this.#o.clock.now());
     const encoded = this.#encodeArgs(definition, args);
     const waitOn = waitedIds(definition, args, encoded.refs);
+    const limits = limitKeysOf(definition.name, definition.options, args);
     const { key, caller } = idempotency;
     const claim = {
       // Derived so every process finds the same record; never shown to anyone.
@@ -412,7 +420,7 @@ export class Runtime implements ExecutionHost, LogHost {
       );
     }
     const id = stored.executionId;
-    await this.engine.register({ id, runId: id, taskName: definition.name, args: encoded.text, refs: encoded.refs, waitOn, notBefore, trace: this.#trace(undefined, definition) });
+    await this.engine.register({ id, runId: id, taskName: definition.name, args: encoded.text, refs: encoded.refs, waitOn, notBefore, trace: this.#trace(undefined, definition), limits });
     return new Execution(id, this, existing);
   }
 
