@@ -30,8 +30,8 @@ export function limitProblems(options: LimitShape): Issue[] {
   if (concurrency !== undefined) issues.push(...shapeProblems("concurrency", concurrency, ["limit", "key"]));
   if (rateLimit !== undefined) {
     issues.push(...shapeProblems("rateLimit", rateLimit, ["limit", "periodMs", "key"]));
-    const periodMs = (rateLimit)?.periodMs;
-    if (typeof rateLimit === "object" && rateLimit !== null && !isWhole(periodMs, MIN_PERIOD_MS, MAX_PERIOD_MS)) {
+    const shaped = typeof rateLimit === "object" && rateLimit !== null;
+    if (shaped && !isWhole((rateLimit as Record<string, unknown>).periodMs, MIN_PERIOD_MS, MAX_PERIOD_MS)) {
       issues.push({
         message: `rateLimit.periodMs must be a whole number of milliseconds from ${MIN_PERIOD_MS} (1 second) to ${MAX_PERIOD_MS} (30 days)`,
         path: ["rateLimit", "periodMs"],

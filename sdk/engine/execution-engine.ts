@@ -519,8 +519,9 @@ export class ExecutionEngine {
    * coordinator's backstop after every terminal transition of a limited task, which
    * repairs a release a dying worker left undone. Idempotent.
    */
-  releaseSlots(records: readonly ExecutionRecord[]): MaybePromise<void> {
-    const limited = records.filter((r) => r.limits?.concurrency !== undefined);
+  releaseSlots(records: readonly Pick<ExecutionRecord, "id" | "taskName" | "limits">[]): MaybePromise<void> {
+    // The slot's release reads only these fields of the record.
+    const limited = records.filter((r) => r.limits?.concurrency !== undefined) as ExecutionRecord[];
     if (limited.length === 0) return undefined;
     const freed = drive(all(limited.map((r) => this.#freeSlot(r))));
     return isPromiseLike(freed) ? freed.then(ignore) : undefined;

@@ -7,7 +7,11 @@ import { describe, expect, it } from "vitest";
 import { State, createEngine, task, workflow, sleep, type Engine } from "floe";
 import { ManualClock } from "../support/sim-sqs.ts";
 import { latch, measured, openLatch, peak } from "../conformance/probes.ts";
-import { nextStart } from "../../sdk/engine/limits.ts";
+import { LimitGate, limitKey, nextStart } from "../../sdk/engine/limits.ts";
+import { MemoryLimitStore } from "../../sdk/embedded/memory-limit-store.ts";
+import { drive } from "../../sdk/engine/step.ts";
+import type { ExecutionRecord } from "../../sdk/engine/model.ts";
+import type { LimitStore, LimitWaiter } from "../../sdk/engine/ports.ts";
 
 interface Req {
   readonly tenant: string;
@@ -218,5 +222,32 @@ describe("bad limit options", () => {
     expect(() => engine.submit(numeric, { tenant: "a", n: 1 })).toThrow(/the rateLimit\.key function of task "lim_key_number" must return a string of at most 256 characters, got number/);
     expect(await engine.listRuns()).toEqual([]);
     await engine.close();
+  });
+});
+
+describe("the admission gate", () => {
+  it("admits an execution whose slot freed between its first look and its note as held, so it is not stranded", () => {
+    const store = new MemoryLimitStore();
+    const key = limitKey("concurrency", "lim_gate", "");
+    store.acquire(key, "holder", 1);
+    // The holder's release lands after the first look found no room and before the note:
+    // the releaser read no note, so only the second look can admit it.
+    const racing: LimitStore = {
+      acquire: (k, id, limit) => store.acquire(k, id, limit),
+      vacate: (k, id) => store.vacate(k, id),
+      hold: (k: string, waiter: LimitWaiter) => {
+        store.vacate(k, "holder");
+        store.hold(k, waiter);
+      },
+      unhold: (k, waiter) => store.unhold(k, waiter),
+      waiters: (k, count) => store.waiters(k, count),
+      starts: (k) => store.starts(k),
+      writeStarts: (k, log) => store.writeStarts(k, log),
+    };
+    const gate = new LimitGate(racing);
+    const record = { id: "late", taskName: "lim_gate", attempt: 1, queuedAt: 5, limits: { concurrency: "" } } as ExecutionRecord;
+    const admission = drive(gate.admit(record, { concurrency: { limit: 1 } }, 10));
+    expect(admission).toEqual({ type: "go", at: 10 });
+    expect(store.waiters(key, 8)).toEqual([]);
   });
 });
