@@ -71,8 +71,13 @@ async function states(engine: Engine, ids: readonly string[]): Promise<string[]>
 
 describe("a concurrency limit", () => {
   it("runs at most `limit` at once, holds the rest queued with no message, and starts them oldest first as slots free", async () => {
-    const engine = createEngine();
-    const runs = Array.from({ length: 6 }, (_, n) => engine.submit(limited, n));
+    // A millisecond apart: held executions are admitted by when they were queued (ties by id).
+    const clock = new ManualClock(3_000_000);
+    const engine = createEngine({ clock });
+    const runs = Array.from({ length: 6 }, (_, n) => {
+      clock.advance(1);
+      return engine.submit(limited, n);
+    });
     await turns();
     expect(await states(engine, runs.map((r) => r.id))).toEqual(["running", "running", "queued", "queued", "queued", "queued"]);
     const run = await engine.getRun(runs[2]?.id as string);
