@@ -22,8 +22,11 @@ import { benchTime } from "./cloud-time.ts";
 // `npm run bench:cloud -- --wide` also measures a 10,000-wide fan-out (and so the fan-in
 // target directly), which takes several minutes more.
 const args = process.argv.slice(2);
-const unknown = args.filter((a) => a !== "--wide" && a !== "--time-only");
-if (unknown.length > 0) throw new Error(`unknown argument(s) ${unknown.join(" ")}; the options are --wide (add a 10,000-wide fan-out) and --time-only (only the sleep and schedule rows)`);
+const unknown = args.filter((a) => a !== "--wide" && a !== "--time-only" && a !== "--limits-only");
+if (unknown.length > 0) {
+  throw new Error(`unknown argument(s) ${unknown.join(" ")}; the options are --wide (add a 10,000-wide fan-out), --time-only (only the sleep and schedule rows) and --limits-only (only the limit rows)`);
+}
+const LIMITED_FAN_OUT = 200;
 const FAN_OUTS = args.includes("--wide") ? [1_000, 10_000] : [1_000];
 const CHAINS = [10, 100] as const;
 const WAIT_CHAIN = 20;
@@ -56,6 +59,17 @@ const waitChain = workflow("bc_wait_chain", async (steps: number) => {
   let x: Execution<number> | number = 0;
   for (let i = 0; i < steps; i++) x = waitInc.submit(x);
   return x;
+});
+
+// The same fan-out of no-op tasks, unlimited and under each limit: the difference is the limit's cost.
+const plainTask = task("bc_plain", async (i: number) => i);
+const concurrentTask = task("bc_concurrent", { concurrency: { limit: 50 } }, async (i: number) => i);
+const ratedTask = task("bc_rated", { rateLimit: { limit: 1000, periodMs: 1_000 } }, async (i: number) => i);
+const limitedFan = workflow("bc_limited_fan", async (kind: "plain" | "concurrency" | "rate", n: number) => {
+  const target = kind === "plain" ? plainTask : kind === "concurrency" ? concurrentTask : ratedTask;
+  const children = Array.from({ length: n }, (_, i) => target.submit(i));
+  for (const child of children) await child.result();
+  return n;
 });
 
 interface Measured {
@@ -161,6 +175,16 @@ async function main(): Promise<void> {
   };
   try {
     await cloud.submit(chain, 3).result();
+    const limitCosts: Record<string, number> = {};
+    for (const kind of ["plain", "concurrency", "rate"] as const) {
+      const measured = await measure(() => cloud.submit(limitedFan, kind, LIMITED_FAN_OUT).result());
+      limitCosts[kind] = report(`LIMITS: a fan-out of ${LIMITED_FAN_OUT} no-op tasks, ${kind === "plain" ? "unlimited" : `under a ${kind} limit`} (per task)`, measured, LIMITED_FAN_OUT, Infinity);
+    }
+    const plainCost = limitCosts.plain ?? 0;
+    console.log(
+      `\nLIMITS, added per million tasks: concurrency $${((limitCosts.concurrency ?? 0) - plainCost).toFixed(2)}, rate $${((limitCosts.rate ?? 0) - plainCost).toFixed(2)}`,
+    );
+    if (args.includes("--limits-only")) return;
     const fans: { width: number; measured: Measured; cost: number }[] = [];
     for (const width of FAN_OUTS) {
       const measured = await measure(() => cloud.submit(fanOut, width).result());
@@ -212,6 +236,8 @@ async function main(): Promise<void> {
         inlineChain: round(inlineCost),
         waitChain: round(waitCost),
         joinWrites10k: joinWrites10k ?? null,
+        limitConcurrencyAdded: round((limitCosts.concurrency ?? 0) - plainCost),
+        limitRateAdded: round((limitCosts.rate ?? 0) - plainCost),
         ...time,
       }),
     );

@@ -13,7 +13,7 @@
  * once (the releases it repeats are idempotent; consumers dedupe on the event's id).
  */
 import type { AttributeValue, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
-import { isTerminal, type Edge, type ExecutionState } from "../sdk/engine/model.ts";
+import { isTerminal, type Edge, type ExecutionRecord, type ExecutionState, type LimitKeys } from "../sdk/engine/model.ts";
 import { edgesOfImage } from "../sdk/aws/links.ts";
 import { drive, type MaybePromise } from "../sdk/engine/step.ts";
 import { entryPoint } from "./environment.ts";
@@ -35,6 +35,11 @@ export interface CoordinatorDeps {
       upstreamIds: readonly string[],
       options?: { readonly resend?: boolean; readonly edges?: ReadonlyMap<string, readonly Edge[]> },
     ): MaybePromise<void>;
+    /**
+     * Frees the concurrency slots of finished executions of limited tasks and admits what
+     * they held back (idempotent): the backstop of a release a dying worker left undone.
+     */
+    releaseSlots?(records: readonly LimitedImage[]): MaybePromise<void>;
   };
   /** Where completion events go; without one none is published. */
   readonly publish?: RunEventPublisher;
@@ -141,6 +146,21 @@ async function publishFound(
   }
 }
 
+/** A finished execution of a limited task, as its stream image shows it. */
+export type LimitedImage = Pick<ExecutionRecord, "id" | "taskName" | "limits">;
+
+/** The finished executions of limited tasks in `event`. */
+function limitedIn(event: DynamoDBStreamEvent): LimitedImage[] {
+  return event.Records.flatMap((record) => {
+    const id = finishedIn(record);
+    const image = record.dynamodb?.NewImage;
+    const limits = image?.limits?.M;
+    const taskName = image?.taskName?.S;
+    if (id === undefined || limits === undefined || taskName === undefined) return [];
+    return [{ id, taskName, limits: unmarshall(limits as Parameters<typeof unmarshall>[0]) as LimitKeys }];
+  });
+}
+
 /** Releases the dependents of the executions that finished in `event`'s records. */
 async function release(event: DynamoDBStreamEvent, deps: CoordinatorDeps, log: (message: string) => void): Promise<DynamoDBBatchResponse> {
   // The links out of each finished execution come in its image: no read for them.
@@ -157,6 +177,8 @@ async function release(event: DynamoDBStreamEvent, deps: CoordinatorDeps, log: (
   try {
     // One call for the whole batch: the engine groups the releases per downstream.
     await deps.engine.releaseDependents([...new Set(finished.map((f) => f.id))], { edges });
+    const limited = limitedIn(event);
+    if (limited.length > 0) await deps.engine.releaseSlots?.(limited);
     return { batchItemFailures: [] };
   } catch (error) {
     log(`floe coordinator: releasing the dependents of ${finished.length} executions together failed, releasing each alone: ${(error as Error).message}`);
@@ -169,6 +191,8 @@ async function release(event: DynamoDBStreamEvent, deps: CoordinatorDeps, log: (
     finished.map(async ({ id, sequence }) => {
       try {
         await deps.engine.releaseDependents([id], { resend: true });
+        const limited = limitedIn(event).filter((l) => l.id === id);
+        if (limited.length > 0) await deps.engine.releaseSlots?.(limited);
         return undefined;
       } catch (error) {
         log(`floe coordinator: releasing the dependents of ${id} failed: ${(error as Error).message}`);

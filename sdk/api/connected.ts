@@ -11,7 +11,7 @@
 import type { AwsPorts } from "../aws/aws-runtime.ts";
 import { EnvironmentVariable as V } from "../aws/contract.ts";
 import type { Environment } from "../aws/environment.ts";
-import type { BlobStore, ExecutionStore, TaskQueue } from "../engine/ports.ts";
+import type { BlobStore, ExecutionStore, LimitStore, TaskQueue } from "../engine/ports.ts";
 import { Runtime } from "../runtime/runtime.ts";
 import { cryptoIds, systemClock } from "../runtime/system.ts";
 
@@ -31,7 +31,7 @@ export function createConnectedRuntime(env: Environment, load: () => Promise<Aws
   let ports: Promise<AwsPorts> | undefined;
   const loaded = () => (ports ??= load());
   return new Runtime({
-    store: deferred<ExecutionStore>(loaded, "store", storeMethods),
+    store: { ...deferred<Omit<ExecutionStore, "limits">>(loaded, "store", storeMethods), limits: deferredLimits(loaded) },
     queue: deferred<TaskQueue>(loaded, "queue", { send: true }),
     blobs: deferred<BlobStore>(loaded, "blobs", { put: true, get: true }),
     clock: systemClock,
@@ -42,7 +42,7 @@ export function createConnectedRuntime(env: Environment, load: () => Promise<Aws
 }
 
 // A record of every method, so that a method added to the port fails the type check here.
-const storeMethods: Record<keyof ExecutionStore, true> = {
+const storeMethods: Record<Exclude<keyof ExecutionStore, "limits">, true> = {
   create: true,
   get: true,
   getMany: true,
@@ -60,6 +60,21 @@ const storeMethods: Record<keyof ExecutionStore, true> = {
   getReuseRecord: true,
   putReuseRecord: true,
 };
+
+const limitMethods: Record<keyof LimitStore, true> = { acquire: true, vacate: true, hold: true, unhold: true, waiters: true, starts: true, writeStarts: true };
+
+/** The store's limit counters, once the adapter is loaded (a client submitting a limited task passes its limits). */
+function deferredLimits(ports: () => Promise<AwsPorts>): LimitStore {
+  const out: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+  for (const method of Object.keys(limitMethods)) {
+    out[method] = async (...args) => {
+      const adapter = (await ports()).store.limits as unknown as Record<string, (...a: unknown[]) => unknown> | undefined;
+      if (adapter === undefined) throw new Error("the store has no limit counters");
+      return (adapter[method] as (...a: unknown[]) => unknown).apply(adapter, args);
+    };
+  }
+  return out as unknown as LimitStore;
+}
 
 /** A port whose every method waits for the adapter to be loaded, then calls it. */
 function deferred<T extends object>(ports: () => Promise<AwsPorts>, port: keyof AwsPorts, methods: Record<keyof T, true>): T {

@@ -10,6 +10,7 @@
  * | idempotency record | `K#<key>` | `K` | nowhere (no index attribute; its `type` is not the stream filter's) |
  * | the callback key | `C#callback-key` | `C` | nowhere (as an idempotency record) |
  * | reuse record (a cached result, a debounce window) | `U#<key>` | `U` | nowhere (as an idempotency record); `expiresAt`, the TTL attribute, one day after it stops counting |
+ * | limit counters (`dynamodb-limit-store.ts`) | `L#<limit>` | `L`, `R`, `W#…` | nowhere (as an idempotency record) |
  *
  * Every execution below a root has an id `<family>~<digest>`, the family being its run's
  * ({@link familyOf}; the runtime's id source makes such ids), so the records of a run share
@@ -46,6 +47,7 @@ import type { ExecutionStore, Expectation, IdempotencyRecord, QueuedQuery, Relea
 import { FAMILY_SEPARATOR, familyOf } from "../runtime/system.ts";
 import { conditionOf, isConditionFailure } from "./dynamodb-conditions.ts";
 import { linkEdges, releaseInto, type StoreContext } from "./dynamodb-dependencies.ts";
+import { DynamoDbLimitStore } from "./dynamodb-limit-store.ts";
 import { recordKey } from "./record-key.ts";
 
 export { recordKey };
@@ -108,11 +110,14 @@ export class DynamoDbExecutionStore implements ExecutionStore {
   readonly #client: DynamoDBDocumentClient;
   readonly #table: string;
   readonly #retentionSeconds: number | undefined;
+  /** The counters of concurrency and rate limits, in the same table (see `dynamodb-limit-store.ts`). */
+  readonly limits: DynamoDbLimitStore;
 
   /** @param options - the document client and the table's name */
   constructor(options: DynamoDbExecutionStoreOptions) {
     this.#client = options.client;
     this.#table = options.tableName;
+    this.limits = new DynamoDbLimitStore({ client: options.client, tableName: options.tableName });
     this.#retentionSeconds = options.retentionDays === undefined ? undefined : options.retentionDays * 86_400;
   }
 

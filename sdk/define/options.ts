@@ -6,6 +6,7 @@ import { reuseOptions, type CacheOptions, type CacheSpec, type DebounceOptions, 
 
 export type { CacheOptions, DebounceOptions } from "./reuse-options.ts";
 import { inputSpec, type InputSchema, type InputSpec } from "./input.ts";
+import { limitProblems } from "./limit-options.ts";
 
 /** How a failed attempt is retried. */
 export interface RetryOptions {
@@ -47,6 +48,38 @@ export interface RetryOptions {
 
 /** An error class, as `retryOn` accepts it. */
 export type ErrorClass = abstract new (...args: never[]) => Error;
+
+/**
+ * At most `limit` executions of the task (per key) running at once. One over the limit
+ * waits `queued` with no message sent (no Lambda invoked) and starts when a slot frees.
+ */
+export interface ConcurrencyOptions {
+  /** How many may run at once, 1 to 1000. */
+  readonly limit: number;
+  /**
+   * The key the limit counts by, from the task's arguments: a limit per tenant, per user…
+   * Called once per submission; it must return a string (at most 256 characters).
+   * @default the whole task
+   */
+  key?(...args: unknown[]): string;
+}
+
+/**
+ * At most `limit` starts of the task (per key) in any window of `periodMs`: a sliding
+ * window over admitted starts. One over the limit waits `queued`, its message delayed to
+ * the first moment the window has room (no Lambda invoked meanwhile).
+ */
+export interface RateLimitOptions {
+  /** How many starts per period, 1 to 1000. */
+  readonly limit: number;
+  /** The period, in milliseconds: from 1 second to 30 days. */
+  readonly periodMs: number;
+  /**
+   * The key the limit counts by, from the task's arguments; a string (at most 256 characters).
+   * @default the whole task
+   */
+  key?(...args: unknown[]): string;
+}
 
 /** Which execution arguments must finish before the task starts. */
 export type WaitOption = boolean | readonly (number | string)[] | string;
@@ -133,6 +166,19 @@ export interface TaskOptions {
    * @default "main"
    */
   readonly runner?: Runner;
+  /**
+   * At most `limit` executions running at once, for the whole task or per `key`:
+   * `{ limit: 5, key: (req) => req.tenant }`. Slots are freed by completion, failure,
+   * cancellation, dead-lettering, a suspension and a sleep.
+   * @default no limit
+   */
+  readonly concurrency?: ConcurrencyOptions;
+  /**
+   * At most `limit` starts per `periodMs`, for the whole task or per `key`:
+   * `{ limit: 100, periodMs: 60_000 }`. Each attempt is a start.
+   * @default no limit
+   */
+  readonly rateLimit?: RateLimitOptions;
 }
 
 /** Where a task's code runs on the embedded engine (see {@link TaskOptions.runner}). */
@@ -169,6 +215,8 @@ export interface NormalizedOptions {
   readonly memo?: boolean;
   readonly input: InputSpec | undefined;
   readonly runner: Runner;
+  readonly concurrency: ConcurrencyOptions | undefined;
+  readonly rateLimit: RateLimitOptions | undefined;
 }
 
 const maxTimer = 2 ** 31 - 1;
@@ -239,11 +287,13 @@ const optionsSchema = z.strictObject(
     memo: z.optional(z.unknown()),
     input: z.optional(z.unknown()),
     runner: z.optional(z.enum(["main", "worker"], { error: 'runner must be "main" or "worker" (a worker thread of createEngine({ workers }))' })),
+    concurrency: z.optional(z.unknown()),
+    rateLimit: z.optional(z.unknown()),
   },
   {
     error: (issue) =>
       issue.code === "unrecognized_keys"
-        ? `unknown option ${issue.keys.join(", ")}; the options are wait, retries, timeoutMs, inline, schedule, debounce, cache, memo, input and runner`
+        ? `unknown option ${issue.keys.join(", ")}; the options are wait, retries, timeoutMs, inline, schedule, debounce, cache, memo, input, runner, concurrency and rateLimit`
         : "options must be an object",
   },
 );
@@ -264,6 +314,7 @@ function problemsOf(options: unknown): Issue[] {
     const parsed = waitSchema.safeParse(wait);
     if (!parsed.success) issues.push({ message: waitMessage, path: ["wait"] });
   }
+  issues.push(...limitProblems(top.data));
   if (typeof retries === "number") check(limit, retries, "retries");
   else if (typeof retries === "object" && retries !== null) check(retrySchema, retries, "retries");
   else if (retries !== undefined) {
@@ -287,7 +338,7 @@ export function normalizeOptions(name: string, options: unknown, kind: "task" | 
   if (problems.length > 0) {
     throw new FloeError(ErrorCode.InvalidOption, `invalid options for task "${name}": ${problems.join("; ")}`);
   }
-  const { wait, retries, timeoutMs, inline, schedule, debounce, cache, memo, input, runner } = options as TaskOptions | undefined ?? {};
+  const { wait, retries, timeoutMs, inline, schedule, debounce, cache, memo, input, runner, concurrency, rateLimit } = options as TaskOptions | undefined ?? {};
   const reuse = reuseOptions({ name, kind, inline: inline === true, schedule: schedule !== undefined }, { debounce, cache, memo });
   return {
     ...reuse,
@@ -298,6 +349,8 @@ export function normalizeOptions(name: string, options: unknown, kind: "task" | 
     schedule: schedule === undefined ? undefined : parseSchedule(name, schedule),
     input: inputSpec(name, input),
     runner: runner ?? Runner.Main,
+    concurrency,
+    rateLimit,
   };
 }
 

@@ -1,6 +1,7 @@
 /** The in-memory execution store of the embedded engine. */
 import { State, isTerminal, type Edge, type ExecutionRecord, type Transition } from "../engine/model.ts";
 import type { ExecutionStore, Expectation, IdempotencyRecord, QueuedQuery, Release, ReuseCondition, ReuseRecord, RunQuery } from "../engine/ports.ts";
+import { MemoryLimitStore } from "./memory-limit-store.ts";
 
 function meets(record: ExecutionRecord, expect: Expectation): boolean {
   const { state } = expect;
@@ -43,6 +44,8 @@ export class MemoryExecutionStore implements ExecutionStore {
   readonly #keys = new Map<string, IdempotencyRecord>();
   readonly #reuse = new Map<string, ReuseRecord>();
   #callbackKey: string | undefined;
+  /** The counters of concurrency and rate limits. */
+  readonly limits = new MemoryLimitStore();
 
   create(record: ExecutionRecord): boolean {
     if (this.#records.has(record.id)) return false;

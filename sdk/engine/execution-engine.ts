@@ -4,11 +4,12 @@
  * so a duplicate delivery, a retried call or a stale worker changes nothing.
  * See ARCHITECTURE.md beside this file.
  */
-import type { BlobStore, Clock, ExecutionStore, Expectation, Release, ReleaseOptions, TaskQueue } from "./ports.ts";
+import type { BlobStore, Clock, ExecutionStore, Expectation, LimitStore, LimitWaiter, Release, ReleaseOptions, TaskQueue } from "./ports.ts";
 import { all, call, drive, isPromiseLike, pooled, type MaybePromise, type Step } from "./step.ts";
 import { findWaitCycle } from "./wait-cycle.ts";
 import { compact, isFull } from "./history.ts";
 import { boundedError, withFailure, type ErrorFields } from "./failures.ts";
+import { LimitGate, limitKey, type TaskLimits } from "./limits.ts";
 import { ErrorCode, FloeError, waitCycle } from "../errors.ts";
 import { attemptInRerun, endedBeforeRerun, isRerunnable, rerunChanges } from "./rerun.ts";
 import {
@@ -20,6 +21,8 @@ import {
   type ExecutionRecord,
   type ExecutionState,
   type FailedAttempt,
+  type Hold,
+  type LimitKeys,
   type Payload,
   type RunView,
   type TaskMessage,
@@ -37,6 +40,8 @@ export interface TaskPolicy {
    * kept with the execution. Without it the encoded text is the message.
    */
   errorFields?(encoded: string): ErrorFields;
+  /** The concurrency and rate limits of a task, if it has any (see `limits.ts`). */
+  limits?(taskName: string): TaskLimits | undefined;
 }
 
 /** The dependencies of an {@link ExecutionEngine}. */
@@ -107,6 +112,8 @@ export interface NewExecution {
    * failed or cancelled from before it is started again (see `rerun.ts`).
    */
   readonly rerun?: number | undefined;
+  /** The keys its task's limits count it under, computed from its arguments at submission. */
+  readonly limits?: LimitKeys | undefined;
 }
 
 /** What {@link ExecutionEngine.rerun} did. */
@@ -162,11 +169,13 @@ const awaitingMessage: readonly ExecutionState[] = [State.Queued, State.Sleeping
 export class ExecutionEngine {
   readonly #o: ExecutionEngineOptions;
   readonly #inlineFanIn: number;
+  readonly #gate: LimitGate | undefined;
 
   /** @param options - the ports and the task policy */
   constructor(options: ExecutionEngineOptions) {
     this.#o = options;
     this.#inlineFanIn = options.inlineFanIn ?? Infinity;
+    this.#gate = options.store.limits === undefined ? undefined : new LimitGate(options.store.limits);
   }
 
   /** The store this engine writes to. */
@@ -243,6 +252,7 @@ export class ExecutionEngine {
       ...(spec.trace === undefined ? {} : { trace: spec.trace }),
       ...(spec.cache === undefined ? {} : { cache: spec.cache }),
       ...(spec.rerun === undefined ? {} : { rerun: spec.rerun }),
+      ...(spec.limits === undefined ? {} : { limits: spec.limits }),
     };
   }
 
@@ -559,6 +569,114 @@ export class ExecutionEngine {
   }
 
   #send(record: ExecutionRecord, delayMs?: number): MaybePromise<void> {
+    // Every queueing's message passes the limits of its task first (a wake-up's is claimed
+    // against them instead: see #wake).
+    if (record.limits !== undefined && record.state === State.Queued) {
+      const limits = this.#limitsOf(record);
+      if (limits !== undefined) return drive(this.#gatedVoid(record, limits, delayMs));
+    }
+    return this.#post(record, delayMs);
+  }
+
+  #limitsOf(record: ExecutionRecord): TaskLimits | undefined {
+    if (this.#gate === undefined || record.limits === undefined) return undefined;
+    return this.#o.policy.limits?.(record.taskName);
+  }
+
+  /**
+   * Sends a queued execution's message once its task's limits admit it. Held by a
+   * concurrency limit, it is noted as held (its record says so) and nothing is sent: a
+   * freed slot sends it. Delayed by a rate limit, its message is delayed to the start
+   * reserved for it, which its record's `notBefore` carries, so an early delivery cannot
+   * start it. Answers whether a message was sent.
+   * @param waiter - its note among the held, when a freed slot found it there
+   */
+  *#gated(record: ExecutionRecord, limits: TaskLimits, delayMs?: number, waiter?: LimitWaiter): Step<boolean> {
+    const now = this.#o.clock.now();
+    const admission = yield* (this.#gate as LimitGate).admit(record, limits, now, waiter);
+    const expect = { state: State.Queued, attempt: record.attempt };
+    if (admission.type === "held") {
+      if (record.held?.by !== "concurrency") yield* call(this.#o.store.update(record.id, expect, { held: admission.hold }));
+      return false;
+    }
+    const rate = limits.rateLimit;
+    if (rate !== undefined && admission.at > Math.max(now, record.notBefore ?? now)) {
+      const hold: Hold = { by: "rate", since: now, limit: rate.limit, periodMs: rate.periodMs, until: admission.at };
+      const delayed = yield* call(this.#o.store.update(record.id, expect, { notBefore: admission.at, held: hold }));
+      if (delayed !== undefined) yield* call(this.#post(delayed, admission.at - now));
+      return delayed !== undefined;
+    }
+    if (record.held?.by === "concurrency") yield* call(this.#o.store.update(record.id, expect, { held: undefined }));
+    yield* call(this.#post(record, delayMs));
+    return true;
+  }
+
+  /**
+   * Frees the concurrency slot of an execution that finished, suspended or slept, then
+   * admits the oldest held executions while slots are free. Idempotent: a repeat (the
+   * coordinator's backstop, a repair) frees nothing twice and admits only those still held.
+   */
+  *#freeSlot(record: ExecutionRecord): Step<void> {
+    const limits = this.#limitsOf(record);
+    if (limits?.concurrency === undefined) return;
+    const freed = yield* (this.#gate as LimitGate).vacate(record);
+    if (freed !== undefined) yield* this.#admitHeld(freed.key, freed.waiters, limits);
+  }
+
+  /** Admits held executions of one concurrency limit, oldest first, until one is held again. */
+  *#admitHeld(key: string, waiters: readonly LimitWaiter[], limits: TaskLimits): Step<void> {
+    const gate = this.#gate as LimitGate;
+    let next = waiters;
+    // Bounded: a slot admits a few at most, and notes of finished executions are dropped as found.
+    for (let round = 0; next.length > 0 && round < 16; round += 1) {
+      for (const waiter of next) {
+        const found = yield* call(this.#o.store.get(waiter.id));
+        if (found === undefined || found.state !== State.Queued) {
+          yield* gate.forget(key, waiter);
+          continue;
+        }
+        if (!(yield* this.#gated(found, limits, undefined, waiter))) return;
+      }
+      next = yield* gate.waiters(key);
+    }
+  }
+
+  /**
+   * Frees the concurrency slots of finished executions and admits what they held back: the
+   * coordinator's backstop after every terminal transition of a limited task, which
+   * repairs a release a dying worker left undone. Idempotent.
+   */
+  releaseSlots(records: readonly Pick<ExecutionRecord, "id" | "taskName" | "limits">[]): MaybePromise<void> {
+    // The slot's release reads only these fields of the record.
+    const limited = records.filter((r) => r.limits?.concurrency !== undefined) as ExecutionRecord[];
+    if (limited.length === 0) return undefined;
+    const freed = drive(all(limited.map((r) => this.#freeSlot(r))));
+    return isPromiseLike(freed) ? freed.then(ignore) : undefined;
+  }
+
+  /**
+   * A wake-up claimed (`sleeping → running`) of an execution under a concurrency limit,
+   * which gave its slot up to sleep: it runs if it gets one; otherwise it goes back to
+   * `queued` for the same attempt, held, and a freed slot sends its message again.
+   */
+  *#wake(record: ExecutionRecord, limits: TaskLimits): Step<ExecutionRecord | undefined> {
+    const key = limitKey("concurrency", record.taskName, record.limits?.concurrency ?? "");
+    const store = this.#o.store.limits as LimitStore;
+    if ((yield* call(store.acquire(key, record.id, limits.concurrency?.limit ?? 1))).admitted) return record;
+    const now = this.#o.clock.now();
+    const back = yield* call(
+      this.#o.store.update(record.id, { state: State.Running, attempt: record.attempt }, { state: State.Queued, queuedAt: now }, { state: State.Queued, at: now, attempt: record.attempt }),
+    );
+    // Queued before it is noted as held, so a release that finds the note finds it queued.
+    if (back !== undefined) yield* this.#gated(back, { concurrency: limits.concurrency });
+    return undefined;
+  }
+
+  *#gatedVoid(record: ExecutionRecord, limits: TaskLimits, delayMs?: number): Step<void> {
+    yield* this.#gated(record, limits, delayMs);
+  }
+
+  #post(record: ExecutionRecord, delayMs?: number): MaybePromise<void> {
     const message: TaskMessage = { executionId: record.id, taskName: record.taskName, attempt: record.attempt };
     // A delayed start's message waits for its time; one that comes early is sent again (#resend).
     const early = delayMs === undefined && record.notBefore !== undefined ? record.notBefore - this.#o.clock.now() : 0;
@@ -579,8 +697,15 @@ export class ExecutionEngine {
       { state: State.Running, startedAt: now },
       { state: State.Running, at: now, attempt: message.attempt },
     );
-    if (isPromiseLike(claimed)) return claimed.then((record) => record ?? this.#unclaimed(message, now, takeOverAfterMs));
-    return claimed ?? this.#unclaimed(message, now, takeOverAfterMs);
+    if (isPromiseLike(claimed)) return claimed.then((record) => (record === undefined ? this.#unclaimed(message, now, takeOverAfterMs) : this.#woken(record)));
+    return claimed === undefined ? this.#unclaimed(message, now, takeOverAfterMs) : this.#woken(claimed);
+  }
+
+  /** A claimed record, unless it woke from a sleep under a concurrency limit with no slot free (see #wake). */
+  #woken(record: ExecutionRecord): MaybePromise<ExecutionRecord | undefined> {
+    if (record.limits?.concurrency === undefined || record.history.at(-2)?.state !== State.Sleeping) return record;
+    const limits = this.#limitsOf(record);
+    return limits?.concurrency === undefined ? record : drive(this.#wake(record, limits));
   }
 
   /**
@@ -607,6 +732,7 @@ export class ExecutionEngine {
     if (record === undefined) return undefined;
     if (isTerminal(record.state)) {
       yield* this.#releaseDependents([record.id], true);
+      yield* this.#freeSlot(record);
     } else if (awaitingMessage.includes(record.state) && record.attempt >= message.attempt) {
       yield* call(this.#resend(record, now));
     } else if (record.state === State.Suspended && record.attempt === message.attempt) {
@@ -792,7 +918,11 @@ export class ExecutionEngine {
     if (done === undefined) return false;
     this.#o.onTerminal?.(done);
     const edges = this.#o.store.edgesFrom(done.id);
-    const released = isPromiseLike(edges) ? edges.then((e) => this.#releaseFrom(e)) : this.#releaseFrom(edges);
+    let released = isPromiseLike(edges) ? edges.then((e) => this.#releaseFrom(e)) : this.#releaseFrom(edges);
+    if (done.limits?.concurrency !== undefined) {
+      const free = (): MaybePromise<void> => drive(this.#freeSlot(done));
+      released = isPromiseLike(released) ? released.then(free) : free();
+    }
     return isPromiseLike(released) ? released.then(() => true) : true;
   }
 
@@ -855,7 +985,9 @@ export class ExecutionEngine {
         { state: State.Sleeping, at: now, attempt: record.attempt },
       ),
     );
-    if (asleep !== undefined) yield* call(this.#send(asleep));
+    if (asleep === undefined) return;
+    yield* this.#freeSlot(asleep);
+    yield* call(this.#send(asleep));
   }
 
   /** Parks a running execution until `on` (all, or any one of them) have finished. */
@@ -880,6 +1012,8 @@ export class ExecutionEngine {
       ),
     );
     if (suspended === undefined) return;
+    // Its slot is given up before any edge exists: nothing can queue it again before that.
+    yield* this.#freeSlot(suspended);
     const fanIn = mode === WaitMode.All ? on.length : 1;
     yield* call(this.#o.store.addEdges(on.map((id, slot) => this.#edge(suspended, id, EdgeKind.Await, fanIn, slot))));
     // Looked for after the edges are written, so the last of a cycle to suspend sees it.
@@ -1033,7 +1167,11 @@ export class ExecutionEngine {
     // A query per execution to release its dependents: left to the coordinator, which
     // releases after every terminal transition, when there is one.
     if (this.#inlineFanIn === Infinity) yield* call(this.#terminated(done));
-    else this.#o.onTerminal?.(done);
+    else {
+      this.#o.onTerminal?.(done);
+      // No query: a slot's release is a write and a read of its limit's items.
+      yield* this.#freeSlot(done);
+    }
     return done;
   }
 
@@ -1052,7 +1190,10 @@ export class ExecutionEngine {
     // Its message kept failing after it finished: what failed was the release or a send
     // after it, and this is the last delivery that can repair it (below a root, no index
     // lists executions whose message was lost).
-    if (isTerminal(record.state)) return yield* this.#releaseDependents([record.id], true);
+    if (isTerminal(record.state)) {
+      yield* this.#releaseDependents([record.id], true);
+      return yield* this.#freeSlot(record);
+    }
     const encoded = yield* call(this.#payload(record.id, "error/abandon", this.#o.policy.encodeError(error)));
     // Expects any live state, so the record read may be stale: appended, not compacted.
     yield* call(this.#terminate(record, { state: live }, this.#ending(State.Failed, encoded), false));
@@ -1074,9 +1215,13 @@ export class ExecutionEngine {
       ...(options.lookbackMs === undefined ? {} : { dueAfter: now - options.lookbackMs }),
       limit: options.limit ?? 1_000,
     });
-    if (lost.length > 0) {
-      await this.#o.queue.send(lost.map((record) => ({ executionId: record.id, taskName: record.taskName, attempt: record.attempt })));
+    // A limited one passes its limits again: held, it stays held (a freed slot sends it).
+    const limited = lost.filter((record) => record.state === State.Queued && this.#limitsOf(record) !== undefined);
+    const free = limited.length === 0 ? lost : lost.filter((record) => !limited.includes(record));
+    if (free.length > 0) {
+      await this.#o.queue.send(free.map((record) => ({ executionId: record.id, taskName: record.taskName, attempt: record.attempt })));
     }
+    for (const record of limited) await this.#resend(record, now);
     return lost.map((record) => record.id);
   }
 

@@ -143,6 +143,36 @@ export interface ExecutionRecord {
    * ran, and completed forwarding to the later call's execution (`forward`), whose result is its.
    */
   readonly debounced?: boolean;
+  /**
+   * The flow-control keys of an execution of a limited task, fixed at its submission from
+   * its arguments (see `limits.ts`): absent for a task with no limit.
+   */
+  readonly limits?: LimitKeys;
+  /**
+   * Set while a queued execution waits for a limit with no message sent (a concurrency
+   * limit), or with its message delayed past when it was due (a rate limit): what the
+   * views say it waits for. Cleared once a concurrency slot admits it.
+   */
+  held?: Hold;
+}
+
+/** The keys an execution is counted under by its task's limits ("" when the limit is task-wide). */
+export interface LimitKeys {
+  readonly concurrency?: string;
+  readonly rate?: string;
+}
+
+/** Which limit holds a queued execution back (see {@link ExecutionRecord.held}). */
+export interface Hold {
+  readonly by: "concurrency" | "rate";
+  /** When it was held, epoch milliseconds. */
+  readonly since: number;
+  /** The limit, as its task defined it then. */
+  readonly limit: number;
+  /** A rate limit's period, milliseconds. */
+  readonly periodMs?: number;
+  /** When a rate limit lets it start, epoch milliseconds. */
+  readonly until?: number;
 }
 
 /** Why one execution is linked to another. */

@@ -214,6 +214,54 @@ export interface ExecutionStore {
    * by the reconciler without scanning every execution.
    */
   queued(query: QueuedQuery): MaybePromise<ExecutionRecord[]>;
+  /**
+   * Where the counters of concurrency and rate limits live (see `limits.ts`), kept apart
+   * from executions like idempotency records. A store without it runs limited tasks as if
+   * they had no limit.
+   */
+  readonly limits?: LimitStore;
+}
+
+/** An execution held by a concurrency limit, waiting for a slot. */
+export interface LimitWaiter {
+  readonly id: string;
+  /** When it was held, epoch milliseconds: waiters are admitted oldest first. */
+  readonly since: number;
+}
+
+/** A rate limit's log of admitted starts, with the version a write of it expects. */
+export interface StartLog {
+  /** 0 for a log never written. */
+  readonly version: number;
+  /** Each admitted start: its token (execution and attempt) and its time, epoch milliseconds. */
+  readonly starts: readonly (readonly [token: string, at: number])[];
+}
+
+/**
+ * The storage of flow-control counters: a thin adapter (each method one conditional
+ * operation on one item or one partition), the decisions being the engine's
+ * (`limits.ts`), as Powertools' persistence layers leave all logic to their base. `key`
+ * names one limit of one task for one key value.
+ */
+export interface LimitStore {
+  /**
+   * Adds `id` to the holders of `key` when it is not one and fewer than `limit` hold it,
+   * in one atomic step; answers whether `id` holds a slot now, and how many hold one.
+   * Idempotent: a holder asking again keeps its one slot.
+   */
+  acquire(key: string, id: string, limit: number): MaybePromise<{ readonly admitted: boolean; readonly holders: number }>;
+  /** Removes `id` from the holders of `key`; nothing when it holds no slot. */
+  vacate(key: string, id: string): MaybePromise<void>;
+  /** Notes a held execution (a repeat changes nothing). */
+  hold(key: string, waiter: LimitWaiter): MaybePromise<void>;
+  /** Forgets a held execution (nothing when it is not noted). */
+  unhold(key: string, waiter: LimitWaiter): MaybePromise<void>;
+  /** The `count` oldest held executions of `key`, oldest first, read consistently. */
+  waiters(key: string, count: number): MaybePromise<LimitWaiter[]>;
+  /** A rate limit's log of starts, read consistently. */
+  starts(key: string): MaybePromise<StartLog>;
+  /** Writes a rate limit's log if its version is still `log.version - 1`; answers whether it did. */
+  writeStarts(key: string, log: StartLog): MaybePromise<boolean>;
 }
 
 /** Delivers task messages at least once, optionally after a delay. */

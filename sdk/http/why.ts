@@ -5,7 +5,7 @@
 import { isTerminal, State, type Edge, type ExecutionRecord, type ExecutionState } from "../engine/model.ts";
 
 /** Why an execution is not finished: one of these, then a sentence. */
-export type WhyReason = "waiting-upstreams" | "queued" | "retry-scheduled" | "delayed-start" | "suspended" | "sleeping" | "external" | "running";
+export type WhyReason = "waiting-upstreams" | "queued" | "retry-scheduled" | "delayed-start" | "suspended" | "sleeping" | "external" | "running" | "held";
 
 /** An upstream an execution still waits for. */
 export interface WhyUpstream {
@@ -97,6 +97,8 @@ function blocked(record: ExecutionRecord, run: WhyRun): WhyJson | undefined {
 
 /** A queued (or released, not yet queued) execution: a retry's delay, a delayed start, or its queue. */
 function due(record: ExecutionRecord): WhyJson {
+  const held = heldBy(record);
+  if (held !== undefined) return held;
   const since = sinceOf(record);
   if (record.notBefore !== undefined && record.notBefore > since) {
     const until = record.notBefore;
@@ -108,6 +110,32 @@ function due(record: ExecutionRecord): WhyJson {
     if (record.startedAt === undefined) return { reason: "delayed-start", text: `starts at ${clock(until)}`, until };
   }
   return { reason: "queued", text: `queued since ${clock(since)}`, since };
+}
+
+/**
+ * A queued execution a limit of its task holds back: "held by the concurrency limit of
+ * call_api (5 at once, key "acme") since …", or "… the rate limit of call_api (100 per 60 s)
+ * until …". A rate hold says so only while its delayed start is still the one due.
+ */
+function heldBy(record: ExecutionRecord): WhyJson | undefined {
+  const { held } = record;
+  if (held === undefined || record.state !== State.Queued) return undefined;
+  if (held.by === "concurrency") {
+    const key = keyText(record.limits?.concurrency);
+    return { reason: "held", text: `held by the concurrency limit of ${record.taskName} (${held.limit} at once${key}) since ${clock(held.since)}`, since: held.since };
+  }
+  if (held.until === undefined || record.notBefore !== held.until) return undefined;
+  const key = keyText(record.limits?.rate);
+  const per = `${held.limit} per ${seconds(held.periodMs ?? 0)}${key}`;
+  return { reason: "held", text: `held by the rate limit of ${record.taskName} (${per}) until ${clock(held.until)}`, until: held.until };
+}
+
+function keyText(key: string | undefined): string {
+  return key === undefined || key === "" ? "" : `, key ${JSON.stringify(key)}`;
+}
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
 
 /** When the execution entered its current state: its last transition, else when it was queued or made. */

@@ -38,6 +38,7 @@ import { captureConsole, type LogHost } from "../logs/log.ts";
 import type { AttemptWatcher } from "./attempt-watch.ts";
 import { AttemptTracer } from "./attempt-tracer.ts";
 import { Reuse } from "./reuse.ts";
+import { limitKeysOf, taskLimitsOf } from "../define/limit-options.ts";
 
 /** The dependencies and settings of a {@link Runtime}. */
 export interface RuntimeOptions {
@@ -230,6 +231,10 @@ export class Runtime implements ExecutionHost, LogHost {
           return definition === undefined ? undefined : safeRetryDelay(definition, error, attempt);
         },
         encodeError,
+        limits: (taskName) => {
+          const definition = tryLookup(taskName);
+          return definition === undefined ? undefined : taskLimitsOf(definition.options);
+        },
         errorFields: (encoded) => {
           const error = decodeError(encoded) as Error & { code?: unknown };
           return { name: error.name, message: error.message, code: typeof error.code === "string" ? error.code : undefined, stack: error.stack };
@@ -291,6 +296,7 @@ export class Runtime implements ExecutionHost, LogHost {
     const notBefore = delay === undefined ? undefined : notBeforeOf(definition.name, delay, this.#o.clock.now());
     const encoded = this.#encodeArgs(definition, args);
     const waitOn = waitedIds(definition, args, encoded.refs);
+    const limits = limitKeysOf(definition.name, definition.options, args);
     const parent = context?.record;
     const { memo, debounce } = definition.options;
     if (debounce !== undefined) checkDebounced(definition, encoded.refs, delay);
@@ -319,6 +325,7 @@ export class Runtime implements ExecutionHost, LogHost {
       notBefore,
       trace: this.#trace(context, definition),
       rerun: parent?.rerun,
+      limits,
     };
     const created =
       debounce !== undefined && windowKey !== undefined
@@ -427,6 +434,7 @@ export class Runtime implements ExecutionHost, LogHost {
     const notBefore = delay === undefined ? undefined : notBeforeOf(definition.name, delay, this.#o.clock.now());
     const encoded = this.#encodeArgs(definition, args);
     const waitOn = waitedIds(definition, args, encoded.refs);
+    const limits = limitKeysOf(definition.name, definition.options, args);
     const { key, caller } = idempotency;
     const claim = {
       // Derived so every process finds the same record; never shown to anyone.
@@ -445,7 +453,7 @@ export class Runtime implements ExecutionHost, LogHost {
       );
     }
     const id = stored.executionId;
-    await this.engine.register({ id, runId: id, taskName: definition.name, args: encoded.text, refs: encoded.refs, waitOn, notBefore, trace: this.#trace(undefined, definition) });
+    await this.engine.register({ id, runId: id, taskName: definition.name, args: encoded.text, refs: encoded.refs, waitOn, notBefore, trace: this.#trace(undefined, definition), limits });
     return new Execution(id, this, existing);
   }
 

@@ -12,6 +12,7 @@ import { submitExpense } from "../../examples/expense-approval.ts";
 import { cartCheckout, typeOut } from "../../examples/reuse.ts";
 import { signUp as typedSignUp } from "../../examples/typed-input.ts";
 import { reportWithRerun } from "../../examples/rerun.ts";
+import { syncAccounts } from "../../examples/rate-limited-api.ts";
 
 const turns = async (n = 40) => {
   for (let i = 0; i < n; i += 1) await new Promise((resolve) => setImmediate(resolve));
@@ -36,6 +37,23 @@ describe("examples", () => {
     expect(firstError).toBe("the emea sales API answered 503 for 2026-11");
     expect(report).toEqual({ month: "2026-11", totalCents: 250_000 });
     expect(fetches).toEqual({ amer: 1, emea: 2, apac: 1 });
+  });
+
+  it("rate-limited-api: syncs every account, two at a time per tenant and five starts a second", async () => {
+    const clock = new ManualClock(1_800_000_000_000);
+    await using engine = createEngine({ clock });
+    const run = engine.submit(syncAccounts, "acme", 8);
+    await turns();
+    const calls = (await engine.getRun(run.id))?.executions.filter((e) => e.task === "call_partner") ?? [];
+    expect(calls).toHaveLength(8);
+    // Five starts in the first second (two at a time), the rest in the next windows.
+    clock.advance(1_000);
+    await turns();
+    clock.advance(1_000);
+    expect(await run.result()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    const started = ((await engine.getRun(run.id))?.executions ?? []).filter((e) => e.task === "call_partner").map((e) => e.startedAt ?? 0);
+    const first = Math.min(...started);
+    expect(started.filter((at) => at < first + 1_000)).toHaveLength(5);
   });
 
   it("run-events: the run's end and the background receipt's failure are announced, once each", async () => {

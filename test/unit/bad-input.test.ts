@@ -88,7 +88,7 @@ describe("bad input", () => {
     [{ wait: [0, "user"] }, "wait mixes positions and property names"],
     [{ inline: "yes" }, 'inline must be true or false, got "yes"'],
     [{ inline: 1 }, "inline must be true or false, got 1"],
-    [{ retry: 3 }, "unknown option retry; the options are wait, retries, timeoutMs, inline, schedule, debounce, cache, memo, input and runner"],
+    [{ retry: 3 }, "unknown option retry; the options are wait, retries, timeoutMs, inline, schedule, debounce, cache, memo, input, runner, concurrency and rateLimit"],
   ])("refuses invalid options %j with a message naming the option and the value", (options, message) => {
     const name = `b_opt_${Math.random().toString(36).slice(2, 8)}`;
     const error = thrown(() => task(name, options as never, async () => 1));

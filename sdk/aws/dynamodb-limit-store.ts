@@ -1,0 +1,124 @@
+/**
+ * The counters of concurrency and rate limits in the executions table, kept apart from
+ * executions as idempotency records are: in partitions of their own (`L#<limit>`), with no
+ * index attribute, and a `type` the coordinator's stream filter passes by.
+ *
+ * | item | pk | sk |
+ * | --- | --- | --- |
+ * | a concurrency limit's holders (a string set of execution ids) | `L#<limit>` | `L` |
+ * | an execution it holds back | `L#<limit>` | `W#<since, 15 digits>#<id>` |
+ * | a rate limit's log of starts (JSON, versioned) | `L#<limit>` | `R` |
+ */
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { LimitStore, LimitWaiter, StartLog } from "../engine/ports.ts";
+import { isConditionFailure } from "./dynamodb-conditions.ts";
+
+/** The client and table of a {@link DynamoDbLimitStore}. */
+export interface DynamoDbLimitStoreOptions {
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string;
+}
+
+const pkOf = (key: string): string => `L#${key}`;
+const waiterSk = (waiter: LimitWaiter): string => `W#${String(waiter.since).padStart(15, "0")}#${waiter.id}`;
+
+/** A {@link LimitStore} on DynamoDB: each method one request (one conditional write, one read or one query). */
+export class DynamoDbLimitStore implements LimitStore {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #table: string;
+
+  /** @param options - the document client and the table's name */
+  constructor(options: DynamoDbLimitStoreOptions) {
+    this.#client = options.client;
+    this.#table = options.tableName;
+  }
+
+  async acquire(key: string, id: string, limit: number): Promise<{ admitted: boolean; holders: number }> {
+    try {
+      const { Attributes } = await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: pkOf(key), sk: "L" },
+          // A holder asking again is let through: its one slot is counted once.
+          UpdateExpression: "ADD holders :ids SET #type = :type",
+          ConditionExpression: "attribute_not_exists(holders) OR contains(holders, :id) OR size(holders) < :limit",
+          ExpressionAttributeNames: { "#type": "type" },
+          ExpressionAttributeValues: { ":ids": new Set([id]), ":id": id, ":limit": limit, ":type": "limit" },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return { admitted: true, holders: sizeOf(Attributes?.holders) };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return { admitted: false, holders: limit };
+    }
+  }
+
+  async vacate(key: string, id: string): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: pkOf(key), sk: "L" },
+          UpdateExpression: "DELETE holders :ids",
+          // Nothing to write when it holds no slot (a repeated release): no item made either.
+          ConditionExpression: "contains(holders, :id)",
+          ExpressionAttributeValues: { ":ids": new Set([id]), ":id": id },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async hold(key: string, waiter: LimitWaiter): Promise<void> {
+    await this.#client.send(
+      new PutCommand({ TableName: this.#table, Item: { pk: pkOf(key), sk: waiterSk(waiter), type: "limit-waiter", id: waiter.id, since: waiter.since } }),
+    );
+  }
+
+  async unhold(key: string, waiter: LimitWaiter): Promise<void> {
+    await this.#client.send(new DeleteCommand({ TableName: this.#table, Key: { pk: pkOf(key), sk: waiterSk(waiter) } }));
+  }
+
+  async waiters(key: string, count: number): Promise<LimitWaiter[]> {
+    const { Items } = await this.#client.send(
+      new QueryCommand({
+        TableName: this.#table,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :w)",
+        ExpressionAttributeValues: { ":pk": pkOf(key), ":w": "W#" },
+        ConsistentRead: true,
+        Limit: count,
+      }),
+    );
+    return (Items ?? []).map((item) => ({ id: item.id as string, since: item.since as number }));
+  }
+
+  async starts(key: string): Promise<StartLog> {
+    const { Item } = await this.#client.send(new GetCommand({ TableName: this.#table, Key: { pk: pkOf(key), sk: "R" }, ConsistentRead: true }));
+    if (Item === undefined) return { version: 0, starts: [] };
+    return { version: Item.version as number, starts: JSON.parse(Item.log as string) as StartLog["starts"] };
+  }
+
+  async writeStarts(key: string, log: StartLog): Promise<boolean> {
+    const first = log.version === 1;
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: { pk: pkOf(key), sk: "R", type: "limit", version: log.version, log: JSON.stringify(log.starts) },
+          ConditionExpression: first ? "attribute_not_exists(pk)" : "version = :previous",
+          ...(first ? {} : { ExpressionAttributeValues: { ":previous": log.version - 1 } }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return false;
+    }
+  }
+}
+
+function sizeOf(holders: unknown): number {
+  return holders instanceof Set ? holders.size : 0;
+}

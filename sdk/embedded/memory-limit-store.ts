@@ -1,0 +1,55 @@
+/** The in-memory counters of concurrency and rate limits (the embedded engine's). */
+import type { LimitStore, LimitWaiter, StartLog } from "../engine/ports.ts";
+
+/**
+ * Keeps each limit's holders, held executions and starts in maps. Every method runs to
+ * completion without yielding, so each is atomic, as the DynamoDB adapter's conditional
+ * writes are.
+ */
+export class MemoryLimitStore implements LimitStore {
+  readonly #holders = new Map<string, Set<string>>();
+  /** Held executions by limit, in the order they were held (ties by id, as DynamoDB sorts them). */
+  readonly #waiters = new Map<string, Map<string, LimitWaiter>>();
+  readonly #starts = new Map<string, StartLog>();
+
+  acquire(key: string, id: string, limit: number): { admitted: boolean; holders: number } {
+    let holders = this.#holders.get(key);
+    if (holders === undefined) this.#holders.set(key, (holders = new Set()));
+    if (!holders.has(id) && holders.size < limit) holders.add(id);
+    return { admitted: holders.has(id), holders: holders.size };
+  }
+
+  vacate(key: string, id: string): void {
+    this.#holders.get(key)?.delete(id);
+  }
+
+  hold(key: string, waiter: LimitWaiter): void {
+    let waiters = this.#waiters.get(key);
+    if (waiters === undefined) this.#waiters.set(key, (waiters = new Map()));
+    if (!waiters.has(waiter.id)) waiters.set(waiter.id, waiter);
+  }
+
+  unhold(key: string, waiter: LimitWaiter): void {
+    this.#waiters.get(key)?.delete(waiter.id);
+  }
+
+  waiters(key: string, count: number): LimitWaiter[] {
+    const all = [...(this.#waiters.get(key)?.values() ?? [])];
+    return all.sort((a, b) => a.since - b.since || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, count);
+  }
+
+  starts(key: string): StartLog {
+    return this.#starts.get(key) ?? { version: 0, starts: [] };
+  }
+
+  writeStarts(key: string, log: StartLog): boolean {
+    if (this.starts(key).version !== log.version - 1) return false;
+    this.#starts.set(key, log);
+    return true;
+  }
+
+  /** How many executions hold a slot of `key` now (for tests and views). */
+  holders(key: string): number {
+    return this.#holders.get(key)?.size ?? 0;
+  }
+}

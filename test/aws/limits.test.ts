@@ -1,0 +1,79 @@
+/**
+ * Concurrency and rate limits on the local cloud: the real handlers over DynamoDB Local and
+ * the SQS server, one runtime per function. A held execution costs no invocation (no
+ * message is sent for it), a freed slot sends the next one, and a rate limit's excess
+ * messages are delayed; the counters live in the executions table, apart from executions.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { task } from "floe";
+import { startLocalCloudRuntime } from "../../sdk/local-cloud/local-cloud.ts";
+import type { Runtime } from "../../sdk/runtime/runtime.ts";
+import type { ExecutionRecord } from "../../sdk/engine/model.ts";
+import { emulatorsForFile } from "../support/file-emulators.ts";
+import { waitFor } from "../support/jump-clock.ts";
+import { latch, measured, openLatch, peak } from "../conformance/probes.ts";
+
+const emulators = emulatorsForFile();
+let cloud: (Runtime & { close(): Promise<void> }) | undefined;
+let clouds = 0;
+
+afterEach(async () => {
+  await cloud?.close();
+  cloud = undefined;
+}, 60_000);
+
+const guarded = task("lc_lim_call", { concurrency: { limit: 2, key: (tenant: string, _n: number) => tenant } }, async (tenant: string, n: number) =>
+  measured(`lc_lim_${tenant}`, async () => {
+    await latch(`lc_lim_${tenant}_${n}`);
+    return n;
+  }),
+);
+
+const rated = task("lc_lim_rate", { rateLimit: { limit: 2, periodMs: 1_000 } }, async (n: number) => n);
+
+async function start() {
+  const invoked = { count: 0 };
+  cloud = await startLocalCloudRuntime({ endpoints: emulators.endpoints, prefix: `limits${(clouds += 1)}`, onInvoke: () => (invoked.count += 1) });
+  return { runtime: cloud, invoked };
+}
+
+async function recordsOf(runtime: Runtime, ids: readonly string[]): Promise<ExecutionRecord[]> {
+  return (await runtime.engine.store.getMany(ids)).map((r) => r as ExecutionRecord);
+}
+
+describe("limits on the local cloud", () => {
+  it("holds executions over a concurrency limit with no invocation, and starts them as slots free", async () => {
+    const { runtime, invoked } = await start();
+    const runs = [0, 1, 2, 3, 4].map((n) => runtime.submit(guarded, "acme", n));
+    // Generous: the emulators share two cores with other work.
+    await waitFor(() => invoked.count >= 2, 60_000);
+    let records: ExecutionRecord[] = [];
+    for (let i = 0; i < 300; i += 1) {
+      records = await recordsOf(runtime, runs.map((r) => r.id));
+      if (records.filter((r) => r.state === "running").length === 2 && records.filter((r) => r.held?.by === "concurrency").length === 3) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // Two invocations: nothing was sent for the three held.
+    expect(invoked.count).toBe(2);
+    const limit = await runtime.engine.store.limits?.acquire("C|lc_lim_call|acme", "probe", 2);
+    expect(limit).toEqual({ admitted: false, holders: 2 });
+    for (let n = 0; n < 5; n += 1) openLatch(`lc_lim_acme_${n}`);
+    expect(await Promise.all(runs.map((r) => r.result()))).toEqual([0, 1, 2, 3, 4]);
+    expect(peak("lc_lim_acme")).toBe(2);
+    // Every slot came back: the limit admits two again.
+    expect(await runtime.engine.store.limits?.acquire("C|lc_lim_call|acme", "probe", 2)).toEqual({ admitted: true, holders: 1 });
+    // The counters are not executions: no run lists them.
+    expect((await runtime.listRuns({ limit: 50 })).map((r) => r.taskName)).toEqual(Array(5).fill("lc_lim_call"));
+  }, 120_000);
+
+  it("delays the messages of starts over a rate limit to the next free moment of its window", async () => {
+    const { runtime } = await start();
+    const runs = [0, 1, 2, 3].map((n) => runtime.submit(rated, n));
+    expect(await Promise.all(runs.map((r) => r.result()))).toEqual([0, 1, 2, 3]);
+    const records = await recordsOf(runtime, runs.map((r) => r.id));
+    const started = records.map((r) => r.startedAt ?? 0).sort((a, b) => a - b);
+    // Two starts per second at most: the third and fourth waited for the window.
+    expect((started[2] ?? 0) - (started[0] ?? 0)).toBeGreaterThanOrEqual(1_000);
+    expect(records.filter((r) => r.held?.by === "rate")).toHaveLength(2);
+  }, 60_000);
+});
