@@ -7,10 +7,10 @@
  * | --- | --- | --- |
  * | a concurrency limit's holders (a string set of execution ids) | `L#<limit>` | `L` |
  * | an execution it holds back | `L#<limit>` | `W#<since, 15 digits>#<id>` |
- * | a rate limit's log of starts (JSON, versioned) | `L#<limit>` | `R` |
+ * | a rate limit's count of starts in one window of its period | `L#<limit>` | `R#<window>`; `expiresAt`, the TTL attribute, an hour after the window ends |
  */
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import type { LimitStore, LimitWaiter, StartLog } from "../engine/ports.ts";
+import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { LimitStore, LimitWaiter } from "../engine/ports.ts";
 import { isConditionFailure } from "./dynamodb-conditions.ts";
 
 /** The client and table of a {@link DynamoDbLimitStore}. */
@@ -20,6 +20,8 @@ export interface DynamoDbLimitStoreOptions {
 }
 
 const pkOf = (key: string): string => `L#${key}`;
+/** How long a rate window's item outlives the window: TTL deletes late, and nothing reads an ended window. */
+const windowGraceSeconds = 3_600;
 const waiterSk = (waiter: LimitWaiter): string => `W#${String(waiter.since).padStart(15, "0")}#${waiter.id}`;
 
 /** A {@link LimitStore} on DynamoDB: each method one request (one conditional write, one read or one query). */
@@ -94,28 +96,20 @@ export class DynamoDbLimitStore implements LimitStore {
     return (Items ?? []).map((item) => ({ id: item.id as string, since: item.since as number }));
   }
 
-  async starts(key: string): Promise<StartLog> {
-    const { Item } = await this.#client.send(new GetCommand({ TableName: this.#table, Key: { pk: pkOf(key), sk: "R" }, ConsistentRead: true }));
-    if (Item === undefined) return { version: 0, starts: [] };
-    return { version: Item.version as number, starts: JSON.parse(Item.log as string) as StartLog["starts"] };
-  }
-
-  async writeStarts(key: string, log: StartLog): Promise<boolean> {
-    const first = log.version === 1;
-    try {
-      await this.#client.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: { pk: pkOf(key), sk: "R", type: "limit", version: log.version, log: JSON.stringify(log.starts) },
-          ConditionExpression: first ? "attribute_not_exists(pk)" : "version = :previous",
-          ...(first ? {} : { ExpressionAttributeValues: { ":previous": log.version - 1 } }),
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      return false;
-    }
+  async countStart(key: string, window: number, periodMs: number): Promise<number> {
+    const { Attributes } = await this.#client.send(
+      new UpdateCommand({
+        TableName: this.#table,
+        Key: { pk: pkOf(key), sk: `R#${window}` },
+        // No condition: a count past the limit is an answer, not a failure, so concurrent
+        // starts never make each other's writes fail.
+        UpdateExpression: "ADD #starts :one SET #type = :type, expiresAt = :expires",
+        ExpressionAttributeNames: { "#starts": "starts", "#type": "type" },
+        ExpressionAttributeValues: { ":one": 1, ":type": "limit", ":expires": Math.ceil(((window + 1) * periodMs) / 1000) + windowGraceSeconds },
+        ReturnValues: "UPDATED_NEW",
+      }),
+    );
+    return Attributes?.starts as number;
   }
 }
 

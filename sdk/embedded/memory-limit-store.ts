@@ -1,5 +1,5 @@
 /** The in-memory counters of concurrency and rate limits (the embedded engine's). */
-import type { LimitStore, LimitWaiter, StartLog } from "../engine/ports.ts";
+import type { LimitStore, LimitWaiter } from "../engine/ports.ts";
 
 /**
  * Keeps each limit's holders, held executions and starts in maps. Every method runs to
@@ -10,7 +10,8 @@ export class MemoryLimitStore implements LimitStore {
   readonly #holders = new Map<string, Set<string>>();
   /** Held executions by limit, in the order they were held (ties by id, as DynamoDB sorts them). */
   readonly #waiters = new Map<string, Map<string, LimitWaiter>>();
-  readonly #starts = new Map<string, StartLog>();
+  /** Each rate-limit window's count of starts, by limit and window. */
+  readonly #windows = new Map<string, Map<number, number>>();
 
   acquire(key: string, id: string, limit: number): { admitted: boolean; holders: number } {
     let holders = this.#holders.get(key);
@@ -38,14 +39,14 @@ export class MemoryLimitStore implements LimitStore {
     return all.sort((a, b) => a.since - b.since || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, count);
   }
 
-  starts(key: string): StartLog {
-    return this.#starts.get(key) ?? { version: 0, starts: [] };
-  }
-
-  writeStarts(key: string, log: StartLog): boolean {
-    if (this.starts(key).version !== log.version - 1) return false;
-    this.#starts.set(key, log);
-    return true;
+  countStart(key: string, window: number, periodMs: number, now: number): number {
+    let windows = this.#windows.get(key);
+    if (windows === undefined) this.#windows.set(key, (windows = new Map()));
+    const count = (windows.get(window) ?? 0) + 1;
+    windows.set(window, count);
+    // Ended windows are dropped, as DynamoDB's TTL drops their items.
+    for (const w of windows.keys()) if ((w + 1) * periodMs <= now) windows.delete(w);
+    return count;
   }
 
   /** How many executions hold a slot of `key` now (for tests and views). */

@@ -434,7 +434,9 @@ export class ExecutionEngine {
       // it died between the put and the send. Sending again is safe (a duplicate is dropped
       // at claim), and the retry of that registration (a parent's retry, a client repeating
       // its request with the same idempotency key) is what sends it.
-      const lost = !created && current.state === State.Queued && current.startedAt === undefined;
+      // One a concurrency limit holds was sent nothing on purpose: it is noted where a freed
+      // slot looks, so a parent's re-run submitting it again costs no pass through the gate.
+      const lost = !created && current.state === State.Queued && current.startedAt === undefined && current.held?.by !== "concurrency";
       const sent = (created && spec.waitOn.length === 0) || lost ? this.#send(current) : undefined;
       if (isPromiseLike(sent)) yield sent;
       return current;
@@ -600,15 +602,21 @@ export class ExecutionEngine {
       return false;
     }
     const rate = limits.rateLimit;
+    let sent: boolean;
     if (rate !== undefined && admission.at > Math.max(now, record.notBefore ?? now)) {
-      const hold: Hold = { by: "rate", since: now, limit: rate.limit, periodMs: rate.periodMs, until: admission.at };
+      const hold: Hold = { by: "rate", since: now, limit: rate.limit, periodMs: rate.periodMs, until: admission.at, attempt: record.attempt };
       const delayed = yield* call(this.#o.store.update(record.id, expect, { notBefore: admission.at, held: hold }));
       if (delayed !== undefined) yield* call(this.#post(delayed, admission.at - now));
-      return delayed !== undefined;
+      sent = delayed !== undefined;
+    } else {
+      if (record.held?.by === "concurrency") yield* call(this.#o.store.update(record.id, expect, { held: undefined }));
+      yield* call(this.#post(record, delayMs));
+      sent = true;
     }
-    if (record.held?.by === "concurrency") yield* call(this.#o.store.update(record.id, expect, { held: undefined }));
-    yield* call(this.#post(record, delayMs));
-    return true;
+    // Forgotten only once its message is on the way: a worker dying before that leaves the
+    // note, and the next release finds it queued and admits it again (idempotent).
+    if (admission.noted !== undefined) yield* (this.#gate as LimitGate).forget(admission.noted.key, admission.noted.waiter);
+    return sent;
   }
 
   /**

@@ -5,7 +5,7 @@
  * one over the limit is held with no message sent (a concurrency limit) or its message
  * delayed to the first free moment (a rate limit). See ARCHITECTURE.md, "Flow control".
  */
-import type { LimitStore, LimitWaiter, StartLog } from "./ports.ts";
+import type { LimitStore, LimitWaiter } from "./ports.ts";
 import { call, type Step } from "./step.ts";
 import type { ExecutionRecord, Hold } from "./model.ts";
 
@@ -17,13 +17,17 @@ export interface TaskLimits {
 
 /** What the gate decided for one queueing of an execution. */
 export type Admission =
-  /** Send its message, due at `at` (later than it was due when a rate limit delays it). */
-  | { readonly type: "go"; readonly at: number }
+  /**
+   * Send its message, due at `at` (later than it was due when a rate limit delays it).
+   * `noted`: its note among the held, forgotten once the message is sent, so a queued
+   * execution with no message on the way is always noted somewhere a release looks.
+   */
+  | { readonly type: "go"; readonly at: number; readonly noted?: { readonly key: string; readonly waiter: LimitWaiter } | undefined }
   /** Held by a concurrency limit: no message until a slot frees. */
   | { readonly type: "held"; readonly hold: Hold; readonly holders: number };
 
-/** How many times a rate limit's log is read and written again when another writer got there first. */
-export const RATE_WRITE_TRIES = 8;
+/** How many later windows a rate-limited start tries before its message is tried again. */
+export const RATE_HOPS = 16;
 
 /** How many held executions a freed slot reads at once, oldest first. */
 export const WAITERS_READ = 8;
@@ -34,28 +38,11 @@ export function limitKey(kind: "concurrency" | "rate", taskName: string, key: st
 }
 
 /**
- * The earliest start at or after `due` that keeps every window of `periodMs` (a sliding
- * window over admitted starts, in whole milliseconds: `[w, w + periodMs)`) at `limit`
- * starts or fewer, given the starts admitted already (`starts`, any order).
- *
- * A window holding the new start `t` begins in `(t - periodMs, t]`; its count only grows
- * where its end reaches a later start, so checking the first such window and those ending
- * at each start after `t` checks them all. The candidates are `due` and each start plus
- * `periodMs` after it: the latest of those always fits.
+ * The window a start over the limit tries next: the `count - limit`-th start over the
+ * limit of `window` waits behind as many others, `limit` a window.
  */
-export function nextStart(starts: readonly number[], limit: number, periodMs: number, due: number): number {
-  const sorted = [...starts].sort((a, b) => a - b);
-  const candidates = [due, ...sorted.map((s) => s + periodMs).filter((t) => t > due)];
-  for (const t of candidates) {
-    if (fits(sorted, limit, periodMs, t)) return t;
-  }
-  // Unreachable: the last candidate is after every start's window.
-  return (sorted.at(-1) ?? due) + periodMs;
-}
-
-function fits(sorted: readonly number[], limit: number, periodMs: number, t: number): boolean {
-  const windows = [t - periodMs + 1, ...sorted.filter((s) => s > t && s < t + periodMs).map((s) => s - periodMs + 1)];
-  return windows.every((w) => sorted.filter((s) => s >= w && s < w + periodMs).length < limit);
+export function nextWindow(window: number, count: number, limit: number): number {
+  return window + Math.ceil((count - limit) / limit);
 }
 
 /**
@@ -82,51 +69,50 @@ export class LimitGate {
   *admit(record: ExecutionRecord, limits: TaskLimits, now: number, waiter?: LimitWaiter): Step<Admission> {
     const concurrency = limits.concurrency;
     const ck = record.limits?.concurrency;
+    let noted: { key: string; waiter: LimitWaiter } | undefined;
     if (concurrency !== undefined && ck !== undefined) {
-      const held = yield* this.#acquire(record, limitKey("concurrency", record.taskName, ck), concurrency.limit, now, waiter);
-      if (held !== undefined) return held;
+      const key = limitKey("concurrency", record.taskName, ck);
+      const slot = yield* this.#acquire(record, key, concurrency.limit, now, waiter);
+      if (slot.type === "held") return slot;
+      if (slot.noted !== undefined) noted = { key, waiter: slot.noted };
     }
     const due = Math.max(now, record.notBefore ?? now);
     const rate = limits.rateLimit;
     const rk = record.limits?.rate;
-    if (rate === undefined || rk === undefined) return { type: "go", at: due };
-    const at = yield* this.#reserve(limitKey("rate", record.taskName, rk), `${record.id}#${record.attempt}`, rate.limit, rate.periodMs, now, due);
-    return { type: "go", at };
+    if (rate === undefined || rk === undefined) return { type: "go", at: due, noted };
+    // Reserved before for this attempt (a resend of a delayed start): the same start.
+    const reserved = record.held?.by === "rate" && record.held.attempt === record.attempt ? record.held.until : undefined;
+    const at = reserved ?? (yield* this.#reserve(limitKey("rate", record.taskName, rk), rate.limit, rate.periodMs, now, due));
+    return { type: "go", at, noted };
   }
 
-  /** Takes a slot, or notes the execution as held; answers the hold, or `undefined` once it holds a slot. */
-  *#acquire(record: ExecutionRecord, key: string, limit: number, now: number, waiter: LimitWaiter | undefined): Step<Admission | undefined> {
+  /** Takes a slot, or notes the execution as held; answers the hold, or the note to forget once its message is sent. */
+  *#acquire(record: ExecutionRecord, key: string, limit: number, now: number, waiter: LimitWaiter | undefined): Step<Extract<Admission, { type: "held" }> | { readonly type: "slot"; readonly noted: LimitWaiter | undefined }> {
     const noted = waiter ?? { id: record.id, since: record.held?.since ?? record.queuedAt ?? now };
     const first = yield* call(this.#store.acquire(key, record.id, limit));
     const wasHeld = waiter !== undefined || record.held?.by === "concurrency";
-    if (first.admitted) {
-      if (wasHeld) yield* call(this.#store.unhold(key, noted));
-      return undefined;
-    }
+    if (first.admitted) return { type: "slot", noted: wasHeld ? noted : undefined };
     // Noted first, then the slots read again: a release between the two reads is seen by
     // the second, and one after it finds the note.
     yield* call(this.#store.hold(key, noted));
     const second = yield* call(this.#store.acquire(key, record.id, limit));
-    if (second.admitted) {
-      yield* call(this.#store.unhold(key, noted));
-      return undefined;
-    }
+    if (second.admitted) return { type: "slot", noted };
     return { type: "held", hold: { by: "concurrency", since: noted.since, limit }, holders: second.holders };
   }
 
-  /** Reserves the first free start at or after `due` in a rate limit's log (or the one `token` reserved before). */
-  *#reserve(key: string, token: string, limit: number, periodMs: number, now: number, due: number): Step<number> {
-    for (let tries = 0; tries < RATE_WRITE_TRIES; tries += 1) {
-      const log: StartLog = yield* call(this.#store.starts(key));
-      const mine = log.starts.find(([t]) => t === token);
-      if (mine !== undefined) return mine[1];
-      // Starts a whole period old can be in no window with a start from now on.
-      const kept = log.starts.filter(([, at]) => at > now - periodMs);
-      const at = nextStart(kept.map(([, s]) => s), limit, periodMs, due);
-      const written = yield* call(this.#store.writeStarts(key, { version: log.version + 1, starts: [...kept, [token, at]] }));
-      if (written) return at;
+  /**
+   * Counts a start in the window `due` falls in, or the first later one with room: one
+   * atomic add a window tried, never a conditional write that others make fail. Answers
+   * when it may start.
+   */
+  *#reserve(key: string, limit: number, periodMs: number, now: number, due: number): Step<number> {
+    let window = Math.floor(due / periodMs);
+    for (let hops = 0; hops < RATE_HOPS; hops += 1) {
+      const count = yield* call(this.#store.countStart(key, window, periodMs, now));
+      if (count <= limit) return Math.max(due, window * periodMs);
+      window = nextWindow(window, count, limit);
     }
-    throw new Error(`the rate limit ${key} was written by others ${RATE_WRITE_TRIES} times in a row; the message is tried again`);
+    throw new Error(`the rate limit ${key} found no window with room in ${RATE_HOPS} tries; the message is tried again`);
   }
 
   /** Frees the slot `record` holds under its concurrency limit; answers the oldest held executions to try next. */

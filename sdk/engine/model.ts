@@ -173,6 +173,8 @@ export interface Hold {
   readonly periodMs?: number;
   /** When a rate limit lets it start, epoch milliseconds. */
   readonly until?: number;
+  /** The attempt a rate limit's start was counted for: a resend of that attempt counts none again. */
+  readonly attempt?: number;
 }
 
 /** Why one execution is linked to another. */

@@ -229,14 +229,6 @@ export interface LimitWaiter {
   readonly since: number;
 }
 
-/** A rate limit's log of admitted starts, with the version a write of it expects. */
-export interface StartLog {
-  /** 0 for a log never written. */
-  readonly version: number;
-  /** Each admitted start: its token (execution and attempt) and its time, epoch milliseconds. */
-  readonly starts: readonly (readonly [token: string, at: number])[];
-}
-
 /**
  * The storage of flow-control counters: a thin adapter (each method one conditional
  * operation on one item or one partition), the decisions being the engine's
@@ -258,10 +250,13 @@ export interface LimitStore {
   unhold(key: string, waiter: LimitWaiter): MaybePromise<void>;
   /** The `count` oldest held executions of `key`, oldest first, read consistently. */
   waiters(key: string, count: number): MaybePromise<LimitWaiter[]>;
-  /** A rate limit's log of starts, read consistently. */
-  starts(key: string): MaybePromise<StartLog>;
-  /** Writes a rate limit's log if its version is still `log.version - 1`; answers whether it did. */
-  writeStarts(key: string, log: StartLog): MaybePromise<boolean>;
+  /**
+   * Counts one more start in window `window` of a rate limit (the `window`-th period of
+   * `periodMs` since the epoch), in one atomic step with no condition, and answers the
+   * window's count with it. A count over the limit is not a start: it only sends the caller
+   * on to a later window. Windows that ended by `now` are in no one's way and may be dropped.
+   */
+  countStart(key: string, window: number, periodMs: number, now: number): MaybePromise<number>;
 }
 
 /** Delivers task messages at least once, optionally after a delay. */

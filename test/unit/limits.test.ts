@@ -1,13 +1,13 @@
 /**
  * Concurrency and rate limits on the embedded engine: executions over a limit wait queued
  * with no message sent, slots come back on every way out, and a rate limit's starts keep
- * to its sliding window. Time is the test's clock; peaks are counted with a probe.
+ * to its windows. Time is the test's clock; peaks are counted with a probe.
  */
 import { describe, expect, it } from "vitest";
 import { State, createEngine, task, workflow, sleep, type Engine } from "floe";
 import { ManualClock } from "../support/sim-sqs.ts";
 import { latch, measured, openLatch, peak } from "../conformance/probes.ts";
-import { LimitGate, limitKey, nextStart } from "../../sdk/engine/limits.ts";
+import { LimitGate, limitKey, type Admission } from "../../sdk/engine/limits.ts";
 import { MemoryLimitStore } from "../../sdk/embedded/memory-limit-store.ts";
 import { drive } from "../../sdk/engine/step.ts";
 import type { ExecutionRecord } from "../../sdk/engine/model.ts";
@@ -181,24 +181,46 @@ describe("a rate limit", () => {
   });
 });
 
-describe("nextStart", () => {
-  it("keeps every window of the period at the limit or under, whatever the order starts were admitted in", () => {
+describe("a rate limit's windows", () => {
+  it("never counts more than `limit` starts in a window, and starts each at its due time or the first window with room", () => {
     const period = 1_000;
     for (let seed = 1; seed <= 40; seed += 1) {
       let x = seed;
       const random = () => ((x = (x * 48_271) % 2_147_483_647) / 2_147_483_647);
       const limit = 1 + Math.floor(random() * 4);
+      const store = new MemoryLimitStore();
+      const gate = new LimitGate(store);
       const admitted: number[] = [];
-      for (let i = 0; i < 20; i += 1) {
+      for (let i = 0; i < 30; i += 1) {
         const due = Math.floor(random() * 3_000);
-        const at = nextStart(admitted, limit, period, due);
-        expect(at).toBeGreaterThanOrEqual(due);
-        admitted.push(at);
-      }
-      for (const w of admitted) {
-        expect(admitted.filter((s) => s >= w && s < w + period).length).toBeLessThanOrEqual(limit);
+        const record = { id: `r${i}`, taskName: "lim_w", attempt: 1, notBefore: due, limits: { rate: "" } } as ExecutionRecord;
+        const admission = drive(gate.admit(record, { rateLimit: { limit, periodMs: period } }, 0)) as Admission;
+        if (admission.type !== "go") throw new Error("a rate limit holds nothing back");
+        expect(admission.at).toBeGreaterThanOrEqual(due);
+        const window = Math.floor(admission.at / period);
+        // Its own window was full, or it starts when due.
+        if (admission.at > due) expect(admitted.filter((s) => Math.floor(s / period) === Math.floor(due / period)).length).toBe(limit);
+        admitted.push(admission.at);
+        expect(admitted.filter((s) => Math.floor(s / period) === window).length).toBeLessThanOrEqual(limit);
       }
     }
+  });
+
+  it("counts a start once per attempt: a resend of a delayed start keeps its reserved time", () => {
+    const store = new MemoryLimitStore();
+    const gate = new LimitGate(store);
+    const limits = { rateLimit: { limit: 1, periodMs: 1_000 } };
+    const first = { id: "a", taskName: "lim_once", attempt: 1, limits: { rate: "" } } as ExecutionRecord;
+    expect(drive(gate.admit(first, limits, 5_000))).toMatchObject({ type: "go", at: 5_000 });
+    const second = { id: "b", taskName: "lim_once", attempt: 1, limits: { rate: "" } } as ExecutionRecord;
+    expect(drive(gate.admit(second, limits, 5_000))).toMatchObject({ type: "go", at: 6_000 });
+    const delayed = { ...second, notBefore: 6_000, held: { by: "rate", since: 5_000, limit: 1, periodMs: 1_000, until: 6_000, attempt: 1 } } as ExecutionRecord;
+    expect(drive(gate.admit(delayed, limits, 5_100))).toMatchObject({ type: "go", at: 6_000 });
+    // The window at 6 s still has room for no one else: the resend counted nothing.
+    const third = { id: "c", taskName: "lim_once", attempt: 1, limits: { rate: "" } } as ExecutionRecord;
+    expect(drive(gate.admit(third, limits, 5_200))).toMatchObject({ type: "go", at: 7_000 });
+    // A retry is another start.
+    expect(drive(gate.admit({ ...delayed, attempt: 2 }, limits, 5_300))).toMatchObject({ type: "go", at: 8_000 });
   });
 });
 
@@ -246,13 +268,13 @@ describe("the admission gate", () => {
       },
       unhold: (k, waiter) => store.unhold(k, waiter),
       waiters: (k, count) => store.waiters(k, count),
-      starts: (k) => store.starts(k),
-      writeStarts: (k, log) => store.writeStarts(k, log),
+      countStart: (k, window, period, now) => store.countStart(k, window, period, now),
     };
     const gate = new LimitGate(racing);
     const record = { id: "late", taskName: "lim_gate", attempt: 1, queuedAt: 5, limits: { concurrency: "" } } as ExecutionRecord;
     const admission = drive(gate.admit(record, { concurrency: { limit: 1 } }, 10));
-    expect(admission).toEqual({ type: "go", at: 10 });
-    expect(store.waiters(key, 8)).toEqual([]);
+    // Admitted with its note kept: the engine forgets it once the message is sent.
+    expect(admission).toEqual({ type: "go", at: 10, noted: { key, waiter: { id: "late", since: 5 } } });
+    expect(store.waiters(key, 8)).toEqual([{ id: "late", since: 5 }]);
   });
 });
