@@ -6,4 +6,5 @@ import "../examples/elevator.ts";
 import "../examples/flaky-payment.ts";
 import "../examples/notification.ts";
 import "../examples/process-order.ts";
+import "../examples/rate-limited-api.ts";
 import "../examples/retry-by-name.ts";

@@ -1,7 +1,6 @@
 /** The `concurrency` and `rateLimit` options: their validation, and the keys they count an execution by. */
 import { ErrorCode, FloeError } from "../errors.ts";
 import type { LimitKeys } from "../engine/model.ts";
-import type { TaskLimits } from "../engine/limits.ts";
 
 /** The most executions a concurrency limit lets run, and starts a rate limit admits a period. */
 export const MAX_LIMIT = 1000;
@@ -67,8 +66,8 @@ function isWhole(value: unknown, min: number, max: number): boolean {
 }
 
 interface LimitOptions {
-  readonly concurrency: { readonly key?: (...args: unknown[]) => string } | undefined;
-  readonly rateLimit: { readonly key?: (...args: unknown[]) => string } | undefined;
+  readonly concurrency: { readonly limit: number; readonly key?: (...args: unknown[]) => string } | undefined;
+  readonly rateLimit: { readonly limit: number; readonly periodMs: number; readonly key?: (...args: unknown[]) => string } | undefined;
 }
 
 /**
@@ -80,8 +79,8 @@ export function limitKeysOf(name: string, options: LimitOptions, args: readonly 
   const { concurrency, rateLimit } = options;
   if (concurrency === undefined && rateLimit === undefined) return undefined;
   return {
-    ...(concurrency === undefined ? {} : { concurrency: keyOf(name, "concurrency", concurrency.key, args) }),
-    ...(rateLimit === undefined ? {} : { rate: keyOf(name, "rateLimit", rateLimit.key, args) }),
+    ...(concurrency === undefined ? {} : { concurrency: { key: keyOf(name, "concurrency", concurrency.key, args), limit: concurrency.limit } }),
+    ...(rateLimit === undefined ? {} : { rate: { key: keyOf(name, "rateLimit", rateLimit.key, args), limit: rateLimit.limit, periodMs: rateLimit.periodMs } }),
   };
 }
 
@@ -102,12 +101,3 @@ function keyOf(name: string, option: string, fn: ((...args: unknown[]) => string
   return key;
 }
 
-/** The numbers of a task's limits, as the engine reads them. */
-export function taskLimitsOf(options: { readonly concurrency: { readonly limit: number } | undefined; readonly rateLimit: { readonly limit: number; readonly periodMs: number } | undefined }): TaskLimits | undefined {
-  const { concurrency, rateLimit } = options;
-  if (concurrency === undefined && rateLimit === undefined) return undefined;
-  return {
-    ...(concurrency === undefined ? {} : { concurrency: { limit: concurrency.limit } }),
-    ...(rateLimit === undefined ? {} : { rateLimit: { limit: rateLimit.limit, periodMs: rateLimit.periodMs } }),
-  };
-}

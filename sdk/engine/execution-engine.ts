@@ -9,7 +9,7 @@ import { all, call, drive, isPromiseLike, pooled, type MaybePromise, type Step }
 import { findWaitCycle } from "./wait-cycle.ts";
 import { compact, isFull } from "./history.ts";
 import { boundedError, withFailure, type ErrorFields } from "./failures.ts";
-import { LimitGate, limitKey, type TaskLimits } from "./limits.ts";
+import { LimitGate, limitKey } from "./limits.ts";
 import { ErrorCode, FloeError, waitCycle } from "../errors.ts";
 import { attemptInRerun, endedBeforeRerun, isRerunnable, rerunChanges } from "./rerun.ts";
 import {
@@ -40,8 +40,6 @@ export interface TaskPolicy {
    * kept with the execution. Without it the encoded text is the message.
    */
   errorFields?(encoded: string): ErrorFields;
-  /** The concurrency and rate limits of a task, if it has any (see `limits.ts`). */
-  limits?(taskName: string): TaskLimits | undefined;
 }
 
 /** The dependencies of an {@link ExecutionEngine}. */
@@ -112,7 +110,7 @@ export interface NewExecution {
    * failed or cancelled from before it is started again (see `rerun.ts`).
    */
   readonly rerun?: number | undefined;
-  /** The keys its task's limits count it under, computed from its arguments at submission. */
+  /** Its task's limits, with the keys it is counted under, computed from its arguments at submission. */
   readonly limits?: LimitKeys | undefined;
 }
 
@@ -573,16 +571,8 @@ export class ExecutionEngine {
   #send(record: ExecutionRecord, delayMs?: number): MaybePromise<void> {
     // Every queueing's message passes the limits of its task first (a wake-up's is claimed
     // against them instead: see #wake).
-    if (record.limits !== undefined && record.state === State.Queued) {
-      const limits = this.#limitsOf(record);
-      if (limits !== undefined) return drive(this.#gatedVoid(record, limits, delayMs));
-    }
+    if (this.#gate !== undefined && record.limits !== undefined && record.state === State.Queued) return drive(this.#gatedVoid(record, delayMs));
     return this.#post(record, delayMs);
-  }
-
-  #limitsOf(record: ExecutionRecord): TaskLimits | undefined {
-    if (this.#gate === undefined || record.limits === undefined) return undefined;
-    return this.#o.policy.limits?.(record.taskName);
   }
 
   /**
@@ -593,15 +583,15 @@ export class ExecutionEngine {
    * start it. Answers whether a message was sent.
    * @param waiter - its note among the held, when a freed slot found it there
    */
-  *#gated(record: ExecutionRecord, limits: TaskLimits, delayMs?: number, waiter?: LimitWaiter): Step<boolean> {
+  *#gated(record: ExecutionRecord, delayMs?: number, waiter?: LimitWaiter): Step<boolean> {
     const now = this.#o.clock.now();
-    const admission = yield* (this.#gate as LimitGate).admit(record, limits, now, waiter);
+    const admission = yield* (this.#gate as LimitGate).admit(record, now, waiter);
     const expect = { state: State.Queued, attempt: record.attempt };
     if (admission.type === "held") {
       if (record.held?.by !== "concurrency") yield* call(this.#o.store.update(record.id, expect, { held: admission.hold }));
       return false;
     }
-    const rate = limits.rateLimit;
+    const rate = record.limits?.rate;
     let sent: boolean;
     if (rate !== undefined && admission.at > Math.max(now, record.notBefore ?? now)) {
       const hold: Hold = { by: "rate", since: now, limit: rate.limit, periodMs: rate.periodMs, until: admission.at, attempt: record.attempt };
@@ -625,14 +615,13 @@ export class ExecutionEngine {
    * coordinator's backstop, a repair) frees nothing twice and admits only those still held.
    */
   *#freeSlot(record: ExecutionRecord): Step<void> {
-    const limits = this.#limitsOf(record);
-    if (limits?.concurrency === undefined) return;
-    const freed = yield* (this.#gate as LimitGate).vacate(record);
-    if (freed !== undefined) yield* this.#admitHeld(freed.key, freed.waiters, limits);
+    if (this.#gate === undefined || record.limits?.concurrency === undefined) return;
+    const freed = yield* this.#gate.vacate(record);
+    if (freed !== undefined) yield* this.#admitHeld(freed.key, freed.waiters);
   }
 
   /** Admits held executions of one concurrency limit, oldest first, until one is held again. */
-  *#admitHeld(key: string, waiters: readonly LimitWaiter[], limits: TaskLimits): Step<void> {
+  *#admitHeld(key: string, waiters: readonly LimitWaiter[]): Step<void> {
     const gate = this.#gate as LimitGate;
     let next = waiters;
     // Bounded: a slot admits a few at most, and notes of finished executions are dropped as found.
@@ -643,7 +632,7 @@ export class ExecutionEngine {
           yield* gate.forget(key, waiter);
           continue;
         }
-        if (!(yield* this.#gated(found, limits, undefined, waiter))) return;
+        if (!(yield* this.#gated(found, undefined, waiter))) return;
       }
       next = yield* gate.waiters(key);
     }
@@ -667,21 +656,22 @@ export class ExecutionEngine {
    * which gave its slot up to sleep: it runs if it gets one; otherwise it goes back to
    * `queued` for the same attempt, held, and a freed slot sends its message again.
    */
-  *#wake(record: ExecutionRecord, limits: TaskLimits): Step<ExecutionRecord | undefined> {
-    const key = limitKey("concurrency", record.taskName, record.limits?.concurrency ?? "");
+  *#wake(record: ExecutionRecord, concurrency: { readonly key: string; readonly limit: number }): Step<ExecutionRecord | undefined> {
+    const key = limitKey("concurrency", record.taskName, concurrency.key);
     const store = this.#o.store.limits as LimitStore;
-    if ((yield* call(store.acquire(key, record.id, limits.concurrency?.limit ?? 1))).admitted) return record;
+    if ((yield* call(store.acquire(key, record.id, concurrency.limit))).admitted) return record;
     const now = this.#o.clock.now();
     const back = yield* call(
       this.#o.store.update(record.id, { state: State.Running, attempt: record.attempt }, { state: State.Queued, queuedAt: now }, { state: State.Queued, at: now, attempt: record.attempt }),
     );
     // Queued before it is noted as held, so a release that finds the note finds it queued.
-    if (back !== undefined) yield* this.#gated(back, { concurrency: limits.concurrency });
+    // Its start was counted by its rate limit when it first started: only the slot is asked for.
+    if (back !== undefined) yield* this.#gated({ ...back, limits: { concurrency } });
     return undefined;
   }
 
-  *#gatedVoid(record: ExecutionRecord, limits: TaskLimits, delayMs?: number): Step<void> {
-    yield* this.#gated(record, limits, delayMs);
+  *#gatedVoid(record: ExecutionRecord, delayMs?: number): Step<void> {
+    yield* this.#gated(record, delayMs);
   }
 
   #post(record: ExecutionRecord, delayMs?: number): MaybePromise<void> {
@@ -711,9 +701,9 @@ export class ExecutionEngine {
 
   /** A claimed record, unless it woke from a sleep under a concurrency limit with no slot free (see #wake). */
   #woken(record: ExecutionRecord): MaybePromise<ExecutionRecord | undefined> {
-    if (record.limits?.concurrency === undefined || record.history.at(-2)?.state !== State.Sleeping) return record;
-    const limits = this.#limitsOf(record);
-    return limits?.concurrency === undefined ? record : drive(this.#wake(record, limits));
+    const concurrency = record.limits?.concurrency;
+    if (this.#gate === undefined || concurrency === undefined || record.history.at(-2)?.state !== State.Sleeping) return record;
+    return drive(this.#wake(record, concurrency));
   }
 
   /**
@@ -1223,14 +1213,16 @@ export class ExecutionEngine {
       ...(options.lookbackMs === undefined ? {} : { dueAfter: now - options.lookbackMs }),
       limit: options.limit ?? 1_000,
     });
-    // A limited one passes its limits again: held, it stays held (a freed slot sends it).
-    const limited = lost.filter((record) => record.state === State.Queued && this.#limitsOf(record) !== undefined);
-    const free = limited.length === 0 ? lost : lost.filter((record) => !limited.includes(record));
+    // One a concurrency limit holds was sent nothing on purpose: it is noted where a freed
+    // slot looks. Another limited one passes its limits again (its rate-delayed start is kept).
+    const unheld = lost.filter((record) => record.held?.by !== "concurrency");
+    const limited = unheld.filter((record) => record.state === State.Queued && record.limits !== undefined && this.#gate !== undefined);
+    const free = limited.length === 0 ? unheld : unheld.filter((record) => !limited.includes(record));
     if (free.length > 0) {
       await this.#o.queue.send(free.map((record) => ({ executionId: record.id, taskName: record.taskName, attempt: record.attempt })));
     }
     for (const record of limited) await this.#resend(record, now);
-    return lost.map((record) => record.id);
+    return unheld.map((record) => record.id);
   }
 
   /**

@@ -9,12 +9,6 @@ import type { LimitStore, LimitWaiter } from "./ports.ts";
 import { call, type Step } from "./step.ts";
 import type { ExecutionRecord, Hold } from "./model.ts";
 
-/** A task's limits, as the engine is told of them (`TaskPolicy.limits`). */
-export interface TaskLimits {
-  readonly concurrency?: { readonly limit: number };
-  readonly rateLimit?: { readonly limit: number; readonly periodMs: number };
-}
-
 /** What the gate decided for one queueing of an execution. */
 export type Admission =
   /**
@@ -66,23 +60,21 @@ export class LimitGate {
    * @param now - the time, epoch milliseconds
    * @param waiter - the note of it as held, when it was found among them (its record may not say so)
    */
-  *admit(record: ExecutionRecord, limits: TaskLimits, now: number, waiter?: LimitWaiter): Step<Admission> {
-    const concurrency = limits.concurrency;
-    const ck = record.limits?.concurrency;
+  *admit(record: ExecutionRecord, now: number, waiter?: LimitWaiter): Step<Admission> {
+    const concurrency = record.limits?.concurrency;
     let noted: { key: string; waiter: LimitWaiter } | undefined;
-    if (concurrency !== undefined && ck !== undefined) {
-      const key = limitKey("concurrency", record.taskName, ck);
+    if (concurrency !== undefined) {
+      const key = limitKey("concurrency", record.taskName, concurrency.key);
       const slot = yield* this.#acquire(record, key, concurrency.limit, now, waiter);
       if (slot.type === "held") return slot;
       if (slot.noted !== undefined) noted = { key, waiter: slot.noted };
     }
     const due = Math.max(now, record.notBefore ?? now);
-    const rate = limits.rateLimit;
-    const rk = record.limits?.rate;
-    if (rate === undefined || rk === undefined) return { type: "go", at: due, noted };
+    const rate = record.limits?.rate;
+    if (rate === undefined) return { type: "go", at: due, noted };
     // Reserved before for this attempt (a resend of a delayed start): the same start.
     const reserved = record.held?.by === "rate" && record.held.attempt === record.attempt ? record.held.until : undefined;
-    const at = reserved ?? (yield* this.#reserve(limitKey("rate", record.taskName, rk), rate.limit, rate.periodMs, now, due));
+    const at = reserved ?? (yield* this.#reserve(limitKey("rate", record.taskName, rate.key), rate.limit, rate.periodMs, now, due));
     return { type: "go", at, noted };
   }
 
@@ -117,9 +109,9 @@ export class LimitGate {
 
   /** Frees the slot `record` holds under its concurrency limit; answers the oldest held executions to try next. */
   *vacate(record: ExecutionRecord): Step<{ readonly key: string; readonly waiters: LimitWaiter[] } | undefined> {
-    const ck = record.limits?.concurrency;
-    if (ck === undefined) return undefined;
-    const key = limitKey("concurrency", record.taskName, ck);
+    const concurrency = record.limits?.concurrency;
+    if (concurrency === undefined) return undefined;
+    const key = limitKey("concurrency", record.taskName, concurrency.key);
     yield* call(this.#store.vacate(key, record.id));
     return { key, waiters: yield* call(this.#store.waiters(key, WAITERS_READ)) };
   }

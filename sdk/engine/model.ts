@@ -156,10 +156,15 @@ export interface ExecutionRecord {
   held?: Hold;
 }
 
-/** The keys an execution is counted under by its task's limits ("" when the limit is task-wide). */
+/**
+ * The limits an execution is counted under, fixed at its submission: each one's key (""
+ * when the limit is task-wide) and numbers, as its task defined them then. Kept on the
+ * record because the functions that release and resend executions (the coordinator, the
+ * reconciler) are bundled without the tasks' definitions.
+ */
 export interface LimitKeys {
-  readonly concurrency?: string;
-  readonly rate?: string;
+  readonly concurrency?: { readonly key: string; readonly limit: number };
+  readonly rate?: { readonly key: string; readonly limit: number; readonly periodMs: number };
 }
 
 /** Which limit holds a queued execution back (see {@link ExecutionRecord.held}). */

@@ -121,11 +121,11 @@ function heldBy(record: ExecutionRecord): WhyJson | undefined {
   const { held } = record;
   if (held === undefined || record.state !== State.Queued) return undefined;
   if (held.by === "concurrency") {
-    const key = keyText(record.limits?.concurrency);
+    const key = keyText(record.limits?.concurrency?.key);
     return { reason: "held", text: `held by the concurrency limit of ${record.taskName} (${held.limit} at once${key}) since ${clock(held.since)}`, since: held.since };
   }
   if (held.until === undefined || record.notBefore !== held.until) return undefined;
-  const key = keyText(record.limits?.rate);
+  const key = keyText(record.limits?.rate?.key);
   const per = `${held.limit} per ${seconds(held.periodMs ?? 0)}${key}`;
   return { reason: "held", text: `held by the rate limit of ${record.taskName} (${per}) until ${clock(held.until)}`, until: held.until };
 }

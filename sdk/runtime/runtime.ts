@@ -38,7 +38,7 @@ import { captureConsole, type LogHost } from "../logs/log.ts";
 import type { AttemptWatcher } from "./attempt-watch.ts";
 import { AttemptTracer } from "./attempt-tracer.ts";
 import { Reuse } from "./reuse.ts";
-import { limitKeysOf, taskLimitsOf } from "../define/limit-options.ts";
+import { limitKeysOf } from "../define/limit-options.ts";
 
 /** The dependencies and settings of a {@link Runtime}. */
 export interface RuntimeOptions {
@@ -231,10 +231,6 @@ export class Runtime implements ExecutionHost, LogHost {
           return definition === undefined ? undefined : safeRetryDelay(definition, error, attempt);
         },
         encodeError,
-        limits: (taskName) => {
-          const definition = tryLookup(taskName);
-          return definition === undefined ? undefined : taskLimitsOf(definition.options);
-        },
         errorFields: (encoded) => {
           const error = decodeError(encoded) as Error & { code?: unknown };
           return { name: error.name, message: error.message, code: typeof error.code === "string" ? error.code : undefined, stack: error.stack };

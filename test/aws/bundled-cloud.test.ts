@@ -3,12 +3,12 @@
  * each function in Node processes of its own with its asset read-only and only its template
  * environment, its SQS and stream mappings driven as the template configures them. Checks a
  * run of `process_order`, retries chosen by error name in minified bundles, a cancel, a
- * dead-lettered message and the reconciler resending a lost message.
+ * dead-lettered message, the reconciler resending a lost message, and a concurrency limit.
  */
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { GetItemCommand, UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { App } from "aws-cdk-lib";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -160,6 +160,24 @@ describe("the example app's bundles, run as Lambda runs them", () => {
     expect(reconciled?.resent).toContain(execution.id);
     expect(await execution.result()).toEqual({ id: "u9", name: "User u9" });
   }, 60_000);
+
+  it("keeps a tenant's calls to two at a time through the bundles, and frees every slot", async () => {
+    const run = cloud.client.submit("sync_accounts", "bundled", 6, 300);
+    expect(await run.result()).toEqual([0, 1, 2, 3, 4, 5]);
+    const calls = (await cloud.client.getRun(run.id))!.executions.filter((e) => e.taskName === "sync_account");
+    expect(calls).toHaveLength(6);
+    // Six calls of 300 ms submitted at once: at each start, at most one other was running.
+    for (const call of calls) {
+      const running = calls.filter((other) => (other.startedAt ?? 0) <= (call.startedAt ?? 0) && (other.finishedAt ?? 0) > (call.startedAt ?? 0));
+      expect(running.length).toBeLessThanOrEqual(2);
+    }
+    // Every slot was given back: the tenant's holders are gone from the table.
+    const limit = await dynamodb.send(
+      new GetItemCommand({ TableName: tableName(), Key: { pk: { S: "L#C|sync_account|bundled" }, sk: { S: "L" } }, ConsistentRead: true }),
+    );
+    expect(limit.Item?.pk?.S).toBe("L#C|sync_account|bundled");
+    expect(limit.Item?.holders).toBeUndefined();
+  }, 90_000);
 });
 
 function tableName(): string {

@@ -44,14 +44,14 @@ describe("examples", () => {
     await using engine = createEngine({ clock });
     const run = engine.submit(syncAccounts, "acme", 8);
     await turns();
-    const calls = (await engine.getRun(run.id))?.executions.filter((e) => e.task === "call_partner") ?? [];
+    const calls = (await engine.getRun(run.id))?.executions.filter((e) => e.task === "sync_account") ?? [];
     expect(calls).toHaveLength(8);
     // Five starts in the first second (two at a time), the rest in the next windows.
     clock.advance(1_000);
     await turns();
     clock.advance(1_000);
     expect(await run.result()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
-    const started = ((await engine.getRun(run.id))?.executions ?? []).filter((e) => e.task === "call_partner").map((e) => e.startedAt ?? 0);
+    const started = ((await engine.getRun(run.id))?.executions ?? []).filter((e) => e.task === "sync_account").map((e) => e.startedAt ?? 0);
     const first = Math.min(...started);
     expect(started.filter((at) => at < first + 1_000)).toHaveLength(5);
   });

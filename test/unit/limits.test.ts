@@ -193,8 +193,8 @@ describe("a rate limit's windows", () => {
       const admitted: number[] = [];
       for (let i = 0; i < 30; i += 1) {
         const due = Math.floor(random() * 3_000);
-        const record = { id: `r${i}`, taskName: "lim_w", attempt: 1, notBefore: due, limits: { rate: "" } } as ExecutionRecord;
-        const admission = drive(gate.admit(record, { rateLimit: { limit, periodMs: period } }, 0)) as Admission;
+        const record = { id: `r${i}`, taskName: "lim_w", attempt: 1, notBefore: due, limits: { rate: { key: "", limit, periodMs: period } } } as unknown as ExecutionRecord;
+        const admission = drive(gate.admit(record, 0)) as Admission;
         if (admission.type !== "go") throw new Error("a rate limit holds nothing back");
         expect(admission.at).toBeGreaterThanOrEqual(due);
         const window = Math.floor(admission.at / period);
@@ -209,18 +209,16 @@ describe("a rate limit's windows", () => {
   it("counts a start once per attempt: a resend of a delayed start keeps its reserved time", () => {
     const store = new MemoryLimitStore();
     const gate = new LimitGate(store);
-    const limits = { rateLimit: { limit: 1, periodMs: 1_000 } };
-    const first = { id: "a", taskName: "lim_once", attempt: 1, limits: { rate: "" } } as ExecutionRecord;
-    expect(drive(gate.admit(first, limits, 5_000))).toMatchObject({ type: "go", at: 5_000 });
-    const second = { id: "b", taskName: "lim_once", attempt: 1, limits: { rate: "" } } as ExecutionRecord;
-    expect(drive(gate.admit(second, limits, 5_000))).toMatchObject({ type: "go", at: 6_000 });
-    const delayed = { ...second, notBefore: 6_000, held: { by: "rate", since: 5_000, limit: 1, periodMs: 1_000, until: 6_000, attempt: 1 } } as ExecutionRecord;
-    expect(drive(gate.admit(delayed, limits, 5_100))).toMatchObject({ type: "go", at: 6_000 });
+    const limits = { rate: { key: "", limit: 1, periodMs: 1_000 } };
+    const record = (id: string) => ({ id, taskName: "lim_once", attempt: 1, limits }) as unknown as ExecutionRecord;
+    expect(drive(gate.admit(record("a"), 5_000))).toMatchObject({ type: "go", at: 5_000 });
+    expect(drive(gate.admit(record("b"), 5_000))).toMatchObject({ type: "go", at: 6_000 });
+    const delayed = { ...record("b"), notBefore: 6_000, held: { by: "rate", since: 5_000, limit: 1, periodMs: 1_000, until: 6_000, attempt: 1 } } as ExecutionRecord;
+    expect(drive(gate.admit(delayed, 5_100))).toMatchObject({ type: "go", at: 6_000 });
     // The window at 6 s still has room for no one else: the resend counted nothing.
-    const third = { id: "c", taskName: "lim_once", attempt: 1, limits: { rate: "" } } as ExecutionRecord;
-    expect(drive(gate.admit(third, limits, 5_200))).toMatchObject({ type: "go", at: 7_000 });
+    expect(drive(gate.admit(record("c"), 5_200))).toMatchObject({ type: "go", at: 7_000 });
     // A retry is another start.
-    expect(drive(gate.admit({ ...delayed, attempt: 2 }, limits, 5_300))).toMatchObject({ type: "go", at: 8_000 });
+    expect(drive(gate.admit({ ...delayed, attempt: 2 }, 5_300))).toMatchObject({ type: "go", at: 8_000 });
   });
 });
 
@@ -271,8 +269,8 @@ describe("the admission gate", () => {
       countStart: (k, window, period, now) => store.countStart(k, window, period, now),
     };
     const gate = new LimitGate(racing);
-    const record = { id: "late", taskName: "lim_gate", attempt: 1, queuedAt: 5, limits: { concurrency: "" } } as ExecutionRecord;
-    const admission = drive(gate.admit(record, { concurrency: { limit: 1 } }, 10));
+    const record = { id: "late", taskName: "lim_gate", attempt: 1, queuedAt: 5, limits: { concurrency: { key: "", limit: 1 } } } as unknown as ExecutionRecord;
+    const admission = drive(gate.admit(record, 10));
     // Admitted with its note kept: the engine forgets it once the message is sent.
     expect(admission).toEqual({ type: "go", at: 10, noted: { key, waiter: { id: "late", since: 5 } } });
     expect(store.waiters(key, 8)).toEqual([{ id: "late", since: 5 }]);
