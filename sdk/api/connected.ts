@@ -61,7 +61,7 @@ const storeMethods: Record<Exclude<keyof ExecutionStore, "limits">, true> = {
   putReuseRecord: true,
 };
 
-const limitMethods: Record<keyof LimitStore, true> = { acquire: true, vacate: true, hold: true, unhold: true, waiters: true, countStart: true };
+const limitMethods: Record<keyof LimitStore, true> = { acquire: true, slots: true, vacate: true, hold: true, unhold: true, waiters: true, countStart: true };
 
 /** The store's limit counters, once the adapter is loaded (a client submitting a limited task passes its limits). */
 function deferredLimits(ports: () => Promise<AwsPorts>): LimitStore {

@@ -22,6 +22,11 @@ export function conditionOf(expect: Expectation, names: Record<string, string>, 
     parts.push(`#e_state IN (${options.join(", ")})`);
   }
   if (expect.attempt !== undefined) equal("attempt", expect.attempt);
+  if (expect.heldSince !== undefined) {
+    Object.assign(names, { "#e_held": "held", "#e_since": "since" });
+    values[":e_heldSince"] = expect.heldSince;
+    parts.push("#e_held.#e_since = :e_heldSince");
+  }
   if (expect.generation !== undefined) equal("generation", expect.generation);
   if (expect.guarded !== undefined) equal("guarded", expect.guarded);
   if (expect.pending !== undefined) equal("pending", expect.pending);

@@ -5,12 +5,13 @@
  *
  * | item | pk | sk |
  * | --- | --- | --- |
- * | a concurrency limit's holders (a string set of execution ids) | `L#<limit>` | `L` |
+ * | a concurrency limit's holders (a string set of tokens, digests of execution ids) | `L#<limit>` | `L` |
  * | an execution it holds back | `L#<limit>` | `W#<since, 15 digits>#<id>` |
  * | a rate limit's count of starts in one window of its period | `L#<limit>` | `R#<window>`; `expiresAt`, the TTL attribute, an hour after the window ends |
  */
-import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import type { LimitStore, LimitWaiter } from "../engine/ports.ts";
+import { createHash } from "node:crypto";
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { LimitStore, LimitWaiter, Slot } from "../engine/ports.ts";
 import { isConditionFailure } from "./dynamodb-conditions.ts";
 
 /** The client and table of a {@link DynamoDbLimitStore}. */
@@ -22,6 +23,12 @@ export interface DynamoDbLimitStoreOptions {
 const pkOf = (key: string): string => `L#${key}`;
 /** How long a rate window's item outlives the window: TTL deletes late, and nothing reads an ended window. */
 const windowGraceSeconds = 3_600;
+/**
+ * A holder's token in the set: 12 characters of its id's SHA-256 (72 bits), so a limit of
+ * 50 keeps its item under one write unit (a whole execution id is five times longer, and
+ * every write is billed by the item's size).
+ */
+const tokenOf = (id: string): string => createHash("sha256").update(id).digest("base64url").slice(0, 12);
 const waiterSk = (waiter: LimitWaiter): string => `W#${String(waiter.since).padStart(15, "0")}#${waiter.id}`;
 
 /** A {@link LimitStore} on DynamoDB: each method one request (one conditional write, one read or one query). */
@@ -35,37 +42,47 @@ export class DynamoDbLimitStore implements LimitStore {
     this.#table = options.tableName;
   }
 
-  async acquire(key: string, id: string, limit: number): Promise<{ admitted: boolean; holders: number }> {
+  async acquire(key: string, id: string, limit: number): Promise<Slot> {
+    const token = tokenOf(id);
     try {
       const { Attributes } = await this.#client.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: { pk: pkOf(key), sk: "L" },
           // A holder asking again is let through: its one slot is counted once.
-          UpdateExpression: "ADD holders :ids SET #type = :type",
-          ConditionExpression: "attribute_not_exists(holders) OR contains(holders, :id) OR size(holders) < :limit",
+          UpdateExpression: "ADD holders :tokens SET #type = :type",
+          ConditionExpression: "attribute_not_exists(holders) OR contains(holders, :token) OR size(holders) < :limit",
           ExpressionAttributeNames: { "#type": "type" },
-          ExpressionAttributeValues: { ":ids": new Set([id]), ":id": id, ":limit": limit, ":type": "limit" },
-          ReturnValues: "ALL_NEW",
+          ExpressionAttributeValues: { ":tokens": new Set([token]), ":token": token, ":limit": limit, ":type": "limit" },
+          ReturnValues: "UPDATED_OLD",
         }),
       );
-      return { admitted: true, holders: sizeOf(Attributes?.holders) };
+      const before = Attributes?.holders instanceof Set ? (Attributes.holders as Set<string>) : new Set<string>();
+      const added = !before.has(token);
+      return { admitted: true, added, holders: before.size + (added ? 1 : 0) };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      return { admitted: false, holders: limit };
+      return { admitted: false, added: false, holders: limit };
     }
   }
 
+  async slots(key: string, id: string): Promise<{ holds: boolean; holders: number }> {
+    const { Item } = await this.#client.send(new GetCommand({ TableName: this.#table, Key: { pk: pkOf(key), sk: "L" }, ConsistentRead: true }));
+    const holders = Item?.holders instanceof Set ? (Item.holders as Set<string>) : new Set<string>();
+    return { holds: holders.has(tokenOf(id)), holders: holders.size };
+  }
+
   async vacate(key: string, id: string): Promise<void> {
+    const token = tokenOf(id);
     try {
       await this.#client.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: { pk: pkOf(key), sk: "L" },
-          UpdateExpression: "DELETE holders :ids",
+          UpdateExpression: "DELETE holders :tokens",
           // Nothing to write when it holds no slot (a repeated release): no item made either.
-          ConditionExpression: "contains(holders, :id)",
-          ExpressionAttributeValues: { ":ids": new Set([id]), ":id": id },
+          ConditionExpression: "contains(holders, :token)",
+          ExpressionAttributeValues: { ":tokens": new Set([token]), ":token": token },
         }),
       );
     } catch (error) {
@@ -83,7 +100,7 @@ export class DynamoDbLimitStore implements LimitStore {
     await this.#client.send(new DeleteCommand({ TableName: this.#table, Key: { pk: pkOf(key), sk: waiterSk(waiter) } }));
   }
 
-  async waiters(key: string, count: number): Promise<LimitWaiter[]> {
+  async waiters(key: string, count: number, after?: LimitWaiter): Promise<LimitWaiter[]> {
     const { Items } = await this.#client.send(
       new QueryCommand({
         TableName: this.#table,
@@ -91,6 +108,7 @@ export class DynamoDbLimitStore implements LimitStore {
         ExpressionAttributeValues: { ":pk": pkOf(key), ":w": "W#" },
         ConsistentRead: true,
         Limit: count,
+        ...(after === undefined ? {} : { ExclusiveStartKey: { pk: pkOf(key), sk: waiterSk(after) } }),
       }),
     );
     return (Items ?? []).map((item) => ({ id: item.id as string, since: item.since as number }));
@@ -111,8 +129,4 @@ export class DynamoDbLimitStore implements LimitStore {
     );
     return Attributes?.starts as number;
   }
-}
-
-function sizeOf(holders: unknown): number {
-  return holders instanceof Set ? holders.size : 0;
 }

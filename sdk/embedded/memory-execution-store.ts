@@ -10,6 +10,7 @@ function meets(record: ExecutionRecord, expect: Expectation): boolean {
   }
   return (
     (expect.attempt === undefined || record.attempt === expect.attempt) &&
+    (expect.heldSince === undefined || record.held?.since === expect.heldSince) &&
     (expect.generation === undefined || record.generation === expect.generation) &&
     (expect.guarded === undefined || record.guarded === expect.guarded) &&
     (expect.pending === undefined || record.pending === expect.pending) &&

@@ -1,5 +1,5 @@
 /** The in-memory counters of concurrency and rate limits (the embedded engine's). */
-import type { LimitStore, LimitWaiter } from "../engine/ports.ts";
+import type { LimitStore, LimitWaiter, Slot } from "../engine/ports.ts";
 
 /**
  * Keeps each limit's holders, held executions and starts in maps. Every method runs to
@@ -13,11 +13,17 @@ export class MemoryLimitStore implements LimitStore {
   /** Each rate-limit window's count of starts, by limit and window. */
   readonly #windows = new Map<string, Map<number, number>>();
 
-  acquire(key: string, id: string, limit: number): { admitted: boolean; holders: number } {
+  acquire(key: string, id: string, limit: number): Slot {
     let holders = this.#holders.get(key);
     if (holders === undefined) this.#holders.set(key, (holders = new Set()));
-    if (!holders.has(id) && holders.size < limit) holders.add(id);
-    return { admitted: holders.has(id), holders: holders.size };
+    const added = !holders.has(id) && holders.size < limit;
+    if (added) holders.add(id);
+    return { admitted: holders.has(id), added, holders: holders.size };
+  }
+
+  slots(key: string, id: string): { holds: boolean; holders: number } {
+    const holders = this.#holders.get(key);
+    return { holds: holders?.has(id) ?? false, holders: holders?.size ?? 0 };
   }
 
   vacate(key: string, id: string): void {
@@ -34,9 +40,10 @@ export class MemoryLimitStore implements LimitStore {
     this.#waiters.get(key)?.delete(waiter.id);
   }
 
-  waiters(key: string, count: number): LimitWaiter[] {
-    const all = [...(this.#waiters.get(key)?.values() ?? [])];
-    return all.sort((a, b) => a.since - b.since || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, count);
+  waiters(key: string, count: number, after?: LimitWaiter): LimitWaiter[] {
+    const order = (a: LimitWaiter, b: LimitWaiter) => a.since - b.since || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+    const all = [...(this.#waiters.get(key)?.values() ?? [])].sort(order);
+    return (after === undefined ? all : all.filter((w) => order(w, after) > 0)).slice(0, count);
   }
 
   countStart(key: string, window: number, periodMs: number, now: number): number {

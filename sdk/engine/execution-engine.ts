@@ -77,6 +77,12 @@ export const RELEASE_GROUP = 99;
  */
 export const CANCEL_WRITES_AT_ONCE = 32;
 
+/**
+ * How long after a held execution's admission its note may still be found before a release
+ * takes its admitter for dead and sends its message again: far past a live admitter's send.
+ */
+export const ADMISSION_REPAIR_MS = 60_000;
+
 /** A new execution, as the runtime describes it. */
 export interface NewExecution {
   readonly id: string;
@@ -576,65 +582,129 @@ export class ExecutionEngine {
   }
 
   /**
-   * Sends a queued execution's message once its task's limits admit it. Held by a
-   * concurrency limit, it is noted as held (its record says so) and nothing is sent: a
-   * freed slot sends it. Delayed by a rate limit, its message is delayed to the start
-   * reserved for it, which its record's `notBefore` carries, so an early delivery cannot
-   * start it. Answers whether a message was sent.
-   * @param waiter - its note among the held, when a freed slot found it there
+   * Sends a queued execution's message once its limits admit it; answers whether it did.
+   * Over a concurrency limit, it is held: its record says so first, then it is noted where a
+   * freed slot looks, then the slots are looked at again (a release vacates before it reads
+   * the notes, so of the two one sees the other). A record held already (a resend) is
+   * noted again, which repairs a note its holder died before writing.
    */
-  *#gated(record: ExecutionRecord, delayMs?: number, waiter?: LimitWaiter): Step<boolean> {
-    const now = this.#o.clock.now();
-    const admission = yield* (this.#gate as LimitGate).admit(record, now, waiter);
-    const expect = { state: State.Queued, attempt: record.attempt };
-    if (admission.type === "held") {
-      if (record.held?.by !== "concurrency") yield* call(this.#o.store.update(record.id, expect, { held: admission.hold }));
-      return false;
+  *#gated(record: ExecutionRecord, delayMs?: number): Step<boolean> {
+    const gate = this.#gate as LimitGate;
+    const concurrency = record.limits?.concurrency;
+    if (concurrency !== undefined) {
+      const key = gate.concurrencyKey(record);
+      const slot = yield* gate.acquire(record);
+      if (record.held?.by === "concurrency" || !slot.admitted) {
+        let held = record;
+        if (held.held?.by !== "concurrency") {
+          const hold: Hold = { by: "concurrency", since: this.#o.clock.now(), limit: concurrency.limit };
+          const written = yield* call(this.#o.store.update(record.id, { state: State.Queued, attempt: record.attempt }, { held: hold }));
+          if (written === undefined) return false;
+          held = written;
+        }
+        const waiter = { id: held.id, since: (held.held as Hold).since };
+        if (!slot.admitted) {
+          yield* gate.note(key, waiter);
+          if (!(yield* gate.acquire(held)).admitted) return false;
+        }
+        return yield* this.#admitNoted(held, key, waiter);
+      }
     }
-    const rate = record.limits?.rate;
-    let sent: boolean;
-    if (rate !== undefined && admission.at > Math.max(now, record.notBefore ?? now)) {
-      const hold: Hold = { by: "rate", since: now, limit: rate.limit, periodMs: rate.periodMs, until: admission.at, attempt: record.attempt };
-      const delayed = yield* call(this.#o.store.update(record.id, expect, { notBefore: admission.at, held: hold }));
-      if (delayed !== undefined) yield* call(this.#post(delayed, admission.at - now));
-      sent = delayed !== undefined;
-    } else {
-      if (record.held?.by === "concurrency") yield* call(this.#o.store.update(record.id, expect, { held: undefined }));
-      yield* call(this.#post(record, delayMs));
-      sent = true;
-    }
-    // Forgotten only once its message is on the way: a worker dying before that leaves the
-    // note, and the next release finds it queued and admits it again (idempotent).
-    if (admission.noted !== undefined) yield* (this.#gate as LimitGate).forget(admission.noted.key, admission.noted.waiter);
+    return yield* this.#start(record, delayMs);
+  }
+
+  /**
+   * Starts a held execution that now has a slot: its hold is cleared by a write expecting
+   * that hold, so of admitters racing for it (releases, a resend) one sends its message;
+   * its note is forgotten after the send, so a queued execution with no message on the way
+   * is always noted (see #admitHeld for an admitter that died in between).
+   */
+  *#admitNoted(record: ExecutionRecord, key: string, waiter: LimitWaiter): Step<boolean> {
+    const expect = { state: State.Queued, attempt: record.attempt, heldSince: record.held?.since ?? waiter.since };
+    const cleared = yield* call(this.#o.store.update(record.id, expect, { held: undefined, admittedAt: this.#o.clock.now() }));
+    if (cleared === undefined) return false;
+    const sent = yield* this.#start(cleared);
+    yield* (this.#gate as LimitGate).forget(key, waiter);
     return sent;
   }
 
   /**
-   * Frees the concurrency slot of an execution that finished, suspended or slept, then
-   * admits the oldest held executions while slots are free. Idempotent: a repeat (the
-   * coordinator's backstop, a repair) frees nothing twice and admits only those still held.
+   * Sends an admitted execution's message, at the start its rate limit gives it: one later
+   * than due is written to the record (`notBefore`, with the hold saying why), so an early
+   * delivery cannot start it and a resend keeps that start.
    */
-  *#freeSlot(record: ExecutionRecord): Step<void> {
-    if (this.#gate === undefined || record.limits?.concurrency === undefined) return;
-    const freed = yield* this.#gate.vacate(record);
-    if (freed !== undefined) yield* this.#admitHeld(freed.key, freed.waiters);
+  *#start(record: ExecutionRecord, delayMs?: number): Step<boolean> {
+    if (record.limits?.rate === undefined) {
+      yield* call(this.#post(record, delayMs));
+      return true;
+    }
+    const rate = record.limits.rate;
+    const now = this.#o.clock.now();
+    const due = Math.max(now, record.notBefore ?? now);
+    const at = yield* (this.#gate as LimitGate).reserve(record, now, due);
+    if (at <= due) {
+      yield* call(this.#post(record, delayMs));
+      return true;
+    }
+    const hold: Hold = { by: "rate", since: now, limit: rate.limit, periodMs: rate.periodMs, until: at, attempt: record.attempt };
+    const delayed = yield* call(this.#o.store.update(record.id, { state: State.Queued, attempt: record.attempt }, { notBefore: at, held: hold }));
+    if (delayed !== undefined) yield* call(this.#post(delayed, at - now));
+    return delayed !== undefined;
   }
 
-  /** Admits held executions of one concurrency limit, oldest first, until one is held again. */
-  *#admitHeld(key: string, waiters: readonly LimitWaiter[]): Step<void> {
+  /**
+   * Frees the concurrency slot of an execution that finished, suspended or slept, then
+   * admits the oldest held executions while slots are free. Idempotent. A backstop (the
+   * coordinator's, a repair's) reads the slots first and writes only when the release it
+   * repeats was not made (the slot still held) or left slots free.
+   */
+  *#freeSlot(record: ExecutionRecord, backstop = false): Step<void> {
+    const gate = this.#gate;
+    const concurrency = record.limits?.concurrency;
+    if (gate === undefined || concurrency === undefined) return;
+    if (backstop) {
+      const slots = yield* gate.slots(record);
+      if (!slots.holds && slots.holders >= concurrency.limit) return;
+      if (slots.holds) yield* gate.vacate(record);
+    } else {
+      yield* gate.vacate(record);
+    }
+    yield* this.#admitHeld(gate.concurrencyKey(record));
+  }
+
+  /**
+   * Admits held executions of one concurrency limit, oldest first, until one finds no slot.
+   * A note whose execution is no longer held was admitted by another, whose message is on
+   * the way; one admitted over {@link ADMISSION_REPAIR_MS} ago whose note is still here
+   * lost its admitter between the send and the forget (or before the send), so it is sent
+   * again (a duplicate is dropped at claim). A note of a finished execution is dropped.
+   */
+  *#admitHeld(key: string): Step<void> {
     const gate = this.#gate as LimitGate;
-    let next = waiters;
-    // Bounded: a slot admits a few at most, and notes of finished executions are dropped as found.
-    for (let round = 0; next.length > 0 && round < 16; round += 1) {
-      for (const waiter of next) {
+    let after: LimitWaiter | undefined;
+    // Bounded: a release admits one or a few, and scans past notes others are admitting.
+    for (let page = 0; page < 16; page += 1) {
+      const waiters = yield* gate.waiters(key, after);
+      if (waiters.length === 0) return;
+      for (const waiter of waiters) {
+        after = waiter;
         const found = yield* call(this.#o.store.get(waiter.id));
         if (found === undefined || found.state !== State.Queued) {
           yield* gate.forget(key, waiter);
           continue;
         }
-        if (!(yield* this.#gated(found, undefined, waiter))) return;
+        if (found.held?.by !== "concurrency") {
+          if (this.#o.clock.now() - (found.admittedAt ?? found.queuedAt ?? 0) > ADMISSION_REPAIR_MS) {
+            yield* call(this.#post(found));
+            yield* gate.forget(key, waiter);
+          }
+          continue;
+        }
+        const slot = yield* gate.acquire(found);
+        if (!slot.admitted) return;
+        yield* this.#admitNoted(found, key, waiter);
+        if (slot.holders >= (found.limits?.concurrency?.limit ?? 1)) return;
       }
-      next = yield* gate.waiters(key);
     }
   }
 
@@ -647,7 +717,7 @@ export class ExecutionEngine {
     // The slot's release reads only these fields of the record.
     const limited = records.filter((r) => r.limits?.concurrency !== undefined) as ExecutionRecord[];
     if (limited.length === 0) return undefined;
-    const freed = drive(all(limited.map((r) => this.#freeSlot(r))));
+    const freed = drive(all(limited.map((r) => this.#freeSlot(r, true))));
     return isPromiseLike(freed) ? freed.then(ignore) : undefined;
   }
 
@@ -665,8 +735,7 @@ export class ExecutionEngine {
       this.#o.store.update(record.id, { state: State.Running, attempt: record.attempt }, { state: State.Queued, queuedAt: now }, { state: State.Queued, at: now, attempt: record.attempt }),
     );
     // Queued before it is noted as held, so a release that finds the note finds it queued.
-    // Its start was counted by its rate limit when it first started: only the slot is asked for.
-    if (back !== undefined) yield* this.#gated({ ...back, limits: { concurrency } });
+    if (back !== undefined) yield* this.#gated(back);
     return undefined;
   }
 

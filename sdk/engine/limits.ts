@@ -5,20 +5,9 @@
  * one over the limit is held with no message sent (a concurrency limit) or its message
  * delayed to the first free moment (a rate limit). See ARCHITECTURE.md, "Flow control".
  */
-import type { LimitStore, LimitWaiter } from "./ports.ts";
+import type { LimitStore, LimitWaiter, Slot } from "./ports.ts";
 import { call, type Step } from "./step.ts";
-import type { ExecutionRecord, Hold } from "./model.ts";
-
-/** What the gate decided for one queueing of an execution. */
-export type Admission =
-  /**
-   * Send its message, due at `at` (later than it was due when a rate limit delays it).
-   * `noted`: its note among the held, forgotten once the message is sent, so a queued
-   * execution with no message on the way is always noted somewhere a release looks.
-   */
-  | { readonly type: "go"; readonly at: number; readonly noted?: { readonly key: string; readonly waiter: LimitWaiter } | undefined }
-  /** Held by a concurrency limit: no message until a slot frees. */
-  | { readonly type: "held"; readonly hold: Hold; readonly holders: number };
+import type { ExecutionRecord } from "./model.ts";
 
 /** How many later windows a rate-limited start tries before its message is tried again. */
 export const RATE_HOPS = 16;
@@ -40,12 +29,11 @@ export function nextWindow(window: number, count: number, limit: number): number
 }
 
 /**
- * The gate's decisions over a {@link LimitStore}. Concurrency: a slot is held from the
- * admission of a queueing until the execution finishes, suspends or sleeps (a retry and a
- * take-over keep it); acquiring is idempotent per execution, so a resend, a duplicate
- * delivery or a repeated release never counts twice. Held executions are noted before the
- * second look at the slots, and a release vacates before it reads the noted ones, so one
- * of the two always sees the other: none is stranded.
+ * The gate's steps over a {@link LimitStore}; the engine orders them (see
+ * `ExecutionEngine.#gated` and `#admitHeld`, and ARCHITECTURE.md, "Flow control").
+ * Concurrency: a slot is held by an execution from its admission until it finishes,
+ * suspends or sleeps (a retry and a take-over keep it); acquiring is idempotent per
+ * execution, so a resend, a duplicate delivery or a repeated release never counts twice.
  */
 export class LimitGate {
   readonly #store: LimitStore;
@@ -55,74 +43,58 @@ export class LimitGate {
     this.#store = store;
   }
 
-  /**
-   * Admits one queueing of `record` (every limit of its task), or holds it.
-   * @param now - the time, epoch milliseconds
-   * @param waiter - the note of it as held, when it was found among them (its record may not say so)
-   */
-  *admit(record: ExecutionRecord, now: number, waiter?: LimitWaiter): Step<Admission> {
-    const concurrency = record.limits?.concurrency;
-    let noted: { key: string; waiter: LimitWaiter } | undefined;
-    if (concurrency !== undefined) {
-      const key = limitKey("concurrency", record.taskName, concurrency.key);
-      const slot = yield* this.#acquire(record, key, concurrency.limit, now, waiter);
-      if (slot.type === "held") return slot;
-      if (slot.noted !== undefined) noted = { key, waiter: slot.noted };
-    }
-    const due = Math.max(now, record.notBefore ?? now);
-    const rate = record.limits?.rate;
-    if (rate === undefined) return { type: "go", at: due, noted };
-    // Reserved before for this attempt (a resend of a delayed start): the same start.
-    const reserved = record.held?.by === "rate" && record.held.attempt === record.attempt ? record.held.until : undefined;
-    const at = reserved ?? (yield* this.#reserve(limitKey("rate", record.taskName, rate.key), rate.limit, rate.periodMs, now, due));
-    return { type: "go", at, noted };
+  /** The storage key of `record`'s concurrency limit (it has one). */
+  concurrencyKey(record: ExecutionRecord): string {
+    return limitKey("concurrency", record.taskName, record.limits?.concurrency?.key ?? "");
   }
 
-  /** Takes a slot, or notes the execution as held; answers the hold, or the note to forget once its message is sent. */
-  *#acquire(record: ExecutionRecord, key: string, limit: number, now: number, waiter: LimitWaiter | undefined): Step<Extract<Admission, { type: "held" }> | { readonly type: "slot"; readonly noted: LimitWaiter | undefined }> {
-    const noted = waiter ?? { id: record.id, since: record.held?.since ?? record.queuedAt ?? now };
-    const first = yield* call(this.#store.acquire(key, record.id, limit));
-    const wasHeld = waiter !== undefined || record.held?.by === "concurrency";
-    if (first.admitted) return { type: "slot", noted: wasHeld ? noted : undefined };
-    // Noted first, then the slots read again: a release between the two reads is seen by
-    // the second, and one after it finds the note.
-    yield* call(this.#store.hold(key, noted));
-    const second = yield* call(this.#store.acquire(key, record.id, limit));
-    if (second.admitted) return { type: "slot", noted };
-    return { type: "held", hold: { by: "concurrency", since: noted.since, limit }, holders: second.holders };
+  /** Takes a slot of `record`'s concurrency limit for it, if one is free or it holds one. */
+  acquire(record: ExecutionRecord): Step<Slot> {
+    return call(this.#store.acquire(this.concurrencyKey(record), record.id, record.limits?.concurrency?.limit ?? 1));
   }
 
-  /**
-   * Counts a start in the window `due` falls in, or the first later one with room: one
-   * atomic add a window tried, never a conditional write that others make fail. Answers
-   * when it may start.
-   */
-  *#reserve(key: string, limit: number, periodMs: number, now: number, due: number): Step<number> {
-    let window = Math.floor(due / periodMs);
-    for (let hops = 0; hops < RATE_HOPS; hops += 1) {
-      const count = yield* call(this.#store.countStart(key, window, periodMs, now));
-      if (count <= limit) return Math.max(due, window * periodMs);
-      window = nextWindow(window, count, limit);
-    }
-    throw new Error(`the rate limit ${key} found no window with room in ${RATE_HOPS} tries; the message is tried again`);
+  /** Whether `record` holds a slot of its concurrency limit, and how many do. */
+  slots(record: ExecutionRecord): Step<{ readonly holds: boolean; readonly holders: number }> {
+    return call(this.#store.slots(this.concurrencyKey(record), record.id));
   }
 
-  /** Frees the slot `record` holds under its concurrency limit; answers the oldest held executions to try next. */
-  *vacate(record: ExecutionRecord): Step<{ readonly key: string; readonly waiters: LimitWaiter[] } | undefined> {
-    const concurrency = record.limits?.concurrency;
-    if (concurrency === undefined) return undefined;
-    const key = limitKey("concurrency", record.taskName, concurrency.key);
-    yield* call(this.#store.vacate(key, record.id));
-    return { key, waiters: yield* call(this.#store.waiters(key, WAITERS_READ)) };
+  /** Frees the slot `record` holds (nothing when it holds none). */
+  vacate(record: ExecutionRecord): Step<void> {
+    return call(this.#store.vacate(this.concurrencyKey(record), record.id));
   }
 
-  /** The next held executions of a concurrency limit, oldest first. */
-  waiters(key: string): Step<LimitWaiter[]> {
-    return call(this.#store.waiters(key, WAITERS_READ));
+  /** Notes a held execution where a freed slot looks (a repeat changes nothing). */
+  note(key: string, waiter: LimitWaiter): Step<void> {
+    return call(this.#store.hold(key, waiter));
   }
 
-  /** Forgets a note of a held execution that no longer waits (it finished, or was admitted elsewhere). */
+  /** The next held executions of a concurrency limit, oldest first (after `after`). */
+  waiters(key: string, after?: LimitWaiter): Step<LimitWaiter[]> {
+    return call(this.#store.waiters(key, WAITERS_READ, after));
+  }
+
+  /** Forgets a note of a held execution that no longer waits (it was admitted, or finished). */
   forget(key: string, waiter: LimitWaiter): Step<void> {
     return call(this.#store.unhold(key, waiter));
+  }
+
+  /**
+   * When `record`'s attempt may start under its rate limit (it has one), due at `due`: the
+   * start reserved before for this attempt (a resend of a delayed start), or one counted
+   * now in the window `due` falls in, or the first later one with room.
+   */
+  *reserve(record: ExecutionRecord, now: number, due: number): Step<number> {
+    const rate = record.limits?.rate;
+    if (rate === undefined) return due;
+    const reserved = record.held?.by === "rate" && record.held.attempt === record.attempt ? record.held.until : undefined;
+    if (reserved !== undefined) return reserved;
+    const key = limitKey("rate", record.taskName, rate.key);
+    let window = Math.floor(due / rate.periodMs);
+    for (let hops = 0; hops < RATE_HOPS; hops += 1) {
+      const count = yield* call(this.#store.countStart(key, window, rate.periodMs, now));
+      if (count <= rate.limit) return Math.max(due, window * rate.periodMs);
+      window = nextWindow(window, count, rate.limit);
+    }
+    throw new Error(`the rate limit ${key} found no window with room in ${RATE_HOPS} tries; the message is tried again`);
   }
 }

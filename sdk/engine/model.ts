@@ -154,6 +154,11 @@ export interface ExecutionRecord {
    * views say it waits for. Cleared once a concurrency slot admits it.
    */
   held?: Hold;
+  /**
+   * When a concurrency limit last admitted it from being held, epoch milliseconds: a release
+   * that still finds its note long after knows its admitter died before sending its message.
+   */
+  admittedAt?: number;
 }
 
 /**

@@ -8,6 +8,8 @@ import type { MaybePromise } from "./step.ts";
 /** What a conditional update requires of the stored record. */
 export interface Expectation {
   readonly state?: ExecutionState | readonly ExecutionState[];
+  /** The record is held by a limit since this time (`held.since`): of racing admitters, one clears it. */
+  readonly heldSince?: number;
   readonly attempt?: number;
   readonly generation?: number;
   readonly guarded?: boolean;
@@ -229,6 +231,16 @@ export interface LimitWaiter {
   readonly since: number;
 }
 
+/** What {@link LimitStore.acquire} answers. */
+export interface Slot {
+  /** Whether the id holds a slot now. */
+  readonly admitted: boolean;
+  /** Whether this call gave it the slot (it held none before). */
+  readonly added: boolean;
+  /** How many hold a slot now. */
+  readonly holders: number;
+}
+
 /**
  * The storage of flow-control counters: a thin adapter (each method one conditional
  * operation on one item or one partition), the decisions being the engine's
@@ -241,7 +253,9 @@ export interface LimitStore {
    * in one atomic step; answers whether `id` holds a slot now, and how many hold one.
    * Idempotent: a holder asking again keeps its one slot.
    */
-  acquire(key: string, id: string, limit: number): MaybePromise<{ readonly admitted: boolean; readonly holders: number }>;
+  acquire(key: string, id: string, limit: number): MaybePromise<Slot>;
+  /** Whether `id` holds a slot of `key`, and how many do, read consistently. */
+  slots(key: string, id: string): MaybePromise<{ readonly holds: boolean; readonly holders: number }>;
   /** Removes `id` from the holders of `key`; nothing when it holds no slot. */
   vacate(key: string, id: string): MaybePromise<void>;
   /** Notes a held execution (a repeat changes nothing). */
@@ -249,7 +263,7 @@ export interface LimitStore {
   /** Forgets a held execution (nothing when it is not noted). */
   unhold(key: string, waiter: LimitWaiter): MaybePromise<void>;
   /** The `count` oldest held executions of `key`, oldest first, read consistently. */
-  waiters(key: string, count: number): MaybePromise<LimitWaiter[]>;
+  waiters(key: string, count: number, after?: LimitWaiter): MaybePromise<LimitWaiter[]>;
   /**
    * Counts one more start in window `window` of a rate limit (the `window`-th period of
    * `periodMs` since the epoch), in one atomic step with no condition, and answers the

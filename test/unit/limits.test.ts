@@ -7,7 +7,12 @@ import { describe, expect, it } from "vitest";
 import { State, createEngine, task, workflow, sleep, type Engine } from "floe";
 import { ManualClock } from "../support/sim-sqs.ts";
 import { latch, measured, openLatch, peak } from "../conformance/probes.ts";
-import { LimitGate, limitKey, type Admission } from "../../sdk/engine/limits.ts";
+import { LimitGate, limitKey } from "../../sdk/engine/limits.ts";
+import { ADMISSION_REPAIR_MS } from "../../sdk/engine/execution-engine.ts";
+import { MemoryExecutionStore } from "../../sdk/embedded/memory-execution-store.ts";
+import { MemoryBlobStore } from "../../sdk/embedded/memory-blob-store.ts";
+import { Runtime } from "../../sdk/runtime/runtime.ts";
+import { cryptoIds } from "../../sdk/runtime/system.ts";
 import { MemoryLimitStore } from "../../sdk/embedded/memory-limit-store.ts";
 import { drive } from "../../sdk/engine/step.ts";
 import type { ExecutionRecord } from "../../sdk/engine/model.ts";
@@ -51,6 +56,8 @@ const sleepy = task("lim_sleep", { concurrency: { limit: 1 } }, async (n: number
     return sleeperClock();
   });
 });
+
+const gated = task("lim_gate", { concurrency: { limit: 1 } }, async (n: number) => n);
 
 const starts: number[] = [];
 const rated = task("lim_rate", { rateLimit: { limit: 2, periodMs: 10_000 } }, async (n: number) => {
@@ -194,13 +201,12 @@ describe("a rate limit's windows", () => {
       for (let i = 0; i < 30; i += 1) {
         const due = Math.floor(random() * 3_000);
         const record = { id: `r${i}`, taskName: "lim_w", attempt: 1, notBefore: due, limits: { rate: { key: "", limit, periodMs: period } } } as unknown as ExecutionRecord;
-        const admission = drive(gate.admit(record, 0)) as Admission;
-        if (admission.type !== "go") throw new Error("a rate limit holds nothing back");
-        expect(admission.at).toBeGreaterThanOrEqual(due);
-        const window = Math.floor(admission.at / period);
+        const at = drive(gate.reserve(record, 0, due)) as number;
+        expect(at).toBeGreaterThanOrEqual(due);
+        const window = Math.floor(at / period);
         // Its own window was full, or it starts when due.
-        if (admission.at > due) expect(admitted.filter((s) => Math.floor(s / period) === Math.floor(due / period)).length).toBe(limit);
-        admitted.push(admission.at);
+        if (at > due) expect(admitted.filter((s) => Math.floor(s / period) === Math.floor(due / period)).length).toBe(limit);
+        admitted.push(at);
         expect(admitted.filter((s) => Math.floor(s / period) === window).length).toBeLessThanOrEqual(limit);
       }
     }
@@ -211,14 +217,14 @@ describe("a rate limit's windows", () => {
     const gate = new LimitGate(store);
     const limits = { rate: { key: "", limit: 1, periodMs: 1_000 } };
     const record = (id: string) => ({ id, taskName: "lim_once", attempt: 1, limits }) as unknown as ExecutionRecord;
-    expect(drive(gate.admit(record("a"), 5_000))).toMatchObject({ type: "go", at: 5_000 });
-    expect(drive(gate.admit(record("b"), 5_000))).toMatchObject({ type: "go", at: 6_000 });
+    expect(drive(gate.reserve(record("a"), 5_000, 5_000))).toBe(5_000);
+    expect(drive(gate.reserve(record("b"), 5_000, 5_000))).toBe(6_000);
     const delayed = { ...record("b"), notBefore: 6_000, held: { by: "rate", since: 5_000, limit: 1, periodMs: 1_000, until: 6_000, attempt: 1 } } as ExecutionRecord;
-    expect(drive(gate.admit(delayed, 5_100))).toMatchObject({ type: "go", at: 6_000 });
+    expect(drive(gate.reserve(delayed, 5_100, 6_000))).toBe(6_000);
     // The window at 6 s still has room for no one else: the resend counted nothing.
-    expect(drive(gate.admit(record("c"), 5_200))).toMatchObject({ type: "go", at: 7_000 });
+    expect(drive(gate.reserve(record("c"), 5_200, 5_200))).toBe(7_000);
     // A retry is another start.
-    expect(drive(gate.admit({ ...delayed, attempt: 2 }, 5_300))).toMatchObject({ type: "go", at: 8_000 });
+    expect(drive(gate.reserve({ ...delayed, attempt: 2 }, 5_300, 6_000))).toBe(8_000);
   });
 });
 
@@ -250,29 +256,72 @@ describe("bad limit options", () => {
   });
 });
 
-describe("the admission gate", () => {
-  it("admits an execution whose slot freed between its first look and its note as held, so it is not stranded", () => {
-    const store = new MemoryLimitStore();
+describe("the admission protocol", () => {
+  it("admits an execution whose slot freed between its first look and its note as held, so it is not stranded", async () => {
+    const store = new MemoryExecutionStore();
+    const inner = store.limits;
     const key = limitKey("concurrency", "lim_gate", "");
-    store.acquire(key, "holder", 1);
+    let holder = "";
     // The holder's release lands after the first look found no room and before the note:
     // the releaser read no note, so only the second look can admit it.
     const racing: LimitStore = {
-      acquire: (k, id, limit) => store.acquire(k, id, limit),
-      vacate: (k, id) => store.vacate(k, id),
+      acquire: (k, id, limit) => inner.acquire(k, id, limit),
+      slots: (k, id) => inner.slots(k, id),
+      vacate: (k, id) => inner.vacate(k, id),
       hold: (k: string, waiter: LimitWaiter) => {
-        store.vacate(k, "holder");
-        store.hold(k, waiter);
+        inner.vacate(k, holder);
+        inner.hold(k, waiter);
       },
-      unhold: (k, waiter) => store.unhold(k, waiter),
-      waiters: (k, count) => store.waiters(k, count),
-      countStart: (k, window, period, now) => store.countStart(k, window, period, now),
+      unhold: (k, waiter) => inner.unhold(k, waiter),
+      waiters: (k, count, after) => inner.waiters(k, count, after),
+      countStart: (k, window, period, now) => inner.countStart(k, window, period, now),
     };
-    const gate = new LimitGate(racing);
-    const record = { id: "late", taskName: "lim_gate", attempt: 1, queuedAt: 5, limits: { concurrency: { key: "", limit: 1 } } } as unknown as ExecutionRecord;
-    const admission = drive(gate.admit(record, 10));
-    // Admitted with its note kept: the engine forgets it once the message is sent.
-    expect(admission).toEqual({ type: "go", at: 10, noted: { key, waiter: { id: "late", since: 5 } } });
-    expect(store.waiters(key, 8)).toEqual([{ id: "late", since: 5 }]);
+    Object.defineProperty(store, "limits", { value: racing });
+    const sent: string[] = [];
+    const runtime = new Runtime({ store, queue: { send: (messages) => void sent.push(...messages.map((m) => m.executionId)) }, blobs: new MemoryBlobStore(), clock: new ManualClock(), ids: cryptoIds });
+    const first = runtime.submit(gated, 1);
+    await first.created;
+    holder = first.id;
+    const second = runtime.submit(gated, 2);
+    await second.created;
+    expect(sent).toEqual([first.id, second.id]);
+    // Admitted: its hold cleared, its note forgotten once its message was sent.
+    expect(store.get(second.id)?.held).toBeUndefined();
+    expect(inner.waiters(key, 8)).toEqual([]);
+    await runtime.close();
+  });
+
+  it("sends a held execution once when releases race for it, and again only when its admitter died long ago", async () => {
+    const clock = new ManualClock(1_000_000);
+    const store = new MemoryExecutionStore();
+    const sent: string[] = [];
+    const runtime = new Runtime({ store, queue: { send: (messages) => void sent.push(...messages.map((m) => m.executionId)) }, blobs: new MemoryBlobStore(), clock, ids: cryptoIds });
+    const key = limitKey("concurrency", "lim_gate", "");
+    const first = runtime.submit(gated, 1);
+    const second = runtime.submit(gated, 2);
+    await Promise.all([first.created, second.created]);
+    expect(sent).toEqual([first.id]);
+    expect(store.get(second.id)?.held?.by).toBe("concurrency");
+    // The holder finishes; its release and the coordinator's backstop race: one message.
+    const running = await runtime.engine.claim({ executionId: first.id, taskName: "lim_gate", attempt: 1 });
+    await runtime.engine.finish(running as ExecutionRecord, { type: "completed", result: "1" });
+    await runtime.engine.releaseSlots([store.get(first.id) as ExecutionRecord]);
+    expect(sent).toEqual([first.id, second.id]);
+    expect(store.limits.waiters(key, 8)).toEqual([]);
+    // An admitter that died after clearing the hold left the note and sent nothing: within a
+    // minute a release leaves it (its admitter may be sending), after it sends it again.
+    const third = runtime.submit(gated, 3);
+    await third.created;
+    const noted = store.limits.waiters(key, 8);
+    expect(noted.map((w) => w.id)).toEqual([third.id]);
+    store.update(third.id, { state: State.Queued }, { held: undefined, admittedAt: clock.now() });
+    await runtime.engine.releaseSlots([store.get(first.id) as ExecutionRecord]);
+    expect(sent).toEqual([first.id, second.id]);
+    clock.advance(ADMISSION_REPAIR_MS + 1);
+    const claimed = await runtime.engine.claim({ executionId: second.id, taskName: "lim_gate", attempt: 1 });
+    await runtime.engine.finish(claimed as ExecutionRecord, { type: "completed", result: "2" });
+    expect(sent).toEqual([first.id, second.id, third.id]);
+    expect(store.limits.waiters(key, 8)).toEqual([]);
+    await runtime.close();
   });
 });
