@@ -74,9 +74,9 @@ function build(setCode: (code: number) => void): Command {
       .option("--api <url>", "start the run on the floe API at <url> (a `floe dev` server or a deployed stack)")
       .addOption(tokenOption())
       .addOption(iamOption())
-      .option("--concurrency <n>", "how many tasks may run at once", wholeOption("--concurrency", 0, 100_000))
+      .option("--concurrency <n>", "how many tasks may run at once", wholeOption("--concurrency", 1, 100_000))
       .option("--workers <n>", 'run tasks marked runner: "worker" on <n> worker threads, each importing <module> (embedded engine)', wholeOption("--workers", 1, 256))
-      .option("--width <n>", "the timeline's width in characters", wholeOption("--width", 0, 1000), 60)
+      .option("--width <n>", "the timeline's width in characters", wholeOption("--width", 1, 1000), 60)
       .option("--no-progress", "do not show live progress on stderr")
       .option("--json", "print the run as JSON (state, result or error, executions, edges)")
       .option("--logs", "once the run has finished, print the lines its tasks logged (log, console), per execution and attempt (up to 50 executions)")
@@ -99,7 +99,7 @@ function build(setCode: (code: number) => void): Command {
       .option("--stack <name>", "with --bundles: the stack to serve, when the app has several")
       .option("--host <host>", "the address to listen on", "127.0.0.1")
       .option("-p, --port <port>", "the port to listen on (0 picks a free one)", wholeOption("--port", 0, 65_535), 3700)
-      .option("--concurrency <n>", "how many tasks may run at once", wholeOption("--concurrency", 0, 100_000))
+      .option("--concurrency <n>", "how many tasks may run at once", wholeOption("--concurrency", 1, 100_000))
       .option("--no-watch", "do not reload the module when it changes")
       .action(async (module: string, options: { host: string; port: number }) => {
         const { devCommand } = await import("./commands/dev.ts");
@@ -133,7 +133,7 @@ function build(setCode: (code: number) => void): Command {
       .addOption(iamOption())
       .option("-w, --workflow <name>", "only runs of this workflow")
       .option("-s, --state <state>", "only runs in this state (completed, failed, running, ...)")
-      .option("-n, --limit <n>", "how many runs a page holds (1 to 100)", wholeOption("--limit", 0, 100), 20)
+      .option("-n, --limit <n>", "how many runs a page holds (1 to 100)", wholeOption("--limit", 1, 100), 20)
       .option("--cursor <cursor>", "the page after the one this cursor ended (printed after a full page)")
       .option("--all", "read every page")
       .option("--json", "print the runs as JSON (with the next page's cursor)")
@@ -156,7 +156,7 @@ function build(setCode: (code: number) => void): Command {
       .addOption(apiOption())
       .addOption(tokenOption())
       .addOption(iamOption())
-      .option("--width <n>", "the timeline's width in characters", wholeOption("--width", 0, 1000), 60)
+      .option("--width <n>", "the timeline's width in characters", wholeOption("--width", 1, 1000), 60)
       .option("--json", "print the run as JSON")
       .option("--no-logs", "do not read and print the lines the tasks logged")
       .action(async (id: string, options: { api: string }) => {
