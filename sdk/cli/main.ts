@@ -259,7 +259,10 @@ class FloeCommand extends Command {
 
 /** One line per usage error, naming the help that shows the fix. */
 function configure<C extends Command>(command: C): C {
-  const name = command.parent === null ? "floe" : `floe ${command.name()}`;
+  // The whole path, so that a nested command's help is named as it is typed: `floe schedules pause --help`.
+  const names: string[] = [];
+  for (let c: Command | null = command; c !== null; c = c.parent) names.unshift(c.name());
+  const name = names.join(" ");
   return command.exitOverride().configureOutput({
     outputError: (text, write) => write(`floe: ${text.replace(/^error: /, "").trim().replace(/\n+/g, " ")} (see \`${name} --help\`)\n`),
   });

@@ -167,6 +167,7 @@ describe("floe run", () => {
 
   it("refuses bad usage with exit code 2 and the help to read", async () => {
     expectOneLine(await floe("run"), 2, /missing required argument 'module' \(see `floe run --help`\)/);
+    expectOneLine(await cli("schedules", "pause"), 2, /missing required argument 'workflow' \(see `floe schedules pause --help`\)/);
     expectOneLine(await cli("run", fixtures), 2, /name the workflow to run/);
     expectOneLine(await cli("run", fixtures, "echo", "--frobnicate"), 2, /unknown option '--frobnicate'/);
     expectOneLine(await cli("launch"), 2, /unknown command 'launch'/);
