@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { CliError, ExitCode } from "./cli-error.ts";
-import { countOption, intOption } from "./int-option.ts";
+import { wholeOption } from "./whole-option.ts";
 
 const defaultApi = "http://127.0.0.1:3700";
 
@@ -48,7 +48,7 @@ function report(error: unknown, verbose: boolean): number {
 }
 
 function build(setCode: (code: number) => void): Command {
-  const program = new Command("floe")
+  const program = new FloeCommand("floe")
     .description("Run, serve and inspect floe workflows.")
     .version(version(), "-V, --version")
     .option("--verbose", "print the stack of an error")
@@ -71,12 +71,10 @@ function build(setCode: (code: number) => void): Command {
       .option("--local-cloud", "run on the local cloud (DynamoDB Local, SQS and S3 servers; needs Java 17)")
       .option("--bundles <dir>", "run on a synthesized app's real Lambda bundles (the cdk.out folder), each function in its own processes")
       .option("--stack <name>", "with --bundles: the stack to run, when the app has several")
-      .option("--api <url>", "start the run on the floe API at <url> (a `floe dev` server or a deployed stack)")
-      .addOption(tokenOption())
-      .addOption(iamOption())
-      .option("--concurrency <n>", "how many tasks may run at once", intOption("--concurrency", 100_000))
-      .option("--workers <n>", 'run tasks marked runner: "worker" on <n> worker threads, each importing <module> (embedded engine)', countOption("--workers", 256))
-      .option("--width <n>", "the timeline's width in characters", intOption("--width", 1000), 60)
+      .apiOptions(new Option("--api <url>", "start the run on the floe API at <url> (a `floe dev` server or a deployed stack)"))
+      .option("--concurrency <n>", "how many tasks may run at once", wholeOption("--concurrency", 1, 100_000))
+      .option("--workers <n>", 'run tasks marked runner: "worker" on <n> worker threads, each importing <module> (embedded engine)', wholeOption("--workers", 1, 256))
+      .option("--width <n>", "the timeline's width in characters", wholeOption("--width", 1, 1000), 60)
       .option("--no-progress", "do not show live progress on stderr")
       .option("--json", "print the run as JSON (state, result or error, executions, edges)")
       .option("--logs", "once the run has finished, print the lines its tasks logged (log, console), per execution and attempt (up to 50 executions)")
@@ -98,8 +96,8 @@ function build(setCode: (code: number) => void): Command {
       .option("--bundles <dir>", "serve a synthesized app's real Lambda bundles (the cdk.out folder) instead of the embedded engine")
       .option("--stack <name>", "with --bundles: the stack to serve, when the app has several")
       .option("--host <host>", "the address to listen on", "127.0.0.1")
-      .option("-p, --port <port>", "the port to listen on (0 picks a free one)", intOption("--port", 65_535), 3700)
-      .option("--concurrency <n>", "how many tasks may run at once", intOption("--concurrency", 100_000))
+      .option("-p, --port <port>", "the port to listen on (0 picks a free one)", wholeOption("--port", 0, 65_535), 3700)
+      .option("--concurrency <n>", "how many tasks may run at once", wholeOption("--concurrency", 1, 100_000))
       .option("--no-watch", "do not reload the module when it changes")
       .action(async (module: string, options: { host: string; port: number }) => {
         const { devCommand } = await import("./commands/dev.ts");
@@ -112,11 +110,9 @@ function build(setCode: (code: number) => void): Command {
       .command("dashboard")
       .summary("serve the dashboard for a deployed API")
       .description("Serve the dashboard on localhost for the floe API at --api, forwarding its requests there.")
-      .addOption(new Option("--api <url>", "the floe API").env("FLOE_API").makeOptionMandatory())
-      .addOption(tokenOption())
-      .addOption(iamOption())
+      .apiOptions(new Option("--api <url>", "the floe API").env("FLOE_API").makeOptionMandatory())
       .option("--host <host>", "the address to listen on", "127.0.0.1")
-      .option("-p, --port <port>", "the port to listen on (0 picks a free one)", intOption("--port", 65_535), 3701)
+      .option("-p, --port <port>", "the port to listen on (0 picks a free one)", wholeOption("--port", 0, 65_535), 3701)
       .action(async (options: { api: string; host: string; port: number; token?: string; iam?: boolean }) => {
         const { dashboardCommand } = await import("./commands/dev.ts");
         await dashboardCommand(options.api, options);
@@ -128,12 +124,10 @@ function build(setCode: (code: number) => void): Command {
       .command("runs")
       .summary("list recent runs")
       .description("List recent runs, newest first, from a `floe dev` server or a deployed API, filtered and paged by the API.")
-      .addOption(apiOption())
-      .addOption(tokenOption())
-      .addOption(iamOption())
+      .apiOptions()
       .option("-w, --workflow <name>", "only runs of this workflow")
       .option("-s, --state <state>", "only runs in this state (completed, failed, running, ...)")
-      .option("-n, --limit <n>", "how many runs a page holds (1 to 100)", intOption("--limit", 100), 20)
+      .option("-n, --limit <n>", "how many runs a page holds (1 to 100)", wholeOption("--limit", 1, 100), 20)
       .option("--cursor <cursor>", "the page after the one this cursor ended (printed after a full page)")
       .option("--all", "read every page")
       .option("--json", "print the runs as JSON (with the next page's cursor)")
@@ -153,10 +147,8 @@ function build(setCode: (code: number) => void): Command {
           "only that execution's for an execution's id.",
       )
       .argument("<id>", "a run id or an execution id")
-      .addOption(apiOption())
-      .addOption(tokenOption())
-      .addOption(iamOption())
-      .option("--width <n>", "the timeline's width in characters", intOption("--width", 1000), 60)
+      .apiOptions()
+      .option("--width <n>", "the timeline's width in characters", wholeOption("--width", 1, 1000), 60)
       .option("--json", "print the run as JSON")
       .option("--no-logs", "do not read and print the lines the tasks logged")
       .action(async (id: string, options: { api: string }) => {
@@ -170,9 +162,7 @@ function build(setCode: (code: number) => void): Command {
       .summary("complete an external execution with a result or an error")
       .description("Complete an external execution (made by external() in a task) on the API, with --result <json> or --error <message> [--code <code>].")
       .argument("<id>", "the external execution's id")
-      .addOption(apiOption())
-      .addOption(tokenOption())
-      .addOption(iamOption())
+      .apiOptions()
       .option("--result <json>", "the result, as JSON (a string in quotes: '\"yes\"')")
       .option("--error <message>", "fail it with this message instead")
       .option("--code <code>", "with --error: the error's code, such as E_REJECTED")
@@ -187,9 +177,7 @@ function build(setCode: (code: number) => void): Command {
       .summary("run a failed or cancelled run again, reusing what completed")
       .description("Re-run a failed or cancelled run on the API, in place: its completed executions are reused, what failed or was cancelled runs again with what depends on it.")
       .argument("<id>", "the run's id, or the id of any execution of it")
-      .addOption(apiOption())
-      .addOption(tokenOption())
-      .addOption(iamOption())
+      .apiOptions()
       .action(async (id: string, options: { api: string }) => {
         const { rerunCommand } = await import("./commands/rerun.ts");
         setCode(await rerunCommand(id, options));
@@ -204,9 +192,7 @@ function build(setCode: (code: number) => void): Command {
       .option("--workflow <name>", "cancel the runs of this workflow")
       .option("--state <state>", "with --workflow: the runs in this live state (waiting, queued, running, suspended, sleeping)")
       .option("--dry-run", "with --workflow: list the runs that would be cancelled, cancel nothing")
-      .addOption(apiOption())
-      .addOption(tokenOption())
-      .addOption(iamOption())
+      .apiOptions()
       .action(async (id: string | undefined, options: { api: string }) => {
         const { cancelCommand } = await import("./commands/rerun.ts");
         setCode(await cancelCommand(id, options));
@@ -224,9 +210,7 @@ function build(setCode: (code: number) => void): Command {
         .command(action)
         .description(`${paused ? "Pause" : "Resume"} a workflow's schedule on the API${paused ? ": its ticks start no runs until resumed" : ", from its next tick"}.`)
         .argument("<workflow>", "the scheduled workflow")
-        .addOption(apiOption())
-        .addOption(tokenOption())
-        .addOption(iamOption())
+        .apiOptions()
         .option("--json", "print the schedule as JSON")
         .action(async (workflow: string, options: { api: string }) => {
           const { pauseScheduleCommand } = await import("./commands/schedules.ts");
@@ -239,9 +223,7 @@ function build(setCode: (code: number) => void): Command {
       .command("list", { isDefault: true })
       .description("List the scheduled workflows with their next ticks: of <module> if given, else of the API.")
       .argument("[module]", "the .ts or .js file that defines your workflows (without it: ask the API)")
-      .addOption(apiOption())
-      .addOption(tokenOption())
-      .addOption(iamOption())
+      .apiOptions()
       .option("--json", "print the schedules as JSON")
       .action(async (module: string | undefined, options: { api: string }) => {
         const { listSchedulesCommand } = await import("./commands/schedules.ts");
@@ -251,24 +233,36 @@ function build(setCode: (code: number) => void): Command {
   return program;
 }
 
-function tokenOption(): Option {
-  return new Option("--token <jwt>", "a bearer token for an API with a JWT authorizer").env("FLOE_API_TOKEN");
-}
+/** floe's commands: each one that talks to a floe API takes its options from {@link apiOptions}. */
+class FloeCommand extends Command {
+  // Commander builds subcommands with this, so `.command()` answers a FloeCommand too.
+  override createCommand(name?: string): FloeCommand {
+    return new FloeCommand(name);
+  }
 
-function iamOption(): Option {
-  return new Option(
-    "--iam",
-    "sign requests with SigV4 and your AWS credentials (the Orchestrator's default authorisation; automatic for *.execute-api.<region>.amazonaws.com)",
-  );
-}
-
-function apiOption(): Option {
-  return new Option("--api <url>", "the floe API (a `floe dev` server or a deployed stack)").env("FLOE_API").default(defaultApi);
+  /**
+   * Adds the options of a command that talks to a floe API: where it is, and how to
+   * authorise (a bearer token, or SigV4 signing).
+   * @param api - the `--api` option, for a command that reads it differently
+   */
+  apiOptions(api: Option = new Option("--api <url>", "the floe API (a `floe dev` server or a deployed stack)").env("FLOE_API").default(defaultApi)): this {
+    return this.addOption(api)
+      .addOption(new Option("--token <jwt>", "a bearer token for an API with a JWT authorizer").env("FLOE_API_TOKEN"))
+      .addOption(
+        new Option(
+          "--iam",
+          "sign requests with SigV4 and your AWS credentials (the Orchestrator's default authorisation; automatic for *.execute-api.<region>.amazonaws.com)",
+        ),
+      );
+  }
 }
 
 /** One line per usage error, naming the help that shows the fix. */
-function configure(command: Command): Command {
-  const name = command.parent === null ? "floe" : `floe ${command.name()}`;
+function configure<C extends Command>(command: C): C {
+  // The whole path, so that a nested command's help is named as it is typed: `floe schedules pause --help`.
+  const names: string[] = [];
+  for (let c: Command | null = command; c !== null; c = c.parent) names.unshift(c.name());
+  const name = names.join(" ");
   return command.exitOverride().configureOutput({
     outputError: (text, write) => write(`floe: ${text.replace(/^error: /, "").trim().replace(/\n+/g, " ")} (see \`${name} --help\`)\n`),
   });

@@ -167,10 +167,25 @@ describe("floe run", () => {
 
   it("refuses bad usage with exit code 2 and the help to read", async () => {
     expectOneLine(await floe("run"), 2, /missing required argument 'module' \(see `floe run --help`\)/);
+    expectOneLine(await cli("schedules", "pause"), 2, /missing required argument 'workflow' \(see `floe schedules pause --help`\)/);
     expectOneLine(await cli("run", fixtures), 2, /name the workflow to run/);
     expectOneLine(await cli("run", fixtures, "echo", "--frobnicate"), 2, /unknown option '--frobnicate'/);
     expectOneLine(await cli("launch"), 2, /unknown command 'launch'/);
     expectOneLine(await cli("run", fixtures, "echo", "--concurrency", "lots"), 2, /--concurrency must be a whole number/);
+  });
+
+  it("refuses a number out of its option's range with exit code 2, naming the range and the value", async () => {
+    // Zero passes for a port only: a timeline of no width, no concurrency or an empty page would fail later, or never run.
+    for (const [args, message] of [
+      [["run", fixtures, "echo", "--width", "0"], '--width must be a whole number from 1 to 1000, got "0"'],
+      [["run", fixtures, "echo", "--concurrency", "0"], '--concurrency must be a whole number from 1 to 100000, got "0"'],
+      [["runs", "--limit", "0"], '--limit must be a whole number from 1 to 100, got "0"'],
+      [["inspect", "run_1", "--width", "1001"], '--width must be a whole number from 1 to 1000, got "1001"'],
+      [["dashboard", "--api", "http://127.0.0.1:1", "--port", "-1"], '--port must be a whole number from 0 to 65535, got "-1"'],
+    ] as const) {
+      const { code, stderr } = await cli(...args);
+      expect({ code, stderr }).toEqual({ code: 2, stderr: `floe: ${message}\n` });
+    }
   });
 
   it("has help for every command", async () => {

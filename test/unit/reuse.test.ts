@@ -3,7 +3,7 @@
  * debounced calls share the window's last call, a cached result is reused within its TTL
  * (and marked `cachedFrom` its source), memo calls share one execution per run.
  */
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import { State, createEngine, task, workflow, type Engine, type Execution } from "floe";
 import { ManualClock } from "../support/sim-sqs.ts";
 
@@ -11,15 +11,31 @@ const turns = async (n = 30) => {
   for (let i = 0; i < n; i += 1) await new Promise((resolve) => setImmediate(resolve));
 };
 
+// What the tasks below record, counted afresh for each test.
+const saved: { user: string; text: string; at: number }[] = [];
+let clockNow: () => number = () => 0;
+let computed = 0;
+let fetched = 0;
+beforeEach(() => {
+  saved.length = 0;
+  computed = 0;
+  fetched = 0;
+});
+
+/**
+ * An engine whose clock starts at `start`, closed once the test ends (passed or not); the
+ * debounced tasks below timestamp their calls with that clock.
+ */
 function engineAt(start: number): { clock: ManualClock; engine: Engine } {
   const clock = new ManualClock(start);
-  return { clock, engine: createEngine({ clock }) };
+  const engine = createEngine({ clock });
+  clockNow = () => clock.now();
+  onTestFinished(() => engine.close());
+  return { clock, engine };
 }
 
 // --- debounce -----------------------------------------------------------------------------
 
-const saved: { user: string; text: string; at: number }[] = [];
-let clockNow: () => number = () => 0;
 const save = task(
   "ru_save",
   { debounce: { periodMs: 5_000, key: (draft: { user: string; text: string }) => draft.user } },
@@ -41,8 +57,6 @@ const editor = workflow("ru_editor", async (user: string, text: string) => {
 describe("debounce", () => {
   it("runs the window's last call once, and every caller's execution resolves to it", async () => {
     const { clock, engine } = engineAt(1_000_000);
-    clockNow = () => clock.now();
-    saved.length = 0;
     const first = engine.submit(save, { user: "ada", text: "h" });
     await turns();
     clock.advance(3_000);
@@ -67,13 +81,10 @@ describe("debounce", () => {
     expect(await engine.getExecution(first.id)).toMatchObject({ state: State.Completed, debounced: true, forward: second.id });
     expect(await engine.getExecution(second.id)).toMatchObject({ debounced: true, forward: third.id });
     expect((await engine.getExecution(third.id))?.debounced).toBeUndefined();
-    await engine.close();
   });
 
   it("gives every caller the window's failure", async () => {
     const { clock, engine } = engineAt(2_000_000);
-    clockNow = () => clock.now();
-    saved.length = 0;
     const a = engine.submit(save, { user: "cy", text: "fine" });
     await turns();
     const b = engine.submit(save, { user: "cy", text: "boom" });
@@ -81,13 +92,10 @@ describe("debounce", () => {
     clock.advance(5_000);
     for (const execution of [a, b]) await expect(execution.result()).rejects.toThrow("save failed");
     expect(saved.map((s) => s.text)).toEqual(["boom"]);
-    await engine.close();
   });
 
   it("opens a new window after the last one ran", async () => {
     const { clock, engine } = engineAt(3_000_000);
-    clockNow = () => clock.now();
-    saved.length = 0;
     const a = engine.submit(save, { user: "dee", text: "one" });
     await turns();
     clock.advance(5_000);
@@ -97,13 +105,10 @@ describe("debounce", () => {
     clock.advance(5_000);
     expect(await b.result()).toBe("saved two");
     expect(saved.map((s) => s.text)).toEqual(["one", "two"]);
-    await engine.close();
   });
 
   it("supersedes only a queued call: one cancelled stays cancelled, and the next call runs", async () => {
     const { clock, engine } = engineAt(3_500_000);
-    clockNow = () => clock.now();
-    saved.length = 0;
     const a = engine.submit(save, { user: "fay", text: "one" });
     await turns();
     await a.cancel();
@@ -114,13 +119,10 @@ describe("debounce", () => {
     expect(await engine.getExecution(a.id)).toMatchObject({ state: State.Cancelled });
     expect((await engine.getExecution(a.id))?.forward).toBeUndefined();
     expect(saved.map((s) => s.text)).toEqual(["two"]);
-    await engine.close();
   });
 
   it("never pushes the start past maxWaitMs after the window opened", async () => {
     const { clock, engine } = engineAt(4_000_000);
-    clockNow = () => clock.now();
-    saved.length = 0;
     const calls: Execution<number>[] = [];
     for (let i = 0; i < 5; i += 1) {
       calls.push(engine.submit(capped, i));
@@ -134,13 +136,10 @@ describe("debounce", () => {
     clock.advance(3_000);
     expect(await Promise.all(calls.map((c) => c.result()))).toEqual([3, 3, 3, 3, 4]);
     expect(saved[1]).toEqual({ user: "capped", text: "4", at: 4_013_000 });
-    await engine.close();
   });
 
   it("shares the window between calls made inside runs and at top level", async () => {
     const { clock, engine } = engineAt(5_000_000);
-    clockNow = () => clock.now();
-    saved.length = 0;
     const run = engine.submit(editor, "eve", "draft");
     await turns();
     const top = engine.submit(save, { user: "eve", text: "final" });
@@ -149,13 +148,11 @@ describe("debounce", () => {
     expect(await run.result()).toBe("saved final");
     expect(await top.result()).toBe("saved final");
     expect(saved.map((s) => s.text)).toEqual(["final"]);
-    await engine.close();
   });
 });
 
 // --- cache --------------------------------------------------------------------------------
 
-let computed = 0;
 const price = task("ru_price", { cache: { ttlMs: 60_000 } }, async (sku: string) => {
   computed += 1;
   return { sku, cents: sku.length * 100 };
@@ -178,7 +175,6 @@ const quote = workflow("ru_quote", async (sku: string) => [await price(sku), awa
 describe("cache", () => {
   it("reuses a completed result within the TTL, marked cachedFrom its source, and misses after it", async () => {
     const { clock, engine } = engineAt(10_000_000);
-    computed = 0;
     const first = engine.submit(price, "abc");
     expect(await first.result()).toEqual({ sku: "abc", cents: 300 });
     clock.advance(59_999);
@@ -194,12 +190,10 @@ describe("cache", () => {
     expect(await miss.result()).toEqual({ sku: "abc", cents: 300 });
     expect(computed).toBe(3);
     expect((await engine.getExecution(miss.id))?.cachedFrom).toBeUndefined();
-    await engine.close();
   });
 
   it("reuses by the key option, and inside a run", async () => {
     const { engine } = engineAt(11_000_000);
-    computed = 0;
     expect(await engine.submit(priceByTenant, { tenant: "t1", at: 1 }).result()).toBe("t1@1");
     expect(await engine.submit(priceByTenant, { tenant: "t1", at: 2 }).result()).toBe("t1@1");
     expect(await engine.submit(priceByTenant, { tenant: "t2", at: 3 }).result()).toBe("t2@3");
@@ -211,23 +205,19 @@ describe("cache", () => {
     const view = await engine.getRun(run.id);
     const prices = view!.executions.filter((e) => e.task === "ru_price");
     expect(prices.map((e) => e.cachedFrom === undefined)).toEqual([true, false]);
-    await engine.close();
   });
 
   it("caches no failure", async () => {
     const { engine } = engineAt(12_000_000);
-    computed = 0;
     await expect(engine.submit(flaky, 4).result()).rejects.toThrow("first call fails");
     expect(await engine.submit(flaky, 4).result()).toBe(8);
     expect(await engine.submit(flaky, 4).result()).toBe(8);
     expect(computed).toBe(2);
-    await engine.close();
   });
 });
 
 // --- memo ---------------------------------------------------------------------------------
 
-let fetched = 0;
 const fetchUser = task("ru_fetch_user", { memo: true }, async (id: string) => {
   fetched += 1;
   return { id };
@@ -243,7 +233,6 @@ const profile = workflow("ru_profile", async (id: string) => {
 describe("memo", () => {
   it("shares one execution per identical call within a run, and not across runs", async () => {
     const { engine } = engineAt(20_000_000);
-    fetched = 0;
     const first = await engine.submit(profile, "u1").result();
     expect(first).toMatchObject({ same: true, differs: true, greeting: "hi u1", user: { id: "u1" } });
     // u1 once (three calls in the run: two in the workflow, one in greet) and someone-else once.
@@ -251,7 +240,6 @@ describe("memo", () => {
     const second = await engine.submit(profile, "u1").result();
     expect(fetched).toBe(4);
     expect(second.id).not.toBe(first.id);
-    await engine.close();
   });
 });
 
@@ -285,6 +273,5 @@ describe("reuse options", () => {
     expect(() => engine.submit(save, up as never)).toThrow(/"ru_save" is debounced, and its arguments hold executions/);
     expect(() => engine.submit(save.with({ delayMs: 1_000 }), { user: "z", text: "z" })).toThrow(/its window sets its start/);
     expect((await engine.listRuns()).map((r) => r.task)).toEqual(["ru_price"]);
-    await engine.close();
   });
 });
