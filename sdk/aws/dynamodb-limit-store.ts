@@ -54,7 +54,9 @@ export class DynamoDbLimitStore implements LimitStore {
           ConditionExpression: "attribute_not_exists(holders) OR contains(holders, :token) OR size(holders) < :limit",
           ExpressionAttributeNames: { "#type": "type" },
           ExpressionAttributeValues: { ":tokens": new Set([token]), ":token": token, ":limit": limit, ":type": "limit" },
-          ReturnValues: "UPDATED_OLD",
+          // The whole item as it was (a few hundred bytes): an ADD of a token already in the
+          // set changes nothing, and UPDATED_OLD would then leave out the holders.
+          ReturnValues: "ALL_OLD",
         }),
       );
       const before = Attributes?.holders instanceof Set ? (Attributes.holders as Set<string>) : new Set<string>();

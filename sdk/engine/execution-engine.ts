@@ -703,7 +703,11 @@ export class ExecutionEngine {
         const slot = yield* gate.acquire(found);
         if (!slot.admitted) return;
         yield* this.#admitNoted(found, key, waiter);
-        if (slot.holders >= (found.limits?.concurrency?.limit ?? 1)) return;
+        // Held already: another release is admitting it (the write above chose which one
+        // sends), or died before its send, which that write repaired. Its slot was not this
+        // release's: stopping here, rather than racing the others down the notes, keeps a
+        // release to a few writes; the admitted execution's own release comes next.
+        if (!slot.added || slot.holders >= (found.limits?.concurrency?.limit ?? 1)) return;
       }
     }
   }
