@@ -654,22 +654,24 @@ export class ExecutionEngine {
 
   /**
    * Frees the concurrency slot of an execution that finished, suspended or slept, then
-   * admits the oldest held executions while slots are free. Idempotent. A backstop (the
-   * coordinator's, a repair's) reads the slots first and writes only when the release it
-   * repeats was not made (the slot still held) or left slots free.
+   * admits the oldest held executions while slots are free. Idempotent. The coordinator's
+   * `backstop` reads the slots first and writes only when the release it repeats was not
+   * made (the slot still held) or left slots free. A `repair` (a redelivered message of a
+   * finished execution: the release before it failed) also sends again the message of an
+   * execution it finds admitted and still noted, as its failed admitter may not have.
    */
-  *#freeSlot(record: ExecutionRecord, backstop = false): Step<void> {
+  *#freeSlot(record: ExecutionRecord, mode: "release" | "backstop" | "repair" = "release"): Step<void> {
     const gate = this.#gate;
     const concurrency = record.limits?.concurrency;
     if (gate === undefined || concurrency === undefined) return;
-    if (backstop) {
+    if (mode === "backstop") {
       const slots = yield* gate.slots(record);
       if (!slots.holds && slots.holders >= concurrency.limit) return;
       if (slots.holds) yield* gate.vacate(record);
     } else {
       yield* gate.vacate(record);
     }
-    yield* this.#admitHeld(gate.concurrencyKey(record));
+    yield* this.#admitHeld(gate.concurrencyKey(record), mode !== "release");
   }
 
   /**
@@ -679,13 +681,14 @@ export class ExecutionEngine {
    * lost its admitter between the send and the forget (or before the send), so it is sent
    * again (a duplicate is dropped at claim). A note of a finished execution is dropped.
    */
-  *#admitHeld(key: string): Step<void> {
+  *#admitHeld(key: string, repair: boolean): Step<void> {
     const gate = this.#gate as LimitGate;
     let after: LimitWaiter | undefined;
+    let full = false;
     // Bounded: a release admits one or a few, and scans past notes others are admitting.
     for (let page = 0; page < 16; page += 1) {
       const waiters = yield* gate.waiters(key, after);
-      if (waiters.length === 0) return;
+      if (waiters.length === 0 || full) return;
       for (const waiter of waiters) {
         after = waiter;
         const found = yield* call(this.#o.store.get(waiter.id));
@@ -694,14 +697,22 @@ export class ExecutionEngine {
           continue;
         }
         if (found.held?.by !== "concurrency") {
-          if (this.#o.clock.now() - (found.admittedAt ?? found.queuedAt ?? 0) > ADMISSION_REPAIR_MS) {
+          if (repair || this.#o.clock.now() - (found.admittedAt ?? found.queuedAt ?? 0) > ADMISSION_REPAIR_MS) {
             yield* call(this.#post(found));
             yield* gate.forget(key, waiter);
           }
           continue;
         }
         const slot = yield* gate.acquire(found);
-        if (!slot.admitted) return;
+        if (!slot.admitted) {
+          // Full. A repair looks on through the notes it read: one of them may hold a slot
+          // its admitter took before it died (noted later, it can sort behind this one).
+          if (repair) {
+            full = true;
+            continue;
+          }
+          return;
+        }
         yield* this.#admitNoted(found, key, waiter);
         // Held already: another release is admitting it (the write above chose which one
         // sends), or died before its send, which that write repaired. Its slot was not this
@@ -721,7 +732,7 @@ export class ExecutionEngine {
     // The slot's release reads only these fields of the record.
     const limited = records.filter((r) => r.limits?.concurrency !== undefined) as ExecutionRecord[];
     if (limited.length === 0) return undefined;
-    const freed = drive(all(limited.map((r) => this.#freeSlot(r, true))));
+    const freed = drive(all(limited.map((r) => this.#freeSlot(r, "backstop"))));
     return isPromiseLike(freed) ? freed.then(ignore) : undefined;
   }
 
@@ -803,7 +814,7 @@ export class ExecutionEngine {
     if (record === undefined) return undefined;
     if (isTerminal(record.state)) {
       yield* this.#releaseDependents([record.id], true);
-      yield* this.#freeSlot(record);
+      yield* this.#freeSlot(record, "repair");
     } else if (awaitingMessage.includes(record.state) && record.attempt >= message.attempt) {
       yield* call(this.#resend(record, now));
     } else if (record.state === State.Suspended && record.attempt === message.attempt) {
@@ -1263,7 +1274,7 @@ export class ExecutionEngine {
     // lists executions whose message was lost).
     if (isTerminal(record.state)) {
       yield* this.#releaseDependents([record.id], true);
-      return yield* this.#freeSlot(record);
+      return yield* this.#freeSlot(record, "repair");
     }
     const encoded = yield* call(this.#payload(record.id, "error/abandon", this.#o.policy.encodeError(error)));
     // Expects any live state, so the record read may be stale: appended, not compacted.

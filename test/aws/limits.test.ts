@@ -57,8 +57,11 @@ describe("limits on the local cloud", () => {
       if (records.filter((r) => r.state === "running").length === 2 && records.filter((r) => r.held?.by === "concurrency").length === 3) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    // Two invocations: nothing was sent for the three held.
-    expect(invoked.count).toBe(2);
+    // Nothing was sent for the three held: never claimed (counting invocations instead
+    // would count the holders' redeliveries on a machine slow enough to pass their 30 s).
+    const held = records.filter((r) => r.held?.by === "concurrency");
+    expect(held.map((r) => r.history.map((h) => h.state))).toEqual([["queued"], ["queued"], ["queued"]]);
+    expect(invoked.count).toBeGreaterThanOrEqual(2);
     const limit = await runtime.engine.store.limits?.acquire("C|lc_lim_call|acme", "probe", 2);
     expect(limit).toEqual({ admitted: false, added: false, holders: 2 });
     for (let n = 0; n < 5; n += 1) openLatch(`lc_lim_acme_${n}`);

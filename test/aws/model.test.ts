@@ -1,7 +1,7 @@
-/** T19 on DynamoDB Local: fewer runs than on the in-memory store, the same scenarios. */
+/** T19 on DynamoDB Local: fewer runs than on the in-memory store, the same scenarios, limited ones included. */
 import fc from "fast-check";
 import { describe, it } from "vitest";
-import { dagArb, runScenario, stepArb } from "../model/scenario.ts";
+import { dagArb, limitedStepArb, runScenario, stepArb, type ModelLimit } from "../model/scenario.ts";
 import { useDynamoDbLocal } from "../support/dynamodb-local.ts";
 
 const store = useDynamoDbLocal();
@@ -11,6 +11,15 @@ describe("model-based reliability on DynamoDB Local (T19)", () => {
     await fc.assert(
       fc.asyncProperty(dagArb, fc.array(stepArb, { maxLength: 60 }), (dag, steps) => runScenario(dag, steps, store)),
       { numRuns: 12 },
+    );
+  }, 240_000);
+
+  it("never runs more executions of a key than its concurrency limit, and frees every slot, on DynamoDB's counters", async () => {
+    await fc.assert(
+      fc.asyncProperty(dagArb, fc.constantFrom<ModelLimit>(1, 2), fc.array(limitedStepArb, { maxLength: 60 }), fc.nat(), (dag, limit, steps, seed) =>
+        runScenario(dag, steps, store, { limit, seed, jitter: true }),
+      ),
+      { numRuns: 10 },
     );
   }, 240_000);
 });

@@ -1,9 +1,23 @@
 /**
  * An execution store that fails on command, wrapping a real one: throw before a write
- * (nothing applied), or apply the write and then throw (a lost response).
+ * (nothing applied), or apply the write and then throw (a lost response). Its limit store,
+ * when the inner store has one, fails the same way, on the same list of faults.
  */
 import type { Edge, ExecutionRecord, Transition } from "../../sdk/engine/model.ts";
-import type { ExecutionStore, Expectation, IdempotencyRecord, QueuedQuery, Release, ReleaseOptions, ReuseCondition, ReuseRecord, RunQuery } from "../../sdk/engine/ports.ts";
+import type {
+  ExecutionStore,
+  Expectation,
+  IdempotencyRecord,
+  LimitStore,
+  LimitWaiter,
+  Slot,
+  QueuedQuery,
+  Release,
+  ReleaseOptions,
+  ReuseCondition,
+  ReuseRecord,
+  RunQuery,
+} from "../../sdk/engine/ports.ts";
 import type { MaybePromise } from "../../sdk/engine/step.ts";
 
 /** Where a fault strikes. */
@@ -11,8 +25,11 @@ export type FaultMode = "before" | "after";
 
 /** A fault: which call, on which execution, how, how many times. */
 export interface Fault {
-  readonly method: "create" | "update" | "release" | "addEdges" | "putIdempotencyRecord";
-  /** The execution concerned: the record's id, or the edge's downstream (an idempotency record's execution). */
+  readonly method: "create" | "update" | "release" | "addEdges" | "putIdempotencyRecord" | LimitFaultMethod;
+  /**
+   * The execution concerned: the record's id, or the edge's downstream (an idempotency
+   * record's execution; a limit's holder or held execution). `countStart` has none.
+   */
   readonly id?: string;
   readonly mode: FaultMode;
   /** Only updates that move the record into this state. */
@@ -20,6 +37,9 @@ export interface Fault {
   /** How many matching calls fail; then the fault is spent. */
   times: number;
 }
+
+/** The writes of the limit store that fail on command. */
+export type LimitFaultMethod = "acquire" | "vacate" | "hold" | "unhold" | "countStart";
 
 /** Thrown by an injected fault. */
 export class InjectedFault extends Error {
@@ -30,10 +50,30 @@ export class InjectedFault extends Error {
 export class FaultyStore implements ExecutionStore {
   readonly faults: Fault[] = [];
   readonly #inner: ExecutionStore;
+  /** The inner store's limit counters, failing on the faults of {@link LimitFaultMethod}s. */
+  readonly limits?: LimitStore;
+  /**
+   * When set, how many turns of the microtask queue each call waits before it reaches the
+   * inner store: drawn at random, it varies how handlers running at once interleave.
+   */
+  jitter: (() => number) | undefined;
 
   /** @param inner - the real store */
   constructor(inner: ExecutionStore) {
     this.#inner = inner;
+    // Without it an engine over this store would run limited tasks with no gate at all.
+    if (inner.limits !== undefined) this.limits = new FaultyLimitStore(inner.limits, (method, id, run) => this.#call(method, id, run), (run) => this.#read(run));
+  }
+
+  /** Waits the turns {@link jitter} draws (none without it). */
+  async #pause(): Promise<void> {
+    const turns = this.jitter?.() ?? 0;
+    for (let turn = 0; turn < turns; turn += 1) await Promise.resolve();
+  }
+
+  /** A read, after the jitter's turns when there is one. */
+  #read<T>(run: () => MaybePromise<T>): MaybePromise<T> {
+    return this.jitter === undefined ? run() : this.#pause().then(run);
   }
 
   /** Adds a fault. */
@@ -42,6 +82,7 @@ export class FaultyStore implements ExecutionStore {
   }
 
   async #call<T>(method: Fault["method"], id: string | undefined, run: () => MaybePromise<T>, toState?: string): Promise<T> {
+    if (this.jitter !== undefined) await this.#pause();
     const fault = this.faults.find(
       (f) =>
         f.method === method &&
@@ -61,11 +102,11 @@ export class FaultyStore implements ExecutionStore {
   }
 
   get(id: string): MaybePromise<ExecutionRecord | undefined> {
-    return this.#inner.get(id);
+    return this.#read(() => this.#inner.get(id));
   }
 
   getMany(ids: readonly string[], options?: { readonly consistent?: boolean }): MaybePromise<(ExecutionRecord | undefined)[]> {
-    return this.#inner.getMany(ids, options);
+    return this.#read(() => this.#inner.getMany(ids, options));
   }
 
   update(id: string, expect: Expectation, changes: Partial<ExecutionRecord>, transition?: Transition): Promise<ExecutionRecord | undefined> {
@@ -118,5 +159,50 @@ export class FaultyStore implements ExecutionStore {
 
   putReuseRecord(record: ReuseRecord, condition: ReuseCondition): MaybePromise<ReuseRecord | undefined> {
     return this.#inner.putReuseRecord(record, condition);
+  }
+}
+
+/** A limit store failing on command: reads pass, writes fail as {@link FaultyStore}'s faults say. */
+class FaultyLimitStore implements LimitStore {
+  readonly #inner: LimitStore;
+  readonly #call: <T>(method: LimitFaultMethod, id: string | undefined, run: () => MaybePromise<T>) => Promise<T>;
+  readonly #read: <T>(run: () => MaybePromise<T>) => MaybePromise<T>;
+
+  constructor(
+    inner: LimitStore,
+    call: <T>(method: LimitFaultMethod, id: string | undefined, run: () => MaybePromise<T>) => Promise<T>,
+    read: <T>(run: () => MaybePromise<T>) => MaybePromise<T>,
+  ) {
+    this.#inner = inner;
+    this.#call = call;
+    this.#read = read;
+  }
+
+  acquire(key: string, id: string, limit: number): Promise<Slot> {
+    return this.#call("acquire", id, () => this.#inner.acquire(key, id, limit));
+  }
+
+  slots(key: string, id: string): MaybePromise<{ readonly holds: boolean; readonly holders: number }> {
+    return this.#read(() => this.#inner.slots(key, id));
+  }
+
+  vacate(key: string, id: string): Promise<void> {
+    return this.#call("vacate", id, () => this.#inner.vacate(key, id));
+  }
+
+  hold(key: string, waiter: LimitWaiter): Promise<void> {
+    return this.#call("hold", waiter.id, () => this.#inner.hold(key, waiter));
+  }
+
+  unhold(key: string, waiter: LimitWaiter): Promise<void> {
+    return this.#call("unhold", waiter.id, () => this.#inner.unhold(key, waiter));
+  }
+
+  waiters(key: string, count: number, after?: LimitWaiter): MaybePromise<LimitWaiter[]> {
+    return this.#read(() => this.#inner.waiters(key, count, after));
+  }
+
+  countStart(key: string, window: number, periodMs: number, now: number): Promise<number> {
+    return this.#call("countStart", undefined, () => this.#inner.countStart(key, window, periodMs, now));
   }
 }
