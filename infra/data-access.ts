@@ -31,9 +31,11 @@ const allIndexes = (executionTableDefinition("unused").GlobalSecondaryIndexes ??
  * Releasing dependents: read the links out of an execution (its record, and a query of the
  * link items of one with more dependents than its record holds) and the downstream's record,
  * decrement counters (an update), queue a downstream that is ready (an update, then a send).
+ * Under a concurrency limit, a downstream held is noted (a put) and a freed slot's release
+ * forgets the note of the one it admits (a delete).
  */
 const release = {
-  table: ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+  table: ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
   indexes: [],
   send: true,
   payloads: [],
@@ -47,7 +49,7 @@ export const dataAccess = {
    * code submits, waits and reads) and the API need it, and `grantDataAccess` grants it.
    */
   engine: {
-    table: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+    table: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
     indexes: allIndexes,
     send: true,
     payloads: ["s3:GetObject", "s3:PutObject"],

@@ -1298,14 +1298,12 @@ export class ExecutionEngine {
       limit: options.limit ?? 1_000,
     });
     // One a concurrency limit holds was sent nothing on purpose: it is noted where a freed
-    // slot looks. Another limited one passes its limits again (its rate-delayed start is kept).
+    // slot looks. Any other was admitted by its limits when its message was first sent, so
+    // the message goes again as it is (the reconciler writes nothing).
     const unheld = lost.filter((record) => record.held?.by !== "concurrency");
-    const limited = unheld.filter((record) => record.state === State.Queued && record.limits !== undefined && this.#gate !== undefined);
-    const free = limited.length === 0 ? unheld : unheld.filter((record) => !limited.includes(record));
-    if (free.length > 0) {
-      await this.#o.queue.send(free.map((record) => ({ executionId: record.id, taskName: record.taskName, attempt: record.attempt })));
+    if (unheld.length > 0) {
+      await this.#o.queue.send(unheld.map((record) => ({ executionId: record.id, taskName: record.taskName, attempt: record.attempt })));
     }
-    for (const record of limited) await this.#resend(record, now);
     return unheld.map((record) => record.id);
   }
 

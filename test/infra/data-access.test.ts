@@ -26,6 +26,7 @@ import { encodeMessage, SqsTaskQueue } from "../../sdk/aws/sqs-task-queue.ts";
 import { startEmulators, type Emulators } from "../../sdk/local-cloud/index.ts";
 import { Runtime } from "../../sdk/runtime/runtime.ts";
 import { cryptoIds } from "../../sdk/runtime/system.ts";
+import type { ExecutionRecord } from "../../sdk/engine/model.ts";
 import { dataGrants } from "./example-stack.ts";
 import { sqsRecord } from "../support/sqs-event.ts";
 
@@ -112,20 +113,25 @@ async function recorded(act: () => Promise<unknown>): Promise<string[]> {
 const fold = (lines: readonly string[]) => [...new Set(lines.map((line) => line.replace(/queue:.*$/, "queue:*")))].sort();
 
 /** `upstream`, then `downstream` waiting on it; `upstream` completed, its edge left to the coordinator. */
-async function finishedWithDependent(setup: Runtime, upstreamTask: string): Promise<{ upstream: string; downstream: string }> {
+async function finishedWithDependent(setup: Runtime, upstreamTask: string, limits?: ExecutionRecord["limits"]): Promise<{ upstream: string; downstream: string }> {
   const upstream = cryptoIds.fresh();
   const downstream = cryptoIds.child!(upstream, cryptoIds.fresh());
   const engine = setup.engine;
   await engine.register({ id: upstream, runId: upstream, taskName: upstreamTask, args: "[]", refs: [], waitOn: [] });
-  await engine.register({ id: downstream, runId: upstream, parentId: upstream, taskName: "load_product", args: "[]", refs: [upstream], waitOn: [upstream] });
+  await engine.register({ id: downstream, runId: upstream, parentId: upstream, taskName: "load_product", args: "[]", refs: [upstream], waitOn: [upstream], limits });
   return { upstream, downstream };
 }
 
-function finishedEvent(id: string): DynamoDBStreamEvent {
+/** The stream record of `id`'s completion; a limited task's image carries its task and limits, as the table's does. */
+function finishedEvent(id: string, limits?: object, taskName?: string): DynamoDBStreamEvent {
+  const limited = limits === undefined ? {} : (marshall({ limits, taskName: taskName ?? "" }) as Record<string, AttributeValue>);
   return {
-    Records: [{ dynamodb: { SequenceNumber: "1", NewImage: { type: { S: "execution" }, id: { S: id }, state: { S: "completed" } }, OldImage: { state: { S: "running" } } } }],
+    Records: [{ dynamodb: { SequenceNumber: "1", NewImage: { type: { S: "execution" }, id: { S: id }, state: { S: "completed" }, ...limited }, OldImage: { state: { S: "running" } } } }],
   };
 }
+
+/** What the coordinator's tests requested, together: its grants cover both. */
+const coordinatorUsed = new Set<string>();
 
 describe("each background function's grants are what its code path requests", () => {
   it("the coordinator: its releases, a replayed record's, and the downstream's send", async () => {
@@ -139,9 +145,35 @@ describe("each background function's grants are what its code path requests", ()
       await coordinator(finishedEvent(upstream));
     });
     expect((await setup.engine.store.get(downstream))?.state).toBe("queued");
+    for (const request of used) coordinatorUsed.add(request);
+  });
+
+  it("the coordinator under a concurrency limit: a released downstream held, and a slot its worker left taken freed for the one held", async () => {
+    const setup = recordedRuntime({ inlineFanIn: 0 });
+    const limits = { concurrency: { key: "grants", limit: 1 } };
+    const holder = cryptoIds.fresh();
+    const waiting = cryptoIds.fresh();
+    await setup.engine.register({ id: holder, runId: holder, taskName: "load_product", args: "[]", refs: [], waitOn: [], limits });
+    // Released by the coordinator while the slot is taken: held, and noted.
+    const { upstream, downstream } = await finishedWithDependent(setup, "load_user", limits);
+    const claimed = await setup.engine.claim({ executionId: upstream, taskName: "load_user", attempt: 1 });
+    await setup.engine.finish(claimed!, { type: "completed", result: "1" });
+    await setup.engine.register({ id: waiting, runId: waiting, taskName: "load_product", args: "[]", refs: [], waitOn: [], limits });
+    // The holder's worker wrote its completion and died before freeing its slot.
+    await setup.engine.store.update(holder, { state: "queued" }, { state: "completed", finishedAt: now });
+    // Held later than the one registered above, which is admitted first.
+    now += 1_000;
+    const coordinator = createCoordinatorHandler({ engine: recordedRuntime().engine });
+    const used = await recorded(async () => {
+      await coordinator(finishedEvent(upstream));
+      await coordinator(finishedEvent(holder, limits, "load_product"));
+    });
+    expect((await setup.engine.store.get(downstream))?.held?.by).toBe("concurrency");
+    expect((await setup.engine.store.get(waiting))?.held).toBeUndefined();
+    for (const request of used) coordinatorUsed.add(request);
     // Links beyond those a record holds are read by a query: on the release path, for an
     // execution with more dependents than this one.
-    expect([...used, "dynamodb:Query on table"].sort()).toEqual(fold(dataGrants(stack, template, stack.orchestrator.coordinator)));
+    expect([...new Set([...coordinatorUsed, "dynamodb:Query on table"])].sort()).toEqual(fold(dataGrants(stack, template, stack.orchestrator.coordinator)));
   });
 
   it("the coordinator publishing events: a forwarding run's chain read and marked, and announced from its end", async () => {
@@ -180,8 +212,10 @@ describe("each background function's grants are what its code path requests", ()
     const message = encodeMessage({ executionId: upstream, taskName: "charge_card", attempt: 1 });
     const used = await recorded(() => deadLetter({ Records: [sqsRecord(message, "m1", 5)] }));
     expect((await setup.engine.store.get(downstream))?.state).toBe("queued");
-    // Links beyond those a record holds are read by a query, as in the coordinator's test.
-    expect([...used, "dynamodb:Query on table"].sort()).toEqual(fold(dataGrants(stack, template, stack.orchestrator.deadLetterHandler)));
+    // Links beyond those a record holds are read by a query, and under a concurrency limit a
+    // dependent held is noted and a slot's release forgets a note, as in the coordinator's tests.
+    const limited = ["dynamodb:Query on table", "dynamodb:PutItem on table", "dynamodb:DeleteItem on table"];
+    expect([...new Set([...used, ...limited])].sort()).toEqual(fold(dataGrants(stack, template, stack.orchestrator.deadLetterHandler)));
   });
 
   it("the reconciler: the runs looked back at, and the lost first message sent again", async () => {
