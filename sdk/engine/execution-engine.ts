@@ -607,7 +607,7 @@ export class ExecutionEngine {
           yield* gate.note(key, waiter);
           if (!(yield* gate.acquire(held)).admitted) return false;
         }
-        return yield* this.#admitNoted(held, key, waiter);
+        return yield* this.#admitNoted(held, key, waiter, held.id);
       }
     }
     return yield* this.#start(record, delayMs);
@@ -619,9 +619,9 @@ export class ExecutionEngine {
    * its note is forgotten after the send, so a queued execution with no message on the way
    * is always noted (see #admitHeld for an admitter that died in between).
    */
-  *#admitNoted(record: ExecutionRecord, key: string, waiter: LimitWaiter): Step<boolean> {
-    const expect = { state: State.Queued, attempt: record.attempt, heldSince: record.held?.since ?? waiter.since };
-    const cleared = yield* call(this.#o.store.update(record.id, expect, { held: undefined, admittedAt: this.#o.clock.now() }));
+  *#admitNoted(record: ExecutionRecord, key: string, waiter: LimitWaiter, by: string): Step<boolean> {
+    const expect = { state: State.Queued, attempt: record.attempt, };
+    const cleared = yield* call(this.#o.store.update(record.id, expect, { held: undefined, admittedAt: this.#o.clock.now(), admittedBy: by }));
     if (cleared === undefined) return false;
     const sent = yield* this.#start(cleared);
     yield* (this.#gate as LimitGate).forget(key, waiter);
@@ -657,8 +657,9 @@ export class ExecutionEngine {
    * admits the oldest held executions while slots are free. Idempotent. The coordinator's
    * `backstop` reads the slots first and writes only when the release it repeats was not
    * made (the slot still held) or left slots free. A `repair` (a redelivered message of a
-   * finished execution: the release before it failed) also sends again the message of an
-   * execution it finds admitted and still noted, as its failed admitter may not have.
+   * finished execution: the release before it failed) sends again the message of an
+   * execution its failed release admitted and left noted (`admittedBy`), and looks on
+   * through the notes it read past a refusal.
    */
   *#freeSlot(record: ExecutionRecord, mode: "release" | "backstop" | "repair" = "release"): Step<void> {
     const gate = this.#gate;
@@ -671,7 +672,7 @@ export class ExecutionEngine {
     } else {
       yield* gate.vacate(record);
     }
-    yield* this.#admitHeld(gate.concurrencyKey(record), mode !== "release");
+    yield* this.#admitHeld(gate.concurrencyKey(record), record.id, mode !== "release");
   }
 
   /**
@@ -681,7 +682,7 @@ export class ExecutionEngine {
    * lost its admitter between the send and the forget (or before the send), so it is sent
    * again (a duplicate is dropped at claim). A note of a finished execution is dropped.
    */
-  *#admitHeld(key: string, repair: boolean): Step<void> {
+  *#admitHeld(key: string, by: string, repair: boolean): Step<void> {
     const gate = this.#gate as LimitGate;
     let after: LimitWaiter | undefined;
     let full = false;
@@ -697,7 +698,10 @@ export class ExecutionEngine {
           continue;
         }
         if (found.held?.by !== "concurrency") {
-          if (repair || this.#o.clock.now() - (found.admittedAt ?? found.queuedAt ?? 0) > ADMISSION_REPAIR_MS) {
+          // Admitted by this release before, which failed after (a repair), or long ago by one
+          // that died before its send: sent again. Otherwise its admitter is sending it.
+          const own = repair && found.admittedBy === by;
+          if (own || this.#o.clock.now() - (found.admittedAt ?? found.queuedAt ?? 0) > ADMISSION_REPAIR_MS) {
             yield* call(this.#post(found));
             yield* gate.forget(key, waiter);
           }
@@ -713,7 +717,7 @@ export class ExecutionEngine {
           }
           return;
         }
-        yield* this.#admitNoted(found, key, waiter);
+        yield* this.#admitNoted(found, key, waiter, by);
         // Held already: another release is admitting it (the write above chose which one
         // sends), or died before its send, which that write repaired. Its slot was not this
         // release's: stopping here, rather than racing the others down the notes, keeps a

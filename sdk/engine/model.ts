@@ -159,6 +159,8 @@ export interface ExecutionRecord {
    * that still finds its note long after knows its admitter died before sending its message.
    */
   admittedAt?: number;
+  /** The execution whose release admitted it then (its own id when its own second look did). */
+  admittedBy?: string;
 }
 
 /**
