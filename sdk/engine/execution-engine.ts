@@ -620,7 +620,7 @@ export class ExecutionEngine {
    * is always noted (see #admitHeld for an admitter that died in between).
    */
   *#admitNoted(record: ExecutionRecord, key: string, waiter: LimitWaiter, by: string): Step<boolean> {
-    const expect = { state: State.Queued, attempt: record.attempt, };
+    const expect = { state: State.Queued, attempt: record.attempt, heldSince: record.held?.since ?? waiter.since };
     const cleared = yield* call(this.#o.store.update(record.id, expect, { held: undefined, admittedAt: this.#o.clock.now(), admittedBy: by }));
     if (cleared === undefined) return false;
     const sent = yield* this.#start(cleared);

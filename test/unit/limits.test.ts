@@ -12,6 +12,7 @@ import { ADMISSION_REPAIR_MS } from "../../sdk/engine/execution-engine.ts";
 import { MemoryExecutionStore } from "../../sdk/embedded/memory-execution-store.ts";
 import { MemoryBlobStore } from "../../sdk/embedded/memory-blob-store.ts";
 import { Runtime } from "../../sdk/runtime/runtime.ts";
+import { FaultyStore } from "../faults/faulty-store.ts";
 import { cryptoIds } from "../../sdk/runtime/system.ts";
 import { MemoryLimitStore } from "../../sdk/embedded/memory-limit-store.ts";
 import { drive } from "../../sdk/engine/step.ts";
@@ -58,6 +59,7 @@ const sleepy = task("lim_sleep", { concurrency: { limit: 1 } }, async (n: number
 });
 
 const gated = task("lim_gate", { concurrency: { limit: 1 } }, async (n: number) => n);
+const pair = task("lim_pair", { concurrency: { limit: 2 } }, async (n: number) => n);
 
 const starts: number[] = [];
 const rated = task("lim_rate", { rateLimit: { limit: 2, periodMs: 10_000 } }, async (n: number) => {
@@ -322,6 +324,21 @@ describe("the admission protocol", () => {
     await runtime.engine.finish(claimed as ExecutionRecord, { type: "completed", result: "2" });
     expect(sent).toEqual([first.id, second.id, third.id]);
     expect(store.limits.waiters(key, 8)).toEqual([]);
+    await runtime.close();
+  });
+
+  it("sends a held execution once when two releases admit it at the same time", async () => {
+    const store = new FaultyStore(new MemoryExecutionStore());
+    const sent: string[] = [];
+    const runtime = new Runtime({ store, queue: { send: (messages) => void sent.push(...messages.map((m) => m.executionId)) }, blobs: new MemoryBlobStore(), clock: new ManualClock(), ids: cryptoIds });
+    const [a, b, waiting] = [1, 2, 3].map((n) => runtime.submit(pair, n));
+    await Promise.all([a!.created, b!.created, waiting!.created]);
+    expect(sent).toEqual([a!.id, b!.id]);
+    // Both holders end at once; their releases (every store call a turn apart) interleave.
+    for (const done of [a!, b!]) await store.update(done.id, { state: State.Queued }, { state: State.Completed, finishedAt: 1 });
+    const finished = (await store.getMany([a!.id, b!.id])) as ExecutionRecord[];
+    await Promise.all(finished.map(async (record) => runtime.engine.releaseSlots([record])));
+    expect(sent).toEqual([a!.id, b!.id, waiting!.id]);
     await runtime.close();
   });
 });
