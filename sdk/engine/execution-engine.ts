@@ -694,7 +694,9 @@ export class ExecutionEngine {
         after = waiter;
         const found = yield* call(this.#o.store.get(waiter.id));
         if (found === undefined || found.state !== State.Queued) {
-          yield* gate.forget(key, waiter);
+          // One admitted and started is its admitter's to forget: releases reading the same
+          // notes at once would each delete it otherwise.
+          if (found === undefined || found.admittedAt === undefined || isTerminal(found.state)) yield* gate.forget(key, waiter);
           continue;
         }
         if (found.held?.by !== "concurrency") {
