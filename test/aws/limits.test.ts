@@ -4,23 +4,15 @@
  * message is sent for it), a freed slot sends the next one, and a rate limit's excess
  * messages are delayed; the counters live in the executions table, apart from executions.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { task } from "floe";
-import { startLocalCloudRuntime } from "../../sdk/local-cloud/local-cloud.ts";
 import type { Runtime } from "../../sdk/runtime/runtime.ts";
 import type { ExecutionRecord } from "../../sdk/engine/model.ts";
-import { emulatorsForFile } from "../support/file-emulators.ts";
+import { localCloudsForFile } from "../support/file-emulators.ts";
 import { waitFor } from "../support/jump-clock.ts";
 import { latch, measured, openLatch, peak } from "../conformance/probes.ts";
 
-const emulators = emulatorsForFile();
-let cloud: (Runtime & { close(): Promise<void> }) | undefined;
-let clouds = 0;
-
-afterEach(async () => {
-  await cloud?.close();
-  cloud = undefined;
-}, 60_000);
+const clouds = localCloudsForFile("limits");
 
 const guarded = task("lc_lim_call", { concurrency: { limit: 2, key: (tenant: string, _n: number) => tenant } }, async (tenant: string, n: number) =>
   measured(`lc_lim_${tenant}`, async () => {
@@ -32,13 +24,9 @@ const guarded = task("lc_lim_call", { concurrency: { limit: 2, key: (tenant: str
 const rated = task("lc_lim_rate", { rateLimit: { limit: 2, periodMs: 1_000 } }, async (n: number) => n);
 
 async function start() {
-  const invoked = { count: 0 };
-  cloud = await startLocalCloudRuntime({
-    endpoints: emulators.endpoints,
-    prefix: `limits${(clouds += 1)}`,
-    onInvoke: () => (invoked.count += 1),
-  });
-  return { runtime: cloud, invoked };
+  const { runtime, invocations } = await clouds.start();
+  const invoked = { get count() { return [...invocations.values()].reduce((a, b) => a + b, 0); } };
+  return { runtime, invoked };
 }
 
 async function recordsOf(runtime: Runtime, ids: readonly string[]): Promise<ExecutionRecord[]> {

@@ -3,20 +3,12 @@
  * over DynamoDB Local and the SQS server. A cache hit is answered where the call is made,
  * with no message and no invocation of the cached task's function.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { task, workflow } from "floe";
-import { startLocalCloudRuntime } from "../../sdk/local-cloud/local-cloud.ts";
-import type { Runtime } from "../../sdk/runtime/runtime.ts";
-import { emulatorsForFile } from "../support/file-emulators.ts";
+import { localCloudsForFile } from "../support/file-emulators.ts";
 
-const emulators = emulatorsForFile();
-let cloud: (Runtime & { close(): Promise<void> }) | undefined;
-let clouds = 0;
-
-afterEach(async () => {
-  await cloud?.close();
-  cloud = undefined;
-}, 60_000);
+const clouds = localCloudsForFile("reuse");
+const start = () => clouds.start();
 
 const quote = task("rlc_quote", { cache: { ttlMs: 3_600_000 } }, async (sku: string) => ({ sku, cents: sku.length * 100 }));
 const profile = task("rlc_profile", { memo: true }, async (id: string) => `profile ${id}`);
@@ -26,16 +18,6 @@ const site = workflow("rlc_site", async (id: string) => {
   const pages = await Promise.all([page(id), page(id)]);
   return [own, ...pages];
 });
-
-async function start() {
-  const invocations = new Map<string, number>();
-  cloud = await startLocalCloudRuntime({
-    endpoints: emulators.endpoints,
-    prefix: `reuse${(clouds += 1)}`,
-    onInvoke: (name) => invocations.set(name, (invocations.get(name) ?? 0) + 1),
-  });
-  return { runtime: cloud, invocations };
-}
 
 describe("reuse on the local cloud", () => {
   it("serves a cached result without invoking the task's function, linked to its source", async () => {

@@ -16,6 +16,7 @@ import { dataGrants, evaluate, nestedTemplates, resourcesOf, synthExampleStack }
 const exampleTasks = [
   "stop_at_floor", "elevator", "charge_card", "checkout", "send_confirmation_email",
   "place_order", "load_user", "load_product", "create_order", "process_order", "call_partner",
+  "sync_account", "sync_accounts",
 ];
 
 let stack: FloeExamplesStack;
@@ -326,9 +327,10 @@ describe("Orchestrator, least privilege: each role holds what its function's cod
   const grants = (fn: Parameters<typeof dataGrants>[2]) => dataGrants(stack, template, fn);
   const on = (resource: string, ...actions: string[]) => actions.map((action) => `${action} on ${resource}`);
   const sendToEveryQueue = () => ["sqs:SendMessage on queue:*"];
-  const release = () => [...on("table", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"), ...sendToEveryQueue()];
+  // A release under a concurrency limit notes a held execution and forgets a note.
+  const release = () => [...on("table", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"), ...sendToEveryQueue()];
   const engine = () => [
-    ...on("table", "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"),
+    ...on("table", "dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"),
     ...(executionTableDefinition("x").GlobalSecondaryIndexes ?? []).flatMap((index) => on(`table/index/${index.IndexName}`, "dynamodb:Query")),
     ...sendToEveryQueue(),
     ...on("bucket/payloads/*", "s3:GetObject", "s3:PutObject"),
@@ -343,7 +345,7 @@ describe("Orchestrator, least privilege: each role holds what its function's cod
     expect(grants(stack.orchestrator.apiHandler)).toEqual(engine().sort());
   });
 
-  it("lets the coordinator release and queue, and nothing else: no payload, no put, no index", () => {
+  it("lets the coordinator release and queue, and note and forget held executions: no payload, no index", () => {
     expect(grants(stack.orchestrator.coordinator)).toEqual(release().sort());
   });
 
