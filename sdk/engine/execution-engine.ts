@@ -4,12 +4,12 @@
  * so a duplicate delivery, a retried call or a stale worker changes nothing.
  * See ARCHITECTURE.md beside this file.
  */
-import type { BlobStore, Clock, ExecutionStore, Expectation, LimitStore, LimitWaiter, Release, ReleaseOptions, TaskQueue } from "./ports.ts";
+import type { BlobStore, Clock, ExecutionStore, Expectation, LimitWaiter, Release, ReleaseOptions, TaskQueue } from "./ports.ts";
 import { all, call, drive, isPromiseLike, pooled, type MaybePromise, type Step } from "./step.ts";
 import { findWaitCycle } from "./wait-cycle.ts";
 import { compact, isFull } from "./history.ts";
 import { boundedError, withFailure, type ErrorFields } from "./failures.ts";
-import { LimitGate, limitKey } from "./limits.ts";
+import { LimitGate } from "./limits.ts";
 import { ErrorCode, FloeError, waitCycle } from "../errors.ts";
 import { attemptInRerun, endedBeforeRerun, isRerunnable, rerunChanges } from "./rerun.ts";
 import {
@@ -747,10 +747,8 @@ export class ExecutionEngine {
    * which gave its slot up to sleep: it runs if it gets one; otherwise it goes back to
    * `queued` for the same attempt, held, and a freed slot sends its message again.
    */
-  *#wake(record: ExecutionRecord, concurrency: { readonly key: string; readonly limit: number }): Step<ExecutionRecord | undefined> {
-    const key = limitKey("concurrency", record.taskName, concurrency.key);
-    const store = this.#o.store.limits as LimitStore;
-    if ((yield* call(store.acquire(key, record.id, concurrency.limit))).admitted) return record;
+  *#wake(record: ExecutionRecord): Step<ExecutionRecord | undefined> {
+    if ((yield* (this.#gate as LimitGate).acquire(record)).admitted) return record;
     const now = this.#o.clock.now();
     const back = yield* call(
       this.#o.store.update(record.id, { state: State.Running, attempt: record.attempt }, { state: State.Queued, queuedAt: now }, { state: State.Queued, at: now, attempt: record.attempt }),
@@ -791,9 +789,8 @@ export class ExecutionEngine {
 
   /** A claimed record, unless it woke from a sleep under a concurrency limit with no slot free (see #wake). */
   #woken(record: ExecutionRecord): MaybePromise<ExecutionRecord | undefined> {
-    const concurrency = record.limits?.concurrency;
-    if (this.#gate === undefined || concurrency === undefined || record.history.at(-2)?.state !== State.Sleeping) return record;
-    return drive(this.#wake(record, concurrency));
+    if (this.#gate === undefined || record.limits?.concurrency === undefined || record.history.at(-2)?.state !== State.Sleeping) return record;
+    return drive(this.#wake(record));
   }
 
   /**
