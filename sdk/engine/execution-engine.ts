@@ -704,7 +704,8 @@ export class ExecutionEngine {
           // that died before its send: sent again. Otherwise its admitter is sending it.
           const own = repair && found.admittedBy === by;
           if (own || this.#o.clock.now() - (found.admittedAt ?? found.queuedAt ?? 0) > ADMISSION_REPAIR_MS) {
-            yield* call(this.#post(found));
+            // Through its rate limit: the admitter may have died before counting the start.
+            yield* this.#start(found);
             yield* gate.forget(key, waiter);
           }
           continue;

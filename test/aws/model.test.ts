@@ -22,4 +22,18 @@ describe("model-based reliability on DynamoDB Local (T19)", () => {
       { numRuns: 10 },
     );
   }, 240_000);
+
+  it("never starts more executions of a key than its rate limit gave, on DynamoDB's window counts", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        dagArb,
+        fc.constantFrom<ModelLimit>(1, 2),
+        fc.constantFrom<ModelLimit | undefined>(undefined, 1),
+        fc.array(limitedStepArb, { maxLength: 60 }),
+        fc.nat(),
+        (dag, rate, limit, steps, seed) => runScenario(dag, steps, store, { rate, limit, seed, jitter: true }),
+      ),
+      { numRuns: 8 },
+    );
+  }, 240_000);
 });

@@ -14,7 +14,10 @@
  * writes drawn too: after every step, per key, no more executions are `running` than the
  * limit (a crashed attempt's record stays `running` until its take-over, which keeps its
  * slot), and at the end every slot is free again. Its ids and the interleaving of handlers
- * running at once are drawn from a seed, so a counterexample replays.
+ * running at once are drawn from a seed, so a counterexample replays. A rate-limited
+ * scenario (1 or 2 starts a second per key, alone or with a concurrency limit) has its
+ * messages' delays honoured, the clock moving to each delivery, and checks every start
+ * against the starts the window counters gave (see checkRate).
  */
 import type { AttributeValue } from "aws-lambda";
 import { createHash } from "node:crypto";
@@ -31,6 +34,7 @@ import { MemoryLimitStore } from "../../sdk/embedded/memory-limit-store.ts";
 import { limitKey } from "../../sdk/engine/limits.ts";
 import { State, isTerminal, type ExecutionRecord, type TaskMessage } from "../../sdk/engine/model.ts";
 import type { ExecutionStore, IdSource, LimitStore, TaskQueue } from "../../sdk/engine/ports.ts";
+import { isPromiseLike } from "../../sdk/engine/step.ts";
 import { Runtime } from "../../sdk/runtime/runtime.ts";
 import { cryptoIds } from "../../sdk/runtime/system.ts";
 import { marshall } from "@aws-sdk/util-dynamodb";
@@ -64,11 +68,26 @@ async function limitedSum(i: number, upstreams: Execution<number>[]): Promise<nu
   return sum(i, upstreams);
 }
 
-/** The node task under a concurrency limit of 1 or 2 per key. */
-const limitedNodes: Record<ModelLimit, typeof node> = {
-  1: task("m_node_limit1", { wait: true, concurrency: { limit: 1, key: (i) => keyOf(i as number) } }, limitedSum),
-  2: task("m_node_limit2", { wait: true, concurrency: { limit: 2, key: (i) => keyOf(i as number) } }, limitedSum),
-};
+/** A rate limit's period in the limited scenarios: one second, windows from the epoch. */
+const RATE_PERIOD_MS = 1_000;
+
+/**
+ * The node task under a concurrency limit (`c`) and a rate limit (`r` starts a second), of
+ * 1 or 2 per key, or none (0): each combination defined once, at load, as a deployment does.
+ */
+const limitedNodes = new Map<string, typeof node>();
+for (const c of [0, 1, 2] as const) {
+  for (const r of [0, 1, 2] as const) {
+    if (c === 0 && r === 0) continue;
+    const key = (i: unknown) => keyOf(i as number);
+    const options = {
+      wait: true,
+      ...(c === 0 ? {} : { concurrency: { limit: c, key } }),
+      ...(r === 0 ? {} : { rateLimit: { limit: r, periodMs: RATE_PERIOD_MS, key } }),
+    } as const;
+    limitedNodes.set(`${c}/${r}`, task(`m_node${c === 0 ? "" : `_limit${c}`}${r === 0 ? "" : `_rate${r}`}`, options, limitedSum));
+  }
+}
 
 /** A DAG: node i depends on a subset of the nodes before it. */
 export const dagArb = fc
@@ -136,14 +155,15 @@ class Pool implements TaskQueue {
 
   constructor(private readonly clock: ManualClock) {}
 
-  async send(messages: readonly TaskMessage[]): Promise<void> {
+  async send(messages: readonly TaskMessage[], delayMs = 0): Promise<void> {
     await Promise.resolve();
     let failed = false;
     for (const message of messages) {
       const fault = this.faults.findIndex((f) => f.executionId === message.executionId);
       const mode = fault < 0 ? undefined : this.faults.splice(fault, 1)[0]?.mode;
       failed ||= mode !== undefined;
-      if (mode !== "before") this.messages.push({ message, visibleAt: this.clock.now() });
+      // A delayed message is received no earlier than its delay, as SQS's DelaySeconds says.
+      if (mode !== "before") this.messages.push({ message, visibleAt: this.clock.now() + delayMs });
     }
     if (failed) throw new InjectedSendFault("SendMessage failed");
   }
@@ -186,6 +206,52 @@ function checkLimit(records: readonly ExecutionRecord[], limit: ModelLimit, coun
     const key = limitKey("concurrency", record.taskName, record.limits?.concurrency?.key ?? "");
     expect(counters.holders(key), `holders of ${key}`).toBeLessThanOrEqual(limit);
     if (record.state === State.Running) expect(counters.slots(key, record.id).holds, `${record.id} runs holding its slot`).toBe(true);
+  }
+}
+
+/** A start a rate limit's counters gave: a count within the limit in `window` of `key`. */
+interface Grant {
+  readonly key: string;
+  readonly window: number;
+}
+
+/**
+ * Safety of a rate limit, checked after every step: per key, no window counted more starts
+ * than the limit, and every start (an attempt's claim, but a take-over's, which goes on
+ * with the start of the attempt it takes over) was given by the counters in its window or
+ * an earlier one, each given start used once. A start may come after the window it was
+ * given (a message is delivered late, or its delivery failed and came back), never before:
+ * by Hall's theorem such a matching exists when, for every window, the starts up to its end
+ * are no more than the starts given up to its end.
+ */
+function checkRate(records: readonly ExecutionRecord[], limit: ModelLimit, grants: readonly Grant[]): void {
+  const given = new Map<string, Map<number, number>>();
+  for (const grant of grants) {
+    const windows = given.get(grant.key) ?? new Map<number, number>();
+    given.set(grant.key, windows.set(grant.window, (windows.get(grant.window) ?? 0) + 1));
+  }
+  for (const [key, windows] of given) {
+    for (const [window, count] of windows) expect(count, `starts given in window ${window} of ${key}`).toBeLessThanOrEqual(limit);
+  }
+  const started = new Map<string, number[]>();
+  for (const record of records) {
+    const rate = record.limits?.rate;
+    expect(rate, `the rate limit of ${record.id}`).toBeDefined();
+    if (rate === undefined) continue;
+    const key = limitKey("rate", record.taskName, rate.key);
+    record.history.forEach((h, n) => {
+      if (h.state === State.Running && record.history[n - 1]?.state !== State.Running) {
+        started.set(key, [...(started.get(key) ?? []), Math.floor(h.at / rate.periodMs)]);
+      }
+    });
+  }
+  for (const [key, windows] of started) {
+    const givenTo = given.get(key) ?? new Map<number, number>();
+    for (const window of new Set(windows)) {
+      const starts = windows.filter((w) => w <= window).length;
+      const gave = [...givenTo].reduce((n, [w, count]) => (w <= window ? n + count : n), 0);
+      expect(starts, `starts of ${key} by the end of window ${window}, against those its counters gave`).toBeLessThanOrEqual(gave);
+    }
   }
 }
 
@@ -246,6 +312,8 @@ function turns(seed: number): () => number {
 export interface ScenarioOptions {
   /** The concurrency limit per key of the DAG's task; none when undefined. */
   readonly limit?: ModelLimit | undefined;
+  /** The rate limit per key of the DAG's task, in starts a second; none when undefined. */
+  readonly rate?: ModelLimit | undefined;
   /** Where the executions' ids come from: random when undefined. */
   readonly seed?: number | undefined;
   /** Whether the seed also varies how handlers running at once interleave (replayably). */
@@ -257,9 +325,11 @@ export async function runScenario(
   dag: readonly (readonly number[])[],
   steps: readonly Step[],
   makeStore: () => ExecutionStore | Promise<ExecutionStore> = () => new MemoryExecutionStore(),
-  { limit, seed, jitter }: ScenarioOptions = {},
+  { limit, rate, seed, jitter }: ScenarioOptions = {},
 ): Promise<void> {
   const memory = await makeStore();
+  const grants: Grant[] = [];
+  if (rate !== undefined) recordGrants(memory.limits as LimitStore, rate, grants);
   const store = new FaultyStore(memory);
   const clock = new ManualClock();
   const pool = new Pool(clock);
@@ -269,7 +339,7 @@ export async function runScenario(
   const coordinator = createCoordinatorHandler({ engine: runtime.engine, log: () => undefined });
   // Submitted before any fault, as an API call would be.
   const executions: Execution<number>[] = [];
-  const definition = limit === undefined ? node : limitedNodes[limit];
+  const definition = limit === undefined && rate === undefined ? node : (limitedNodes.get(`${limit ?? 0}/${rate ?? 0}`) as typeof node);
   for (const [i, ups] of dag.entries()) executions.push(runtime.submit(definition, i, ups.map((u) => executions[u]!)));
   await Promise.all(executions.map((e) => e.created));
   // After the submissions, each of which an API call would have finished before the next
@@ -281,6 +351,7 @@ export async function runScenario(
     const all = await records();
     checkSafety(all, upstreamsOf, new Map(all.map((r) => [r.id, r])));
     if (limit !== undefined) checkLimit(all, limit, memory.limits);
+    if (rate !== undefined) checkRate(all, rate, grants);
     expect(seenRunning, "what the code saw while it ran").toEqual([]);
     return all;
   };
@@ -363,6 +434,23 @@ export async function runScenario(
   expect(final.map((r) => r.state)).toEqual(final.map(() => State.Completed));
   expect(await Promise.all(executions.map((e) => e.result()))).toEqual(values);
   if (limit !== undefined) await checkSlotsFree(memory, streamEvent(final), coordinator, definition.name, limit, dag.length);
+}
+
+/**
+ * Notes each start `counters` give within `limit` (the gate's rule: a count within the
+ * limit is a start in that window; see `LimitGate.reserve`), as DynamoDB's or the memory
+ * store's own count says.
+ */
+function recordGrants(counters: LimitStore, limit: ModelLimit, grants: Grant[]): void {
+  const count = counters.countStart.bind(counters);
+  const given = (key: string, window: number, n: number): number => {
+    if (n <= limit) grants.push({ key, window });
+    return n;
+  };
+  counters.countStart = (key, window, periodMs, now) => {
+    const n = count(key, window, periodMs, now);
+    return isPromiseLike(n) ? n.then((m) => given(key, window, m)) : given(key, window, n);
+  };
 }
 
 /**
