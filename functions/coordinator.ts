@@ -39,7 +39,7 @@ export interface CoordinatorDeps {
      * Frees the concurrency slots of finished executions of limited tasks and admits what
      * they held back (idempotent): the backstop of a release a dying worker left undone.
      */
-    releaseSlots?(records: readonly LimitedImage[]): MaybePromise<void>;
+    releaseSlots?(records: readonly LimitedImage[], options?: { readonly repair?: boolean }): MaybePromise<void>;
   };
   /** Where completion events go; without one none is published. */
   readonly publish?: RunEventPublisher;
@@ -192,7 +192,8 @@ async function release(event: DynamoDBStreamEvent, deps: CoordinatorDeps, log: (
       try {
         await deps.engine.releaseDependents([id], { resend: true });
         const limited = limitedIn(event).filter((l) => l.id === id);
-        if (limited.length > 0) await deps.engine.releaseSlots?.(limited);
+        // A repair: the batch's pass may have admitted a held execution and failed to send it.
+        if (limited.length > 0) await deps.engine.releaseSlots?.(limited, { repair: true });
         return undefined;
       } catch (error) {
         log(`floe coordinator: releasing the dependents of ${id} failed: ${(error as Error).message}`);

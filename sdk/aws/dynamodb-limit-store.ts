@@ -11,7 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import type { LimitStore, LimitWaiter, Slot } from "../engine/ports.ts";
+import type { LimitStore, LimitWaiter, Slot, Slots } from "../engine/ports.ts";
 import { isConditionFailure } from "./dynamodb-conditions.ts";
 
 /** The client and table of a {@link DynamoDbLimitStore}. */
@@ -68,10 +68,10 @@ export class DynamoDbLimitStore implements LimitStore {
     }
   }
 
-  async slots(key: string, id: string): Promise<{ holds: boolean; holders: number }> {
+  async slots(key: string, ids: readonly string[]): Promise<Slots> {
     const { Item } = await this.#client.send(new GetCommand({ TableName: this.#table, Key: { pk: pkOf(key), sk: "L" }, ConsistentRead: true }));
     const holders = Item?.holders instanceof Set ? (Item.holders as Set<string>) : new Set<string>();
-    return { holds: holders.has(tokenOf(id)), holders: holders.size };
+    return { holding: ids.filter((id) => holders.has(tokenOf(id))), holders: holders.size };
   }
 
   async vacate(key: string, id: string): Promise<void> {

@@ -1,5 +1,5 @@
 /** The in-memory counters of concurrency and rate limits (the embedded engine's). */
-import type { LimitStore, LimitWaiter, Slot } from "../engine/ports.ts";
+import type { LimitStore, LimitWaiter, Slot, Slots } from "../engine/ports.ts";
 
 /**
  * Keeps each limit's holders, held executions and starts in maps. Every method runs to
@@ -21,9 +21,9 @@ export class MemoryLimitStore implements LimitStore {
     return { admitted: holders.has(id), added, holders: holders.size };
   }
 
-  slots(key: string, id: string): { holds: boolean; holders: number } {
+  slots(key: string, ids: readonly string[]): Slots {
     const holders = this.#holders.get(key);
-    return { holds: holders?.has(id) ?? false, holders: holders?.size ?? 0 };
+    return { holding: ids.filter((id) => holders?.has(id) === true), holders: holders?.size ?? 0 };
   }
 
   vacate(key: string, id: string): void {

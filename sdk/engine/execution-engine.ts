@@ -584,8 +584,8 @@ export class ExecutionEngine {
   /**
    * Sends a queued execution's message once its limits admit it; answers whether it did.
    * Over a concurrency limit, it is held: its record says so first, then it is noted where a
-   * freed slot looks, then the slots are looked at again (a release vacates before it reads
-   * the notes, so of the two one sees the other). A record held already (a resend) is
+   * freed slot looks, then the slots are read again (a release vacates before it reads the
+   * notes, so of the two one sees the other). A record held already (a resend) is
    * noted again, which repairs a note its holder died before writing.
    */
   *#gated(record: ExecutionRecord, delayMs?: number): Step<boolean> {
@@ -605,6 +605,10 @@ export class ExecutionEngine {
         const waiter = { id: held.id, since: (held.held as Hold).since };
         if (!slot.admitted) {
           yield* gate.note(key, waiter);
+          // The second look is a read (a fifth of a write's price), and most often finds no
+          // room: only room found is taken, by a write that may still find none.
+          const look = yield* gate.slots(key, [held.id]);
+          if (look.holding.length === 0 && look.holders >= concurrency.limit) return false;
           if (!(yield* gate.acquire(held)).admitted) return false;
         }
         return yield* this.#admitNoted(held, key, waiter, held.id);
@@ -621,7 +625,18 @@ export class ExecutionEngine {
    */
   *#admitNoted(record: ExecutionRecord, key: string, waiter: LimitWaiter, by: string): Step<boolean> {
     const expect = { state: State.Queued, attempt: record.attempt, heldSince: record.held?.since ?? waiter.since };
-    const cleared = yield* call(this.#o.store.update(record.id, expect, { held: undefined, admittedAt: this.#o.clock.now(), admittedBy: by }));
+    const admittedAt = this.#o.clock.now();
+    let cleared: ExecutionRecord | undefined;
+    try {
+      cleared = yield* call(this.#o.store.update(record.id, expect, { held: undefined, admittedAt, admittedBy: by }));
+    } catch (error) {
+      // The write may have applied with its answer lost: then this admitter, chosen by it,
+      // sends. A retry of the coordinator's batch would find the slots full, the admitted
+      // execution holding one, and look no further.
+      const found = yield* call(this.#o.store.get(record.id));
+      if (found?.state !== State.Queued || found.held !== undefined || found.admittedBy !== by || found.admittedAt !== admittedAt) throw error;
+      cleared = found;
+    }
     if (cleared === undefined) return false;
     const sent = yield* this.#start(cleared);
     yield* (this.#gate as LimitGate).forget(key, waiter);
@@ -654,25 +669,16 @@ export class ExecutionEngine {
 
   /**
    * Frees the concurrency slot of an execution that finished, suspended or slept, then
-   * admits the oldest held executions while slots are free. Idempotent. The coordinator's
-   * `backstop` reads the slots first and writes only when the release it repeats was not
-   * made (the slot still held) or left slots free. A `repair` (a redelivered message of a
-   * finished execution: the release before it failed) sends again the message of an
-   * execution its failed release admitted and left noted (`admittedBy`), and looks on
-   * through the notes it read past a refusal.
+   * admits the oldest held executions while slots are free. Idempotent. A `repair` (a
+   * redelivered message of a finished execution: the release before it failed) sends
+   * again the message of an execution its failed release admitted and left noted
+   * (`admittedBy`), and looks on through the notes it read past a refusal.
    */
-  *#freeSlot(record: ExecutionRecord, mode: "release" | "backstop" | "repair" = "release"): Step<void> {
+  *#freeSlot(record: ExecutionRecord, mode: "release" | "repair" = "release"): Step<void> {
     const gate = this.#gate;
-    const concurrency = record.limits?.concurrency;
-    if (gate === undefined || concurrency === undefined) return;
-    if (mode === "backstop") {
-      const slots = yield* gate.slots(record);
-      if (!slots.holds && slots.holders >= concurrency.limit) return;
-      if (slots.holds) yield* gate.vacate(record);
-    } else {
-      yield* gate.vacate(record);
-    }
-    yield* this.#admitHeld(gate.concurrencyKey(record), record.id, mode !== "release");
+    if (gate === undefined || record.limits?.concurrency === undefined) return;
+    yield* gate.vacate(record);
+    yield* this.#admitHeld(gate.concurrencyKey(record), record.id, mode);
   }
 
   /**
@@ -682,7 +688,7 @@ export class ExecutionEngine {
    * lost its admitter between the send and the forget (or before the send), so it is sent
    * again (a duplicate is dropped at claim). A note of a finished execution is dropped.
    */
-  *#admitHeld(key: string, by: string, repair: boolean): Step<void> {
+  *#admitHeld(key: string, by: string, mode: "release" | "backstop" | "repair"): Step<void> {
     const gate = this.#gate as LimitGate;
     let after: LimitWaiter | undefined;
     let full = false;
@@ -702,7 +708,7 @@ export class ExecutionEngine {
         if (found.held?.by !== "concurrency") {
           // Admitted by this release before, which failed after (a repair), or long ago by one
           // that died before its send: sent again. Otherwise its admitter is sending it.
-          const own = repair && found.admittedBy === by;
+          const own = mode === "repair" && found.admittedBy === by;
           if (own || this.#o.clock.now() - (found.admittedAt ?? found.queuedAt ?? 0) > ADMISSION_REPAIR_MS) {
             // Through its rate limit: the admitter may have died before counting the start.
             yield* this.#start(found);
@@ -714,18 +720,24 @@ export class ExecutionEngine {
         if (!slot.admitted) {
           // Full. A repair looks on through the notes it read: one of them may hold a slot
           // its admitter took before it died (noted later, it can sort behind this one).
-          if (repair) {
+          if (mode !== "release") {
             full = true;
             continue;
           }
           return;
         }
+        // Held with its slot taken already: another admitter is admitting it, or died before
+        // its send. A worker's release leaves it to that admitter (most often a release
+        // running at the same time), or to the admitter's repair if it died, and stops: the
+        // slot it freed went to this one, or is taken by the next release, which admits
+        // while slots are free, or by the coordinator's backstop. The others finish its
+        // admission (of those racing, the write in #admitNoted chooses which one sends).
+        if (!slot.added) {
+          if (mode !== "release") yield* this.#admitNoted(found, key, waiter, by);
+          return;
+        }
         yield* this.#admitNoted(found, key, waiter, by);
-        // Held already: another release is admitting it (the write above chose which one
-        // sends), or died before its send, which that write repaired. Its slot was not this
-        // release's: stopping here, rather than racing the others down the notes, keeps a
-        // release to a few writes; the admitted execution's own release comes next.
-        if (!slot.added || slot.holders >= (found.limits?.concurrency?.limit ?? 1)) return;
+        if (slot.holders >= (found.limits?.concurrency?.limit ?? 1)) return;
       }
     }
   }
@@ -733,14 +745,39 @@ export class ExecutionEngine {
   /**
    * Frees the concurrency slots of finished executions and admits what they held back: the
    * coordinator's backstop after every terminal transition of a limited task, which
-   * repairs a release a dying worker left undone. Idempotent.
+   * repairs a release a dying worker left undone. Idempotent. One pass per limit and key
+   * for a whole batch of the stream: one read of the slots, a write for each slot still
+   * held (a release not made), and a round of admissions only when slots are free (a
+   * release left them free), so that the backstop does not race the workers' releases
+   * once for each execution that finished. A `repair` (the coordinator's second pass over
+   * a batch that failed) looks at the notes even with every slot taken, and sends again
+   * what an admission of the failed pass left unsent (`admittedBy`): that execution
+   * holds a slot, so the slots alone look full and in order.
    */
-  releaseSlots(records: readonly Pick<ExecutionRecord, "id" | "taskName" | "limits">[]): MaybePromise<void> {
+  releaseSlots(records: readonly Pick<ExecutionRecord, "id" | "taskName" | "limits">[], options: { readonly repair?: boolean } = {}): MaybePromise<void> {
+    const gate = this.#gate;
+    if (gate === undefined) return undefined;
+    const byKey = new Map<string, ExecutionRecord[]>();
     // The slot's release reads only these fields of the record.
-    const limited = records.filter((r) => r.limits?.concurrency !== undefined) as ExecutionRecord[];
-    if (limited.length === 0) return undefined;
-    const freed = drive(all(limited.map((r) => this.#freeSlot(r, "backstop"))));
+    for (const record of records as ExecutionRecord[]) {
+      if (record.limits?.concurrency === undefined) continue;
+      const key = gate.concurrencyKey(record);
+      byKey.set(key, [...(byKey.get(key) ?? []), record]);
+    }
+    if (byKey.size === 0) return undefined;
+    const freed = drive(all([...byKey].map(([key, finished]) => this.#backstop(gate, key, finished, options.repair === true))));
     return isPromiseLike(freed) ? freed.then(ignore) : undefined;
+  }
+
+  /** The backstop of one limit and key (see {@link releaseSlots}); `finished` is not empty. */
+  *#backstop(gate: LimitGate, key: string, finished: readonly ExecutionRecord[], repair: boolean): Step<void> {
+    const slots = yield* gate.slots(key, finished.map((r) => r.id));
+    const limit = Math.max(...finished.map((r) => r.limits?.concurrency?.limit ?? 1));
+    if (!repair && slots.holding.length === 0 && slots.holders >= limit) return;
+    yield* all(finished.filter((r) => slots.holding.includes(r.id)).map((r) => gate.vacate(r)));
+    // A batch's admissions name its first execution: a second pass over that one alone
+    // (the coordinator's, one record at a time) recognises them as its own.
+    yield* this.#admitHeld(key, (finished[0] as ExecutionRecord).id, repair ? "repair" : "backstop");
   }
 
   /**

@@ -5,7 +5,7 @@
  * one over the limit is held with no message sent (a concurrency limit) or its message
  * delayed to the first free moment (a rate limit). See ARCHITECTURE.md, "Flow control".
  */
-import type { LimitStore, LimitWaiter, Slot } from "./ports.ts";
+import type { LimitStore, LimitWaiter, Slot, Slots } from "./ports.ts";
 import { call, type Step } from "./step.ts";
 import type { ExecutionRecord } from "./model.ts";
 
@@ -53,9 +53,9 @@ export class LimitGate {
     return call(this.#store.acquire(this.concurrencyKey(record), record.id, record.limits?.concurrency?.limit ?? 1));
   }
 
-  /** Whether `record` holds a slot of its concurrency limit, and how many do. */
-  slots(record: ExecutionRecord): Step<{ readonly holds: boolean; readonly holders: number }> {
-    return call(this.#store.slots(this.concurrencyKey(record), record.id));
+  /** Which of `ids` hold a slot of the concurrency limit `key`, and how many do. */
+  slots(key: string, ids: readonly string[]): Step<Slots> {
+    return call(this.#store.slots(key, ids));
   }
 
   /** Frees the slot `record` holds (nothing when it holds none). */

@@ -241,6 +241,14 @@ export interface Slot {
   readonly holders: number;
 }
 
+/** What {@link LimitStore.slots} answers. */
+export interface Slots {
+  /** Those of the ids asked about that hold a slot. */
+  readonly holding: readonly string[];
+  /** How many hold a slot. */
+  readonly holders: number;
+}
+
 /**
  * The storage of flow-control counters: a thin adapter (each method one conditional
  * operation on one item or one partition), the decisions being the engine's
@@ -254,8 +262,8 @@ export interface LimitStore {
    * Idempotent: a holder asking again keeps its one slot.
    */
   acquire(key: string, id: string, limit: number): MaybePromise<Slot>;
-  /** Whether `id` holds a slot of `key`, and how many do, read consistently. */
-  slots(key: string, id: string): MaybePromise<{ readonly holds: boolean; readonly holders: number }>;
+  /** Which of `ids` hold a slot of `key`, and how many hold one, in one consistent read. */
+  slots(key: string, ids: readonly string[]): MaybePromise<Slots>;
   /** Removes `id` from the holders of `key`; nothing when it holds no slot. */
   vacate(key: string, id: string): MaybePromise<void>;
   /** Notes a held execution (a repeat changes nothing). */

@@ -11,6 +11,7 @@ import type {
   LimitStore,
   LimitWaiter,
   Slot,
+  Slots,
   QueuedQuery,
   Release,
   ReleaseOptions,
@@ -182,8 +183,8 @@ class FaultyLimitStore implements LimitStore {
     return this.#call("acquire", id, () => this.#inner.acquire(key, id, limit));
   }
 
-  slots(key: string, id: string): MaybePromise<{ readonly holds: boolean; readonly holders: number }> {
-    return this.#read(() => this.#inner.slots(key, id));
+  slots(key: string, ids: readonly string[]): MaybePromise<Slots> {
+    return this.#read(() => this.#inner.slots(key, ids));
   }
 
   vacate(key: string, id: string): Promise<void> {

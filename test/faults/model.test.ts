@@ -106,7 +106,40 @@ describe("model-based reliability (T19, T1, T21)", () => {
         { kind: "duplicate", pick: 472950033, copies: 2 },
       ],
     },
-  ] as { name: string; dag: number[][]; steps: Step[]; limit?: ModelLimit; rate?: ModelLimit; seed?: number }[])("survives $name", async ({ dag, steps, limit, rate, seed }) => {
-    await runScenario(dag, steps, undefined, { limit, rate, seed });
+    {
+      // Found against the coordinator's backstop grouped per key: its admission's clearing
+      // write applied with the answer lost, and its batch's retry found the slots full (the
+      // admitted execution holding one) and looked no further.
+      name: "the backstop's admission written with its answer lost (limit 1)",
+      dag: [[], [], [], [], [], [], [], []],
+      limit: 1,
+      seed: 790304278,
+      jitter: true,
+      steps: [
+        { kind: "fault", method: "vacate", mode: "before", pick: 489055183 },
+        { kind: "duplicate", pick: 9, copies: 2 },
+        { kind: "deliver", pick: 1088444050 },
+        { kind: "fault", method: "update", mode: "after", pick: 453583821 },
+        { kind: "together", picks: [160125910, 0], stream: true },
+      ],
+    },
+    {
+      // Found against the backstop as it was: its admission's send failed, and the
+      // coordinator's second pass over the batch found every slot taken (by the admitted
+      // execution) and looked no further.
+      name: "the backstop's admission whose send failed (limit 1)",
+      dag: [[], [0], [1], [1], [], [4], [0, 5], [6], [0, 6], [1], [], [0, 9]],
+      limit: 1,
+      seed: 0,
+      jitter: true,
+      steps: [
+        { kind: "fault", method: "send", mode: "before", pick: 375757756 },
+        { kind: "fault", method: "vacate", mode: "before", pick: 0 },
+        { kind: "deliver", pick: 0 },
+        { kind: "together", picks: [0, 0], stream: true },
+      ],
+    },
+  ] as { name: string; dag: number[][]; steps: Step[]; limit?: ModelLimit; rate?: ModelLimit; seed?: number; jitter?: boolean }[])("survives $name", async ({ dag, steps, limit, rate, seed, jitter }) => {
+    await runScenario(dag, steps, undefined, { limit, rate, seed, jitter });
   });
 });

@@ -268,7 +268,7 @@ describe("the admission protocol", () => {
     // the releaser read no note, so only the second look can admit it.
     const racing: LimitStore = {
       acquire: (k, id, limit) => inner.acquire(k, id, limit),
-      slots: (k, id) => inner.slots(k, id),
+      slots: (k, ids) => inner.slots(k, ids),
       vacate: (k, id) => inner.vacate(k, id),
       hold: (k: string, waiter: LimitWaiter) => {
         inner.vacate(k, holder);
@@ -339,6 +339,69 @@ describe("the admission protocol", () => {
     const finished = (await store.getMany([a!.id, b!.id])) as ExecutionRecord[];
     await Promise.all(finished.map(async (record) => runtime.engine.releaseSlots([record])));
     expect(sent).toEqual([a!.id, b!.id, waiting!.id]);
+    await runtime.close();
+  });
+
+  it("lets a worker's release that finds its held execution taken by another release write nothing more", async () => {
+    const store = new FaultyStore(new MemoryExecutionStore());
+    const sent: string[] = [];
+    const runtime = new Runtime({ store, queue: { send: (messages) => void sent.push(...messages.map((m) => m.executionId)) }, blobs: new MemoryBlobStore(), clock: new ManualClock(), ids: cryptoIds });
+    const [a, b, waiting] = [1, 2, 3].map((n) => runtime.submit(pair, n));
+    await Promise.all([a!.created, b!.created, waiting!.created]);
+    const running = await Promise.all([a!, b!].map(async (e) => (await runtime.engine.claim({ executionId: e.id, taskName: "lim_pair", attempt: 1 })) as ExecutionRecord));
+    // Every write that admits a held execution expects its hold.
+    const update = store.update.bind(store);
+    let admissions = 0;
+    store.update = (id, expect, changes, transition) => {
+      if (expect.heldSince !== undefined) admissions += 1;
+      return update(id, expect, changes, transition);
+    };
+    // Both end at once, every store call a turn apart: the first release takes the freed
+    // slot for the held execution; the second finds it taken, a slot still free, and stops.
+    await Promise.all(running.map(async (record) => runtime.engine.finish(record, { type: "completed", result: "0" })));
+    expect(sent).toEqual([a!.id, b!.id, waiting!.id]);
+    expect(admissions).toBe(1);
+    await runtime.close();
+  });
+
+  it("backstops a batch of finished executions with one read of their key's slots, and no write when their releases were made", async () => {
+    const inner = new MemoryExecutionStore();
+    const calls: string[] = [];
+    const counted = new Proxy(inner.limits, {
+      get: (target, name, receiver) => {
+        const value = Reflect.get(target, name, receiver) as unknown;
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          calls.push(String(name));
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    Object.defineProperty(inner, "limits", { value: counted });
+    const runtime = new Runtime({ store: inner, queue: { send: () => undefined }, blobs: new MemoryBlobStore(), clock: new ManualClock(), ids: cryptoIds });
+    const executions = [1, 2, 3, 4, 5, 6].map((n) => runtime.submit(pair, n));
+    await Promise.all(executions.map((e) => e.created));
+    // Those admitted run and finish, oldest first (ties in the same millisecond by id).
+    const admitted = () => executions.map((e) => inner.get(e.id) as ExecutionRecord).filter((r) => r.state === State.Queued && r.held === undefined);
+    const done: ExecutionRecord[] = [];
+    while (done.length < 4) {
+      const next = admitted()[0] as ExecutionRecord;
+      const running = (await runtime.engine.claim({ executionId: next.id, taskName: "lim_pair", attempt: 1 })) as ExecutionRecord;
+      await runtime.engine.finish(running, { type: "completed", result: "0" });
+      done.push(inner.get(next.id) as ExecutionRecord);
+    }
+    // Four finished, their releases made: the last two hold both slots.
+    expect(admitted()).toHaveLength(2);
+    calls.splice(0);
+    await runtime.engine.releaseSlots(done);
+    expect(calls).toEqual(["slots"]);
+    // One finished whose release was not made (its worker died after its terminal write):
+    // its slot is freed and nothing is held, so nothing more is read.
+    const fifth = (await runtime.engine.claim({ executionId: (admitted()[0] as ExecutionRecord).id, taskName: "lim_pair", attempt: 1 })) as ExecutionRecord;
+    inner.update(fifth.id, { state: State.Running }, { state: State.Completed, finishedAt: 1 });
+    calls.splice(0);
+    await runtime.engine.releaseSlots([...done, inner.get(fifth.id) as ExecutionRecord]);
+    expect(calls).toEqual(["slots", "vacate", "waiters"]);
     await runtime.close();
   });
 });
