@@ -87,8 +87,10 @@ export class Reuse {
     const since = open?.since ?? now;
     const notBefore = Math.min(now + debounce.periodMs, debounce.maxWaitMs === undefined ? Infinity : since + debounce.maxWaitMs);
     const record = await engine.register({ ...spec, notBefore });
-    // Found, not created (a re-run of the caller), or already past queued: joins no window again.
-    if (record.createdAt !== now || record.state !== State.Queued) return record;
+    // Found, not created (a re-run of the caller: made before this call began), or already
+    // past queued: joins no window again. A record this call made was created after `now`,
+    // by a clock that moved on during the read above (on a real clock, always).
+    if (record.createdAt < now || record.state !== State.Queued) return record;
     const mine = (openedAt: number): ReuseRecord => ({ key: windowKey, executionId: spec.id, createdAt: now, expiresAt: notBefore, since: openedAt });
     for (let tries = 0; ; tries += 1) {
       const stored = await store.putReuseRecord(mine(since), open === undefined ? { absent: true } : { replacing: open.executionId });

@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { startEmulators, type Emulators, type Endpoints } from "floe/local-cloud";
-import { startLocalCloudRuntime } from "../../sdk/local-cloud/local-cloud.ts";
+import { startLocalCloudRuntime, type LocalCloudOptions } from "../../sdk/local-cloud/local-cloud.ts";
 import type { Runtime } from "../../sdk/runtime/runtime.ts";
 
 /** Starts the file's emulators before its tests; answers where they listen, once started. */
@@ -30,7 +30,9 @@ export function emulatorsForFile(): { readonly endpoints: Endpoints } {
  * a prefix of its own (`prefix` and a count), counting each function's invocations by name,
  * and the test's end closes it.
  */
-export function localCloudsForFile(prefix: string): { start(): Promise<{ readonly runtime: Runtime; readonly invocations: Map<string, number> }> } {
+export function localCloudsForFile(prefix: string): {
+  start(options?: Pick<LocalCloudOptions, "clock" | "instrument">): Promise<{ readonly runtime: Runtime; readonly invocations: Map<string, number> }>;
+} {
   const emulators = emulatorsForFile();
   let cloud: (Runtime & { close(): Promise<void> }) | undefined;
   let clouds = 0;
@@ -39,9 +41,10 @@ export function localCloudsForFile(prefix: string): { start(): Promise<{ readonl
     cloud = undefined;
   }, 60_000);
   return {
-    async start() {
+    async start(options = {}) {
       const invocations = new Map<string, number>();
       cloud = await startLocalCloudRuntime({
+        ...options,
         endpoints: emulators.endpoints,
         prefix: `${prefix}${(clouds += 1)}`,
         onInvoke: (name) => invocations.set(name, (invocations.get(name) ?? 0) + 1),

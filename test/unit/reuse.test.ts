@@ -83,6 +83,24 @@ describe("debounce", () => {
     expect((await engine.getExecution(third.id))?.debounced).toBeUndefined();
   });
 
+  it("debounces on a clock that moves while a call is made, as a real clock does", async () => {
+    // Each reading a millisecond later: the call's record is created after the call began.
+    const clock = new (class extends ManualClock {
+      override now(): number {
+        this.advance(1);
+        return super.now();
+      }
+    })(1_500_000);
+    const engine = createEngine({ clock });
+    clockNow = () => clock.now();
+    onTestFinished(() => engine.close());
+    const calls = [engine.submit(save, { user: "tick", text: "a" }), engine.submit(save, { user: "tick", text: "ab" })];
+    await Promise.all(calls.map((call) => call.created));
+    clock.advance(6_000);
+    expect(await Promise.all(calls.map((call) => call.result()))).toEqual(["saved ab", "saved ab"]);
+    expect(saved.map((s) => s.text)).toEqual(["ab"]);
+  });
+
   it("gives every caller the window's failure", async () => {
     const { clock, engine } = engineAt(2_000_000);
     const a = engine.submit(save, { user: "cy", text: "fine" });
