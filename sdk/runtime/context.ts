@@ -38,6 +38,8 @@ export abstract class ExecutionContext implements SlotLease {
   #calls: Set<string> | undefined;
   /** How many times each call made more than once was made so far in this attempt. */
   #repeats: Map<string, number> | undefined;
+  /** In a re-run, the children's registrations in flight, by id. */
+  #registering: Map<string, Promise<unknown>> | undefined;
   /**
    * The children an earlier run of this execution created, by id, read in one request when
    * a re-run starts: a re-run's calls find them here instead of creating them again (a
@@ -83,6 +85,21 @@ export abstract class ExecutionContext implements SlotLease {
     // Most attempts submit nothing, or only over the in-memory store, which writes at once.
     if (this.writes === noWrites) this.writes = [write];
     else (this.writes as Promise<unknown>[]).push(write);
+  }
+
+  /**
+   * In a re-run, the registrations still in flight of the attempt's children among `ids`
+   * (what a child submitted after them waits on), once they have landed; `undefined` when
+   * none is in flight.
+   */
+  registrationsOf(ids: readonly string[]): Promise<unknown> | undefined {
+    const pending = this.#registering === undefined ? [] : ids.flatMap((id) => this.#registering?.get(id) ?? []);
+    return pending.length === 0 ? undefined : Promise.allSettled(pending);
+  }
+
+  /** Notes a child's registration in flight in a re-run, for {@link registrationsOf}. */
+  registering(id: string, write: Promise<unknown>): void {
+    (this.#registering ??= new Map()).set(id, write);
   }
 
   /**

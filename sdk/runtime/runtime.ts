@@ -323,12 +323,18 @@ export class Runtime implements ExecutionHost, LogHost {
       rerun: parent?.rerun,
       limits,
     };
-    const created =
+    const register = () =>
       debounce !== undefined && windowKey !== undefined
         ? this.#reuse.debounce(spec, windowKey, debounce)
         : cache !== undefined
           ? this.#reuse.registerCached({ ...spec, cache })
           : this.engine.register(spec);
+    // In a re-run, a child waiting on siblings registers once their registrations (their
+    // restarts) have landed: read before, a sibling that failed before the re-run would
+    // count as finished, and the child would start once early.
+    const upstreams = parent?.rerun === undefined || waitOn.length === 0 ? undefined : context?.registrationsOf(waitOn);
+    const created = upstreams === undefined ? register() : upstreams.then(register);
+    if (parent?.rerun !== undefined && isPromiseLike(created)) context?.registering(id, Promise.resolve(created));
     if (!isPromiseLike(created)) return new Execution(id, this, existing);
     created.then(undefined, ignore);
     context?.addWrite(created);

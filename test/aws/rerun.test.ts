@@ -17,5 +17,4 @@ rerunScenarios({
     return startLocalCloudRuntime({ endpoints: emulators.endpoints, prefix: `rr${clouds}`, concurrency: 16, suspendAfterMs: 0 });
   },
   settleMs: 150_000,
-  restartsRace: true,
 });
