@@ -359,6 +359,20 @@ export class ExecutionEngine {
    * runner died with the caller's earlier attempt. Expects the attempt found, so one re-run
    * wins and the earlier runner can no longer commit; answers `undefined` to the others.
    */
+  /**
+   * Starts again, in re-run `rerun` of its caller's run, an inline execution that failed or
+   * was cancelled before it: one write expecting the state, attempt and generation found,
+   * to `running` with a new attempt (from which its retries count) and generation, its
+   * earlier outcome cleared (see `rerun.ts`). Of two re-runs of the caller at once, one
+   * takes it.
+   */
+  restartInline(found: ExecutionRecord, rerun: number): MaybePromise<ExecutionRecord | undefined> {
+    const now = this.#o.clock.now();
+    const changes = { ...rerunChanges(found, rerun, 0, now), state: State.Running, queuedAt: undefined, startedAt: now };
+    const expect = { state: found.state, attempt: found.attempt, generation: found.generation };
+    return this.#advance(found, expect, changes, { state: State.Running, at: now, attempt: changes.attempt as number });
+  }
+
   retakeInline(found: ExecutionRecord): MaybePromise<ExecutionRecord | undefined> {
     const now = this.#o.clock.now();
     const attempt = found.attempt + 1;

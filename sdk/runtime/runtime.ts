@@ -9,7 +9,7 @@ import { lookup, type TaskDefinition } from "../define/registry.ts";
 import { retryDelay } from "../define/options.ts";
 import { ExecutionEngine, type NewExecution } from "../engine/execution-engine.ts";
 import { isPromiseLike, type MaybePromise } from "../engine/step.ts";
-import { attemptInRerun } from "../engine/rerun.ts";
+import { attemptInRerun, endedBeforeRerun } from "../engine/rerun.ts";
 import {
   State,
   WaitMode,
@@ -408,10 +408,18 @@ export class Runtime implements ExecutionHost, LogHost {
     const first = known === undefined && context.record.attempt === 1 && context.record.generation === 1;
     const started = known !== undefined ? { record: known, created: false } : first ? { record: await this.engine.inlineRecord(spec), created: true } : await this.engine.startInline(spec);
     let record: ExecutionRecord | undefined = started.record;
+    const rerun = context.record.rerun;
     if (!started.created) {
-      // Running: its runner died with the caller's earlier attempt. One re-run takes it over.
-      if (record.state !== State.Running) return undefined;
-      record = await this.engine.retakeInline(record);
+      if (rerun !== undefined && endedBeforeRerun(record, rerun)) {
+        // Failed or cancelled before the run's re-run: it runs again here, as a queued child
+        // would be started again.
+        record = await this.engine.restartInline(record, rerun);
+      } else if (record.state === State.Running) {
+        // Its runner died with the caller's earlier attempt. One re-run takes it over.
+        record = await this.engine.retakeInline(record);
+      } else {
+        return undefined;
+      }
       if (record === undefined) return undefined;
     }
     const { outcome, recorded } = await this.#attempts.runInline(context, definition, record, !first);

@@ -11,7 +11,7 @@ import { engineOf } from "../../sdk/api/engine.ts";
 import type { Runtime } from "../../sdk/runtime/runtime.ts";
 import { settledRun } from "../conformance/suite.ts";
 import { counted, openLatch, unique } from "../conformance/probes.ts";
-import { failing, rrFanOut, rrGated, rrGate, rrRetried } from "./tasks.ts";
+import { failing, rrFanOut, rrGated, rrGate, rrInlineFlow, rrRetried } from "./tasks.ts";
 
 /** A backend the scenarios run on. */
 export interface RerunBackend {
@@ -136,6 +136,24 @@ export function rerunScenarios(backend: RerunBackend): void {
       const root = await e.getExecution(run);
       expect(root?.attempt).toBe(4);
       expect(root?.failures?.map((f) => f.attempt)).toEqual([1, 2, 3, 4]);
+    }, settleMs + 10_000);
+
+    it("runs again an inline step that failed, in the re-run's own attempt, reusing the completed leaf", async () => {
+      const e = await engine();
+      const key = unique("inline");
+      failing.add(`${key}:inline`);
+      const run = e.submit(rrInlineFlow, key);
+      await expect(run.result()).rejects.toThrow(`the inline step of ${key} failed`);
+      await settledRun(e, run.id, settleMs);
+      failing.delete(`${key}:inline`);
+
+      const again = await e.rerun(run);
+      expect(await again.result()).toBe("0 stepped");
+      expect([counted(`${key}:leaf:0`), counted(`${key}:inline`)]).toEqual([1, 2]);
+      const view = await settledRun(e, run.id, settleMs);
+      const step = view.executions.find((x) => x.task === "rr_inline_step");
+      expect(step).toMatchObject({ state: State.Completed, attempt: 2 });
+      expect(step?.failures?.map((f) => [f.attempt, f.error.message])).toEqual([[1, `the inline step of ${key} failed`]]);
     }, settleMs + 10_000);
 
     it("accepts the id of any execution of the run and re-runs the run", async () => {

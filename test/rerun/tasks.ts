@@ -43,3 +43,16 @@ export const rrGated = workflow("rr_gated", async (key: string) => {
 
 /** Retried once: its leaf fails for good while its key is in `failing`. */
 export const rrRetried = workflow("rr_retried", { retries: { limit: 1, delayMs: 1 } }, async (key: string) => rrLeaf.submit(key, 0).result());
+
+/** Runs in its caller's attempt (`inline`), failing while `<key>:inline` is in `failing`. */
+export const rrInlineStep = task("rr_inline_step", { inline: true }, async (key: string) => {
+  count(`${key}:inline`);
+  if (failing.has(`${key}:inline`)) throw new Error(`the inline step of ${key} failed`);
+  return "stepped";
+});
+
+/** A workflow whose step runs inline, after a leaf that completes. */
+export const rrInlineFlow = workflow("rr_inline_flow", async (key: string) => {
+  const leaf = await rrLeaf.submit(key, 0).result();
+  return `${leaf} ${await rrInlineStep(key)}`;
+});
