@@ -355,11 +355,6 @@ export class ExecutionEngine {
   }
 
   /**
-   * Starts a new attempt of an inline execution a re-run of its caller found `running`: its
-   * runner died with the caller's earlier attempt. Expects the attempt found, so one re-run
-   * wins and the earlier runner can no longer commit; answers `undefined` to the others.
-   */
-  /**
    * Starts again, in re-run `rerun` of its caller's run, an inline execution that failed or
    * was cancelled before it: one write expecting the state, attempt and generation found,
    * to `running` with a new attempt (from which its retries count) and generation, its
@@ -373,6 +368,11 @@ export class ExecutionEngine {
     return this.#advance(found, expect, changes, { state: State.Running, at: now, attempt: changes.attempt as number });
   }
 
+  /**
+   * Starts a new attempt of an inline execution a re-run of its caller found `running`: its
+   * runner died with the caller's earlier attempt. Expects the attempt found, so one re-run
+   * wins and the earlier runner can no longer commit; answers `undefined` to the others.
+   */
   retakeInline(found: ExecutionRecord): MaybePromise<ExecutionRecord | undefined> {
     const now = this.#o.clock.now();
     const attempt = found.attempt + 1;
