@@ -788,7 +788,8 @@ export class ExecutionEngine {
     const slots = yield* gate.slots(key, finished.map((r) => r.id));
     const limit = Math.max(...finished.map((r) => r.limits?.concurrency?.limit ?? 1));
     if (!repair && slots.holding.length === 0 && slots.holders >= limit) return;
-    yield* all(finished.filter((r) => slots.holding.includes(r.id)).map((r) => gate.vacate(r)));
+    const holding = new Set(slots.holding);
+    yield* all(finished.filter((r) => holding.has(r.id)).map((r) => gate.vacate(r)));
     // A batch's admissions name its first execution: a second pass over that one alone
     // (the coordinator's, one record at a time) recognises them as its own.
     yield* this.#admitHeld(key, (finished[0] as ExecutionRecord).id, repair ? "repair" : "backstop");

@@ -16,7 +16,8 @@ const start = () => clouds.start();
 
 const DEBOUNCE_MS = 60_000;
 const note = task("rlc_note", { debounce: { periodMs: DEBOUNCE_MS, key: (doc: { id: string; text: string }) => doc.id } }, async (doc: { id: string; text: string }) => {
-  // Where it ran, as only the code sees it: one runtime per function.
+  // The attempt in the result: the function runs in a runtime of its own, where a counter
+  // in this file would count nothing.
   return `saved ${doc.text} (attempt ${taskContext()?.attempt ?? 0})`;
 });
 

@@ -4,7 +4,7 @@
  * to its windows. Time is the test's clock; peaks are counted with a probe.
  */
 import { describe, expect, it } from "vitest";
-import { State, createEngine, task, workflow, sleep, type Engine } from "floe";
+import { State, createEngine, task, workflow, sleep, type Engine, type Execution } from "floe";
 import { ManualClock } from "../support/sim-sqs.ts";
 import { latch, measured, openLatch, peak } from "../conformance/probes.ts";
 import { LimitGate, limitKey } from "../../sdk/engine/limits.ts";
@@ -258,6 +258,19 @@ describe("bad limit options", () => {
   });
 });
 
+/**
+ * Two executions of `lim_pair` admitted and a third held, over a store whose every call
+ * answers a turn later (so that releases running at once interleave), recording what is sent.
+ */
+async function pairOnLateStore() {
+  const store = new FaultyStore(new MemoryExecutionStore());
+  const sent: string[] = [];
+  const runtime = new Runtime({ store, queue: { send: (messages) => void sent.push(...messages.map((m) => m.executionId)) }, blobs: new MemoryBlobStore(), clock: new ManualClock(), ids: cryptoIds });
+  const [a, b, waiting] = [1, 2, 3].map((n) => runtime.submit(pair, n)) as [Execution<number>, Execution<number>, Execution<number>];
+  await Promise.all([a.created, b.created, waiting.created]);
+  return { store, sent, runtime, a, b, waiting };
+}
+
 describe("the admission protocol", () => {
   it("admits an execution whose slot freed between its first look and its note as held, so it is not stranded", async () => {
     const store = new MemoryExecutionStore();
@@ -328,27 +341,19 @@ describe("the admission protocol", () => {
   });
 
   it("sends a held execution once when two releases admit it at the same time", async () => {
-    const store = new FaultyStore(new MemoryExecutionStore());
-    const sent: string[] = [];
-    const runtime = new Runtime({ store, queue: { send: (messages) => void sent.push(...messages.map((m) => m.executionId)) }, blobs: new MemoryBlobStore(), clock: new ManualClock(), ids: cryptoIds });
-    const [a, b, waiting] = [1, 2, 3].map((n) => runtime.submit(pair, n));
-    await Promise.all([a!.created, b!.created, waiting!.created]);
-    expect(sent).toEqual([a!.id, b!.id]);
+    const { store, sent, runtime, a, b, waiting } = await pairOnLateStore();
+    expect(sent).toEqual([a.id, b.id]);
     // Both holders end at once; their releases (every store call a turn apart) interleave.
-    for (const done of [a!, b!]) await store.update(done.id, { state: State.Queued }, { state: State.Completed, finishedAt: 1 });
-    const finished = (await store.getMany([a!.id, b!.id])) as ExecutionRecord[];
+    for (const done of [a, b]) await store.update(done.id, { state: State.Queued }, { state: State.Completed, finishedAt: 1 });
+    const finished = (await store.getMany([a.id, b.id])) as ExecutionRecord[];
     await Promise.all(finished.map(async (record) => runtime.engine.releaseSlots([record])));
-    expect(sent).toEqual([a!.id, b!.id, waiting!.id]);
+    expect(sent).toEqual([a.id, b.id, waiting.id]);
     await runtime.close();
   });
 
   it("lets a worker's release that finds its held execution taken by another release write nothing more", async () => {
-    const store = new FaultyStore(new MemoryExecutionStore());
-    const sent: string[] = [];
-    const runtime = new Runtime({ store, queue: { send: (messages) => void sent.push(...messages.map((m) => m.executionId)) }, blobs: new MemoryBlobStore(), clock: new ManualClock(), ids: cryptoIds });
-    const [a, b, waiting] = [1, 2, 3].map((n) => runtime.submit(pair, n));
-    await Promise.all([a!.created, b!.created, waiting!.created]);
-    const running = await Promise.all([a!, b!].map(async (e) => (await runtime.engine.claim({ executionId: e.id, taskName: "lim_pair", attempt: 1 })) as ExecutionRecord));
+    const { store, sent, runtime, a, b, waiting } = await pairOnLateStore();
+    const running = await Promise.all([a, b].map(async (e) => (await runtime.engine.claim({ executionId: e.id, taskName: "lim_pair", attempt: 1 })) as ExecutionRecord));
     // Every write that admits a held execution expects its hold.
     const update = store.update.bind(store);
     let admissions = 0;
@@ -359,7 +364,7 @@ describe("the admission protocol", () => {
     // Both end at once, every store call a turn apart: the first release takes the freed
     // slot for the held execution; the second finds it taken, a slot still free, and stops.
     await Promise.all(running.map(async (record) => runtime.engine.finish(record, { type: "completed", result: "0" })));
-    expect(sent).toEqual([a!.id, b!.id, waiting!.id]);
+    expect(sent).toEqual([a.id, b.id, waiting.id]);
     expect(admissions).toBe(1);
     await runtime.close();
   });
